@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { BlockStatus, BlockType } from './blocks.js';
+import { BlockId, EventId, IsoDateTime, JobId, PrincipalId, TaskId } from './ids.js';
+import { JobStatus, JobTargetKind, JobType } from './jobs.js';
+import { TaskPriority, TaskStatus } from './tasks.js';
+
+/**
+ * The event envelope every service publishes. `id` doubles as JetStream's Nats-Msg-Id,
+ * so the server drops duplicates inside its window and consumers can dedupe by it.
+ */
+export const EventEnvelope = z.object({
+  id: EventId,
+  subject: z.string().regex(/^[a-z]+\.[a-z_]+(\.[a-z_]+)*\.[a-z_]+$/),
+  occurredAt: IsoDateTime,
+  source: z.string().min(1).max(100),
+  correlationId: z.string().max(200).optional(),
+  causationId: z.string().max(200).optional(),
+  data: z.unknown(),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+const BlockCreated = z.object({
+  blockId: BlockId,
+  type: BlockType,
+  sessionId: z.string(),
+  title: z.string(),
+  status: BlockStatus,
+  createdBy: PrincipalId.optional(),
+});
+
+const TaskEvent = z.object({
+  taskId: TaskId,
+  ownerId: PrincipalId,
+  status: TaskStatus,
+  priority: TaskPriority,
+  parentId: TaskId.nullable(),
+  blockId: BlockId.nullable(),
+});
+
+const JobEvent = z.object({
+  jobId: JobId,
+  jobType: JobType,
+  status: JobStatus,
+  targetKind: JobTargetKind,
+  targetId: z.string().max(200).nullable(),
+  attempt: z.number().int().min(0),
+  agent: z.string().nullable(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+});
+
+/** One schema per subject. Subjects are `<service>.<entity>.<past-tense-verb>`. */
+export const eventSchemas = {
+  'knowledge.block.created': BlockCreated,
+  'operations.task.created': TaskEvent,
+  'operations.task.completed': TaskEvent,
+  'coordination.job.queued': JobEvent,
+  'coordination.job.started': JobEvent,
+  'coordination.job.succeeded': JobEvent,
+  'coordination.job.failed': JobEvent,
+} as const;
+export type EventSubject = keyof typeof eventSchemas;
+export type EventData<S extends EventSubject> = z.infer<(typeof eventSchemas)[S]>;
+export type TypedEnvelope<S extends EventSubject> = Omit<EventEnvelope, 'subject' | 'data'> & {
+  subject: S;
+  data: EventData<S>;
+};
+
+export function isEventSubject(subject: string): subject is EventSubject {
+  return Object.hasOwn(eventSchemas, subject);
+}
+
+/** Validates an envelope and its subject's payload; returns a typed envelope or the zod error. */
+export function parseEnvelope<S extends EventSubject>(
+  raw: unknown,
+  expected?: readonly S[],
+): { ok: true; envelope: TypedEnvelope<S> } | { ok: false; reason: string } {
+  const env = EventEnvelope.safeParse(raw);
+  if (!env.success) return { ok: false, reason: `envelope: ${z.prettifyError(env.error)}` };
+  const subject = env.data.subject;
+  if (!isEventSubject(subject)) return { ok: false, reason: `unknown subject ${subject}` };
+  if (expected && !(expected as readonly string[]).includes(subject)) {
+    return { ok: false, reason: `unexpected subject ${subject}` };
+  }
+  const data = eventSchemas[subject].safeParse(env.data.data);
+  if (!data.success) return { ok: false, reason: `data for ${subject}: ${z.prettifyError(data.error)}` };
+  return { ok: true, envelope: { ...env.data, subject, data: data.data } as TypedEnvelope<S> };
+}

@@ -1,0 +1,147 @@
+import type { AnyRouter } from '@trpc/server';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './logger.js';
+import type { RequestContext } from './trpc.js';
+
+/** A dependency check for /readyz: resolves when healthy, throws (or times out) otherwise. */
+export type ReadinessCheck = (signal: AbortSignal) => Promise<unknown>;
+
+export interface ServiceServerOptions<TRouter extends AnyRouter> {
+  name: string;
+  router: TRouter;
+  createContext: (opts: { req: IncomingMessage }) => Promise<RequestContext>;
+  readiness: Record<string, ReadinessCheck>;
+  log: Logger;
+  host: string;
+  port: number;
+  readinessTimeoutMs: number;
+  /** Extra plain-HTTP routes (e.g. /openapi.json); return true when handled. */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+}
+
+export interface ServiceServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/** Runs every check in parallel with its own timeout; names each failing dependency. */
+export async function runReadiness(checks: Record<string, ReadinessCheck>, timeoutMs: number) {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      const signal = AbortSignal.timeout(timeoutMs);
+      try {
+        await Promise.race([
+          check(signal),
+          new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`timed out after ${timeoutMs} ms`)), { once: true })),
+        ]);
+        return [name, { ok: true }] as const;
+      } catch (err) {
+        return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }] as const;
+      }
+    }),
+  );
+  const checksResult = Object.fromEntries(entries);
+  const failing = entries.filter(([, r]) => !r.ok).map(([n]) => n);
+  return { ready: failing.length === 0, failing, checks: checksResult };
+}
+
+/**
+ * HTTP server for one service: tRPC under /trpc, /healthz (no I/O), /readyz (dependency checks),
+ * problem+json (RFC 9457) for everything else.
+ */
+export async function startServiceServer<TRouter extends AnyRouter>(opts: ServiceServerOptions<TRouter>): Promise<ServiceServer> {
+  const trpc = createHTTPHandler({
+    router: opts.router,
+    basePath: '/trpc/',
+    createContext: opts.createContext,
+  });
+
+  const server = createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    try {
+      if (path.startsWith('/trpc/')) return trpc(req, res);
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok', service: opts.name });
+      if (path === '/readyz') {
+        const result = await runReadiness(opts.readiness, opts.readinessTimeoutMs);
+        if (result.ready) return sendJson(res, 200, { status: 'ready', service: opts.name, checks: result.checks });
+        return sendJson(
+          res,
+          503,
+          {
+            type: 'about:blank',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: `not ready: ${result.failing.join(', ')}`,
+            failing: result.failing,
+            checks: result.checks,
+          },
+          'application/problem+json',
+        );
+      }
+      if (opts.extraRoutes && (await opts.extraRoutes(req, res))) return;
+      sendJson(res, 404, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${path}` }, 'application/problem+json');
+    } catch (err) {
+      opts.log.error({ err, path }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500 }, 'application/problem+json');
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${opts.host}:${port}`;
+
+  return {
+    server,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Stop accepting; idle keep-alive sockets close now, in-flight requests finish.
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/**
+ * Graceful shutdown on SIGTERM/SIGINT: stop accepting, drain in-flight work, close clients in
+ * order, exit 0. A second signal or the timeout forces exit 1 so a hung close never blocks a rollout.
+ */
+export function onShutdown(log: Logger, timeoutMs: number, steps: Array<[string, () => Promise<unknown>]>): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal, exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error('shutdown timed out');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err, step: name }, 'shutdown step failed');
+      }
+    }
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

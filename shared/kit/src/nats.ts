@@ -1,0 +1,183 @@
+import { parseEnvelope, type EventSubject, type TypedEnvelope } from '@platform/contracts';
+import {
+  AckPolicy,
+  connect,
+  DeliverPolicy,
+  headers as natsHeaders,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JsMsg,
+  type NatsConnection,
+  type StreamConfig,
+} from 'nats';
+import pRetry from 'p-retry';
+import type { Logger } from './logger.js';
+import { contextFromHeaders, SpanKind, traceHeaders, withSpan } from './telemetry.js';
+
+// The rest of the code imports NATS types from here, so moving to the split v3 packages touches one folder.
+export type { JetStreamClient, JetStreamManager, JsMsg, KV, NatsConnection } from 'nats';
+export { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos } from 'nats';
+
+/** Connects with retry and backoff (the server may still be starting), then reconnects forever. */
+export async function connectNats(opts: { url: string; name: string; log: Logger; attempts?: number }): Promise<NatsConnection> {
+  const url = new URL(opts.url.replace(/^nats:/, 'http:'));
+  const server = `${url.hostname}:${url.port || '4222'}`;
+  const credentials = url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : {};
+  const nc = await pRetry(
+    () => connect({ servers: server, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...credentials }),
+    {
+      retries: opts.attempts ?? 10,
+      minTimeout: 200,
+      maxTimeout: 3_000,
+      onFailedAttempt: ({ error, attemptNumber }) => opts.log.warn({ err: error.message, attemptNumber }, 'nats connect failed, retrying'),
+    },
+  );
+  opts.log.info({ server }, 'nats connected');
+  return nc;
+}
+
+/** Creates the stream or updates its config; safe to call at every start. */
+export async function ensureStream(nc: NatsConnection, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const full: Partial<StreamConfig> = {
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    duplicate_window: nanos(2 * 60_000),
+    ...config,
+  };
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, full);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(full);
+  }
+}
+
+/** Creates or updates a durable pull consumer with explicit ack. */
+export async function ensureConsumer(
+  nc: NatsConnection,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const full: Partial<ConsumerConfig> = {
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_deliver: 5,
+    ...config,
+  };
+  try {
+    await jsm.consumers.info(stream, config.durable_name);
+    await jsm.consumers.update(stream, config.durable_name, full);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(stream, full);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof Error && /not found/i.test(err.message);
+}
+
+/**
+ * Publishes an envelope to JetStream: `Nats-Msg-Id` = envelope id (server-side dedupe),
+ * trace context in the headers, inside a producer span.
+ */
+export async function publishEnvelope(js: JetStreamClient, envelope: TypedEnvelope<EventSubject> | { id: string; subject: string }) {
+  return withSpan(`publish ${envelope.subject}`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': envelope.subject, 'messaging.message.id': envelope.id } }, async () => {
+    const h = natsHeaders();
+    for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
+    return js.publish(envelope.subject, JSON.stringify(envelope), { msgID: envelope.id, headers: h });
+  });
+}
+
+/** Thrown by a handler for a failure worth retrying later (message is nak'ed with a delay). */
+export class TransientError extends Error {
+  override name = 'TransientError';
+}
+
+export interface ConsumeOptions<S extends EventSubject> {
+  nc: NatsConnection;
+  stream: string;
+  durable: string;
+  subjects: readonly S[];
+  log: Logger;
+  handler: (envelope: TypedEnvelope<S>, msg: JsMsg) => Promise<void>;
+  /** Deliveries before a message goes to `deadletter.<durable>` with its reason. */
+  maxDeliver?: number;
+  retryDelayMs?: number;
+}
+
+export interface RunningConsumer {
+  stop(): Promise<void>;
+  /** Resolves once the loop has ended (after stop). */
+  done: Promise<void>;
+}
+
+/**
+ * Consumes a durable consumer with explicit ack. Every message is zod-validated; an invalid one
+ * is terminated with a logged reason; a handler failure is nak'ed with delay until the last
+ * delivery, then copied to a dead-letter subject and terminated, so one poison message never
+ * blocks the stream.
+ */
+export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions<S>): Promise<RunningConsumer> {
+  const maxDeliver = opts.maxDeliver ?? 5;
+  const log = opts.log.child({ consumer: opts.durable });
+  await ensureConsumer(opts.nc, opts.stream, {
+    durable_name: opts.durable,
+    filter_subjects: [...opts.subjects],
+    max_deliver: maxDeliver,
+  });
+  const js = opts.nc.jetstream();
+  const consumer = await js.consumers.get(opts.stream, opts.durable);
+  const messages = await consumer.consume({ max_messages: 64 });
+
+  const handle = async (msg: JsMsg) => {
+    let raw: unknown;
+    try {
+      raw = msg.json();
+    } catch {
+      log.warn({ subject: msg.subject, seq: msg.seq, reason: 'body is not JSON' }, 'terminating invalid message');
+      return msg.term('body is not JSON');
+    }
+    const parsed = parseEnvelope(raw, opts.subjects);
+    if (!parsed.ok) {
+      log.warn({ subject: msg.subject, seq: msg.seq, reason: parsed.reason }, 'terminating invalid message');
+      return msg.term(parsed.reason.slice(0, 500));
+    }
+    const parent = contextFromHeaders((k) => msg.headers?.get(k) || undefined);
+    const envelope = parsed.envelope;
+    try {
+      await withSpan(`consume ${envelope.subject}`, { kind: SpanKind.CONSUMER, parent, attributes: { 'messaging.system': 'nats', 'messaging.consumer.group.name': opts.durable, 'messaging.message.id': envelope.id } }, () =>
+        opts.handler(envelope, msg),
+      );
+      msg.ack();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const delivery = msg.info.deliveryCount;
+      if (delivery >= maxDeliver) {
+        log.error({ eventId: envelope.id, delivery, reason }, 'dead-lettering message after last delivery');
+        await js.publish(`deadletter.${opts.durable}`, JSON.stringify({ reason, delivery, envelope }), { msgID: `dl-${opts.durable}-${envelope.id}` }).catch((e: unknown) => log.error({ err: e }, 'dead-letter publish failed'));
+        return msg.term(reason.slice(0, 500));
+      }
+      log.warn({ eventId: envelope.id, delivery, reason }, 'handler failed, retrying later');
+      msg.nak((opts.retryDelayMs ?? 1_000) * delivery);
+    }
+  };
+
+  const done = (async () => {
+    for await (const msg of messages) await handle(msg);
+  })();
+  return {
+    done,
+    stop: async () => {
+      await messages.close();
+      await done;
+    },
+  };
+}

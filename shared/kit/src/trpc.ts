@@ -1,0 +1,65 @@
+import type { Principal } from '@platform/contracts';
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { IncomingMessage } from 'node:http';
+import { AuthError, principalFromHeader, type JwtSettings } from './auth.js';
+import { errorData, toTrpcError } from './errors.js';
+import type { Logger } from './logger.js';
+import { currentTraceId } from './telemetry.js';
+
+/** What every procedure sees: who calls (or null for anonymous), a logger bound to the request. */
+export interface RequestContext {
+  principal: Principal | null;
+  authError: string | null;
+  log: Logger;
+}
+
+/** Builds the context from the HTTP request: verifies the bearer token (errors surface in `authed`). */
+export function contextFactory(jwt: JwtSettings, log: Logger) {
+  return async ({ req }: { req: IncomingMessage }): Promise<RequestContext> => {
+    const traceId = currentTraceId();
+    const reqLog = traceId ? log.child({ trace_id: traceId }) : log;
+    try {
+      return { principal: await principalFromHeader(req.headers.authorization, jwt), authError: null, log: reqLog };
+    } catch (err) {
+      return { principal: null, authError: err instanceof AuthError ? err.message : 'invalid token', log: reqLog };
+    }
+  };
+}
+
+/**
+ * The one tRPC setup, shared by all services: error formatter with zod issues, domain
+ * errors mapped to codes, and `authed` procedures that require a verified principal.
+ */
+export function createTrpc() {
+  const t = initTRPC.context<RequestContext>().create({
+    errorFormatter({ shape, error }) {
+      return { ...shape, data: { ...shape.data, ...errorData(error) } };
+    },
+  });
+
+  const mapErrors = t.middleware(async ({ next, ctx, path }) => {
+    const result = await next();
+    if (!result.ok) {
+      const mapped = toTrpcError(result.error.cause ?? result.error);
+      if (mapped.code === 'INTERNAL_SERVER_ERROR') ctx.log.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
+      if (mapped !== result.error) return { ...result, error: mapped };
+    }
+    return result;
+  });
+
+  const authed = t.middleware(({ ctx, next }) => {
+    if (!ctx.principal) {
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.authError ?? 'Missing bearer token' });
+    }
+    return next({ ctx: { ...ctx, principal: ctx.principal } });
+  });
+
+  const publicProcedure = t.procedure.use(mapErrors);
+  return {
+    router: t.router,
+    createCallerFactory: t.createCallerFactory,
+    publicProcedure,
+    authedProcedure: publicProcedure.use(authed),
+    middleware: t.middleware,
+  };
+}

@@ -1,0 +1,34 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+const unprobed = new Set(['/healthz', '/readyz']);
+
+/**
+ * Starts the OpenTelemetry SDK for a service. Context propagation (W3C traceparent) always runs,
+ * so trace ids reach logs and outgoing headers; spans are exported over OTLP/HTTP only when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads it and its siblings itself).
+ */
+export function startTelemetry(serviceName: string): NodeSDK {
+  const exporting = Boolean(process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }),
+    ...(exporting ? { traceExporter: new OTLPTraceExporter() } : { spanProcessors: [] }),
+    instrumentations: [
+      new HttpInstrumentation({
+        // Probes are not traced: they would drown real traffic.
+        ignoreIncomingRequestHook: (req) => unprobed.has((req.url ?? '').split('?')[0] ?? ''),
+      }),
+      new UndiciInstrumentation(),
+      new PgInstrumentation({ requireParentSpan: true }),
+    ],
+  });
+  sdk.start();
+  const shutdown = () => void sdk.shutdown().catch(() => undefined);
+  process.once('beforeExit', shutdown);
+  return sdk;
+}
