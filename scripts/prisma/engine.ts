@@ -119,11 +119,13 @@ function isPgDatabaseError(e: unknown): e is PgDatabaseError {
  * so a failing migration leaves nothing behind. Same behaviour as the native engine's `raw_cmd`.
  * Consequence: `CREATE INDEX CONCURRENTLY` (not allowed in a transaction) must be alone in its migration.
  */
-async function executeScriptAtomically(pool: pg.Pool, script: string): Promise<void> {
+async function executeScriptAtomically(pool: pg.Pool, script: string, failures: ScriptFailure[]): Promise<void> {
   try {
     await pool.query(script);
   } catch (e) {
     if (isPgDatabaseError(e)) {
+      // The engine condenses this to e.g. "No such table: x"; keep Postgres' own words for our messages.
+      failures.push({ code: e.code, message: e.message, position: e.position ? Number(e.position) : undefined, script });
       const where = e.position ? ` (at character ${e.position})` : '';
       throw new DriverAdapterError({
         kind: 'postgres',
@@ -139,8 +141,17 @@ async function executeScriptAtomically(pool: pg.Pool, script: string): Promise<v
   }
 }
 
+/** A Postgres error raised by a script (migration) the engine ran through `executeScript`. */
+export interface ScriptFailure {
+  code: string;
+  message: string;
+  /** 1-based character offset into `script`, when Postgres reports one. */
+  position: number | undefined;
+  script: string;
+}
+
 /** An adapter-pg connection with our quirk fixes, owning its pool. */
-async function connectPatched(url: string, onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
+async function connectPatched(url: string, failures: ScriptFailure[], onDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
   const pool = new pg.Pool({ connectionString: url, Client: CatalogTextClient, max: 4 });
   pool.on('error', () => {}); // idle-client errors (e.g. a FORCE drop) must not crash the process
   const inner = await new PrismaPg(pool).connect();
@@ -152,7 +163,7 @@ async function connectPatched(url: string, onDispose?: () => Promise<void>): Pro
     executeRaw: (q) => inner.executeRaw(q),
     startTransaction: (level) => inner.startTransaction(level),
     getConnectionInfo: () => inner.getConnectionInfo(),
-    executeScript: (script) => executeScriptAtomically(pool, script),
+    executeScript: (script) => executeScriptAtomically(pool, script, failures),
     async dispose() {
       if (disposed) return;
       disposed = true;
@@ -169,16 +180,21 @@ async function connectPatched(url: string, onDispose?: () => Promise<void>): Pro
  * The engine only asks for a shadow database when it must replay a migrations directory (diff from
  * `migrations`, diagnose with `optInToShadowDatabase`), so plain deploy/status need no CREATEDB.
  */
-function migrationAdapterFactory(url: string, adminUrl: string, opened: Set<SqlDriverAdapter>): SqlMigrationAwareDriverAdapterFactory {
+function migrationAdapterFactory(
+  url: string,
+  adminUrl: string,
+  opened: Set<SqlDriverAdapter>,
+  failures: ScriptFailure[],
+): SqlMigrationAwareDriverAdapterFactory {
   const track = (a: SqlDriverAdapter) => (opened.add(a), a);
   return {
     provider: 'postgres',
     adapterName: '@prisma/adapter-pg',
-    connect: async () => track(await connectPatched(url)),
+    connect: async () => track(await connectPatched(url, failures)),
     async connectToShadowDb() {
       const scratch: ScratchDatabase = await createScratchDatabase(adminUrl, 'shadow');
       try {
-        return track(await connectPatched(scratch.url, () => scratch.drop()));
+        return track(await connectPatched(scratch.url, [], () => scratch.drop()));
       } catch (e) {
         await scratch.drop();
         throw e;
@@ -214,6 +230,13 @@ export class SchemaEngineError extends Error {
   }
 }
 
+/** Engine messages end with a Rust span trace ("   0: schema_engine_wasm::…  at …rs:242"); drop it. */
+export function stripSpanTrace(message: string): string {
+  const lines = message.split('\n');
+  const cut = lines.findIndex((l) => /^\s+\d+: \w+::/.test(l));
+  return (cut === -1 ? lines : lines.slice(0, cut)).join('\n').trimEnd();
+}
+
 /**
  * Engine errors are plain objects/errors coming out of wasm-bindgen; errors thrown by our adapter are
  * parked in the factory's error registry under an id (kind GenericJs). Turn both into something readable.
@@ -221,7 +244,7 @@ export class SchemaEngineError extends Error {
 function toEngineError(e: unknown, factory: ErrorCapturingSqlMigrationAwareDriverAdapterFactory): Error {
   if (e instanceof SchemaEngineError) return e;
   const obj = (typeof e === 'object' && e !== null ? e : {}) as { message?: unknown; code?: unknown; meta?: unknown; id?: unknown };
-  const message = typeof obj.message === 'string' ? obj.message : String(e);
+  const message = stripSpanTrace(typeof obj.message === 'string' ? obj.message : String(e));
   const idMatch = /GenericJs[^0-9]*(\d+)/.exec(message);
   const captured = idMatch ? factory.errorRegistry.consumeError(Number(idMatch[1]))?.error : undefined;
   const code = typeof obj.code === 'string' ? obj.code : undefined;
@@ -232,6 +255,8 @@ function toEngineError(e: unknown, factory: ErrorCapturingSqlMigrationAwareDrive
 export interface EngineSession {
   /** Calls `engine[method](input)`, converting engine errors into SchemaEngineError. */
   call<M extends EngineMethod>(method: M, input: Parameters<SchemaEngine[M]>[0]): Promise<Awaited<ReturnType<SchemaEngine[M]>>>;
+  /** The last Postgres error raised by a script the engine ran on the main database (a migration). */
+  lastScriptFailure(): ScriptFailure | undefined;
 }
 
 type EngineMethod = 'applyMigrations' | 'diff' | 'diagnoseMigrationHistory' | 'markMigrationRolledBack' | 'version';
@@ -246,7 +271,8 @@ export async function withSchemaEngine<T>(opts: EngineOptions, fn: (engine: Engi
   const Engine = await engineClass;
   // Every connection the engine opens; freeing the engine does not necessarily dispose them.
   const opened = new Set<SqlDriverAdapter>();
-  const factory = bindMigrationAwareSqlAdapterFactory(migrationAdapterFactory(opts.url, adminUrl, opened));
+  const scriptFailures: ScriptFailure[] = [];
+  const factory = bindMigrationAwareSqlAdapterFactory(migrationAdapterFactory(opts.url, adminUrl, opened, scriptFailures));
   const log = opts.log ?? (() => {});
   let engine: SchemaEngine | undefined;
   try {
@@ -263,6 +289,7 @@ export async function withSchemaEngine<T>(opts: EngineOptions, fn: (engine: Engi
           throw toEngineError(e, factory);
         }
       },
+      lastScriptFailure: () => scriptFailures.at(-1),
     });
   } finally {
     engine?.free();

@@ -58,6 +58,8 @@ export const eventSchemas = {
   'coordination.job.started': JobEvent,
   'coordination.job.succeeded': JobEvent,
   'coordination.job.failed': JobEvent,
+  'coordination.job.cancelled': JobEvent,
+  'coordination.job.dead': JobEvent,
 } as const;
 export type EventSubject = keyof typeof eventSchemas;
 export type EventData<S extends EventSubject> = z.infer<(typeof eventSchemas)[S]>;

@@ -7,3 +7,5 @@ export * from './nats.js';
 export * from './telemetry.js';
 export * from './trpc-client.js';
 export * from './trpc.js';
+export * from './events.js';
+export * from './outbox-relay.js';

@@ -85,15 +85,21 @@ function isNotFound(err: unknown): boolean {
 }
 
 /**
- * Publishes an envelope to JetStream: `Nats-Msg-Id` = envelope id (server-side dedupe),
- * trace context in the headers, inside a producer span.
+ * Publishes a JSON payload to JetStream with `Nats-Msg-Id` (server-side dedupe inside the
+ * stream's window) and the trace context in the headers, inside a producer span.
  */
-export async function publishEnvelope(js: JetStreamClient, envelope: TypedEnvelope<EventSubject> | { id: string; subject: string }) {
-  return withSpan(`publish ${envelope.subject}`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': envelope.subject, 'messaging.message.id': envelope.id } }, async () => {
+export async function publishJson(js: JetStreamClient, subject: string, json: string, msgId: string) {
+  const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.message.id': msgId };
+  return withSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, attributes }, async () => {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
-    return js.publish(envelope.subject, JSON.stringify(envelope), { msgID: envelope.id, headers: h });
+    return js.publish(subject, json, { msgID: msgId, headers: h });
   });
+}
+
+/** Publishes an event envelope: its id is the message id. */
+export function publishEnvelope(js: JetStreamClient, envelope: { id: string; subject: string }) {
+  return publishJson(js, envelope.subject, JSON.stringify(envelope), envelope.id);
 }
 
 /** Thrown by a handler for a failure worth retrying later (message is nak'ed with a delay). */

@@ -1,0 +1,116 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/infra.sh and the per-component files beside this one.
+# Sourced, never executed. Expects ROOT to be set by infra.sh (repo root, computed
+# from the script location so the repo can live anywhere).
+
+DATA="$ROOT/.data"
+RUN_DIR="$DATA/run"     # pid files / markers: "this process was started by infra.sh up"
+LOG_DIR="$DATA/logs"    # one <component>.log each (previous start kept as .log.1)
+
+# All services bind here and only here.
+INFRA_HOST=127.0.0.1
+
+info() { printf '%-8s %s\n' "$1:" "$2"; }
+warn() { printf '%-8s WARNING: %s\n' "$1:" "$2" >&2; }
+
+# Loud failure with the tail of the component's log, so CI output says what went wrong.
+fail_with_log() {
+  local component=$1 msg=$2 log=${3:-$LOG_DIR/$1.log}
+  {
+    echo "=================================================================="
+    echo "ERROR [$component]: $msg"
+    if [[ -f $log ]]; then
+      echo "---- last 40 lines of $log ----"
+      tail -n 40 "$log"
+      echo "---- end of $log ----"
+    else
+      echo "(no log at $log)"
+    fi
+    echo "=================================================================="
+  } >&2
+  exit 1
+}
+
+die() { echo "ERROR [$1]: $2" >&2; exit 1; }
+
+# Bounded wait per component; INFRA_TIMEOUT (seconds) overrides all defaults.
+timeout_for() { echo "${INFRA_TIMEOUT:-$1}"; }
+
+# True if something accepts TCP connections on host:port (pure bash, no nc/curl needed).
+tcp_open() {
+  timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+
+# HTTP status code of a GET on 127.0.0.1 (pure bash; prints 000 if unreachable).
+http_status() {
+  local port=$1 path=$2
+  timeout 3 bash -c '
+    exec 3<>/dev/tcp/'"$INFRA_HOST"'/'"$port"' || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" "$0" >&3
+    IFS=" " read -r _ code _ <&3 && echo "$code"
+  ' "$path" 2>/dev/null || echo 000
+}
+
+# Keep the previous run's log as .log.1 so a fresh start has a clean log to grep/tail.
+rotate_log() {
+  local log=$LOG_DIR/$1.log
+  mkdir -p "$LOG_DIR"
+  [[ -f $log ]] && mv -f "$log" "$log.1"
+  : >"$log"
+}
+
+# --- pid files ---------------------------------------------------------------
+# A pid file only counts if the process is alive AND its command line contains a
+# marker string (guards against pid reuse after a reboot or crash).
+pid_file() { echo "$RUN_DIR/$1.pid"; }
+
+live_pid() {
+  local component=$1 marker=$2 f pid
+  f=$(pid_file "$component")
+  [[ -f $f ]] || return 1
+  pid=$(<"$f")
+  if [[ $pid =~ ^[0-9]+$ ]] && [[ -r /proc/$pid/cmdline ]] &&
+     tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "$marker"; then
+    echo "$pid"
+    return 0
+  fi
+  rm -f "$f"   # stale
+  return 1
+}
+
+# Start a long-running process detached from this shell: own session (setsid) so it
+# survives the caller exiting or its process group being signalled, stdin from
+# /dev/null and output to the log so `$(infra.sh up)` never hangs on an inherited pipe.
+spawn() {
+  local component=$1; shift
+  mkdir -p "$RUN_DIR"
+  setsid "$@" </dev/null >>"$LOG_DIR/$component.log" 2>&1 &
+  echo $! >"$(pid_file "$component")"
+}
+
+# SIGTERM, wait up to $3 seconds, then SIGKILL as a last resort.
+stop_pid() {
+  local component=$1 pid=$2 wait_s=$3 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < wait_s * 5; i++)); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$(pid_file "$component")"; return 0; }
+    sleep 0.2
+  done
+  warn "$component" "pid $pid did not exit ${wait_s}s after SIGTERM; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  sleep 0.5
+  rm -f "$(pid_file "$component")"
+}
+
+# Single-quote a value for `export NAME='value'` lines that are safe to eval.
+shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+export_line() { printf 'export %s=%s\n' "$1" "$(shq "$2")"; }
+
+# A preset connection variable means "use that service, don't start ours" — unless it
+# equals exactly the value we would export ourselves. That case is the caller having done
+# `eval "$(infra.sh env)"` earlier; without this rule a later `up neo4j` would silently
+# skip starting the local Neo4j it is supposed to (re)start.
+is_external() {
+  local var=$1 ours=$2
+  [[ -n ${!var:-} && ${!var} != "$ours" ]]
+}

@@ -1,0 +1,42 @@
+import { connectNats, contextFactory, createLogger, onShutdown, startServiceServer, systemClock, uuid } from '@platform/kit';
+import { loadKnowledgeConfig } from './config.js';
+import { startKnowledgeOutbox } from './events/outbox.js';
+import { ensureKnowledgeStream } from './events/streams.js';
+import { createKnowledgeRouter } from './router/index.js';
+import { connectGraph } from './store/neo4j.js';
+import { bootstrapSchema } from './store/schema.js';
+
+// Wiring only: config, clients, server, shutdown.
+const config = loadKnowledgeConfig();
+const log = createLogger('knowledge', config.LOG_LEVEL);
+const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+
+const graph = await connectGraph({ uri: config.NEO4J_URI, user: config.NEO4J_USER, password: config.NEO4J_PASSWORD, database: config.NEO4J_DATABASE });
+const schema = await bootstrapSchema(graph);
+log.info(schema, 'neo4j schema ready');
+
+const nc = await connectNats({ url: config.NATS_URL, name: 'knowledge', log });
+await ensureKnowledgeStream(nc);
+const relay = startKnowledgeOutbox(graph, nc.jetstream(), log, config.OUTBOX_POLL_MS);
+
+const server = await startServiceServer({
+  name: 'knowledge',
+  router: createKnowledgeRouter({ graph, clock: systemClock, newId: uuid, afterWrite: () => relay.poke() }),
+  createContext: contextFactory(jwt, log),
+  readiness: {
+    neo4j: () => graph.driver.getServerInfo({ database: graph.database }),
+    nats: () => nc.flush(),
+  },
+  log,
+  host: config.HOST,
+  port: config.PORT,
+  readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+});
+log.info({ url: server.url }, 'knowledge listening');
+
+onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
+  ['http', () => server.close()],
+  ['outbox', () => relay.stop()],
+  ['nats', () => nc.drain()],
+  ['neo4j', () => graph.driver.close()],
+]);

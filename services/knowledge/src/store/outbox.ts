@@ -1,0 +1,38 @@
+import type { EventSubject, TypedEnvelope } from '@platform/contracts';
+import type { ManagedTransaction } from 'neo4j-driver';
+import type { Graph } from './neo4j.js';
+import { readTx, writeTx } from './neo4j.js';
+
+/**
+ * Writes the event in the same transaction as the change it announces, so a crash between the
+ * Neo4j commit and the JetStream publish loses nothing: the relay publishes it later.
+ */
+export async function appendOutbox(tx: ManagedTransaction, envelope: TypedEnvelope<EventSubject>): Promise<void> {
+  await tx.run('CREATE (:Outbox {id: $id, subject: $subject, envelope: $json, createdAt: datetime($occurredAt)})', {
+    id: envelope.id,
+    subject: envelope.subject,
+    json: JSON.stringify(envelope),
+    occurredAt: envelope.occurredAt,
+  });
+}
+
+export interface PendingEvent {
+  id: string;
+  json: string;
+}
+
+export function pendingOutbox(g: Graph, limit: number): Promise<PendingEvent[]> {
+  return readTx(g, 'outbox.pending', async (tx) => {
+    const res = await tx.run('MATCH (o:Outbox) RETURN o.id AS id, o.envelope AS json ORDER BY o.createdAt LIMIT $limit', {
+      limit,
+    });
+    return res.records.map((r) => ({ id: r.get('id') as string, json: r.get('json') as string }));
+  });
+}
+
+/** Published events are deleted: JetStream holds the history, the outbox only what is in flight. */
+export function deleteOutbox(g: Graph, ids: string[]): Promise<void> {
+  return writeTx(g, 'outbox.delete', async (tx) => {
+    await tx.run('MATCH (o:Outbox) WHERE o.id IN $ids DELETE o', { ids });
+  });
+}
