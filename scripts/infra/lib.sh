@@ -10,8 +10,8 @@ LOG_DIR="$DATA/logs"    # one <component>.log each (previous start kept as .log.
 # All services bind here and only here.
 INFRA_HOST=127.0.0.1
 
-info() { printf '%-8s %s\n' "$1:" "$2"; }
-warn() { printf '%-8s WARNING: %s\n' "$1:" "$2" >&2; }
+info() { printf '%-9s %s\n' "$1:" "$2"; }
+warn() { printf '%-9s WARNING: %s\n' "$1:" "$2" >&2; }
 
 # Loud failure with the tail of the component's log, so CI output says what went wrong.
 fail_with_log() {
@@ -81,10 +81,11 @@ live_pid() {
 # Start a long-running process detached from this shell: own session (setsid) so it
 # survives the caller exiting or its process group being signalled, stdin from
 # /dev/null and output to the log so `$(infra.sh up)` never hangs on an inherited pipe.
+# 9>&- : don't inherit infra.sh's lock fd, or the server would hold the lock forever.
 spawn() {
   local component=$1; shift
   mkdir -p "$RUN_DIR"
-  setsid "$@" </dev/null >>"$LOG_DIR/$component.log" 2>&1 &
+  setsid "$@" </dev/null >>"$LOG_DIR/$component.log" 2>&1 9>&- &
   echo $! >"$(pid_file "$component")"
 }
 
@@ -114,3 +115,7 @@ is_external() {
   local var=$1 ours=$2
   [[ -n ${!var:-} && ${!var} != "$ours" ]]
 }
+
+# Millisecond clock for the "started in 1.4s" messages.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+since() { local d=$(($(now_ms) - $1)); printf '%d.%ds' $((d / 1000)) $((d % 1000 / 100)); }

@@ -46,14 +46,19 @@ type EngineClass = { new: (options: { datamodels: [string, string][] | undefined
 
 let engineClass: Promise<EngineClass> | undefined;
 
+/** The global WebAssembly API (our tsconfig has no DOM lib and @types/node 20 does not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 async function loadEngineClass(): Promise<EngineClass> {
   const runtime = await import('@prisma/schema-engine-wasm/schema_engine_bg');
   // The package's exports do not expose the .wasm file; locate it next to its entry point.
   const entry = createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm');
   const bytes = await readFile(path.join(path.dirname(entry), 'schema_engine_bg.wasm'));
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-    './schema_engine_bg.js': runtime as unknown as WebAssembly.ModuleImports,
-  });
+  const instance = new Wasm.Instance(new Wasm.Module(bytes), { './schema_engine_bg.js': runtime as unknown as Record<string, unknown> });
   runtime.__wbg_set_wasm(instance.exports);
   (instance.exports['__wbindgen_start'] as () => void)();
   return runtime.SchemaEngine as unknown as EngineClass;

@@ -4,6 +4,7 @@
  * DATABASE_ADMIN_URL  role that owns the schema (DDL) and has CREATEDB (scratch databases for diffs).
  * DATABASE_URL        fallback when no admin URL is set (e.g. a dev database owned by the app role).
  * PRISMA_MIGRATE_LOG  "1" prints the schema engine's own log lines to stderr.
+ * PRISMA_MIGRATE_TIMING "1" prints the wall time of the command to stderr.
  */
 import { z } from 'zod';
 
@@ -21,6 +22,7 @@ const EnvSchema = z.object({
   DATABASE_ADMIN_URL: z.preprocess(emptyAsUnset, PostgresUrl.optional()),
   DATABASE_URL: z.preprocess(emptyAsUnset, PostgresUrl.optional()),
   PRISMA_MIGRATE_LOG: z.preprocess(emptyAsUnset, z.enum(['0', '1']).optional()),
+  PRISMA_MIGRATE_TIMING: z.preprocess(emptyAsUnset, z.enum(['0', '1']).optional()),
 });
 
 export interface MigrateEnv {
@@ -29,6 +31,7 @@ export interface MigrateEnv {
   /** Which variable `databaseUrl` came from (for messages). */
   source: 'DATABASE_ADMIN_URL' | 'DATABASE_URL' | undefined;
   engineLog: boolean;
+  timing: boolean;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): MigrateEnv {
@@ -36,17 +39,19 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): MigrateEnv {
     DATABASE_ADMIN_URL: env['DATABASE_ADMIN_URL'],
     DATABASE_URL: env['DATABASE_URL'],
     PRISMA_MIGRATE_LOG: env['PRISMA_MIGRATE_LOG'],
+    PRISMA_MIGRATE_TIMING: env['PRISMA_MIGRATE_TIMING'],
   });
   if (!r.success) {
     // Report the variable and the rule, never the value (it holds a password).
     const problems = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid environment: ${problems}`);
   }
-  const { DATABASE_ADMIN_URL, DATABASE_URL, PRISMA_MIGRATE_LOG } = r.data;
+  const { DATABASE_ADMIN_URL, DATABASE_URL, PRISMA_MIGRATE_LOG, PRISMA_MIGRATE_TIMING } = r.data;
   return {
     databaseUrl: DATABASE_ADMIN_URL ?? DATABASE_URL,
     source: DATABASE_ADMIN_URL ? 'DATABASE_ADMIN_URL' : DATABASE_URL ? 'DATABASE_URL' : undefined,
     engineLog: PRISMA_MIGRATE_LOG === '1',
+    timing: PRISMA_MIGRATE_TIMING === '1',
   };
 }
 

@@ -9,6 +9,7 @@
  * `createMigration` fails in this build (PRISMA-MIGRATIONS.md, problem 4): we diff and write the folder.
  */
 import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MigrationList } from '@prisma/schema-engine-wasm';
@@ -77,7 +78,7 @@ export function checksum(sql: string): string {
 /** Reads and validates the directory. A missing directory is an empty history. */
 export async function readMigrationsDir(dir: string): Promise<LoadedMigrationsDir> {
   const abs = path.resolve(dir);
-  let entries: import('node:fs').Dirent[];
+  let entries: Dirent[];
   try {
     entries = await readdir(abs, { withFileTypes: true });
   } catch (e) {

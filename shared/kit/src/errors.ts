@@ -2,7 +2,14 @@ import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 
-export type DomainErrorCode = 'NOT_FOUND' | 'CONFLICT' | 'BAD_REQUEST' | 'FORBIDDEN' | 'UNAUTHORIZED' | 'PRECONDITION_FAILED';
+export type DomainErrorCode =
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'BAD_REQUEST'
+  | 'FORBIDDEN'
+  | 'UNAUTHORIZED'
+  | 'PRECONDITION_FAILED'
+  | 'SERVICE_UNAVAILABLE';
 
 /** Errors the domain raises on purpose. One place (toTrpcError) maps them to the wire. */
 export class DomainError extends Error {

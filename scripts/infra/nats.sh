@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# nats-server with JetStream on 127.0.0.1:4333 (monitoring 127.0.0.1:8333), data in .data/nats.
+# Sourced by scripts/infra.sh (which sets ROOT and sources lib.sh first).
+
+NATS_PORT=4333
+NATS_MON_PORT=8333
+NATS_DIR="$DATA/nats"
+NATS_CONF="$NATS_DIR/nats.conf"
+NATS_USER_NAME=platform
+NATS_USER_PW=platform_local
+NATS_LOCAL_URL="nats://$NATS_USER_NAME:$NATS_USER_PW@$INFRA_HOST:$NATS_PORT"
+NATS_MIN_VERSION=2.11.0           # JetStream features the platform relies on
+NATS_PINNED_MODULE=github.com/nats-io/nats-server/v2@v2.15.2
+
+nats_version_ok() {
+  local v
+  v=$("$1" --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p' | head -n1)
+  [[ -n $v ]] && [[ $(printf '%s\n' "$NATS_MIN_VERSION" "$v" | sort -V | head -n1) == "$NATS_MIN_VERSION" ]]
+}
+
+# Prefer a recent enough nats-server on PATH, then our own build, else build the pinned
+# version into .data/bin with `go install` (fast when the module is in the Go cache).
+nats_resolve_bin() {
+  local b go
+  for b in "$(command -v nats-server || true)" "$DATA/bin/nats-server"; do
+    if [[ -n $b && -x $b ]] && nats_version_ok "$b"; then NATS_BIN=$b; return 0; fi
+  done
+  go=$(command -v go || true)
+  [[ -z $go && -x /usr/local/go/bin/go ]] && go=/usr/local/go/bin/go
+  [[ -n $go ]] || die nats "no nats-server >= $NATS_MIN_VERSION on PATH and no Go toolchain to build it.
+  Install nats-server >= $NATS_MIN_VERSION (https://github.com/nats-io/nats-server/releases) or Go, or set NATS_URL."
+  info nats "building nats-server ($NATS_PINNED_MODULE) into .data/bin"
+  mkdir -p "$DATA/bin" "$LOG_DIR"
+  # GOBIN has to be absolute for go install; ROOT comes from the script location.
+  if ! GOBIN="$DATA/bin" GOFLAGS=-buildvcs=false "$go" install "$NATS_PINNED_MODULE" >"$LOG_DIR/nats-build.log" 2>&1; then
+    fail_with_log nats "go install $NATS_PINNED_MODULE failed" "$LOG_DIR/nats-build.log"
+  fi
+  NATS_BIN="$DATA/bin/nats-server"
+  nats_version_ok "$NATS_BIN" || die nats "built $NATS_BIN but its version is below $NATS_MIN_VERSION"
+}
+
+nats_write_conf() {
+  mkdir -p "$NATS_DIR"
+  # Rewritten on every start so changes here take effect; the command line repeats the
+  # essentials (-js -sd -a -p -m) so `ps` shows how it was started.
+  cat >"$NATS_CONF.tmp" <<EOF
+# Written by scripts/infra/nats.sh on every 'infra.sh up'; edit the script, not this file.
+server_name: platform_local
+listen: $INFRA_HOST:$NATS_PORT
+# Monitoring (healthz/varz) on loopback only.
+http: $INFRA_HOST:$NATS_MON_PORT
+# JetStream is enabled by -js -sd on the command line (repeating store_dir here is an error).
+authorization {
+  user: $NATS_USER_NAME
+  password: $NATS_USER_PW
+}
+EOF
+  mv -f "$NATS_CONF.tmp" "$NATS_CONF"
+}
+
+nats_healthy() {
+  [[ $(http_status "$NATS_MON_PORT" "/healthz?js-enabled-only=true") == 200 ]] && tcp_open "$INFRA_HOST" "$NATS_PORT"
+}
+
+nats_up() {
+  if is_external NATS_URL "$NATS_LOCAL_URL"; then
+    info nats "NATS_URL is set; using it, not starting local nats-server"
+    return 0
+  fi
+  local pid how t0 limit
+  t0=$(now_ms)
+  if pid=$(live_pid nats "$NATS_CONF"); then
+    how="already running"
+  else
+    nats_resolve_bin
+    for p in "$NATS_PORT" "$NATS_MON_PORT"; do
+      ! tcp_open "$INFRA_HOST" "$p" || die nats "port $INFRA_HOST:$p is in use by another process"
+    done
+    nats_write_conf
+    rotate_log nats
+    spawn nats "$NATS_BIN" -c "$NATS_CONF" -js -sd "$NATS_DIR" -a "$INFRA_HOST" -p "$NATS_PORT" -m "$NATS_MON_PORT"
+    pid=$(<"$(pid_file nats)")
+    how="started"
+  fi
+  limit=$(timeout_for 30)
+  until nats_healthy; do
+    kill -0 "$pid" 2>/dev/null || fail_with_log nats "nats-server exited during startup"
+    (($(now_ms) - t0 < limit * 1000)) || fail_with_log nats "not healthy (healthz?js-enabled-only=true on :$NATS_MON_PORT) after ${limit}s"
+    sleep 0.2
+  done
+  [[ $how == started ]] && how="started in $(since "$t0")"
+  info nats "ready on $INFRA_HOST:$NATS_PORT jetstream=on monitor=$INFRA_HOST:$NATS_MON_PORT ($how, pid $pid)"
+}
+
+nats_down() {
+  local pid
+  if ! pid=$(live_pid nats "$NATS_CONF"); then
+    info nats "not running"
+    return 0
+  fi
+  stop_pid nats "$pid" "$(timeout_for 30)"
+  info nats "stopped"
+}
+
+nats_status() {
+  local pid
+  if is_external NATS_URL "$NATS_LOCAL_URL"; then
+    info nats "external (NATS_URL)"
+  elif pid=$(live_pid nats "$NATS_CONF") && nats_healthy; then
+    info nats "running pid=$pid $INFRA_HOST:$NATS_PORT"
+  elif [[ -n ${pid:-} ]]; then
+    info nats "process $pid alive but not healthy"
+    return 1
+  else
+    info nats "stopped"
+    return 1
+  fi
+}
+
+nats_env() {
+  if is_external NATS_URL "$NATS_LOCAL_URL"; then
+    export_line NATS_URL "$NATS_URL"
+  else
+    # The nats npm client (v2.29) takes user:password from the URL; checked by hand.
+    export_line NATS_URL "$NATS_LOCAL_URL"
+  fi
+}

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Local development defaults shared by the run command, the demo and the tests (never used in production). */
+export const DEV_JWT = {
+  secret: 'local-dev-secret-change-me-0123456789abcdef',
+  issuer: 'agent-platform',
+  audience: 'agent-platform',
+};
+
+export const SERVICE_PORTS = { knowledge: 4101, operations: 4102, coordination: 4103 } as const;
+export type ServiceName = keyof typeof SERVICE_PORTS;
+
+/**
+ * Store locations: the environment wins (CI or a developer pointing at their own servers),
+ * then what `scripts/infra.sh up` wrote to .data/infra.env.
+ */
+export function storeEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const fromFile: Record<string, string> = {};
+  try {
+    for (const line of readFileSync(join(ROOT, '.data', 'infra.env'), 'utf8').split('\n')) {
+      const m = /^export ([A-Z_]+)=(?:'([^']*)'|"([^"]*)"|(\S*))$/.exec(line.trim());
+      if (m) fromFile[m[1]!] = m[2] ?? m[3] ?? m[4] ?? '';
+    }
+  } catch {
+    // no infra.env: everything must come from the environment
+  }
+  const keys = ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'NATS_URL', 'NEO4J_URI', 'NEO4J_USER', 'NEO4J_PASSWORD'];
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const v = env[k] ?? fromFile[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}

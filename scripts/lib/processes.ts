@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEV_JWT, ROOT, SERVICE_PORTS, storeEnv, type ServiceName } from './local-env.js';
+
+export interface ServiceProcess {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  logFile: string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Node flags that run TypeScript sources directly, resolving workspace packages to src/. */
+export const NODE_TS_FLAGS = ['--conditions=@platform/source', '--import', 'tsx'];
+
+export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number> = SERVICE_PORTS, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...storeEnv(),
+    HOST: '127.0.0.1',
+    PORT: String(ports[name]),
+    JWT_SECRET: DEV_JWT.secret,
+    JWT_ISSUER: DEV_JWT.issuer,
+    JWT_AUDIENCE: DEV_JWT.audience,
+    KNOWLEDGE_URL: `http://127.0.0.1:${ports.knowledge}`,
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
+    ...extra,
+  };
+}
+
+/** Starts a service as its own process (instrumentation first), logging to .data/logs/<name>.log. */
+export function spawnService(name: ServiceName, env: Record<string, string>, logName: string = name): ServiceProcess {
+  const dir = join(ROOT, 'services', name, 'src');
+  return spawnNode(name, [...NODE_TS_FLAGS, '--import', join(dir, 'instrumentation.ts'), join(dir, 'main.ts')], env, logName, `http://127.0.0.1:${env['PORT']}`);
+}
+
+/** Starts a TypeScript entry point as a process with the same flags as the services. */
+export function spawnNode(name: string, args: string[], env: Record<string, string>, logName: string, url = ''): ServiceProcess {
+  mkdirSync(join(ROOT, '.data', 'logs'), { recursive: true });
+  const logFile = join(ROOT, '.data', 'logs', `${logName}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    name,
+    url,
+    child,
+    logFile,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls `url` until it answers 200, failing loudly (with the log's tail) after `timeoutMs`. */
+export async function waitForHttp(url: string, timeoutMs = 60_000, proc?: ServiceProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (proc && proc.child.exitCode !== null) throw new Error(`${proc.name} exited with ${proc.child.exitCode} (see ${proc.logFile})`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms: ${last}${proc ? ` (see ${proc.logFile})` : ''}`);
+}

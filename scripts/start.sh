@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# npm start: infrastructure (unless DATABASE_URL/NATS_URL/NEO4J_URI point elsewhere), migrations, then
+# the three services and the example agent in the foreground. Ctrl-C stops the services; the
+# infrastructure keeps running until `npm run infra:down`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/infra.sh up
+eval "$(bash scripts/infra.sh env)"
+npm run --silent db:generate
+npm run --silent db:migrate
+exec npx tsx --conditions=@platform/source scripts/run-system.ts

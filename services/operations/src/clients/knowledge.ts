@@ -1,0 +1,28 @@
+import { createServiceClient, DomainError, serviceTokenProvider, type JwtSettings } from '@platform/kit';
+import type { KnowledgeRouter } from '@platform/knowledge/router';
+import { TRPCClientError } from '@trpc/client';
+
+/** What operations needs from knowledge, as a port the domain can be given (or faked in unit tests). */
+export interface KnowledgePort {
+  /** True when the block exists, false when knowledge says NOT_FOUND; throws when knowledge is unreachable. */
+  blockExists(id: string): Promise<boolean>;
+}
+
+export function knowledgeClient(opts: { baseUrl: string; timeoutMs: number; jwt: JwtSettings }): KnowledgePort {
+  const client = createServiceClient<KnowledgeRouter>({
+    baseUrl: opts.baseUrl,
+    timeoutMs: opts.timeoutMs,
+    getToken: serviceTokenProvider('operations', opts.jwt),
+  });
+  return {
+    async blockExists(id) {
+      try {
+        await client.blocks.get.query({ id });
+        return true;
+      } catch (err) {
+        if (err instanceof TRPCClientError && (err.data as { code?: string } | undefined)?.code === 'NOT_FOUND') return false;
+        throw new DomainError('SERVICE_UNAVAILABLE', `knowledge is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    },
+  };
+}

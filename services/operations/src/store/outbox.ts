@@ -1,0 +1,16 @@
+import type { EventSubject, TypedEnvelope } from '@platform/contracts';
+import type { Db, Tx } from './prisma.js';
+
+/** Written in the caller's transaction, so the event commits (or not) with the change it announces. */
+export async function appendOutbox(tx: Tx, envelope: TypedEnvelope<EventSubject>): Promise<void> {
+  await tx.outbox.create({ data: { id: envelope.id, subject: envelope.subject, envelope: envelope as object } });
+}
+
+export async function pendingOutbox(db: Db, limit: number): Promise<Array<{ id: string; json: string }>> {
+  const rows = await db.outbox.findMany({ where: { publishedAt: null }, orderBy: { createdAt: 'asc' }, take: limit });
+  return rows.map((r) => ({ id: r.id, json: JSON.stringify(r.envelope) }));
+}
+
+export async function markPublished(db: Db, ids: string[]): Promise<void> {
+  await db.outbox.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date(), attempts: { increment: 1 } } });
+}

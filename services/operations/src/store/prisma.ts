@@ -1,0 +1,11 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client.js';
+
+export type Db = PrismaClient;
+/** The client handed to code running inside an interactive transaction. */
+export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+/** One Prisma client per process, through the pg driver adapter (no native engine needed). */
+export function createDb(connectionString: string): Db {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString, max: 20, connectionTimeoutMillis: 3_000 }) });
+}
