@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Local infrastructure for development, tests and CI: real PostgreSQL 15, nats-server
 # with JetStream and Neo4j 5.26 Community as plain processes on 127.0.0.1, with all state
 # under <repo>/.data (git-ignored).
@@ -29,7 +30,7 @@ ALL=(postgres nats neo4j)
 
 usage() {
   # The header comment above is the help text.
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
+  awk '/^# shellcheck/ { next } NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 

@@ -43,19 +43,19 @@ tcp_open() {
 
 # HTTP status code of a GET on 127.0.0.1 (pure bash; prints 000 if unreachable).
 http_status() {
-  local port=$1 path=$2
+  # shellcheck disable=SC2016  # the inner script gets its values as $1..$3
   timeout 3 bash -c '
-    exec 3<>/dev/tcp/'"$INFRA_HOST"'/'"$port"' || exit 1
-    printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" "$0" >&3
+    exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n" "$3" "$1" >&3
     IFS=" " read -r _ code _ <&3 && echo "$code"
-  ' "$path" 2>/dev/null || echo 000
+  ' _ "$INFRA_HOST" "$1" "$2" 2>/dev/null || echo 000
 }
 
 # Keep the previous run's log as .log.1 so a fresh start has a clean log to grep/tail.
 rotate_log() {
   local log=$LOG_DIR/$1.log
   mkdir -p "$LOG_DIR"
-  [[ -f $log ]] && mv -f "$log" "$log.1"
+  [[ -s $log ]] && mv -f "$log" "$log.1"
   : >"$log"
 }
 

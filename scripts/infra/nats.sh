@@ -8,7 +8,10 @@ NATS_DIR="$DATA/nats"
 NATS_CONF="$NATS_DIR/nats.conf"
 NATS_USER_NAME=platform
 NATS_USER_PW=platform_local
-NATS_LOCAL_URL="nats://$NATS_USER_NAME:$NATS_USER_PW@$INFRA_HOST:$NATS_PORT"
+# No credentials in the URL: the nats npm client (v2.29) ignores user:password in server
+# URLs (checked: it connects without auth and gets "Authorization Violation"), so they are
+# exported separately as NATS_USER / NATS_PASSWORD -> connect({ servers, user, pass }).
+NATS_LOCAL_URL="nats://$INFRA_HOST:$NATS_PORT"
 NATS_MIN_VERSION=2.11.0           # JetStream features the platform relies on
 NATS_PINNED_MODULE=github.com/nats-io/nats-server/v2@v2.15.2
 
@@ -119,9 +122,13 @@ nats_status() {
 
 nats_env() {
   if is_external NATS_URL "$NATS_LOCAL_URL"; then
+    # External server: pass through whatever credentials the caller gave (may be none).
     export_line NATS_URL "$NATS_URL"
+    export_line NATS_USER "${NATS_USER:-}"
+    export_line NATS_PASSWORD "${NATS_PASSWORD:-}"
   else
-    # The nats npm client (v2.29) takes user:password from the URL; checked by hand.
     export_line NATS_URL "$NATS_LOCAL_URL"
+    export_line NATS_USER "$NATS_USER_NAME"
+    export_line NATS_PASSWORD "$NATS_USER_PW"
   fi
 }

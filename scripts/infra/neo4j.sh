@@ -132,6 +132,7 @@ neo4j_status() {
   fi
 }
 
+# shellcheck disable=SC2153  # NEO4J_URI/USER/PASSWORD come from the caller's environment
 neo4j_env() {
   if is_external NEO4J_URI "$NEO4J_LOCAL_URI"; then
     export_line NEO4J_URI "$NEO4J_URI"

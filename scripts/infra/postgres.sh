@@ -115,6 +115,8 @@ pg_start() {
   [[ $EUID -eq 0 ]] && chown postgres:postgres "$LOG_DIR/postgres.log"
   # -W: don't let pg_ctl wait; pg_wait_ready polls over TCP (what clients use) and fails
   # with the log tail. setsid: the server must outlive the caller's process group.
+  # pg_ctl's own messages (e.g. "another server might be running") go to the same log.
+  # shellcheck disable=SC2094
   if ! pg_run setsid "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -W start </dev/null >>"$LOG_DIR/postgres.log" 2>&1 9>&-; then
     fail_with_log postgres "pg_ctl start failed"
   fi

@@ -28,7 +28,7 @@ export function storeEnv(env: NodeJS.ProcessEnv = process.env): Record<string, s
   } catch {
     // no infra.env: everything must come from the environment
   }
-  const keys = ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'NATS_URL', 'NEO4J_URI', 'NEO4J_USER', 'NEO4J_PASSWORD'];
+  const keys = ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'NATS_URL', 'NATS_USER', 'NATS_PASSWORD', 'NEO4J_URI', 'NEO4J_USER', 'NEO4J_PASSWORD'];
   const out: Record<string, string> = {};
   for (const k of keys) {
     const v = env[k] ?? fromFile[k];

@@ -58,7 +58,9 @@ public final class Launcher {
             System.out.println("neo4j initial password set");
         }
 
+        long t0 = System.nanoTime();
         DatabaseManagementService service = build(home, host, port, true);
+        long dbmsMs = (System.nanoTime() - t0) / 1_000_000;
         // SIGTERM/SIGINT run JVM shutdown hooks: stop the DBMS cleanly (checkpoint, close stores)
         // so the next start needs no recovery. `infra.sh down` relies on this.
         CountDownLatch stopped = new CountDownLatch(1);
@@ -70,6 +72,7 @@ public final class Launcher {
         }, "neo4j-shutdown"));
 
         // Readiness = a real authenticated Bolt query, not just an open port.
+        long t1 = System.nanoTime();
         String uri = "bolt://" + host + ":" + port;
         Config cfg = Config.builder().withLogging(Logging.none())
                 .withConnectionTimeout(10, TimeUnit.SECONDS).build();
@@ -77,7 +80,8 @@ public final class Launcher {
              var session = driver.session()) {
             session.run("RETURN 1").consume();
         }
-        System.out.println("neo4j started bolt=" + host + ":" + port);
+        long boltMs = (System.nanoTime() - t1) / 1_000_000;
+        System.out.println("neo4j started bolt=" + host + ":" + port + " (dbms " + dbmsMs + " ms, bolt check " + boltMs + " ms)");
         stopped.await();
     }
 

@@ -31,7 +31,7 @@ import {
 } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine, SchemaFilter } from '@prisma/schema-engine-wasm';
 import pg from 'pg';
-import { createScratchDatabase, dropAllScratchDatabases, type ScratchDatabase } from './scratch-db.js';
+import { createScratchDatabase, type ScratchDatabase } from './scratch-db.js';
 
 export type { SchemaEngine } from '@prisma/schema-engine-wasm';
 
@@ -189,6 +189,7 @@ function migrationAdapterFactory(
   url: string,
   adminUrl: string,
   opened: Set<SqlDriverAdapter>,
+  scratches: Set<ScratchDatabase>,
   failures: ScriptFailure[],
 ): SqlMigrationAwareDriverAdapterFactory {
   const track = (a: SqlDriverAdapter) => (opened.add(a), a);
@@ -197,7 +198,8 @@ function migrationAdapterFactory(
     adapterName: '@prisma/adapter-pg',
     connect: async () => track(await connectPatched(url, failures)),
     async connectToShadowDb() {
-      const scratch: ScratchDatabase = await createScratchDatabase(adminUrl, 'shadow');
+      const scratch = await createScratchDatabase(adminUrl, 'shadow');
+      scratches.add(scratch);
       try {
         return track(await connectPatched(scratch.url, [], () => scratch.drop()));
       } catch (e) {
@@ -276,8 +278,10 @@ export async function withSchemaEngine<T>(opts: EngineOptions, fn: (engine: Engi
   const Engine = await engineClass;
   // Every connection the engine opens; freeing the engine does not necessarily dispose them.
   const opened = new Set<SqlDriverAdapter>();
+  // Scratch databases of THIS session, dropped at the end even if the engine never disposed them.
+  const scratches = new Set<ScratchDatabase>();
   const scriptFailures: ScriptFailure[] = [];
-  const factory = bindMigrationAwareSqlAdapterFactory(migrationAdapterFactory(opts.url, adminUrl, opened, scriptFailures));
+  const factory = bindMigrationAwareSqlAdapterFactory(migrationAdapterFactory(opts.url, adminUrl, opened, scratches, scriptFailures));
   const log = opts.log ?? (() => {});
   let engine: SchemaEngine | undefined;
   try {
@@ -299,7 +303,9 @@ export async function withSchemaEngine<T>(opts: EngineOptions, fn: (engine: Engi
   } finally {
     engine?.free();
     for (const a of opened) await a.dispose().catch(() => {});
-    const leftovers = await dropAllScratchDatabases(adminUrl);
-    if (leftovers.length > 0) process.stderr.write(`warning: could not drop scratch database(s): ${leftovers.join('; ')}\n`);
+    for (const s of scratches) {
+      // drop() is idempotent; report instead of masking the original error.
+      await s.drop().catch((e: unknown) => process.stderr.write(`warning: could not drop scratch database ${s.name}: ${(e as Error).message}\n`));
+    }
   }
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { check, createMigration, deploy, MigrationFailedError, readMigrationsTable, status, type CommandContext } from './commands.js';
 import { PostgresUrl } from './env.js';
@@ -23,8 +23,9 @@ import { createScratchDatabase, SCRATCH_PREFIX, type ScratchDatabase } from './s
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const adminUrl = z
-  .object({ DATABASE_ADMIN_URL: PostgresUrl }, { error: () => 'DATABASE_ADMIN_URL must be set (role with CREATEDB)' })
-  .parse({ DATABASE_ADMIN_URL: process.env['DATABASE_ADMIN_URL'] }).DATABASE_ADMIN_URL;
+  .string({ error: () => 'DATABASE_ADMIN_URL must be set for the int tests (postgresql://… of a role with CREATEDB)' })
+  .pipe(PostgresUrl)
+  .parse(process.env['DATABASE_ADMIN_URL']);
 
 let db: ScratchDatabase | undefined;
 let workDir = '';
@@ -44,8 +45,22 @@ async function migrationFolders(): Promise<string[]> {
   return (await readMigrationsDir(ctx.paths.migrationsDir)).migrations.map((m) => m.name);
 }
 
+let setupError: unknown;
+
 beforeAll(async () => {
-  // Unreachable Postgres → this throws → every test below is reported as failed.
+  try {
+    await setup();
+  } catch (e) {
+    setupError = e; // re-thrown by every test (a throwing beforeAll would only mark them "skipped")
+  }
+});
+
+// Unreachable Postgres (or no CREATEDB) → every test FAILS with the connection error.
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
+
+async function setup(): Promise<void> {
   db = await createScratchDatabase(adminUrl, 'inttest');
   workDir = await mkdtemp(path.join(tmpdir(), 'prisma-migrate-int-'));
   await mkdir(path.join(workDir, 'prisma'));
@@ -54,7 +69,7 @@ beforeAll(async () => {
     paths: { schema: path.join(workDir, 'prisma', 'schema.prisma'), migrationsDir: path.join(workDir, 'prisma', 'migrations') },
     databaseUrl: db.url,
   };
-});
+}
 
 afterAll(async () => {
   await db?.drop();
@@ -148,7 +163,7 @@ describe('scripts/prisma migration tool (WASM schema engine)', () => {
     expect(err).toBeInstanceOf(MigrationFailedError);
     expect((err as MigrationFailedError).migration).toBe(name);
     expect((err as Error).message).toMatch(/rolled back as a whole/);
-    expect((err as Error).message).toContain('relation "does_not_exist" does not exist (line 2');
+    expect((err as Error).message).toContain('Postgres 42P01: relation "does_not_exist" does not exist');
 
     // First statement's effect is absent …
     expect(await sql<{ t: string | null }>(`SELECT to_regclass('public.first_ok')::text AS t`)).toEqual([{ t: null }]);

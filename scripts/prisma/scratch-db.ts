@@ -10,9 +10,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-/** Every scratch database created by this process and not dropped yet (cleanup on errors). */
-const live = new Set<string>();
-
 export const SCRATCH_PREFIX = 'prisma_scratch_';
 
 /** `postgres://…/main` → same server, other database. Keeps user, password, host, port and query options. */
@@ -67,7 +64,6 @@ export interface ScratchDatabase {
 export async function createScratchDatabase(adminUrl: string, tag = 'shadow'): Promise<ScratchDatabase> {
   const name = `${SCRATCH_PREFIX}${tag}_${process.pid}_${randomBytes(6).toString('hex')}`;
   await withAdminClient(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
-  live.add(name);
   let dropped = false;
   return {
     name,
@@ -82,18 +78,4 @@ export async function createScratchDatabase(adminUrl: string, tag = 'shadow'): P
 
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   await withAdminClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
-  live.delete(name);
-}
-
-/** Drops every scratch database this process created and did not drop yet. Never throws; returns failures. */
-export async function dropAllScratchDatabases(adminUrl: string): Promise<string[]> {
-  const failures: string[] = [];
-  for (const name of [...live]) {
-    try {
-      await dropDatabase(adminUrl, name);
-    } catch (e) {
-      failures.push(`${name}: ${(e as Error).message}`);
-    }
-  }
-  return failures;
 }

@@ -10,7 +10,7 @@ const config = loadCoordinationConfig();
 const log = createLogger('coordination', config.LOG_LEVEL);
 const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
 
-const nc = await connectNats({ url: config.NATS_URL, name: 'coordination', log });
+const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log });
 await ensureCoordinationStreams(nc);
 const js = nc.jetstream();
 const deps: JobDeps = { nc, js, store: await openJobStore(nc), clock: systemClock, newId: uuid, log };

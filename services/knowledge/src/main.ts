@@ -15,7 +15,7 @@ const graph = await connectGraph({ uri: config.NEO4J_URI, user: config.NEO4J_USE
 const schema = await bootstrapSchema(graph);
 log.info(schema, 'neo4j schema ready');
 
-const nc = await connectNats({ url: config.NATS_URL, name: 'knowledge', log });
+const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log });
 await ensureKnowledgeStream(nc);
 const relay = startKnowledgeOutbox(graph, nc.jetstream(), log, config.OUTBOX_POLL_MS);
 

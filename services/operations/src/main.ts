@@ -14,7 +14,7 @@ const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: co
 
 const db = createDb(config.DATABASE_URL);
 await db.$queryRaw`SELECT 1`;
-const nc = await connectNats({ url: config.NATS_URL, name: 'operations', log });
+const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log });
 await ensureOperationsStream(nc);
 const relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);
 const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, jwt });

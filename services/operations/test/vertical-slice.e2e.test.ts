@@ -1,5 +1,6 @@
 import { TRPCClientError } from '@trpc/client';
-import { connect, headers } from 'nats';
+import { connectNats, createLogger } from '@platform/kit';
+import { headers } from 'nats';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEnv } from '../../../scripts/lib/local-env.js';
@@ -83,8 +84,7 @@ describe('vertical slice', () => {
 
     // Re-publish the same envelope under a new Nats-Msg-Id so JetStream's dedupe does not hide it:
     // the consumer's processed-event table must.
-    const url = new URL(stores['NATS_URL']!.replace(/^nats:/, 'http:'));
-    const nc = await connect({ servers: `${url.hostname}:${url.port}`, user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) });
+    const nc = await connectNats({ url: stores['NATS_URL']!, user: stores['NATS_USER'], password: stores['NATS_PASSWORD'], name: 'slice-test', log: createLogger('slice-test', 'warn') });
     try {
       const sub = await nc.jetstream().streams.get('COORDINATION_EVENTS');
       const stored = await sub.getMessage({ last_by_subj: 'coordination.job.succeeded' });

@@ -17,6 +17,8 @@ export const baseEnv = z.object({
   JWT_ISSUER: z.string().min(1).default('agent-platform'),
   JWT_AUDIENCE: z.string().min(1).default('agent-platform'),
   NATS_URL: z.string().min(1),
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   READINESS_TIMEOUT_MS: z.coerce.number().int().positive().default(1_500),
 });

@@ -13,7 +13,7 @@ import {
   type NatsConnection,
   type StreamConfig,
 } from 'nats';
-import pRetry from 'p-retry';
+import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from './logger.js';
 import { contextFromHeaders, SpanKind, traceHeaders, withSpan } from './telemetry.js';
 
@@ -21,13 +21,30 @@ import { contextFromHeaders, SpanKind, traceHeaders, withSpan } from './telemetr
 export type { JetStreamClient, JetStreamManager, JsMsg, KV, NatsConnection } from 'nats';
 export { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos } from 'nats';
 
-/** Connects with retry and backoff (the server may still be starting), then reconnects forever. */
-export async function connectNats(opts: { url: string; name: string; log: Logger; attempts?: number }): Promise<NatsConnection> {
+export interface NatsSettings {
+  url: string;
+  user?: string | undefined;
+  password?: string | undefined;
+}
+
+/**
+ * Connects with retry and backoff (the server may still be starting), then reconnects forever.
+ * Credentials come from `user`/`password` or from the URL's userinfo; bad credentials fail at once.
+ */
+export async function connectNats(opts: NatsSettings & { name: string; log: Logger; attempts?: number }): Promise<NatsConnection> {
   const url = new URL(opts.url.replace(/^nats:/, 'http:'));
   const server = `${url.hostname}:${url.port || '4222'}`;
-  const credentials = url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : {};
+  const user = opts.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+  const pass = opts.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
   const nc = await pRetry(
-    () => connect({ servers: server, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...credentials }),
+    async () => {
+      try {
+        return await connect({ servers: server, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...(user ? { user, pass } : {}) });
+      } catch (err) {
+        if (err instanceof Error && /authorization|authentication/i.test(err.message)) throw new AbortError(err);
+        throw err;
+      }
+    },
     {
       retries: opts.attempts ?? 10,
       minTimeout: 200,

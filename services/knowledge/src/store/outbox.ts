@@ -1,5 +1,5 @@
 import type { EventSubject, TypedEnvelope } from '@platform/contracts';
-import type { ManagedTransaction } from 'neo4j-driver';
+import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import type { Graph } from './neo4j.js';
 import { readTx, writeTx } from './neo4j.js';
 
@@ -24,7 +24,7 @@ export interface PendingEvent {
 export function pendingOutbox(g: Graph, limit: number): Promise<PendingEvent[]> {
   return readTx(g, 'outbox.pending', async (tx) => {
     const res = await tx.run('MATCH (o:Outbox) RETURN o.id AS id, o.envelope AS json ORDER BY o.createdAt LIMIT $limit', {
-      limit,
+      limit: neo4j.int(limit),
     });
     return res.records.map((r) => ({ id: r.get('id') as string, json: r.get('json') as string }));
   });

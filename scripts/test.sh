@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# npm test: every check and every test kind, starting the stores it needs and stopping afterwards
+# exactly the ones it started (a developer's already-running infrastructure is left alone).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CI="${CI:-}"
+start_ts=$(date +%s)
+
+was_running=$(bash scripts/infra.sh status 2>/dev/null | awk -F: '/running/ {print $1}' | tr -d ' ' | tr '\n' ' ')
+started=()
+cleanup() {
+  local code=$?
+  if [ ${#started[@]} -gt 0 ]; then
+    echo "== stopping what the tests started: ${started[*]}"
+    bash scripts/infra.sh down "${started[@]}" || true
+  fi
+  echo "== test run finished in $(( $(date +%s) - start_ts )) s (exit $code)"
+  exit $code
+}
+trap cleanup EXIT
+
+echo "== infrastructure"
+bash scripts/infra.sh up
+for c in postgres nats neo4j; do
+  case " $was_running " in *" $c "*) ;; *) started+=("$c") ;; esac
+done
+eval "$(bash scripts/infra.sh env)"
+
+echo "== prisma client and migrations"
+npm run --silent db:generate
+npm run --silent db:migrate
+npm run --silent db:migrate:check
+
+echo "== typecheck and lint"
+npx turbo run typecheck --output-logs=errors-only
+npx tsc -p scripts/tsconfig.json
+npx eslint .
+
+echo "== unit, integration and end-to-end tests"
+npx vitest run --project unit --project int --project e2e
