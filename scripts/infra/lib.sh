@@ -31,6 +31,16 @@ fail_with_log() {
   exit 1
 }
 
+# A process this `up` spawned that then failed readiness is stopped again, so a failed `up`
+# leaves nothing running (no 1 GB JVM lingering in CI). pid "" = we didn't spawn it (it was
+# already running): leave it alone. The log tail is printed after the stop.
+abort_start() {
+  local component=$1 pid=$2 msg=$3
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && stop_pid "$component" "$pid" 30 >&2
+  rm -f "$(pid_file "$component")"
+  fail_with_log "$component" "$msg"
+}
+
 die() { echo "ERROR [$1]: $2" >&2; exit 1; }
 
 # Bounded wait per component; INFRA_TIMEOUT (seconds) overrides all defaults.
@@ -78,14 +88,25 @@ live_pid() {
   return 1
 }
 
+# Close every fd above stderr in the current (sub)shell. Servers must not inherit the
+# caller's extra descriptors: infra.sh's lock fd (they'd hold the lock forever) or a pipe
+# some harness is reading until EOF (it would wait for the server to exit).
+close_extra_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 # Start a long-running process detached from this shell: own session (setsid) so it
 # survives the caller exiting or its process group being signalled, stdin from
 # /dev/null and output to the log so `$(infra.sh up)` never hangs on an inherited pipe.
-# 9>&- : don't inherit infra.sh's lock fd, or the server would hold the lock forever.
 spawn() {
   local component=$1; shift
   mkdir -p "$RUN_DIR"
-  setsid "$@" </dev/null >>"$LOG_DIR/$component.log" 2>&1 9>&- &
+  (close_extra_fds; exec setsid "$@" </dev/null >>"$LOG_DIR/$component.log" 2>&1) &
   echo $! >"$(pid_file "$component")"
 }
 

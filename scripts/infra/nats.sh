@@ -70,7 +70,7 @@ nats_up() {
     info nats "NATS_URL is set; using it, not starting local nats-server"
     return 0
   fi
-  local pid how t0 limit
+  local pid how t0 limit spawned=""
   t0=$(now_ms)
   if pid=$(live_pid nats "$NATS_CONF"); then
     how="already running"
@@ -83,12 +83,13 @@ nats_up() {
     rotate_log nats
     spawn nats "$NATS_BIN" -c "$NATS_CONF" -js -sd "$NATS_DIR" -a "$INFRA_HOST" -p "$NATS_PORT" -m "$NATS_MON_PORT"
     pid=$(<"$(pid_file nats)")
+    spawned=$pid
     how="started"
   fi
   limit=$(timeout_for 30)
   until nats_healthy; do
-    kill -0 "$pid" 2>/dev/null || fail_with_log nats "nats-server exited during startup"
-    (($(now_ms) - t0 < limit * 1000)) || fail_with_log nats "not healthy (healthz?js-enabled-only=true on :$NATS_MON_PORT) after ${limit}s"
+    kill -0 "$pid" 2>/dev/null || abort_start nats "$spawned" "nats-server exited during startup"
+    (($(now_ms) - t0 < limit * 1000)) || abort_start nats "$spawned" "not healthy (healthz?js-enabled-only=true on :$NATS_MON_PORT) after ${limit}s"
     sleep 0.2
   done
   [[ $how == started ]] && how="started in $(since "$t0")"

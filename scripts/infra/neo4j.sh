@@ -75,7 +75,7 @@ neo4j_up() {
     info neo4j "NEO4J_URI is set; using it, not starting local neo4j"
     return 0
   fi
-  local pid how t0 limit log=$LOG_DIR/neo4j.log
+  local pid how t0 limit spawned="" log=$LOG_DIR/neo4j.log
   t0=$(now_ms)
   if pid=$(live_pid neo4j "$(neo4j_marker)"); then
     how="already running"
@@ -91,6 +91,7 @@ neo4j_up() {
     spawn neo4j env NEO4J_PASSWORD="$NEO4J_LOCAL_PASSWORD" "$JAVA" "${NEO4J_JVM_OPTS[@]}" \
       -cp "$NEO4J_CLASSES:$NEO4J_LIB/*" Launcher "$NEO4J_DIR" "$INFRA_HOST" "$NEO4J_BOLT_PORT"
     pid=$(<"$(pid_file neo4j)")
+    spawned=$pid
     how="started"
   fi
   # Launcher prints "neo4j started" only after an authenticated Bolt "RETURN 1" succeeded;
@@ -98,8 +99,8 @@ neo4j_up() {
   # instance has printed it before: its log is only rotated on start.)
   limit=$(timeout_for 180)
   until grep -q "^neo4j started bolt=" "$log" 2>/dev/null && tcp_open "$INFRA_HOST" "$NEO4J_BOLT_PORT"; do
-    kill -0 "$pid" 2>/dev/null || fail_with_log neo4j "neo4j exited during startup (more in $NEO4J_DIR/logs/debug.log)"
-    (($(now_ms) - t0 < limit * 1000)) || fail_with_log neo4j "Bolt not ready on $INFRA_HOST:$NEO4J_BOLT_PORT after ${limit}s (more in $NEO4J_DIR/logs/debug.log)"
+    kill -0 "$pid" 2>/dev/null || abort_start neo4j "$spawned" "neo4j exited during startup (more in $NEO4J_DIR/logs/debug.log)"
+    (($(now_ms) - t0 < limit * 1000)) || abort_start neo4j "$spawned" "Bolt not ready on $INFRA_HOST:$NEO4J_BOLT_PORT after ${limit}s (more in $NEO4J_DIR/logs/debug.log)"
     sleep 0.5
   done
   [[ $how == started ]] && how="started in $(since "$t0")"

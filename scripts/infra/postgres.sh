@@ -117,7 +117,7 @@ pg_start() {
   # with the log tail. setsid: the server must outlive the caller's process group.
   # pg_ctl's own messages (e.g. "another server might be running") go to the same log.
   # shellcheck disable=SC2094
-  if ! pg_run setsid "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -W start </dev/null >>"$LOG_DIR/postgres.log" 2>&1 9>&-; then
+  if ! (close_extra_fds; pg_run setsid "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -W start </dev/null >>"$LOG_DIR/postgres.log" 2>&1); then
     fail_with_log postgres "pg_ctl start failed"
   fi
 }

@@ -132,10 +132,13 @@ Promise.resolve()
     const env = readEnv();
     const code = await main(process.argv.slice(2), env);
     if (env.timing) process.stderr.write(`took ${Math.round(performance.now() - started)} ms\n`);
-    process.exitCode = code;
+    return code;
   })
   .catch((e: unknown) => {
     const msg = e instanceof z.ZodError ? e.issues.map((i) => i.message).join('; ') : e instanceof Error ? e.message : String(e);
     process.stderr.write(`error: ${msg}\n`);
-    process.exitCode = 1;
-  });
+    return 1;
+  })
+  // Exit explicitly: all our connections are closed by now, but the engine's advisory-lock wait
+  // (applyMigrations) leaves a ~10 s JS timer armed that would otherwise keep `deploy` alive.
+  .then((code) => process.exit(code));
