@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
@@ -99,6 +100,9 @@ public final class Launcher {
                 .setConfig(BoltConnector.enabled, bolt)
                 .setConfig(BoltConnector.listen_address, new SocketAddress(host, port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress(host, port))
+                // Netty otherwise idles 5 s after the databases are already closed, which every
+                // `infra.sh down neo4j` (tests stop/start Neo4j) would pay. Internal setting.
+                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                 .build();
     }
 }

@@ -69,11 +69,13 @@ async function loadEngineClass(): Promise<EngineClass> {
 // ---------------------------------------------------------------------------------------------------
 
 /**
- * Quirk 1 (prisma/orm#27403, open): adapter-pg cannot map catalog columns of type `"char"` (oid 18)
- * — and, in some versions, `name` (oid 19) — to a Prisma column type, and throws
- * UnsupportedNativeDataType while the engine's describer reads pg_catalog. node-postgres already
- * parses both as strings, so inside the migration process we relabel them as `text` (oid 25) before
- * adapter-pg looks at `fields`. The application's own client is not affected (it never uses this class).
+ * Quirk 1 (prisma/orm#27403, open): adapter-pg cannot map catalog columns of type `"char"` (oid 18) to
+ * a Prisma column type; the engine's describer reads such pg_catalog columns, so every introspection
+ * (drift check) fails with "Column type 'char' could not be deserialized from the database" (measured
+ * with 7.10.0 by disabling this fix). `name` (oid 19) is mapped by adapter-pg 7.10 but was not in
+ * earlier builds; relabelling it is harmless. node-postgres already parses both as strings, so inside
+ * the migration process we relabel them as `text` (oid 25) before adapter-pg looks at `fields`.
+ * The application's own client is not affected (it never uses this class).
  */
 const CATALOG_TEXT_OIDS = new Set([18, 19]);
 const TEXT_OID = 25;
@@ -252,10 +254,11 @@ function toEngineError(e: unknown, factory: ErrorCapturingSqlMigrationAwareDrive
   if (e instanceof SchemaEngineError) return e;
   const obj = (typeof e === 'object' && e !== null ? e : {}) as { message?: unknown; code?: unknown; meta?: unknown; id?: unknown };
   const message = stripSpanTrace(typeof obj.message === 'string' ? obj.message : String(e));
-  const idMatch = /GenericJs[^0-9]*(\d+)/.exec(message);
-  const captured = idMatch ? factory.errorRegistry.consumeError(Number(idMatch[1]))?.error : undefined;
+  // The engine renders adapter errors it could not map as "External error id#<n>".
+  const idMatch = /External error id#(\d+)|GenericJs\D{0,20}(\d+)/.exec(message);
+  const captured = idMatch ? factory.errorRegistry.consumeError(Number(idMatch[1] ?? idMatch[2]))?.error : undefined;
   const code = typeof obj.code === 'string' ? obj.code : undefined;
-  const text = captured instanceof Error ? `${message}\nCaused by: ${captured.message}` : message;
+  const text = captured instanceof Error ? `${message.replace(/\n?External error id#\d+/, '')}: ${captured.message}` : message;
   return new SchemaEngineError(code ? `${code}: ${text}` : text, code, captured ?? e);
 }
 

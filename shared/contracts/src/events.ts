@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { BlockStatus, BlockType } from './blocks.js';
-import { BlockId, EventId, IsoDateTime, JobId, PrincipalId, TaskId } from './ids.js';
-import { JobStatus, JobTargetKind, JobType } from './jobs.js';
-import { TaskPriority, TaskStatus } from './tasks.js';
+import { EventId, IsoDateTime } from './ids.js';
+import { coordinationEvents } from './events/coordination.js';
+import { knowledgeEvents } from './events/knowledge.js';
+import { operationsEvents } from './events/operations.js';
 
 /**
  * The event envelope every service publishes. `id` doubles as JetStream's Nats-Msg-Id,
@@ -19,47 +19,11 @@ export const EventEnvelope = z.object({
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 
-const BlockCreated = z.object({
-  blockId: BlockId,
-  type: BlockType,
-  sessionId: z.string(),
-  title: z.string(),
-  status: BlockStatus,
-  createdBy: PrincipalId.optional(),
-});
-
-const TaskEvent = z.object({
-  taskId: TaskId,
-  ownerId: PrincipalId,
-  status: TaskStatus,
-  priority: TaskPriority,
-  parentId: TaskId.nullable(),
-  blockId: BlockId.nullable(),
-});
-
-const JobEvent = z.object({
-  jobId: JobId,
-  jobType: JobType,
-  status: JobStatus,
-  targetKind: JobTargetKind,
-  targetId: z.string().max(200).nullable(),
-  attempt: z.number().int().min(0),
-  agent: z.string().nullable(),
-  result: z.unknown().optional(),
-  error: z.string().optional(),
-});
-
 /** One schema per subject. Subjects are `<service>.<entity>.<past-tense-verb>`. */
 export const eventSchemas = {
-  'knowledge.block.created': BlockCreated,
-  'operations.task.created': TaskEvent,
-  'operations.task.completed': TaskEvent,
-  'coordination.job.queued': JobEvent,
-  'coordination.job.started': JobEvent,
-  'coordination.job.succeeded': JobEvent,
-  'coordination.job.failed': JobEvent,
-  'coordination.job.cancelled': JobEvent,
-  'coordination.job.dead': JobEvent,
+  ...knowledgeEvents,
+  ...operationsEvents,
+  ...coordinationEvents,
 } as const;
 export type EventSubject = keyof typeof eventSchemas;
 export type EventData<S extends EventSubject> = z.infer<(typeof eventSchemas)[S]>;

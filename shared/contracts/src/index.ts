@@ -4,3 +4,6 @@ export * from './tasks.js';
 export * from './jobs.js';
 export * from './principal.js';
 export * from './events.js';
+export * from './events/knowledge.js';
+export * from './events/operations.js';
+export * from './events/coordination.js';
