@@ -35,6 +35,7 @@ npm run --silent db:migrate:check
 echo "== typecheck and lint"
 npx turbo run typecheck --output-logs=errors-only
 npx tsc -p scripts/tsconfig.json
+npx tsc -p scripts/prisma/tsconfig.json
 npx eslint .
 
 echo "== unit, integration and end-to-end tests"

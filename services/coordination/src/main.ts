@@ -28,6 +28,7 @@ const server = await startServiceServer({
     nats: () => nc.flush(),
     kv: async () => (await js.views.kv(JOBS_BUCKET, { bindOnly: true })).status(),
   },
+  openapi: { title: 'Coordination service', version: '0.1.0' },
   log,
   host: config.HOST,
   port: config.PORT,

@@ -27,6 +27,7 @@ const server = await startServiceServer({
     neo4j: () => graph.driver.getServerInfo({ database: graph.database }),
     nats: () => nc.flush(),
   },
+  openapi: { title: 'Knowledge service', version: '0.1.0' },
   log,
   host: config.HOST,
   port: config.PORT,

@@ -27,6 +27,7 @@ const server = await startServiceServer({
     postgres: () => db.$queryRaw`SELECT 1`,
     nats: () => nc.flush(),
   },
+  openapi: { title: 'Operations service', version: '0.1.0' },
   log,
   host: config.HOST,
   port: config.PORT,

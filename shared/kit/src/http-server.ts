@@ -1,5 +1,6 @@
 import type { AnyRouter } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenApiRouter } from 'trpc-to-openapi';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
@@ -17,6 +18,8 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
   host: string;
   port: number;
   readinessTimeoutMs: number;
+  /** Title and version for /openapi.json; the REST surface is served under /api. */
+  openapi: { title: string; version: string; description?: string };
   /** Extra plain-HTTP routes (e.g. /openapi.json); return true when handled. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
@@ -25,6 +28,25 @@ export interface ServiceServer {
   server: Server;
   url: string;
   close(): Promise<void>;
+}
+
+/** A self-contained docs page (no CDN: clusters may be offline) rendering /openapi.json. */
+function docsPage(title: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${title} API</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}code{background:#f3f3f3;padding:0 .3em}pre{background:#f7f7f7;padding:.5rem;overflow:auto}</style></head>
+<body><h1>${title} API</h1><p>OpenAPI 3.1 document: <a href="/openapi.json">/openapi.json</a>. tRPC clients use <code>/trpc</code>; REST callers use <code>/api</code> with <code>Authorization: Bearer &lt;JWT&gt;</code>.</p>
+<div id="ops">loading…</div>
+<script>
+fetch('/openapi.json').then(r=>r.json()).then(doc=>{
+  const out=[];
+  for(const [path,item] of Object.entries(doc.paths||{})) for(const [method,op] of Object.entries(item)){
+    const body=op.requestBody?.content?.['application/json']?.schema;
+    out.push('<h3><code>'+method.toUpperCase()+' /api'+path+'</code></h3><p>'+(op.summary||op.operationId||'')+'</p>'+
+      (body?'<pre>'+JSON.stringify(body,null,2).replace(/</g,'&lt;')+'</pre>':''));
+  }
+  document.getElementById('ops').innerHTML=out.join('');
+});
+</script></body></html>`;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
@@ -64,10 +86,25 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
     createContext: opts.createContext,
   });
 
+  const rest = createOpenApiNodeHttpHandler({ router: opts.router as unknown as OpenApiRouter, createContext: opts.createContext });
+  let openApiJson = '';
+
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     try {
       if (path.startsWith('/trpc/')) return trpc(req, res);
+      if (path.startsWith('/api/')) {
+        req.url = (req.url ?? '').slice('/api'.length);
+        return await rest(req, res);
+      }
+      if (path === '/openapi.json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(openApiJson);
+      }
+      if (path === '/docs') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return res.end(docsPage(opts.openapi.title));
+      }
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok', service: opts.name });
       if (path === '/readyz') {
         const result = await runReadiness(opts.readiness, opts.readinessTimeoutMs);
@@ -101,6 +138,16 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${opts.host}:${port}`;
+  openApiJson = JSON.stringify(
+    generateOpenApiDocument(opts.router as unknown as OpenApiRouter, {
+      title: opts.openapi.title,
+      version: opts.openapi.version,
+      ...(opts.openapi.description ? { description: opts.openapi.description } : {}),
+      openApiVersion: '3.1.0',
+      baseUrl: `${url}/api`,
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    }),
+  );
 
   return {
     server,

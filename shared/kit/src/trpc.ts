@@ -1,5 +1,6 @@
 import type { Principal } from '@platform/contracts';
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { IncomingMessage } from 'node:http';
 import { AuthError, principalFromHeader, type JwtSettings } from './auth.js';
 import { errorData, toTrpcError } from './errors.js';
@@ -31,7 +32,11 @@ export function contextFactory(jwt: JwtSettings, log: Logger) {
  * errors mapped to codes, and `authed` procedures that require a verified principal.
  */
 export function createTrpc() {
-  const t = initTRPC.context<RequestContext>().create({
+  // OpenApiMeta: every procedure declares `.meta({ openapi: { method, path, protect } })` so the
+  // same zod schemas also describe a REST surface (/api) and /openapi.json for non-TypeScript callers.
+  const t = initTRPC.context<RequestContext>().meta<OpenApiMeta>().create({
+    // Never send stack traces to callers, whatever NODE_ENV says.
+    isDev: false,
     errorFormatter({ shape, error }) {
       return { ...shape, data: { ...shape.data, ...errorData(error) } };
     },

@@ -33,6 +33,7 @@ const agentProcedure = authedProcedure.use(({ ctx, next }) => {
 export function jobsRouter(deps: JobDeps & { claimWaitMs: number }) {
   return router({
     trigger: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/jobs/trigger', protect: true, tags: ['jobs'], summary: 'Queue a job' } })
       .input(
         z.strictObject({
           jobType: JobType,
@@ -47,10 +48,12 @@ export function jobsRouter(deps: JobDeps & { claimWaitMs: number }) {
         return { jobId: job.id, status: job.status };
       }),
     get: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/jobs/get', protect: true, tags: ['jobs'], summary: 'Get a job and its history' } })
       .input(z.strictObject({ jobId: JobId }))
       .output(Job)
       .query(async ({ input }) => toJob(await getJob(deps, input.jobId))),
     claim: agentProcedure
+      .meta({ openapi: { method: 'POST', path: '/jobs/claim', protect: true, tags: ['jobs'], summary: 'Agent: take the next job of its capabilities' } })
       .input(z.strictObject({ capabilities: z.array(JobType).min(1).max(20), waitMs: z.number().int().min(0).max(30_000).optional() }))
       .output(z.object({ job: Job.nullable() }))
       .mutation(async ({ ctx, input }) => {
@@ -58,10 +61,12 @@ export function jobsRouter(deps: JobDeps & { claimWaitMs: number }) {
         return { job: job ? toJob(job) : null };
       }),
     complete: agentProcedure
+      .meta({ openapi: { method: 'POST', path: '/jobs/complete', protect: true, tags: ['jobs'], summary: 'Agent: report success' } })
       .input(z.strictObject({ jobId: JobId, result: z.unknown().optional() }))
       .output(Job)
       .mutation(async ({ ctx, input }) => toJob(await completeJob(deps, ctx.agent, input.jobId, input.result ?? null))),
     fail: agentProcedure
+      .meta({ openapi: { method: 'POST', path: '/jobs/fail', protect: true, tags: ['jobs'], summary: 'Agent: report failure' } })
       .input(z.strictObject({ jobId: JobId, error: z.string().min(1).max(5_000) }))
       .output(Job)
       .mutation(async ({ ctx, input }) => toJob(await failJob(deps, ctx.agent, input.jobId, input.error))),

@@ -29,6 +29,7 @@ export const CreateBlockInput = z.strictObject({
 export function blocksRouter(deps: BlockDeps & { afterWrite: () => void }) {
   return router({
     create: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/blocks/create', protect: true, tags: ['blocks'], summary: 'Create a block' } })
       .input(CreateBlockInput)
       .output(Block)
       .mutation(async ({ ctx, input }) => {
@@ -37,6 +38,7 @@ export function blocksRouter(deps: BlockDeps & { afterWrite: () => void }) {
         return block;
       }),
     get: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/blocks/get', protect: true, tags: ['blocks'], summary: 'Get a block by id' } })
       .input(z.strictObject({ id: BlockId }))
       .output(Block)
       .query(({ input }) => getBlock(deps, input.id)),

@@ -53,6 +53,7 @@ const toTree = (t: TaskTree) => ({ ...toTask(t), subtasks: t.subtasks.map(toTask
 export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
   return router({
     create: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/tasks/create', protect: true, tags: ['tasks'], summary: 'Create a task with nested subtasks' } })
       .input(CreateTaskInput)
       .output(TaskWithSubtasks)
       .mutation(async ({ ctx, input }) => {
@@ -61,6 +62,7 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         return toTree(task);
       }),
     get: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/tasks/get', protect: true, tags: ['tasks'], summary: 'Get a task and its subtasks' } })
       .input(z.strictObject({ id: TaskId }))
       .output(TaskWithSubtasks)
       .query(async ({ ctx, input }) => toTree(await getTask(deps, ctx.principal, input.id))),
