@@ -22,7 +22,7 @@ export function storeEnv(env: NodeJS.ProcessEnv = process.env): Record<string, s
   const fromFile: Record<string, string> = {};
   try {
     for (const line of readFileSync(join(ROOT, '.data', 'infra.env'), 'utf8').split('\n')) {
-      const m = /^export ([A-Z_]+)=(?:'([^']*)'|"([^"]*)"|(\S*))$/.exec(line.trim());
+      const m = /^export ([A-Z0-9_]+)=(?:'([^']*)'|"([^"]*)"|(\S*))$/.exec(line.trim());
       if (m) fromFile[m[1]!] = m[2] ?? m[3] ?? m[4] ?? '';
     }
   } catch {

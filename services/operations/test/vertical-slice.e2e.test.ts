@@ -140,12 +140,13 @@ describe('vertical slice', () => {
   it('refuses calls without a valid token with UNAUTHORIZED, writing nothing', async () => {
     const prefix = `${runTag} anonymous`;
     const anonymous = clientsFor(async () => '', TEST_PORTS);
+    // Calls are started one at a time so no rejection goes unobserved.
     for (const call of [
-      anonymous.operations.tasks.create.mutate({ title: prefix }),
-      anonymous.knowledge.blocks.create.mutate({ type: 'Risk', sessionId: runTag, title: prefix }),
-      anonymous.coordination.jobs.trigger.mutate({ jobType: 'build' }),
+      () => anonymous.operations.tasks.create.mutate({ title: prefix }),
+      () => anonymous.knowledge.blocks.create.mutate({ type: 'Risk', sessionId: runTag, title: prefix }),
+      () => anonymous.coordination.jobs.trigger.mutate({ jobType: 'build' }),
     ]) {
-      expect((await trpcError(call)).data.code).toBe('UNAUTHORIZED');
+      expect((await trpcError(call())).data.code).toBe('UNAUTHORIZED');
     }
     const forged = clientsFor(await tokenFor({ kind: 'user', id: 'mallory', roles: [] }).then((t) => `${t.slice(0, -4)}AAAA`));
     expect((await trpcError(forged.operations.tasks.create.mutate({ title: prefix }))).data.code).toBe('UNAUTHORIZED');
