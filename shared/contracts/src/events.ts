@@ -15,6 +15,12 @@ export const EventEnvelope = z.object({
   source: z.string().min(1).max(100),
   correlationId: z.string().max(200).optional(),
   causationId: z.string().max(200).optional(),
+  /**
+   * W3C trace context of the change that produced the event. Events leave through an outbox
+   * relay that runs outside the request, so the context travels with the event itself and the
+   * relay puts it back into the NATS headers: one trace spans request, publish and consumers.
+   */
+  traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
   data: z.unknown(),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;

@@ -1,6 +1,6 @@
 import type { EventData, EventSubject, TypedEnvelope } from '@platform/contracts';
 import { randomUUID } from 'node:crypto';
-import { currentTraceId } from './telemetry.js';
+import { currentTraceId, traceHeaders } from './telemetry.js';
 
 export type Clock = () => Date;
 export type IdGenerator = () => string;
@@ -15,6 +15,7 @@ export function createEnvelope<S extends EventSubject>(
   opts: { clock?: Clock; newId?: IdGenerator; causationId?: string } = {},
 ): TypedEnvelope<S> {
   const traceId = currentTraceId();
+  const { traceparent } = traceHeaders();
   return {
     id: (opts.newId ?? uuid)(),
     subject,
@@ -22,6 +23,7 @@ export function createEnvelope<S extends EventSubject>(
     source,
     ...(traceId ? { correlationId: traceId } : {}),
     ...(opts.causationId ? { causationId: opts.causationId } : {}),
+    ...(traceparent ? { traceparent } : {}),
     data,
   };
 }

@@ -105,9 +105,11 @@ function isNotFound(err: unknown): boolean {
  * Publishes a JSON payload to JetStream with `Nats-Msg-Id` (server-side dedupe inside the
  * stream's window) and the trace context in the headers, inside a producer span.
  */
-export async function publishJson(js: JetStreamClient, subject: string, json: string, msgId: string) {
+export async function publishJson(js: JetStreamClient, subject: string, json: string, msgId: string, traceparent?: string) {
   const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.message.id': msgId };
-  return withSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, attributes }, async () => {
+  // A relayed event continues the trace of the change that wrote it, not the relay's own.
+  const parent = traceparent ? contextFromHeaders((k) => (k === 'traceparent' ? traceparent : undefined)) : undefined;
+  return withSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, attributes, ...(parent ? { parent } : {}) }, async () => {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(traceHeaders())) h.set(k, v);
     return js.publish(subject, json, { msgID: msgId, headers: h });
@@ -115,8 +117,8 @@ export async function publishJson(js: JetStreamClient, subject: string, json: st
 }
 
 /** Publishes an event envelope: its id is the message id. */
-export function publishEnvelope(js: JetStreamClient, envelope: { id: string; subject: string }) {
-  return publishJson(js, envelope.subject, JSON.stringify(envelope), envelope.id);
+export function publishEnvelope(js: JetStreamClient, envelope: { id: string; subject: string; traceparent?: string | undefined }) {
+  return publishJson(js, envelope.subject, JSON.stringify(envelope), envelope.id, envelope.traceparent);
 }
 
 /** Thrown by a handler for a failure worth retrying later (message is nak'ed with a delay). */

@@ -33,7 +33,7 @@ export function startOutboxRelay(opts: { source: OutboxSource; js: JetStreamClie
       const done: string[] = [];
       try {
         for (const e of events) {
-          const envelope = JSON.parse(e.json) as { id: string; subject: string };
+          const envelope = JSON.parse(e.json) as { id: string; subject: string; traceparent?: string };
           await publishEnvelope(opts.js, envelope);
           done.push(e.id);
         }

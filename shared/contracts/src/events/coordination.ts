@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobId } from '../ids.js';
+import { IsoDateTime, JobId, PrincipalId } from '../ids.js';
 import { JobStatus, JobTargetKind, JobType } from '../jobs.js';
 
 export const JobEvent = z.object({
@@ -14,6 +14,28 @@ export const JobEvent = z.object({
   error: z.string().optional(),
 });
 
+/** An agent's liveness as coordination sees it: `stale` after 2 missed heartbeats, `offline` after the TTL. */
+export const AgentStatus = z.enum(['online', 'stale', 'offline']);
+export type AgentStatus = z.infer<typeof AgentStatus>;
+
+/** Agent names are principal ids (the `sub` of the agent's token). */
+export const AgentName = PrincipalId;
+
+/** `coordination.agent.online` / `.stale` / `.offline`: a liveness change. */
+export const AgentStatusEvent = z.object({
+  agent: AgentName,
+  status: AgentStatus,
+  lastPingAt: IsoDateTime,
+});
+
+/** `coordination.agent.stuck`: an agent asked for help; operations escalates it (ApprovalRequest). */
+export const AgentStuckEvent = z.object({
+  agent: AgentName,
+  jobId: JobId.nullable(),
+  reason: z.string().min(1).max(5_000),
+  reportedAt: IsoDateTime,
+});
+
 /** Subjects the coordination service publishes (stream COORDINATION_EVENTS, `coordination.>`). */
 export const coordinationEvents = {
   'coordination.job.queued': JobEvent,
@@ -22,4 +44,8 @@ export const coordinationEvents = {
   'coordination.job.failed': JobEvent,
   'coordination.job.cancelled': JobEvent,
   'coordination.job.dead': JobEvent,
+  'coordination.agent.online': AgentStatusEvent,
+  'coordination.agent.stale': AgentStatusEvent,
+  'coordination.agent.offline': AgentStatusEvent,
+  'coordination.agent.stuck': AgentStuckEvent,
 } as const;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# npm run bench: every service's benchmarks against the local stores, then one Markdown report
+# (docs/bench-report.md) with each figure next to its in-run baseline.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/infra.sh up
+eval "$(bash scripts/infra.sh env)"
+npm run --silent db:generate
+npm run --silent db:migrate
+rm -rf .data/bench
+run() { echo "== bench: $1"; npx tsx --conditions=@platform/source "$2"; }
+run http scripts/bench/http.ts
+for svc in knowledge operations coordination; do
+  if [ -f "services/$svc/bench/run.ts" ]; then run "$svc" "services/$svc/bench/run.ts"; fi
+done
+npx tsx --conditions=@platform/source scripts/bench-report.ts
