@@ -8,12 +8,12 @@ export default defineConfig({
   ...shared,
   test: {
     projects: [
-      { ...shared, test: { name: 'unit', include: ['{shared,services,scripts}/**/*.unit.test.ts'], testTimeout: 10_000 } },
+      { ...shared, test: { name: 'unit', include: ['{shared,services,scripts,tests}/**/*.unit.test.ts'], testTimeout: 10_000 } },
       {
         ...shared,
         test: {
           name: 'int',
-          include: ['{shared,services,scripts}/**/*.int.test.ts'],
+          include: ['{shared,services,scripts,tests}/**/*.int.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
@@ -23,7 +23,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'e2e',
-          include: ['{shared,services,scripts}/**/*.e2e.test.ts'],
+          include: ['{shared,services,scripts,tests}/**/*.e2e.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,

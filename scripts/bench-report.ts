@@ -62,7 +62,7 @@ bars.forEach((b, i) => {
   b.values.forEach(([p, v], j) => {
     const w = Math.max(1, ((width - left - 80) * v) / max);
     svg.push(`<rect x="${left}" y="${y + j * 16}" width="${w.toFixed(1)}" height="13" fill="${colors[p] ?? '#999'}"/>`);
-    svg.push(`<text x="${left + w + 4}" y="${y + j * 16 + 10}">${p} ${v}</text>`);
+    svg.push(`<text x="${(left + w + 4).toFixed(1)}" y="${y + j * 16 + 10}">${p} ${v}</text>`);
   });
 });
 svg.push('</svg>');

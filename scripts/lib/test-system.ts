@@ -38,7 +38,7 @@ export async function startTestSystem(opts: { agents?: number; ports?: Record<Se
   const all = () => [...agents, ...Object.values(services)];
   try {
     for (const name of ['knowledge', 'coordination', 'operations'] as const) {
-      services[name] = spawnService(name, serviceEnv(name, ports, { LOG_LEVEL: 'debug', ...opts.env }), `test-${name}`);
+      services[name] = spawnService(name, serviceEnv(name, ports, { LOG_LEVEL: 'debug', ...opts.env }), `test-${name}-${ports[name]}`);
       await waitForHttp(`${services[name].url}/readyz`, 90_000, services[name]);
     }
   } catch (err) {

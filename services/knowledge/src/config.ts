@@ -1,14 +1,25 @@
 import { baseEnv, loadConfig } from '@platform/kit';
 import { z } from 'zod';
 
-export const knowledgeEnv = baseEnv.extend({
-  PORT: z.coerce.number().int().min(0).max(65535).default(4101),
+/** What every knowledge process needs to reach its graph (the service, the CLIs, the bench). */
+export const graphEnv = z.object({
   NEO4J_URI: z.string().regex(/^(neo4j|bolt)(\+s|\+ssc)?:\/\//, 'must be a bolt:// or neo4j:// URI'),
   NEO4J_USER: z.string().min(1),
   NEO4J_PASSWORD: z.string().min(1),
   NEO4J_DATABASE: z.string().min(1).default('neo4j'),
+  /** Length of block embeddings; the vector index is created with it (changing it needs a new index). */
+  EMBEDDING_DIMENSIONS: z.coerce.number().int().min(1).max(4096).default(384),
+});
+export type GraphConfig = z.infer<typeof graphEnv>;
+
+export const knowledgeEnv = baseEnv.extend({
+  ...graphEnv.shape,
+  PORT: z.coerce.number().int().min(0).max(65535).default(4101),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(500),
 });
 export type KnowledgeConfig = z.infer<typeof knowledgeEnv>;
 
 export const loadKnowledgeConfig = (env: NodeJS.ProcessEnv = process.env): KnowledgeConfig => loadConfig(knowledgeEnv, env);
+export const loadGraphConfig = (env: NodeJS.ProcessEnv = process.env): GraphConfig => loadConfig(graphEnv, env);
+
+export const graphSettings = (c: GraphConfig) => ({ uri: c.NEO4J_URI, user: c.NEO4J_USER, password: c.NEO4J_PASSWORD, database: c.NEO4J_DATABASE });

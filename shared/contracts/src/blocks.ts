@@ -17,6 +17,10 @@ export type BlockType = z.infer<typeof BlockType>;
 export const BlockStatus = z.enum(['active', 'draft', 'validated', 'superseded', 'archived']);
 export type BlockStatus = z.infer<typeof BlockStatus>;
 
+/** Statuses a caller may set directly; `superseded` and `archived` only come from their own operations. */
+export const EditableBlockStatus = z.enum(['active', 'draft', 'validated']);
+export type EditableBlockStatus = z.infer<typeof EditableBlockStatus>;
+
 /** Allow-list of relationship types between blocks. */
 export const RelationshipType = z.enum([
   'SUPPORTS',
@@ -33,4 +37,16 @@ export const RelationshipType = z.enum([
 ]);
 export type RelationshipType = z.infer<typeof RelationshipType>;
 
+/** Which relationships of a block to follow: outgoing, incoming or both. */
+export const LinkDirection = z.enum(['out', 'in', 'both']);
+export type LinkDirection = z.infer<typeof LinkDirection>;
+
 export const Confidence = z.number().min(0).max(1);
+
+/** Status of one step of a workflow run (a run is a tree of steps). */
+export const WorkflowStepStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']);
+export type WorkflowStepStatus = z.infer<typeof WorkflowStepStatus>;
+
+/** What a recorded step change did; replaying them in order rebuilds a run at any moment. */
+export const WorkflowStepChangeKind = z.enum(['added', 'status', 'output', 'moved']);
+export type WorkflowStepChangeKind = z.infer<typeof WorkflowStepChangeKind>;

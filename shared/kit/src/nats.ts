@@ -18,7 +18,7 @@ import type { Logger } from './logger.js';
 import { contextFromHeaders, SpanKind, traceHeaders, withSpan } from './telemetry.js';
 
 // The rest of the code imports NATS types from here, so moving to the split v3 packages touches one folder.
-export type { JetStreamClient, JetStreamManager, JsMsg, KV, NatsConnection } from 'nats';
+export type { JetStreamClient, JetStreamManager, JsMsg, KV, KvEntry, NatsConnection, Subscription } from 'nats';
 export { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos } from 'nats';
 
 export interface NatsSettings {
@@ -94,6 +94,22 @@ export async function ensureConsumer(
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(stream, full);
+  }
+}
+
+/**
+ * Takes the next message of a durable pull consumer without waiting (one no-wait request);
+ * null when the consumer has nothing to deliver right now. For callers that poll several
+ * consumers in a fixed order (e.g. by priority) and must not block on any one of them.
+ */
+export async function pullNext(js: JetStreamClient, stream: string, durable: string): Promise<JsMsg | null> {
+  try {
+    // The legacy single-message pull is the one nats.js 2.x call that maps to a no_wait request.
+    return await js.pull(stream, durable);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === '404' || code === '408') return null;
+    throw err;
   }
 }
 

@@ -16,6 +16,16 @@ export async function appendOutbox(tx: ManagedTransaction, envelope: TypedEnvelo
   });
 }
 
+/** Several events of one change (a batch, a supersede) in one statement, same transaction. */
+export async function appendOutboxMany(tx: ManagedTransaction, envelopes: Array<TypedEnvelope<EventSubject>>): Promise<void> {
+  if (envelopes.length === 0) return;
+  await tx.run(
+    `UNWIND $rows AS r
+     CREATE (:Outbox {id: r.id, subject: r.subject, envelope: r.json, createdAt: datetime(r.occurredAt)})`,
+    { rows: envelopes.map((e) => ({ id: e.id, subject: e.subject, json: JSON.stringify(e), occurredAt: e.occurredAt })) },
+  );
+}
+
 export interface PendingEvent {
   id: string;
   json: string;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BlockStatus, BlockType } from '../blocks.js';
-import { BlockId, PrincipalId } from '../ids.js';
+import { BlockStatus, BlockType, RelationshipType, WorkflowStepChangeKind, WorkflowStepStatus } from '../blocks.js';
+import { BlockId, PrincipalId, Uuid } from '../ids.js';
 
 export const BlockCreated = z.object({
   blockId: BlockId,
@@ -11,7 +11,56 @@ export const BlockCreated = z.object({
   createdBy: PrincipalId.optional(),
 });
 
+export const BlockUpdated = z.object({
+  blockId: BlockId,
+  type: BlockType,
+  version: z.number().int().min(1),
+  /** Names of the fields the update changed (values are read from the service, not the event). */
+  changed: z.array(z.string()),
+  status: BlockStatus,
+  updatedBy: PrincipalId,
+});
+
+export const BlockSuperseded = z.object({
+  blockId: BlockId,
+  replacedBy: BlockId,
+  sessionId: z.string(),
+  validTo: z.string(),
+  supersededBy: PrincipalId,
+});
+
+export const BlockArchived = z.object({
+  blockId: BlockId,
+  version: z.number().int().min(1),
+  archivedBy: PrincipalId,
+});
+
+export const LinkChanged = z.object({
+  sourceId: BlockId,
+  targetId: BlockId,
+  type: RelationshipType,
+  by: PrincipalId,
+});
+
+export const WorkflowStepChanged = z.object({
+  runId: Uuid,
+  stepId: Uuid,
+  /** Position of the change in its run's history (1, 2, …): consumers can order and detect gaps. */
+  seq: z.number().int().min(1),
+  change: WorkflowStepChangeKind,
+  parentId: Uuid.nullable(),
+  status: WorkflowStepStatus,
+  previousStatus: WorkflowStepStatus.nullable(),
+  by: PrincipalId,
+});
+
 /** Subjects the knowledge service publishes (stream KNOWLEDGE_EVENTS, `knowledge.>`). */
 export const knowledgeEvents = {
   'knowledge.block.created': BlockCreated,
+  'knowledge.block.updated': BlockUpdated,
+  'knowledge.block.superseded': BlockSuperseded,
+  'knowledge.block.archived': BlockArchived,
+  'knowledge.link.created': LinkChanged,
+  'knowledge.link.removed': LinkChanged,
+  'knowledge.workflow.step.changed': WorkflowStepChanged,
 } as const;
