@@ -137,6 +137,9 @@ export function publishEnvelope(js: JetStreamClient, envelope: { id: string; sub
   return publishJson(js, envelope.subject, JSON.stringify(envelope), envelope.id, envelope.traceparent);
 }
 
+/** Where consumers put messages that failed their last delivery (`deadletter.<durable>`), with the reason. */
+export const DEAD_LETTER_STREAM = 'DEADLETTER';
+
 /** Thrown by a handler for a failure worth retrying later (message is nak'ed with a delay). */
 export class TransientError extends Error {
   override name = 'TransientError';
@@ -169,6 +172,8 @@ export interface RunningConsumer {
 export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions<S>): Promise<RunningConsumer> {
   const maxDeliver = opts.maxDeliver ?? 5;
   const log = opts.log.child({ consumer: opts.durable });
+  // Dead letters need a stream to land in, or the publish would fail and the message be lost.
+  await ensureStream(opts.nc, { name: DEAD_LETTER_STREAM, subjects: ['deadletter.>'] });
   await ensureConsumer(opts.nc, opts.stream, {
     durable_name: opts.durable,
     filter_subjects: [...opts.subjects],

@@ -1,5 +1,6 @@
-import { JobId, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
+import { JobId, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
 import { z } from 'zod';
+import { PendingMessage } from './outbox-store.js';
 
 export const JobTransition = z.object({
   status: JobStatus,
@@ -9,11 +10,16 @@ export const JobTransition = z.object({
   note: z.string().optional(),
 });
 
-/** A message the record still owes to JetStream: written with the state change, cleared once sent. */
-export const PendingMessage = z.object({ subject: z.string(), msgId: z.string(), payload: z.string() });
-export type PendingMessage = z.infer<typeof PendingMessage>;
+export const JobProgress = z.object({
+  fraction: z.number().min(0).max(1).nullable(),
+  message: z.string().nullable(),
+  at: z.string(),
+});
 
-/** The job as stored in the `jobs` KV bucket (validated on every read). */
+/**
+ * The job as stored in the `jobs` KV bucket (validated on every read). Fields added after the
+ * first version have defaults, so records written by it still parse.
+ */
 export const JobRecord = z.object({
   id: JobId,
   jobType: JobType,
@@ -21,13 +27,29 @@ export const JobRecord = z.object({
   targetId: z.string().nullable(),
   params: z.record(z.string(), z.unknown()),
   status: JobStatus,
+  priority: JobPriority.default('normal'),
+  /** Times an agent has taken the job (the handler's attempt number). */
   attempt: z.number().int().min(0),
+  /** Failures (and lost agents) since the job was queued or last retried by hand; dead at maxAttempts. */
+  failures: z.number().int().min(0).default(0),
+  maxAttempts: z.number().int().min(1).default(3),
+  /** A retry waits for its backoff: not dispatched before this time. */
+  notBefore: z.string().nullable().default(null),
   agent: z.string().nullable(),
   result: z.unknown().optional(),
   error: z.string().optional(),
+  progress: JobProgress.nullable().default(null),
+  idempotencyKey: z.string().nullable().default(null),
+  scheduleId: z.string().nullable().default(null),
+  createdBy: z.string().nullable().default(null),
   createdAt: z.string(),
   updatedAt: z.string(),
   history: z.array(JobTransition),
   outbox: z.array(PendingMessage),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
+
+export type PublicJob = Omit<JobRecord, 'outbox' | 'id'> & { jobId: string };
+
+/** The public shape: the record minus its internal outbox. */
+export const publicJob = ({ outbox: _outbox, id, ...rest }: JobRecord): PublicJob => ({ jobId: id, ...rest });

@@ -1,24 +1,78 @@
 import { ensureConsumer, ensureStream, nanos, RetentionPolicy, type NatsConnection } from '@platform/kit';
-import { JobType } from '@platform/contracts';
+import { JobPriority, JobType } from '@platform/contracts';
 
 /** Coordination's events, consumed by other services. */
 export const COORDINATION_STREAM = 'COORDINATION_EVENTS';
-/** Work queue: one subject per job type, so agents take only the types they can do. */
+/** Work queue: one subject per job type and priority, so agents take only the types they can do. */
 export const JOBS_STREAM = 'JOBS';
-export const jobSubject = (jobType: JobType) => `jobs.queue.${jobType}`;
-export const jobConsumer = (jobType: JobType) => `jobs-${jobType}`;
-export const JOBS_BUCKET = 'jobs';
-export const OUTBOX_BUCKET = 'jobs_outbox';
+export const jobSubject = (jobType: JobType, priority: JobPriority) => `jobs.queue.${jobType}.${priority}`;
+export const jobConsumer = (jobType: JobType, priority: JobPriority) => `jobs-${jobType}-${priority}`;
+/** Dead letters: a job that used up its attempts, with its history (limits retention: kept for inspection). */
+export const DEADLETTER_STREAM = 'JOBS_DEADLETTER';
+export const deadLetterSubject = (jobType: JobType) => `jobs.dead.${jobType}`;
 
-/** Streams, consumers and KV buckets; idempotent, run at every start (and by every replica). */
-export async function ensureCoordinationStreams(nc: NatsConnection): Promise<void> {
+export const BUCKETS = {
+  /** Job records (with their outbox), key = job id. */
+  jobs: 'jobs',
+  /** Markers for job records that may still owe messages. */
+  jobsOutbox: 'jobs_outbox',
+  /** Agent registry records (with their outbox), key = agentKey(name). */
+  agents: 'agents',
+  agentsOutbox: 'agents_outbox',
+  /** Heartbeats, key = agentKey(name); the bucket's TTL is the agent's offline TTL (see ensureLivenessTtl). */
+  liveness: 'agent_liveness',
+  /** Which agent holds which running job, key = `${agentKey}.${jobId}`. */
+  leases: 'job_leases',
+  /** Cron schedules, key = schedule id. */
+  schedules: 'schedules',
+} as const;
+
+/** Consumers of the first version (one per type, no priority); removed so they hold no state. */
+const legacyConsumers = JobType.options.map((t) => `jobs-${t}`);
+
+/**
+ * Streams, consumers and KV buckets; idempotent, run at every start (and by every replica).
+ * `agentTtlMs` becomes the liveness bucket's max age.
+ */
+export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agentTtlMs: number }): Promise<void> {
   await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'] });
   await ensureStream(nc, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], retention: RetentionPolicy.Workqueue });
+  await ensureStream(nc, { name: DEADLETTER_STREAM, subjects: ['jobs.dead.>'], max_age: nanos(30 * 24 * 3600_000) });
+  const jsm = await nc.jetstreamManager();
+  for (const name of legacyConsumers) await jsm.consumers.delete(JOBS_STREAM, name).catch(() => undefined);
   for (const type of JobType.options) {
-    // One durable per type, shared by every replica: JetStream hands each message to one fetcher.
-    await ensureConsumer(nc, JOBS_STREAM, { durable_name: jobConsumer(type), filter_subject: jobSubject(type), ack_wait: nanos(30_000), max_deliver: -1 });
+    for (const priority of JobPriority.options) {
+      // One durable per (type, priority), shared by every replica: JetStream hands each message to one puller.
+      // Filters are disjoint, as a work-queue stream requires. ack_wait only matters if a replica dies
+      // between pulling a work item and recording the claim: the item then comes back after 30 s.
+      await ensureConsumer(nc, JOBS_STREAM, {
+        durable_name: jobConsumer(type, priority),
+        filter_subject: jobSubject(type, priority),
+        ack_wait: nanos(30_000),
+        max_deliver: -1,
+      });
+    }
   }
   const js = nc.jetstream();
-  await js.views.kv(JOBS_BUCKET, { history: 1 });
-  await js.views.kv(OUTBOX_BUCKET, { history: 1 });
+  for (const bucket of [BUCKETS.jobs, BUCKETS.jobsOutbox, BUCKETS.agents, BUCKETS.agentsOutbox, BUCKETS.leases, BUCKETS.schedules]) {
+    await js.views.kv(bucket, { history: 1 });
+  }
+  await ensureLivenessTtl(nc, opts.agentTtlMs);
+}
+
+/**
+ * Liveness TTL. Every agent has the same TTL, so the bucket's max age *is* a per-key TTL: each
+ * ping rewrites the key and restarts its clock, and the server deletes the key of an agent that
+ * stopped pinging. That is the plain KV API of nats.js 2.29 (no per-message `Nats-TTL` headers
+ * published by hand to `$KV.<bucket>.<key>`), and works on any nats-server ≥ 2.2. The sweep in
+ * domain/liveness.ts treats "key gone on the server" as offline. nats.js does not update an
+ * existing bucket's config, so a changed TTL is applied here.
+ */
+async function ensureLivenessTtl(nc: NatsConnection, ttlMs: number): Promise<void> {
+  const js = nc.jetstream();
+  await js.views.kv(BUCKETS.liveness, { history: 1, ttl: ttlMs });
+  const jsm = await nc.jetstreamManager();
+  const stream = `KV_${BUCKETS.liveness}`;
+  const info = await jsm.streams.info(stream);
+  if (info.config.max_age !== nanos(ttlMs)) await jsm.streams.update(stream, { ...info.config, max_age: nanos(ttlMs) });
 }

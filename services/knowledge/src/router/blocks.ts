@@ -1,35 +1,45 @@
-import { BlockId, BlockStatus, BlockType, Confidence, SessionId } from '@platform/contracts';
+import { BlockId, BlockStatus, BlockType, Confidence, EditableBlockStatus, IsoDateTime, SessionId } from '@platform/contracts';
 import { z } from 'zod';
-import { createBlock, getBlock, type BlockDeps } from '../domain/blocks.js';
+import {
+  archiveBlock,
+  createBlock,
+  createBlocks,
+  getBlock,
+  listBlockPage,
+  supersedeBlock,
+  updateBlock,
+  type BlockDeps,
+} from '../domain/blocks.js';
 import { authedProcedure, router } from '../trpc.js';
+import { AbstractionLevel, Block, blockFields, Content, createBlockInput, embeddingSchema, IdeaId, JsonObject, Title } from './schemas.js';
 
-export const Block = z.object({
-  id: BlockId,
-  type: BlockType,
-  sessionId: z.string(),
-  title: z.string(),
-  content: z.string(),
-  status: BlockStatus,
-  confidence: z.number(),
-  version: z.number().int(),
-  createdBy: z.string().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+export { Block } from './schemas.js';
 
-export const CreateBlockInput = z.strictObject({
-  type: BlockType,
-  sessionId: SessionId,
-  title: z.string().trim().min(1).max(500),
-  content: z.string().max(100_000).default(''),
-  status: BlockStatus.default('active'),
-  confidence: Confidence.default(0.5),
-});
+export interface BlocksRouterDeps extends BlockDeps {
+  afterWrite: () => void;
+  embeddingDimensions: number;
+}
 
-export function blocksRouter(deps: BlockDeps & { afterWrite: () => void }) {
+const meta = (method: 'GET' | 'POST', path: string, summary: string) => ({ openapi: { method, path, protect: true, tags: ['blocks'], summary } });
+
+export function blocksRouter(deps: BlocksRouterDeps) {
+  const CreateBlockInput = createBlockInput(deps.embeddingDimensions);
+  const UpdatePatch = z
+    .strictObject({
+      title: Title.optional(),
+      content: Content.optional(),
+      status: EditableBlockStatus.optional(),
+      confidence: Confidence.optional(),
+      properties: JsonObject.optional(),
+      abstractionLevel: AbstractionLevel.nullable().optional(),
+      ideaId: IdeaId.nullable().optional(),
+      embedding: embeddingSchema(deps.embeddingDimensions).nullable().optional(),
+    })
+    .refine((p) => Object.values(p).some((v) => v !== undefined), 'patch must change at least one field');
+
   return router({
     create: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/blocks/create', protect: true, tags: ['blocks'], summary: 'Create a block' } })
+      .meta(meta('POST', '/blocks/create', 'Create a block'))
       .input(CreateBlockInput)
       .output(Block)
       .mutation(async ({ ctx, input }) => {
@@ -37,10 +47,68 @@ export function blocksRouter(deps: BlockDeps & { afterWrite: () => void }) {
         deps.afterWrite();
         return block;
       }),
+    createMany: authedProcedure
+      .meta(meta('POST', '/blocks/create-many', 'Create up to 500 blocks in one transaction'))
+      .input(z.strictObject({ blocks: z.array(CreateBlockInput).min(1).max(500) }))
+      .output(z.object({ blocks: z.array(Block) }))
+      .mutation(async ({ ctx, input }) => {
+        const blocks = await createBlocks(deps, ctx.principal, input.blocks);
+        deps.afterWrite();
+        return { blocks };
+      }),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/blocks/get', protect: true, tags: ['blocks'], summary: 'Get a block by id' } })
+      .meta(meta('GET', '/blocks/get', 'Get a block by id'))
       .input(z.strictObject({ id: BlockId }))
       .output(Block)
       .query(({ input }) => getBlock(deps, input.id)),
+    update: authedProcedure
+      .meta(meta('POST', '/blocks/update', 'Update a block (optimistic: pass the version you read)'))
+      .input(z.strictObject({ id: BlockId, expectedVersion: z.number().int().min(1), patch: UpdatePatch }))
+      .output(Block)
+      .mutation(async ({ ctx, input }) => {
+        const block = await updateBlock(deps, ctx.principal, input);
+        deps.afterWrite();
+        return block;
+      }),
+    supersede: authedProcedure
+      .meta(meta('POST', '/blocks/supersede', 'Replace a block: new block REPLACES old, old validity closed'))
+      .input(
+        z.strictObject({
+          id: BlockId,
+          expectedVersion: z.number().int().min(1).optional(),
+          reason: z.string().max(2_000).optional(),
+          replacement: z.strictObject({ type: BlockType.optional(), status: EditableBlockStatus.default('active'), ...blockFields(deps.embeddingDimensions) }),
+        }),
+      )
+      .output(z.object({ old: Block, replacement: Block }))
+      .mutation(async ({ ctx, input }) => {
+        const result = await supersedeBlock(deps, ctx.principal, input);
+        deps.afterWrite();
+        return result;
+      }),
+    archive: authedProcedure
+      .meta(meta('POST', '/blocks/archive', 'Archive a block (never deleted; validity closed)'))
+      .input(z.strictObject({ id: BlockId, expectedVersion: z.number().int().min(1).optional() }))
+      .output(Block)
+      .mutation(async ({ ctx, input }) => {
+        const block = await archiveBlock(deps, ctx.principal, input);
+        deps.afterWrite();
+        return block;
+      }),
+    list: authedProcedure
+      .meta(meta('GET', '/blocks/list', 'List blocks by type, session, status, idea or validity time, paged by cursor'))
+      .input(
+        z.strictObject({
+          type: BlockType.optional(),
+          sessionId: SessionId.optional(),
+          status: BlockStatus.optional(),
+          ideaId: IdeaId.optional(),
+          validAt: IsoDateTime.optional(),
+          cursor: z.string().min(1).max(1_000).optional(),
+          limit: z.number().int().min(1).max(200).default(50),
+        }),
+      )
+      .output(z.object({ items: z.array(Block), nextCursor: z.string().nullable() }))
+      .query(({ input }) => listBlockPage(deps, input)),
   });
 }

@@ -1,60 +1,204 @@
 import type { BlockStatus, BlockType, EventSubject, TypedEnvelope } from '@platform/contracts';
+import neo4j, { type ManagedTransaction } from 'neo4j-driver';
+import { blockProjection, RETURN_BLOCK, toBlockRecord, type BlockRecord } from './block-record.js';
 import type { Graph } from './neo4j.js';
 import { readTx, writeTx } from './neo4j.js';
-import { appendOutbox } from './outbox.js';
+import { appendOutboxMany } from './outbox.js';
 
-export interface BlockRecord {
-  id: string;
-  type: BlockType;
-  sessionId: string;
-  title: string;
-  content: string;
-  status: BlockStatus;
-  confidence: number;
-  version: number;
-  createdBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { BlockRecord } from './block-record.js';
+type Envelope = TypedEnvelope<EventSubject>;
 
 export interface NewBlock {
   id: string;
   type: BlockType;
   sessionId: string;
+  ideaId: string | null;
   title: string;
   content: string;
   status: BlockStatus;
   confidence: number;
+  /** JSON object as a string. */
+  properties: string;
+  abstractionLevel: string | null;
+  embedding: number[] | null;
   createdBy: string;
   now: string;
+  validFrom: string;
 }
 
-// Dates are returned as ISO strings; the label set is read back and narrowed to the allow-list.
-const RETURN_BLOCK = `RETURN b { .id, .sessionId, .title, .content, .status, .confidence, .version, .createdBy,
-  createdAt: toString(b.createdAt), updatedAt: toString(b.updatedAt),
-  type: [l IN labels(b) WHERE l <> 'Block'][0] } AS block`;
-
 /**
- * Creates the block and its event in one transaction. The label is interpolated, which is safe
- * only because `type` has passed the BlockType allow-list (zod enum) before reaching here.
+ * Creates the rows as (:Block:<Type>) nodes: one UNWIND per type (a label cannot be a parameter),
+ * all in the caller's transaction. The label is interpolated, which is safe only because `type`
+ * has passed the BlockType allow-list (zod enum) before reaching here.
  */
-export function insertBlock(g: Graph, b: NewBlock, event: TypedEnvelope<EventSubject>): Promise<BlockRecord> {
-  return writeTx(g, 'blocks.create', async (tx) => {
+async function createBlockNodes(tx: ManagedTransaction, blocks: NewBlock[]): Promise<BlockRecord[]> {
+  const byType = new Map<BlockType, NewBlock[]>();
+  for (const b of blocks) byType.set(b.type, [...(byType.get(b.type) ?? []), b]);
+  const created = new Map<string, BlockRecord>();
+  for (const [type, rows] of byType) {
     const res = await tx.run(
-      `CREATE (b:Block:${b.type} {id: $id, sessionId: $sessionId, title: $title, content: $content, status: $status,
-         confidence: $confidence, version: 1, createdBy: $createdBy,
-         createdAt: datetime($now), updatedAt: datetime($now)})
+      `UNWIND $rows AS r
+       CREATE (b:Block:${type} {id: r.id, sessionId: r.sessionId, ideaId: r.ideaId, title: r.title, content: r.content,
+         status: r.status, confidence: r.confidence, properties: r.properties, abstractionLevel: r.abstractionLevel,
+         embedding: r.embedding, version: 1, createdBy: r.createdBy, createdAt: datetime(r.now), updatedAt: datetime(r.now),
+         validFrom: datetime(r.validFrom)})
        ${RETURN_BLOCK}`,
-      b,
+      { rows },
     );
-    await appendOutbox(tx, event);
-    return res.records[0]!.get('block') as BlockRecord;
+    for (const rec of res.records) {
+      const block = toBlockRecord(rec.get('block'));
+      created.set(block.id, block);
+    }
+  }
+  return blocks.map((b) => created.get(b.id)!);
+}
+
+/** Creates blocks and their events in one transaction (a batch is all or nothing). */
+export function insertBlocks(g: Graph, blocks: NewBlock[], events: Envelope[]): Promise<BlockRecord[]> {
+  return writeTx(g, blocks.length === 1 ? 'blocks.create' : 'blocks.createMany', async (tx) => {
+    const created = await createBlockNodes(tx, blocks);
+    await appendOutboxMany(tx, events);
+    return created;
   });
 }
 
 export function findBlock(g: Graph, id: string): Promise<BlockRecord | null> {
   return readTx(g, 'blocks.get', async (tx) => {
     const res = await tx.run(`MATCH (b:Block {id: $id}) ${RETURN_BLOCK}`, { id });
-    return (res.records[0]?.get('block') as BlockRecord | undefined) ?? null;
+    const raw: unknown = res.records[0]?.get('block');
+    return raw ? toBlockRecord(raw) : null;
+  });
+}
+
+/**
+ * Takes the block's write lock before reading it, so the caller's version check and the write
+ * that follows see no concurrent change (read-committed alone would allow a lost update).
+ */
+async function lockBlock(tx: ManagedTransaction, id: string): Promise<BlockRecord | null> {
+  const res = await tx.run(`MATCH (b:Block {id: $id}) SET b._lock = true REMOVE b._lock ${RETURN_BLOCK}`, { id });
+  const raw: unknown = res.records[0]?.get('block');
+  return raw ? toBlockRecord(raw) : null;
+}
+
+/** Property changes for an update; a null value removes the property (ideaId, embedding). */
+export interface BlockPatch {
+  title?: string;
+  content?: string;
+  status?: BlockStatus;
+  confidence?: number;
+  properties?: string;
+  abstractionLevel?: string | null;
+  ideaId?: string | null;
+  embedding?: number[] | null;
+}
+
+/**
+ * A mutation decided by the domain from the locked current state. `plan` may throw a DomainError
+ * (stale version, wrong status); the transaction then rolls back and nothing is written.
+ */
+export type Plan<T> = (current: BlockRecord) => T;
+
+export function updateBlockTx(g: Graph, id: string, plan: Plan<{ patch: BlockPatch; now: string; event: Envelope }>): Promise<BlockRecord | null> {
+  return writeTx(g, 'blocks.update', async (tx) => {
+    const current = await lockBlock(tx, id);
+    if (!current) return null;
+    const p = plan(current);
+    const res = await tx.run(
+      `MATCH (b:Block {id: $id})
+       SET b += $patch, b.version = b.version + 1, b.updatedAt = datetime($now)
+       ${RETURN_BLOCK}`,
+      { id, patch: p.patch, now: p.now },
+    );
+    await appendOutboxMany(tx, [p.event]);
+    return toBlockRecord(res.records[0]!.get('block'));
+  });
+}
+
+export function archiveBlockTx(g: Graph, id: string, plan: Plan<{ now: string; event: Envelope }>): Promise<BlockRecord | null> {
+  return writeTx(g, 'blocks.archive', async (tx) => {
+    const current = await lockBlock(tx, id);
+    if (!current) return null;
+    const p = plan(current);
+    const res = await tx.run(
+      `MATCH (b:Block {id: $id})
+       SET b.status = 'archived', b.validTo = coalesce(b.validTo, datetime($now)), b.version = b.version + 1, b.updatedAt = datetime($now)
+       ${RETURN_BLOCK}`,
+      { id, now: p.now },
+    );
+    await appendOutboxMany(tx, [p.event]);
+    return toBlockRecord(res.records[0]!.get('block'));
+  });
+}
+
+export interface SupersedePlan {
+  replacement: NewBlock;
+  reason: string | null;
+  now: string;
+  events: Envelope[];
+}
+
+/**
+ * Creates the replacement, links it (new)-[:REPLACES]->(old) and closes the old block's validity
+ * (status superseded, validTo = now). Nothing is deleted: the history stays queryable by validAt.
+ */
+export function supersedeBlockTx(g: Graph, id: string, plan: Plan<SupersedePlan>): Promise<{ old: BlockRecord; replacement: BlockRecord } | null> {
+  return writeTx(g, 'blocks.supersede', async (tx) => {
+    const current = await lockBlock(tx, id);
+    if (!current) return null;
+    const p = plan(current);
+    const [replacement] = await createBlockNodes(tx, [p.replacement]);
+    const res = await tx.run(
+      `MATCH (old:Block {id: $id}), (new:Block {id: $newId})
+       CREATE (new)-[:REPLACES {confidence: 1.0, reason: $reason, createdAt: datetime($now), createdBy: $by}]->(old)
+       SET old.status = 'superseded', old.validTo = datetime($now), old.version = old.version + 1, old.updatedAt = datetime($now)
+       RETURN ${blockProjection('old')} AS block`,
+      { id, newId: p.replacement.id, reason: p.reason, now: p.now, by: p.replacement.createdBy },
+    );
+    await appendOutboxMany(tx, p.events);
+    return { old: toBlockRecord(res.records[0]!.get('block')), replacement: replacement! };
+  });
+}
+
+export interface BlockFilter {
+  type?: BlockType | undefined;
+  sessionId?: string | undefined;
+  status?: BlockStatus | undefined;
+  ideaId?: string | undefined;
+  /** Only blocks valid at this instant: validFrom <= t < validTo (open-ended when validTo is null). */
+  validAt?: string | undefined;
+  /** Keyset position: blocks strictly after (createdAt, id). */
+  after?: { createdAt: string; id: string } | undefined;
+  limit: number;
+}
+
+/** Blocks in (createdAt, id) order. WHERE clauses are fixed fragments; values are parameters. */
+export function listBlocks(g: Graph, f: BlockFilter): Promise<BlockRecord[]> {
+  const where: string[] = [];
+  if (f.sessionId !== undefined) where.push('b.sessionId = $sessionId');
+  if (f.status !== undefined) where.push('b.status = $status');
+  if (f.ideaId !== undefined) where.push('b.ideaId = $ideaId');
+  if (f.validAt !== undefined) {
+    where.push('coalesce(b.validFrom, b.createdAt) <= datetime($validAt) AND (b.validTo IS NULL OR b.validTo > datetime($validAt))');
+  }
+  if (f.after) where.push('(b.createdAt > datetime($afterAt) OR (b.createdAt = datetime($afterAt) AND b.id > $afterId))');
+  // The label comes from the BlockType allow-list (zod enum), never from raw input.
+  const label = f.type ? `:${f.type}` : '';
+  return readTx(g, 'blocks.list', async (tx) => {
+    const res = await tx.run(
+      `MATCH (b:Block${label})
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       WITH b ORDER BY b.createdAt, b.id LIMIT $limit
+       ${RETURN_BLOCK}`,
+      {
+        sessionId: f.sessionId ?? null,
+        status: f.status ?? null,
+        ideaId: f.ideaId ?? null,
+        validAt: f.validAt ?? null,
+        afterAt: f.after?.createdAt ?? null,
+        afterId: f.after?.id ?? null,
+        limit: neo4j.int(f.limit),
+      },
+    );
+    return res.records.map((r) => toBlockRecord(r.get('block')));
   });
 }

@@ -1,0 +1,54 @@
+import type { Clock, IdGenerator, JetStreamClient, Logger } from '@platform/kit';
+import type { WorkNotifier } from '../events/work-notifier.js';
+import type { AgentRecord, Lease, Liveness } from '../store/agent-record.js';
+import type { JobRecord } from '../store/job-record.js';
+import type { KvCache } from '../store/kv-cache.js';
+import type { OutboxStore } from '../store/outbox-store.js';
+import type { ScheduleRecord } from '../store/schedule-record.js';
+import type { TypedKv } from '../store/typed-kv.js';
+
+/** Timing rules, from config. */
+export interface CoordinationSettings {
+  /** How often agents must ping. */
+  heartbeatIntervalMs: number;
+  /** Two missed heartbeats. */
+  staleAfterMs: number;
+  /** The liveness TTL: no ping for this long and the agent is offline (its jobs are requeued). */
+  offlineAfterMs: number;
+  /** After a stuck report, how long the agent keeps its job before it is released to another. */
+  stuckGraceMs: number;
+  /** Default long-poll of jobs.claim. */
+  claimWaitMs: number;
+  /** While a claim waits, how often it looks again without a notification (retries whose backoff ended). */
+  claimResweepMs: number;
+  /** The outbox sweep leaves markers younger than this to the writer that is flushing them. */
+  outboxMinAgeMs: number;
+}
+
+export interface CoordinationStores {
+  jobs: OutboxStore<JobRecord>;
+  agents: OutboxStore<AgentRecord>;
+  liveness: TypedKv<Liveness>;
+  leases: TypedKv<Lease>;
+  schedules: TypedKv<ScheduleRecord>;
+}
+
+/** Mirrors of the small buckets (see KvCache: hints, never trusted for writes). */
+export interface CoordinationCaches {
+  agents: KvCache<AgentRecord>;
+  liveness: KvCache<Liveness>;
+  leases: KvCache<Lease>;
+  schedules: KvCache<ScheduleRecord>;
+}
+
+/** What every domain function receives: stores, clock, id generator, logger, settings. */
+export interface CoordinationDeps {
+  js: JetStreamClient;
+  stores: CoordinationStores;
+  caches: CoordinationCaches;
+  notifier: WorkNotifier;
+  settings: CoordinationSettings;
+  clock: Clock;
+  newId: IdGenerator;
+  log: Logger;
+}

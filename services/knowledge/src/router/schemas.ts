@@ -1,0 +1,74 @@
+import { BlockId, BlockStatus, BlockType, Confidence, IsoDateTime, RelationshipType, SessionId } from '@platform/contracts';
+import { z } from 'zod';
+
+/** Output and input shapes shared by several routers. */
+
+export const JsonObject = z.record(z.string(), z.unknown());
+
+export const LegacyInfo = z.object({
+  legacyId: z.string(),
+  originalType: z.string(),
+  migratedFrom: z.string().nullable(),
+  importFlags: z.array(z.string()),
+  propertiesRaw: z.string().nullable(),
+});
+
+export const Block = z.object({
+  id: BlockId,
+  type: BlockType,
+  sessionId: z.string(),
+  ideaId: z.string().nullable(),
+  title: z.string(),
+  content: z.string(),
+  status: BlockStatus,
+  confidence: z.number(),
+  properties: JsonObject,
+  abstractionLevel: z.string().nullable(),
+  version: z.number().int(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  validFrom: z.string(),
+  validTo: z.string().nullable(),
+  hasEmbedding: z.boolean(),
+  legacy: LegacyInfo.nullable(),
+});
+
+export const Link = z.object({
+  sourceId: BlockId,
+  targetId: BlockId,
+  type: RelationshipType,
+  confidence: z.number().nullable(),
+  reason: z.string().nullable(),
+  createdAt: z.string().nullable(),
+  createdBy: z.string().nullable(),
+});
+
+/** An embedding of exactly the configured length (the vector index only accepts that dimension). */
+export const embeddingSchema = (dimensions: number) =>
+  z.array(z.number().finite()).length(dimensions, `embedding must have exactly ${dimensions} numbers`);
+
+export const Title = z.string().trim().min(1).max(500);
+export const Content = z.string().max(100_000);
+export const IdeaId = z.string().min(1).max(200);
+export const AbstractionLevel = z.string().trim().min(1).max(100);
+
+/** Fields a caller may give when creating a block (also used for a supersede's replacement). */
+export const blockFields = (dimensions: number) => ({
+  title: Title,
+  content: Content.default(''),
+  confidence: Confidence.default(0.5),
+  ideaId: IdeaId.optional(),
+  properties: JsonObject.optional(),
+  abstractionLevel: AbstractionLevel.optional(),
+  embedding: embeddingSchema(dimensions).optional(),
+});
+
+export const createBlockInput = (dimensions: number) =>
+  z.strictObject({
+    type: BlockType,
+    sessionId: SessionId,
+    status: BlockStatus.exclude(['superseded', 'archived']).default('active'),
+    validFrom: IsoDateTime.optional(),
+    ...blockFields(dimensions),
+  });
