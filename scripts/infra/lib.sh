@@ -3,7 +3,8 @@
 # Sourced, never executed. Expects ROOT to be set by infra.sh (repo root, computed
 # from the script location so the repo can live anywhere).
 
-DATA="$ROOT/.data"
+# INFRA_DATA lets drills run a second, private instance (e.g. a Postgres they may stop) elsewhere.
+DATA="${INFRA_DATA:-$ROOT/.data}"
 RUN_DIR="$DATA/run"     # pid files / markers: "this process was started by infra.sh up"
 LOG_DIR="$DATA/logs"    # one <component>.log each (previous start kept as .log.1)
 

@@ -6,7 +6,7 @@
 # socket lives in .data/run/postgres instead of /var/run/postgresql.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}   # override e.g. for Homebrew's postgresql@15
-PG_PORT=55432
+PG_PORT=${INFRA_PG_PORT:-55432}
 PG_DATA="$DATA/postgres"
 PG_SOCK_DIR="$RUN_DIR/postgres"
 PG_DB=platform

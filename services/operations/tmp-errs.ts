@@ -1,0 +1,11 @@
+import { createDb } from './src/store/prisma.js';
+const db = createDb(process.env.U!);
+const show = (e: any) => console.log(JSON.stringify({ name: e?.constructor?.name, code: e.code, meta: e.meta, msg: String(e.message).slice(0, 300) }, null, 1));
+await db.user.create({ data: { principalId: 'dup' } }).catch(() => {});
+await db.user.create({ data: { principalId: 'dup' } }).catch(show);
+await db.$executeRaw`INSERT INTO users (principal_id) VALUES ('dup')`.catch(show);
+await db.memory.create({ data: { type: 'semantic', source: 'user', content: 'x' } }).catch(show);
+await db.$executeRaw`INSERT INTO memories (type, source, content) VALUES ('semantic','user','x')`.catch(show);
+await db.memory.create({ data: { type: 'semantic', source: 'user', content: 'x', ownerUserId: 'nobody' } }).catch(show);
+await db.$transaction(async (tx) => { await tx.$executeRaw`SELECT 1/0`; }).catch(show);
+await db.$disconnect();
