@@ -1,5 +1,5 @@
 import { connectNats, contextFactory, createLogger, onShutdown, startServiceServer, systemClock, uuid } from '@platform/kit';
-import { loadKnowledgeConfig } from './config.js';
+import { graphSettings, loadKnowledgeConfig } from './config.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
 import { createKnowledgeRouter } from './router/index.js';
@@ -11,8 +11,8 @@ const config = loadKnowledgeConfig();
 const log = createLogger('knowledge', config.LOG_LEVEL);
 const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
 
-const graph = await connectGraph({ uri: config.NEO4J_URI, user: config.NEO4J_USER, password: config.NEO4J_PASSWORD, database: config.NEO4J_DATABASE });
-const schema = await bootstrapSchema(graph);
+const graph = await connectGraph(graphSettings(config));
+const schema = await bootstrapSchema(graph, { embeddingDimensions: config.EMBEDDING_DIMENSIONS });
 log.info(schema, 'neo4j schema ready');
 
 const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log });
@@ -21,7 +21,13 @@ const relay = startKnowledgeOutbox(graph, nc.jetstream(), log, config.OUTBOX_POL
 
 const server = await startServiceServer({
   name: 'knowledge',
-  router: createKnowledgeRouter({ graph, clock: systemClock, newId: uuid, afterWrite: () => relay.poke() }),
+  router: createKnowledgeRouter({
+    graph,
+    clock: systemClock,
+    newId: uuid,
+    afterWrite: () => relay.poke(),
+    embeddingDimensions: config.EMBEDDING_DIMENSIONS,
+  }),
   createContext: contextFactory(jwt, log),
   readiness: {
     neo4j: () => graph.driver.getServerInfo({ database: graph.database }),

@@ -1,70 +1,41 @@
-import { createEnvelope, notFound, conflict, publishJson, type Clock, type IdGenerator, type JetStreamClient, type Logger, type NatsConnection } from '@platform/kit';
-import { jobTypes, type JobStatus, type JobTargetKind, type JobType, type Principal } from '@platform/contracts';
-import { z } from 'zod';
-import type { JobRecord, PendingMessage } from '../store/job-record.js';
-import { RevisionConflict, type JobStore } from '../store/jobs.js';
-import { jobConsumer, jobSubject, JOBS_STREAM } from '../store/streams.js';
-
-export interface JobDeps {
-  nc: NatsConnection;
-  js: JetStreamClient;
-  store: JobStore;
-  clock: Clock;
-  newId: IdGenerator;
-  log: Logger;
-}
+import { jobTypeDefinitions, type JobPriority, type JobStatus, type JobTargetKind, type JobType, type Principal } from '@platform/contracts';
+import { badRequest, conflict, notFound } from '@platform/kit';
+import { leaseKey } from '../store/agent-record.js';
+import type { JobRecord } from '../store/job-record.js';
+import { AlreadyExists } from '../store/typed-kv.js';
+import type { CoordinationDeps } from './deps.js';
+import { idempotentJobId } from './idempotency.js';
+import { afterFailure, assertHeldBy, requeue, transition } from './job-transitions.js';
+import { flushRecord, mutateRecord, UNCHANGED } from './outbox.js';
+import { parseJobParams } from './params.js';
 
 export interface TriggerInput {
   jobType: JobType;
   targetId?: string | undefined;
   targetKind?: JobTargetKind | undefined;
   params?: Record<string, unknown> | undefined;
+  priority?: JobPriority | undefined;
+  idempotencyKey?: string | undefined;
+  scheduleId?: string | undefined;
 }
 
-const jobEventSubject = {
-  queued: 'coordination.job.queued',
-  running: 'coordination.job.started',
-  succeeded: 'coordination.job.succeeded',
-  failed: 'coordination.job.failed',
-  cancelled: 'coordination.job.cancelled',
-  dead: 'coordination.job.dead',
-} as const satisfies Record<JobStatus, string>;
+const mutateJob = (deps: CoordinationDeps, id: string, change: (job: JobRecord) => JobRecord | typeof UNCHANGED) =>
+  mutateRecord(deps, deps.stores.jobs, 'job', id, change);
 
-/** The event announcing a job's state, as an outbox entry of the record. */
-function eventFor(deps: JobDeps, job: JobRecord): PendingMessage {
-  const subject = jobEventSubject[job.status];
-  const env = createEnvelope(
-    'coordination',
-    subject,
-    {
-      jobId: job.id,
-      jobType: job.jobType,
-      status: job.status,
-      targetKind: job.targetKind,
-      targetId: job.targetId,
-      attempt: job.attempt,
-      agent: job.agent,
-      ...(job.result !== undefined ? { result: job.result } : {}),
-      ...(job.error !== undefined ? { error: job.error } : {}),
-    },
-    deps,
-  );
-  return { subject: env.subject, msgId: env.id, payload: JSON.stringify(env) };
+/** A job's lease ends with its run; a lease left behind by a crash is removed by the lease sweep. */
+async function endLease(deps: CoordinationDeps, agent: string | null, jobId: string): Promise<void> {
+  if (agent) await deps.stores.leases.delete(leaseKey(agent, jobId));
 }
 
-function transition(deps: JobDeps, job: JobRecord, status: JobStatus, changes: Partial<JobRecord> = {}, note?: string): JobRecord {
-  const at = deps.clock().toISOString();
-  const next: JobRecord = { ...job, ...changes, status, updatedAt: at };
-  next.history = [...job.history, { status, at, attempt: next.attempt, agent: next.agent, ...(note ? { note } : {}) }];
-  next.outbox = [...job.outbox, eventFor(deps, next)];
-  return next;
-}
-
-/** Validates params against the job type's schema (zod error → BAD_REQUEST), then queues the job. */
-export async function triggerJob(deps: JobDeps, _principal: Principal, input: TriggerInput): Promise<JobRecord> {
-  const params = jobTypes[input.jobType].parse(input.params ?? {}) as Record<string, unknown>;
+/**
+ * Validates params against the job type's schema (BAD_REQUEST with the issues, nothing written),
+ * then queues the job. With an idempotency key the job id is derived from (caller, key), so a
+ * repeated trigger — from a retrying client or a second scheduler replica — returns the first job.
+ */
+export async function triggerJob(deps: CoordinationDeps, principal: Principal, input: TriggerInput): Promise<{ job: JobRecord; created: boolean }> {
+  const params = parseJobParams(input.jobType, input.params);
+  const id = input.idempotencyKey ? idempotentJobId(`${principal.kind}:${principal.id}`, input.idempotencyKey) : deps.newId();
   const now = deps.clock().toISOString();
-  const id = deps.newId();
   const base: JobRecord = {
     id,
     jobType: input.jobType,
@@ -73,117 +44,176 @@ export async function triggerJob(deps: JobDeps, _principal: Principal, input: Tr
     targetId: input.targetId ?? null,
     params,
     status: 'queued',
+    priority: input.priority ?? 'normal',
     attempt: 0,
+    failures: 0,
+    maxAttempts: jobTypeDefinitions[input.jobType].retry.maxAttempts,
+    notBefore: null,
     agent: null,
+    progress: null,
+    idempotencyKey: input.idempotencyKey ?? null,
+    scheduleId: input.scheduleId ?? null,
+    createdBy: `${principal.kind}:${principal.id}`,
     createdAt: now,
     updatedAt: now,
     history: [],
-    outbox: [{ subject: jobSubject(input.jobType), msgId: id, payload: JSON.stringify({ jobId: id }) }],
+    outbox: [],
   };
-  const job = transition(deps, base, 'queued');
-  await deps.store.create(job);
-  await flushJob(deps, id);
-  return job;
+  const job = requeue(deps, base, {}, 'triggered');
+  let revision: number;
+  try {
+    revision = await deps.stores.jobs.create(id, job);
+  } catch (err) {
+    if (!(err instanceof AlreadyExists)) throw err;
+    return { job: await getJob(deps, id), created: false };
+  }
+  await flushRecord(deps, deps.stores.jobs, id, { record: job, revision });
+  return { job, created: true };
 }
 
-export async function getJob(deps: JobDeps, id: string): Promise<JobRecord> {
-  const found = await deps.store.get(id);
+export async function getJob(deps: CoordinationDeps, id: string): Promise<JobRecord> {
+  const found = await deps.stores.jobs.get(id);
   if (!found) throw notFound('job', id);
   return found.record;
 }
 
-/** Applies `change` with compare-and-set, retrying on concurrent writers, then sends the outbox. */
-async function mutate(deps: JobDeps, id: string, change: (job: JobRecord) => JobRecord): Promise<JobRecord> {
-  for (let i = 0; i < 5; i++) {
-    const found = await deps.store.get(id);
-    if (!found) throw notFound('job', id);
-    const next = change(found.record);
-    try {
-      await deps.store.update(next, found.revision);
-    } catch (err) {
-      if (err instanceof RevisionConflict) continue;
-      throw err;
-    }
-    await flushJob(deps, id);
-    return next;
+export interface ListJobsInput {
+  status?: JobStatus | undefined;
+  jobType?: JobType | undefined;
+  agent?: string | undefined;
+  targetId?: string | undefined;
+  priority?: JobPriority | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+interface Cursor {
+  createdAt: string;
+  id: string;
+}
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+function decodeCursor(raw: string): Cursor {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
+  } catch {
+    // fall through
   }
-  throw conflict(`job ${id} is changing too fast; retry`);
+  throw badRequest('cursor is not one this service returned');
+}
+
+/** Newest first, so "after the cursor" means older than (createdAt, id). */
+const newerFirst = (a: Cursor, b: Cursor) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.createdAt < b.createdAt ? 1 : -1);
+
+/**
+ * Jobs matching the filters, newest first, a page at a time. KV has no secondary index, so this
+ * reads the bucket once per call (one ordered consumer): fine for an operator's list over
+ * thousands of jobs; a larger history wants finished jobs archived out of the bucket.
+ */
+export async function listJobs(deps: CoordinationDeps, input: ListJobsInput): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
+  const after = input.cursor ? decodeCursor(input.cursor) : null;
+  const matching = (await deps.stores.jobs.records.scan())
+    .map((e) => e.record)
+    .filter(
+      (j) =>
+        (!input.status || j.status === input.status) &&
+        (!input.jobType || j.jobType === input.jobType) &&
+        (!input.agent || j.agent === input.agent) &&
+        (!input.targetId || j.targetId === input.targetId) &&
+        (!input.priority || j.priority === input.priority) &&
+        (!after || newerFirst(after, j) < 0),
+    )
+    .sort(newerFirst);
+  const page = matching.slice(0, input.limit);
+  const last = page.at(-1);
+  return { jobs: page, nextCursor: matching.length > input.limit && last ? encodeCursor(last) : null };
 }
 
 /**
- * Publishes what a record owes (work item, events) with stable message ids, then removes the sent
- * entries. A crash in between re-sends on the next sweep and JetStream drops the duplicates.
+ * Cancels a queued or running job. A queued job's work item is dropped when it is pulled; a
+ * running job's agent learns of it on its next ping or progress report.
  */
-export async function flushJob(deps: JobDeps, id: string): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    const found = await deps.store.get(id);
-    if (!found || found.record.outbox.length === 0) return deps.store.clearPending(id);
-    for (const m of found.record.outbox) await publishJson(deps.js, m.subject, m.payload, m.msgId);
-    const sent = new Set(found.record.outbox.map((m) => m.msgId));
-    try {
-      const fresh = await deps.store.get(id);
-      if (!fresh) return;
-      const rest = fresh.record.outbox.filter((m) => !sent.has(m.msgId));
-      await deps.store.update({ ...fresh.record, outbox: rest }, fresh.revision);
-      if (rest.length === 0) return deps.store.clearPending(id);
-    } catch (err) {
-      if (!(err instanceof RevisionConflict)) throw err;
-    }
-  }
+export async function cancelJob(deps: CoordinationDeps, principal: Principal, id: string, reason?: string): Promise<JobRecord> {
+  let heldBy: string | null = null;
+  const { record } = await mutateJob(deps, id, (job) => {
+    if (job.status !== 'queued' && job.status !== 'running') throw conflict(`job ${id} is ${job.status}; only queued or running jobs can be cancelled`, { status: job.status });
+    heldBy = job.status === 'running' ? job.agent : null;
+    return transition(deps, job, 'cancelled', {}, reason ?? `cancelled by ${principal.kind} ${principal.id}`);
+  });
+  await endLease(deps, heldBy, id);
+  return record;
 }
 
-/** Sends whatever records still owe (after a crash, or a NATS outage during a write). */
-export async function sweepOutbox(deps: JobDeps): Promise<number> {
-  const ids = await deps.store.pendingIds();
-  for (const id of ids) await flushJob(deps, id);
-  return ids.length;
+/** Re-queues a dead job with a fresh set of attempts. */
+export async function retryJob(deps: CoordinationDeps, principal: Principal, id: string): Promise<JobRecord> {
+  const { record } = await mutateJob(deps, id, (job) => {
+    if (job.status !== 'dead') throw conflict(`job ${id} is ${job.status}; only dead jobs can be retried`, { status: job.status });
+    return requeue(deps, job, { failures: 0, notBefore: null }, `retried by ${principal.kind} ${principal.id}`);
+  });
+  return record;
 }
 
-const WorkItem = z.object({ jobId: z.string() });
-
-/**
- * Hands the next queued job of one of `capabilities` to `agent`, waiting up to `waitMs`.
- * The work-queue message is acked once the job is recorded as running, so two agents (or two
- * coordination replicas) never get the same job.
- */
-export async function claimJob(deps: JobDeps, agent: string, capabilities: readonly JobType[], waitMs: number): Promise<JobRecord | null> {
-  const deadline = Date.now() + waitMs;
-  do {
-    for (const type of capabilities) {
-      const consumer = await deps.js.consumers.get(JOBS_STREAM, jobConsumer(type));
-      const remaining = Math.max(0, deadline - Date.now());
-      const msg = await consumer.next({ expires: Math.max(1_000, Math.min(remaining, 5_000) / capabilities.length) });
-      if (!msg) continue;
-      const item = WorkItem.safeParse(msg.json());
-      const found = item.success ? await deps.store.get(item.data.jobId) : null;
-      if (!found || found.record.status !== 'queued') {
-        deps.log.warn({ jobId: item.success ? item.data.jobId : null, status: found?.record.status }, 'dropping work item for a job that is not queued');
-        msg.term();
-        continue;
-      }
-      const job = await mutate(deps, found.record.id, (j) => transition(deps, j, 'running', { agent, attempt: j.attempt + 1 }));
-      msg.ack();
-      return job;
-    }
-  } while (Date.now() < deadline);
-  return null;
-}
-
-function ownRunningJob(job: JobRecord, agent: string): void {
-  if (job.status !== 'running') throw conflict(`job ${job.id} is ${job.status}, not running`, { status: job.status });
-  if (job.agent !== agent) throw conflict(`job ${job.id} is held by another agent`, { agent: job.agent });
-}
-
-export function completeJob(deps: JobDeps, agent: string, id: string, result: unknown): Promise<JobRecord> {
-  return mutate(deps, id, (job) => {
-    ownRunningJob(job, agent);
+export async function completeJob(deps: CoordinationDeps, agent: string, id: string, result: unknown): Promise<JobRecord> {
+  const { record, changed } = await mutateJob(deps, id, (job) => {
+    // A repeated complete (the agent retrying after a lost answer) is answered, not refused.
+    if (job.status === 'succeeded' && job.agent === agent) return UNCHANGED;
+    assertHeldBy(job, agent);
     return transition(deps, job, 'succeeded', { result });
   });
+  if (changed) await endLease(deps, agent, id);
+  return record;
 }
 
-export function failJob(deps: JobDeps, agent: string, id: string, error: string): Promise<JobRecord> {
-  return mutate(deps, id, (job) => {
-    ownRunningJob(job, agent);
-    return transition(deps, job, 'failed', { error });
+/** The agent's handler failed: failed, then queued again after the backoff, or dead after the last attempt. */
+export async function failJob(deps: CoordinationDeps, agent: string, id: string, error: string): Promise<JobRecord> {
+  const { record } = await mutateJob(deps, id, (job) => {
+    assertHeldBy(job, agent);
+    return afterFailure(deps, transition(deps, job, 'failed', { error }), error, true);
   });
+  await endLease(deps, agent, id);
+  return record;
+}
+
+/** The agent hands a job back untouched (e.g. it is shutting down): queued again, not counted as a failure. */
+export async function releaseJob(deps: CoordinationDeps, agent: string, id: string, reason?: string): Promise<JobRecord> {
+  const { record } = await mutateJob(deps, id, (job) => {
+    assertHeldBy(job, agent);
+    return requeue(deps, job, {}, reason ? `released by agent: ${reason}` : 'released by agent');
+  });
+  await endLease(deps, agent, id);
+  return record;
+}
+
+export interface ProgressAnswer {
+  status: JobStatus;
+  /** False when the agent should stop: the job was cancelled, or is no longer the agent's. */
+  keepGoing: boolean;
+  cancelled: boolean;
+}
+
+/** Records progress on a running job and tells the agent whether to carry on. */
+export async function reportProgress(deps: CoordinationDeps, agent: string, id: string, progress: { fraction?: number | undefined; message?: string | undefined }): Promise<ProgressAnswer> {
+  const { record } = await mutateJob(deps, id, (job) => {
+    if (job.status !== 'running' || job.agent !== agent) return UNCHANGED;
+    return { ...job, progress: { fraction: progress.fraction ?? null, message: progress.message ?? null, at: deps.clock().toISOString() } };
+  });
+  const keepGoing = record.status === 'running' && record.agent === agent;
+  return { status: record.status, keepGoing, cancelled: record.status === 'cancelled' };
+}
+
+/**
+ * A running job whose agent is gone (offline, stuck past its grace period, or no longer listing
+ * it): back to the queue at once, counted as a failure so a job that kills its agents ends dead.
+ * Does nothing when the job has moved on (finished, or already requeued by another replica).
+ */
+export async function requeueLostJob(deps: CoordinationDeps, jobId: string, agent: string, reason: string): Promise<boolean> {
+  let changed = false;
+  try {
+    ({ changed } = await mutateJob(deps, jobId, (job) => (job.status === 'running' && job.agent === agent ? afterFailure(deps, job, reason, false) : UNCHANGED)));
+  } catch (err) {
+    if (!(err instanceof Error && err.name === 'DomainError')) throw err; // the job no longer exists
+  }
+  await endLease(deps, agent, jobId);
+  if (changed) deps.log.warn({ jobId, agent, reason }, 'requeued a job its agent lost');
+  return changed;
 }

@@ -21,9 +21,11 @@ export async function mutateRecord<T extends WithOutbox>(
   what: string,
   key: string,
   change: (current: T) => T | typeof UNCHANGED,
+  /** The record as the caller just read it (saves a read; a stale one costs a retry). */
+  initial?: Versioned<T>,
 ): Promise<{ record: T; revision: number; changed: boolean }> {
   for (let i = 0; i < 8; i++) {
-    const found = await store.get(key);
+    const found = i === 0 && initial ? initial : await store.get(key);
     if (!found) throw notFound(what, key);
     const next = change(found.record);
     if (next === UNCHANGED) return { ...found, changed: false };

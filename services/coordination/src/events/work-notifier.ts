@@ -27,6 +27,7 @@ export class WorkNotifier {
   private readonly emptyAt = new Map<string, number>();
   private timers = new Set<NodeJS.Timeout>();
   private resetTimer: NodeJS.Timeout | undefined;
+  private nc: NatsConnection | undefined;
   /** Bumped on every notification: a claim that saw it change during a sweep sweeps again. */
   generation = 0;
 
@@ -52,8 +53,6 @@ export class WorkNotifier {
     this.resetTimer.unref();
     return this;
   }
-
-  private nc: NatsConnection | undefined;
 
   /** A queue received an item: it may have work, and one waiter that can take it wakes up. */
   notify(type: JobType, priority: JobPriority): void {

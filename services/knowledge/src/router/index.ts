@@ -1,15 +1,23 @@
 import type { BlockDeps } from '../domain/blocks.js';
 import { router } from '../trpc.js';
 import { blocksRouter } from './blocks.js';
+import { linksRouter } from './links.js';
+import { searchRouter } from './search.js';
+import { workflowsRouter } from './workflows.js';
 
 export interface KnowledgeDeps extends BlockDeps {
   /** Called after a committed write so the outbox relay publishes without waiting a tick. */
   afterWrite: () => void;
+  /** Length every embedding must have (the vector index's dimension). */
+  embeddingDimensions: number;
 }
 
 export function createKnowledgeRouter(deps: KnowledgeDeps) {
   return router({
     blocks: blocksRouter(deps),
+    links: linksRouter(deps),
+    search: searchRouter(deps),
+    workflows: workflowsRouter(deps),
   });
 }
 

@@ -1,0 +1,228 @@
+import type { AgentStatus, JobType, Principal } from '@platform/contracts';
+import { DomainError, notFound } from '@platform/kit';
+import { agentStatusEvent, agentStuckEvent } from '../events/agent-events.js';
+import { agentKey, leaseKey, type AgentCard, type AgentRecord, type Liveness } from '../store/agent-record.js';
+import { AlreadyExists } from '../store/typed-kv.js';
+import type { CoordinationDeps } from './deps.js';
+import { flushRecord, mutateRecord, UNCHANGED } from './outbox.js';
+
+/** What callers see of an agent: its registration and its latest heartbeat. */
+export interface AgentView {
+  name: string;
+  version: string;
+  capabilities: JobType[];
+  card: AgentCard | null;
+  status: AgentStatus;
+  registeredAt: string;
+  statusChangedAt: string;
+  lastPingAt: string;
+  currentJobId: string | null;
+  runningJobIds: string[];
+  load: number | null;
+  errorCount: number;
+  stuckCount: number;
+  lastStuck: AgentRecord['lastStuck'];
+}
+
+const later = (a: string, b: string | undefined) => (b && b > a ? b : a);
+
+function toView(record: AgentRecord, live: Liveness | null | undefined): AgentView {
+  const { outbox: _outbox, updatedAt: _updatedAt, ...rest } = record;
+  const running = live?.runningJobIds ?? [];
+  return { ...rest, lastPingAt: later(record.lastPingAt, live?.lastPingAt), currentJobId: running[0] ?? null, runningJobIds: running, load: live?.load ?? null };
+}
+
+/** Agents act for themselves only; users and services (supervisors, operators) may act for any agent. */
+export function assertActsFor(principal: Principal, agent: string): void {
+  if (principal.kind === 'agent' && principal.id !== agent) throw new DomainError('FORBIDDEN', `agent ${principal.id} cannot act for agent ${agent}`);
+}
+
+async function findAgent(deps: CoordinationDeps, name: string): Promise<AgentRecord> {
+  const key = agentKey(name);
+  const record = deps.caches.agents.get(key)?.record ?? (await deps.stores.agents.get(key))?.record;
+  if (!record) throw notFound('agent', name);
+  return record;
+}
+
+async function heartbeat(deps: CoordinationDeps, name: string, live: Liveness): Promise<void> {
+  const key = agentKey(name);
+  const revision = await deps.stores.liveness.put(key, live);
+  deps.caches.liveness.remember(key, live, revision);
+}
+
+export interface RegisterInput {
+  version: string;
+  capabilities: JobType[];
+  card?: AgentCard | undefined;
+  runningJobIds?: string[] | undefined;
+}
+
+export interface Registration {
+  agent: AgentView;
+  heartbeatIntervalMs: number;
+  staleAfterMs: number;
+  offlineAfterMs: number;
+}
+
+/**
+ * Registers an agent, or updates its registration (idempotent by name). Registering counts as a
+ * heartbeat; an agent that was stale or offline is online again (with its event).
+ */
+export async function registerAgent(deps: CoordinationDeps, name: string, input: RegisterInput): Promise<Registration> {
+  const key = agentKey(name);
+  const now = deps.clock().toISOString();
+  const live: Liveness = { lastPingAt: now, runningJobIds: input.runningJobIds ?? null, load: null };
+  await heartbeat(deps, name, live);
+  const fresh: AgentRecord = {
+    name,
+    version: input.version,
+    capabilities: input.capabilities,
+    card: input.card ?? null,
+    status: 'online',
+    registeredAt: now,
+    updatedAt: now,
+    statusChangedAt: now,
+    lastPingAt: now,
+    errorCount: 0,
+    stuckCount: 0,
+    lastStuck: null,
+    outbox: [agentStatusEvent(deps, name, 'online', now)],
+  };
+  let record: AgentRecord;
+  try {
+    const revision = await deps.stores.agents.create(key, fresh);
+    record = (await flushRecord(deps, deps.stores.agents, key, { record: fresh, revision }))?.record ?? fresh;
+    deps.caches.agents.remember(key, record, revision);
+  } catch (err) {
+    if (!(err instanceof AlreadyExists)) throw err;
+    const updated = await mutateRecord(deps, deps.stores.agents, 'agent', key, (current) => {
+      const next: AgentRecord = { ...current, version: input.version, capabilities: input.capabilities, card: input.card ?? null, updatedAt: now, lastPingAt: later(current.lastPingAt, now) };
+      return current.status === 'online' ? next : withStatus(deps, next, 'online', now);
+    });
+    record = updated.record;
+    deps.caches.agents.remember(key, record, updated.revision);
+  }
+  const { heartbeatIntervalMs, staleAfterMs, offlineAfterMs } = deps.settings;
+  return { agent: toView(record, live), heartbeatIntervalMs, staleAfterMs, offlineAfterMs };
+}
+
+function withStatus(deps: CoordinationDeps, record: AgentRecord, status: AgentStatus, lastPingAt: string): AgentRecord {
+  const at = deps.clock().toISOString();
+  return { ...record, status, statusChangedAt: at, updatedAt: at, lastPingAt, outbox: [...record.outbox, agentStatusEvent(deps, record.name, status, lastPingAt)] };
+}
+
+/**
+ * Moves an agent to `status` with its event, unless it is already there. `lastPingAt` is the
+ * newest heartbeat the caller knows; the record keeps the newest of both.
+ */
+export async function setAgentStatus(deps: CoordinationDeps, name: string, status: AgentStatus, lastPingAt: string): Promise<boolean> {
+  const key = agentKey(name);
+  const { record, revision, changed } = await mutateRecord(deps, deps.stores.agents, 'agent', key, (current) =>
+    current.status === status ? UNCHANGED : withStatus(deps, current, status, later(current.lastPingAt, lastPingAt)),
+  );
+  deps.caches.agents.remember(key, record, revision);
+  if (changed) deps.log.info({ agent: name, status, lastPingAt: record.lastPingAt }, 'agent status changed');
+  return changed;
+}
+
+export interface PingInput {
+  currentJobId?: string | undefined;
+  runningJobIds?: string[] | undefined;
+  load?: number | undefined;
+}
+
+export interface PingAnswer {
+  status: AgentStatus;
+  heartbeatIntervalMs: number;
+  /** Jobs the agent listed that were cancelled: stop working on them. */
+  cancelledJobIds: string[];
+  /** Jobs the agent listed that are no longer its (requeued after it was offline or stuck): stop, do not report. */
+  lostJobIds: string[];
+}
+
+/**
+ * A heartbeat: one KV put on the hot path (the registry is read from the local mirror). The jobs
+ * the agent lists are checked so it learns about cancellations.
+ */
+export async function pingAgent(deps: CoordinationDeps, name: string, input: PingInput): Promise<PingAnswer> {
+  const record = await findAgent(deps, name);
+  const now = deps.clock().toISOString();
+  const listed = input.runningJobIds ?? (input.currentJobId ? [] : null);
+  const running = listed && input.currentJobId && !listed.includes(input.currentJobId) ? [...listed, input.currentJobId] : listed;
+  await heartbeat(deps, name, { lastPingAt: now, runningJobIds: running, load: input.load ?? null });
+  if (record.status !== 'online') await setAgentStatus(deps, name, 'online', now);
+
+  const cancelledJobIds: string[] = [];
+  const lostJobIds: string[] = [];
+  await Promise.all(
+    (running ?? []).map(async (jobId) => {
+      const job = (await deps.stores.jobs.get(jobId))?.record;
+      if (job?.status === 'cancelled') cancelledJobIds.push(jobId);
+      else if (!job || job.status !== 'running' || job.agent !== name) lostJobIds.push(jobId);
+    }),
+  );
+  return { status: 'online', heartbeatIntervalMs: deps.settings.heartbeatIntervalMs, cancelledJobIds, lostJobIds };
+}
+
+export async function getAgent(deps: CoordinationDeps, name: string): Promise<AgentView> {
+  const key = agentKey(name);
+  const [record, live] = await Promise.all([deps.stores.agents.get(key), deps.stores.liveness.get(key)]);
+  if (!record) throw notFound('agent', name);
+  return toView(record.record, live?.record);
+}
+
+export async function listAgents(deps: CoordinationDeps, filter: { status?: AgentStatus | undefined; capability?: JobType | undefined }): Promise<AgentView[]> {
+  const [records, live] = await Promise.all([deps.stores.agents.records.scan(), deps.stores.liveness.scan()]);
+  const liveByKey = new Map(live.map((l) => [l.key, l.record]));
+  return records
+    .filter(({ record }) => (!filter.status || record.status === filter.status) && (!filter.capability || record.capabilities.includes(filter.capability)))
+    .map(({ key, record }) => toView(record, liveByKey.get(key)))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export interface StuckInput {
+  jobId?: string | undefined;
+  reason: string;
+}
+
+/**
+ * Records that an agent is stuck and publishes `coordination.agent.stuck` (operations turns it
+ * into an escalation). A job the agent holds is released to another agent after the grace period
+ * unless the agent finishes it first; a job it does not hold is recorded but not touched.
+ */
+export async function reportStuck(deps: CoordinationDeps, name: string, input: StuckInput): Promise<{ agent: AgentView; releaseAt: string | null }> {
+  await findAgent(deps, name);
+  const now = deps.clock();
+  const reportedAt = now.toISOString();
+  let releaseAt: string | null = null;
+  if (input.jobId) {
+    const job = (await deps.stores.jobs.get(input.jobId))?.record;
+    if (!job) throw notFound('job', input.jobId);
+    const lease = await deps.stores.leases.get(leaseKey(name, input.jobId));
+    if (job.status === 'running' && job.agent === name && lease) {
+      releaseAt = new Date(now.getTime() + deps.settings.stuckGraceMs).toISOString();
+      await deps.stores.leases.update(leaseKey(name, input.jobId), { ...lease.record, releaseAt }, lease.revision);
+    }
+  }
+  const key = agentKey(name);
+  const jobId = input.jobId ?? null;
+  const { record, revision } = await mutateRecord(deps, deps.stores.agents, 'agent', key, (current) => ({
+    ...current,
+    updatedAt: reportedAt,
+    stuckCount: current.stuckCount + 1,
+    lastStuck: { reason: input.reason, jobId, at: reportedAt },
+    outbox: [...current.outbox, agentStuckEvent(deps, name, jobId, input.reason, reportedAt)],
+  }));
+  deps.caches.agents.remember(key, record, revision);
+  deps.log.warn({ agent: name, jobId, reason: input.reason, releaseAt }, 'agent reported stuck');
+  return { agent: toView(record, deps.caches.liveness.get(key)?.record), releaseAt };
+}
+
+/** Counts a failed job against its agent (best effort: the job's own transition already happened). */
+export async function countAgentError(deps: CoordinationDeps, name: string): Promise<void> {
+  try {
+    await mutateRecord(deps, deps.stores.agents, 'agent', agentKey(name), (current) => ({ ...current, errorCount: current.errorCount + 1 }));
+  } catch (err) {
+    deps.log.warn({ agent: name, err: err instanceof Error ? err.message : String(err) }, 'could not count the agent error');
+  }
+}

@@ -1,0 +1,105 @@
+import { JobPriority, type JobType } from '@platform/contracts';
+import { badRequest, DomainError, pullNext, type JsMsg } from '@platform/kit';
+import { z } from 'zod';
+import { agentKey, leaseKey } from '../store/agent-record.js';
+import type { JobRecord } from '../store/job-record.js';
+import { jobConsumer, JOBS_STREAM } from '../store/streams.js';
+import type { CoordinationDeps } from './deps.js';
+import { transition } from './job-transitions.js';
+import { mutateRecord } from './outbox.js';
+
+const WorkItem = z.object({ jobId: z.string() });
+
+class NotClaimable extends Error {}
+
+/**
+ * Hands the next queued job of one of `capabilities` to `agent`, waiting up to `waitMs` (long poll).
+ * Priorities are strict: every `high` item of the agent's types before any `normal`. The work item
+ * is acked only once the job is recorded as running (compare-and-set from `queued`), so two
+ * agents — through one replica or several — never both get a job.
+ */
+export async function claimJob(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[], waitMs: number, signal?: AbortSignal): Promise<JobRecord | null> {
+  const registered = deps.caches.agents.get(agentKey(agent))?.record ?? (await deps.stores.agents.get(agentKey(agent)))?.record;
+  if (!registered) throw new DomainError('PRECONDITION_FAILED', `agent ${agent} is not registered; call agents.register first`);
+  const unknown = capabilities.filter((c) => !registered.capabilities.includes(c));
+  if (unknown.length > 0) throw badRequest(`agent ${agent} did not register the capabilities ${unknown.join(', ')}`, { capabilities: unknown });
+
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const generation = deps.notifier.generation;
+    const job = await takeNext(deps, agent, capabilities);
+    if (job) return job;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0 || signal?.aborted) return null;
+    if (deps.notifier.generation !== generation) continue; // work arrived while we looked
+    await deps.notifier.wait(capabilities, Math.min(remaining, deps.settings.claimResweepMs), signal);
+  }
+}
+
+async function takeNext(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[]): Promise<JobRecord | null> {
+  // Start at a different type each time so one busy type does not starve the others of a priority.
+  const offset = Math.floor(Math.random() * capabilities.length);
+  const types = capabilities.map((_, i) => capabilities[(i + offset) % capabilities.length]!);
+  for (const priority of JobPriority.options) {
+    for (const type of types) {
+      const queue = jobConsumer(type, priority);
+      while (deps.notifier.mayHaveWork(queue)) {
+        const version = deps.notifier.versionOf(queue);
+        const msg = await pullNext(deps.js, JOBS_STREAM, queue);
+        if (!msg) {
+          deps.notifier.markEmpty(queue, version);
+          break;
+        }
+        const job = await claimItem(deps, agent, msg, type, priority);
+        if (job) return job;
+      }
+    }
+  }
+  return null;
+}
+
+/** Turns one pulled work item into a running job, or disposes of an item that no longer applies. */
+async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type: JobType, priority: JobPriority): Promise<JobRecord | null> {
+  const item = WorkItem.safeParse(safeJson(msg));
+  const found = item.success ? await deps.stores.jobs.get(item.data.jobId) : null;
+  if (!found || found.record.status !== 'queued') {
+    // Cancelled while queued, or a duplicate item of a job that already runs: nothing to do.
+    deps.log.debug({ jobId: item.success ? item.data.jobId : null, status: found?.record.status }, 'dropping work item for a job that is not queued');
+    msg.term();
+    return null;
+  }
+  const waitMs = found.record.notBefore ? Date.parse(found.record.notBefore) - deps.clock().getTime() : 0;
+  if (waitMs > 0) {
+    // A retry in its backoff: JetStream gives the item back when it is due.
+    msg.nak(waitMs);
+    deps.notifier.announceLater(type, priority, waitMs);
+    return null;
+  }
+  // The lease is written before the job turns running, so a running job always has one.
+  const lease = leaseKey(agent, found.record.id);
+  await deps.stores.leases.put(lease, { jobId: found.record.id, agent, claimedAt: deps.clock().toISOString(), releaseAt: null });
+  try {
+    const { record } = await mutateRecord(deps, deps.stores.jobs, 'job', found.record.id, (job) => {
+      if (job.status !== 'queued') throw new NotClaimable();
+      return transition(deps, job, 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null });
+    }, found);
+    msg.ack();
+    return record;
+  } catch (err) {
+    await deps.stores.leases.delete(lease).catch(() => undefined);
+    if (err instanceof NotClaimable) {
+      msg.term();
+      return null;
+    }
+    msg.nak();
+    throw err;
+  }
+}
+
+function safeJson(msg: JsMsg): unknown {
+  try {
+    return msg.json();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,192 @@
+import type { Principal, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
+import { badRequest, createEnvelope, notFound } from '@platform/kit';
+import {
+  addStepsTx,
+  createRunTx,
+  findRun,
+  findRunWithSteps,
+  findStep,
+  listChanges,
+  MAX_TREE_DEPTH,
+  moveStepTx,
+  pathToRoot,
+  relatives,
+  updateStepTx,
+  type NewChange,
+  type NewStep,
+  type RunRecord,
+  type StepAtDepth,
+  type StepChangeRecord,
+  type StepRecord,
+} from '../store/workflows.js';
+import type { BlockDeps } from './blocks.js';
+import { assertTransition, orderStepBatch, replaySteps, treeOrder, type ReplayedStep } from './workflow-rules.js';
+
+type Json = Record<string, unknown>;
+const json = (v: Json | null | undefined) => (v === undefined || v === null ? null : JSON.stringify(v));
+
+function change(
+  deps: BlockDeps,
+  principal: Principal,
+  c: { runId: string; seq: number; kind: WorkflowStepChangeKind; step: { id: string; parentId: string | null; name: string; status: WorkflowStepStatus; output: string | null }; previousStatus: WorkflowStepStatus | null; at: string },
+) {
+  const record: NewChange = {
+    runId: c.runId,
+    seq: c.seq,
+    stepId: c.step.id,
+    kind: c.kind,
+    parentId: c.step.parentId,
+    name: c.step.name,
+    status: c.step.status,
+    previousStatus: c.previousStatus,
+    output: c.step.output,
+    at: c.at,
+    by: principal.id,
+  };
+  const event = createEnvelope('knowledge', 'knowledge.workflow.step.changed', {
+    runId: c.runId,
+    stepId: c.step.id,
+    seq: c.seq,
+    change: c.kind,
+    parentId: c.step.parentId,
+    status: c.step.status,
+    previousStatus: c.previousStatus,
+    by: principal.id,
+  }, deps);
+  return { record, event };
+}
+
+export interface CreateRunInput {
+  name: string;
+  sessionId?: string | undefined;
+  root: { name?: string | undefined; input?: Json | undefined };
+}
+
+/** A run starts with its root step (change seq 1); every other step hangs below it. */
+export async function createRun(deps: BlockDeps, principal: Principal, input: CreateRunInput): Promise<{ run: RunRecord; root: StepRecord }> {
+  const now = deps.clock().toISOString();
+  const runId = deps.newId();
+  const root: NewStep = { id: deps.newId(), runId, parentId: null, name: input.root.name ?? input.name, status: 'pending', input: json(input.root.input), output: null, addedSeq: 1, now };
+  const c = change(deps, principal, { runId, seq: 1, kind: 'added', step: root, previousStatus: null, at: now });
+  return createRunTx(deps.graph, { id: runId, name: input.name, sessionId: input.sessionId ?? null, rootStepId: root.id, createdAt: now, createdBy: principal.id }, root, c.record, c.event);
+}
+
+export interface AddStepInput {
+  id?: string | undefined;
+  parentId: string;
+  name: string;
+  status?: WorkflowStepStatus | undefined;
+  input?: Json | undefined;
+}
+
+/** Adds a batch of steps (a whole subtree if ids are given) in one transaction, parents first. */
+export async function addSteps(deps: BlockDeps, principal: Principal, input: { runId: string; steps: AddStepInput[] }): Promise<StepRecord[]> {
+  const now = deps.clock().toISOString();
+  const batch = input.steps.map((s) => ({ ...s, id: s.id ?? deps.newId() }));
+  const referenced = [...new Set(batch.flatMap((s) => [s.id, s.parentId]))];
+  const steps = await addStepsTx(deps.graph, input.runId, referenced, (run, existing) => {
+    const ordered = orderStepBatch(run.id, batch, existing);
+    const newSteps: NewStep[] = ordered.map((s, i) => ({
+      id: s.id,
+      runId: run.id,
+      parentId: s.parentId,
+      name: s.name,
+      status: s.status ?? 'pending',
+      input: json(s.input),
+      output: null,
+      addedSeq: run.seq + i + 1,
+      now,
+    }));
+    const changes = newSteps.map((s) => change(deps, principal, { runId: run.id, seq: s.addedSeq, kind: 'added', step: s, previousStatus: null, at: now }));
+    return { steps: newSteps, changes: changes.map((c) => c.record), events: changes.map((c) => c.event) };
+  });
+  if (!steps) throw notFound('workflow run', input.runId);
+  return steps;
+}
+
+export async function updateStep(
+  deps: BlockDeps,
+  principal: Principal,
+  input: { stepId: string; status?: WorkflowStepStatus | undefined; output?: Json | null | undefined },
+): Promise<StepRecord> {
+  const now = deps.clock().toISOString();
+  const updated = await updateStepTx(deps.graph, input.stepId, (run, step) => {
+    const status = input.status ?? step.status;
+    assertTransition(step.id, step.status, status);
+    const output = input.output === undefined ? json(step.output) : json(input.output);
+    const kind: WorkflowStepChangeKind = status !== step.status ? 'status' : 'output';
+    const c = change(deps, principal, {
+      runId: run.id,
+      seq: run.seq + 1,
+      kind,
+      step: { id: step.id, parentId: step.parentId, name: step.name, status, output },
+      previousStatus: step.status,
+      at: now,
+    });
+    return { set: { status, ...(input.output !== undefined ? { output } : {}) }, change: c.record, event: c.event };
+  });
+  if (!updated) throw notFound('step', input.stepId);
+  return updated;
+}
+
+/** Re-parents a step inside its run; refuses anything that would turn the tree into a cycle. */
+export async function moveStep(deps: BlockDeps, principal: Principal, input: { stepId: string; parentId: string }): Promise<StepRecord> {
+  const now = deps.clock().toISOString();
+  const moved = await moveStepTx(deps.graph, input.stepId, input.parentId, ({ run, step, newParent, wouldCycle }) => {
+    if (!newParent) throw notFound('step', input.parentId);
+    if (newParent.runId !== run.id) throw badRequest(`parent ${newParent.id} belongs to another run`, { parentId: newParent.id });
+    if (wouldCycle) throw badRequest(`moving step ${step.id} under ${newParent.id} would create a cycle`, { stepId: step.id, parentId: newParent.id });
+    if (step.parentId === null) throw badRequest('the root step of a run cannot be moved', { stepId: step.id });
+    const c = change(deps, principal, {
+      runId: run.id,
+      seq: run.seq + 1,
+      kind: 'moved',
+      step: { id: step.id, parentId: newParent.id, name: step.name, status: step.status, output: json(step.output) },
+      previousStatus: step.status,
+      at: now,
+    });
+    return { change: c.record, event: c.event };
+  });
+  if (!moved) throw notFound('step', input.stepId);
+  return moved;
+}
+
+export async function runTree(deps: BlockDeps, runId: string): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }> }> {
+  const found = await findRunWithSteps(deps.graph, runId);
+  if (!found) throw notFound('workflow run', runId);
+  return { run: found.run, steps: treeOrder(found.steps, found.run.rootStepId) };
+}
+
+export async function stepPathToRoot(deps: BlockDeps, stepId: string): Promise<StepRecord[]> {
+  const path = await pathToRoot(deps.graph, stepId);
+  if (!path) throw notFound('step', stepId);
+  return path;
+}
+
+export async function stepRelatives(deps: BlockDeps, input: { stepId: string; direction: 'ancestors' | 'descendants'; maxDepth?: number | undefined }): Promise<StepAtDepth[]> {
+  const rows = await relatives(deps.graph, input.stepId, input.direction, input.maxDepth ?? MAX_TREE_DEPTH);
+  if (!rows) throw notFound('step', input.stepId);
+  return rows;
+}
+
+/** The step and everything below it, in tree order, depth relative to the step. */
+export async function subtree(deps: BlockDeps, stepId: string): Promise<Array<StepRecord & { depth: number }>> {
+  const step = await findStep(deps.graph, stepId);
+  if (!step) throw notFound('step', stepId);
+  const below = await stepRelatives(deps, { stepId, direction: 'descendants' });
+  return treeOrder([step, ...below.map((r) => r.step)], step.id);
+}
+
+export interface Replay {
+  run: RunRecord;
+  changes: StepChangeRecord[];
+  steps: ReplayedStep[];
+}
+
+/** The run's ordered change history up to a seq or an instant, and the tree it adds up to. */
+export async function replayRun(deps: BlockDeps, input: { runId: string; untilSeq?: number | undefined; at?: string | undefined }): Promise<Replay> {
+  const run = await findRun(deps.graph, input.runId);
+  if (!run) throw notFound('workflow run', input.runId);
+  const changes = await listChanges(deps.graph, run.id, { seq: input.untilSeq, at: input.at });
+  return { run, changes, steps: replaySteps(changes, run.rootStepId) };
+}

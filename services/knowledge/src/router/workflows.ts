@@ -1,0 +1,127 @@
+import { IsoDateTime, SessionId, Uuid, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
+import { z } from 'zod';
+import type { BlockDeps } from '../domain/blocks.js';
+import { addSteps, createRun, moveStep, replayRun, runTree, stepPathToRoot, stepRelatives, subtree, updateStep } from '../domain/workflows.js';
+import { MAX_TREE_DEPTH } from '../store/workflows.js';
+import { authedProcedure, router } from '../trpc.js';
+import { JsonObject } from './schemas.js';
+
+const meta = (method: 'GET' | 'POST', path: string, summary: string) => ({ openapi: { method, path, protect: true, tags: ['workflows'], summary } });
+
+const Name = z.string().trim().min(1).max(500);
+const Run = z.object({
+  id: Uuid,
+  name: z.string(),
+  sessionId: z.string().nullable(),
+  rootStepId: Uuid,
+  seq: z.number().int(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+const stepFields = {
+  id: Uuid,
+  runId: Uuid,
+  parentId: Uuid.nullable(),
+  name: z.string(),
+  status: WorkflowStepStatus,
+  input: JsonObject.nullable(),
+  output: JsonObject.nullable(),
+  addedSeq: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+};
+const Step = z.object(stepFields);
+const TreeStep = z.object({ ...stepFields, depth: z.number().int() });
+const StepAtDepth = z.object({ step: Step, depth: z.number().int() });
+const Change = z.object({
+  runId: Uuid,
+  seq: z.number().int(),
+  stepId: Uuid,
+  kind: WorkflowStepChangeKind,
+  parentId: Uuid.nullable(),
+  name: z.string(),
+  status: WorkflowStepStatus,
+  previousStatus: WorkflowStepStatus.nullable(),
+  output: JsonObject.nullable(),
+  at: z.string(),
+  by: z.string(),
+});
+const ReplayedStep = z.object({
+  id: Uuid,
+  parentId: Uuid.nullable(),
+  name: z.string(),
+  status: WorkflowStepStatus,
+  output: JsonObject.nullable(),
+  addedSeq: z.number().int(),
+  lastSeq: z.number().int(),
+  depth: z.number().int(),
+});
+const Depth = z.number().int().min(1).max(MAX_TREE_DEPTH).optional();
+
+export function workflowsRouter(deps: BlockDeps & { afterWrite: () => void }) {
+  const written = <T>(v: T): T => {
+    deps.afterWrite();
+    return v;
+  };
+  return router({
+    createRun: authedProcedure
+      .meta(meta('POST', '/workflows/create-run', 'Start a workflow run (with its root step)'))
+      .input(z.strictObject({ name: Name, sessionId: SessionId.optional(), root: z.strictObject({ name: Name.optional(), input: JsonObject.optional() }).prefault({}) }))
+      .output(z.object({ run: Run, root: Step }))
+      .mutation(async ({ ctx, input }) => written(await createRun(deps, ctx.principal, input))),
+    addSteps: authedProcedure
+      .meta(meta('POST', '/workflows/add-steps', 'Add steps under parents (batch, parents first; refuses cycles)'))
+      .input(
+        z.strictObject({
+          runId: Uuid,
+          steps: z.array(z.strictObject({ id: Uuid.optional(), parentId: Uuid, name: Name, status: WorkflowStepStatus.optional(), input: JsonObject.optional() })).min(1).max(500),
+        }),
+      )
+      .output(z.object({ steps: z.array(Step) }))
+      .mutation(async ({ ctx, input }) => written({ steps: await addSteps(deps, ctx.principal, input) })),
+    updateStep: authedProcedure
+      .meta(meta('POST', '/workflows/update-step', "Change a step's status and/or output"))
+      .input(
+        z
+          .strictObject({ stepId: Uuid, status: WorkflowStepStatus.optional(), output: JsonObject.nullable().optional() })
+          .refine((i) => i.status !== undefined || i.output !== undefined, { message: 'give a status, an output or both', path: ['status'] }),
+      )
+      .output(Step)
+      .mutation(async ({ ctx, input }) => written(await updateStep(deps, ctx.principal, input))),
+    moveStep: authedProcedure
+      .meta(meta('POST', '/workflows/move-step', 'Re-parent a step within its run (a move that would make a cycle is refused)'))
+      .input(z.strictObject({ stepId: Uuid, parentId: Uuid }))
+      .output(Step)
+      .mutation(async ({ ctx, input }) => written(await moveStep(deps, ctx.principal, input))),
+    tree: authedProcedure
+      .meta(meta('GET', '/workflows/tree', 'A run and all its steps in tree order with depths'))
+      .input(z.strictObject({ runId: Uuid }))
+      .output(z.object({ run: Run, steps: z.array(TreeStep) }))
+      .query(({ input }) => runTree(deps, input.runId)),
+    pathToRoot: authedProcedure
+      .meta(meta('GET', '/workflows/path-to-root', 'The step, its parent, … up to the root'))
+      .input(z.strictObject({ stepId: Uuid }))
+      .output(z.object({ steps: z.array(Step) }))
+      .query(async ({ input }) => ({ steps: await stepPathToRoot(deps, input.stepId) })),
+    subtree: authedProcedure
+      .meta(meta('GET', '/workflows/subtree', 'A step and everything below it, in tree order'))
+      .input(z.strictObject({ stepId: Uuid }))
+      .output(z.object({ steps: z.array(TreeStep) }))
+      .query(async ({ input }) => ({ steps: await subtree(deps, input.stepId) })),
+    ancestors: authedProcedure
+      .meta(meta('GET', '/workflows/ancestors', 'Ancestors of a step with their distance (1 = parent)'))
+      .input(z.strictObject({ stepId: Uuid, maxDepth: Depth }))
+      .output(z.object({ ancestors: z.array(StepAtDepth) }))
+      .query(async ({ input }) => ({ ancestors: await stepRelatives(deps, { ...input, direction: 'ancestors' }) })),
+    descendants: authedProcedure
+      .meta(meta('GET', '/workflows/descendants', 'Descendants of a step with their depth (1 = children)'))
+      .input(z.strictObject({ stepId: Uuid, maxDepth: Depth }))
+      .output(z.object({ descendants: z.array(StepAtDepth) }))
+      .query(async ({ input }) => ({ descendants: await stepRelatives(deps, { ...input, direction: 'descendants' }) })),
+    replay: authedProcedure
+      .meta(meta('GET', '/workflows/replay', 'Ordered history of a run, and the run rebuilt as it was at a seq or instant'))
+      .input(z.strictObject({ runId: Uuid, untilSeq: z.number().int().min(0).optional(), at: IsoDateTime.optional() }))
+      .output(z.object({ run: Run, changes: z.array(Change), steps: z.array(ReplayedStep) }))
+      .query(({ input }) => replayRun(deps, input)),
+  });
+}

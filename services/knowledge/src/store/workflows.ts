@@ -1,0 +1,320 @@
+import type { EventSubject, TypedEnvelope, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
+import type { ManagedTransaction } from 'neo4j-driver';
+import type { Graph } from './neo4j.js';
+import { readTx, writeTx } from './neo4j.js';
+import { appendOutboxMany } from './outbox.js';
+
+/*
+ * A run is (:WorkflowRun) plus a tree of (:WorkflowStep)-[:CHILD_OF]->(:WorkflowStep) whose root is
+ * run.rootStepId. Every change to a step is also written as a (:StepChange {runId, seq}) snapshot;
+ * run.seq counts them. All writes to a run first take the run node's lock, so seq is gap-free and
+ * the tree checks (parent exists, no cycle) see no concurrent change.
+ */
+
+type Envelope = TypedEnvelope<EventSubject>;
+type Json = Record<string, unknown>;
+
+/** Walks never go deeper than this; the tree rules keep real runs far below it. */
+export const MAX_TREE_DEPTH = 10_000;
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  sessionId: string | null;
+  rootStepId: string;
+  seq: number;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface StepRecord {
+  id: string;
+  runId: string;
+  parentId: string | null;
+  name: string;
+  status: WorkflowStepStatus;
+  input: Json | null;
+  output: Json | null;
+  /** The run's seq when the step was added: a stable order for siblings. */
+  addedSeq: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StepChangeRecord {
+  runId: string;
+  seq: number;
+  stepId: string;
+  kind: WorkflowStepChangeKind;
+  /** Snapshot of the step after the change: replay takes the last snapshot of each step. */
+  parentId: string | null;
+  name: string;
+  status: WorkflowStepStatus;
+  previousStatus: WorkflowStepStatus | null;
+  output: Json | null;
+  at: string;
+  by: string;
+}
+
+/** What the store writes for a new step; input/output are JSON strings. */
+export interface NewStep {
+  id: string;
+  runId: string;
+  parentId: string | null;
+  name: string;
+  status: WorkflowStepStatus;
+  input: string | null;
+  output: string | null;
+  addedSeq: number;
+  now: string;
+}
+
+export type NewChange = Omit<StepChangeRecord, 'output'> & { output: string | null };
+
+const parse = (s: string | null | undefined): Json | null => (s ? (JSON.parse(s) as Json) : null);
+
+const RUN = (v: string) => `${v} { .id, .name, .sessionId, .rootStepId, .seq, .createdBy, createdAt: toString(${v}.createdAt) }`;
+const STEP = (v: string) => `${v} { .id, .runId, .name, .status, .input, .output, .addedSeq,
+  createdAt: toString(${v}.createdAt), updatedAt: toString(${v}.updatedAt),
+  parentId: [(${v})-[:CHILD_OF]->(p) | p.id][0] }`;
+const CHANGE = (v: string) => `${v} { .runId, .seq, .stepId, .kind, .parentId, .name, .status, .previousStatus, .output, .by, at: toString(${v}.at) }`;
+
+const toRun = (raw: unknown): RunRecord => {
+  const r = raw as RunRecord;
+  return { ...r, sessionId: r.sessionId ?? null };
+};
+const toStep = (raw: unknown): StepRecord => {
+  const s = raw as Omit<StepRecord, 'input' | 'output'> & { input?: string | null; output?: string | null };
+  return { ...s, parentId: s.parentId ?? null, input: parse(s.input), output: parse(s.output) };
+};
+const toChange = (raw: unknown): StepChangeRecord => {
+  const c = raw as Omit<StepChangeRecord, 'output'> & { output?: string | null };
+  return { ...c, parentId: c.parentId ?? null, previousStatus: c.previousStatus ?? null, output: parse(c.output) };
+};
+
+async function lockRun(tx: ManagedTransaction, runId: string): Promise<RunRecord | null> {
+  const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) SET r._lock = true REMOVE r._lock RETURN ${RUN('r')} AS run`, { runId });
+  const raw: unknown = res.records[0]?.get('run');
+  return raw ? toRun(raw) : null;
+}
+
+async function writeSteps(tx: ManagedTransaction, steps: NewStep[]): Promise<void> {
+  await tx.run(
+    `UNWIND $steps AS s
+     CREATE (:WorkflowStep {id: s.id, runId: s.runId, name: s.name, status: s.status, input: s.input, output: s.output,
+       addedSeq: toInteger(s.addedSeq), createdAt: datetime(s.now), updatedAt: datetime(s.now)})`,
+    { steps },
+  );
+  // Parents before children is not required here: all nodes of the batch exist by now.
+  await tx.run(
+    `UNWIND $links AS l
+     MATCH (c:WorkflowStep {id: l.id}), (p:WorkflowStep {id: l.parentId})
+     CREATE (c)-[:CHILD_OF]->(p)`,
+    { links: steps.filter((s) => s.parentId !== null).map((s) => ({ id: s.id, parentId: s.parentId })) },
+  );
+}
+
+async function writeChanges(tx: ManagedTransaction, runId: string, changes: NewChange[], events: Envelope[]): Promise<void> {
+  await tx.run(
+    `UNWIND $changes AS c
+     CREATE (:StepChange {runId: c.runId, seq: toInteger(c.seq), stepId: c.stepId, kind: c.kind, parentId: c.parentId, name: c.name,
+       status: c.status, previousStatus: c.previousStatus, output: c.output, at: datetime(c.at), by: c.by})`,
+    { changes },
+  );
+  await tx.run('MATCH (r:WorkflowRun {id: $runId}) SET r.seq = toInteger($seq)', { runId, seq: Math.max(...changes.map((c) => c.seq)) });
+  await appendOutboxMany(tx, events);
+}
+
+export function createRunTx(
+  g: Graph,
+  run: Omit<RunRecord, 'seq'>,
+  root: NewStep,
+  change: NewChange,
+  event: Envelope,
+): Promise<{ run: RunRecord; root: StepRecord }> {
+  return writeTx(g, 'workflows.createRun', async (tx) => {
+    await tx.run(
+      `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: $sessionId, rootStepId: $rootStepId, seq: 0,
+         createdAt: datetime($createdAt), createdBy: $createdBy})`,
+      run,
+    );
+    await writeSteps(tx, [root]);
+    await writeChanges(tx, run.id, [change], [event]);
+    const res = await tx.run(
+      `MATCH (r:WorkflowRun {id: $runId}), (s:WorkflowStep {id: $stepId}) RETURN ${RUN('r')} AS run, ${STEP('s')} AS step`,
+      { runId: run.id, stepId: root.id },
+    );
+    return { run: toRun(res.records[0]!.get('run')), root: toStep(res.records[0]!.get('step')) };
+  });
+}
+
+/** Existing steps among `ids` (any run): the domain checks parents and id collisions with them. */
+async function stepsByIds(tx: ManagedTransaction, ids: string[]): Promise<Map<string, StepRecord>> {
+  const res = await tx.run(`MATCH (s:WorkflowStep) WHERE s.id IN $ids RETURN ${STEP('s')} AS step`, { ids });
+  return new Map(res.records.map((r) => {
+    const s = toStep(r.get('step'));
+    return [s.id, s];
+  }));
+}
+
+export interface StepBatchPlan {
+  steps: NewStep[];
+  changes: NewChange[];
+  events: Envelope[];
+}
+
+export function addStepsTx(
+  g: Graph,
+  runId: string,
+  referencedIds: string[],
+  plan: (run: RunRecord, existing: Map<string, StepRecord>) => StepBatchPlan,
+): Promise<StepRecord[] | null> {
+  return writeTx(g, 'workflows.addSteps', async (tx) => {
+    const run = await lockRun(tx, runId);
+    if (!run) return null;
+    const p = plan(run, await stepsByIds(tx, referencedIds));
+    await writeSteps(tx, p.steps);
+    await writeChanges(tx, runId, p.changes, p.events);
+    const created = await stepsByIds(tx, p.steps.map((s) => s.id));
+    return p.steps.map((s) => created.get(s.id)!);
+  });
+}
+
+async function runIdOfStep(tx: ManagedTransaction, stepId: string): Promise<string | null> {
+  const res = await tx.run('MATCH (s:WorkflowStep {id: $stepId}) RETURN s.runId AS runId', { stepId });
+  return (res.records[0]?.get('runId') as string | undefined) ?? null;
+}
+
+export interface StepChangePlan {
+  set: { status?: WorkflowStepStatus; output?: string | null };
+  change: NewChange;
+  event: Envelope;
+}
+
+export function updateStepTx(g: Graph, stepId: string, plan: (run: RunRecord, step: StepRecord) => StepChangePlan): Promise<StepRecord | null> {
+  return writeTx(g, 'workflows.updateStep', async (tx) => {
+    const runId = await runIdOfStep(tx, stepId);
+    const run = runId ? await lockRun(tx, runId) : null;
+    if (!run) return null;
+    const step = (await stepsByIds(tx, [stepId])).get(stepId)!;
+    const p = plan(run, step);
+    await tx.run('MATCH (s:WorkflowStep {id: $stepId}) SET s += $set, s.updatedAt = datetime($now)', { stepId, set: p.set, now: p.change.at });
+    await writeChanges(tx, run.id, [p.change], [p.event]);
+    return (await stepsByIds(tx, [stepId])).get(stepId)!;
+  });
+}
+
+export interface MoveContext {
+  run: RunRecord;
+  step: StepRecord;
+  newParent: StepRecord | null;
+  /** True when the new parent is the step itself or one of its descendants. */
+  wouldCycle: boolean;
+}
+
+export function moveStepTx(g: Graph, stepId: string, newParentId: string, plan: (ctx: MoveContext) => { change: NewChange; event: Envelope }): Promise<StepRecord | null> {
+  return writeTx(g, 'workflows.moveStep', async (tx) => {
+    const runId = await runIdOfStep(tx, stepId);
+    const run = runId ? await lockRun(tx, runId) : null;
+    if (!run) return null;
+    const found = await stepsByIds(tx, [stepId, newParentId]);
+    const cycle = await tx.run(
+      `RETURN EXISTS { MATCH (:WorkflowStep {id: $newParentId})-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(:WorkflowStep {id: $stepId}) } AS cycle`,
+      { stepId, newParentId },
+    );
+    const p = plan({ run, step: found.get(stepId)!, newParent: found.get(newParentId) ?? null, wouldCycle: cycle.records[0]!.get('cycle') as boolean });
+    await tx.run(
+      `MATCH (s:WorkflowStep {id: $stepId}), (np:WorkflowStep {id: $newParentId})
+       OPTIONAL MATCH (s)-[old:CHILD_OF]->()
+       DELETE old
+       CREATE (s)-[:CHILD_OF]->(np)
+       SET s.updatedAt = datetime($now)`,
+      { stepId, newParentId, now: p.change.at },
+    );
+    await writeChanges(tx, run.id, [p.change], [p.event]);
+    return (await stepsByIds(tx, [stepId])).get(stepId)!;
+  });
+}
+
+export function findRunWithSteps(g: Graph, runId: string): Promise<{ run: RunRecord; steps: StepRecord[] } | null> {
+  return readTx(g, 'workflows.tree', async (tx) => {
+    const res = await tx.run(
+      `MATCH (r:WorkflowRun {id: $runId})
+       OPTIONAL MATCH (s:WorkflowStep {runId: $runId})
+       WITH r, s ORDER BY s.addedSeq
+       RETURN ${RUN('r')} AS run, collect(${STEP('s')}) AS steps`,
+      { runId },
+    );
+    const rec = res.records[0];
+    if (!rec) return null;
+    return { run: toRun(rec.get('run')), steps: (rec.get('steps') as unknown[]).map(toStep) };
+  });
+}
+
+export function findStep(g: Graph, stepId: string): Promise<StepRecord | null> {
+  return readTx(g, 'workflows.step', async (tx) => (await stepsByIds(tx, [stepId])).get(stepId) ?? null);
+}
+
+/** The step, its parent, …, the root, in that order; null when the step does not exist. */
+export function pathToRoot(g: Graph, stepId: string): Promise<StepRecord[] | null> {
+  return readTx(g, 'workflows.pathToRoot', async (tx) => {
+    const res = await tx.run(
+      `MATCH p = (:WorkflowStep {id: $stepId})-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(root:WorkflowStep)
+       WHERE NOT (root)-[:CHILD_OF]->()
+       RETURN [n IN nodes(p) | ${STEP('n')}] AS steps`,
+      { stepId },
+    );
+    const rec = res.records[0];
+    return rec ? (rec.get('steps') as unknown[]).map(toStep) : null;
+  });
+}
+
+export interface StepAtDepth {
+  step: StepRecord;
+  depth: number;
+}
+
+/**
+ * Ancestors (depth 1 = parent) or descendants (depth 1 = children) up to maxDepth. In a tree each
+ * node has one path from the start, so the variable-length match enumerates nodes, not path sets.
+ * Null when the start step does not exist.
+ */
+export function relatives(g: Graph, stepId: string, direction: 'ancestors' | 'descendants', maxDepth: number): Promise<StepAtDepth[] | null> {
+  if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_TREE_DEPTH) throw new Error('maxDepth out of range');
+  const pattern = direction === 'ancestors' ? `(s)-[:CHILD_OF*1..${maxDepth}]->(n:WorkflowStep)` : `(n:WorkflowStep)-[:CHILD_OF*1..${maxDepth}]->(s)`;
+  return readTx(g, `workflows.${direction}`, async (tx) => {
+    const res = await tx.run(
+      `MATCH (s:WorkflowStep {id: $stepId})
+       OPTIONAL MATCH p = ${pattern}
+       WITH s, n, length(p) AS depth ORDER BY depth, n.addedSeq
+       RETURN count(s) AS found, collect({step: CASE WHEN n IS NULL THEN null ELSE ${STEP('n')} END, depth: depth}) AS rows`,
+      { stepId },
+    );
+    const rec = res.records[0];
+    if (!rec || (rec.get('found') as number) === 0) return null;
+    return (rec.get('rows') as Array<{ step: unknown; depth: number }>).filter((r) => r.step !== null).map((r) => ({ step: toStep(r.step), depth: r.depth }));
+  });
+}
+
+/** The ordered history of a run, optionally up to a seq or an instant. */
+export function listChanges(g: Graph, runId: string, until: { seq?: number | undefined; at?: string | undefined }): Promise<StepChangeRecord[]> {
+  const where = ['c.runId = $runId'];
+  if (until.seq !== undefined) where.push('c.seq <= $seq');
+  if (until.at !== undefined) where.push('c.at <= datetime($at)');
+  return readTx(g, 'workflows.changes', async (tx) => {
+    const res = await tx.run(`MATCH (c:StepChange) WHERE ${where.join(' AND ')} RETURN ${CHANGE('c')} AS change ORDER BY c.seq`, {
+      runId,
+      seq: until.seq ?? null,
+      at: until.at ?? null,
+    });
+    return res.records.map((r) => toChange(r.get('change')));
+  });
+}
+
+export function findRun(g: Graph, runId: string): Promise<RunRecord | null> {
+  return readTx(g, 'workflows.run', async (tx) => {
+    const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) RETURN ${RUN('r')} AS run`, { runId });
+    const raw: unknown = res.records[0]?.get('run');
+    return raw ? toRun(raw) : null;
+  });
+}
