@@ -117,7 +117,7 @@ GRANT UPDATE (email, name, updated_at) ON users TO operations_app;
 
 ALTER TABLE teams ENABLE ROW LEVEL SECURITY;
 CREATE POLICY teams_select ON teams FOR SELECT USING (
-  id = ANY ((SELECT app_my_team_ids())) OR created_by = (SELECT app_current_user()));
+  id = ANY ((SELECT app_my_team_ids())::uuid[]) OR created_by = (SELECT app_current_user()));
 CREATE POLICY teams_insert ON teams FOR INSERT WITH CHECK (created_by = (SELECT app_current_user()));
 CREATE POLICY teams_update ON teams FOR UPDATE
   USING (app_team_role(id) IN ('owner', 'admin'))
@@ -126,7 +126,7 @@ CREATE POLICY teams_delete ON teams FOR DELETE USING (app_team_role(id) = 'owner
 
 ALTER TABLE team_memberships ENABLE ROW LEVEL SECURITY;
 CREATE POLICY memberships_select ON team_memberships FOR SELECT USING (
-  team_id = ANY ((SELECT app_my_team_ids())) OR user_id = (SELECT app_current_user()));
+  team_id = ANY ((SELECT app_my_team_ids())::uuid[]) OR user_id = (SELECT app_current_user()));
 -- Owners and admins add members; the creator of a team without members adds themself as its owner.
 CREATE POLICY memberships_insert ON team_memberships FOR INSERT WITH CHECK (
   app_team_role(team_id) IN ('owner', 'admin')
@@ -153,7 +153,7 @@ CREATE POLICY sessions_own ON sessions FOR ALL
 ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tasks_select ON tasks FOR SELECT USING (
   owner_id = (SELECT app_current_user())
-  OR team_id = ANY ((SELECT app_my_team_ids()))
+  OR team_id = ANY ((SELECT app_my_team_ids())::uuid[])
   OR (SELECT app_system_actor()) = 'job-results');
 CREATE POLICY tasks_insert ON tasks FOR INSERT WITH CHECK (
   owner_id = (SELECT app_current_user())
@@ -176,7 +176,7 @@ CREATE POLICY tasks_delete ON tasks FOR DELETE USING (
 ALTER TABLE approval_requests ENABLE ROW LEVEL SECURITY;
 CREATE POLICY approvals_select ON approval_requests FOR SELECT USING (
   requested_by = (SELECT app_current_user())
-  OR team_id = ANY ((SELECT app_my_team_ids()))
+  OR team_id = ANY ((SELECT app_my_team_ids())::uuid[])
   OR (SELECT app_is_admin())
   OR (SELECT app_system_actor()) = 'agent-stuck');
 CREATE POLICY approvals_insert ON approval_requests FOR INSERT WITH CHECK (
@@ -220,11 +220,11 @@ ALTER TABLE memories ENABLE ROW LEVEL SECURITY;
 CREATE POLICY memories_owner ON memories FOR ALL
   USING (
     owner_user_id = (SELECT app_current_user())
-    OR agent_id = ANY ((SELECT app_my_agent_ids()))
+    OR agent_id = ANY ((SELECT app_my_agent_ids())::uuid[])
     OR (agent_id IS NOT NULL AND (SELECT app_is_admin())))
   WITH CHECK (
     owner_user_id = (SELECT app_current_user())
-    OR agent_id = ANY ((SELECT app_my_agent_ids()))
+    OR agent_id = ANY ((SELECT app_my_agent_ids())::uuid[])
     OR (agent_id IS NOT NULL AND (SELECT app_is_admin())));
 
 ALTER TABLE memory_tags ENABLE ROW LEVEL SECURITY;
@@ -236,7 +236,7 @@ CREATE POLICY memory_tags_follow_memory ON memory_tags FOR ALL
 ALTER TABLE memory_logs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY memory_logs_select ON memory_logs FOR SELECT USING (
   owner_user_id = (SELECT app_current_user())
-  OR agent_id = ANY ((SELECT app_my_agent_ids()))
+  OR agent_id = ANY ((SELECT app_my_agent_ids())::uuid[])
   OR (agent_id IS NOT NULL AND (SELECT app_is_admin()))
   OR actor = (SELECT app_current_user()));
 CREATE POLICY memory_logs_insert ON memory_logs FOR INSERT WITH CHECK (actor = (SELECT app_current_user()));

@@ -1,12 +1,31 @@
 import { baseEnv, loadConfig } from '@platform/kit';
 import { z } from 'zod';
 
-export const coordinationEnv = baseEnv.extend({
-  PORT: z.coerce.number().int().min(0).max(65535).default(4103),
-  /** How long jobs.claim waits for work before answering "nothing" (long poll). */
-  CLAIM_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(5_000),
-  OUTBOX_SWEEP_MS: z.coerce.number().int().positive().default(2_000),
-});
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const coordinationEnv = baseEnv
+  .extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(4103),
+    /** How long jobs.claim waits for work before answering "nothing" (long poll). */
+    CLAIM_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(5_000),
+    /** How often a waiting claim looks again without a notification (a safety net for lost hints). */
+    CLAIM_RESWEEP_MS: ms(5_000),
+    OUTBOX_SWEEP_MS: ms(2_000),
+    /** Outbox markers younger than this are left to the writer that is flushing them. */
+    OUTBOX_MIN_AGE_MS: ms(5_000),
+    /** The heartbeat interval agents are told to keep; stale after two missed. */
+    HEARTBEAT_INTERVAL_MS: ms(5_000),
+    /** The liveness TTL: no heartbeat for this long and the agent is offline and its jobs requeued. */
+    AGENT_OFFLINE_AFTER_MS: ms(30_000),
+    /** After a stuck report, how long the agent keeps its job before it is released. */
+    STUCK_GRACE_MS: ms(60_000),
+    LIVENESS_SWEEP_MS: ms(1_000),
+    SCHEDULER_TICK_MS: ms(1_000),
+  })
+  .refine((e) => e.AGENT_OFFLINE_AFTER_MS > 2 * e.HEARTBEAT_INTERVAL_MS, {
+    message: 'must be more than two heartbeat intervals (an agent is stale before it is offline)',
+    path: ['AGENT_OFFLINE_AFTER_MS'],
+  });
 export type CoordinationConfig = z.infer<typeof coordinationEnv>;
 
 export const loadCoordinationConfig = (env: NodeJS.ProcessEnv = process.env): CoordinationConfig => loadConfig(coordinationEnv, env);

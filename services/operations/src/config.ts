@@ -1,12 +1,20 @@
+import { hostname } from 'node:os';
 import { baseEnv, loadConfig } from '@platform/kit';
 import { z } from 'zod';
 
 export const operationsEnv = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4102),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(200).default(20),
   KNOWLEDGE_URL: z.url(),
   KNOWLEDGE_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(500),
+  /** This replica's name as saga lease owner: unique per process (a restarted pod is a new owner). */
+  INSTANCE_ID: z.string().min(1).max(200).default(`${hostname()}-${process.pid}`),
+  /** A saga whose owner stops renewing (crash, SIGKILL) is resumed by another replica after this. */
+  SAGA_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
+  SAGA_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(32),
 });
 export type OperationsConfig = z.infer<typeof operationsEnv>;
 

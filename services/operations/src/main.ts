@@ -1,6 +1,9 @@
 import { connectNats, contextFactory, createLogger, onShutdown, startServiceServer, systemClock, uuid } from '@platform/kit';
 import { knowledgeClient } from './clients/knowledge.js';
 import { loadOperationsConfig } from './config.js';
+import { SagaOrchestrator } from './domain/sagas/orchestrator.js';
+import { productionSagas } from './domain/sagas/registry.js';
+import { startAgentStuckConsumer } from './events/agent-stuck.js';
 import { startJobResultsConsumer } from './events/job-results.js';
 import { startOperationsOutbox } from './events/outbox.js';
 import { ensureOperationsStream } from './events/streams.js';
@@ -12,16 +15,29 @@ const config = loadOperationsConfig();
 const log = createLogger('operations', config.LOG_LEVEL);
 const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
 
-const db = createDb(config.DATABASE_URL);
+const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
 await db.$queryRaw`SELECT 1`;
 const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log });
 await ensureOperationsStream(nc);
 const relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);
 const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, jwt });
+const core = { db, clock: systemClock, newId: uuid };
+const registry = productionSagas(core);
+const sagas = new SagaOrchestrator({
+  ...core,
+  registry,
+  owner: config.INSTANCE_ID,
+  leaseMs: config.SAGA_LEASE_MS,
+  pollMs: config.SAGA_POLL_MS,
+  maxConcurrent: config.SAGA_CONCURRENCY,
+  log: log.child({ component: 'sagas' }),
+  // Saga steps write outbox rows too: publish them promptly.
+  onStep: () => relay.poke(),
+});
 
 const server = await startServiceServer({
   name: 'operations',
-  router: createOperationsRouter({ db, knowledge, clock: systemClock, newId: uuid, afterWrite: () => relay.poke() }),
+  router: createOperationsRouter({ ...core, knowledge, registry, pokeSagas: () => sagas.poke(), afterWrite: () => relay.poke() }),
   createContext: contextFactory(jwt, log),
   readiness: {
     postgres: () => db.$queryRaw`SELECT 1`,
@@ -33,14 +49,19 @@ const server = await startServiceServer({
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
 });
-log.info({ url: server.url }, 'operations listening');
+log.info({ url: server.url, instance: config.INSTANCE_ID }, 'operations listening');
 
-// Consumers start after the server so /healthz answers while coordination's stream may not exist yet.
-const jobResults = startJobResultsConsumer(nc, { db, clock: systemClock, newId: uuid, log }, log);
+// Consumers and the saga orchestrator start after the server so /healthz answers while
+// coordination's stream may not exist yet.
+const consumerDeps = { ...core, log };
+const jobResults = startJobResultsConsumer(nc, consumerDeps, log);
+const agentStuck = startAgentStuckConsumer(nc, consumerDeps, log);
+sagas.start();
 
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
   ['http', () => server.close()],
-  ['consumers', async () => (await jobResults).stop()],
+  ['consumers', async () => Promise.all([(await jobResults).stop(), (await agentStuck).stop()])],
+  ['sagas', () => sagas.stop()],
   ['outbox', () => relay.stop()],
   ['nats', () => nc.drain()],
   ['postgres', () => db.$disconnect()],

@@ -1,88 +1,275 @@
 import type { JobType } from '@platform/contracts';
 import { createServiceClient, type Logger } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
-import type { inferRouterOutputs } from '@trpc/server';
+import { TRPCClientError } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 
-export type Job = NonNullable<inferRouterOutputs<CoordinationRouter>['jobs']['claim']['job']>;
+type Outputs = inferRouterOutputs<CoordinationRouter>;
+export type Job = NonNullable<Outputs['jobs']['claim']['job']>;
+export type AgentCard = NonNullable<inferRouterInputs<CoordinationRouter>['agents']['register']['card']>;
+export type AgentInfo = Outputs['agents']['get'];
 
-/** What a handler gets besides the job: the attempt number and job id make idempotent handlers easy. */
+/** Why a job's signal was aborted. */
+export type AbortReason = 'cancelled' | 'lost' | 'shutdown';
+
+/**
+ * What a handler gets besides the job. Delivery is at least once: a job whose agent died runs
+ * again elsewhere, so handlers key their side effects on `jobId` (and may look at `attempt`).
+ */
 export interface JobContext {
   jobId: string;
   attempt: number;
   log: Logger;
+  /** Aborted when the job is cancelled, taken away (the agent was offline or stuck too long), or released at shutdown; `signal.reason` says which. */
   signal: AbortSignal;
+  /** Reports progress; answers false (and aborts `signal`) when the job should stop. */
+  progress(fraction?: number, message?: string): Promise<boolean>;
+  /** Asks for help: publishes coordination.agent.stuck; the job is released to another agent after the service's grace period. */
+  reportStuck(reason: string): Promise<{ releaseAt: string | null }>;
 }
 
 export type JobHandler = (job: Job, ctx: JobContext) => Promise<unknown>;
 
 export interface AgentOptions {
   coordinationUrl: string;
-  /** Returns the agent's bearer token (kind `agent`, sub = agent name). */
+  /** The agent's name: the subject of its token. */
+  name: string;
+  version?: string;
+  /** Optional A2A agent card (name, description, url, skills) for discovery. */
+  card?: AgentCard;
+  /** Returns the agent's bearer token (kind `agent`, sub = name). */
   getToken: () => Promise<string>;
+  /** The job types this agent does, each with its handler. */
   capabilities: Partial<Record<JobType, JobHandler>>;
+  /** Jobs run at once (each slot long-polls for its next job). */
   concurrency?: number;
   claimWaitMs?: number;
+  /** On stop, how long in-flight jobs may run before they are released back to the queue. */
+  drainTimeoutMs?: number;
+  /** Attempts to register before startAgent fails (coordination may still be starting). */
+  registerAttempts?: number;
   log: Logger;
 }
 
-export interface RunningAgent {
-  /** Stops taking jobs and waits for the ones in flight to finish. */
-  stop(): Promise<void>;
-  /** Jobs completed or failed by this process so far. */
-  readonly processed: number;
+export interface StopResult {
+  /** Jobs that finished (and were reported) during the drain. */
+  finished: number;
+  /** Jobs handed back to the queue because the drain timed out. */
+  released: number;
 }
 
-/**
- * Runs `concurrency` claim loops against coordination. Each loop long-polls for a job of the
- * agent's capabilities, runs its handler, and reports success or failure.
- */
-export function startAgent(opts: AgentOptions): RunningAgent {
-  const client = createServiceClient<CoordinationRouter>({
-    baseUrl: opts.coordinationUrl,
-    getToken: opts.getToken,
-    timeoutMs: (opts.claimWaitMs ?? 5_000) + 10_000,
+export interface RunningAgent {
+  readonly name: string;
+  /** Jobs completed or failed by this process so far. */
+  readonly processed: number;
+  readonly inFlight: number;
+  readonly heartbeatIntervalMs: number;
+  /** Reports the agent stuck outside any job (the service records it and escalates). */
+  reportStuck(reason: string, jobId?: string): Promise<{ releaseAt: string | null }>;
+  /** Stops taking jobs, lets in-flight ones finish for up to drainTimeoutMs, releases the rest, stops heartbeats. */
+  stop(opts?: { drainTimeoutMs?: number }): Promise<StopResult>;
+}
+
+interface InFlight {
+  job: Job;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
+
+const codeOf = (err: unknown): string | undefined => (err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined);
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Starts an agent: registers it (with retries), keeps heartbeats in the background, and runs
+ * `concurrency` claim loops that long-poll for jobs of its capabilities, run their handlers and
+ * report the result. Heartbeats carry the running job ids, so the agent learns of cancellations
+ * and of jobs the service took back.
+ */
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const claimWaitMs = opts.claimWaitMs ?? 5_000;
+  const client = createServiceClient<CoordinationRouter>({ baseUrl: opts.coordinationUrl, getToken: opts.getToken, timeoutMs: claimWaitMs + 10_000 });
   const capabilities = Object.keys(opts.capabilities) as JobType[];
+  if (capabilities.length === 0) throw new Error('an agent needs at least one capability');
+  const log = opts.log.child({ agent: opts.name });
+  const inFlight = new Map<string, InFlight>();
   const stopping = new AbortController();
+  const heartbeatsStopped = new AbortController();
   let processed = 0;
 
-  const runOne = async (job: Job) => {
+  const register = () =>
+    client.agents.register.mutate({
+      name: opts.name,
+      version: opts.version ?? '0.0.0',
+      capabilities,
+      ...(opts.card ? { card: opts.card } : {}),
+      runningJobIds: [...inFlight.keys()],
+    });
+
+  let registration: Awaited<ReturnType<typeof register>> | undefined;
+  const attempts = opts.registerAttempts ?? 10;
+  for (let i = 1; !registration; i++) {
+    try {
+      registration = await register();
+    } catch (err) {
+      const code = codeOf(err);
+      // Wrong token, name or capabilities will not fix themselves: fail at once.
+      if (i >= attempts || code === 'UNAUTHORIZED' || code === 'FORBIDDEN' || code === 'BAD_REQUEST') throw new Error(`agent ${opts.name} could not register: ${messageOf(err)}`, { cause: err });
+      log.warn({ err: messageOf(err), attempt: i }, 'register failed; retrying');
+      await sleep(Math.min(250 * 2 ** i, 3_000));
+    }
+  }
+  const heartbeatIntervalMs = registration.heartbeatIntervalMs;
+  log.info({ capabilities, heartbeatIntervalMs }, 'agent registered');
+
+  const abortJob = (jobId: string, reason: AbortReason) => {
+    const entry = inFlight.get(jobId);
+    if (entry && !entry.abort.signal.aborted) {
+      log.info({ jobId, reason }, 'stopping job');
+      entry.abort.abort(reason);
+    }
+  };
+
+  const heartbeat = async () => {
+    while (!heartbeatsStopped.signal.aborted) {
+      try {
+        const answer = await client.agents.ping.mutate({ name: opts.name, runningJobIds: [...inFlight.keys()], load: inFlight.size / (opts.concurrency ?? 1) });
+        for (const id of answer.cancelledJobIds) abortJob(id, 'cancelled');
+        for (const id of answer.lostJobIds) abortJob(id, 'lost');
+      } catch (err) {
+        if (codeOf(err) === 'NOT_FOUND') {
+          log.warn('registry lost this agent; registering again');
+          await register().catch((e: unknown) => log.warn({ err: messageOf(e) }, 'register failed'));
+        } else log.warn({ err: messageOf(err) }, 'heartbeat failed');
+      }
+      await sleep(heartbeatIntervalMs, heartbeatsStopped.signal);
+    }
+  };
+  const heartbeats = heartbeat();
+
+  const run = async (job: Job, abort: AbortController) => {
+    const jobLog = log.child({ jobId: job.jobId, jobType: job.jobType, attempt: job.attempt });
     const handler = opts.capabilities[job.jobType];
-    const log = opts.log.child({ jobId: job.jobId, jobType: job.jobType, attempt: job.attempt });
+    const ctx: JobContext = {
+      jobId: job.jobId,
+      attempt: job.attempt,
+      log: jobLog,
+      signal: abort.signal,
+      progress: async (fraction, message) => {
+        const answer = await client.jobs.progress.mutate({ jobId: job.jobId, ...(fraction !== undefined ? { fraction } : {}), ...(message ? { message } : {}) });
+        if (!answer.keepGoing) abortJob(job.jobId, answer.cancelled ? 'cancelled' : 'lost');
+        return answer.keepGoing;
+      },
+      reportStuck: (reason) => client.agents.reportStuck.mutate({ name: opts.name, jobId: job.jobId, reason }).then((r) => ({ releaseAt: r.releaseAt })),
+    };
+    let outcome: { ok: true; result: unknown } | { ok: false; error: string };
     try {
       if (!handler) throw new Error(`no handler for ${job.jobType}`);
-      const result = await handler(job, { jobId: job.jobId, attempt: job.attempt, log, signal: stopping.signal });
-      await client.jobs.complete.mutate({ jobId: job.jobId, result: result ?? null });
-      log.info('job succeeded');
+      outcome = { ok: true, result: (await handler(job, ctx)) ?? null };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      log.warn({ err: message }, 'job failed');
-      await client.jobs.fail.mutate({ jobId: job.jobId, error: message || 'failed' });
+      outcome = { ok: false, error: messageOf(err) || 'failed' };
     }
-    processed++;
+    // A job cancelled, taken back or released is no longer ours to report.
+    if (abort.signal.aborted) {
+      jobLog.info({ reason: abort.signal.reason as AbortReason }, 'job stopped without reporting');
+      return;
+    }
+    try {
+      if (outcome.ok) {
+        await client.jobs.complete.mutate({ jobId: job.jobId, result: outcome.result });
+        jobLog.info('job succeeded');
+      } else {
+        jobLog.warn({ err: outcome.error }, 'job failed');
+        await client.jobs.fail.mutate({ jobId: job.jobId, error: outcome.error.slice(0, 5_000) });
+      }
+      processed++;
+    } catch (err) {
+      // CONFLICT: cancelled or taken back while we finished; anything else is logged and left to the service's sweeps.
+      jobLog.warn({ err: messageOf(err), code: codeOf(err) }, 'could not report the job');
+    }
   };
 
-  const loop = async () => {
+  /** Claims waiting for an answer: a claim the server already answered must not be dropped. */
+  const pendingClaims = new Set<Promise<unknown>>();
+  let releasedWhileStopping = 0;
+
+  const release = async (jobId: string, reason: string) => {
+    try {
+      await client.jobs.release.mutate({ jobId, reason });
+      return true;
+    } catch (err) {
+      log.warn({ jobId, err: messageOf(err) }, 'could not release the job; the service requeues it when this agent goes offline');
+      return false;
+    }
+  };
+
+  const slot = async () => {
     while (!stopping.signal.aborted) {
+      let job: Job | null = null;
       try {
-        const { job } = await client.jobs.claim.mutate({ capabilities, waitMs: opts.claimWaitMs ?? 5_000 });
-        if (job) await runOne(job);
+        // Not aborted on stop: the long poll ends within claimWaitMs, and a job it brings while
+        // stopping is handed straight back (aborting the request could lose a job already assigned).
+        const claim = client.jobs.claim.mutate({ capabilities, waitMs: claimWaitMs });
+        pendingClaims.add(claim);
+        ({ job } = await claim.finally(() => pendingClaims.delete(claim)));
       } catch (err) {
         if (stopping.signal.aborted) break;
-        opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'claim failed; backing off');
-        await new Promise((r) => setTimeout(r, 1_000));
+        log.warn({ err: messageOf(err) }, 'claim failed; backing off');
+        await sleep(1_000, stopping.signal);
+        continue;
       }
+      if (!job) continue;
+      if (stopping.signal.aborted) {
+        if (await release(job.jobId, 'agent shutting down')) releasedWhileStopping++;
+        break;
+      }
+      const abort = new AbortController();
+      const entry: InFlight = { job, abort, done: Promise.resolve() };
+      inFlight.set(job.jobId, entry);
+      entry.done = run(job, abort).finally(() => inFlight.delete(job.jobId));
+      await entry.done;
     }
   };
+  const slots = Array.from({ length: opts.concurrency ?? 1 }, () => slot());
 
-  const loops = Array.from({ length: opts.concurrency ?? 1 }, () => loop());
+  let stopped: Promise<StopResult> | undefined;
+  const stop = (stopOpts: { drainTimeoutMs?: number } = {}) =>
+    (stopped ??= (async () => {
+      const drainMs = stopOpts.drainTimeoutMs ?? opts.drainTimeoutMs ?? 10_000;
+      const before = processed;
+      stopping.abort();
+      const drained = await Promise.race([Promise.allSettled(slots).then(() => true), sleep(drainMs).then(() => false)]);
+      let released = 0;
+      if (!drained) {
+        for (const [jobId, entry] of inFlight) {
+          entry.abort.abort('shutdown');
+          if (await release(jobId, 'agent shutting down')) released++;
+        }
+        // Claims still waiting answer within claimWaitMs; what they bring is released by their slot.
+        await Promise.race([Promise.allSettled([...pendingClaims]), sleep(claimWaitMs + 2_000)]);
+      }
+      released += releasedWhileStopping;
+      heartbeatsStopped.abort();
+      await heartbeats;
+      log.info({ finished: processed - before, released }, 'agent stopped');
+      return { finished: processed - before, released };
+    })());
+
   return {
+    name: opts.name,
+    heartbeatIntervalMs,
     get processed() {
       return processed;
     },
-    stop: async () => {
-      stopping.abort();
-      await Promise.allSettled(loops);
+    get inFlight() {
+      return inFlight.size;
     },
+    reportStuck: (reason, jobId) => client.agents.reportStuck.mutate({ name: opts.name, reason, ...(jobId ? { jobId } : {}) }).then((r) => ({ releaseAt: r.releaseAt })),
+    stop,
   };
 }

@@ -1,37 +1,62 @@
-// The example agent: takes every job type and "does" it by echoing its params after a short pause.
-// Run: COORDINATION_URL=http://127.0.0.1:4103 AGENT_NAME=example-1 JWT_SECRET=... tsx shared/agent-sdk/src/example-agent.ts
+// The example agent: takes every job type and "does" it by echoing its params after a pause,
+// reporting progress halfway. On SIGTERM it finishes in-flight jobs for up to AGENT_DRAIN_MS and
+// releases the rest. Run:
+//   COORDINATION_URL=http://127.0.0.1:4103 AGENT_NAME=example-1 JWT_SECRET=... tsx shared/agent-sdk/src/example-agent.ts
 import { createLogger, loadConfig, signToken } from '@platform/kit';
 import { z } from 'zod';
-import { startAgent } from './agent.js';
+import { startAgent, type Job, type JobContext } from './agent.js';
 
 const env = loadConfig(
-  z.object({
-    COORDINATION_URL: z.url(),
-    AGENT_NAME: z.string().min(1).default('example-agent'),
-    // Either a token issued to the agent, or (locally) the shared secret to mint one.
-    AGENT_TOKEN: z.string().optional(),
-    JWT_SECRET: z.string().min(32).optional(),
-    JWT_ISSUER: z.string().default('agent-platform'),
-    JWT_AUDIENCE: z.string().default('agent-platform'),
-    AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-    AGENT_WORK_MS: z.coerce.number().int().min(0).default(50),
-    LOG_LEVEL: z.string().default('info'),
-  }).refine((e) => e.AGENT_TOKEN || e.JWT_SECRET, { message: 'set AGENT_TOKEN or JWT_SECRET', path: ['AGENT_TOKEN'] }),
+  z
+    .object({
+      COORDINATION_URL: z.url(),
+      AGENT_NAME: z.string().min(1).default('example-agent'),
+      // Either a token issued to the agent, or (locally) the shared secret to mint one.
+      AGENT_TOKEN: z.string().optional(),
+      JWT_SECRET: z.string().min(32).optional(),
+      JWT_ISSUER: z.string().default('agent-platform'),
+      JWT_AUDIENCE: z.string().default('agent-platform'),
+      AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+      AGENT_WORK_MS: z.coerce.number().int().min(0).default(50),
+      AGENT_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
+      AGENT_CARD_URL: z.url().optional(),
+      LOG_LEVEL: z.string().default('info'),
+    })
+    .refine((e) => e.AGENT_TOKEN || e.JWT_SECRET, { message: 'set AGENT_TOKEN or JWT_SECRET', path: ['AGENT_TOKEN'] }),
 );
 const log = createLogger(`agent:${env.AGENT_NAME}`, env.LOG_LEVEL);
 const getToken = env.AGENT_TOKEN
   ? async () => env.AGENT_TOKEN as string
   : () => signToken({ kind: 'agent', id: env.AGENT_NAME, roles: ['agent'] }, { secret: env.JWT_SECRET as string, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE }, 3600);
 
-const work = async (job: { params: Record<string, unknown> }) => {
-  await new Promise((r) => setTimeout(r, env.AGENT_WORK_MS));
-  return { echoed: job.params, by: env.AGENT_NAME };
+/** Waits `ms`, reporting progress halfway; stops early when the job is cancelled or taken back. */
+const work = async (job: Job, ctx: JobContext) => {
+  const half = env.AGENT_WORK_MS / 2;
+  await new Promise((r) => setTimeout(r, half));
+  if (half >= 500 && !(await ctx.progress(0.5, 'halfway'))) return null;
+  await new Promise((r) => setTimeout(r, half));
+  ctx.signal.throwIfAborted();
+  return { echoed: job.params, by: env.AGENT_NAME, attempt: ctx.attempt };
 };
-const agent = startAgent({
+
+const agent = await startAgent({
   coordinationUrl: env.COORDINATION_URL,
+  name: env.AGENT_NAME,
+  version: '0.2.0',
+  card: {
+    name: env.AGENT_NAME,
+    description: 'Example agent: echoes the params of any job after a pause.',
+    url: env.AGENT_CARD_URL ?? `http://127.0.0.1/agents/${encodeURIComponent(env.AGENT_NAME)}`,
+    skills: [
+      { id: 'gap_analysis', name: 'Gap analysis', tags: ['example'] },
+      { id: 'build', name: 'Build', tags: ['example'] },
+      { id: 'proposal', name: 'Proposal', tags: ['example'] },
+    ],
+  },
   getToken,
   capabilities: { gap_analysis: work, build: work, proposal: work },
   concurrency: env.AGENT_CONCURRENCY,
+  drainTimeoutMs: env.AGENT_DRAIN_MS,
   log,
 });
 log.info({ coordination: env.COORDINATION_URL }, 'agent started');

@@ -2,7 +2,7 @@ import type { AgentStatus, JobType, Principal } from '@platform/contracts';
 import { DomainError, notFound } from '@platform/kit';
 import { agentStatusEvent, agentStuckEvent } from '../events/agent-events.js';
 import { agentKey, leaseKey, type AgentCard, type AgentRecord, type Liveness } from '../store/agent-record.js';
-import { AlreadyExists } from '../store/typed-kv.js';
+import { AlreadyExists, RevisionConflict } from '../store/typed-kv.js';
 import type { CoordinationDeps } from './deps.js';
 import { flushRecord, mutateRecord, UNCHANGED } from './outbox.js';
 
@@ -200,8 +200,13 @@ export async function reportStuck(deps: CoordinationDeps, name: string, input: S
     if (!job) throw notFound('job', input.jobId);
     const lease = await deps.stores.leases.get(leaseKey(name, input.jobId));
     if (job.status === 'running' && job.agent === name && lease) {
-      releaseAt = new Date(now.getTime() + deps.settings.stuckGraceMs).toISOString();
-      await deps.stores.leases.update(leaseKey(name, input.jobId), { ...lease.record, releaseAt }, lease.revision);
+      const at = new Date(now.getTime() + deps.settings.stuckGraceMs).toISOString();
+      try {
+        await deps.stores.leases.update(leaseKey(name, input.jobId), { ...lease.record, releaseAt: at }, lease.revision);
+        releaseAt = at;
+      } catch (err) {
+        if (!(err instanceof RevisionConflict)) throw err; // the job ended meanwhile: nothing to release
+      }
     }
   }
   const key = agentKey(name);

@@ -6,6 +6,7 @@ import type { JobRecord } from '../store/job-record.js';
 import { jobConsumer, JOBS_STREAM } from '../store/streams.js';
 import type { CoordinationDeps } from './deps.js';
 import { transition } from './job-transitions.js';
+import { releaseJob } from './jobs.js';
 import { mutateRecord } from './outbox.js';
 
 const WorkItem = z.object({ jobId: z.string() });
@@ -28,6 +29,12 @@ export async function claimJob(deps: CoordinationDeps, agent: string, capabiliti
   for (;;) {
     const generation = deps.notifier.generation;
     const job = await takeNext(deps, agent, capabilities);
+    if (job && signal?.aborted) {
+      // The agent hung up while we claimed for it: hand the job straight back rather than leave
+      // it running for no one until the lease sweep notices.
+      await releaseJob(deps, agent, job.id, 'claim abandoned by the agent');
+      return null;
+    }
     if (job) return job;
     const remaining = deadline - Date.now();
     if (remaining <= 0 || signal?.aborted) return null;

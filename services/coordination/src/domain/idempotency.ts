@@ -9,7 +9,7 @@ const NAMESPACE = Buffer.from('6f1d2c0a9b8e4f3aa1c2d3e4f5a6b7c8', 'hex');
  * of that id fails, on any replica, with no separate key table to keep in step.
  */
 export function idempotentJobId(scope: string, key: string): string {
-  const hash = createHash('sha1').update(NAMESPACE).update(`${scope}\n${key}`, 'utf8').digest();
+  const hash = createHash('sha1').update(NAMESPACE).update(`${scope.length}:${scope}:${key}`, 'utf8').digest();
   const b = Buffer.from(hash.subarray(0, 16));
   b[6] = (b[6]! & 0x0f) | 0x50; // version 5
   b[8] = (b[8]! & 0x3f) | 0x80; // RFC 4122 variant

@@ -3,6 +3,7 @@ import { badRequest, conflict, notFound } from '@platform/kit';
 import { leaseKey } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
 import { AlreadyExists } from '../store/typed-kv.js';
+import { countAgentError } from './agents.js';
 import type { CoordinationDeps } from './deps.js';
 import { idempotentJobId } from './idempotency.js';
 import { afterFailure, assertHeldBy, requeue, transition } from './job-transitions.js';
@@ -171,6 +172,7 @@ export async function failJob(deps: CoordinationDeps, agent: string, id: string,
     return afterFailure(deps, transition(deps, job, 'failed', { error }), error, true);
   });
   await endLease(deps, agent, id);
+  await countAgentError(deps, agent);
   return record;
 }
 

@@ -1,12 +1,14 @@
-import type { JobDeps } from '../domain/jobs.js';
+import type { CoordinationDeps } from '../domain/deps.js';
 import { router } from '../trpc.js';
+import { agentsRouter } from './agents.js';
 import { jobsRouter } from './jobs.js';
-
-export type CoordinationDeps = JobDeps & { claimWaitMs: number };
+import { schedulesRouter } from './schedules.js';
 
 export function createCoordinationRouter(deps: CoordinationDeps) {
   return router({
+    agents: agentsRouter(deps),
     jobs: jobsRouter(deps),
+    schedules: schedulesRouter(deps),
   });
 }
 

@@ -37,7 +37,7 @@ export class KvCache<T> {
         await this.watchOnce();
         backoff = 100;
       } catch (err) {
-        this.log.warn({ err: err instanceof Error ? err.message : String(err), bucket: this.store.kv.bucket }, 'kv watch ended; restarting');
+        this.log.warn({ err: err instanceof Error ? err.message : String(err), bucket: this.store.bucket }, 'kv watch ended; restarting');
       }
       if (!this.stopped) await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 5_000);
@@ -74,7 +74,7 @@ export class KvCache<T> {
     try {
       this.map.set(e.key, { record: this.store.parse(e), revision: e.revision });
     } catch (err) {
-      this.log.warn({ key: e.key, bucket: this.store.kv.bucket, err: err instanceof Error ? err.message : String(err) }, 'ignoring invalid kv value');
+      this.log.warn({ key: e.key, bucket: this.store.bucket, err: err instanceof Error ? err.message : String(err) }, 'ignoring invalid kv value');
     }
   }
 

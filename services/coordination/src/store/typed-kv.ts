@@ -19,6 +19,7 @@ export interface Versioned<T> {
 
 /** A KV bucket of zod-validated JSON values (validated on every read). */
 export interface TypedKv<T> {
+  readonly bucket: string;
   readonly kv: KV;
   get(key: string): Promise<Versioned<T> | null>;
   /** Writes unconditionally; returns the new revision. */
@@ -39,6 +40,7 @@ export async function openTypedKv<T>(js: JetStreamClient, bucket: string, schema
   const kv = await js.views.kv(bucket, { bindOnly: true });
   const parse = (entry: KvEntry): T => schema.parse(JSON.parse(dec.decode(entry.value)));
   return {
+    bucket,
     kv,
     parse,
     async get(key) {

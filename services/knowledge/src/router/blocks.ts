@@ -11,6 +11,7 @@ import {
   type BlockDeps,
 } from '../domain/blocks.js';
 import { authedProcedure, router } from '../trpc.js';
+import { openApiMeta } from './meta.js';
 import { AbstractionLevel, Block, blockFields, Content, createBlockInput, embeddingSchema, IdeaId, JsonObject, Title } from './schemas.js';
 
 export { Block } from './schemas.js';
@@ -20,7 +21,7 @@ export interface BlocksRouterDeps extends BlockDeps {
   embeddingDimensions: number;
 }
 
-const meta = (method: 'GET' | 'POST', path: string, summary: string) => ({ openapi: { method, path, protect: true, tags: ['blocks'], summary } });
+const meta = openApiMeta('blocks');
 
 export function blocksRouter(deps: BlocksRouterDeps) {
   const CreateBlockInput = createBlockInput(deps.embeddingDimensions);

@@ -3,9 +3,10 @@ import { z } from 'zod';
 import type { BlockDeps } from '../domain/blocks.js';
 import { createLink, linksOf, neighboursOf, pathBetween, removeLink } from '../domain/links.js';
 import { authedProcedure, router } from '../trpc.js';
+import { openApiMeta } from './meta.js';
 import { Block, Link } from './schemas.js';
 
-const meta = (method: 'GET' | 'POST', path: string, summary: string) => ({ openapi: { method, path, protect: true, tags: ['links'], summary } });
+const meta = openApiMeta('links');
 const Types = z.array(RelationshipType).max(RelationshipType.options.length).optional();
 const LinkKey = z.strictObject({ sourceId: BlockId, targetId: BlockId, type: RelationshipType });
 

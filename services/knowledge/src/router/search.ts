@@ -3,9 +3,11 @@ import { z } from 'zod';
 import type { BlockDeps } from '../domain/blocks.js';
 import { searchFullText, searchHybrid, searchVector } from '../domain/search.js';
 import { authedProcedure, router } from '../trpc.js';
+import { openApiMeta } from './meta.js';
 import { Block, embeddingSchema } from './schemas.js';
 
-const meta = (path: string, summary: string) => ({ openapi: { method: 'POST' as const, path, protect: true, tags: ['search'], summary } });
+const post = openApiMeta('search');
+const meta = (path: `/${string}`, summary: string) => post('POST', path, summary);
 
 const Filter = {
   types: z.array(BlockType).max(BlockType.options.length).optional(),

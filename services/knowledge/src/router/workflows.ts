@@ -4,9 +4,10 @@ import type { BlockDeps } from '../domain/blocks.js';
 import { addSteps, createRun, moveStep, replayRun, runTree, stepPathToRoot, stepRelatives, subtree, updateStep } from '../domain/workflows.js';
 import { MAX_TREE_DEPTH } from '../store/workflows.js';
 import { authedProcedure, router } from '../trpc.js';
+import { openApiMeta } from './meta.js';
 import { JsonObject } from './schemas.js';
 
-const meta = (method: 'GET' | 'POST', path: string, summary: string) => ({ openapi: { method, path, protect: true, tags: ['workflows'], summary } });
+const meta = openApiMeta('workflows');
 
 const Name = z.string().trim().min(1).max(500);
 const Run = z.object({

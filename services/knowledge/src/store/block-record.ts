@@ -57,6 +57,13 @@ type RawBlock = Omit<BlockRecord, 'properties' | 'legacy' | 'ideaId' | 'abstract
   propertiesRaw?: string | null;
 };
 
+/** Neo4j prints datetimes without zero milliseconds; callers get one format (JS toISOString). */
+export function isoOf(s: string): string;
+export function isoOf(s: string | null | undefined): string | null;
+export function isoOf(s: string | null | undefined): string | null {
+  return s ? new Date(s).toISOString() : null;
+}
+
 function parseProperties(json: string | null): Record<string, unknown> {
   if (!json) return {};
   try {
@@ -83,10 +90,10 @@ export function toBlockRecord(raw: unknown): BlockRecord {
     abstractionLevel: r.abstractionLevel ?? null,
     version: r.version ?? 1,
     createdBy: r.createdBy ?? null,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    validFrom: r.validFrom,
-    validTo: r.validTo ?? null,
+    createdAt: isoOf(r.createdAt),
+    updatedAt: isoOf(r.updatedAt),
+    validFrom: isoOf(r.validFrom),
+    validTo: isoOf(r.validTo),
     hasEmbedding: r.hasEmbedding,
     legacy: r.legacyId
       ? {

@@ -1,6 +1,6 @@
 import type { EventSubject, LinkDirection, RelationshipType, TypedEnvelope } from '@platform/contracts';
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
-import { blockProjection, toBlockRecord, type BlockRecord } from './block-record.js';
+import { blockProjection, isoOf, toBlockRecord, type BlockRecord } from './block-record.js';
 import type { Graph } from './neo4j.js';
 import { readTx, writeTx } from './neo4j.js';
 import { appendOutboxMany } from './outbox.js';
@@ -24,7 +24,7 @@ export const linkProjection = (r: string) =>
 
 const toLink = (raw: unknown): LinkRecord => {
   const l = raw as LinkRecord;
-  return { ...l, confidence: l.confidence ?? null, reason: l.reason ?? null, createdAt: l.createdAt ?? null, createdBy: l.createdBy ?? null };
+  return { ...l, confidence: l.confidence ?? null, reason: l.reason ?? null, createdAt: isoOf(l.createdAt), createdBy: l.createdBy ?? null };
 };
 
 /**

@@ -46,7 +46,7 @@ export function fullTextSearch(g: Graph, luceneQuery: string, f: SearchFilter, l
  * returns the k nearest before filters apply, so it is asked for more than `limit` when filtering.
  */
 export function vectorSearch(g: Graph, embedding: number[], f: SearchFilter, limit: number): Promise<ScoredBlock[]> {
-  const k = Math.min(1_000, limit * 4);
+  const k = Math.min(1_000, Math.max(100, limit * 10));
   return readTx(g, 'search.vector', async (tx) => {
     const res = await tx.run(
       `CALL db.index.vector.queryNodes('${VECTOR_INDEX}', $k, $embedding) YIELD node AS b, score

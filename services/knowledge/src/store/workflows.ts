@@ -1,5 +1,6 @@
 import type { EventSubject, TypedEnvelope, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
 import type { ManagedTransaction } from 'neo4j-driver';
+import { isoOf } from './block-record.js';
 import type { Graph } from './neo4j.js';
 import { readTx, writeTx } from './neo4j.js';
 import { appendOutboxMany } from './outbox.js';
@@ -76,20 +77,20 @@ const parse = (s: string | null | undefined): Json | null => (s ? (JSON.parse(s)
 const RUN = (v: string) => `${v} { .id, .name, .sessionId, .rootStepId, .seq, .createdBy, createdAt: toString(${v}.createdAt) }`;
 const STEP = (v: string) => `${v} { .id, .runId, .name, .status, .input, .output, .addedSeq,
   createdAt: toString(${v}.createdAt), updatedAt: toString(${v}.updatedAt),
-  parentId: [(${v})-[:CHILD_OF]->(p) | p.id][0] }`;
+  parentId: [(${v})-[:CHILD_OF]->(parent) | parent.id][0] }`;
 const CHANGE = (v: string) => `${v} { .runId, .seq, .stepId, .kind, .parentId, .name, .status, .previousStatus, .output, .by, at: toString(${v}.at) }`;
 
 const toRun = (raw: unknown): RunRecord => {
   const r = raw as RunRecord;
-  return { ...r, sessionId: r.sessionId ?? null };
+  return { ...r, sessionId: r.sessionId ?? null, createdAt: isoOf(r.createdAt) };
 };
 const toStep = (raw: unknown): StepRecord => {
   const s = raw as Omit<StepRecord, 'input' | 'output'> & { input?: string | null; output?: string | null };
-  return { ...s, parentId: s.parentId ?? null, input: parse(s.input), output: parse(s.output) };
+  return { ...s, parentId: s.parentId ?? null, input: parse(s.input), output: parse(s.output), createdAt: isoOf(s.createdAt), updatedAt: isoOf(s.updatedAt) };
 };
 const toChange = (raw: unknown): StepChangeRecord => {
   const c = raw as Omit<StepChangeRecord, 'output'> & { output?: string | null };
-  return { ...c, parentId: c.parentId ?? null, previousStatus: c.previousStatus ?? null, output: parse(c.output) };
+  return { ...c, parentId: c.parentId ?? null, previousStatus: c.previousStatus ?? null, output: parse(c.output), at: isoOf(c.at) };
 };
 
 async function lockRun(tx: ManagedTransaction, runId: string): Promise<RunRecord | null> {

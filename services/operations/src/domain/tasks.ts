@@ -1,15 +1,17 @@
-import type { Principal } from '@platform/contracts';
-import { badRequest, createEnvelope, notFound, withSpan, type Clock, type IdGenerator } from '@platform/kit';
+import { canTransition, TASK_TRANSITIONS, type Principal, type TaskStatus } from '@platform/contracts';
+import { badRequest, conflict, createEnvelope, notFound, withSpan } from '@platform/kit';
 import type { KnowledgePort } from '../clients/knowledge.js';
 import { appendOutbox } from '../store/outbox.js';
-import type { Db } from '../store/prisma.js';
-import { findTaskTree, insertTaskTree, type NewTask, type TaskRow, type TaskTree } from '../store/tasks.js';
+import type { Page } from '../store/pagination.js';
+import { asUser, type UserScope } from '../store/scope.js';
+import { findSession } from '../store/sessions.js';
+import { myRole } from '../store/teams.js';
+import { findTaskTree, insertTaskTree, listTasks as listTaskRows, lockTask, setTaskParent, setTaskStatus, type NewTask, type TaskFilter, type TaskRow, type TaskTree } from '../store/tasks.js';
+import { forbidden, teamMay } from './access.js';
+import type { CoreDeps } from './deps.js';
 
-export interface TaskDeps {
-  db: Db;
+export interface TaskDeps extends CoreDeps {
   knowledge: KnowledgePort;
-  clock: Clock;
-  newId: IdGenerator;
 }
 
 export const taskEventData = (t: TaskRow) => ({
@@ -19,28 +21,106 @@ export const taskEventData = (t: TaskRow) => ({
   priority: t.priority,
   parentId: t.parentId,
   blockId: t.blockId,
+  teamId: t.teamId,
 });
 
 /**
- * Creates a task with its subtasks in one transaction, with its event in the outbox. A `blockId`
+ * Creates a task with its subtasks in one transaction, with its events in the outbox. A `blockId`
  * must name an existing knowledge block: it is checked first, and an unknown one writes nothing.
+ * A `teamId` shares the tree with that team (members, admins and owners may); a `sessionId` must be
+ * one of the caller's sessions.
  */
 export async function createTask(deps: TaskDeps, principal: Principal, input: NewTask): Promise<TaskTree> {
   if (input.blockId !== undefined) {
     const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.blockId } }, () => deps.knowledge.blockExists(input.blockId!));
     if (!exists) throw badRequest(`block ${input.blockId} does not exist`, { blockId: input.blockId });
   }
-  return deps.db.$transaction(async (tx) => {
-    const task = await insertTaskTree(tx, principal.id, input);
-    for (const t of [task, ...task.subtasks]) {
-      await appendOutbox(tx, createEnvelope('operations', 'operations.task.created', taskEventData(t), deps));
-    }
+  return asUser(
+    deps.db,
+    principal,
+    async (s) => {
+      if (input.teamId !== undefined && !teamMay.change(await myRole(s, input.teamId))) throw forbidden(`not allowed to add tasks to team ${input.teamId}`);
+      if (input.sessionId !== undefined && !(await findSession(s, input.sessionId))) throw notFound('session', input.sessionId);
+      const task = await insertTaskTree(s, input);
+      for (const t of [task, ...task.subtasks]) {
+        await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.created', taskEventData(t), deps));
+      }
+      return task;
+    },
+    { write: true },
+  );
+}
+
+export function getTask(deps: CoreDeps, principal: Principal, id: string): Promise<TaskTree> {
+  return asUser(deps.db, principal, async (s) => {
+    const task = await findTaskTree(s, id);
+    if (!task) throw notFound('task', id);
     return task;
   });
 }
 
-export async function getTask(deps: TaskDeps, principal: Principal, id: string): Promise<TaskTree> {
-  const task = await findTaskTree(deps.db, id, principal.id);
+export function listTasks(deps: CoreDeps, principal: Principal, filter: TaskFilter): Promise<Page<TaskRow>> {
+  return asUser(deps.db, principal, (s) => listTaskRows(s, filter));
+}
+
+/** The task, locked, if the caller may change it: its owner, or a member/admin/owner of its team. */
+async function lockForChange(s: UserScope, id: string): Promise<TaskRow> {
+  const visible = await findTaskTree(s, id);
+  if (!visible) throw notFound('task', id);
+  if (visible.ownerId !== s.userId && !(visible.teamId && teamMay.change(await myRole(s, visible.teamId)))) {
+    throw forbidden(`not allowed to change task ${id}`);
+  }
+  const task = await lockTask(s, id);
   if (!task) throw notFound('task', id);
   return task;
+}
+
+/**
+ * Changes a task's status along TASK_TRANSITIONS (asking for the current status is a no-op). Entering
+ * `done` stamps completedAt and also announces operations.task.completed; leaving it clears completedAt.
+ */
+export function updateTaskStatus(deps: CoreDeps, principal: Principal, id: string, status: TaskStatus): Promise<TaskRow> {
+  return asUser(
+    deps.db,
+    principal,
+    async (s) => {
+      const task = await lockForChange(s, id);
+      if (task.status === status) return task;
+      if (!canTransition(task.status, status)) {
+        throw conflict(`a ${task.status} task cannot become ${status}`, { from: task.status, to: status, allowed: TASK_TRANSITIONS[task.status] });
+      }
+      const updated = await setTaskStatus(s, id, status, status === 'done' ? deps.clock() : null);
+      const data = { ...taskEventData(updated), change: 'status' as const, previousStatus: task.status };
+      await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.updated', data, deps));
+      if (status === 'done') await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.completed', taskEventData(updated), deps));
+      return updated;
+    },
+    { write: true },
+  );
+}
+
+/**
+ * Moves a task under another parent (or to the top with null). The parent must be visible to the
+ * caller and in the same team (or both personal), so a tree is never split across audiences. Cycles
+ * are refused by the database (trigger tasks_parent_acyclic → BAD_REQUEST), which also covers two
+ * concurrent moves that would only form a cycle together.
+ */
+export function moveTask(deps: CoreDeps, principal: Principal, id: string, parentId: string | null): Promise<TaskTree> {
+  return asUser(
+    deps.db,
+    principal,
+    async (s) => {
+      const task = await lockForChange(s, id);
+      if (parentId === task.parentId) return (await findTaskTree(s, id))!;
+      if (parentId !== null) {
+        const parent = await findTaskTree(s, parentId);
+        if (!parent) throw notFound('task', parentId);
+        if (parent.teamId !== task.teamId) throw badRequest('a task can only move under a task of the same team (or both personal)', { teamId: task.teamId, parentTeamId: parent.teamId });
+      }
+      const moved = await setTaskParent(s, id, parentId);
+      await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.updated', { ...taskEventData(moved), change: 'parent' as const }, deps));
+      return (await findTaskTree(s, id))!;
+    },
+    { write: true },
+  );
 }

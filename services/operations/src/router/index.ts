@@ -1,14 +1,36 @@
+import type { ApprovalDeps } from '../domain/approvals.js';
 import type { TaskDeps } from '../domain/tasks.js';
+import type { WorkflowDeps } from '../domain/workflows.js';
 import { router } from '../trpc.js';
+import { agentsRouter } from './agents.js';
+import { approvalsRouter } from './approvals.js';
+import { conversationsRouter, messagesRouter } from './conversations.js';
+import { eventsRouter } from './events.js';
+import { memoriesRouter } from './memories.js';
+import { sessionsRouter } from './sessions.js';
 import { tasksRouter } from './tasks.js';
+import { teamsRouter } from './teams.js';
+import { usersRouter } from './users.js';
+import { workflowsRouter } from './workflows.js';
 
-export interface OperationsDeps extends TaskDeps {
+export interface OperationsDeps extends TaskDeps, ApprovalDeps, WorkflowDeps {
+  /** Called after a mutation committed outbox rows: the relay publishes them now instead of at its next tick. */
   afterWrite: () => void;
 }
 
 export function createOperationsRouter(deps: OperationsDeps) {
   return router({
+    users: usersRouter(deps),
+    teams: teamsRouter(deps),
+    sessions: sessionsRouter(deps),
     tasks: tasksRouter(deps),
+    approvals: approvalsRouter(deps),
+    conversations: conversationsRouter(deps),
+    messages: messagesRouter(deps),
+    agents: agentsRouter(deps),
+    memories: memoriesRouter(deps),
+    events: eventsRouter(deps),
+    workflows: workflowsRouter(deps),
   });
 }
 

@@ -1,8 +1,9 @@
-import { BlockId, SessionId, TaskId, TaskPriority, TaskStatus } from '@platform/contracts';
+import { BlockId, TaskId, TaskPriority, TaskStatus } from '@platform/contracts';
 import { z } from 'zod';
-import { createTask, getTask, type TaskDeps } from '../domain/tasks.js';
+import { createTask, getTask, listTasks, moveTask, updateTaskStatus, type TaskDeps } from '../domain/tasks.js';
 import type { TaskRow, TaskTree } from '../store/tasks.js';
 import { authedProcedure, router } from '../trpc.js';
+import { Cursor, iso, isoOrNull, Limit, pageOf, toPage } from './wire.js';
 
 const TaskFields = {
   id: TaskId,
@@ -11,6 +12,7 @@ const TaskFields = {
   status: TaskStatus,
   priority: TaskPriority,
   ownerId: z.string(),
+  teamId: z.uuid().nullable(),
   sessionId: z.string().nullable(),
   blockId: z.string().nullable(),
   parentId: TaskId.nullable(),
@@ -28,12 +30,14 @@ export const CreateTaskInput = z.strictObject({
   title: Title,
   description: Description,
   priority: TaskPriority.default('P2'),
-  sessionId: SessionId.optional(),
+  /** Share the task (and its subtasks) with a team the caller is a member (or admin/owner) of. */
+  teamId: z.uuid().optional(),
+  /** One of the caller's sessions (sessions.create). */
+  sessionId: z.uuid().optional(),
   blockId: BlockId.optional(),
   subtasks: z.array(z.strictObject({ title: Title, description: Description, priority: TaskPriority.default('P2') })).max(100).default([]),
 });
 
-/** Dates go over the wire as ISO strings (no transformer: plain JSON for non-TypeScript callers). */
 const toTask = (t: TaskRow): z.infer<typeof Task> => ({
   id: t.id,
   title: t.title,
@@ -41,12 +45,13 @@ const toTask = (t: TaskRow): z.infer<typeof Task> => ({
   status: t.status,
   priority: t.priority,
   ownerId: t.ownerId,
+  teamId: t.teamId,
   sessionId: t.sessionId,
   blockId: t.blockId,
   parentId: t.parentId,
-  completedAt: t.completedAt?.toISOString() ?? null,
-  createdAt: t.createdAt.toISOString(),
-  updatedAt: t.updatedAt.toISOString(),
+  completedAt: isoOrNull(t.completedAt),
+  createdAt: iso(t.createdAt),
+  updatedAt: iso(t.updatedAt),
 });
 const toTree = (t: TaskTree) => ({ ...toTask(t), subtasks: t.subtasks.map(toTask) });
 
@@ -66,5 +71,42 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
       .input(z.strictObject({ id: TaskId }))
       .output(TaskWithSubtasks)
       .query(async ({ ctx, input }) => toTree(await getTask(deps, ctx.principal, input.id))),
+    list: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/tasks/list', protect: true, tags: ['tasks'], summary: 'Visible tasks (own and teams’) by status, priority, owner, team or parent, newest first' } })
+      .input(
+        z.strictObject({
+          status: TaskStatus.optional(),
+          priority: TaskPriority.optional(),
+          ownerId: z.string().min(1).max(200).optional(),
+          teamId: z.uuid().optional(),
+          /** A task id for its direct subtasks, or `root` for top-level tasks only. */
+          parentId: z.union([TaskId, z.literal('root')]).optional(),
+          cursor: Cursor,
+          limit: Limit,
+        }),
+      )
+      .output(pageOf(Task))
+      .query(async ({ ctx, input }) => {
+        const parentId = input.parentId === 'root' ? null : input.parentId;
+        return toPage(await listTasks(deps, ctx.principal, { ...input, parentId }), toTask);
+      }),
+    updateStatus: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/tasks/update-status', protect: true, tags: ['tasks'], summary: 'Change a task’s status along the allowed transitions' } })
+      .input(z.strictObject({ id: TaskId, status: TaskStatus }))
+      .output(Task)
+      .mutation(async ({ ctx, input }) => {
+        const task = await updateTaskStatus(deps, ctx.principal, input.id, input.status);
+        deps.afterWrite();
+        return toTask(task);
+      }),
+    move: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/tasks/move', protect: true, tags: ['tasks'], summary: 'Move a task under another parent (null: top level); cycles are refused' } })
+      .input(z.strictObject({ id: TaskId, parentId: TaskId.nullable() }))
+      .output(TaskWithSubtasks)
+      .mutation(async ({ ctx, input }) => {
+        const task = await moveTask(deps, ctx.principal, input.id, input.parentId);
+        deps.afterWrite();
+        return toTree(task);
+      }),
   });
 }

@@ -3,11 +3,12 @@ import type { Db, Tx } from './prisma.js';
 
 /** Written in the caller's transaction, so the event commits (or not) with the change it announces. */
 export async function appendOutbox(tx: Tx, envelope: TypedEnvelope<EventSubject>): Promise<void> {
-  await tx.outbox.create({ data: { id: envelope.id, subject: envelope.subject, envelope: envelope as object } });
+  await tx.outbox.create({ data: { id: envelope.id, subject: envelope.subject, envelope: envelope as object }, select: { id: true } });
 }
 
+/** Oldest first; within one transaction (same created_at) in the order the rows were written. */
 export async function pendingOutbox(db: Db, limit: number): Promise<Array<{ id: string; json: string }>> {
-  const rows = await db.outbox.findMany({ where: { publishedAt: null }, orderBy: { createdAt: 'asc' }, take: limit });
+  const rows = await db.outbox.findMany({ where: { publishedAt: null }, orderBy: [{ createdAt: 'asc' }, { seq: 'asc' }], take: limit, select: { id: true, envelope: true } });
   return rows.map((r) => ({ id: r.id, json: JSON.stringify(r.envelope) }));
 }
 

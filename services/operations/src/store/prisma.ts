@@ -6,6 +6,6 @@ export type Db = PrismaClient;
 export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
 /** One Prisma client per process, through the pg driver adapter (no native engine needed). */
-export function createDb(connectionString: string): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString, max: 20, connectionTimeoutMillis: 3_000 }) });
+export function createDb(connectionString: string, opts: { max?: number } = {}): Db {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString, max: opts.max ?? 20, connectionTimeoutMillis: 3_000 }) });
 }

@@ -1,5 +1,7 @@
 import type { TaskPriority, TaskStatus } from '@platform/contracts';
-import type { Db, Tx } from './prisma.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { afterCursor, keysetOrder, toPage, type Page } from './pagination.js';
+import type { SystemScope, UserScope } from './scope.js';
 
 export interface TaskRow {
   id: string;
@@ -8,6 +10,7 @@ export interface TaskRow {
   status: TaskStatus;
   priority: TaskPriority;
   ownerId: string;
+  teamId: string | null;
   sessionId: string | null;
   blockId: string | null;
   parentId: string | null;
@@ -18,41 +21,98 @@ export interface TaskRow {
 export type TaskTree = TaskRow & { subtasks: TaskRow[] };
 
 export interface NewTask {
+  /** Set by callers that need a deterministic id (an idempotent saga step); Postgres generates it otherwise. */
+  id?: string | undefined;
   title: string;
   description?: string | undefined;
   priority: TaskPriority;
+  teamId?: string | undefined;
   sessionId?: string | undefined;
   blockId?: string | undefined;
+  parentId?: string | undefined;
   subtasks: Array<{ title: string; description?: string | undefined; priority: TaskPriority }>;
 }
 
+const subtasksInOrder = { subtasks: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } } satisfies Prisma.TaskInclude;
+
+/** What a user may see: own tasks and tasks of their teams (the explicit filter; RLS enforces it again). */
+export const visibleTo = (userId: string): Prisma.TaskWhereInput => ({
+  OR: [{ ownerId: userId }, { team: { memberships: { some: { userId } } } }],
+});
+
 /** Task and subtasks in one nested create: one statement batch, one transaction. */
-export function insertTaskTree(tx: Tx, ownerId: string, t: NewTask): Promise<TaskTree> {
-  return tx.task.create({
+export function insertTaskTree(s: UserScope, t: NewTask): Promise<TaskTree> {
+  const shared = { ownerId: s.userId, teamId: t.teamId ?? null, sessionId: t.sessionId ?? null };
+  return s.tx.task.create({
     data: {
+      ...(t.id ? { id: t.id } : {}),
       title: t.title,
       description: t.description ?? null,
       priority: t.priority,
-      ownerId,
-      sessionId: t.sessionId ?? null,
+      ...shared,
       blockId: t.blockId ?? null,
-      subtasks: { create: t.subtasks.map((s) => ({ ...s, description: s.description ?? null, ownerId, sessionId: t.sessionId ?? null })) },
+      parentId: t.parentId ?? null,
+      subtasks: { create: t.subtasks.map((sub) => ({ ...sub, description: sub.description ?? null, ...shared })) },
     },
-    include: { subtasks: { orderBy: { createdAt: 'asc' } } },
+    include: subtasksInOrder,
   });
 }
 
-export function findTaskTree(db: Db | Tx, id: string, ownerId: string): Promise<TaskTree | null> {
-  return db.task.findFirst({ where: { id, ownerId }, include: { subtasks: { orderBy: { createdAt: 'asc' } } } });
+export function findTaskTree(s: UserScope, id: string): Promise<TaskTree | null> {
+  return s.tx.task.findFirst({ where: { id, ...visibleTo(s.userId) }, include: subtasksInOrder });
 }
 
-/** Locks the row for the rest of the transaction so concurrent completions serialize. */
-export async function lockTask(tx: Tx, id: string): Promise<TaskRow | null> {
-  const rows = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM tasks WHERE id = ${id}::uuid FOR UPDATE`;
+export interface TaskFilter {
+  status?: TaskStatus | undefined;
+  priority?: TaskPriority | undefined;
+  ownerId?: string | undefined;
+  teamId?: string | undefined;
+  parentId?: string | null | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export async function listTasks(s: UserScope, f: TaskFilter): Promise<Page<TaskRow>> {
+  const rows = await s.tx.task.findMany({
+    where: {
+      AND: [
+        visibleTo(s.userId),
+        {
+          ...(f.status ? { status: f.status } : {}),
+          ...(f.priority ? { priority: f.priority } : {}),
+          ...(f.ownerId ? { ownerId: f.ownerId } : {}),
+          ...(f.teamId ? { teamId: f.teamId } : {}),
+          ...(f.parentId !== undefined ? { parentId: f.parentId } : {}),
+        },
+        afterCursor(f.cursor),
+      ],
+    },
+    orderBy: [...keysetOrder()],
+    take: f.limit + 1,
+  });
+  return toPage(rows, f.limit);
+}
+
+/**
+ * Locks a visible task for the rest of the transaction (concurrent status changes serialize).
+ * Works for users (RLS: visible and updatable rows) and for the job-results system actor.
+ */
+export async function lockTask(s: UserScope | SystemScope, id: string): Promise<TaskRow | null> {
+  const rows = await s.tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM tasks WHERE id = ${id}::uuid FOR UPDATE`;
   if (rows.length === 0) return null;
-  return tx.task.findUnique({ where: { id } });
+  return s.tx.task.findUnique({ where: { id } });
 }
 
-export function setTaskStatus(tx: Tx, id: string, status: TaskStatus, completedAt: Date | null): Promise<TaskRow> {
-  return tx.task.update({ where: { id }, data: { status, completedAt } });
+export function setTaskStatus(s: UserScope | SystemScope, id: string, status: TaskStatus, completedAt: Date | null): Promise<TaskRow> {
+  return s.tx.task.update({ where: { id }, data: { status, completedAt } });
+}
+
+/** The cycle check is the tasks_parent_acyclic trigger (it sees rows the caller cannot). */
+export function setTaskParent(s: UserScope, id: string, parentId: string | null): Promise<TaskRow> {
+  return s.tx.task.update({ where: { id }, data: { parentId } });
+}
+
+export async function deleteTask(s: UserScope, id: string): Promise<boolean> {
+  const r = await s.tx.task.deleteMany({ where: { id, ...visibleTo(s.userId) } });
+  return r.count === 1;
 }

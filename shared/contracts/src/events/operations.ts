@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BlockId, PrincipalId, TaskId } from '../ids.js';
+import { BlockId, IsoDateTime, PrincipalId, TaskId, Uuid } from '../ids.js';
 import { TaskPriority, TaskStatus } from '../tasks.js';
 
 export const TaskEvent = z.object({
@@ -9,10 +9,71 @@ export const TaskEvent = z.object({
   priority: TaskPriority,
   parentId: TaskId.nullable(),
   blockId: BlockId.nullable(),
+  /** Team the task is shared with (absent in events written before teams existed). */
+  teamId: Uuid.nullable().optional(),
+  /** On `operations.task.updated`: what changed. */
+  change: z.enum(['status', 'parent']).optional(),
+  previousStatus: TaskStatus.optional(),
+});
+
+export const ApprovalEvent = z.object({
+  approvalId: Uuid,
+  subjectKind: z.string().min(1).max(50),
+  subjectId: z.string().min(1).max(200),
+  status: z.enum(['pending', 'approved', 'rejected', 'cancelled']),
+  teamId: Uuid.nullable(),
+  requestedBy: PrincipalId,
+  decidedBy: PrincipalId.nullable(),
+  decidedAt: IsoDateTime.nullable(),
+});
+
+export const MemoryEvent = z.object({
+  memoryId: Uuid,
+  /** Exactly one of the two owners is set. */
+  ownerUserId: PrincipalId.nullable(),
+  agentId: Uuid.nullable(),
+  type: z.enum(['episodic', 'semantic', 'procedural']),
+  tier: z.enum(['core', 'recall', 'archival']),
+  status: z.enum(['active', 'archived', 'expired']),
+  version: z.number().int().min(1),
+  change: z.enum(['created', 'updated', 'tagged', 'untagged', 'expired']),
+});
+
+export const SagaEvent = z.object({
+  sagaId: Uuid,
+  sagaType: z.string().min(1).max(100),
+  status: z.enum(['running', 'compensating', 'completed', 'compensated', 'failed']),
+  /** Next step to run (or to compensate, when compensating). */
+  currentStep: z.number().int(),
+  startedBy: PrincipalId,
+  error: z.string().nullable(),
+});
+
+/** An event appended to operations' event store (the envelope id is the stored event's id). */
+export const AppendedEvent = z.object({
+  position: z.number().int().positive(),
+  eventId: Uuid,
+  aggregateId: z.string().min(1).max(200),
+  aggregateType: z.string().min(1).max(100),
+  eventType: z.string().min(1).max(100),
+  version: z.number().int().positive(),
+  data: z.unknown(),
 });
 
 /** Subjects the operations service publishes (stream OPERATIONS_EVENTS, `operations.>`). */
 export const operationsEvents = {
   'operations.task.created': TaskEvent,
+  'operations.task.updated': TaskEvent,
   'operations.task.completed': TaskEvent,
+  'operations.approval.requested': ApprovalEvent,
+  'operations.approval.decided': ApprovalEvent,
+  'operations.memory.created': MemoryEvent,
+  'operations.memory.updated': MemoryEvent,
+  'operations.memory.expired': MemoryEvent,
+  'operations.saga.started': SagaEvent,
+  'operations.saga.compensating': SagaEvent,
+  'operations.saga.completed': SagaEvent,
+  'operations.saga.compensated': SagaEvent,
+  'operations.saga.failed': SagaEvent,
+  'operations.event.appended': AppendedEvent,
 } as const;

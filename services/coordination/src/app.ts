@@ -1,0 +1,128 @@
+import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck } from '@platform/kit';
+import type { CoordinationConfig } from './config.js';
+import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
+import type { CoordinationDeps } from './domain/deps.js';
+import { sweepOutbox } from './domain/outbox.js';
+import { fireDueSchedules } from './domain/schedules.js';
+import { WorkNotifier } from './events/work-notifier.js';
+import { createCoordinationRouter } from './router/index.js';
+import { AgentRecord, Lease, Liveness } from './store/agent-record.js';
+import { JobRecord } from './store/job-record.js';
+import { KvCache } from './store/kv-cache.js';
+import { openOutboxStore } from './store/outbox-store.js';
+import { ScheduleRecord } from './store/schedule-record.js';
+import { BUCKETS, ensureCoordinationStreams } from './store/streams.js';
+import { openTypedKv } from './store/typed-kv.js';
+
+export interface Coordination {
+  deps: CoordinationDeps;
+  router: ReturnType<typeof createCoordinationRouter>;
+  readiness: Record<string, ReadinessCheck>;
+  /** Stops the background loops and watchers (the NATS connection is the caller's). */
+  stop(): Promise<void>;
+}
+
+type Config = Pick<
+  CoordinationConfig,
+  | 'CLAIM_WAIT_MS'
+  | 'CLAIM_RESWEEP_MS'
+  | 'OUTBOX_SWEEP_MS'
+  | 'OUTBOX_MIN_AGE_MS'
+  | 'HEARTBEAT_INTERVAL_MS'
+  | 'AGENT_OFFLINE_AFTER_MS'
+  | 'STUCK_GRACE_MS'
+  | 'LIVENESS_SWEEP_MS'
+  | 'SCHEDULER_TICK_MS'
+>;
+
+/** Runs `fn` every `ms`, never two at once; a failure is logged and the next tick tries again. */
+function every(name: string, ms: number, log: Logger, fn: () => Promise<unknown>): { stop(): Promise<void> } {
+  let running: Promise<unknown> | null = null;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = fn()
+      .catch((err: unknown) => log.warn({ loop: name, err: err instanceof Error ? err.message : String(err) }, 'background loop failed'))
+      .finally(() => (running = null));
+  }, ms);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/**
+ * Builds the service on a NATS connection: streams and buckets, stores and their mirrors, the
+ * work notifier, the router, and the loops every replica runs (outbox, liveness, leases,
+ * schedules). Shared by main.ts and the integration tests.
+ */
+export async function startCoordination(opts: { nc: NatsConnection; config: Config; log: Logger; clock?: Clock; newId?: IdGenerator }): Promise<Coordination> {
+  const { nc, config, log } = opts;
+  await ensureCoordinationStreams(nc, { agentTtlMs: config.AGENT_OFFLINE_AFTER_MS });
+  const js = nc.jetstream();
+  const stores = {
+    jobs: await openOutboxStore(js, BUCKETS.jobs, BUCKETS.jobsOutbox, JobRecord),
+    agents: await openOutboxStore(js, BUCKETS.agents, BUCKETS.agentsOutbox, AgentRecord),
+    liveness: await openTypedKv(js, BUCKETS.liveness, Liveness),
+    leases: await openTypedKv(js, BUCKETS.leases, Lease),
+    schedules: await openTypedKv(js, BUCKETS.schedules, ScheduleRecord),
+  };
+  const caches = {
+    agents: new KvCache(stores.agents.records, log).start(),
+    liveness: new KvCache(stores.liveness, log).start(),
+    leases: new KvCache(stores.leases, log).start(),
+    schedules: new KvCache(stores.schedules, log).start(),
+  };
+  await Promise.all(Object.values(caches).map((c) => c.ready));
+  const notifier = new WorkNotifier(config.CLAIM_RESWEEP_MS).start(nc);
+
+  const deps: CoordinationDeps = {
+    js,
+    stores,
+    caches,
+    notifier,
+    clock: opts.clock ?? systemClock,
+    newId: opts.newId ?? uuid,
+    log,
+    settings: {
+      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+      staleAfterMs: 2 * config.HEARTBEAT_INTERVAL_MS,
+      offlineAfterMs: config.AGENT_OFFLINE_AFTER_MS,
+      stuckGraceMs: config.STUCK_GRACE_MS,
+      claimWaitMs: config.CLAIM_WAIT_MS,
+      claimResweepMs: config.CLAIM_RESWEEP_MS,
+      outboxMinAgeMs: config.OUTBOX_MIN_AGE_MS,
+    },
+  };
+
+  // Every replica runs every loop: the writes they make are compare-and-set or deduped, so
+  // several replicas agree instead of needing a leader.
+  const loops = [
+    every('outbox', config.OUTBOX_SWEEP_MS, log, async () => {
+      await sweepOutbox(deps, stores.jobs, config.OUTBOX_MIN_AGE_MS, deps.clock());
+      await sweepOutbox(deps, stores.agents, config.OUTBOX_MIN_AGE_MS, deps.clock());
+    }),
+    every('liveness', config.LIVENESS_SWEEP_MS, log, async () => {
+      await sweepAgentStatus(deps);
+      await sweepLeases(deps);
+    }),
+    every('schedules', config.SCHEDULER_TICK_MS, log, () => fireDueSchedules(deps)),
+  ];
+
+  const readiness: Record<string, ReadinessCheck> = { nats: () => nc.flush() };
+  for (const bucket of Object.values(BUCKETS)) {
+    readiness[`kv:${bucket}`] = async () => (await js.views.kv(bucket, { bindOnly: true })).status();
+  }
+
+  return {
+    deps,
+    router: createCoordinationRouter(deps),
+    readiness,
+    stop: async () => {
+      notifier.stop();
+      await Promise.all(loops.map((l) => l.stop()));
+      for (const c of Object.values(caches)) c.stop();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { AgentStatus, JobId, JobType } from '@platform/contracts';
+import { z } from 'zod';
+import { assertActsFor, getAgent, listAgents, pingAgent, registerAgent, reportStuck } from '../domain/agents.js';
+import type { CoordinationDeps } from '../domain/deps.js';
+import { AgentCard } from '../store/agent-record.js';
+import { agentProcedure, authedProcedure, router } from '../trpc.js';
+import { openapiMeta } from './meta.js';
+import { Agent, AgentName } from './shapes.js';
+
+const meta = openapiMeta('agents');
+const RunningJobIds = z.array(JobId).max(256);
+
+/** Agents register and ping as themselves: `name` must be the token's subject. */
+function self(principalId: string, name: string): string {
+  assertActsFor({ kind: 'agent', id: principalId, roles: [] }, name);
+  return name;
+}
+
+export function agentsRouter(deps: CoordinationDeps) {
+  return router({
+    register: agentProcedure
+      .meta(meta('POST', '/agents/register', 'Agent: register (idempotent by name) with capabilities and an optional A2A agent card'))
+      .input(
+        z.strictObject({
+          name: AgentName,
+          version: z.string().min(1).max(100),
+          capabilities: z.array(JobType).min(1).max(20),
+          card: AgentCard.optional(),
+          runningJobIds: RunningJobIds.optional(),
+        }),
+      )
+      .output(z.object({ agent: Agent, heartbeatIntervalMs: z.number().int(), staleAfterMs: z.number().int(), offlineAfterMs: z.number().int() }))
+      .mutation(({ ctx, input }) => registerAgent(deps, self(ctx.agent, input.name), input)),
+    ping: agentProcedure
+      .meta(meta('POST', '/agents/ping', 'Agent: heartbeat; answers which of its jobs were cancelled or lost'))
+      .input(
+        z.strictObject({
+          name: AgentName,
+          currentJobId: JobId.optional(),
+          runningJobIds: RunningJobIds.optional(),
+          load: z.number().min(0).max(1_000).optional(),
+        }),
+      )
+      .output(z.object({ status: AgentStatus, heartbeatIntervalMs: z.number().int(), cancelledJobIds: z.array(z.string()), lostJobIds: z.array(z.string()) }))
+      .mutation(({ ctx, input }) => pingAgent(deps, self(ctx.agent, input.name), input)),
+    list: authedProcedure
+      .meta(meta('GET', '/agents/list', 'List agents, by status or capability'))
+      .input(z.strictObject({ status: AgentStatus.optional(), capability: JobType.optional() }))
+      .output(z.array(Agent))
+      .query(({ input }) => listAgents(deps, input)),
+    get: authedProcedure
+      .meta(meta('GET', '/agents/get', 'Get an agent: status, last ping, current job, error count, capabilities'))
+      .input(z.strictObject({ name: AgentName }))
+      .output(Agent)
+      .query(({ input }) => getAgent(deps, input.name)),
+    reportStuck: authedProcedure
+      .meta(meta('POST', '/agents/report-stuck', 'Report an agent stuck: publishes coordination.agent.stuck and releases its job after the grace period'))
+      .input(z.strictObject({ name: AgentName, jobId: JobId.optional(), reason: z.string().min(1).max(5_000) }))
+      .output(z.object({ agent: Agent, releaseAt: z.string().nullable() }))
+      .mutation(({ ctx, input }) => {
+        assertActsFor(ctx.principal, input.name);
+        return reportStuck(deps, input.name, input);
+      }),
+  });
+}

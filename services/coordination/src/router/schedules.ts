@@ -1,0 +1,44 @@
+import { JobPriority, JobTargetKind, JobType } from '@platform/contracts';
+import { z } from 'zod';
+import type { CoordinationDeps } from '../domain/deps.js';
+import { createSchedule, deleteSchedule, listSchedules, nextRunAt } from '../domain/schedules.js';
+import type { ScheduleRecord } from '../store/schedule-record.js';
+import { authedProcedure, callerProcedure, router } from '../trpc.js';
+import { openapiMeta } from './meta.js';
+import { Schedule } from './shapes.js';
+
+const meta = openapiMeta('schedules');
+
+export function schedulesRouter(deps: CoordinationDeps) {
+  const view = ({ id, ...rest }: ScheduleRecord): z.infer<typeof Schedule> => ({ scheduleId: id, ...rest, nextRunAt: nextRunAt({ id, ...rest }, deps.clock()) });
+  return router({
+    create: callerProcedure
+      .meta(meta('POST', '/schedules/create', 'Schedule a job with cron (5 fields, or 6 with seconds); fires at most once per tick across replicas'))
+      .input(
+        z.strictObject({
+          cron: z.string().min(9).max(200),
+          timezone: z.string().min(1).max(100).optional(),
+          jobType: JobType,
+          params: z.record(z.string(), z.unknown()).optional(),
+          targetId: z.string().min(1).max(200).optional(),
+          targetKind: JobTargetKind.optional(),
+          priority: JobPriority.optional(),
+        }),
+      )
+      .output(Schedule)
+      .mutation(async ({ ctx, input }) => view(await createSchedule(deps, ctx.principal, input))),
+    list: authedProcedure
+      .meta(meta('GET', '/schedules/list', 'List schedules'))
+      .input(z.strictObject({ jobType: JobType.optional() }))
+      .output(z.array(Schedule))
+      .query(async ({ input }) => (await listSchedules(deps, input)).map(view)),
+    delete: callerProcedure
+      .meta(meta('POST', '/schedules/delete', 'Delete a schedule'))
+      .input(z.strictObject({ scheduleId: z.uuid() }))
+      .output(z.object({ deleted: z.literal(true) }))
+      .mutation(async ({ input }) => {
+        await deleteSchedule(deps, input.scheduleId);
+        return { deleted: true as const };
+      }),
+  });
+}

@@ -1,0 +1,65 @@
+import { AgentStatus, JobId, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
+import { z } from 'zod';
+import { AgentCard, StuckReport } from '../store/agent-record.js';
+import { JobProgress, JobTransition } from '../store/job-record.js';
+
+/** Output shapes: explicit, so nothing internal (the outbox) leaks and OpenAPI documents them. */
+export const Job = z.object({
+  jobId: JobId,
+  jobType: JobType,
+  status: JobStatus,
+  priority: JobPriority,
+  targetKind: JobTargetKind,
+  targetId: z.string().nullable(),
+  params: z.record(z.string(), z.unknown()),
+  attempt: z.number().int(),
+  failures: z.number().int(),
+  maxAttempts: z.number().int(),
+  notBefore: z.string().nullable(),
+  agent: z.string().nullable(),
+  result: z.unknown().optional(),
+  error: z.string().optional(),
+  progress: JobProgress.nullable(),
+  idempotencyKey: z.string().nullable(),
+  scheduleId: z.string().nullable(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  history: z.array(JobTransition),
+});
+
+export const Agent = z.object({
+  name: z.string(),
+  version: z.string(),
+  capabilities: z.array(JobType),
+  card: AgentCard.nullable(),
+  status: AgentStatus,
+  registeredAt: z.string(),
+  statusChangedAt: z.string(),
+  lastPingAt: z.string(),
+  currentJobId: z.string().nullable(),
+  runningJobIds: z.array(z.string()),
+  load: z.number().nullable(),
+  errorCount: z.number().int(),
+  stuckCount: z.number().int(),
+  lastStuck: StuckReport.nullable(),
+});
+
+export const Schedule = z.object({
+  scheduleId: z.uuid(),
+  cron: z.string(),
+  timezone: z.string().nullable(),
+  jobType: JobType,
+  params: z.record(z.string(), z.unknown()),
+  targetKind: JobTargetKind,
+  targetId: z.string().nullable(),
+  priority: JobPriority,
+  createdBy: z.string(),
+  createdAt: z.string(),
+  lastFiredTick: z.string().nullable(),
+  lastJobId: z.string().nullable(),
+  nextRunAt: z.string().nullable(),
+});
+
+/** Agent names are token subjects. */
+export const AgentName = z.string().min(1).max(200);

@@ -1,0 +1,203 @@
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agent, FAST, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
+import { readEvents, waitFor } from './support/events.js';
+import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+
+// The agent registry against a private nats-server with fast timings (FAST: heartbeat 300 ms →
+// stale after 600 ms; offline TTL 1.5 s; sweeps every 100 ms; stuck grace 800 ms).
+let nats: PrivateNats;
+let coord: TestCoordination;
+const operator = () => coord.as(user('operator'));
+const as = (name: string) => coord.as(agent(name));
+const ALL = ['gap_analysis', 'build', 'proposal'] as const;
+
+async function rejection(p: Promise<unknown>): Promise<TRPCError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TRPCError);
+  return err as TRPCError;
+}
+
+/** Pings every heartbeat interval (like the SDK) until stopped. */
+function keepAlive(name: string, runningJobIds: () => string[] = () => []) {
+  const timer = setInterval(() => void as(name).agents.ping({ name, runningJobIds: runningJobIds() }).catch(() => undefined), FAST.HEARTBEAT_INTERVAL_MS);
+  return () => clearInterval(timer);
+}
+
+beforeAll(async () => {
+  nats = await startPrivateNats(4592);
+  coord = await startTestCoordination(nats);
+});
+
+afterAll(async () => {
+  await coord?.close();
+  await nats?.stop();
+});
+
+describe('agents.register', () => {
+  it('is idempotent by name, keeps an A2A card, and answers the heartbeat rules', async () => {
+    const card = { name: 'Reviewer', description: 'Reviews proposals', url: 'https://agents.example/reviewer', skills: [{ id: 'review', name: 'Review', tags: ['proposal'] }], provider: { organization: 'Example' } };
+    const first = await as('reviewer').agents.register({ name: 'reviewer', version: '1.0.0', capabilities: ['proposal'], card });
+    expect(first).toMatchObject({ heartbeatIntervalMs: 300, staleAfterMs: 600, offlineAfterMs: 1_500 });
+    expect(first.agent).toMatchObject({ name: 'reviewer', status: 'online', capabilities: ['proposal'], card, errorCount: 0 });
+
+    const second = await as('reviewer').agents.register({ name: 'reviewer', version: '1.1.0', capabilities: ['proposal', 'build'], card });
+    expect(second.agent.registeredAt).toBe(first.agent.registeredAt);
+    expect(second.agent).toMatchObject({ version: '1.1.0', capabilities: ['proposal', 'build'] });
+    expect((await operator().agents.list({})).filter((a) => a.name === 'reviewer')).toHaveLength(1);
+    const online = (await readEvents(coord.nc, ['coordination.agent.online'])).filter((e) => e.data.agent === 'reviewer');
+    expect(online).toHaveLength(1);
+  });
+
+  it('refuses another agent’s name, user tokens and malformed cards', async () => {
+    expect((await rejection(as('mallory').agents.register({ name: 'reviewer', version: '1', capabilities: ['build'] }))).code).toBe('FORBIDDEN');
+    expect((await rejection(operator().agents.register({ name: 'operator', version: '1', capabilities: ['build'] }))).code).toBe('FORBIDDEN');
+    const bad = { name: 'x', description: 'y', url: 'not a url', skills: [] };
+    expect((await rejection(as('carded').agents.register({ name: 'carded', version: '1', capabilities: ['build'], card: bad }))).code).toBe('BAD_REQUEST');
+    expect((await rejection(as('ghost').agents.ping({ name: 'ghost' }))).code).toBe('NOT_FOUND');
+    expect((await rejection(operator().agents.get({ name: 'ghost' }))).code).toBe('NOT_FOUND');
+  });
+
+  it('accepts names that are not valid KV keys and lists by capability and status', async () => {
+    const name = 'agent@example.com/ci runner';
+    await as(name).agents.register({ name, version: '1', capabilities: ['gap_analysis'] });
+    expect((await operator().agents.get({ name })).name).toBe(name);
+    const analysts = await operator().agents.list({ capability: 'gap_analysis' });
+    expect(analysts.map((a) => a.name)).toContain(name);
+    expect(analysts.every((a) => a.capabilities.includes('gap_analysis'))).toBe(true);
+    expect((await operator().agents.list({ status: 'offline' })).map((a) => a.name)).not.toContain(name);
+  });
+});
+
+describe('liveness', () => {
+  it('goes stale after two missed heartbeats and offline after the TTL, with events, and online again on a ping', async () => {
+    const { agent: registered } = await as('sleepy').agents.register({ name: 'sleepy', version: '1', capabilities: ['build'] });
+    const t0 = Date.parse(registered.lastPingAt);
+    const statusAt = async (status: string) => waitFor(`sleepy ${status}`, async () => ((await operator().agents.get({ name: 'sleepy' })).status === status ? Date.now() : undefined), 6_000, 20);
+
+    const staleAt = await statusAt('stale');
+    const offlineAt = await statusAt('offline');
+    // Stale: after 2 × 300 ms without a ping, within one sweep (100 ms) plus scheduling slack.
+    expect(staleAt - t0).toBeGreaterThanOrEqual(600);
+    expect(staleAt - t0).toBeLessThan(600 + 100 + 400);
+    // Offline: once the server's TTL (1.5 s) removed the key; the server checks expiry about every 250 ms.
+    expect(offlineAt - t0).toBeGreaterThanOrEqual(1_500);
+    expect(offlineAt - t0).toBeLessThan(1_500 + 100 + 1_000);
+
+    const events = (await readEvents(coord.nc, ['coordination.agent.online', 'coordination.agent.stale', 'coordination.agent.offline'])).filter((e) => e.data.agent === 'sleepy');
+    expect(events.map((e) => e.data.status)).toEqual(['online', 'stale', 'offline']);
+    expect(events[1]!.data.lastPingAt).toBe(registered.lastPingAt);
+    expect(events[2]!.data.lastPingAt).toBe(registered.lastPingAt);
+
+    expect((await as('sleepy').agents.ping({ name: 'sleepy' })).status).toBe('online');
+    expect((await operator().agents.get({ name: 'sleepy' })).status).toBe('online');
+    const back = (await readEvents(coord.nc, ['coordination.agent.online'])).filter((e) => e.data.agent === 'sleepy');
+    expect(back).toHaveLength(2);
+  });
+
+  it('keeps a pinging agent online', async () => {
+    await as('steady').agents.register({ name: 'steady', version: '1', capabilities: ['build'] });
+    const stop = keepAlive('steady');
+    try {
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect((await operator().agents.get({ name: 'steady' })).status).toBe('online');
+      const changes = (await readEvents(coord.nc, ['coordination.agent.stale', 'coordination.agent.offline'])).filter((e) => e.data.agent === 'steady');
+      expect(changes).toHaveLength(0);
+    } finally {
+      stop();
+    }
+  });
+
+  it('requeues the job of an agent that went offline; another agent completes it once', async () => {
+    await as('doomed').agents.register({ name: 'doomed', version: '1', capabilities: [...ALL] });
+    await as('rescuer').agents.register({ name: 'rescuer', version: '1', capabilities: [...ALL] });
+    const stopRescuer = keepAlive('rescuer');
+    try {
+      const { jobId } = await operator().jobs.trigger({ jobType: 'build', params: { target: 'orphan' } });
+      expect((await as('doomed').jobs.claim({ capabilities: ['build'], waitMs: 1_000 })).job?.jobId).toBe(jobId);
+      // doomed never pings again
+      const requeued = await waitFor('job requeued', async () => {
+        const job = await operator().jobs.get({ jobId });
+        return job.status === 'queued' ? job : undefined;
+      }, 6_000);
+      expect(requeued.failures).toBe(1);
+      expect(requeued.history.at(-1)?.note).toMatch(/doomed went offline/);
+      expect((await operator().agents.get({ name: 'doomed' })).status).toBe('offline');
+
+      const taken = (await as('rescuer').jobs.claim({ capabilities: ['build'], waitMs: 1_000 })).job!;
+      expect(taken).toMatchObject({ jobId, attempt: 2 });
+      await as('rescuer').jobs.complete({ jobId, result: 'rescued' });
+      expect((await rejection(as('doomed').jobs.complete({ jobId }))).code).toBe('CONFLICT');
+      const final = await operator().jobs.get({ jobId });
+      expect(final.history.map((h) => `${h.status}:${h.agent ?? '-'}`)).toEqual(['queued:-', 'running:doomed', 'queued:-', 'running:rescuer', 'succeeded:rescuer']);
+      expect((await readEvents(coord.nc, ['coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId)).toHaveLength(1);
+    } finally {
+      stopRescuer();
+    }
+  });
+
+  it('requeues a job the agent’s heartbeats stop listing (restarted under the same name)', async () => {
+    await as('amnesiac').agents.register({ name: 'amnesiac', version: '1', capabilities: ['gap_analysis'], runningJobIds: [] });
+    const { jobId } = await operator().jobs.trigger({ jobType: 'gap_analysis' });
+    expect((await as('amnesiac').jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000 })).job?.jobId).toBe(jobId);
+    const stop = keepAlive('amnesiac', () => []); // it forgot the job
+    try {
+      const job = await waitFor('orphan requeued', async () => {
+        const j = await operator().jobs.get({ jobId });
+        return j.status === 'queued' ? j : undefined;
+      }, 5_000);
+      expect(job.history.at(-1)?.note).toMatch(/no longer lists the job/);
+      expect((await operator().agents.get({ name: 'amnesiac' })).status).toBe('online');
+    } finally {
+      stop();
+    }
+    const again = (await as('amnesiac').jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000 })).job!;
+    await as('amnesiac').jobs.complete({ jobId: again.jobId });
+  });
+});
+
+describe('agents.reportStuck', () => {
+  it('publishes coordination.agent.stuck and releases the job after the grace period', async () => {
+    await as('stuckie').agents.register({ name: 'stuckie', version: '1', capabilities: ['proposal'] });
+    const { jobId } = await operator().jobs.trigger({ jobType: 'proposal', params: { topic: 'hard' } });
+    expect((await as('stuckie').jobs.claim({ capabilities: ['proposal'], waitMs: 1_000 })).job?.jobId).toBe(jobId);
+    const stop = keepAlive('stuckie', () => [jobId]); // alive, just stuck
+    try {
+      const reportedAt = Date.now();
+      const report = await as('stuckie').agents.reportStuck({ name: 'stuckie', jobId, reason: 'cannot parse the spec' });
+      expect(Date.parse(report.releaseAt!) - reportedAt).toBeGreaterThanOrEqual(800 - 50);
+      expect(report.agent).toMatchObject({ stuckCount: 1, lastStuck: { reason: 'cannot parse the spec', jobId } });
+      const [event] = (await readEvents(coord.nc, ['coordination.agent.stuck'])).filter((e) => e.data.agent === 'stuckie');
+      expect(event?.data).toEqual({ agent: 'stuckie', jobId, reason: 'cannot parse the spec', reportedAt: report.agent.lastStuck!.at });
+
+      // Still the agent's during the grace period...
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await operator().jobs.get({ jobId })).status).toBe('running');
+      // ...then released for another agent.
+      const released = await waitFor('stuck job released', async () => {
+        const j = await operator().jobs.get({ jobId });
+        return j.status === 'queued' ? j : undefined;
+      }, 4_000);
+      expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(report.releaseAt!));
+      expect(released.history.at(-1)?.note).toMatch(/reported stuck/);
+      expect((await as('stuckie').agents.ping({ name: 'stuckie', runningJobIds: [jobId] })).lostJobIds).toEqual([jobId]);
+    } finally {
+      stop();
+    }
+  });
+
+  it('records a report without a job, from the agent or an operator, but not from another agent', async () => {
+    await as('lost').agents.register({ name: 'lost', version: '1', capabilities: ['build'] });
+    expect((await as('lost').agents.reportStuck({ name: 'lost', reason: 'no credentials' })).releaseAt).toBeNull();
+    expect((await operator().agents.reportStuck({ name: 'lost', reason: 'looping' })).agent.stuckCount).toBe(2);
+    expect((await rejection(as('nosy').agents.reportStuck({ name: 'lost', reason: 'x' }))).code).toBe('FORBIDDEN');
+    const events = (await readEvents(coord.nc, ['coordination.agent.stuck'])).filter((e) => e.data.agent === 'lost');
+    expect(events.map((e) => [e.data.jobId, e.data.reason])).toEqual([
+      [null, 'no credentials'],
+      [null, 'looping'],
+    ]);
+  });
+});

@@ -1,0 +1,74 @@
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCoordination, user, agent, type TestCoordination } from './support/coordination.js';
+import { readEvents } from './support/events.js';
+import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+
+// Schedules against a private nats-server, with two coordination replicas (separate connections,
+// each running its scheduler every 100 ms) firing the same schedules.
+let nats: PrivateNats;
+let a: TestCoordination;
+let b: TestCoordination;
+const alice = () => a.as(user('alice'));
+
+async function rejection(p: Promise<unknown>): Promise<TRPCError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TRPCError);
+  return err as TRPCError;
+}
+
+beforeAll(async () => {
+  nats = await startPrivateNats(4593);
+  a = await startTestCoordination(nats, {}, 'replica-a');
+  b = await startTestCoordination(nats, {}, 'replica-b');
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await nats?.stop();
+});
+
+describe('schedules', () => {
+  it('fires once per tick with two replicas, then stops when deleted', async () => {
+    const schedule = await alice().schedules.create({ cron: '* * * * * *', jobType: 'gap_analysis', params: { depth: 2 }, targetId: 'task-9', priority: 'high' });
+    expect(schedule).toMatchObject({ jobType: 'gap_analysis', params: { depth: 2 }, targetKind: 'task', priority: 'high', lastFiredTick: null });
+    expect(Date.parse(schedule.nextRunAt!)).toBeGreaterThan(Date.parse(schedule.createdAt));
+
+    await new Promise((r) => setTimeout(r, 3_300));
+    await alice().schedules.delete({ scheduleId: schedule.scheduleId });
+    await new Promise((r) => setTimeout(r, 1_200));
+
+    const jobs = (await alice().jobs.list({ limit: 200 })).jobs.filter((j) => j.scheduleId === schedule.scheduleId);
+    // 3.3 s of a per-second schedule: 3 ticks (4 if creation fell just before a second boundary).
+    expect(jobs.length).toBeGreaterThanOrEqual(3);
+    expect(jobs.length).toBeLessThanOrEqual(4);
+    const ticks = jobs.map((j) => j.idempotencyKey);
+    expect(new Set(ticks).size).toBe(jobs.length);
+    expect(jobs.every((j) => j.priority === 'high' && j.targetId === 'task-9' && j.createdBy === 'service:coordination-scheduler')).toBe(true);
+    const queued = (await readEvents(a.nc, ['coordination.job.queued'])).filter((e) => jobs.some((j) => j.jobId === e.data.jobId));
+    expect(queued).toHaveLength(jobs.length);
+    // Both replicas tried: the second create of a tick's job id lost, so nothing was doubled.
+    expect((await alice().schedules.list({})).map((s) => s.scheduleId)).not.toContain(schedule.scheduleId);
+  });
+
+  it('validates cron, timezone and params at creation, storing nothing when they are wrong', async () => {
+    const before = (await alice().schedules.list({})).length;
+    expect((await rejection(alice().schedules.create({ cron: 'every tuesday', jobType: 'build' }))).code).toBe('BAD_REQUEST');
+    expect((await rejection(alice().schedules.create({ cron: '0 9 * * 1', timezone: 'Mars/Olympus', jobType: 'build' }))).code).toBe('BAD_REQUEST');
+    expect((await rejection(alice().schedules.create({ cron: '0 9 * * 1', jobType: 'gap_analysis', params: { depth: 99 } }))).code).toBe('BAD_REQUEST');
+    expect((await rejection(a.as(agent('bot')).schedules.create({ cron: '0 9 * * 1', jobType: 'build' }))).code).toBe('FORBIDDEN');
+    expect((await alice().schedules.list({})).length).toBe(before);
+  });
+
+  it('lists and deletes schedules', async () => {
+    const weekly = await alice().schedules.create({ cron: '0 9 * * 1', timezone: 'Europe/Paris', jobType: 'build', params: { target: 'weekly' } });
+    expect(weekly.nextRunAt).not.toBeNull();
+    expect((await b.as(user('bob')).schedules.list({ jobType: 'build' })).map((s) => s.scheduleId)).toContain(weekly.scheduleId);
+    expect(await alice().schedules.delete({ scheduleId: weekly.scheduleId })).toEqual({ deleted: true });
+    expect((await rejection(alice().schedules.delete({ scheduleId: weekly.scheduleId }))).code).toBe('NOT_FOUND');
+  });
+});

@@ -1,0 +1,39 @@
+import { parseEnvelope, type EventSubject, type TypedEnvelope } from '@platform/contracts';
+import type { NatsConnection } from '@platform/kit';
+import { COORDINATION_STREAM } from '../../src/store/streams.js';
+
+/** Every envelope in COORDINATION_EVENTS on `subjects` (read with an ephemeral ordered consumer). */
+export async function readEvents<S extends EventSubject>(nc: NatsConnection, subjects: readonly S[]): Promise<Array<TypedEnvelope<S>>> {
+  const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(COORDINATION_STREAM);
+  const out: Array<TypedEnvelope<S>> = [];
+  if (info.state.messages === 0) return out;
+  const consumer = await js.consumers.get(COORDINATION_STREAM, { filterSubjects: [...subjects] });
+  const pending = (await consumer.info()).num_pending;
+  if (pending === 0) return out;
+  const messages = await consumer.fetch({ max_messages: pending, expires: 2_000 });
+  for await (const m of messages) {
+    const parsed = parseEnvelope(m.json(), subjects);
+    if (!parsed.ok) throw new Error(`invalid event on ${m.subject}: ${parsed.reason}`);
+    out.push(parsed.envelope);
+    if (m.info.pending === 0) break;
+  }
+  return out;
+}
+
+/** Polls until `check` returns a value (not undefined), failing after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}

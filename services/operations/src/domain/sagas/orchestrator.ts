@@ -1,0 +1,98 @@
+import type { Clock, IdGenerator, Logger } from '@platform/kit';
+import type { Db } from '../../store/prisma.js';
+import { claimRunnable, releaseLease } from '../../store/sagas.js';
+import { asSystem } from '../../store/scope.js';
+import type { SagaRegistry } from './definition.js';
+import { runSaga, type StepTiming } from './run-saga.js';
+
+export interface OrchestratorOptions {
+  db: Db;
+  registry: SagaRegistry;
+  /** Unique per replica (lease owner). */
+  owner: string;
+  leaseMs: number;
+  /** How often to look for sagas nobody runs (new ones, or ones whose owner died). */
+  pollMs: number;
+  /** Sagas this replica runs at once. */
+  maxConcurrent: number;
+  log: Logger;
+  clock: Clock;
+  newId: IdGenerator;
+  onStep?: (t: StepTiming) => void;
+}
+
+/**
+ * Runs sagas on this replica. Any number of replicas may run: each claims unleased (or expired)
+ * sagas with SKIP LOCKED, keeps their leases alive while it works, and fences every write with the
+ * lease, so one saga has one owner at a time. A replica killed with SIGKILL simply stops renewing;
+ * when its leases expire the others (or its successor) resume the sagas from their last persisted step.
+ */
+export class SagaOrchestrator {
+  private readonly active = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private again = false;
+  private stopping = false;
+
+  constructor(private readonly opts: OrchestratorOptions) {}
+
+  start(): this {
+    this.timer = setInterval(() => this.poke(), this.opts.pollMs);
+    this.poke();
+    return this;
+  }
+
+  /** Look for work now (e.g. right after workflows.start committed). */
+  poke(): void {
+    if (this.stopping) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    this.tick()
+      .catch((err: unknown) => this.opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'saga claim failed; will retry'))
+      .finally(() => {
+        this.ticking = false;
+        if (this.again) {
+          this.again = false;
+          this.poke();
+        }
+      });
+  }
+
+  /** Sagas running on this replica right now. */
+  get running(): number {
+    return this.active.size;
+  }
+
+  private async tick(): Promise<void> {
+    const free = this.opts.maxConcurrent - this.active.size;
+    if (free <= 0) return;
+    const claimed = await asSystem(this.opts.db, 'saga-orchestrator', (s) => claimRunnable(s, this.opts.owner, this.opts.leaseMs, free, this.opts.registry.types));
+    for (const row of claimed) {
+      const run = runSaga({ ...this.opts, isStopping: () => this.stopping }, row)
+        .then(async (outcome) => {
+          if (outcome === 'released') await asSystem(this.opts.db, 'saga-orchestrator', (s) => releaseLease(s, row.id, this.opts.owner));
+          if (outcome !== 'finished') this.opts.log.info({ sagaId: row.id, outcome }, 'saga handed over');
+        })
+        .catch((err: unknown) => {
+          // Left leased: after the lease expires any replica resumes it from its last persisted step.
+          this.opts.log.error({ sagaId: row.id, err: err instanceof Error ? err.message : String(err) }, 'saga run failed; it resumes after its lease expires');
+        })
+        .finally(() => {
+          this.active.delete(row.id);
+          this.poke();
+        });
+      this.active.set(row.id, run);
+    }
+    if (claimed.length === free) this.again = true;
+  }
+
+  /** Stops claiming; running sagas finish their current step, then their leases are released. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    while (this.active.size > 0) await Promise.allSettled([...this.active.values()]);
+  }
+}

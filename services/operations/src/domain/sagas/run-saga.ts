@@ -1,0 +1,252 @@
+import { createEnvelope, withSpan, type Clock, type IdGenerator, type Logger } from '@platform/kit';
+import { appendToStream, type NewEvent } from '../../store/event-store.js';
+import { appendOutbox } from '../../store/outbox.js';
+import type { Db } from '../../store/prisma.js';
+import { persistProgress, renewLease, type Progress, type SagaRow, type SagaStatusName, type StepLogEntry } from '../../store/sagas.js';
+import { asSystem } from '../../store/scope.js';
+import {
+  backoffDelay,
+  DEFAULT_ACTION_RETRY,
+  DEFAULT_COMPENSATION_RETRY,
+  DEFAULT_STEP_TIMEOUT_MS,
+  PermanentStepError,
+  retryPolicy,
+  type RetryPolicy,
+  type SagaDefinition,
+  type SagaRegistry,
+  type SagaStep,
+} from './definition.js';
+import { stepKey } from './idempotency.js';
+
+/** Timing of one persisted step outcome (the bench's "step overhead" is persistMs). */
+export interface StepTiming {
+  sagaId: string;
+  sagaType: string;
+  step: string;
+  phase: 'action' | 'compensation';
+  outcome: StepLogEntry['outcome'];
+  actionMs: number;
+  persistMs: number;
+}
+
+export interface RunnerDeps {
+  db: Db;
+  registry: SagaRegistry;
+  /** This replica's lease owner id. */
+  owner: string;
+  leaseMs: number;
+  log: Logger;
+  clock: Clock;
+  newId: IdGenerator;
+  /** Checked between steps: a stopping replica hands its sagas back instead of starting a new step. */
+  isStopping: () => boolean;
+  onStep?: (t: StepTiming) => void;
+}
+
+export type RunOutcome = 'finished' | 'released' | 'lease_lost';
+
+/** Another replica owns the saga now (our lease expired and was taken): stop without writing. */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}
+
+const SAGA_AGGREGATE = 'saga';
+
+interface State {
+  status: SagaStatusName;
+  currentStep: number;
+  outputs: Record<string, unknown>;
+  version: number;
+}
+
+type Phase = 'action' | 'compensation';
+type Attempt = { ok: true; value: unknown; entry: StepLogEntry; ms: number } | { ok: false; error: string; entry: StepLogEntry; ms: number };
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs one leased saga until it finishes (completed / compensated / failed), this replica stops, or the
+ * lease is lost. Forward: steps in order; a step that exhausts its retries (or throws
+ * PermanentStepError) switches the saga to compensating, which undoes the completed steps in reverse.
+ * After every attempt outcome the state is persisted — SagaInstance row + an event in the saga's
+ * stream + (on status changes) an outbox row — in one transaction fenced by lease owner and version,
+ * so a process killed at any point resumes from the last persisted step on any replica.
+ */
+export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcome> {
+  const def = deps.registry.get(row.type);
+  if (!def) throw new Error(`no definition for saga type ${row.type}`);
+  let state: State = {
+    status: row.status,
+    currentStep: row.currentStep,
+    outputs: { ...((row.outputs as Record<string, unknown> | null) ?? {}) },
+    version: row.version,
+  };
+  const lease = heartbeat(deps, row.id);
+
+  const persist = async (p: Omit<Progress, 'version'>, events: NewEvent[], notify?: Exclude<SagaStatusName, 'running'>): Promise<number> => {
+    const t0 = performance.now();
+    const version = state.version + events.length;
+    await asSystem(deps.db, 'saga-orchestrator', async (s) => {
+      if (!(await persistProgress(s, row.id, deps.owner, state.version, { ...p, version }, deps.leaseMs))) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
+      await appendToStream({ tx: s.tx, db: deps.db }, row.id, SAGA_AGGREGATE, events, state.version, { now: deps.clock() });
+      if (notify) {
+        const data = { sagaId: row.id, sagaType: row.type, status: p.status, currentStep: p.currentStep, startedBy: row.startedBy, error: p.error ?? null };
+        await appendOutbox(s.tx, createEnvelope('operations', `operations.saga.${notify}`, data, deps));
+      }
+    });
+    state = { status: p.status, currentStep: p.currentStep, outputs: { ...state.outputs, ...p.outputs }, version };
+    return performance.now() - t0;
+  };
+
+  const report = (step: SagaStep<unknown>, phase: Phase, a: Attempt, persistMs: number) =>
+    deps.onStep?.({ sagaId: row.id, sagaType: row.type, step: step.name, phase, outcome: a.entry.outcome, actionMs: a.ms, persistMs });
+
+  try {
+    while (state.status === 'running' || state.status === 'compensating') {
+      if (lease.lost()) return 'lease_lost';
+      if (deps.isStopping()) return 'released';
+      if (state.status === 'running') {
+        const index = state.currentStep;
+        const step = def.steps[index]!;
+        const a = await attempts(deps, def, row, state, step, index, 'action', lease, persist);
+        if (a.ok) {
+          const last = index === def.steps.length - 1;
+          const events: NewEvent[] = [{ type: 'StepSucceeded', data: { step: step.name, index, attempt: a.entry.attempt, output: a.value ?? null } }];
+          if (last) events.push({ type: 'SagaCompleted', data: {} });
+          const ms = await persist({ status: last ? 'completed' : 'running', currentStep: index + 1, outputs: { [step.name]: a.value ?? null }, log: [a.entry], finished: last }, events, last ? 'completed' : undefined);
+          report(step, 'action', a, ms);
+        } else {
+          const events: NewEvent[] = [{ type: 'StepFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }];
+          const ms = await persist({ status: 'compensating', currentStep: index - 1, log: [a.entry], error: `${step.name}: ${a.error}` }, events, 'compensating');
+          report(step, 'action', a, ms);
+        }
+        continue;
+      }
+      // compensating: undo completed steps, last first
+      const index = state.currentStep;
+      if (index < 0) {
+        await persist({ status: 'compensated', currentStep: -1, log: [], finished: true }, [{ type: 'SagaCompensated', data: {} }], 'compensated');
+        continue;
+      }
+      const step = def.steps[index]!;
+      if (!step.compensate) {
+        state = { ...state, currentStep: index - 1 }; // nothing to undo; the next persist records the position
+        continue;
+      }
+      const a = await attempts(deps, def, row, state, step, index, 'compensation', lease, persist);
+      if (a.ok) {
+        const ms = await persist({ status: 'compensating', currentStep: index - 1, log: [a.entry] }, [{ type: 'StepCompensated', data: { step: step.name, index, attempt: a.entry.attempt } }]);
+        report(step, 'compensation', a, ms);
+      } else {
+        // A compensation that keeps failing needs a human: the saga stops here, marked failed.
+        const events: NewEvent[] = [{ type: 'CompensationFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }, { type: 'SagaFailed', data: {} }];
+        const ms = await persist({ status: 'failed', currentStep: index, log: [a.entry], error: `compensating ${step.name}: ${a.error}`, finished: true }, events, 'failed');
+        report(step, 'compensation', a, ms);
+      }
+    }
+    return 'finished';
+  } catch (err) {
+    if (err instanceof LeaseLostError) return 'lease_lost';
+    throw err;
+  } finally {
+    lease.stop();
+  }
+}
+
+/**
+ * Tries a step's action (or compensation) up to its policy's attempts, each inside a span and under a
+ * timeout. Failed attempts that will be retried are persisted to the step log first.
+ */
+async function attempts(
+  deps: RunnerDeps,
+  def: SagaDefinition<unknown>,
+  row: SagaRow,
+  state: State,
+  step: SagaStep<unknown>,
+  index: number,
+  phase: Phase,
+  lease: Lease,
+  persist: (p: Omit<Progress, 'version'>, events: NewEvent[]) => Promise<number>,
+): Promise<Attempt> {
+  const policy: RetryPolicy = phase === 'action' ? retryPolicy(DEFAULT_ACTION_RETRY, step.retry) : retryPolicy(DEFAULT_COMPENSATION_RETRY, step.compensationRetry);
+  const timeoutMs = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const run = phase === 'action' ? step.action : step.compensate!;
+  for (let attempt = 1; ; attempt++) {
+    if (lease.lost()) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
+    const t0 = performance.now();
+    const at = deps.clock().toISOString();
+    const entry = (outcome: StepLogEntry['outcome'], ms: number, error?: string): StepLogEntry => ({
+      step: step.name, index, phase, outcome, attempt, at, ms: Math.round(ms), owner: deps.owner, ...(error !== undefined ? { error } : {}),
+    });
+    const attributes = { 'saga.id': row.id, 'saga.type': def.type, 'saga.step': step.name, 'saga.step.index': index, 'saga.phase': phase, 'saga.attempt': attempt };
+    try {
+      const value = await withSpan(`saga.${phase} ${def.type}.${step.name}`, { attributes }, () =>
+        withTimeout(timeoutMs, lease.signal, (signal) =>
+          run({ sagaId: row.id, sagaType: def.type, startedBy: row.startedBy, payload: row.payload, outputs: state.outputs, idempotencyKey: stepKey(row.id, index, step.name, phase), attempt, signal }),
+        ),
+      );
+      const ms = performance.now() - t0;
+      return { ok: true, value: value === undefined ? null : value, entry: entry('succeeded', ms), ms };
+    } catch (err) {
+      const ms = performance.now() - t0;
+      if (lease.lost()) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
+      const error = message(err);
+      if (attempt >= policy.maxAttempts || err instanceof PermanentStepError) return { ok: false, error, entry: entry('gave_up', ms, error), ms };
+      deps.log.warn({ sagaId: row.id, step: step.name, phase, attempt, err: error }, 'saga step attempt failed; retrying');
+      await persist({ status: state.status, currentStep: state.currentStep, log: [entry('failed', ms, error)] }, [
+        { type: 'StepAttemptFailed', data: { step: step.name, index, phase, attempt, error } },
+      ]);
+      await sleep(backoffDelay(policy, attempt));
+    }
+  }
+}
+
+export class StepTimeoutError extends Error {
+  override name = 'StepTimeoutError';
+}
+
+/** Runs `fn` with a signal that aborts after `ms` or when `outer` aborts; rejects at the timeout. */
+async function withTimeout<T>(ms: number, outer: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onOuter = () => controller.abort(outer.reason);
+  outer.addEventListener('abort', onOuter, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new StepTimeoutError(`timed out after ${ms} ms`);
+      controller.abort(err);
+      reject(err);
+    }, ms);
+  });
+  try {
+    return await Promise.race([fn(controller.signal), timeout]);
+  } finally {
+    clearTimeout(timer);
+    outer.removeEventListener('abort', onOuter);
+  }
+}
+
+interface Lease {
+  signal: AbortSignal;
+  lost(): boolean;
+  stop(): void;
+}
+
+/** Renews the lease every third of its length while the saga runs; aborts the step when it is lost. */
+function heartbeat(deps: RunnerDeps, sagaId: string): Lease {
+  const controller = new AbortController();
+  let lost = false;
+  const timer = setInterval(() => {
+    asSystem(deps.db, 'saga-orchestrator', (s) => renewLease(s, sagaId, deps.owner, deps.leaseMs))
+      .then((held) => {
+        if (!held && !lost) {
+          lost = true;
+          controller.abort(new LeaseLostError(`lost the lease of saga ${sagaId}`));
+        }
+      })
+      .catch((err: unknown) => deps.log.warn({ sagaId, err: message(err) }, 'saga lease renewal failed'));
+  }, Math.max(50, Math.floor(deps.leaseMs / 3)));
+  timer.unref();
+  return { signal: controller.signal, lost: () => lost, stop: () => clearInterval(timer) };
+}

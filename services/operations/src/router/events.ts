@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import type { CoreDeps } from '../domain/deps.js';
+import { appendEvents, readAllEvents, readEventStream } from '../domain/events.js';
+import type { StoredEvent } from '../store/event-store.js';
+import { authedProcedure, router } from '../trpc.js';
+import { iso, JsonObject } from './wire.js';
+
+export const StoredEventOut = z.object({
+  position: z.number().int(),
+  eventId: z.uuid(),
+  aggregateId: z.string(),
+  aggregateType: z.string(),
+  eventType: z.string(),
+  data: z.unknown(),
+  metadata: JsonObject,
+  version: z.number().int(),
+  createdAt: z.string(),
+});
+
+const Name = z.string().trim().min(1).max(200);
+const ExpectedVersion = z.union([z.number().int().min(0), z.literal('no_stream'), z.literal('any')]);
+
+const toEvent = (e: StoredEvent): z.infer<typeof StoredEventOut> => ({ ...e, createdAt: iso(e.createdAt) });
+
+/** The event store for services and platform admins (FORBIDDEN for others). */
+export function eventsRouter(deps: CoreDeps & { afterWrite: () => void }) {
+  return router({
+    append: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/events/append', protect: true, tags: ['events'], summary: 'Append events to a stream at an expected version (CONFLICT with the actual version otherwise)' } })
+      .input(
+        z.strictObject({
+          aggregateId: Name,
+          aggregateType: z.string().trim().min(1).max(100),
+          expectedVersion: ExpectedVersion,
+          events: z
+            .array(z.strictObject({ id: z.uuid().optional(), type: z.string().trim().min(1).max(100), data: z.unknown(), metadata: JsonObject.optional() }))
+            .min(1)
+            .max(100),
+        }),
+      )
+      .output(z.object({ nextExpectedVersion: z.number().int(), duplicate: z.boolean(), events: z.array(z.object({ eventId: z.uuid(), position: z.number().int(), version: z.number().int() })) }))
+      .mutation(async ({ ctx, input }) => {
+        const r = await appendEvents(deps, ctx.principal, input);
+        if (!r.duplicate) deps.afterWrite();
+        return r;
+      }),
+    readStream: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/events/read-stream', protect: true, tags: ['events'], summary: 'A stream’s events from a version, in version order' } })
+      .input(z.strictObject({ aggregateId: Name, fromVersion: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
+      .output(z.array(StoredEventOut))
+      .query(async ({ ctx, input }) => (await readEventStream(deps, ctx.principal, input)).map(toEvent)),
+    readAll: authedProcedure
+      .meta({ openapi: { method: 'GET', path: '/events/read-all', protect: true, tags: ['events'], summary: 'All events after a global position, in global order, never skipping in-flight appends' } })
+      .input(z.strictObject({ fromPosition: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
+      .output(z.object({ events: z.array(StoredEventOut), nextPosition: z.number().int(), complete: z.boolean() }))
+      .query(async ({ ctx, input }) => {
+        const r = await readAllEvents(deps, ctx.principal, input);
+        return { ...r, events: r.events.map(toEvent) };
+      }),
+  });
+}

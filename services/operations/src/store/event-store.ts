@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { badRequest, DomainError } from '@platform/kit';
+import { pgFailure, toDomainError } from './db-errors.js';
+import type { Db, Tx } from './prisma.js';
+
+/**
+ * The event store: append-only streams (one per aggregate) with a global order.
+ *
+ * - appendToStream writes the events AND their outbox rows in ONE statement (so one round trip and
+ *   atomic without an explicit transaction), or inside the caller's transaction.
+ * - The optimistic check is twofold: the statement only inserts when the stream is at the expected
+ *   version (no gaps), and the unique (aggregate_id, version) index stops two writers that both saw
+ *   that version (no forks). Either failure is a ConcurrencyError carrying the actual version.
+ * - readAll never skips an event of a transaction that was still in flight when it read: see below.
+ */
+
+export type ExpectedVersion = number | 'no_stream' | 'any';
+
+export interface NewEvent {
+  /** Idempotency key: appending an event id that is already in the stream changes nothing. */
+  id?: string | undefined;
+  type: string;
+  data: unknown;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface StoredEvent {
+  position: number;
+  eventId: string;
+  aggregateId: string;
+  aggregateType: string;
+  eventType: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  version: number;
+  createdAt: Date;
+}
+
+export interface AppendResult {
+  /** The stream's version after the append (pass it as the next expectedVersion). */
+  nextExpectedVersion: number;
+  events: Array<{ eventId: string; position: number; version: number }>;
+  /** True when every event id was already in the stream (a retried append): nothing was written. */
+  duplicate: boolean;
+}
+
+/** Optimistic-concurrency failure: someone else appended first. Maps to CONFLICT over tRPC. */
+export class ConcurrencyError extends DomainError {
+  constructor(
+    readonly aggregateId: string,
+    readonly expectedVersion: ExpectedVersion,
+    readonly actualVersion: number,
+  ) {
+    super('CONFLICT', `stream ${aggregateId} is at version ${actualVersion}, expected ${String(expectedVersion)}`, {
+      aggregateId,
+      expectedVersion,
+      actualVersion,
+    });
+    this.name = 'ConcurrencyError';
+  }
+}
+
+/** Where to append: the pool (one autocommit statement), or the caller's transaction plus the pool. */
+export type AppendTarget = Db | { tx: Tx; db: Db };
+
+export interface AppendOptions {
+  /** Envelope fields of the outbox rows (the `operations.event.appended` notifications). */
+  correlationId?: string | undefined;
+  causationId?: string | undefined;
+  now?: Date;
+}
+
+const APPENDED_SUBJECT = 'operations.event.appended';
+/** 'any' appends retry this many times when a concurrent writer takes the same version. */
+const ANY_ATTEMPTS = 5;
+
+interface InsertedRow {
+  position: bigint;
+  event_id: string;
+  version: number;
+}
+
+function expectedNumber(expected: ExpectedVersion): number | null {
+  if (expected === 'any') return null;
+  if (expected === 'no_stream') return 0;
+  if (!Number.isInteger(expected) || expected < 0) throw badRequest(`expectedVersion must be a non-negative integer, 'no_stream' or 'any'`);
+  return expected;
+}
+
+export async function appendToStream(
+  target: AppendTarget,
+  aggregateId: string,
+  aggregateType: string,
+  events: readonly NewEvent[],
+  expectedVersion: ExpectedVersion,
+  opts: AppendOptions = {},
+): Promise<AppendResult> {
+  if (events.length === 0) throw badRequest('nothing to append');
+  const conn = 'tx' in target ? target.tx : target;
+  const reader = 'tx' in target ? target.db : target;
+  const withIds = events.map((e) => ({ id: e.id ?? randomUUID(), type: e.type, data: e.data ?? null, metadata: e.metadata ?? {} }));
+  if (new Set(withIds.map((e) => e.id)).size !== withIds.length) throw badRequest('event ids must be unique within an append');
+  const expected = expectedNumber(expectedVersion);
+  const occurredAt = (opts.now ?? new Date()).toISOString();
+
+  for (let attempt = 1; ; attempt++) {
+    let rows: InsertedRow[];
+    try {
+      rows = await insertEvents(conn, aggregateId, aggregateType, withIds, expected, occurredAt, opts);
+    } catch (err) {
+      const pg = pgFailure(err);
+      if (pg?.sqlState !== '23505') throw toDomainError(err);
+      if (pg.constraint === 'event_store_event_id_key' || pg.constraint === 'outbox_pkey') {
+        // A concurrent (or earlier) append of the same event ids: answer like a retried append.
+        const existing = await existingAppend(reader, aggregateId, withIds.map((e) => e.id));
+        if (existing) return existing;
+        throw badRequest('event ids are already used by other events', { eventIds: withIds.map((e) => e.id) });
+      }
+      // (aggregate_id, version): another writer took the version between our check and our insert.
+      if (expected === null && attempt < ANY_ATTEMPTS && !('tx' in target)) continue;
+      throw new ConcurrencyError(aggregateId, expectedVersion, await streamVersion(reader, aggregateId));
+    }
+    if (rows.length === withIds.length) {
+      const out = rows.map((r) => ({ eventId: r.event_id, position: Number(r.position), version: r.version }));
+      return { nextExpectedVersion: out.at(-1)!.version, events: out, duplicate: false };
+    }
+    // Nothing inserted: the stream is not at the expected version — unless this is a retry of an
+    // append that already succeeded (same event ids), which is answered with its original result.
+    const existing = await existingAppend(conn, aggregateId, withIds.map((e) => e.id));
+    if (existing) return existing;
+    throw new ConcurrencyError(aggregateId, expectedVersion, await streamVersion(conn, aggregateId));
+  }
+}
+
+/**
+ * One statement: read the stream's version, insert the events after it when it is the expected one,
+ * and write an outbox row per inserted event. Versions follow input order, and so do positions
+ * (the default event_store_next_position() runs per row in ORDER BY order).
+ */
+function insertEvents(
+  conn: Db | Tx,
+  aggregateId: string,
+  aggregateType: string,
+  events: Array<{ id: string; type: string; data: unknown; metadata: Record<string, unknown> }>,
+  expected: number | null,
+  occurredAt: string,
+  opts: AppendOptions,
+): Promise<InsertedRow[]> {
+  const input = JSON.stringify(events);
+  return conn.$queryRaw<InsertedRow[]>`
+    WITH input AS (
+      SELECT (e->>'id')::uuid AS event_id, e->>'type' AS event_type, e->'data' AS data, e->'metadata' AS metadata, n
+      FROM jsonb_array_elements(${input}::jsonb) WITH ORDINALITY AS x(e, n)
+    ), current_version AS (
+      SELECT coalesce(max(version), 0) AS v FROM event_store WHERE aggregate_id = ${aggregateId}
+    ), inserted AS (
+      INSERT INTO event_store (event_id, aggregate_id, aggregate_type, event_type, data, metadata, version)
+      SELECT i.event_id, ${aggregateId}, ${aggregateType}, i.event_type, i.data, i.metadata, c.v + i.n::int
+      FROM input i CROSS JOIN current_version c
+      WHERE ${expected}::int IS NULL OR c.v = ${expected}::int
+      ORDER BY i.n
+      RETURNING position, event_id, version, event_type, data
+    ), outboxed AS (
+      INSERT INTO outbox (id, subject, envelope)
+      SELECT ins.event_id, ${APPENDED_SUBJECT}, jsonb_strip_nulls(jsonb_build_object(
+        'id', ins.event_id, 'subject', ${APPENDED_SUBJECT}::text, 'occurredAt', ${occurredAt}::text, 'source', 'operations',
+        'correlationId', ${opts.correlationId ?? null}::text, 'causationId', ${opts.causationId ?? null}::text,
+        'data', jsonb_build_object('position', ins.position, 'eventId', ins.event_id, 'aggregateId', ${aggregateId}::text,
+          'aggregateType', ${aggregateType}::text, 'eventType', ins.event_type, 'version', ins.version, 'data', ins.data)))
+      FROM inserted ins
+    )
+    SELECT position, event_id::text AS event_id, version FROM inserted ORDER BY version`;
+}
+
+/** The result of an earlier append of exactly these event ids to this stream, or null. */
+async function existingAppend(conn: Db | Tx, aggregateId: string, eventIds: string[]): Promise<AppendResult | null> {
+  const rows = await conn.$queryRaw<Array<InsertedRow & { aggregate_id: string }>>`
+    SELECT position, event_id::text AS event_id, version, aggregate_id
+    FROM event_store WHERE event_id = ANY(${eventIds}::uuid[]) ORDER BY version`;
+  if (rows.length !== eventIds.length || rows.some((r) => r.aggregate_id !== aggregateId)) return null;
+  const out = rows.map((r) => ({ eventId: r.event_id, position: Number(r.position), version: r.version }));
+  return { nextExpectedVersion: out.at(-1)!.version, events: out, duplicate: true };
+}
+
+export async function streamVersion(conn: Db | Tx, aggregateId: string): Promise<number> {
+  const [row] = await conn.$queryRaw<Array<{ v: number }>>`SELECT coalesce(max(version), 0)::int AS v FROM event_store WHERE aggregate_id = ${aggregateId}`;
+  return row?.v ?? 0;
+}
+
+interface EventRow {
+  position: bigint;
+  event_id: string;
+  aggregate_id: string;
+  aggregate_type: string;
+  event_type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  version: number;
+  created_at: Date;
+}
+
+const toEvent = (r: EventRow): StoredEvent => ({
+  position: Number(r.position),
+  eventId: r.event_id,
+  aggregateId: r.aggregate_id,
+  aggregateType: r.aggregate_type,
+  eventType: r.event_type,
+  data: r.data,
+  metadata: r.metadata,
+  version: r.version,
+  createdAt: r.created_at,
+});
+
+/** A stream's events from `fromVersion` (1-based, inclusive), in version order. */
+export async function readStream(conn: Db | Tx, aggregateId: string, fromVersion = 1, limit = 1_000): Promise<StoredEvent[]> {
+  const rows = await conn.$queryRaw<EventRow[]>`
+    SELECT position, event_id::text AS event_id, aggregate_id, aggregate_type, event_type, data, metadata, version, created_at
+    FROM event_store WHERE aggregate_id = ${aggregateId} AND version >= ${fromVersion}
+    ORDER BY version LIMIT ${limit}`;
+  return rows.map(toEvent);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// readAll: global order without skipping in-flight transactions
+// ---------------------------------------------------------------------------------------------------
+//
+// Positions are taken when a row is inserted but become visible when its transaction commits, so a
+// reader can see position 11 while 10 is still in flight; advancing past 10 would lose it forever.
+//
+// The technique (a snapshot-checked gap wait):
+// 1. event_store_next_position() assigns the writer's xid BEFORE it takes a position. Hence, for a
+//    position m missing below a position p we can see (in the reader's statement snapshot S1), the
+//    writer of m already had an xid when p's writer did, before S1: it is either listed in S1's
+//    in-progress xids (xip), or it ended before S1 without committing m (aborted append, failed
+//    statement) — then m is a permanent hole.
+// 2. So when the page has gaps, we wait until every xid of xip(S1) has ended — checked against a
+//    fresh snapshot S2 with pg_visible_in_snapshot — and re-read the gap positions in that same S2:
+//    what shows up now fills the gaps, what is still missing will never appear. Transactions that
+//    began after S1 are irrelevant (their positions are above p).
+// 3. If they do not end within maxWaitMs (a long transaction), we return only the part before the
+//    first unresolved gap: correct, just later.
+// One statement per read (no lock, no serialization of writers), plus one per gap check.
+
+export interface ReadAllResult {
+  events: StoredEvent[];
+  /** Pass as fromPosition of the next call: the last position returned (or fromPosition). */
+  nextPosition: number;
+  /** False when the page stopped at a gap whose writer was still in flight after maxWaitMs. */
+  complete: boolean;
+}
+
+export interface ReadAllOptions {
+  maxWaitMs?: number;
+  pollMs?: number;
+}
+
+interface SnapshotRow extends Partial<EventRow> {
+  snapshot: string;
+}
+
+/** `xmin:xmax:xip1,xip2,…` → the in-progress xids. */
+export function inProgressXids(snapshot: string): string[] {
+  const xip = snapshot.split(':')[2] ?? '';
+  return xip === '' ? [] : xip.split(',');
+}
+
+/** Positions missing between `from` (exclusive) and the last of `positions` (sorted). */
+export function gapsIn(from: number, positions: readonly number[]): number[] {
+  const gaps: number[] = [];
+  let expected = from + 1;
+  for (const p of positions) {
+    for (; expected < p; expected++) gaps.push(expected);
+    expected = p + 1;
+  }
+  return gaps;
+}
+
+export async function readAll(conn: Db | Tx, fromPosition: number, limit: number, opts: ReadAllOptions = {}): Promise<ReadAllResult> {
+  const rows = await conn.$queryRaw<SnapshotRow[]>`
+    WITH s AS (SELECT pg_current_snapshot() AS snap)
+    SELECT s.snap::text AS snapshot, e.position, e.event_id::text AS event_id, e.aggregate_id, e.aggregate_type, e.event_type,
+           e.data, e.metadata, e.version, e.created_at
+    FROM s LEFT JOIN LATERAL (
+      SELECT * FROM event_store WHERE position > ${fromPosition} ORDER BY position LIMIT ${limit}
+    ) e ON true`;
+  const snapshot = rows[0]!.snapshot;
+  const events = rows.filter((r) => r.position !== null && r.position !== undefined).map((r) => toEvent(r as EventRow));
+  const gaps = gapsIn(fromPosition, events.map((e) => e.position));
+  const xip = inProgressXids(snapshot);
+  if (gaps.length === 0 || xip.length === 0) return page(fromPosition, events, true);
+
+  const deadline = Date.now() + (opts.maxWaitMs ?? 2_000);
+  for (;;) {
+    const filled = await rows2(conn, xip, gaps);
+    if (filled.resolved) {
+      const all = [...events, ...filled.events].sort((a, b) => a.position - b.position);
+      return page(fromPosition, all, true);
+    }
+    if (Date.now() >= deadline) {
+      const firstGap = gaps[0]!;
+      return page(fromPosition, events.filter((e) => e.position < firstGap), false);
+    }
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 3));
+  }
+}
+
+/** In one fresh snapshot: have all `xids` ended, and which of the `gaps` positions are visible now? */
+async function rows2(conn: Db | Tx, xids: string[], gaps: number[]): Promise<{ resolved: boolean; events: StoredEvent[] }> {
+  const rows = await conn.$queryRaw<Array<SnapshotRow & { resolved: boolean }>>`
+    WITH s AS (SELECT pg_current_snapshot() AS snap)
+    SELECT s.snap::text AS snapshot,
+           (SELECT bool_and(pg_visible_in_snapshot(x::xid8, s.snap)) FROM unnest(${xids}::text[]) AS x) AS resolved,
+           e.position, e.event_id::text AS event_id, e.aggregate_id, e.aggregate_type, e.event_type, e.data, e.metadata, e.version, e.created_at
+    FROM s LEFT JOIN LATERAL (
+      SELECT * FROM event_store WHERE position = ANY(${gaps.map(String)}::bigint[])
+    ) e ON true`;
+  const resolved = rows[0]?.resolved === true;
+  return { resolved, events: resolved ? rows.filter((r) => r.position != null).map((r) => toEvent(r as EventRow)) : [] };
+}
+
+function page(fromPosition: number, events: StoredEvent[], complete: boolean): ReadAllResult {
+  return { events, nextPosition: events.at(-1)?.position ?? fromPosition, complete };
+}

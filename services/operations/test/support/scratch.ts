@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { deploy } from '../../../../scripts/prisma/commands.js';
+import { createScratchDatabase, withDatabase } from '../../../../scripts/prisma/scratch-db.js';
+import { storeEnv } from '../../../../scripts/lib/local-env.js';
+import { createDb, type Db } from '../../src/store/prisma.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
+/** Fails loudly (never skips) when the stores are not configured. */
+export function requireStores(...keys: string[]): Record<string, string> {
+  const env = storeEnv();
+  const missing = keys.filter((k) => !env[k]);
+  if (missing.length > 0) throw new Error(`${missing.join(', ')} not set: run \`bash scripts/infra.sh up\` (or eval "$(bash scripts/infra.sh env)")`);
+  return env;
+}
+
+export interface ScratchDb {
+  name: string;
+  /** platform_owner: owns the tables (migrations, test assertions that must see every row). */
+  adminUrl: string;
+  /** operations_app: what the service connects as (RLS applies). */
+  appUrl: string;
+  /** A Prisma client as the service role. */
+  db: Db;
+  /** Plain pg client as the owner, for assertions and setup that bypass the service. */
+  admin: pg.Pool;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database with every migration of prisma/migrations applied through the project's migration
+ * tool, so each test file is isolated from the shared `platform` database and from other files.
+ * Dropped WITH (FORCE) by drop().
+ */
+export async function migratedScratchDb(tag: string, opts: { poolMax?: number } = {}): Promise<ScratchDb> {
+  const env = requireStores('DATABASE_URL', 'DATABASE_ADMIN_URL');
+  const scratch = await createScratchDatabase(env['DATABASE_ADMIN_URL']!, `ops_${tag}`);
+  try {
+    await deploy({ paths: { schema: path.join(ROOT, 'prisma', 'schema.prisma'), migrationsDir: path.join(ROOT, 'prisma', 'migrations') }, databaseUrl: scratch.url });
+  } catch (err) {
+    await scratch.drop();
+    throw err;
+  }
+  const appUrl = withDatabase(env['DATABASE_URL']!, scratch.name);
+  const db = createDb(appUrl, { max: opts.poolMax ?? 10 });
+  const admin = new pg.Pool({ connectionString: scratch.url, max: 3 });
+  return {
+    name: scratch.name,
+    adminUrl: scratch.url,
+    appUrl,
+    db,
+    admin,
+    drop: async () => {
+      await db.$disconnect().catch(() => undefined);
+      await admin.end().catch(() => undefined);
+      await scratch.drop();
+    },
+  };
+}

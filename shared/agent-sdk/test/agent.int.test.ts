@@ -1,0 +1,182 @@
+import { contextFactory, createLogger, createServiceClient, signToken, startServiceServer, type ServiceServer } from '@platform/kit';
+import type { CoordinationRouter } from '@platform/coordination/router';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_JWT } from '../../../scripts/lib/local-env.js';
+import { startTestCoordination, type TestCoordination } from '../../../services/coordination/test/support/coordination.js';
+import { readEvents, waitFor } from '../../../services/coordination/test/support/events.js';
+import { startPrivateNats, type PrivateNats } from '../../../services/coordination/test/support/private-nats.js';
+import { startAgent, type AgentOptions, type JobHandler, type RunningAgent } from '../src/agent.js';
+
+// The SDK against a real coordination HTTP server (in-process, port 4503) on a private nats-server.
+const PORT = 4503;
+const url = `http://127.0.0.1:${PORT}`;
+let nats: PrivateNats;
+let coord: TestCoordination;
+let server: ServiceServer;
+let client: ReturnType<typeof createServiceClient<CoordinationRouter>>;
+const log = createLogger('sdk-test', 'warn');
+const running: RunningAgent[] = [];
+
+async function agentWith(name: string, capabilities: AgentOptions['capabilities'], extra: Partial<AgentOptions> = {}): Promise<RunningAgent> {
+  const a = await startAgent({
+    coordinationUrl: url,
+    name,
+    getToken: () => signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT),
+    capabilities,
+    claimWaitMs: 1_000,
+    log,
+    ...extra,
+  });
+  running.push(a);
+  return a;
+}
+
+const job = (jobId: string) => client.jobs.get.query({ jobId });
+const until = (jobId: string, status: string, timeoutMs = 8_000) =>
+  waitFor(`job ${status}`, async () => {
+    const j = await job(jobId);
+    return j.status === status ? j : undefined;
+  }, timeoutMs);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  nats = await startPrivateNats(4594);
+  coord = await startTestCoordination(nats);
+  server = await startServiceServer({
+    name: 'coordination',
+    router: coord.router,
+    createContext: contextFactory(DEV_JWT, log),
+    readiness: coord.readiness,
+    openapi: { title: 'test', version: '0' },
+    log,
+    host: '127.0.0.1',
+    port: PORT,
+    readinessTimeoutMs: 1_000,
+  });
+  const token = await signToken({ kind: 'user', id: 'alice', roles: [] }, DEV_JWT);
+  client = createServiceClient<CoordinationRouter>({ baseUrl: url, getToken: async () => token, timeoutMs: 10_000 });
+});
+
+afterAll(async () => {
+  await Promise.all(running.map((a) => a.stop({ drainTimeoutMs: 0 })));
+  await server?.close();
+  await coord?.close();
+  await nats?.stop();
+});
+
+describe('agent SDK', () => {
+  it('registers, heartbeats, runs handlers and reports results; a failure is retried with the next attempt number', async () => {
+    const seen: Array<[string, number]> = [];
+    const handler: JobHandler = async (j, ctx) => {
+      seen.push([ctx.jobId, ctx.attempt]);
+      if (ctx.attempt === 1) throw new Error('first attempt fails');
+      return { ok: j.params };
+    };
+    const a = await agentWith('sdk-basic', { gap_analysis: handler }, { version: '2.0.0' });
+    expect(a.heartbeatIntervalMs).toBe(300);
+    const info = await client.agents.get.query({ name: 'sdk-basic' });
+    expect(info).toMatchObject({ status: 'online', version: '2.0.0', capabilities: ['gap_analysis'] });
+
+    const { jobId } = await client.jobs.trigger.mutate({ jobType: 'gap_analysis', params: { depth: 3 } });
+    const done = await until(jobId, 'succeeded', 10_000); // 1 s backoff after the first failure
+    expect(done.result).toEqual({ ok: { depth: 3 } });
+    expect(seen).toEqual([
+      [jobId, 1],
+      [jobId, 2],
+    ]);
+    expect(a.processed).toBe(2);
+    await sleep(700); // two heartbeat intervals
+    const later = await client.agents.get.query({ name: 'sdk-basic' });
+    expect(Date.parse(later.lastPingAt)).toBeGreaterThan(Date.parse(info.lastPingAt));
+    await a.stop();
+  });
+
+  it('never runs more jobs at once than its concurrency', async () => {
+    let now = 0;
+    let max = 0;
+    const handler: JobHandler = async () => {
+      max = Math.max(max, ++now);
+      await sleep(250);
+      now--;
+      return null;
+    };
+    const a = await agentWith('sdk-bounded', { build: handler }, { concurrency: 2 });
+    const ids = await Promise.all(Array.from({ length: 6 }, () => client.jobs.trigger.mutate({ jobType: 'build' }).then((r) => r.jobId)));
+    for (const id of ids) await until(id, 'succeeded');
+    expect(max).toBe(2);
+    await a.stop();
+  });
+
+  it('aborts a handler whose job is cancelled (learned from a heartbeat), without reporting it', async () => {
+    let reason: unknown;
+    let markStarted!: () => void;
+    const started = new Promise<void>((r) => (markStarted = r));
+    const a = await agentWith('sdk-cancel', {
+      proposal: (_j, ctx) =>
+        new Promise((resolve) => {
+          markStarted();
+          ctx.signal.addEventListener('abort', () => {
+            reason = ctx.signal.reason;
+            resolve('too late');
+          });
+        }),
+    });
+    const { jobId } = await client.jobs.trigger.mutate({ jobType: 'proposal' });
+    await started;
+    await client.jobs.cancel.mutate({ jobId });
+    await waitFor('handler aborted', () => reason, 3_000);
+    expect(reason).toBe('cancelled');
+    expect(a.inFlight).toBe(0);
+    const final = await job(jobId);
+    expect(final.status).toBe('cancelled');
+    expect(final.result).toBeUndefined();
+    await a.stop();
+  });
+
+  it('lets a handler report progress and ask for help', async () => {
+    const a = await agentWith('sdk-stuck', {
+      build: async (_j, ctx) => {
+        expect(await ctx.progress(0.25, 'reading')).toBe(true);
+        const { releaseAt } = await ctx.reportStuck('the build server is down');
+        expect(releaseAt).not.toBeNull();
+        return 'recovered';
+      },
+    });
+    const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
+    await until(jobId, 'succeeded');
+    const stuck = (await readEvents(coord.nc, ['coordination.agent.stuck'])).filter((e) => e.data.agent === 'sdk-stuck');
+    expect(stuck.map((e) => [e.data.jobId, e.data.reason])).toEqual([[jobId, 'the build server is down']]);
+    await a.stop();
+  });
+
+  it('stops gracefully: finishes in-flight jobs within the drain time', async () => {
+    const a = await agentWith('sdk-drain', { build: async () => (await sleep(400), 'finished') });
+    const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
+    await until(jobId, 'running');
+    const result = await a.stop({ drainTimeoutMs: 5_000 });
+    expect(result).toEqual({ finished: 1, released: 0 });
+    expect((await job(jobId)).status).toBe('succeeded');
+  });
+
+  it('stops gracefully: releases what does not finish in time, and another agent takes it', async () => {
+    const slow = await agentWith('sdk-slow', { build: async (_j, ctx) => (await sleep(5_000), ctx.signal.aborted ? null : 'slow') });
+    const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
+    await until(jobId, 'running');
+    const result = await slow.stop({ drainTimeoutMs: 200 });
+    expect(result).toEqual({ finished: 0, released: 1 });
+    const queued = await job(jobId);
+    expect(queued).toMatchObject({ status: 'queued', failures: 0 });
+    expect(queued.history.at(-1)?.note).toMatch(/agent shutting down/);
+
+    const fast = await agentWith('sdk-fast', { build: async () => 'fast' });
+    const done = await until(jobId, 'succeeded');
+    expect(done).toMatchObject({ agent: 'sdk-fast', attempt: 2, result: 'fast' });
+    await fast.stop();
+  });
+
+  it('fails to start, loudly, with a token for another name', async () => {
+    await expect(
+      startAgent({ coordinationUrl: url, name: 'impostor', getToken: () => signToken({ kind: 'agent', id: 'someone-else', roles: [] }, DEV_JWT), capabilities: { build: async () => null }, log }),
+    ).rejects.toThrow(/could not register/);
+  });
+});
