@@ -131,6 +131,7 @@ describe('liveness', () => {
       expect(taken).toMatchObject({ jobId, attempt: 2 });
       await as('rescuer').jobs.complete({ jobId, result: 'rescued' });
       expect((await rejection(as('doomed').jobs.complete({ jobId }))).code).toBe('CONFLICT');
+      expect((await rejection(as('doomed').jobs.claim({ capabilities: ['build'], waitMs: 0 }))).code).toBe('PRECONDITION_FAILED');
       const final = await operator().jobs.get({ jobId });
       expect(final.history.map((h) => `${h.status}:${h.agent ?? '-'}`)).toEqual(['queued:-', 'running:doomed', 'queued:-', 'running:rescuer', 'succeeded:rescuer']);
       expect((await readEvents(coord.nc, ['coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId)).toHaveLength(1);
@@ -139,23 +140,36 @@ describe('liveness', () => {
     }
   });
 
-  it('requeues a job the agent’s heartbeats stop listing (restarted under the same name)', async () => {
-    await as('amnesiac').agents.register({ name: 'amnesiac', version: '1', capabilities: ['gap_analysis'], runningJobIds: [] });
-    const { jobId } = await operator().jobs.trigger({ jobType: 'gap_analysis' });
-    expect((await as('amnesiac').jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000 })).job?.jobId).toBe(jobId);
-    const stop = keepAlive('amnesiac', () => []); // it forgot the job
-    try {
-      const job = await waitFor('orphan requeued', async () => {
-        const j = await operator().jobs.get({ jobId });
-        return j.status === 'queued' ? j : undefined;
-      }, 5_000);
-      expect(job.history.at(-1)?.note).toMatch(/no longer lists the job/);
-      expect((await operator().agents.get({ name: 'amnesiac' })).status).toBe('online');
-    } finally {
-      stop();
-    }
-    const again = (await as('amnesiac').jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000 })).job!;
-    await as('amnesiac').jobs.complete({ jobId: again.jobId });
+  it('requeues a job the agent restarted without, and one whose claim it never got — not one still in transit', async () => {
+    const name = 'amnesiac';
+    await as(name).agents.register({ name, version: '1', capabilities: ['gap_analysis'], session: 'process-1', runningJobIds: [] });
+    const first = await operator().jobs.trigger({ jobType: 'gap_analysis' });
+    expect((await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-1', seq: 1 })).job?.jobId).toBe(first.jobId);
+    // The process restarts under the same name: the new one registers with a new session and no jobs.
+    await new Promise((r) => setTimeout(r, 5));
+    await as(name).agents.register({ name, version: '1', capabilities: ['gap_analysis'], session: 'process-2', runningJobIds: [] });
+    const requeued = await waitFor('job of the old process requeued', async () => {
+      const j = await operator().jobs.get({ jobId: first.jobId });
+      return j.status === 'queued' ? j : undefined;
+    }, 3_000);
+    expect(requeued.history.at(-1)?.note).toMatch(/restarted without the job/);
+
+    // process-2 claims it as claim #1; a heartbeat sent while that claim is unanswered (settled: 0) keeps it...
+    expect((await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-2', seq: 1 })).job?.jobId).toBe(first.jobId);
+    await as(name).agents.ping({ name, session: 'process-2', claimsSettled: 0, runningJobIds: [] });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await operator().jobs.get({ jobId: first.jobId })).status).toBe('running');
+    // ...one sent after the claim settled without listing it (the answer was lost) gives it back.
+    await as(name).agents.ping({ name, session: 'process-2', claimsSettled: 1, runningJobIds: [] });
+    const lost = await waitFor('lost claim requeued', async () => {
+      const j = await operator().jobs.get({ jobId: first.jobId });
+      return j.status === 'queued' ? j : undefined;
+    }, 3_000);
+    expect(lost.history.at(-1)?.note).toMatch(/no longer lists the job/);
+    expect((await operator().agents.get({ name })).status).toBe('online');
+
+    const again = (await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-2', seq: 2 })).job!;
+    await as(name).jobs.complete({ jobId: again.jobId });
   });
 });
 

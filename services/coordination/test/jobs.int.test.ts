@@ -42,7 +42,8 @@ async function drain(name: string) {
 
 beforeAll(async () => {
   nats = await startPrivateNats(4591);
-  coord = await startTestCoordination(nats);
+  // Slow liveness: these agents never ping, and liveness is not what this file tests.
+  coord = await startTestCoordination(nats, { HEARTBEAT_INTERVAL_MS: 10_000, AGENT_OFFLINE_AFTER_MS: 60_000 });
   await register('drainer');
 });
 

@@ -79,7 +79,7 @@ describe('blocks.createMany', () => {
 
   it('writes nothing when one item of the batch is invalid', async () => {
     const session = `${h.tag}-batch-bad`;
-    const bad = { blocks: [{ type: 'Risk', sessionId: session, title: 'ok' }, { type: 'Risk', sessionId: session, title: '' }] };
+    const bad = { blocks: [{ type: 'Risk' as const, sessionId: session, title: 'ok' }, { type: 'Risk' as const, sessionId: session, title: '' }] };
     expect(zodPaths(await expectTrpcError(api.blocks.createMany(bad), 'BAD_REQUEST'))).toEqual(['blocks.1.title']);
     expect((await api.blocks.list({ sessionId: session })).items).toEqual([]);
   });

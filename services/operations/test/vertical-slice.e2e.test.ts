@@ -32,10 +32,12 @@ async function trpcError(p: Promise<unknown>): Promise<WireError> {
 }
 
 beforeAll(async () => {
-  if (!stores['DATABASE_URL'] || !stores['NATS_URL'] || !stores['NEO4J_URI']) {
-    throw new Error('stores not configured: run `bash scripts/infra.sh up` or set DATABASE_URL, NATS_URL, NEO4J_URI');
+  if (!stores['DATABASE_URL'] || !stores['DATABASE_ADMIN_URL'] || !stores['NATS_URL'] || !stores['NEO4J_URI']) {
+    throw new Error('stores not configured: run `bash scripts/infra.sh up` or set DATABASE_URL, DATABASE_ADMIN_URL, NATS_URL, NEO4J_URI');
   }
-  db = new pg.Client({ connectionString: stores['DATABASE_URL'] });
+  // The owner role: row-level security hides every task from the service role outside a principal's
+  // transaction, so "writes nothing" must be checked by a role that sees all rows.
+  db = new pg.Client({ connectionString: stores['DATABASE_ADMIN_URL'] });
   await db.connect();
   system = await startTestSystem({ agents: 1 });
   alice = clientsFor(await tokenFor({ kind: 'user', id: `alice-${runTag}`, roles: [] }));

@@ -2,6 +2,7 @@ import type { JobType } from '@platform/contracts';
 import { createServiceClient, type Logger } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { TRPCClientError } from '@trpc/client';
+import { randomUUID } from 'node:crypto';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 
 type Outputs = inferRouterOutputs<CoordinationRouter>;
@@ -98,9 +99,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   if (capabilities.length === 0) throw new Error('an agent needs at least one capability');
   const log = opts.log.child({ agent: opts.name });
   const inFlight = new Map<string, InFlight>();
+  /** Claims waiting for an answer: a claim the server already answered must not be dropped. */
+  const pendingClaims = new Set<Promise<unknown>>();
+  const releasing = new Set<string>();
+  let releasedWhileStopping = 0;
   const stopping = new AbortController();
   const heartbeatsStopped = new AbortController();
   let processed = 0;
+  // Claims are numbered within this process (session); heartbeats say up to which number every
+  // claim has settled, so the service can tell a job this process never got from one in transit.
+  const session = randomUUID();
+  let claimSeq = 0;
+  const unsettledClaims = new Set<number>();
+  const claimsSettled = () => (unsettledClaims.size > 0 ? Math.min(...unsettledClaims) - 1 : claimSeq);
 
   const register = () =>
     client.agents.register.mutate({
@@ -109,6 +120,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       capabilities,
       ...(opts.card ? { card: opts.card } : {}),
       runningJobIds: [...inFlight.keys()],
+      session,
     });
 
   let registration: Awaited<ReturnType<typeof register>> | undefined;
@@ -138,7 +150,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const heartbeat = async () => {
     while (!heartbeatsStopped.signal.aborted) {
       try {
-        const answer = await client.agents.ping.mutate({ name: opts.name, runningJobIds: [...inFlight.keys()], load: inFlight.size / (opts.concurrency ?? 1) });
+        const answer = await client.agents.ping.mutate({
+          name: opts.name,
+          runningJobIds: [...inFlight.keys(), ...releasing],
+          load: inFlight.size / (opts.concurrency ?? 1),
+          session,
+          claimsSettled: claimsSettled(),
+        });
         for (const id of answer.cancelledJobIds) abortJob(id, 'cancelled');
         for (const id of answer.lostJobIds) abortJob(id, 'lost');
       } catch (err) {
@@ -194,9 +212,6 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   };
 
-  /** Claims waiting for an answer: a claim the server already answered must not be dropped. */
-  const pendingClaims = new Set<Promise<unknown>>();
-  let releasedWhileStopping = 0;
 
   const release = async (jobId: string, reason: string) => {
     try {
@@ -211,21 +226,29 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const slot = async () => {
     while (!stopping.signal.aborted) {
       let job: Job | null = null;
+      const seq = ++claimSeq;
+      unsettledClaims.add(seq);
       try {
         // Not aborted on stop: the long poll ends within claimWaitMs, and a job it brings while
         // stopping is handed straight back (aborting the request could lose a job already assigned).
-        const claim = client.jobs.claim.mutate({ capabilities, waitMs: claimWaitMs });
+        const claim = client.jobs.claim.mutate({ capabilities, waitMs: claimWaitMs, session, seq });
         pendingClaims.add(claim);
         ({ job } = await claim.finally(() => pendingClaims.delete(claim)));
       } catch (err) {
+        unsettledClaims.delete(seq);
         if (stopping.signal.aborted) break;
         log.warn({ err: messageOf(err) }, 'claim failed; backing off');
         await sleep(1_000, stopping.signal);
         continue;
       }
+      // Settled and, if a job came, in flight — in one synchronous step, so no heartbeat sees one without the other.
+      unsettledClaims.delete(seq);
       if (!job) continue;
       if (stopping.signal.aborted) {
+        // Still listed in heartbeats while it is handed back, so it never looks orphaned.
+        releasing.add(job.jobId);
         if (await release(job.jobId, 'agent shutting down')) releasedWhileStopping++;
+        releasing.delete(job.jobId);
         break;
       }
       const abort = new AbortController();

@@ -150,18 +150,22 @@ describe('agent SDK', () => {
   });
 
   it('stops gracefully: finishes in-flight jobs within the drain time', async () => {
-    const a = await agentWith('sdk-drain', { build: async () => (await sleep(400), 'finished') });
+    let markStarted!: () => void;
+    const started = new Promise<void>((r) => (markStarted = r));
+    const a = await agentWith('sdk-drain', { build: async () => (markStarted(), await sleep(400), 'finished') });
     const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
-    await until(jobId, 'running');
+    await started;
     const result = await a.stop({ drainTimeoutMs: 5_000 });
     expect(result).toEqual({ finished: 1, released: 0 });
     expect((await job(jobId)).status).toBe('succeeded');
   });
 
   it('stops gracefully: releases what does not finish in time, and another agent takes it', async () => {
-    const slow = await agentWith('sdk-slow', { build: async (_j, ctx) => (await sleep(5_000), ctx.signal.aborted ? null : 'slow') });
+    let markStarted!: () => void;
+    const started = new Promise<void>((r) => (markStarted = r));
+    const slow = await agentWith('sdk-slow', { build: async (_j, ctx) => (markStarted(), await sleep(5_000), ctx.signal.aborted ? null : 'slow') });
     const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
-    await until(jobId, 'running');
+    await started;
     const result = await slow.stop({ drainTimeoutMs: 200 });
     expect(result).toEqual({ finished: 0, released: 1 });
     const queued = await job(jobId);

@@ -55,6 +55,7 @@ export interface RegisterInput {
   capabilities: JobType[];
   card?: AgentCard | undefined;
   runningJobIds?: string[] | undefined;
+  session?: string | undefined;
 }
 
 export interface Registration {
@@ -71,7 +72,7 @@ export interface Registration {
 export async function registerAgent(deps: CoordinationDeps, name: string, input: RegisterInput): Promise<Registration> {
   const key = agentKey(name);
   const now = deps.clock().toISOString();
-  const live: Liveness = { lastPingAt: now, runningJobIds: input.runningJobIds ?? null, load: null };
+  const live: Liveness = { lastPingAt: now, runningJobIds: input.runningJobIds ?? null, load: null, session: input.session ?? null, claimsSettled: input.session ? 0 : null };
   await heartbeat(deps, name, live);
   const fresh: AgentRecord = {
     name,
@@ -129,6 +130,8 @@ export interface PingInput {
   currentJobId?: string | undefined;
   runningJobIds?: string[] | undefined;
   load?: number | undefined;
+  session?: string | undefined;
+  claimsSettled?: number | undefined;
 }
 
 export interface PingAnswer {
@@ -149,7 +152,7 @@ export async function pingAgent(deps: CoordinationDeps, name: string, input: Pin
   const now = deps.clock().toISOString();
   const listed = input.runningJobIds ?? (input.currentJobId ? [] : null);
   const running = listed && input.currentJobId && !listed.includes(input.currentJobId) ? [...listed, input.currentJobId] : listed;
-  await heartbeat(deps, name, { lastPingAt: now, runningJobIds: running, load: input.load ?? null });
+  await heartbeat(deps, name, { lastPingAt: now, runningJobIds: running, load: input.load ?? null, session: input.session ?? null, claimsSettled: input.claimsSettled ?? null });
   if (record.status !== 'online') await setAgentStatus(deps, name, 'online', now);
 
   const cancelledJobIds: string[] = [];

@@ -19,16 +19,27 @@ class NotClaimable extends Error {}
  * is acked only once the job is recorded as running (compare-and-set from `queued`), so two
  * agents — through one replica or several — never both get a job.
  */
-export async function claimJob(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[], waitMs: number, signal?: AbortSignal): Promise<JobRecord | null> {
-  const registered = deps.caches.agents.get(agentKey(agent))?.record ?? (await deps.stores.agents.get(agentKey(agent)))?.record;
+/** Who asks, as the SDK tags it: the agent process (session) and the claim's number in it. */
+export interface ClaimTag {
+  session: string;
+  seq: number;
+}
+
+export async function claimJob(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[], waitMs: number, signal?: AbortSignal, tag?: ClaimTag): Promise<JobRecord | null> {
+  const key = agentKey(agent);
+  let registered = deps.caches.agents.get(key)?.record;
+  // The mirror may lag a registration or a ping that brought the agent back: read when in doubt.
+  if (!registered || registered.status === 'offline') registered = (await deps.stores.agents.get(key))?.record;
   if (!registered) throw new DomainError('PRECONDITION_FAILED', `agent ${agent} is not registered; call agents.register first`);
+  // Its jobs would be taken back at the next sweep: it must ping (or register) first.
+  if (registered.status === 'offline') throw new DomainError('PRECONDITION_FAILED', `agent ${agent} is offline; ping or register before claiming`);
   const unknown = capabilities.filter((c) => !registered.capabilities.includes(c));
   if (unknown.length > 0) throw badRequest(`agent ${agent} did not register the capabilities ${unknown.join(', ')}`, { capabilities: unknown });
 
   const deadline = Date.now() + waitMs;
   for (;;) {
     const generation = deps.notifier.generation;
-    const job = await takeNext(deps, agent, capabilities);
+    const job = await takeNext(deps, agent, capabilities, tag);
     if (job && signal?.aborted) {
       // The agent hung up while we claimed for it: hand the job straight back rather than leave
       // it running for no one until the lease sweep notices.
@@ -43,7 +54,7 @@ export async function claimJob(deps: CoordinationDeps, agent: string, capabiliti
   }
 }
 
-async function takeNext(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[]): Promise<JobRecord | null> {
+async function takeNext(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[], tag: ClaimTag | undefined): Promise<JobRecord | null> {
   // Start at a different type each time so one busy type does not starve the others of a priority.
   const offset = Math.floor(Math.random() * capabilities.length);
   const types = capabilities.map((_, i) => capabilities[(i + offset) % capabilities.length]!);
@@ -57,7 +68,7 @@ async function takeNext(deps: CoordinationDeps, agent: string, capabilities: rea
           deps.notifier.markEmpty(queue, version);
           break;
         }
-        const job = await claimItem(deps, agent, msg, type, priority);
+        const job = await claimItem(deps, agent, msg, type, priority, tag);
         if (job) return job;
       }
     }
@@ -66,7 +77,7 @@ async function takeNext(deps: CoordinationDeps, agent: string, capabilities: rea
 }
 
 /** Turns one pulled work item into a running job, or disposes of an item that no longer applies. */
-async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type: JobType, priority: JobPriority): Promise<JobRecord | null> {
+async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type: JobType, priority: JobPriority, tag: ClaimTag | undefined): Promise<JobRecord | null> {
   const item = WorkItem.safeParse(safeJson(msg));
   const found = item.success ? await deps.stores.jobs.get(item.data.jobId) : null;
   if (!found || found.record.status !== 'queued') {
@@ -84,7 +95,7 @@ async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type
   }
   // The lease is written before the job turns running, so a running job always has one.
   const lease = leaseKey(agent, found.record.id);
-  await deps.stores.leases.put(lease, { jobId: found.record.id, agent, claimedAt: deps.clock().toISOString(), releaseAt: null });
+  await deps.stores.leases.put(lease, { jobId: found.record.id, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null });
   try {
     const { record } = await mutateRecord(deps, deps.stores.jobs, 'job', found.record.id, (job) => {
       if (job.status !== 'queued') throw new NotClaimable();

@@ -1,5 +1,5 @@
 import type { AgentStatus } from '@platform/contracts';
-import { agentKey } from '../store/agent-record.js';
+import { agentKey, type Lease, type Liveness } from '../store/agent-record.js';
 import { setAgentStatus } from './agents.js';
 import type { CoordinationDeps } from './deps.js';
 import { requeueLostJob } from './jobs.js';
@@ -48,6 +48,23 @@ export async function sweepAgentStatus(deps: CoordinationDeps): Promise<void> {
   }
 }
 
+/**
+ * Whether the agent's heartbeat proves it does not have the job — exactly, without timing
+ * margins, for SDK agents that tag claims and heartbeats: a heartbeat (newer than the claim) from
+ * another process of the agent (it restarted), or one sent after every claim up to this one had
+ * settled that does not list the job (the claim's answer never arrived, or the agent dropped it).
+ */
+export function orphaned(lease: Lease, live: Liveness): string | null {
+  if (!lease.session || !live.session || !live.runningJobIds) return null;
+  if (live.session !== lease.session) {
+    return ms(live.lastPingAt) > ms(lease.claimedAt) ? `agent ${lease.agent} restarted without the job` : null;
+  }
+  if (lease.seq !== null && live.claimsSettled !== null && live.claimsSettled >= lease.seq && !live.runningJobIds.includes(lease.jobId)) {
+    return `agent ${lease.agent} no longer lists the job in its heartbeats`;
+  }
+  return null;
+}
+
 /** When a lease was last checked against its job (crash leftovers), per replica. */
 const leaseChecks = new Map<string, number>();
 const LEASE_RECHECK_MS = 30_000;
@@ -55,8 +72,7 @@ const LEASE_RECHECK_MS = 30_000;
 /**
  * Every replica runs this after the status sweep. A running job goes back to the queue when its
  * agent is offline, when a stuck report's grace period has passed, or when the agent's heartbeats
- * (sent after the claim) no longer list it — the agent restarted under the same name, or never got
- * the claim's answer. Leases of jobs that ended are removed.
+ * prove it does not have the job (see `orphaned`). Leases of jobs that ended are removed.
  */
 export async function sweepLeases(deps: CoordinationDeps): Promise<void> {
   const now = deps.clock().getTime();
@@ -71,9 +87,7 @@ export async function sweepLeases(deps: CoordinationDeps): Promise<void> {
     let reason: string | null = null;
     if (lease.releaseAt && ms(lease.releaseAt) <= now) reason = `agent ${lease.agent} reported stuck and did not finish within ${stuckGraceMs} ms`;
     else if (!agent || agent.status === 'offline') reason = `agent ${lease.agent} went offline`;
-    else if (live?.runningJobIds && ms(live.lastPingAt) - ms(lease.claimedAt) > heartbeatIntervalMs && !live.runningJobIds.includes(lease.jobId)) {
-      reason = `agent ${lease.agent} no longer lists the job in its heartbeats`;
-    }
+    else if (live) reason = orphaned(lease, live);
     try {
       if (reason) {
         await requeueLostJob(deps, lease.jobId, lease.agent, reason);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agentKey } from '../store/agent-record.js';
 import { idempotentJobId } from './idempotency.js';
-import { statusForAge } from './liveness.js';
+import { orphaned, statusForAge } from './liveness.js';
 import { parseJobParams } from './params.js';
 import { retryDelayMs } from './retry-policy.js';
 
@@ -77,5 +77,26 @@ describe('parseJobParams', () => {
   });
   it('has a retry policy for every job type', () => {
     for (const def of Object.values(jobTypeDefinitions)) expect(def.retry.maxAttempts).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('orphaned', () => {
+  const lease = { jobId: 'job-1', agent: 'a', claimedAt: '2026-01-01T00:00:10.000Z', releaseAt: null, session: 's1', seq: 3 };
+  const live = { lastPingAt: '2026-01-01T00:00:11.000Z', runningJobIds: [] as string[], load: null, session: 's1', claimsSettled: 3 };
+  it('is orphaned when every claim up to this one settled and the job is not listed', () => {
+    expect(orphaned(lease, live)).toMatch(/no longer lists/);
+    expect(orphaned(lease, { ...live, runningJobIds: ['job-1'] })).toBeNull();
+  });
+  it('is not orphaned while its claim may still be in transit', () => {
+    expect(orphaned(lease, { ...live, claimsSettled: 2 })).toBeNull();
+  });
+  it('is orphaned by a newer heartbeat of another process, not by an older one', () => {
+    expect(orphaned(lease, { ...live, session: 's2' })).toMatch(/restarted/);
+    expect(orphaned(lease, { ...live, session: 's2', lastPingAt: '2026-01-01T00:00:09.000Z' })).toBeNull();
+  });
+  it('infers nothing for agents that do not tag claims and heartbeats', () => {
+    expect(orphaned({ ...lease, session: null, seq: null }, live)).toBeNull();
+    expect(orphaned(lease, { ...live, session: null, claimsSettled: null })).toBeNull();
+    expect(orphaned(lease, { ...live, runningJobIds: null })).toBeNull();
   });
 });

@@ -5,7 +5,7 @@ import type { CoordinationDeps } from '../domain/deps.js';
 import { AgentCard } from '../store/agent-record.js';
 import { agentProcedure, authedProcedure, router } from '../trpc.js';
 import { openapiMeta } from './meta.js';
-import { Agent, AgentName } from './shapes.js';
+import { Agent, AgentName, Session } from './shapes.js';
 
 const meta = openapiMeta('agents');
 const RunningJobIds = z.array(JobId).max(256);
@@ -27,6 +27,7 @@ export function agentsRouter(deps: CoordinationDeps) {
           capabilities: z.array(JobType).min(1).max(20),
           card: AgentCard.optional(),
           runningJobIds: RunningJobIds.optional(),
+          session: Session.optional(),
         }),
       )
       .output(z.object({ agent: Agent, heartbeatIntervalMs: z.number().int(), staleAfterMs: z.number().int(), offlineAfterMs: z.number().int() }))
@@ -39,6 +40,9 @@ export function agentsRouter(deps: CoordinationDeps) {
           currentJobId: JobId.optional(),
           runningJobIds: RunningJobIds.optional(),
           load: z.number().min(0).max(1_000).optional(),
+          /** With `session`: every claim numbered up to this one has been answered (or failed). */
+          session: Session.optional(),
+          claimsSettled: z.number().int().min(0).optional(),
         }),
       )
       .output(z.object({ status: AgentStatus, heartbeatIntervalMs: z.number().int(), cancelledJobIds: z.array(z.string()), lostJobIds: z.array(z.string()) }))

@@ -6,7 +6,7 @@ import { cancelJob, completeJob, failJob, getJob, listJobs, releaseJob, reportPr
 import { publicJob } from '../store/job-record.js';
 import { agentProcedure, authedProcedure, callerProcedure, router } from '../trpc.js';
 import { openapiMeta } from './meta.js';
-import { AgentName, Job } from './shapes.js';
+import { AgentName, Job, Session } from './shapes.js';
 
 const meta = openapiMeta('jobs');
 
@@ -64,10 +64,19 @@ export function jobsRouter(deps: CoordinationDeps) {
       .mutation(async ({ ctx, input }) => publicJob(await retryJob(deps, ctx.principal, input.jobId))),
     claim: agentProcedure
       .meta(meta('POST', '/jobs/claim', 'Agent: take the next job of its capabilities (long poll)'))
-      .input(z.strictObject({ capabilities: z.array(JobType).min(1).max(20), waitMs: z.number().int().min(0).max(30_000).optional() }))
+      .input(
+        z.strictObject({
+          capabilities: z.array(JobType).min(1).max(20),
+          waitMs: z.number().int().min(0).max(30_000).optional(),
+          /** The agent process and this claim's number in it (the SDK sets them; see agents.ping). */
+          session: Session.optional(),
+          seq: z.number().int().min(1).optional(),
+        }),
+      )
       .output(z.object({ job: Job.nullable() }))
       .mutation(async ({ ctx, input, signal }) => {
-        const job = await claimJob(deps, ctx.agent, input.capabilities, input.waitMs ?? deps.settings.claimWaitMs, signal);
+        const tag = input.session && input.seq ? { session: input.session, seq: input.seq } : undefined;
+        const job = await claimJob(deps, ctx.agent, input.capabilities, input.waitMs ?? deps.settings.claimWaitMs, signal, tag);
         return { job: job ? publicJob(job) : null };
       }),
     progress: agentProcedure

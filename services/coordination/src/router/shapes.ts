@@ -61,5 +61,8 @@ export const Schedule = z.object({
   nextRunAt: z.string().nullable(),
 });
 
+/** An agent process's id (the SDK makes one per start), so the service can tell a restart. */
+export const Session = z.string().min(1).max(100);
+
 /** Agent names are token subjects. */
 export const AgentName = z.string().min(1).max(200);

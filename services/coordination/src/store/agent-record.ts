@@ -53,6 +53,9 @@ export const Liveness = z.object({
   /** The jobs the agent says it runs; null when it did not say (then nothing is inferred from it). */
   runningJobIds: z.array(z.string()).nullable(),
   load: z.number().min(0).nullable(),
+  /** The agent process (SDK session) that sent the heartbeat, and how far its claims have settled. */
+  session: z.string().nullable().default(null),
+  claimsSettled: z.number().int().nullable().default(null),
 });
 export type Liveness = z.infer<typeof Liveness>;
 
@@ -63,6 +66,9 @@ export const Lease = z.object({
   claimedAt: z.string(),
   /** Set by a stuck report: the job goes back to the queue at this time unless finished first. */
   releaseAt: z.string().nullable(),
+  /** The agent process and claim number that took the job (SDK agents), to recognise orphans exactly. */
+  session: z.string().nullable().default(null),
+  seq: z.number().int().nullable().default(null),
 });
 export type Lease = z.infer<typeof Lease>;
 

@@ -9,6 +9,9 @@ import { createKnowledgeRouter, type KnowledgeDeps } from '../../src/router/inde
 import { connectGraph, type Graph } from '../../src/store/neo4j.js';
 import { bootstrapSchema } from '../../src/store/schema.js';
 import { createCallerFactory } from '../../src/trpc.js';
+import { deleteTagged } from './cleanup.js';
+
+export { deleteTagged } from './cleanup.js';
 
 /**
  * Real Neo4j and NATS for router tests through createCaller. Neo4j is shared with other tests, so
@@ -49,19 +52,6 @@ export async function openTestGraph(): Promise<{ graph: Graph; config: GraphConf
   const graph = await connectGraph(graphSettings(config));
   await bootstrapSchema(graph, { embeddingDimensions: config.EMBEDDING_DIMENSIONS });
   return { graph, config };
-}
-
-/** Deletes, in batches, the blocks of sessions starting with `prefix` and the runs named so. */
-export async function deleteTagged(graph: Graph, prefix: string): Promise<void> {
-  const q = (cypher: string) => graph.driver.executeQuery(cypher, { prefix }, { database: graph.database });
-  for (;;) {
-    const res = await q('MATCH (b:Block) WHERE b.sessionId STARTS WITH $prefix WITH b LIMIT 5000 DETACH DELETE b RETURN count(*) AS n');
-    if ((res.records[0]?.get('n') as number) === 0) break;
-  }
-  await q(`MATCH (r:WorkflowRun) WHERE r.sessionId STARTS WITH $prefix
-           OPTIONAL MATCH (s:WorkflowStep {runId: r.id})
-           OPTIONAL MATCH (c:StepChange {runId: r.id})
-           DETACH DELETE r, s, c`);
 }
 
 export async function startHarness(prefix: string): Promise<Harness> {

@@ -1,5 +1,6 @@
 import type { Principal } from '@platform/contracts';
 import { conflict, DomainError, notFound } from '@platform/kit';
+import { toDomainError } from '../store/db-errors.js';
 import { asUser } from '../store/scope.js';
 import {
   deleteMembership,
@@ -53,8 +54,9 @@ export function inviteMember(deps: CoreDeps, principal: Principal, teamId: strin
       try {
         return await insertMembership(s, teamId, userId, role);
       } catch (err) {
-        if (err instanceof DomainError && err.details?.['constraint'] === 'team_memberships_user_id_fkey') throw notFound('user', userId);
-        throw err;
+        const e = toDomainError(err);
+        if (e instanceof DomainError && e.details?.['constraint'] === 'team_memberships_user_id_fkey') throw notFound('user', userId);
+        throw e;
       }
     },
     { write: true },

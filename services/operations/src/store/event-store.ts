@@ -71,8 +71,8 @@ export interface AppendOptions {
 }
 
 const APPENDED_SUBJECT = 'operations.event.appended';
-/** 'any' appends retry this many times when a concurrent writer takes the same version. */
-const ANY_ATTEMPTS = 5;
+/** 'any' appends retry (after a short random pause) when a concurrent writer takes the same version. */
+const ANY_ATTEMPTS = 50;
 
 interface InsertedRow {
   position: bigint;
@@ -117,7 +117,10 @@ export async function appendToStream(
         throw badRequest('event ids are already used by other events', { eventIds: withIds.map((e) => e.id) });
       }
       // (aggregate_id, version): another writer took the version between our check and our insert.
-      if (expected === null && attempt < ANY_ATTEMPTS && !('tx' in target)) continue;
+      if (expected === null && attempt < ANY_ATTEMPTS && !('tx' in target)) {
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt * 2)));
+        continue;
+      }
       throw new ConcurrencyError(aggregateId, expectedVersion, await streamVersion(reader, aggregateId));
     }
     if (rows.length === withIds.length) {

@@ -1,5 +1,6 @@
 import { TaskPriority } from '@platform/contracts';
 import { z } from 'zod';
+import { toDomainError } from '../../../store/db-errors.js';
 import { asUser } from '../../../store/scope.js';
 import { findTaskTree, insertTaskTree, deleteTask } from '../../../store/tasks.js';
 import { deleteMembership, deleteTeam, findMembership, findTeam, insertMembership, insertTeam } from '../../../store/teams.js';
@@ -43,8 +44,9 @@ export function teamOnboardingSaga(deps: CoreDeps) {
               try {
                 await insertTeam(s, ctx.payload.teamName, id);
               } catch (err) {
-                if ((err as { code?: string }).code === 'CONFLICT') throw new PermanentStepError(`team name "${ctx.payload.teamName}" is taken`);
-                throw err;
+                const e = toDomainError(err) as { code?: string };
+                if (e.code === 'CONFLICT') throw new PermanentStepError(`team name "${ctx.payload.teamName}" is taken`);
+                throw e;
               }
               return { teamId: id };
             },
@@ -63,8 +65,9 @@ export function teamOnboardingSaga(deps: CoreDeps) {
               try {
                 await insertMembership(s, teamId, m.userId, m.role);
               } catch (err) {
-                if ((err as { code?: string }).code === 'BAD_REQUEST') throw new PermanentStepError(`user ${m.userId} does not exist`);
-                throw err;
+                const e = toDomainError(err) as { code?: string };
+                if (e.code === 'BAD_REQUEST') throw new PermanentStepError(`user ${m.userId} does not exist`);
+                throw e;
               }
             }
             return { added: ctx.payload.members.map((m) => m.userId).filter((u) => u !== ctx.startedBy) };

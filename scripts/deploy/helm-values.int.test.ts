@@ -1,0 +1,181 @@
+/**
+ * The charts' values: every value documented with `## @param`, values.schema.json generated from
+ * scripts/deploy/helm-schemas.ts and covering every value, the three service charts agreeing on
+ * their shared defaults, `required` naming each store URL and secret name, bad values failing for
+ * the right reason, and NOTES.txt telling how to reach and check each service.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
+import { chartSchemas } from './helm-schemas.js';
+import { KUBE_VERSION, MUST_FAIL, renderMustFail, ROOT, run, SERVICE_CHARTS, tool } from './lib.js';
+
+type Dict = Record<string, unknown>;
+const VALUE_CHARTS = [...SERVICE_CHARTS, 'agent-platform'] as const;
+const chartDir = (c: string) => path.join(ROOT, 'helm', c);
+const valuesText = (c: string) => readFileSync(path.join(chartDir(c), 'values.yaml'), 'utf8');
+
+/** Key paths of a values.yaml: every map key (dotted), with whether its value is a non-empty map. */
+function keyPaths(node: Node | null, prefix = ''): Array<{ path: string; isMap: boolean }> {
+  if (!isMap(node)) return [];
+  return node.items.flatMap((pair: Pair) => {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const p = prefix ? `${prefix}.${key}` : key;
+    const v = pair.value as Node | null;
+    const nested = isMap(v) && v.items.length > 0;
+    return [{ path: p, isMap: nested }, ...(nested ? keyPaths(v, p) : [])];
+  });
+}
+
+interface Param {
+  path: string;
+  modifier: string | undefined;
+  description: string;
+}
+function params(text: string): Param[] {
+  return [...text.matchAll(/^\s*## @param (\S+)(?: \[(\w+)\])? ?(.*)$/gm)].map((m) => ({ path: m[1]!, modifier: m[2], description: m[3]!.trim() }));
+}
+
+/** The schema node describing a dotted path, or 'free' when an ancestor allows anything. */
+function schemaAt(schema: Dict, dotted: string): Dict | 'free' | undefined {
+  let node: Dict | undefined = schema;
+  for (const key of dotted.split('.')) {
+    const props = node?.['properties'] as Record<string, Dict> | undefined;
+    const open = node?.['type'] === 'object' && node['additionalProperties'] !== false;
+    if (!props?.[key]) return open ? 'free' : undefined;
+    node = props[key];
+  }
+  return node;
+}
+
+const schemas = chartSchemas();
+
+describe.each(VALUE_CHARTS)('helm/%s values', (chart) => {
+  const text = valuesText(chart);
+  const doc = parseDocument(text);
+  const paths = keyPaths(doc.contents);
+  const documented = params(text);
+  const schema = JSON.parse(readFileSync(path.join(chartDir(chart), 'values.schema.json'), 'utf8')) as Dict;
+
+  it('documents every value with ## @param (an [object] param covers the keys below it)', () => {
+    const byPath = new Map(documented.map((p) => [p.path, p]));
+    const objects = documented.filter((p) => p.modifier === 'object').map((p) => `${p.path}.`);
+    const undocumented = paths.filter((k) => !k.isMap && !byPath.has(k.path) && !objects.some((o) => k.path.startsWith(o))).map((k) => k.path);
+    expect(undocumented, 'add ## @param lines for these').toEqual([]);
+    const existing = new Set(paths.map((k) => k.path));
+    expect(documented.filter((p) => !existing.has(p.path)).map((p) => p.path), '@param for values that do not exist').toEqual([]);
+    expect(documented.filter((p) => p.description.length < 8).map((p) => p.path), '@param without a description').toEqual([]);
+  });
+
+  it('has a values.schema.json generated from scripts/deploy/helm-schemas.ts (in step)', () => {
+    expect(readFileSync(path.join(chartDir(chart), 'values.schema.json'), 'utf8')).toBe(schemas[chart]);
+  });
+
+  it('has a schema entry for every value, and a value for every schema entry', () => {
+    const missing = paths.filter((k) => schemaAt(schema, k.path) === undefined).map((k) => k.path);
+    expect(missing, 'values not described in values.schema.json').toEqual([]);
+    const top = Object.keys(schema['properties'] as Dict).filter((k) => k !== 'platform-lib');
+    const inValues = new Set(paths.filter((k) => !k.path.includes('.')).map((k) => k.path));
+    if (chart !== 'agent-platform') expect(top.filter((k) => !inValues.has(k)), 'schema entries without a default in values.yaml').toEqual([]);
+  });
+});
+
+describe('service charts', () => {
+  const values = Object.fromEntries(SERVICE_CHARTS.map((c) => [c, parseDocument(valuesText(c)).toJS() as Dict]));
+  /** Shared keys may differ only where the service differs. */
+  const ALLOWED_DIFFERENCES = new Set(['image.repository', 'service.port', 'ingress.hosts']);
+
+  it('agree on every shared default (one platform, three services)', () => {
+    const flat = (o: unknown, prefix = ''): Array<[string, string]> =>
+      o && typeof o === 'object' && !Array.isArray(o) && Object.keys(o).length
+        ? Object.entries(o as Dict).flatMap(([k, v]) => flat(v, prefix ? `${prefix}.${k}` : k))
+        : [[prefix, JSON.stringify(o)]];
+    const [first, ...rest] = SERVICE_CHARTS.map((c) => new Map(flat(values[c])));
+    for (const [i, other] of rest.entries()) {
+      for (const [k, v] of first!) {
+        if (!other.has(k) || ALLOWED_DIFFERENCES.has(k)) continue;
+        expect(other.get(k), `${SERVICE_CHARTS[i + 1]}: ${k} differs from knowledge`).toBe(v);
+      }
+    }
+  });
+
+  it('use the service packages version as appVersion and require Kubernetes >= 1.30', () => {
+    for (const c of [...SERVICE_CHARTS, 'agent-platform']) {
+      const meta = parseDocument(readFileSync(path.join(chartDir(c), 'Chart.yaml'), 'utf8')).toJS() as Dict;
+      expect(meta['apiVersion']).toBe('v2');
+      expect(meta['kubeVersion']).toBe('>=1.30.0-0');
+      const pkg = c === 'agent-platform' ? 'services/operations' : `services/${c}`;
+      expect(meta['appVersion'], c).toBe((JSON.parse(readFileSync(path.join(ROOT, pkg, 'package.json'), 'utf8')) as { version: string }).version);
+    }
+  });
+
+  /** Each value that has no usable default: unset it (on top of the chart's minimal values) and the render must name it. */
+  const REQUIRED: Array<[string, string]> = [
+    ['knowledge', 'global.jwt.existingSecret'],
+    ['knowledge', 'global.nats.url'],
+    ['knowledge', 'global.nats.existingSecret'],
+    ['knowledge', 'neo4j.uri'],
+    ['knowledge', 'neo4j.existingSecret'],
+    ['operations', 'database.existingSecret'],
+    ['operations', 'knowledge.url'],
+    ['coordination', 'global.jwt.existingSecret'],
+  ];
+  it.each(REQUIRED)('%s: `required` fails the render naming %s', (c, key) => {
+    const r = run(tool('helm'), ['template', 'x', chartDir(c), '--kube-version', KUBE_VERSION, '-f', path.join(chartDir(c), 'ci/minimal-values.yaml'), '--set', `${key}=`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`${key.replace(/\./g, '\\.')}\\b[^\\n]*is required`));
+  });
+});
+
+describe('renders that must fail', () => {
+  it.each(MUST_FAIL.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const output = renderMustFail(c);
+    for (const re of c.expect) expect(output).toMatch(re);
+  });
+});
+
+describe('NOTES.txt', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'helm-notes-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  /** helm template skips NOTES.txt: render the named template it includes through a scratch copy of the chart. */
+  function notes(chart: string, template: string, values: string): string {
+    const dir = path.join(work, chart);
+    cpSync(chartDir(chart), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'templates', 'zz-notes.yaml'), `notes: |\n  {{- include "${template}" . | nindent 2 }}\n`);
+    const r = run(tool('helm'), ['template', 'platform', dir, '-n', 'agents', '--kube-version', KUBE_VERSION, '-f', path.join(dir, values), '--show-only', 'templates/zz-notes.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+    return (parseDocument(r.stdout).toJS() as { notes: string }).notes;
+  }
+
+  it('umbrella: how to reach and check each service, the migration Job and helm test', () => {
+    expect(readFileSync(path.join(chartDir('agent-platform'), 'templates/NOTES.txt'), 'utf8')).toContain('include "agent-platform.notes"');
+    const text = notes('agent-platform', 'agent-platform.notes', 'ci/minimal-values.yaml');
+    for (const [svc, port] of [['knowledge', 4101], ['operations', 4102], ['coordination', 4103]] as const) {
+      expect(text).toContain(`http://platform-${svc}.agents.svc:${port}`);
+      expect(text).toContain(`port-forward service/platform-${svc} ${port}:${port}`);
+      expect(text).toContain(`curl -s http://127.0.0.1:${port}/readyz`);
+    }
+    expect(text).toContain('job/platform-operations-migrate');
+    expect(text).toContain('helm test platform -n agents');
+  });
+
+  it.each(SERVICE_CHARTS)('%s: how to reach and check the service', (chart) => {
+    expect(readFileSync(path.join(chartDir(chart), 'templates/NOTES.txt'), 'utf8')).toContain('include "platform-lib.notes"');
+    const text = notes(chart, 'platform-lib.notes', 'ci/minimal-values.yaml');
+    expect(text).toContain(`/readyz`);
+    expect(text).toContain(`rollout status deployment/platform-${chart}`);
+  });
+});
+
+describe('values.yaml parse check', () => {
+  it('only block maps and sequences (no duplicate keys)', () => {
+    for (const c of VALUE_CHARTS) {
+      const doc = parseDocument(valuesText(c), { uniqueKeys: true });
+      expect(doc.errors.map((e) => e.message), c).toEqual([]);
+      expect(isMap(doc.contents) || isSeq(doc.contents)).toBe(true);
+    }
+  });
+});

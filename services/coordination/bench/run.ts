@@ -1,0 +1,213 @@
+// Coordination benchmark (part of `npm run bench`; alone:
+//   npx tsx --conditions=@platform/source services/coordination/bench/run.ts).
+// Starts its own nats-server (port 4599) and a coordination process (port 4509) with production
+// timings, then measures, in one run:
+//   1. raw JetStream publish → consume at 200 msg/s and as a burst (the baseline);
+//   2. jobs.trigger → handler started, at 200 jobs/s to 10 SDK agents, and a burst (dispatch rate);
+//   3. 1,000 simulated agents pinging every 5 s: ping latency and the coordination process's CPU.
+import type { CoordinationRouter } from '@platform/coordination/router';
+import { AckPolicy, connectNats, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy, signToken } from '@platform/kit';
+import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { percentile, round, writeBenchResult, type BenchTable } from '../../../scripts/lib/bench.js';
+import { DEV_JWT } from '../../../scripts/lib/local-env.js';
+import { serviceEnv, spawnService, waitForHttp } from '../../../scripts/lib/processes.js';
+import { startAgent, type RunningAgent } from '../../../shared/agent-sdk/src/agent.js';
+import { startPrivateNats } from '../test/support/private-nats.js';
+
+const RATE = 200; // per second, the issue's target load
+const PACED_SECONDS = 10;
+const BURST = 2_000;
+const AGENTS = 10;
+const PINGERS = 1_000;
+const PING_EVERY_MS = 5_000;
+const PING_SECONDS = 30;
+
+const log = createLogger('bench', 'warn');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ms = (v: number) => round(v, 2);
+const latencyRow = (label: string, rate: string, values: number[]) => [label, rate, values.length, ms(percentile(values, 50)), ms(percentile(values, 95)), ms(percentile(values, 99))];
+
+/** Calls `fire(i)` `count` times at `perSecond`, on an absolute schedule (a slow call does not slow the rest). */
+async function paced(count: number, perSecond: number, fire: (i: number) => Promise<unknown>): Promise<void> {
+  const start = performance.now();
+  const inFlight: Array<Promise<unknown>> = [];
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / perSecond - performance.now();
+    if (wait > 0) await sleep(wait);
+    inFlight.push(fire(i));
+  }
+  await Promise.all(inFlight);
+}
+
+/** CPU time (user + system) of a process, in ms, from /proc. */
+const clockTick = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTick; // utime, stime (fields 14, 15)
+}
+async function cpuPercentDuring(pid: number, fn: () => Promise<unknown>): Promise<number> {
+  const c0 = cpuMs(pid);
+  const t0 = performance.now();
+  await fn();
+  return (100 * (cpuMs(pid) - c0)) / (performance.now() - t0);
+}
+
+const nats = await startPrivateNats(4599);
+const env = { ...serviceEnv('coordination', { knowledge: 0, operations: 0, coordination: 4509 }), ...nats.env, LOG_LEVEL: 'warn' };
+const coordination = spawnService('coordination', env, 'bench-coordination');
+const agents: RunningAgent[] = [];
+try {
+  await waitForHttp(`${coordination.url}/readyz`, 90_000, coordination);
+  const pid = coordination.child.pid!;
+  const nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'bench', log });
+  const tables: BenchTable[] = [];
+
+  // 1. Raw JetStream: publish → consume through a work-queue stream with a durable consumer.
+  await ensureStream(nc, { name: 'BENCH_RAW', subjects: ['bench.raw'], retention: RetentionPolicy.Workqueue });
+  await ensureConsumer(nc, 'BENCH_RAW', { durable_name: 'bench', ack_policy: AckPolicy.Explicit, max_deliver: -1 });
+  const js = nc.jetstream();
+  const sentAt = new Map<number, number>();
+  const rawLatency = new Map<number, number>();
+  const received: number[] = [];
+  const messages = await (await js.consumers.get('BENCH_RAW', 'bench')).consume({ max_messages: 256 });
+  void (async () => {
+    for await (const m of messages) {
+      const i = Number(m.string());
+      const at = performance.now();
+      rawLatency.set(i, at - sentAt.get(i)!);
+      received.push(at);
+      m.ack();
+    }
+  })();
+  const publish = (i: number) => {
+    sentAt.set(i, performance.now());
+    return js.publish('bench.raw', String(i));
+  };
+  await paced(RATE * PACED_SECONDS, RATE, publish);
+  while (rawLatency.size < RATE * PACED_SECONDS) await sleep(20);
+  const rawPaced = [...rawLatency.values()];
+  rawLatency.clear();
+  received.length = 0;
+  const rawBurstStart = performance.now();
+  const burstIds = Array.from({ length: BURST }, (_, i) => 1_000_000 + i);
+  for (let i = 0; i < burstIds.length; i += 100) await Promise.all(burstIds.slice(i, i + 100).map(publish));
+  while (rawLatency.size < BURST) await sleep(10);
+  const rawBurstSeconds = (Math.max(...received) - rawBurstStart) / 1000;
+  await messages.close();
+
+  // 2. Coordination: 10 SDK agents (concurrency 1, handlers return at once).
+  const startedAt = new Map<string, number>();
+  for (let i = 0; i < AGENTS; i++) {
+    const name = `bench-agent-${i}`;
+    const token = await signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT);
+    agents.push(
+      await startAgent({
+        coordinationUrl: coordination.url,
+        name,
+        getToken: async () => token,
+        capabilities: { build: async (_job, ctx) => void startedAt.set(ctx.jobId, performance.now()) },
+        concurrency: 1,
+        log,
+      }),
+    );
+  }
+  const userToken = await signToken({ kind: 'user', id: 'bench', roles: [] }, DEV_JWT);
+  const client = createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken: async () => userToken, timeoutMs: 30_000 });
+  const waitStarted = async (ids: string[]) => {
+    const deadline = Date.now() + 120_000;
+    while (ids.some((id) => !startedAt.has(id))) {
+      if (Date.now() > deadline) throw new Error(`only ${ids.filter((id) => startedAt.has(id)).length}/${ids.length} jobs started`);
+      await sleep(20);
+    }
+  };
+  const trigger = async (triggeredAt: Map<string, number>) => {
+    const t0 = performance.now();
+    const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
+    triggeredAt.set(jobId, t0);
+    return jobId;
+  };
+
+  const pacedAt = new Map<string, number>();
+  const pacedIds: string[] = [];
+  const dispatchCpu = await cpuPercentDuring(pid, async () => {
+    await paced(RATE * PACED_SECONDS, RATE, async () => pacedIds.push(await trigger(pacedAt)));
+    await waitStarted(pacedIds);
+  });
+  const triggerToStarted = pacedIds.map((id) => startedAt.get(id)! - pacedAt.get(id)!);
+
+  const burstAt = new Map<string, number>();
+  const burstJobIds: string[] = [];
+  const burstStart = performance.now();
+  for (let i = 0; i < BURST; i += 50) burstJobIds.push(...(await Promise.all(Array.from({ length: Math.min(50, BURST - i) }, () => trigger(burstAt)))));
+  await waitStarted(burstJobIds);
+  const burstSeconds = (Math.max(...burstJobIds.map((id) => startedAt.get(id)!)) - burstStart) / 1000;
+  const processed = agents.map((a) => a.processed);
+  await Promise.all(agents.splice(0).map((a) => a.stop({ drainTimeoutMs: 5_000 })));
+
+  tables.push({
+    title: 'Dispatch latency: trigger → handler started (10 agents) vs raw JetStream publish → consume',
+    columns: ['measurement', 'rate', 'count', 'p50 ms', 'p95 ms', 'p99 ms'],
+    rows: [latencyRow('raw JetStream publish → consume (baseline)', `${RATE}/s`, rawPaced), latencyRow('coordination jobs.trigger → agent handler started', `${RATE}/s`, triggerToStarted)],
+    notes: [
+      `Target: trigger → started p95 < 50 ms at ${RATE} jobs/s. Coordination CPU during the paced run: ${round(dispatchCpu, 1)} % of one core.`,
+      'trigger → started spans: the tRPC trigger (validate, KV create, outbox publish of event + work item), the notification that wakes a waiting claim, a no-wait pull, the claim (lease + KV compare-and-set + started event), and the long-poll answer to the agent.',
+    ],
+  });
+  tables.push({
+    title: 'Dispatch throughput (burst, all at once)',
+    columns: ['measurement', 'count', 'seconds', 'per second'],
+    rows: [
+      ['raw JetStream publish → consume (baseline)', BURST, round(rawBurstSeconds, 2), Math.round(BURST / rawBurstSeconds)],
+      [`coordination jobs dispatched to ${AGENTS} agents (trigger → handler started)`, BURST, round(burstSeconds, 2), Math.round(BURST / burstSeconds)],
+    ],
+    notes: [`Jobs per agent: ${processed.join(', ')} (the claim loop spreads work over the agents).`],
+  });
+
+  // 3. Heartbeats: 1,000 registered agents, each pinging every 5 s (200 pings/s), spread evenly.
+  const pingers = await Promise.all(
+    Array.from({ length: PINGERS }, async (_, i) => {
+      const name = `sim-${i}`;
+      const token = await signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT, 3_600);
+      return { name, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken: async () => token, timeoutMs: 10_000 }) };
+    }),
+  );
+  for (let i = 0; i < PINGERS; i += 50) await Promise.all(pingers.slice(i, i + 50).map((p) => p.client.agents.register.mutate({ name: p.name, version: '1', capabilities: ['build'], runningJobIds: [] })));
+  await sleep(2_000);
+  const idleCpu = await cpuPercentDuring(pid, () => sleep(5_000));
+  const pingLatency: number[] = [];
+  let pingErrors = 0;
+  const pingCount = (PINGERS * PING_SECONDS * 1000) / PING_EVERY_MS;
+  const pingCpu = await cpuPercentDuring(pid, () =>
+    paced(pingCount, (PINGERS * 1000) / PING_EVERY_MS, async (i) => {
+      const p = pingers[i % PINGERS]!;
+      const t0 = performance.now();
+      try {
+        await p.client.agents.ping.mutate({ name: p.name, runningJobIds: [], load: 0 });
+        pingLatency.push(performance.now() - t0);
+      } catch {
+        pingErrors++;
+      }
+    }),
+  );
+  const online = (await client.agents.list.query({ status: 'online' })).filter((a) => a.name.startsWith('sim-')).length;
+  tables.push({
+    title: `Heartbeats: ${PINGERS.toLocaleString('en')} agents pinging every ${PING_EVERY_MS / 1000} s`,
+    columns: ['measurement', 'pings', 'p50 ms', 'p95 ms', 'p99 ms', 'coordination CPU % of one core'],
+    rows: [
+      [`idle: ${PINGERS} registered agents, sweeps only (5 s)`, 0, '', '', '', round(idleCpu, 1)],
+      [`agents.ping at ${(PINGERS * 1000) / PING_EVERY_MS}/s for ${PING_SECONDS} s`, pingLatency.length, ms(percentile(pingLatency, 50)), ms(percentile(pingLatency, 95)), ms(percentile(pingLatency, 99)), round(pingCpu, 1)],
+    ],
+    notes: [
+      `Target: under 10 % of one core. ${pingErrors} ping errors; ${online}/${PINGERS} agents online at the end.`,
+      'CPU is the coordination process (utime + stime from /proc) over the window; the bench client, nats-server and the simulated agents run on the same machine.',
+    ],
+  });
+
+  await nc.close();
+  writeBenchResult('coordination', tables);
+} finally {
+  await Promise.all(agents.map((a) => a.stop({ drainTimeoutMs: 0 })));
+  await coordination.stop();
+  await nats.stop();
+}
