@@ -26,7 +26,7 @@ tools_need_go() {
 # go_tool <binary> <package path> <module path> <version>: installed unless that exact module version is there.
 go_tool() {
   local bin=$1 pkg=$2 mod=$3 version=$4 have
-  have=$(go version -m "$DEPLOY_BIN/$bin" 2>/dev/null | awk -v m="$mod" '$1 == "mod" && $2 == m { print $3 }')
+  have=$(go version -m "$DEPLOY_BIN/$bin" 2>/dev/null | awk -v m="$mod" '$1 == "mod" && $2 == m { print $3 }' || true)
   if [[ $have == "$version" ]]; then
     echo "  $bin $version (installed)"
     return 0

@@ -71,7 +71,6 @@ export async function startCoordination(opts: { nc: NatsConnection; config: Conf
   const caches = {
     agents: new KvCache(stores.agents.records, log).start(),
     liveness: new KvCache(stores.liveness, log).start(),
-    leases: new KvCache(stores.leases, log).start(),
     schedules: new KvCache(stores.schedules, log).start(),
   };
   await Promise.all(Object.values(caches).map((c) => c.ready));

@@ -1,6 +1,7 @@
-import { connectNats, contextFactory, createLogger, onShutdown, startServiceServer } from '@platform/kit';
+import { connectNats, createLogger, onShutdown, startServiceServer } from '@platform/kit';
 import { startCoordination } from './app.js';
 import { loadCoordinationConfig } from './config.js';
+import { coordinationContextFactory } from './context.js';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadCoordinationConfig();
@@ -13,7 +14,7 @@ const coordination = await startCoordination({ nc, config, log });
 const server = await startServiceServer({
   name: 'coordination',
   router: coordination.router,
-  createContext: contextFactory(jwt, log),
+  createContext: coordinationContextFactory(jwt, log),
   readiness: coordination.readiness,
   openapi: { title: 'Coordination service', version: '0.2.0' },
   log,

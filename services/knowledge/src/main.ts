@@ -4,7 +4,7 @@ import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
 import { createKnowledgeRouter } from './router/index.js';
 import { connectGraph } from './store/neo4j.js';
-import { bootstrapSchema } from './store/schema.js';
+import { bootstrapSchema, schemaStatus } from './store/schema.js';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadKnowledgeConfig();
@@ -12,8 +12,11 @@ const log = createLogger('knowledge', config.LOG_LEVEL);
 const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
 
 const graph = await connectGraph(graphSettings(config));
-const schema = await bootstrapSchema(graph, { embeddingDimensions: config.EMBEDDING_DIMENSIONS });
-log.info(schema, 'neo4j schema ready');
+const schemaOptions = { embeddingDimensions: config.EMBEDDING_DIMENSIONS };
+log.info(await bootstrapSchema(graph, schemaOptions), 'neo4j schema ready');
+// IF NOT EXISTS keeps an existing index as it is (e.g. a vector index of another dimension): say so.
+const schemaCheck = await schemaStatus(graph, schemaOptions);
+if (!schemaCheck.ok) log.warn({ differences: schemaCheck.rows.filter((r) => r.status !== 'ok' && r.status !== 'unexpected') }, 'neo4j schema differs from what this code expects; see `schema:status`');
 
 const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log });
 await ensureKnowledgeStream(nc);

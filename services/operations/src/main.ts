@@ -9,6 +9,7 @@ import { startOperationsOutbox } from './events/outbox.js';
 import { ensureOperationsStream } from './events/streams.js';
 import { createOperationsRouter } from './router/index.js';
 import { createDb } from './store/prisma.js';
+import { createPool, poolRunner } from './store/sql.js';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadOperationsConfig();
@@ -17,11 +18,13 @@ const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: co
 
 const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
 await db.$queryRaw`SELECT 1`;
+// The event store's statements run on node-postgres directly (see store/sql.ts): a second, smaller pool.
+const eventPool = createPool(config.DATABASE_URL, { max: Math.max(2, Math.ceil(config.DATABASE_POOL_MAX / 2)) });
 const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log });
 await ensureOperationsStream(nc);
 const relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);
 const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, jwt });
-const core = { db, clock: systemClock, newId: uuid };
+const core = { db, sql: poolRunner(eventPool), clock: systemClock, newId: uuid };
 const registry = productionSagas(core);
 const sagas = new SagaOrchestrator({
   ...core,
@@ -64,5 +67,5 @@ onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
   ['sagas', () => sagas.stop()],
   ['outbox', () => relay.stop()],
   ['nats', () => nc.drain()],
-  ['postgres', () => db.$disconnect()],
+  ['postgres', () => Promise.all([db.$disconnect(), eventPool.end()])],
 ]);

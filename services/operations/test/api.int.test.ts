@@ -19,7 +19,7 @@ afterAll(async () => {
   await s?.drop();
 });
 
-const as = (id: string, roles: string[] = []) => callerFor(testDeps(s.db), user(id, roles));
+const as = (id: string, roles: string[] = []) => callerFor(testDeps(s), user(id, roles));
 const zodPaths = async (p: Promise<unknown>) => {
   try {
     await p;
@@ -32,7 +32,7 @@ const zodPaths = async (p: Promise<unknown>) => {
 
 describe('operations API', () => {
   it('refuses anonymous callers and bad input (BAD_REQUEST with the zod issues), writing nothing', async () => {
-    expect(await codeOf(callerFor(testDeps(s.db), null).tasks.list({}))).toBe('UNAUTHORIZED');
+    expect(await codeOf(callerFor(testDeps(s), null).tasks.list({}))).toBe('UNAUTHORIZED');
     const bad = await zodPaths(as('ivy').tasks.create({ title: '', priority: 'P7', subtasks: [{}] } as never));
     expect(bad).toEqual({ code: 'BAD_REQUEST', paths: ['priority', 'subtasks.0.title', 'title'] });
     expect((await zodPaths(as('ivy').memories.create({ content: 'x', type: 'semantic', importance: 2 }))).paths).toEqual(['importance']);
@@ -146,7 +146,7 @@ describe('operations API', () => {
   it('memories of an agent: written by the agent itself or a platform admin', async () => {
     const root = as('root', ['admin']);
     const agent = await root.agents.create({ name: 'memo-bot', config: { model: 'x' } });
-    const bot = callerFor(testDeps(s.db), { kind: 'agent', id: 'memo-bot', roles: [] });
+    const bot = callerFor(testDeps(s), { kind: 'agent', id: 'memo-bot', roles: [] });
     const mine = await bot.memories.create({ content: 'The build cache lives on node 3', type: 'procedural', source: 'agent', agentId: agent.id });
     expect(mine.agentId).toBe(agent.id);
     expect(await codeOf(as('gus').memories.create({ content: 'x', type: 'semantic', agentId: agent.id }))).toBe('FORBIDDEN');
@@ -155,7 +155,7 @@ describe('operations API', () => {
   });
 
   it('events API: services and admins only; CONFLICT carries the actual version', async () => {
-    const svc = callerFor(testDeps(s.db), service('coordination'));
+    const svc = callerFor(testDeps(s), service('coordination'));
     const r = await svc.events.append({ aggregateId: 'order-1', aggregateType: 'Order', expectedVersion: 'no_stream', events: [{ type: 'Placed', data: { total: 3 } }] });
     expect(r).toMatchObject({ nextExpectedVersion: 1, duplicate: false });
     try {

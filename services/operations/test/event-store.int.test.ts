@@ -26,8 +26,8 @@ const streamName = (tag: string) => `${tag}-${crypto.randomUUID()}`;
 describe('event store', () => {
   it('50 concurrent appends at the same expected version: exactly one wins, the others learn the actual version', async () => {
     const stream = streamName('race');
-    await appendToStream(s.db, stream, 'Race', [1, 2, 3].map((i) => ({ type: 'Seeded', data: { i } })), 'no_stream');
-    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => appendToStream(s.db, stream, 'Race', [{ type: 'Raced', data: { writer: i } }], 3)));
+    await appendToStream(s.sql, stream, 'Race', [1, 2, 3].map((i) => ({ type: 'Seeded', data: { i } })), 'no_stream');
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => appendToStream(s.sql, stream, 'Race', [{ type: 'Raced', data: { writer: i } }], 3)));
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
     for (const r of results) {
@@ -36,7 +36,7 @@ describe('event store', () => {
         expect(r.reason).toMatchObject({ code: 'CONFLICT', expectedVersion: 3, actualVersion: 4 });
       }
     }
-    const events = await readStream(s.db, stream);
+    const events = await readStream(s.sql, stream);
     expect(events.map((e) => e.version)).toEqual([1, 2, 3, 4]);
     // Losers wrote nothing, not even outbox rows.
     const outbox = await s.admin.query(`SELECT count(*)::int AS n FROM outbox WHERE envelope->'data'->>'aggregateId' = $1`, [stream]);
@@ -45,13 +45,13 @@ describe('event store', () => {
 
   it("'no_stream' and 'any': many writers on a new stream, versions without gaps", async () => {
     const fresh = streamName('fresh');
-    const first = await Promise.allSettled(Array.from({ length: 20 }, () => appendToStream(s.db, fresh, 'T', [{ type: 'Created', data: {} }], 'no_stream')));
+    const first = await Promise.allSettled(Array.from({ length: 20 }, () => appendToStream(s.sql, fresh, 'T', [{ type: 'Created', data: {} }], 'no_stream')));
     expect(first.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
 
     const any = streamName('any');
-    const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => appendToStream(s.db, any, 'T', [{ type: 'E', data: { i } }, { type: 'F', data: { i } }], 'any')));
+    const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => appendToStream(s.sql, any, 'T', [{ type: 'E', data: { i } }, { type: 'F', data: { i } }], 'any')));
     expect(appended.every((r) => !r.duplicate)).toBe(true);
-    const versions = (await readStream(s.db, any)).map((e) => e.version);
+    const versions = (await readStream(s.sql, any)).map((e) => e.version);
     expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     // Each append's two events are adjacent in its stream and in global order.
     for (const r of appended) expect(r.events[1]!.version - r.events[0]!.version).toBe(1);
@@ -61,13 +61,13 @@ describe('event store', () => {
     const stream = streamName('idem');
     const ids = [crypto.randomUUID(), crypto.randomUUID()];
     const events = ids.map((id, i) => ({ id, type: 'E', data: { i } }));
-    const first = await appendToStream(s.db, stream, 'T', events, 'no_stream');
-    const again = await appendToStream(s.db, stream, 'T', events, 'no_stream'); // the version check fails, the ids match
-    const anyAgain = await appendToStream(s.db, stream, 'T', events, 'any'); // the unique event id index catches it
+    const first = await appendToStream(s.sql, stream, 'T', events, 'no_stream');
+    const again = await appendToStream(s.sql, stream, 'T', events, 'no_stream'); // the version check fails, the ids match
+    const anyAgain = await appendToStream(s.sql, stream, 'T', events, 'any'); // the unique event id index catches it
     expect(again).toEqual({ ...first, duplicate: true });
     expect(anyAgain).toEqual({ ...first, duplicate: true });
-    expect(await readStream(s.db, stream)).toHaveLength(2);
-    await expect(appendToStream(s.db, streamName('other'), 'T', events, 'any')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await readStream(s.sql, stream)).toHaveLength(2);
+    await expect(appendToStream(s.sql, streamName('other'), 'T', events, 'any')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 
   it('readAll never skips events of transactions still in flight, under concurrent writers that also roll back', async () => {
@@ -79,7 +79,7 @@ describe('event store', () => {
         let ids: string[] = [];
         await s.db
           .$transaction(async (tx) => {
-            const r = await appendToStream({ tx, db: s.db }, `w${w}-${i}-${crypto.randomUUID()}`, 'Load', [{ type: 'E', data: { w, i } }], 'no_stream');
+            const r = await appendToStream({ tx, reader: s.sql }, `w${w}-${i}-${crypto.randomUUID()}`, 'Load', [{ type: 'E', data: { w, i } }], 'no_stream');
             ids = r.events.map((e) => e.eventId);
             await sleep(Math.random() * 25); // commit late: later positions become visible first
             if (rollback) throw new Error('rollback on purpose');
@@ -92,7 +92,7 @@ describe('event store', () => {
           );
       }
     };
-    const start = (await readAll(s.db, 0, 1)).nextPosition; // (earlier tests' events are before this point or will be read anyway)
+    const start = (await readAll(s.sql, 0, 1)).nextPosition; // (earlier tests' events are before this point or will be read anyway)
     const base = Number((await s.admin.query(`SELECT coalesce(max(position), 0) AS p FROM event_store`)).rows[0].p);
 
     const seen: StoredEvent[] = [];
@@ -102,7 +102,7 @@ describe('event store', () => {
       let naiveFrom = base;
       for (;;) {
         const done = !writing;
-        const page = await readAll(s.db, from, 20, { maxWaitMs: 5_000 });
+        const page = await readAll(s.sql, from, 20, { maxWaitMs: 5_000 });
         seen.push(...page.events);
         from = page.nextPosition;
         // What a reader without the gap check would do: advance past whatever it saw.
@@ -137,20 +137,20 @@ describe('event store', () => {
     const appended = new Promise<void>((r) => (inFlight = r));
     const slow = s.db.$transaction(
       async (tx) => {
-        await appendToStream({ tx, db: s.db }, streamName('slow'), 'T', [{ type: 'Slow', data: {} }], 'no_stream');
+        await appendToStream({ tx, reader: s.sql }, streamName('slow'), 'T', [{ type: 'Slow', data: {} }], 'no_stream');
         inFlight();
         await held;
       },
       { timeout: 20_000 },
     );
     await appended;
-    await appendToStream(s.db, streamName('fast'), 'T', [{ type: 'Fast', data: {} }], 'no_stream');
+    await appendToStream(s.sql, streamName('fast'), 'T', [{ type: 'Fast', data: {} }], 'no_stream');
 
-    const partial = await readAll(s.db, base, 10, { maxWaitMs: 200 });
+    const partial = await readAll(s.sql, base, 10, { maxWaitMs: 200 });
     expect(partial).toMatchObject({ events: [], nextPosition: base, complete: false });
     release();
     await slow;
-    const full = await readAll(s.db, base, 10);
+    const full = await readAll(s.sql, base, 10);
     expect(full.events.map((e) => e.eventType)).toEqual(['Slow', 'Fast']);
     expect(full.complete).toBe(true);
   });
@@ -159,7 +159,7 @@ describe('event store', () => {
     await s.admin.query(`CREATE TABLE sub_effects (event_id uuid PRIMARY KEY, position bigint NOT NULL)`);
     await s.admin.query(`GRANT SELECT, INSERT ON sub_effects TO operations_app`);
     const base = Number((await s.admin.query(`SELECT coalesce(max(position), 0) AS p FROM event_store`)).rows[0].p);
-    const append = (n: number, tag: string) => Promise.all(Array.from({ length: n }, (_, i) => appendToStream(s.db, streamName(`${tag}${i}`), 'Sub', [{ type: 'E', data: {} }], 'no_stream')));
+    const append = (n: number, tag: string) => Promise.all(Array.from({ length: n }, (_, i) => appendToStream(s.sql, streamName(`${tag}${i}`), 'Sub', [{ type: 'E', data: {} }], 'no_stream')));
     await append(25, 'history');
 
     const handled: number[] = [];
@@ -171,7 +171,7 @@ describe('event store', () => {
         handled.push(e.position);
       }
     };
-    const sub = await startSubscription({ db: s.db, name: 'test-projection', from: base, batchSize: 10, pollMs: 50, log: silentLog, handler, onLive: () => (liveAt = handled.length) });
+    const sub = await startSubscription({ db: s.db, sql: s.sql, name: 'test-projection', from: base, batchSize: 10, pollMs: 50, log: silentLog, handler, onLive: () => (liveAt = handled.length) });
     const until = async (cond: () => boolean) => {
       for (let i = 0; i < 400 && !cond(); i++) await sleep(25);
       expect(cond()).toBe(true);
@@ -184,7 +184,7 @@ describe('event store', () => {
     await sub.stop();
 
     await append(7, 'while-down');
-    const resumed = await startSubscription({ db: s.db, name: 'test-projection', from: 0, batchSize: 10, pollMs: 50, log: silentLog, handler });
+    const resumed = await startSubscription({ db: s.db, sql: s.sql, name: 'test-projection', from: 0, batchSize: 10, pollMs: 50, log: silentLog, handler });
     await until(() => handled.length === 37);
     await resumed.stop();
     expect(handled).toEqual([...handled].sort((a, b) => a - b));

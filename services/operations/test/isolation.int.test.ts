@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 const BLOCK = '0b8c6c1e-6a43-4c49-8d7c-4c1f0a1f2b3c';
-const deps = () => testDeps(s.db, { knowledge: fakeKnowledge([BLOCK]) });
+const deps = () => testDeps(s, { knowledge: fakeKnowledge([BLOCK]) });
 
 describe('isolation between users and teams', () => {
   it("never shows or changes another user's personal rows", async () => {

@@ -65,7 +65,7 @@ describe('outbox relay and idempotent consumers', () => {
         });
       },
     });
-    const alice = callerFor(testDeps(s.db, { afterWrite: () => relay.poke() }), user('alice'));
+    const alice = callerFor(testDeps(s, { afterWrite: () => relay.poke() }), user('alice'));
     try {
       for (let i = 0; i < 5; i++) await alice.tasks.create({ title: `before ${i}` });
       await waitFor('first events consumed', async () => (await count('consumed')) === 5);
@@ -103,7 +103,7 @@ describe('outbox relay and idempotent consumers', () => {
   });
 
   it('escalates coordination.agent.stuck once per event and per open subject, also when sent while operations is down', async () => {
-    const deps = { db: s.db, clock: () => new Date(), newId: () => crypto.randomUUID(), log: silentLog };
+    const deps = { db: s.db, sql: s.sql, clock: () => new Date(), newId: () => crypto.randomUUID(), log: silentLog };
     const jobId = crypto.randomUUID();
     const stuck = (job: string | null) => createEnvelope('coordination', 'coordination.agent.stuck', { agent: 'worker-7', jobId: job, reason: 'cannot reach the build cache', reportedAt: new Date().toISOString() });
     const publish = (env: ReturnType<typeof stuck>, msgID = env.id) => nc.jetstream().publish(env.subject, JSON.stringify(env), { msgID });
@@ -127,7 +127,7 @@ describe('outbox relay and idempotent consumers', () => {
       expect(await count(`outbox WHERE subject = 'operations.approval.requested'`)).toBe(2);
 
       // Platform admins decide escalations (they have no team).
-      const root = callerFor(testDeps(s.db), user('root', ['admin']));
+      const root = callerFor(testDeps(s), user('root', ['admin']));
       await root.users.me({});
       const listed = await root.approvals.list({ subjectKind: 'agent_stuck', status: 'pending' });
       expect(listed.items).toHaveLength(2);

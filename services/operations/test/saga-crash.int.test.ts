@@ -69,7 +69,7 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 3
 
 describe('sagas survive SIGKILL', () => {
   it('resume on another replica and finish or compensate exactly once per step', async () => {
-    const deps = testDeps(s.db, { registry: new SagaRegistry([effectsSaga(s.admin)]) });
+    const deps = testDeps(s, { registry: new SagaRegistry([effectsSaga(s.admin)]) });
     const forward = await Promise.all([0, 1, 2].map(() => startWorkflow(deps, user('alice'), { workflowType: 'effects', payload: { stepMs: 400 } })));
     const failing = await Promise.all([0, 1, 2].map(() => startWorkflow(deps, user('alice'), { workflowType: 'effects', payload: { stepMs: 400, failAt: 2 } })));
 

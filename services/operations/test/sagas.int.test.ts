@@ -24,7 +24,7 @@ beforeAll(async () => {
       effectsSaga(s.admin, { timeoutMs: 300 }),
       // Same steps with room for a loaded machine, where only ordering and counts are asserted.
       effectsSaga(s.admin, { type: 'effects_patient', timeoutMs: 10_000 }),
-      teamOnboardingSaga({ db: s.db, clock: () => new Date(), newId: () => crypto.randomUUID() }),
+      teamOnboardingSaga({ db: s.db, sql: s.sql, clock: () => new Date(), newId: () => crypto.randomUUID() }),
     ]);
     trace.setGlobalTracerProvider(tracing);
   } catch (e) {
@@ -47,6 +47,7 @@ afterEach(async () => {
 function orchestrator(owner: string, over: { maxConcurrent?: number; leaseMs?: number } = {}) {
   const o = new SagaOrchestrator({
     db: s.db,
+    sql: s.sql,
     registry,
     owner,
     leaseMs: over.leaseMs ?? 2_000,
@@ -60,7 +61,7 @@ function orchestrator(owner: string, over: { maxConcurrent?: number; leaseMs?: n
   return o;
 }
 
-const deps = () => testDeps(s.db, { registry, pokeSagas: () => running.forEach((o) => o.poke()) });
+const deps = () => testDeps(s, { registry, pokeSagas: () => running.forEach((o) => o.poke()) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function settled(id: string, timeoutMs = 20_000) {
@@ -97,7 +98,7 @@ describe('saga orchestrator', () => {
     expect(await codeOf(callerFor(deps(), user('bob')).workflows.get({ id: started.id }))).toBe('NOT_FOUND');
 
     // Saga state changes went to the event stream and the outbox.
-    expect((await readStream(s.db, started.id)).map((e) => e.eventType)).toEqual(['SagaStarted', 'StepSucceeded', 'StepSucceeded', 'StepSucceeded', 'SagaCompleted']);
+    expect((await readStream(s.sql, started.id)).map((e) => e.eventType)).toEqual(['SagaStarted', 'StepSucceeded', 'StepSucceeded', 'StepSucceeded', 'SagaCompleted']);
     const outbox = await s.admin.query(`SELECT subject FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`, [started.id]);
     expect(outbox.rows.map((r) => r.subject)).toEqual(['operations.saga.started', 'operations.saga.completed']);
 
@@ -173,7 +174,7 @@ describe('saga orchestrator', () => {
     await sleep(600);
     const row = (await s.admin.query(`SELECT status, current_step, step_log, version FROM saga_instances WHERE id = $1`, [saga.id])).rows[0];
     expect(row).toMatchObject({ status: 'running', current_step: 0, step_log: [], version: 1 });
-    expect((await readStream(s.db, saga.id)).map((e) => e.eventType)).toEqual(['SagaStarted']);
+    expect((await readStream(s.sql, saga.id)).map((e) => e.eventType)).toEqual(['SagaStarted']);
   });
 
   it('team_onboarding: creates the team, members and kickoff task; an unknown member undoes the team', async () => {

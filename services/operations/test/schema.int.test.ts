@@ -26,7 +26,7 @@ const count = async (sql: string, params: unknown[] = []) => Number((await s.adm
 
 describe('operations schema', () => {
   it('creates a task with nested subtasks in one call, and a failing subtask leaves nothing behind', async () => {
-    const alice = callerFor(testDeps(s.db), user('alice'));
+    const alice = callerFor(testDeps(s), user('alice'));
     const task = await alice.tasks.create({ title: 'ship it', priority: 'P1', subtasks: [{ title: 'one' }, { title: 'two', priority: 'P0' }] });
     expect(task.subtasks.map((t) => [t.title, t.priority, t.parentId, t.ownerId])).toEqual([
       ['one', 'P2', task.id, 'alice'],
@@ -51,7 +51,7 @@ describe('operations schema', () => {
   });
 
   it('cascades a user deletion to what they own; the memory audit log outlives the memory', async () => {
-    const deps = testDeps(s.db);
+    const deps = testDeps(s);
     const carol = callerFor(deps, user('carol'));
     const session = await carol.sessions.create({ channel: 'cli', kind: 'planning' });
     const task = await carol.tasks.create({ title: 'carol task', sessionId: session.id, subtasks: [{ title: 'carol sub' }] });
@@ -74,7 +74,7 @@ describe('operations schema', () => {
   });
 
   it('a deleted session detaches its tasks (SET NULL) instead of deleting them', async () => {
-    const dave = callerFor(testDeps(s.db), user('dave'));
+    const dave = callerFor(testDeps(s), user('dave'));
     const session = await dave.sessions.create({ channel: 'web' });
     const task = await dave.tasks.create({ title: 'outlives its session', sessionId: session.id });
     await s.admin.query(`DELETE FROM sessions WHERE id = $1`, [session.id]);
@@ -82,7 +82,7 @@ describe('operations schema', () => {
   });
 
   it('maintains updated_at in the database, also for writes outside Prisma', async () => {
-    const erin = callerFor(testDeps(s.db), user('erin'));
+    const erin = callerFor(testDeps(s), user('erin'));
     const task = await erin.tasks.create({ title: 'timestamps' });
     await new Promise((r) => setTimeout(r, 20));
     await s.admin.query(`UPDATE tasks SET title = 'renamed' WHERE id = $1`, [task.id]);
@@ -91,7 +91,7 @@ describe('operations schema', () => {
   });
 
   it('keeps generated tsvector columns with GIN indexes for memories and messages', async () => {
-    const frank = callerFor(testDeps(s.db), user('frank'));
+    const frank = callerFor(testDeps(s), user('frank'));
     await frank.memories.create({ content: 'The deployment pipeline uses blue green releases', type: 'procedural' });
     await frank.memories.create({ content: 'Lunch is at noon', type: 'episodic' });
     const hits = await frank.memories.search({ query: 'deploying releases' }); // english stemming: deploying ~ deployment, releases ~ release
@@ -122,7 +122,7 @@ describe('operations schema', () => {
   });
 
   it('keeps task trees acyclic, also when two moves would only form a cycle together', async () => {
-    const hank = callerFor(testDeps(s.db), user('hank'));
+    const hank = callerFor(testDeps(s), user('hank'));
     const a = await hank.tasks.create({ title: 'A', subtasks: [{ title: 'A1' }] });
     const b = await hank.tasks.create({ title: 'B' });
     expect(await codeOf(hank.tasks.move({ id: a.id, parentId: a.subtasks[0]!.id }))).toBe('BAD_REQUEST');

@@ -4,7 +4,7 @@ import { agentStatusEvent, agentStuckEvent } from '../events/agent-events.js';
 import { agentKey, leaseKey, type AgentCard, type AgentRecord, type Liveness } from '../store/agent-record.js';
 import { AlreadyExists, RevisionConflict } from '../store/typed-kv.js';
 import type { CoordinationDeps } from './deps.js';
-import { flushRecord, mutateRecord, UNCHANGED } from './outbox.js';
+import { mutateRecord, sendOutbox, UNCHANGED } from './outbox.js';
 
 /** What callers see of an agent: its registration and its latest heartbeat. */
 export interface AgentView {
@@ -91,9 +91,10 @@ export async function registerAgent(deps: CoordinationDeps, name: string, input:
   };
   let record: AgentRecord;
   try {
-    const revision = await deps.stores.agents.create(key, fresh);
-    record = (await flushRecord(deps, deps.stores.agents, key, { record: fresh, revision }))?.record ?? fresh;
-    deps.caches.agents.remember(key, record, revision);
+    const written = await deps.stores.agents.create(key, fresh);
+    sendOutbox(deps, deps.stores.agents, key, { record: fresh, revision: written.revision }, written.marker);
+    record = fresh;
+    deps.caches.agents.remember(key, record, written.revision);
   } catch (err) {
     if (!(err instanceof AlreadyExists)) throw err;
     const updated = await mutateRecord(deps, deps.stores.agents, 'agent', key, (current) => {

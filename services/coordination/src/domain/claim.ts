@@ -68,6 +68,8 @@ async function takeNext(deps: CoordinationDeps, agent: string, capabilities: rea
           deps.notifier.markEmpty(queue, version);
           break;
         }
+        // The server says how many items were left behind this one: none, and the next claim need not ask.
+        if (msg.info.pending === 0) deps.notifier.markEmpty(queue, version);
         const job = await claimItem(deps, agent, msg, type, priority, tag);
         if (job) return job;
       }
@@ -93,18 +95,28 @@ async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type
     deps.notifier.announceLater(type, priority, waitMs);
     return null;
   }
-  // The lease is written before the job turns running, so a running job always has one.
+  // The lease is durable before the job turns running (written alongside the outbox marker), so a
+  // running job always has one.
   const lease = leaseKey(agent, found.record.id);
-  await deps.stores.leases.put(lease, { jobId: found.record.id, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null });
+  const leaseWrite = deps.stores.leases.put(lease, { jobId: found.record.id, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null });
+  leaseWrite.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   try {
-    const { record } = await mutateRecord(deps, deps.stores.jobs, 'job', found.record.id, (job) => {
-      if (job.status !== 'queued') throw new NotClaimable();
-      return transition(deps, job, 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null });
-    }, found);
+    const leaseRevision = await Promise.race([leaseWrite, Promise.resolve(null)]);
+    const { record } = await mutateRecord(
+      deps,
+      deps.stores.jobs,
+      'job',
+      found.record.id,
+      (job) => {
+        if (job.status !== 'queued') throw new NotClaimable();
+        return transition(deps, job, 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
+      },
+      { initial: found, alongside: leaseWrite },
+    );
     msg.ack();
     return record;
   } catch (err) {
-    await deps.stores.leases.delete(lease).catch(() => undefined);
+    await deps.stores.leases.remove(lease, (await leaseWrite.catch(() => undefined)) ?? undefined).catch(() => undefined);
     if (err instanceof NotClaimable) {
       msg.term();
       return null;

@@ -33,11 +33,13 @@ export interface CoordinationStores {
   schedules: TypedKv<ScheduleRecord>;
 }
 
-/** Mirrors of the small buckets (see KvCache: hints, never trusted for writes). */
+/**
+ * Mirrors of the small buckets (see KvCache: hints, never trusted for writes). Leases are not
+ * mirrored: they are removed without tombstones (no watch event), and the lease sweep scans them.
+ */
 export interface CoordinationCaches {
   agents: KvCache<AgentRecord>;
   liveness: KvCache<Liveness>;
-  leases: KvCache<Lease>;
   schedules: KvCache<ScheduleRecord>;
 }
 

@@ -7,7 +7,7 @@ import { countAgentError } from './agents.js';
 import type { CoordinationDeps } from './deps.js';
 import { idempotentJobId } from './idempotency.js';
 import { afterFailure, assertHeldBy, requeue, transition } from './job-transitions.js';
-import { flushRecord, mutateRecord, UNCHANGED } from './outbox.js';
+import { mutateRecord, sendOutbox, UNCHANGED } from './outbox.js';
 import { parseJobParams } from './params.js';
 
 export interface TriggerInput {
@@ -23,10 +23,18 @@ export interface TriggerInput {
 const mutateJob = (deps: CoordinationDeps, id: string, change: (job: JobRecord) => JobRecord | typeof UNCHANGED) =>
   mutateRecord(deps, deps.stores.jobs, 'job', id, change);
 
-/** A job's lease ends with its run; a lease left behind by a crash is removed by the lease sweep. */
-async function endLease(deps: CoordinationDeps, agent: string | null, jobId: string): Promise<void> {
-  if (agent) await deps.stores.leases.delete(leaseKey(agent, jobId));
+/**
+ * A job's lease ends with its run, in the background: the job's record already says it is not
+ * running, and a lease left behind by a crash is removed by the lease sweep.
+ */
+function endLease(deps: CoordinationDeps, held: { agent: string | null; leaseRevision: number | null } | null, jobId: string): void {
+  const agent = held?.agent;
+  if (agent) deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(leaseKey(agent, jobId), held.leaseRevision ?? undefined));
 }
+
+/** What a running job's lease was, read inside a change function (the record before the change). */
+const heldBy = (job: JobRecord) => (job.status === 'running' ? { agent: job.agent, leaseRevision: job.leaseRevision } : null);
+const ended = { leaseRevision: null } as const;
 
 /**
  * Validates params against the job type's schema (BAD_REQUEST with the issues, nothing written),
@@ -51,6 +59,7 @@ export async function triggerJob(deps: CoordinationDeps, principal: Principal, i
     maxAttempts: jobTypeDefinitions[input.jobType].retry.maxAttempts,
     notBefore: null,
     agent: null,
+    leaseRevision: null,
     progress: null,
     idempotencyKey: input.idempotencyKey ?? null,
     scheduleId: input.scheduleId ?? null,
@@ -61,14 +70,14 @@ export async function triggerJob(deps: CoordinationDeps, principal: Principal, i
     outbox: [],
   };
   const job = requeue(deps, base, {}, 'triggered');
-  let revision: number;
+  let written;
   try {
-    revision = await deps.stores.jobs.create(id, job);
+    written = await deps.stores.jobs.create(id, job);
   } catch (err) {
     if (!(err instanceof AlreadyExists)) throw err;
     return { job: await getJob(deps, id), created: false };
   }
-  await flushRecord(deps, deps.stores.jobs, id, { record: job, revision });
+  sendOutbox(deps, deps.stores.jobs, id, { record: job, revision: written.revision }, written.marker);
   return { job, created: true };
 }
 
@@ -135,13 +144,13 @@ export async function listJobs(deps: CoordinationDeps, input: ListJobsInput): Pr
  * running job's agent learns of it on its next ping or progress report.
  */
 export async function cancelJob(deps: CoordinationDeps, principal: Principal, id: string, reason?: string): Promise<JobRecord> {
-  let heldBy: string | null = null;
+  let held: ReturnType<typeof heldBy> = null;
   const { record } = await mutateJob(deps, id, (job) => {
     if (job.status !== 'queued' && job.status !== 'running') throw conflict(`job ${id} is ${job.status}; only queued or running jobs can be cancelled`, { status: job.status });
-    heldBy = job.status === 'running' ? job.agent : null;
-    return transition(deps, job, 'cancelled', {}, reason ?? `cancelled by ${principal.kind} ${principal.id}`);
+    held = heldBy(job);
+    return transition(deps, job, 'cancelled', ended, reason ?? `cancelled by ${principal.kind} ${principal.id}`);
   });
-  await endLease(deps, heldBy, id);
+  endLease(deps, held, id);
   return record;
 }
 
@@ -155,34 +164,40 @@ export async function retryJob(deps: CoordinationDeps, principal: Principal, id:
 }
 
 export async function completeJob(deps: CoordinationDeps, agent: string, id: string, result: unknown): Promise<JobRecord> {
-  const { record, changed } = await mutateJob(deps, id, (job) => {
+  let held: ReturnType<typeof heldBy> = null;
+  const { record } = await mutateJob(deps, id, (job) => {
     // A repeated complete (the agent retrying after a lost answer) is answered, not refused.
     if (job.status === 'succeeded' && job.agent === agent) return UNCHANGED;
     assertHeldBy(job, agent);
-    return transition(deps, job, 'succeeded', { result });
+    held = heldBy(job);
+    return transition(deps, job, 'succeeded', { result, ...ended });
   });
-  if (changed) await endLease(deps, agent, id);
+  endLease(deps, held, id);
   return record;
 }
 
 /** The agent's handler failed: failed, then queued again after the backoff, or dead after the last attempt. */
 export async function failJob(deps: CoordinationDeps, agent: string, id: string, error: string): Promise<JobRecord> {
+  let held: ReturnType<typeof heldBy> = null;
   const { record } = await mutateJob(deps, id, (job) => {
     assertHeldBy(job, agent);
-    return afterFailure(deps, transition(deps, job, 'failed', { error }), error, true);
+    held = heldBy(job);
+    return afterFailure(deps, transition(deps, job, 'failed', { error, ...ended }), error, true);
   });
-  await endLease(deps, agent, id);
-  await countAgentError(deps, agent);
+  endLease(deps, held, id);
+  deps.background.run(`error count ${agent}`, () => countAgentError(deps, agent));
   return record;
 }
 
 /** The agent hands a job back untouched (e.g. it is shutting down): queued again, not counted as a failure. */
 export async function releaseJob(deps: CoordinationDeps, agent: string, id: string, reason?: string): Promise<JobRecord> {
+  let held: ReturnType<typeof heldBy> = null;
   const { record } = await mutateJob(deps, id, (job) => {
     assertHeldBy(job, agent);
-    return requeue(deps, job, {}, reason ? `released by agent: ${reason}` : 'released by agent');
+    held = heldBy(job);
+    return requeue(deps, job, ended, reason ? `released by agent: ${reason}` : 'released by agent');
   });
-  await endLease(deps, agent, id);
+  endLease(deps, held, id);
   return record;
 }
 
@@ -210,12 +225,18 @@ export async function reportProgress(deps: CoordinationDeps, agent: string, id: 
  */
 export async function requeueLostJob(deps: CoordinationDeps, jobId: string, agent: string, reason: string): Promise<boolean> {
   let changed = false;
+  let held: ReturnType<typeof heldBy> = null;
   try {
-    ({ changed } = await mutateJob(deps, jobId, (job) => (job.status === 'running' && job.agent === agent ? afterFailure(deps, job, reason, false) : UNCHANGED)));
+    ({ changed } = await mutateJob(deps, jobId, (job) => {
+      if (job.status !== 'running' || job.agent !== agent) return UNCHANGED;
+      held = heldBy(job);
+      return afterFailure(deps, { ...job, ...ended }, reason, false);
+    }));
   } catch (err) {
     if (!(err instanceof Error && err.name === 'DomainError')) throw err; // the job no longer exists
   }
-  await endLease(deps, agent, jobId);
+  // Our lease, or (when the job moved on) whatever lease this agent still has for it.
+  endLease(deps, held ?? { agent, leaseRevision: null }, jobId);
   if (changed) deps.log.warn({ jobId, agent, reason }, 'requeued a job its agent lost');
   return changed;
 }

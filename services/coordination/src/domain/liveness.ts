@@ -77,10 +77,11 @@ const LEASE_RECHECK_MS = 30_000;
 export async function sweepLeases(deps: CoordinationDeps): Promise<void> {
   const now = deps.clock().getTime();
   const { heartbeatIntervalMs, stuckGraceMs } = deps.settings;
-  const leases = deps.caches.leases.entries();
-  const current = new Set(leases.map(([key]) => key));
+  // Only live leases are in the bucket (they are removed without tombstones): one small scan.
+  const leases = await deps.stores.leases.scan();
+  const current = new Set(leases.map((l) => l.key));
   for (const key of leaseChecks.keys()) if (!current.has(key)) leaseChecks.delete(key);
-  for (const [key, { record: lease }] of leases) {
+  for (const { key, record: lease, revision } of leases) {
     const agentStateKey = agentKey(lease.agent);
     const agent = deps.caches.agents.get(agentStateKey)?.record;
     const live = deps.caches.liveness.get(agentStateKey)?.record;
@@ -96,7 +97,7 @@ export async function sweepLeases(deps: CoordinationDeps): Promise<void> {
         leaseChecks.set(key, now);
         const job = (await deps.stores.jobs.get(lease.jobId))?.record;
         if (!job || job.status !== 'running' || job.agent !== lease.agent) {
-          await deps.stores.leases.delete(key);
+          await deps.stores.leases.remove(key, revision);
           leaseChecks.delete(key);
         }
       }

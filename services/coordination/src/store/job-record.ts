@@ -36,6 +36,8 @@ export const JobRecord = z.object({
   /** A retry waits for its backoff: not dispatched before this time. */
   notBefore: z.string().nullable().default(null),
   agent: z.string().nullable(),
+  /** Revision of the running job's lease, so ending it costs one request. */
+  leaseRevision: z.number().int().nullable().default(null),
   result: z.unknown().optional(),
   error: z.string().optional(),
   progress: JobProgress.nullable().default(null),
@@ -49,7 +51,7 @@ export const JobRecord = z.object({
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 
-export type PublicJob = Omit<JobRecord, 'outbox' | 'id'> & { jobId: string };
+export type PublicJob = Omit<JobRecord, 'outbox' | 'id' | 'leaseRevision'> & { jobId: string };
 
-/** The public shape: the record minus its internal outbox. */
-export const publicJob = ({ outbox: _outbox, id, ...rest }: JobRecord): PublicJob => ({ jobId: id, ...rest });
+/** The public shape: the record minus its internal bookkeeping (outbox, lease revision). */
+export const publicJob = ({ outbox: _outbox, leaseRevision: _lease, id, ...rest }: JobRecord): PublicJob => ({ jobId: id, ...rest });

@@ -15,44 +15,46 @@ export interface WithOutbox {
  * change), plus a marker bucket listing the keys that may still owe messages, so a sweep can
  * send what a crash or a NATS outage left unsent without reading every record.
  */
+/** A write: the record's new revision, and the revision of the marker written with it (null when it owes nothing). */
+export interface Written {
+  revision: number;
+  marker: number | null;
+}
+
 export interface OutboxStore<T extends WithOutbox> {
   readonly records: TypedKv<T>;
   get(key: string): Promise<Versioned<T> | null>;
-  create(key: string, record: T): Promise<number>;
-  update(key: string, record: T, revision: number): Promise<number>;
-  /** Keys whose marker is at least `minAgeMs` old (younger ones are being flushed by their writer). */
-  pendingKeys(minAgeMs: number, now: Date): Promise<string[]>;
-  /** Removes the key's marker unless the record owes messages again (a writer raced the flush). */
-  clearPending(key: string): Promise<void>;
+  create(key: string, record: T): Promise<Written>;
+  /** `alongside` (e.g. a lease write) is awaited with the marker, before the record is written. */
+  update(key: string, record: T, revision: number, alongside?: Promise<unknown>): Promise<Written>;
+  /** Markers at least `minAgeMs` old (younger ones are being flushed by their writer). */
+  pendingKeys(minAgeMs: number, now: Date): Promise<Array<{ key: string; marker: number }>>;
+  /** Removes the marker written at `marker`; a newer one, from a racing writer, stays. */
+  clearPending(key: string, marker: number): Promise<void>;
 }
 
 export async function openOutboxStore<T extends WithOutbox>(js: JetStreamClient, bucket: string, markerBucket: string, schema: z.ZodType<T>): Promise<OutboxStore<T>> {
   const records = await openTypedKv(js, bucket, schema);
   const markers = await openTypedKv(js, markerBucket, z.unknown());
   // The marker is written before the record, so a crash between the two leaves at worst a
-  // marker for a record with nothing to send, which the sweep clears.
-  const mark = async (key: string, record: T) => {
-    if (record.outbox.length > 0) await markers.put(key, 1);
-  };
+  // marker for a record with nothing to send, which the sweep clears. Markers are removed by
+  // revision and without a tombstone (TypedKv.remove), so the sweep's scan stays O(pending).
+  const mark = async (key: string, record: T) => (record.outbox.length > 0 ? markers.put(key, 1) : null);
   return {
     records,
     get: (key) => records.get(key),
     async create(key, record) {
-      await mark(key, record);
-      return records.create(key, record);
+      const marker = await mark(key, record);
+      return { revision: await records.create(key, record), marker };
     },
-    async update(key, record, revision) {
-      await mark(key, record);
-      return records.update(key, record, revision);
+    async update(key, record, revision, alongside) {
+      const [marker] = await Promise.all([mark(key, record), alongside]);
+      return { revision: await records.update(key, record, revision), marker };
     },
     async pendingKeys(minAgeMs, now) {
       const all = await markers.scan();
-      return all.filter((m) => now.getTime() - m.created.getTime() >= minAgeMs).map((m) => m.key);
+      return all.filter((m) => now.getTime() - m.created.getTime() >= minAgeMs).map((m) => ({ key: m.key, marker: m.revision }));
     },
-    async clearPending(key) {
-      await markers.delete(key);
-      const fresh = await records.get(key);
-      if (fresh && fresh.record.outbox.length > 0) await markers.put(key, 1);
-    },
+    clearPending: (key, marker) => markers.remove(key, marker),
   };
 }

@@ -29,6 +29,13 @@ export interface TypedKv<T> {
   /** Compare-and-set: fails with RevisionConflict when the key changed since `revision`. */
   update(key: string, value: T, revision: number): Promise<number>;
   delete(key: string): Promise<void>;
+  /**
+   * Removes the key without a tombstone: deletes its stream message (the one at `revision`, or
+   * the current one). Watchers see nothing. For short-lived keys (outbox markers, leases) whose
+   * tombstones would otherwise pile up, one per job, and make every scan O(all jobs ever).
+   * With `revision`, a newer value written meanwhile survives (its message has another sequence).
+   */
+  remove(key: string, revision?: number): Promise<void>;
   /** Every current value (one ordered consumer over the bucket): for small buckets and admin lists. */
   scan(): Promise<Array<Versioned<T> & { key: string; created: Date }>>;
   parse(entry: KvEntry): T;
@@ -38,6 +45,8 @@ const isWrongSequence = (err: unknown) => err instanceof Error && /wrong last se
 
 export async function openTypedKv<T>(js: JetStreamClient, bucket: string, schema: z.ZodType<T>): Promise<TypedKv<T>> {
   const kv = await js.views.kv(bucket, { bindOnly: true });
+  const jsm = await js.jetstreamManager();
+  const stream = `KV_${bucket}`;
   const parse = (entry: KvEntry): T => schema.parse(JSON.parse(dec.decode(entry.value)));
   return {
     bucket,
@@ -66,6 +75,16 @@ export async function openTypedKv<T>(js: JetStreamClient, bucket: string, schema
       }
     },
     delete: (key) => kv.delete(key),
+    async remove(key, revision) {
+      const seq = revision ?? (await kv.get(key))?.revision;
+      if (!seq) return;
+      try {
+        await jsm.streams.deleteMessage(stream, seq, false);
+      } catch (err) {
+        // Already gone: replaced by a newer value (history 1) or removed by another replica.
+        if (!(err instanceof Error && /no message found|not found/i.test(err.message))) throw err;
+      }
+    },
     async scan() {
       const out = new Map<string, Versioned<T> & { key: string; created: Date }>();
       for (const e of await scanEntries(kv)) {

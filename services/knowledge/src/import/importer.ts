@@ -24,7 +24,7 @@ export interface ImportOptions {
   now?: () => Date;
 }
 
-export const IMPORT_DEFAULTS = { batchSize: 1_000, spotCheck: 25, defaultSessionId: 'legacy-default-session', blockWriters: 2, maxListedRejects: 1_000 };
+export const IMPORT_DEFAULTS = { batchSize: 2_000, spotCheck: 25, defaultSessionId: 'legacy-default-session', blockWriters: 2, maxListedRejects: 1_000 };
 
 const inc = (m: Record<string, number>, k: string, n = 1) => {
   m[k] = (m[k] ?? 0) + n;

@@ -3,10 +3,12 @@ import type { Graph } from './neo4j.js';
 import { readTx, writeTx } from './neo4j.js';
 
 /*
- * Bulk writes and checks of the legacy importer: one UNWIND statement per batch, one transaction
- * per batch, MERGE on the block id (and on (source, type, target) for links) so a second run
- * creates nothing. Labels and relationship types are dynamic (`$(…)`, Neo4j 5.26) but only ever
- * hold allow-listed values, checked again here before anything is sent.
+ * Bulk writes and checks of the legacy importer: one transaction per batch, one UNWIND statement
+ * per type label (or relationship type) in it, MERGE on the block id (and on (source, type,
+ * target) for links) so a second run creates nothing. Labels and types are interpolated, so they
+ * are checked against the allow-lists here, again, before anything is sent. (Neo4j 5.26's dynamic
+ * `$(…)` types were tried: with a dynamic relationship type the planner sometimes picks a scan of
+ * every relationship in the database for the MERGE.)
  */
 
 export interface ImportBlockRow {
@@ -28,23 +30,33 @@ export interface ImportLinkRow {
   props: Record<string, unknown>;
 }
 
-function assertAllowed(values: Iterable<string>, allowed: readonly string[], what: string): void {
-  for (const v of values) if (!allowed.includes(v)) throw new Error(`refusing ${what} ${JSON.stringify(v)}: not in the allow-list`);
+function groupBy<T, K extends string>(rows: T[], key: (r: T) => K, allowed: readonly string[], what: string): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    if (!allowed.includes(k)) throw new Error(`refusing ${what} ${JSON.stringify(k)}: not in the allow-list`);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return groups;
 }
 
 /** Returns how many nodes this batch created (the rest already existed). */
 export function mergeBlockBatch(g: Graph, rows: ImportBlockRow[], importRun: string): Promise<{ created: number }> {
-  assertAllowed(rows.map((r) => r.type), BlockType.options, 'label');
+  const byType = groupBy(rows, (r) => r.type, BlockType.options, 'label');
   return writeTx(g, 'import.blocks', async (tx) => {
-    const res = await tx.run(
-      `UNWIND $rows AS r
-       MERGE (b:Block {id: r.id})
-       ON CREATE SET b:$(r.type), b += r.props, b.version = 1, b.importRun = $importRun,
-         b.createdAt = datetime(r.createdAt), b.updatedAt = datetime(r.updatedAt),
-         b.validFrom = datetime(r.validFrom), b.validTo = CASE WHEN r.validTo IS NULL THEN null ELSE datetime(r.validTo) END`,
-      { rows, importRun },
-    );
-    return { created: res.summary.counters.updates().nodesCreated };
+    let created = 0;
+    for (const [type, group] of byType) {
+      const res = await tx.run(
+        `UNWIND $rows AS r
+         MERGE (b:Block {id: r.id})
+         ON CREATE SET b:${type}, b += r.props, b.version = 1, b.importRun = $importRun,
+           b.createdAt = datetime(r.createdAt), b.updatedAt = datetime(r.updatedAt),
+           b.validFrom = datetime(r.validFrom), b.validTo = CASE WHEN r.validTo IS NULL THEN null ELSE datetime(r.validTo) END`,
+        { rows: group, importRun },
+      );
+      created += res.summary.counters.updates().nodesCreated;
+    }
+    return { created };
   });
 }
 
@@ -54,23 +66,25 @@ export function mergeBlockBatch(g: Graph, rows: ImportBlockRow[], importRun: str
  * within the run and `matched - inRun` relationships that an earlier run had created.
  */
 export function mergeLinkBatch(g: Graph, rows: ImportLinkRow[], importRun: string): Promise<{ created: number; matched: number; inRun: number }> {
-  assertAllowed(rows.map((r) => r.type), RelationshipType.options, 'relationship type');
+  const byType = groupBy(rows, (r) => r.type, RelationshipType.options, 'relationship type');
   return writeTx(g, 'import.links', async (tx) => {
-    const res = await tx.run(
-      `UNWIND $rows AS r
-       MATCH (a:Block {id: r.sourceId})
-       MATCH (b:Block {id: r.targetId})
-       MERGE (a)-[l:$(r.type)]->(b)
-       ON CREATE SET l += r.props, l.importRun = $importRun, l.createdAt = datetime(r.createdAt)
-       RETURN count(l) AS matched, sum(CASE WHEN l.importRun = $importRun THEN 1 ELSE 0 END) AS inRun`,
-      { rows, importRun },
-    );
-    const rec = res.records[0];
-    return {
-      created: res.summary.counters.updates().relationshipsCreated,
-      matched: (rec?.get('matched') as number | undefined) ?? 0,
-      inRun: (rec?.get('inRun') as number | undefined) ?? 0,
-    };
+    const out = { created: 0, matched: 0, inRun: 0 };
+    for (const [type, group] of byType) {
+      const res = await tx.run(
+        `UNWIND $rows AS r
+         MATCH (a:Block {id: r.sourceId})
+         MATCH (b:Block {id: r.targetId})
+         MERGE (a)-[l:${type}]->(b)
+         ON CREATE SET l += r.props, l.importRun = $importRun, l.createdAt = datetime(r.createdAt)
+         RETURN count(l) AS matched, sum(CASE WHEN l.importRun = $importRun THEN 1 ELSE 0 END) AS inRun`,
+        { rows: group, importRun },
+      );
+      const rec = res.records[0];
+      out.created += res.summary.counters.updates().relationshipsCreated;
+      out.matched += (rec?.get('matched') as number | undefined) ?? 0;
+      out.inRun += (rec?.get('inRun') as number | undefined) ?? 0;
+    }
+    return out;
   });
 }
 

@@ -15,15 +15,15 @@ export function appendEvents(
 ): Promise<AppendResult> {
   requireServiceOrAdmin(principal);
   const events = input.events.map((e) => ({ ...e, metadata: { ...e.metadata, appendedBy: principal.id } }));
-  return appendToStream(deps.db, input.aggregateId, input.aggregateType, events, input.expectedVersion, { correlationId: currentTraceId(), now: deps.clock() });
+  return appendToStream(deps.sql, input.aggregateId, input.aggregateType, events, input.expectedVersion, { correlationId: currentTraceId(), now: deps.clock() });
 }
 
 export function readEventStream(deps: CoreDeps, principal: Principal, input: { aggregateId: string; fromVersion: number; limit: number }): Promise<StoredEvent[]> {
   requireServiceOrAdmin(principal);
-  return readStream(deps.db, input.aggregateId, input.fromVersion, input.limit);
+  return readStream(deps.sql, input.aggregateId, input.fromVersion, input.limit);
 }
 
 export function readAllEvents(deps: CoreDeps, principal: Principal, input: { fromPosition: number; limit: number }): Promise<ReadAllResult> {
   requireServiceOrAdmin(principal);
-  return readAll(deps.db, input.fromPosition, input.limit);
+  return readAll(deps.sql, input.fromPosition, input.limit);
 }

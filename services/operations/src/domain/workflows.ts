@@ -32,7 +32,7 @@ export async function startWorkflow(deps: WorkflowDeps, principal: Principal, in
         if (existing) return { ...existing, created: false };
       }
       const saga = await insertSaga(s, { type: def.type, payload, idempotencyKey: input.idempotencyKey });
-      await appendToStream({ tx: s.tx, db: deps.db }, saga.id, 'saga', [{ type: 'SagaStarted', data: { sagaType: def.type, payload, startedBy: principal.id } }], 'no_stream', { now: deps.clock() });
+      await appendToStream({ tx: s.tx, reader: deps.sql }, saga.id, 'saga', [{ type: 'SagaStarted', data: { sagaType: def.type, payload, startedBy: principal.id } }], 'no_stream', { now: deps.clock() });
       const data = { sagaId: saga.id, sagaType: saga.type, status: saga.status, currentStep: 0, startedBy: principal.id, error: null };
       await appendOutbox(s.tx, createEnvelope('operations', 'operations.saga.started', data, deps));
       return { ...saga, created: true };

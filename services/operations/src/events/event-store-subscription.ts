@@ -1,10 +1,14 @@
 import type { Logger } from '@platform/kit';
 import { readAll, type StoredEvent } from '../store/event-store.js';
 import type { Db, Tx } from '../store/prisma.js';
+import type { SqlRunner } from '../store/sql.js';
 import { advanceCheckpoint, loadCheckpoint } from '../store/subscriptions.js';
 
 export interface SubscriptionOptions {
+  /** Prisma: the handler's transaction and the checkpoint. */
   db: Db;
+  /** Reads the event store. */
+  sql: SqlRunner;
   /** Durable name: the checkpoint is stored under it (event_subscriptions). */
   name: string;
   /** Where a brand-new subscription starts (global position; 0 = from the beginning). */
@@ -59,7 +63,7 @@ export async function startSubscription(opts: SubscriptionOptions): Promise<Runn
   const loop = async () => {
     while (!stopped) {
       try {
-        const page = await readAll(opts.db, position, batchSize);
+        const page = await readAll(opts.sql, position, batchSize);
         if (page.events.length > 0) {
           const from = position;
           await opts.db.$transaction(async (tx) => {

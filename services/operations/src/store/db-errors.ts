@@ -1,8 +1,9 @@
 import { badRequest, conflict, DomainError } from '@platform/kit';
+import pg from 'pg';
 
 /**
- * Postgres facts carried by a Prisma error (model and raw queries alike): Prisma 7 with the pg driver
- * adapter puts the SQLSTATE and message under `meta.driverAdapterError.cause`.
+ * Postgres facts carried by an error: node-postgres reports them directly; Prisma 7 with the pg driver
+ * adapter (model and raw queries alike) puts the SQLSTATE and message under `meta.driverAdapterError.cause`.
  */
 export interface PgFailure {
   sqlState: string;
@@ -12,6 +13,10 @@ export interface PgFailure {
 }
 
 export function pgFailure(err: unknown): PgFailure | null {
+  // node-postgres directly (the event store's pool)
+  if (err instanceof pg.DatabaseError && err.code) {
+    return { sqlState: err.code, message: err.message, ...(err.constraint ? { constraint: err.constraint } : {}) };
+  }
   const cause = (err as { meta?: { driverAdapterError?: { cause?: Record<string, unknown> } } } | null)?.meta?.driverAdapterError?.cause;
   if (!cause) return null;
   const sqlState = typeof cause['originalCode'] === 'string' ? cause['originalCode'] : typeof cause['code'] === 'string' ? cause['code'] : null;

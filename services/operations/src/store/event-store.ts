@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, DomainError } from '@platform/kit';
 import { pgFailure, toDomainError } from './db-errors.js';
-import type { Db, Tx } from './prisma.js';
+import type { Tx } from './prisma.js';
+import { isSqlRunner, prismaRunner, type SqlRunner } from './sql.js';
 
 /**
  * The event store: append-only streams (one per aggregate) with a global order.
@@ -60,8 +61,12 @@ export class ConcurrencyError extends DomainError {
   }
 }
 
-/** Where to append: the pool (one autocommit statement), or the caller's transaction plus the pool. */
-export type AppendTarget = Db | { tx: Tx; db: Db };
+/**
+ * Where to append: a runner (one autocommit statement on the pool), or the caller's transaction
+ * (Prisma's, or a SqlPool transaction) plus a runner to read committed state with when that
+ * transaction is already doomed by a unique violation.
+ */
+export type AppendTarget = SqlRunner | { tx: Tx | SqlRunner; reader: SqlRunner };
 
 export interface AppendOptions {
   /** Envelope fields of the outbox rows (the `operations.event.appended` notifications). */
@@ -75,7 +80,8 @@ const APPENDED_SUBJECT = 'operations.event.appended';
 const ANY_ATTEMPTS = 50;
 
 interface InsertedRow {
-  position: bigint;
+  /** bigint: a string from node-postgres, a BigInt from Prisma; Number() takes both. */
+  position: bigint | string;
   event_id: string;
   version: number;
 }
@@ -96,8 +102,8 @@ export async function appendToStream(
   opts: AppendOptions = {},
 ): Promise<AppendResult> {
   if (events.length === 0) throw badRequest('nothing to append');
-  const conn = 'tx' in target ? target.tx : target;
-  const reader = 'tx' in target ? target.db : target;
+  const conn = 'tx' in target ? (isSqlRunner(target.tx) ? target.tx : prismaRunner(target.tx)) : target;
+  const reader = 'tx' in target ? target.reader : target;
   const withIds = events.map((e) => ({ id: e.id ?? randomUUID(), type: e.type, data: e.data ?? null, metadata: e.metadata ?? {} }));
   if (new Set(withIds.map((e) => e.id)).size !== withIds.length) throw badRequest('event ids must be unique within an append');
   const expected = expectedNumber(expectedVersion);
@@ -140,8 +146,37 @@ export async function appendToStream(
  * and write an outbox row per inserted event. Versions follow input order, and so do positions
  * (the default event_store_next_position() runs per row in ORDER BY order).
  */
+const APPEND_SQL = `
+  WITH input AS (
+    SELECT (e->>'id')::uuid AS event_id, e->>'type' AS event_type, e->'data' AS data, e->'metadata' AS metadata, n
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n)
+  ), current_version AS (
+    SELECT coalesce(max(version), 0) AS v FROM event_store WHERE aggregate_id = $2
+  ), inserted AS (
+    INSERT INTO event_store (event_id, aggregate_id, aggregate_type, event_type, data, metadata, version)
+    SELECT i.event_id, $2, $3, i.event_type, i.data, i.metadata, c.v + i.n::int
+    FROM input i CROSS JOIN current_version c
+    WHERE $4::int IS NULL OR c.v = $4::int
+    ORDER BY i.n
+    RETURNING position, event_id, version, event_type, data
+  ), outboxed AS (
+    INSERT INTO outbox (id, subject, envelope)
+    SELECT ins.event_id, $5, jsonb_strip_nulls(jsonb_build_object(
+      'id', ins.event_id, 'subject', $5::text, 'occurredAt', $6::text, 'source', 'operations',
+      'correlationId', $7::text, 'causationId', $8::text,
+      'data', jsonb_build_object('position', ins.position, 'eventId', ins.event_id, 'aggregateId', $2::text,
+        'aggregateType', $3::text, 'eventType', ins.event_type, 'version', ins.version, 'data', ins.data)))
+    FROM inserted ins
+  )
+  SELECT position, event_id::text AS event_id, version FROM inserted ORDER BY version`;
+
+/**
+ * One statement: read the stream's version, insert the events after it when it is the expected one,
+ * and write an outbox row per inserted event. Versions follow input order, and so do positions
+ * (the default event_store_next_position() runs per row in ORDER BY order).
+ */
 function insertEvents(
-  conn: Db | Tx,
+  conn: SqlRunner,
   aggregateId: string,
   aggregateType: string,
   events: Array<{ id: string; type: string; data: unknown; metadata: Record<string, unknown> }>,
@@ -149,49 +184,36 @@ function insertEvents(
   occurredAt: string,
   opts: AppendOptions,
 ): Promise<InsertedRow[]> {
-  const input = JSON.stringify(events);
-  return conn.$queryRaw<InsertedRow[]>`
-    WITH input AS (
-      SELECT (e->>'id')::uuid AS event_id, e->>'type' AS event_type, e->'data' AS data, e->'metadata' AS metadata, n
-      FROM jsonb_array_elements(${input}::jsonb) WITH ORDINALITY AS x(e, n)
-    ), current_version AS (
-      SELECT coalesce(max(version), 0) AS v FROM event_store WHERE aggregate_id = ${aggregateId}
-    ), inserted AS (
-      INSERT INTO event_store (event_id, aggregate_id, aggregate_type, event_type, data, metadata, version)
-      SELECT i.event_id, ${aggregateId}, ${aggregateType}, i.event_type, i.data, i.metadata, c.v + i.n::int
-      FROM input i CROSS JOIN current_version c
-      WHERE ${expected}::int IS NULL OR c.v = ${expected}::int
-      ORDER BY i.n
-      RETURNING position, event_id, version, event_type, data
-    ), outboxed AS (
-      INSERT INTO outbox (id, subject, envelope)
-      SELECT ins.event_id, ${APPENDED_SUBJECT}, jsonb_strip_nulls(jsonb_build_object(
-        'id', ins.event_id, 'subject', ${APPENDED_SUBJECT}::text, 'occurredAt', ${occurredAt}::text, 'source', 'operations',
-        'correlationId', ${opts.correlationId ?? null}::text, 'causationId', ${opts.causationId ?? null}::text,
-        'data', jsonb_build_object('position', ins.position, 'eventId', ins.event_id, 'aggregateId', ${aggregateId}::text,
-          'aggregateType', ${aggregateType}::text, 'eventType', ins.event_type, 'version', ins.version, 'data', ins.data)))
-      FROM inserted ins
-    )
-    SELECT position, event_id::text AS event_id, version FROM inserted ORDER BY version`;
+  return conn.query<InsertedRow>(APPEND_SQL, [
+    JSON.stringify(events),
+    aggregateId,
+    aggregateType,
+    expected,
+    APPENDED_SUBJECT,
+    occurredAt,
+    opts.correlationId ?? null,
+    opts.causationId ?? null,
+  ]);
 }
 
 /** The result of an earlier append of exactly these event ids to this stream, or null. */
-async function existingAppend(conn: Db | Tx, aggregateId: string, eventIds: string[]): Promise<AppendResult | null> {
-  const rows = await conn.$queryRaw<Array<InsertedRow & { aggregate_id: string }>>`
-    SELECT position, event_id::text AS event_id, version, aggregate_id
-    FROM event_store WHERE event_id = ANY(${eventIds}::uuid[]) ORDER BY version`;
+async function existingAppend(conn: SqlRunner, aggregateId: string, eventIds: string[]): Promise<AppendResult | null> {
+  const rows = await conn.query<InsertedRow & { aggregate_id: string }>(
+    `SELECT position, event_id::text AS event_id, version, aggregate_id FROM event_store WHERE event_id = ANY($1::uuid[]) ORDER BY version`,
+    [eventIds],
+  );
   if (rows.length !== eventIds.length || rows.some((r) => r.aggregate_id !== aggregateId)) return null;
   const out = rows.map((r) => ({ eventId: r.event_id, position: Number(r.position), version: r.version }));
   return { nextExpectedVersion: out.at(-1)!.version, events: out, duplicate: true };
 }
 
-export async function streamVersion(conn: Db | Tx, aggregateId: string): Promise<number> {
-  const [row] = await conn.$queryRaw<Array<{ v: number }>>`SELECT coalesce(max(version), 0)::int AS v FROM event_store WHERE aggregate_id = ${aggregateId}`;
+export async function streamVersion(conn: SqlRunner, aggregateId: string): Promise<number> {
+  const [row] = await conn.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM event_store WHERE aggregate_id = $1`, [aggregateId]);
   return row?.v ?? 0;
 }
 
 interface EventRow {
-  position: bigint;
+  position: bigint | string;
   event_id: string;
   aggregate_id: string;
   aggregate_type: string;
@@ -215,11 +237,13 @@ const toEvent = (r: EventRow): StoredEvent => ({
 });
 
 /** A stream's events from `fromVersion` (1-based, inclusive), in version order. */
-export async function readStream(conn: Db | Tx, aggregateId: string, fromVersion = 1, limit = 1_000): Promise<StoredEvent[]> {
-  const rows = await conn.$queryRaw<EventRow[]>`
-    SELECT position, event_id::text AS event_id, aggregate_id, aggregate_type, event_type, data, metadata, version, created_at
-    FROM event_store WHERE aggregate_id = ${aggregateId} AND version >= ${fromVersion}
-    ORDER BY version LIMIT ${limit}`;
+const EVENT_COLUMNS = `position, event_id::text AS event_id, aggregate_id, aggregate_type, event_type, data, metadata, version, created_at`;
+
+export async function readStream(conn: SqlRunner, aggregateId: string, fromVersion = 1, limit = 1_000): Promise<StoredEvent[]> {
+  const rows = await conn.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM event_store WHERE aggregate_id = $1 AND version >= $2 ORDER BY version LIMIT $3`,
+    [aggregateId, fromVersion, limit],
+  );
   return rows.map(toEvent);
 }
 
@@ -278,14 +302,15 @@ export function gapsIn(from: number, positions: readonly number[]): number[] {
   return gaps;
 }
 
-export async function readAll(conn: Db | Tx, fromPosition: number, limit: number, opts: ReadAllOptions = {}): Promise<ReadAllResult> {
-  const rows = await conn.$queryRaw<SnapshotRow[]>`
-    WITH s AS (SELECT pg_current_snapshot() AS snap)
-    SELECT s.snap::text AS snapshot, e.position, e.event_id::text AS event_id, e.aggregate_id, e.aggregate_type, e.event_type,
-           e.data, e.metadata, e.version, e.created_at
-    FROM s LEFT JOIN LATERAL (
-      SELECT * FROM event_store WHERE position > ${fromPosition} ORDER BY position LIMIT ${limit}
-    ) e ON true`;
+export async function readAll(conn: SqlRunner, fromPosition: number, limit: number, opts: ReadAllOptions = {}): Promise<ReadAllResult> {
+  // One statement, so the rows and pg_current_snapshot() come from the same (statement) snapshot.
+  const rows = await conn.query<SnapshotRow>(
+    `WITH s AS (SELECT pg_current_snapshot() AS snap)
+     SELECT s.snap::text AS snapshot, e.position, e.event_id::text AS event_id, e.aggregate_id, e.aggregate_type, e.event_type,
+            e.data, e.metadata, e.version, e.created_at
+     FROM s LEFT JOIN LATERAL (SELECT * FROM event_store WHERE position > $1 ORDER BY position LIMIT $2) e ON true`,
+    [fromPosition, limit],
+  );
   const snapshot = rows[0]!.snapshot;
   const events = rows.filter((r) => r.position !== null && r.position !== undefined).map((r) => toEvent(r as EventRow));
   const gaps = gapsIn(fromPosition, events.map((e) => e.position));
@@ -294,7 +319,7 @@ export async function readAll(conn: Db | Tx, fromPosition: number, limit: number
 
   const deadline = Date.now() + (opts.maxWaitMs ?? 2_000);
   for (;;) {
-    const filled = await rows2(conn, xip, gaps);
+    const filled = await gapCheck(conn, xip, gaps);
     if (filled.resolved) {
       const all = [...events, ...filled.events].sort((a, b) => a.position - b.position);
       return page(fromPosition, all, true);
@@ -308,15 +333,15 @@ export async function readAll(conn: Db | Tx, fromPosition: number, limit: number
 }
 
 /** In one fresh snapshot: have all `xids` ended, and which of the `gaps` positions are visible now? */
-async function rows2(conn: Db | Tx, xids: string[], gaps: number[]): Promise<{ resolved: boolean; events: StoredEvent[] }> {
-  const rows = await conn.$queryRaw<Array<SnapshotRow & { resolved: boolean }>>`
-    WITH s AS (SELECT pg_current_snapshot() AS snap)
-    SELECT s.snap::text AS snapshot,
-           (SELECT bool_and(pg_visible_in_snapshot(x::xid8, s.snap)) FROM unnest(${xids}::text[]) AS x) AS resolved,
-           e.position, e.event_id::text AS event_id, e.aggregate_id, e.aggregate_type, e.event_type, e.data, e.metadata, e.version, e.created_at
-    FROM s LEFT JOIN LATERAL (
-      SELECT * FROM event_store WHERE position = ANY(${gaps.map(String)}::bigint[])
-    ) e ON true`;
+async function gapCheck(conn: SqlRunner, xids: string[], gaps: number[]): Promise<{ resolved: boolean; events: StoredEvent[] }> {
+  const rows = await conn.query<SnapshotRow & { resolved: boolean }>(
+    `WITH s AS (SELECT pg_current_snapshot() AS snap)
+     SELECT s.snap::text AS snapshot,
+            (SELECT bool_and(pg_visible_in_snapshot(x::xid8, s.snap)) FROM unnest($1::text[]) AS x) AS resolved,
+            e.position, e.event_id::text AS event_id, e.aggregate_id, e.aggregate_type, e.event_type, e.data, e.metadata, e.version, e.created_at
+     FROM s LEFT JOIN LATERAL (SELECT * FROM event_store WHERE position = ANY($2::bigint[])) e ON true`,
+    [xids, gaps.map(String)],
+  );
   const resolved = rows[0]?.resolved === true;
   return { resolved, events: resolved ? rows.filter((r) => r.position != null).map((r) => toEvent(r as EventRow)) : [] };
 }

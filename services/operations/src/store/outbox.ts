@@ -1,9 +1,15 @@
 import type { EventSubject, TypedEnvelope } from '@platform/contracts';
 import type { Db, Tx } from './prisma.js';
+import type { SqlRunner } from './sql.js';
 
 /** Written in the caller's transaction, so the event commits (or not) with the change it announces. */
 export async function appendOutbox(tx: Tx, envelope: TypedEnvelope<EventSubject>): Promise<void> {
   await tx.outbox.create({ data: { id: envelope.id, subject: envelope.subject, envelope: envelope as object }, select: { id: true } });
+}
+
+/** appendOutbox for code running in a SqlPool transaction. */
+export async function appendOutboxSql(sql: SqlRunner, envelope: TypedEnvelope<EventSubject>): Promise<void> {
+  await sql.query(`INSERT INTO outbox (id, subject, envelope) VALUES ($1, $2, $3)`, [envelope.id, envelope.subject, JSON.stringify(envelope)]);
 }
 
 /** Oldest first; within one transaction (same created_at) in the order the rows were written. */

@@ -1,6 +1,7 @@
 import type { Prisma } from '../generated/prisma/client.js';
 import { afterCursor, keysetOrder, toPage, type Page } from './pagination.js';
-import type { SystemScope, UserScope } from './scope.js';
+import type { UserScope } from './scope.js';
+import type { SqlRunner } from './sql.js';
 
 export type SagaStatusName = 'running' | 'compensating' | 'completed' | 'compensated' | 'failed';
 
@@ -57,24 +58,69 @@ export async function listSagas(s: UserScope, f: { type?: string | undefined; st
   return toPage(rows, f.limit);
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The orchestrator's side (system actor `saga-orchestrator`, on the node-postgres pool: these run per
+// step, so they are the saga hot path)
+// ---------------------------------------------------------------------------------------------------
+
+interface SagaDbRow {
+  id: string;
+  type: string;
+  status: SagaStatusName;
+  current_step: number;
+  payload: Prisma.JsonValue;
+  outputs: Prisma.JsonValue;
+  step_log: Prisma.JsonValue;
+  error: string | null;
+  version: number;
+  started_by: string;
+  idempotency_key: string | null;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+const fromDb = (r: SagaDbRow): SagaRow => ({
+  id: r.id,
+  type: r.type,
+  status: r.status,
+  currentStep: r.current_step,
+  payload: r.payload,
+  outputs: r.outputs,
+  stepLog: r.step_log,
+  error: r.error,
+  version: r.version,
+  startedBy: r.started_by,
+  idempotencyKey: r.idempotency_key,
+  leaseOwner: r.lease_owner,
+  leaseExpiresAt: r.lease_expires_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  finishedAt: r.finished_at,
+});
+
 /**
  * Takes the lease of up to `limit` unfinished sagas nobody holds (never leased, or lease expired),
  * oldest first. SKIP LOCKED lets replicas claim concurrently without waiting on each other, and the
  * conditional UPDATE means each saga goes to exactly one of them.
  */
-export async function claimRunnable(s: SystemScope, owner: string, leaseMs: number, limit: number, types: readonly string[]): Promise<SagaRow[]> {
+export async function claimRunnable(sql: SqlRunner, owner: string, leaseMs: number, limit: number, types: readonly string[]): Promise<SagaRow[]> {
   if (limit <= 0 || types.length === 0) return [];
-  const ids = await s.tx.$queryRaw<Array<{ id: string }>>`
-    UPDATE saga_instances SET lease_owner = ${owner}, lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-    WHERE id IN (
-      SELECT id FROM saga_instances
-      WHERE status IN ('running', 'compensating') AND (lease_expires_at IS NULL OR lease_expires_at < now())
-        AND type = ANY(${[...types]}::text[])
-      ORDER BY created_at LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED)
-    RETURNING id::text`;
-  if (ids.length === 0) return [];
-  return s.tx.sagaInstance.findMany({ where: { id: { in: ids.map((r) => r.id) } }, orderBy: { createdAt: 'asc' } });
+  const rows = await sql.query<SagaDbRow>(
+    `UPDATE saga_instances SET lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2)
+     WHERE id IN (
+       SELECT id FROM saga_instances
+       WHERE status IN ('running', 'compensating') AND (lease_expires_at IS NULL OR lease_expires_at < now())
+         AND type = ANY($3::text[])
+       ORDER BY created_at LIMIT $4
+       FOR UPDATE SKIP LOCKED)
+     RETURNING id::text, type, status, current_step, payload, outputs, step_log, error, version, started_by, idempotency_key,
+               lease_owner, lease_expires_at, created_at, updated_at, finished_at`,
+    [owner, leaseMs / 1000, [...types], limit],
+  );
+  return rows.map(fromDb).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
 
 export interface Progress {
@@ -94,31 +140,36 @@ export interface Progress {
  * saga is at `expectedVersion` (fencing: a replica that lost its lease cannot overwrite the new
  * owner's progress). Returns false when that is no longer so.
  */
-export async function persistProgress(s: SystemScope, id: string, owner: string, expectedVersion: number, p: Progress, leaseMs: number): Promise<boolean> {
-  const n = await s.tx.$executeRaw`
-    UPDATE saga_instances SET
-      status = ${p.status}::"SagaStatus",
-      current_step = ${p.currentStep},
-      outputs = outputs || ${JSON.stringify(p.outputs ?? {})}::jsonb,
-      step_log = step_log || ${JSON.stringify(p.log)}::jsonb,
-      error = CASE WHEN ${p.error === undefined} THEN error ELSE ${p.error ?? null} END,
-      version = ${p.version},
-      finished_at = CASE WHEN ${p.finished === true} THEN now() ELSE finished_at END,
-      lease_owner = CASE WHEN ${p.finished === true} THEN NULL ELSE lease_owner END,
-      lease_expires_at = CASE WHEN ${p.finished === true} THEN NULL ELSE now() + make_interval(secs => ${leaseMs / 1000}) END
-    WHERE id = ${id}::uuid AND lease_owner = ${owner} AND version = ${expectedVersion}`;
-  return n === 1;
+export async function persistProgress(sql: SqlRunner, id: string, owner: string, expectedVersion: number, p: Progress, leaseMs: number): Promise<boolean> {
+  const rows = await sql.query<{ id: string }>(
+    `UPDATE saga_instances SET
+       status = $4::"SagaStatus",
+       current_step = $5,
+       outputs = outputs || $6::jsonb,
+       step_log = step_log || $7::jsonb,
+       error = CASE WHEN $8::boolean THEN $9::text ELSE error END,
+       version = $10,
+       finished_at = CASE WHEN $11::boolean THEN now() ELSE finished_at END,
+       lease_owner = CASE WHEN $11::boolean THEN NULL ELSE lease_owner END,
+       lease_expires_at = CASE WHEN $11::boolean THEN NULL ELSE now() + make_interval(secs => $12) END
+     WHERE id = $1::uuid AND lease_owner = $2 AND version = $3
+     RETURNING id`,
+    [id, owner, expectedVersion, p.status, p.currentStep, JSON.stringify(p.outputs ?? {}), JSON.stringify(p.log), p.error !== undefined, p.error ?? null, p.version, p.finished === true, leaseMs / 1000],
+  );
+  return rows.length === 1;
 }
 
 /** Extends the lease while a long step runs; false when another replica has taken it. */
-export async function renewLease(s: SystemScope, id: string, owner: string, leaseMs: number): Promise<boolean> {
-  const n = await s.tx.$executeRaw`
-    UPDATE saga_instances SET lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-    WHERE id = ${id}::uuid AND lease_owner = ${owner} AND status IN ('running', 'compensating')`;
-  return n === 1;
+export async function renewLease(sql: SqlRunner, id: string, owner: string, leaseMs: number): Promise<boolean> {
+  const rows = await sql.query<{ id: string }>(
+    `UPDATE saga_instances SET lease_expires_at = now() + make_interval(secs => $3)
+     WHERE id = $1::uuid AND lease_owner = $2 AND status IN ('running', 'compensating') RETURNING id`,
+    [id, owner, leaseMs / 1000],
+  );
+  return rows.length === 1;
 }
 
 /** Gives a lease back (graceful shutdown), so another replica can resume without waiting it out. */
-export async function releaseLease(s: SystemScope, id: string, owner: string): Promise<void> {
-  await s.tx.$executeRaw`UPDATE saga_instances SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ${id}::uuid AND lease_owner = ${owner}`;
+export async function releaseLease(sql: SqlRunner, id: string, owner: string): Promise<void> {
+  await sql.query(`UPDATE saga_instances SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1::uuid AND lease_owner = $2`, [id, owner]);
 }

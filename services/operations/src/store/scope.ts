@@ -1,6 +1,7 @@
 import type { Principal } from '@platform/contracts';
 import { isRetryable, toDomainError } from './db-errors.js';
 import type { Db, Tx } from './prisma.js';
+import type { SqlPool, SqlRunner } from './sql.js';
 
 /**
  * Every query on a user-owned table runs inside one of these scopes: an interactive transaction
@@ -78,6 +79,14 @@ export function asSystem<T>(db: Db, actor: SystemActor, fn: (scope: SystemScope)
       return fn({ tx, actor } as SystemScope);
     }, TX_OPTIONS),
   );
+}
+
+/**
+ * asSystem on the node-postgres pool (hot paths such as saga steps): BEGIN and the actor setting go
+ * in one round trip. The actor is one of the SystemActor literals, never input.
+ */
+export function asSystemSql<T>(pool: SqlPool, actor: SystemActor, fn: (sql: SqlRunner) => Promise<T>): Promise<T> {
+  return withRetry(() => pool.transaction(fn, `SELECT app_act_as_system('${actor}')`));
 }
 
 /** For tables without row-level security (outbox, inbox, event store): errors mapped the same way. */

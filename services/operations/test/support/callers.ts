@@ -4,6 +4,7 @@ import type { KnowledgePort } from '../../src/clients/knowledge.js';
 import { SagaRegistry } from '../../src/domain/sagas/definition.js';
 import { createOperationsRouter, type OperationsDeps } from '../../src/router/index.js';
 import type { Db } from '../../src/store/prisma.js';
+import type { SqlPool } from '../../src/store/sql.js';
 import { createCallerFactory } from '../../src/trpc.js';
 
 export const silentLog = createLogger('operations-test', 'silent');
@@ -14,10 +15,11 @@ export const fakeKnowledge = (blocks: Iterable<string> = []): KnowledgePort & { 
   return { blocks: set, blockExists: async (id) => set.has(id) };
 };
 
-export function testDeps(db: Db, over: Partial<OperationsDeps> = {}): OperationsDeps {
+export function testDeps(stores: { db: Db; sql: SqlPool }, over: Partial<OperationsDeps> = {}): OperationsDeps {
   const clock: Clock = () => new Date();
   return {
-    db,
+    db: stores.db,
+    sql: stores.sql,
     clock,
     newId: uuid,
     knowledge: fakeKnowledge(),

@@ -5,6 +5,7 @@ import { deploy } from '../../../../scripts/prisma/commands.js';
 import { createScratchDatabase, withDatabase } from '../../../../scripts/prisma/scratch-db.js';
 import { storeEnv } from '../../../../scripts/lib/local-env.js';
 import { createDb, type Db } from '../../src/store/prisma.js';
+import { createPool, poolRunner, type SqlPool } from '../../src/store/sql.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
@@ -24,6 +25,8 @@ export interface ScratchDb {
   appUrl: string;
   /** A Prisma client as the service role. */
   db: Db;
+  /** The hot-path pool as the service role (event store, saga steps), as in production. */
+  sql: SqlPool;
   /** Plain pg client as the owner, for assertions and setup that bypass the service. */
   admin: pg.Pool;
   drop(): Promise<void>;
@@ -46,14 +49,17 @@ export async function migratedScratchDb(tag: string, opts: { poolMax?: number } 
   const appUrl = withDatabase(env['DATABASE_URL']!, scratch.name);
   const db = createDb(appUrl, { max: opts.poolMax ?? 10 });
   const admin = new pg.Pool({ connectionString: scratch.url, max: 3 });
+  const eventPool = createPool(appUrl, { max: opts.poolMax ?? 10 });
   return {
     name: scratch.name,
     adminUrl: scratch.url,
     appUrl,
     db,
+    sql: poolRunner(eventPool),
     admin,
     drop: async () => {
       await db.$disconnect().catch(() => undefined);
+      await eventPool.end().catch(() => undefined);
       await admin.end().catch(() => undefined);
       await scratch.drop();
     },

@@ -1,12 +1,14 @@
 import type { Clock, IdGenerator, Logger } from '@platform/kit';
 import type { Db } from '../../store/prisma.js';
+import type { SqlPool } from '../../store/sql.js';
 import { claimRunnable, releaseLease } from '../../store/sagas.js';
-import { asSystem } from '../../store/scope.js';
+import { asSystemSql } from '../../store/scope.js';
 import type { SagaRegistry } from './definition.js';
 import { runSaga, type StepTiming } from './run-saga.js';
 
 export interface OrchestratorOptions {
   db: Db;
+  sql: SqlPool;
   registry: SagaRegistry;
   /** Unique per replica (lease owner). */
   owner: string;
@@ -69,11 +71,11 @@ export class SagaOrchestrator {
   private async tick(): Promise<void> {
     const free = this.opts.maxConcurrent - this.active.size;
     if (free <= 0) return;
-    const claimed = await asSystem(this.opts.db, 'saga-orchestrator', (s) => claimRunnable(s, this.opts.owner, this.opts.leaseMs, free, this.opts.registry.types));
+    const claimed = await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) => claimRunnable(tx, this.opts.owner, this.opts.leaseMs, free, this.opts.registry.types));
     for (const row of claimed) {
       const run = runSaga({ ...this.opts, isStopping: () => this.stopping }, row)
         .then(async (outcome) => {
-          if (outcome === 'released') await asSystem(this.opts.db, 'saga-orchestrator', (s) => releaseLease(s, row.id, this.opts.owner));
+          if (outcome === 'released') await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) => releaseLease(tx, row.id, this.opts.owner));
           if (outcome !== 'finished') this.opts.log.info({ sagaId: row.id, outcome }, 'saga handed over');
         })
         .catch((err: unknown) => {

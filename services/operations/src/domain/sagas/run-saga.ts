@@ -1,9 +1,10 @@
 import { createEnvelope, withSpan, type Clock, type IdGenerator, type Logger } from '@platform/kit';
 import { appendToStream, type NewEvent } from '../../store/event-store.js';
-import { appendOutbox } from '../../store/outbox.js';
+import { appendOutboxSql } from '../../store/outbox.js';
 import type { Db } from '../../store/prisma.js';
+import type { SqlPool } from '../../store/sql.js';
 import { persistProgress, renewLease, type Progress, type SagaRow, type SagaStatusName, type StepLogEntry } from '../../store/sagas.js';
-import { asSystem } from '../../store/scope.js';
+import { asSystemSql } from '../../store/scope.js';
 import {
   backoffDelay,
   DEFAULT_ACTION_RETRY,
@@ -31,6 +32,7 @@ export interface StepTiming {
 
 export interface RunnerDeps {
   db: Db;
+  sql: SqlPool;
   registry: SagaRegistry;
   /** This replica's lease owner id. */
   owner: string;
@@ -87,12 +89,12 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
   const persist = async (p: Omit<Progress, 'version'>, events: NewEvent[], notify?: Exclude<SagaStatusName, 'running'>): Promise<number> => {
     const t0 = performance.now();
     const version = state.version + events.length;
-    await asSystem(deps.db, 'saga-orchestrator', async (s) => {
-      if (!(await persistProgress(s, row.id, deps.owner, state.version, { ...p, version }, deps.leaseMs))) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
-      await appendToStream({ tx: s.tx, db: deps.db }, row.id, SAGA_AGGREGATE, events, state.version, { now: deps.clock() });
+    await asSystemSql(deps.sql, 'saga-orchestrator', async (tx) => {
+      if (!(await persistProgress(tx, row.id, deps.owner, state.version, { ...p, version }, deps.leaseMs))) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
+      await appendToStream({ tx, reader: deps.sql }, row.id, SAGA_AGGREGATE, events, state.version, { now: deps.clock() });
       if (notify) {
         const data = { sagaId: row.id, sagaType: row.type, status: p.status, currentStep: p.currentStep, startedBy: row.startedBy, error: p.error ?? null };
-        await appendOutbox(s.tx, createEnvelope('operations', `operations.saga.${notify}`, data, deps));
+        await appendOutboxSql(tx, createEnvelope('operations', `operations.saga.${notify}`, data, deps));
       }
     });
     state = { status: p.status, currentStep: p.currentStep, outputs: { ...state.outputs, ...p.outputs }, version };
@@ -238,7 +240,7 @@ function heartbeat(deps: RunnerDeps, sagaId: string): Lease {
   const controller = new AbortController();
   let lost = false;
   const timer = setInterval(() => {
-    asSystem(deps.db, 'saga-orchestrator', (s) => renewLease(s, sagaId, deps.owner, deps.leaseMs))
+    asSystemSql(deps.sql, 'saga-orchestrator', (tx) => renewLease(tx, sagaId, deps.owner, deps.leaseMs))
       .then((held) => {
         if (!held && !lost) {
           lost = true;

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { Batcher } from './batcher.js';
+import { lineProgress } from './progress.js';
+
+describe('Batcher', () => {
+  it('writes full batches, then the rest on flush, never more than inFlight at once', async () => {
+    const batches: number[][] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const b = new Batcher<number>(3, async (rows) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((r) => setTimeout(r, 5));
+      batches.push(rows);
+      running--;
+    }, 2);
+    for (let i = 1; i <= 10; i++) await b.push(i);
+    await b.flush();
+    expect(batches.flat().sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(batches.map((x) => x.length).sort()).toEqual([1, 3, 3, 3]);
+    expect(maxRunning).toBe(2);
+  });
+
+  it('surfaces a failed write', async () => {
+    const b = new Batcher<number>(1, async () => {
+      throw new Error('neo4j down');
+    });
+    await b.push(1);
+    await expect(b.flush()).rejects.toThrow('neo4j down');
+  });
+});
+
+describe('lineProgress', () => {
+  it('prints a start line and about one line per tenth', () => {
+    const lines: string[] = [];
+    const p = lineProgress((l) => lines.push(l), 60_000);
+    p.start('blocks', 100);
+    for (let i = 0; i < 100; i++) p.advance(1);
+    p.stop();
+    expect(lines[0]).toBe('blocks: starting, 100 rows');
+    expect(lines.length).toBeGreaterThanOrEqual(11);
+    expect(lines.length).toBeLessThanOrEqual(13);
+    expect(lines.at(-1)).toMatch(/^blocks: 100\/100 \(100%\)/);
+  });
+});
