@@ -38,5 +38,11 @@ npx tsc -p scripts/tsconfig.json
 npx tsc -p scripts/prisma/tsconfig.json
 npx eslint .
 
+echo "== deployment artifacts (Dockerfiles, compose, kustomize, Helm) with helm, kubeconform, kustomize"
+DEPLOY_CHECK_IMAGES=1 npm run --silent deploy:check
+
+echo "== Schemathesis (PyPI) for the OpenAPI tests"
+bash scripts/tools/schemathesis.sh >/dev/null
+
 echo "== unit, integration and end-to-end tests"
 npx vitest run --project unit --project int --project e2e

@@ -64,7 +64,9 @@ async function setup(): Promise<void> {
   db = await createScratchDatabase(adminUrl, 'inttest');
   workDir = await mkdtemp(path.join(tmpdir(), 'prisma-migrate-int-'));
   await mkdir(path.join(workDir, 'prisma'));
-  await cp(path.join(ROOT, 'prisma', 'schema.prisma'), path.join(workDir, 'prisma', 'schema.prisma'));
+  // A frozen fixture, not prisma/schema.prisma: the product schema relies on hand-written migration SQL
+  // (generated columns, function defaults) that a from-scratch generated migration cannot apply.
+  await cp(path.join(ROOT, 'scripts', 'prisma', 'fixtures', 'slice.schema.prisma'), path.join(workDir, 'prisma', 'schema.prisma'));
   ctx = {
     paths: { schema: path.join(workDir, 'prisma', 'schema.prisma'), migrationsDir: path.join(workDir, 'prisma', 'migrations') },
     databaseUrl: db.url,

@@ -1,5 +1,6 @@
 import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck } from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
+import { Background } from './domain/background.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
 import type { CoordinationDeps } from './domain/deps.js';
 import { sweepOutbox } from './domain/outbox.js';
@@ -81,6 +82,7 @@ export async function startCoordination(opts: { nc: NatsConnection; config: Conf
     stores,
     caches,
     notifier,
+    background: new Background(log),
     clock: opts.clock ?? systemClock,
     newId: opts.newId ?? uuid,
     log,
@@ -121,6 +123,7 @@ export async function startCoordination(opts: { nc: NatsConnection; config: Conf
     stop: async () => {
       notifier.stop();
       await Promise.all(loops.map((l) => l.stop()));
+      await deps.background.idle();
       for (const c of Object.values(caches)) c.stop();
     },
   };

@@ -21,6 +21,9 @@ async function rejection(p: Promise<unknown>): Promise<TRPCError> {
   return err as TRPCError;
 }
 
+/** Outbox sends run in the background: wait for them before looking at the streams. */
+const settled = () => coord.deps.background.idle();
+
 /** Pings every heartbeat interval (like the SDK) until stopped. */
 function keepAlive(name: string, runningJobIds: () => string[] = () => []) {
   const timer = setInterval(() => void as(name).agents.ping({ name, runningJobIds: runningJobIds() }).catch(() => undefined), FAST.HEARTBEAT_INTERVAL_MS);
@@ -48,6 +51,7 @@ describe('agents.register', () => {
     expect(second.agent.registeredAt).toBe(first.agent.registeredAt);
     expect(second.agent).toMatchObject({ version: '1.1.0', capabilities: ['proposal', 'build'] });
     expect((await operator().agents.list({})).filter((a) => a.name === 'reviewer')).toHaveLength(1);
+    await settled();
     const online = (await readEvents(coord.nc, ['coordination.agent.online'])).filter((e) => e.data.agent === 'reviewer');
     expect(online).toHaveLength(1);
   });
@@ -87,6 +91,8 @@ describe('liveness', () => {
     expect(offlineAt - t0).toBeGreaterThanOrEqual(1_500);
     expect(offlineAt - t0).toBeLessThan(1_500 + 100 + 1_000);
 
+    await settled();
+
     const events = (await readEvents(coord.nc, ['coordination.agent.online', 'coordination.agent.stale', 'coordination.agent.offline'])).filter((e) => e.data.agent === 'sleepy');
     expect(events.map((e) => e.data.status)).toEqual(['online', 'stale', 'offline']);
     expect(events[1]!.data.lastPingAt).toBe(registered.lastPingAt);
@@ -94,6 +100,7 @@ describe('liveness', () => {
 
     expect((await as('sleepy').agents.ping({ name: 'sleepy' })).status).toBe('online');
     expect((await operator().agents.get({ name: 'sleepy' })).status).toBe('online');
+    await settled();
     const back = (await readEvents(coord.nc, ['coordination.agent.online'])).filter((e) => e.data.agent === 'sleepy');
     expect(back).toHaveLength(2);
   });
@@ -104,6 +111,7 @@ describe('liveness', () => {
     try {
       await new Promise((r) => setTimeout(r, 2_000));
       expect((await operator().agents.get({ name: 'steady' })).status).toBe('online');
+      await settled();
       const changes = (await readEvents(coord.nc, ['coordination.agent.stale', 'coordination.agent.offline'])).filter((e) => e.data.agent === 'steady');
       expect(changes).toHaveLength(0);
     } finally {
@@ -134,6 +142,7 @@ describe('liveness', () => {
       expect((await rejection(as('doomed').jobs.claim({ capabilities: ['build'], waitMs: 0 }))).code).toBe('PRECONDITION_FAILED');
       const final = await operator().jobs.get({ jobId });
       expect(final.history.map((h) => `${h.status}:${h.agent ?? '-'}`)).toEqual(['queued:-', 'running:doomed', 'queued:-', 'running:rescuer', 'succeeded:rescuer']);
+      await settled();
       expect((await readEvents(coord.nc, ['coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId)).toHaveLength(1);
     } finally {
       stopRescuer();
@@ -184,6 +193,7 @@ describe('agents.reportStuck', () => {
       const report = await as('stuckie').agents.reportStuck({ name: 'stuckie', jobId, reason: 'cannot parse the spec' });
       expect(Date.parse(report.releaseAt!) - reportedAt).toBeGreaterThanOrEqual(800 - 50);
       expect(report.agent).toMatchObject({ stuckCount: 1, lastStuck: { reason: 'cannot parse the spec', jobId } });
+      await settled();
       const [event] = (await readEvents(coord.nc, ['coordination.agent.stuck'])).filter((e) => e.data.agent === 'stuckie');
       expect(event?.data).toEqual({ agent: 'stuckie', jobId, reason: 'cannot parse the spec', reportedAt: report.agent.lastStuck!.at });
 
@@ -208,6 +218,7 @@ describe('agents.reportStuck', () => {
     expect((await as('lost').agents.reportStuck({ name: 'lost', reason: 'no credentials' })).releaseAt).toBeNull();
     expect((await operator().agents.reportStuck({ name: 'lost', reason: 'looping' })).agent.stuckCount).toBe(2);
     expect((await rejection(as('nosy').agents.reportStuck({ name: 'lost', reason: 'x' }))).code).toBe('FORBIDDEN');
+    await settled();
     const events = (await readEvents(coord.nc, ['coordination.agent.stuck'])).filter((e) => e.data.agent === 'lost');
     expect(events.map((e) => [e.data.jobId, e.data.reason])).toEqual([
       [null, 'no credentials'],

@@ -22,7 +22,11 @@ async function rejection(p: Promise<unknown>): Promise<TRPCError> {
   return err as TRPCError;
 }
 
+/** Outbox sends run in the background: wait for them before looking at the streams. */
+const settled = () => coord.deps.background.idle();
+
 async function queuedItems(): Promise<number> {
+  await settled();
   const jsm = await coord.nc.jetstreamManager();
   return (await jsm.streams.info(JOBS_STREAM)).state.messages;
 }
@@ -102,6 +106,7 @@ describe('dispatch', () => {
     const normal = await alice().jobs.trigger({ jobType: 'proposal' });
     const high = await alice().jobs.trigger({ jobType: 'proposal', priority: 'high' });
     const other = await alice().jobs.trigger({ jobType: 'gap_analysis', priority: 'high' });
+    await settled(); // all four are in their queues
     const order: string[] = [];
     for (;;) {
       const { job } = await worker('prio').jobs.claim({ capabilities: ['proposal'], waitMs: 0 });
@@ -147,6 +152,7 @@ describe('lifecycle', () => {
     expect((await worker('runner').jobs.complete({ jobId })).status).toBe('succeeded');
     expect((await rejection(worker('prio').jobs.complete({ jobId }))).code).toBe('CONFLICT');
 
+    await settled();
     const events = (await readEvents(coord.nc, ['coordination.job.queued', 'coordination.job.started', 'coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId);
     expect(events.map((e) => e.subject)).toEqual(['coordination.job.queued', 'coordination.job.started', 'coordination.job.succeeded']);
     expect(events[2]!.data).toMatchObject({ status: 'succeeded', agent: 'runner', attempt: 1, targetKind: 'task', targetId: 'task-1', result: { gaps: 3 } });
@@ -173,6 +179,7 @@ describe('lifecycle', () => {
     expect(dead.status).toBe('dead');
     expect(dead.history.map((h) => h.status)).toEqual(['queued', 'running', 'failed', 'queued', 'running', 'failed', 'dead']);
 
+    await settled();
     const js = coord.nc.jetstream();
     const letter = await (await js.streams.get(DEADLETTER_STREAM)).getMessage({ last_by_subj: 'jobs.dead.proposal' });
     const body = letter.json<{ reason: string; job: { jobId: string; history: unknown[] } }>();
@@ -207,6 +214,7 @@ describe('lifecycle', () => {
     expect(await worker('cancelled-agent').jobs.progress({ jobId: job.jobId, fraction: 0.9 })).toEqual({ status: 'cancelled', keepGoing: false, cancelled: true });
     expect((await rejection(worker('cancelled-agent').jobs.complete({ jobId: job.jobId }))).code).toBe('CONFLICT');
     expect((await rejection(alice().jobs.cancel({ jobId: job.jobId }))).code).toBe('CONFLICT');
+    await settled();
     const events = (await readEvents(coord.nc, ['coordination.job.cancelled'])).map((e) => e.data.jobId);
     expect(events).toEqual(expect.arrayContaining([queued.jobId, running.jobId]));
   });

@@ -49,6 +49,7 @@ describe('schedules', () => {
     const ticks = jobs.map((j) => j.idempotencyKey);
     expect(new Set(ticks).size).toBe(jobs.length);
     expect(jobs.every((j) => j.priority === 'high' && j.targetId === 'task-9' && j.createdBy === 'service:coordination-scheduler')).toBe(true);
+    await Promise.all([a.deps.background.idle(), b.deps.background.idle()]);
     const queued = (await readEvents(a.nc, ['coordination.job.queued'])).filter((e) => jobs.some((j) => j.jobId === e.data.jobId));
     expect(queued).toHaveLength(jobs.length);
     // Both replicas tried: the second create of a tick's job id lost, so nothing was doubled.

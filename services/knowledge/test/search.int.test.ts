@@ -58,6 +58,21 @@ describe('search.fullText', () => {
     expect(hitIds(injected.hits)).toEqual([ids['retries']]);
   });
 
+  it('still finds a filtered match that ranks below the first round of Lucene hits', async () => {
+    const common = `zc${Math.random().toString(36).slice(2, 8)}`;
+    const crowd = `${h.tag}-crowd`;
+    await api.blocks.createMany({ blocks: Array.from({ length: 250 }, () => ({ type: 'Knowledge' as const, sessionId: crowd, title: `${common} ${common}`, content: `${common} ${common} ${common}` })) });
+    const filler = Array.from({ length: 400 }, (_, i) => `filler${i}`).join(' ');
+    const mine = await api.blocks.create({ type: 'Knowledge', sessionId: `${h.tag}-needle`, title: 'needle', content: `${filler} ${common}` });
+    // Precondition: unfiltered, the needle is not among the best 100 hits (the first round).
+    const all = await api.search.fullText({ query: common, limit: 100 });
+    expect(all.hits).toHaveLength(100);
+    expect(all.hits.map((x) => x.block.id)).not.toContain(mine.id);
+    // limit 5: Lucene's first round is 100 hits, all from the crowd.
+    const { hits } = await api.search.fullText({ query: common, sessionId: `${h.tag}-needle`, limit: 5 });
+    expect(hits.map((x) => x.block.id)).toEqual([mine.id]);
+  });
+
   it('refuses an empty query and an unknown type filter', async () => {
     await expectTrpcError(api.search.fullText({ query: '   ' }), 'BAD_REQUEST');
     const bad = { query: 'x', types: ['Nope'] } as unknown as Parameters<typeof api.search.fullText>[0];

@@ -74,6 +74,10 @@ describe('operations API', () => {
     expect((await cat.tasks.list({ ownerId: 'cat', status: 'in_progress' })).items.map((t) => t.title)).toEqual(['t1']);
     expect(await codeOf(cat.tasks.list({ cursor: 'garbage' }))).toBe('BAD_REQUEST');
 
+    const tree = await cat.tasks.create({ title: 'ordered', subtasks: ['a', 'b', 'c', 'd', 'e'].map((title) => ({ title })) });
+    expect(tree.subtasks.map((t) => t.title)).toEqual(['a', 'b', 'c', 'd', 'e']); // the order given, not the (equal) creation times
+    await cat.tasks.move({ id: made[4]!.id, parentId: tree.id });
+    expect((await cat.tasks.get({ id: tree.id })).subtasks.map((t) => t.title)).toEqual(['a', 'b', 'c', 'd', 'e', 't4']); // a moved task goes last
     const moved = await cat.tasks.move({ id: made[2]!.id, parentId: made[3]!.id });
     expect(moved.parentId).toBe(made[3]!.id);
     expect((await cat.tasks.get({ id: made[3]!.id })).subtasks.map((t) => t.title)).toEqual(['t2']);

@@ -1,3 +1,4 @@
+import { parseEnvelope } from '@platform/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSubscription } from '../src/events/event-store-subscription.js';
 import { appendToStream, ConcurrencyError, readAll, readStream, type StoredEvent } from '../src/store/event-store.js';
@@ -67,6 +68,11 @@ describe('event store', () => {
     expect(again).toEqual({ ...first, duplicate: true });
     expect(anyAgain).toEqual({ ...first, duplicate: true });
     expect(await readStream(s.sql, stream)).toHaveLength(2);
+    // One outbox row per event, with the event id as envelope id (= Nats-Msg-Id), valid against the contract.
+    const outbox = await s.admin.query(`SELECT id, envelope FROM outbox WHERE id = ANY($1::uuid[]) ORDER BY seq`, [ids]);
+    expect(outbox.rows.map((r) => r.id)).toEqual(ids);
+    const parsed = parseEnvelope(outbox.rows[1].envelope, ['operations.event.appended']);
+    expect(parsed.ok && parsed.envelope.data).toMatchObject({ aggregateId: stream, aggregateType: 'T', eventType: 'E', version: 2, data: { i: 1 } });
     await expect(appendToStream(s.sql, streamName('other'), 'T', events, 'any')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 

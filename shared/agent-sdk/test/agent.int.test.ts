@@ -144,6 +144,7 @@ describe('agent SDK', () => {
     });
     const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
     await until(jobId, 'succeeded');
+    await coord.deps.background.idle();
     const stuck = (await readEvents(coord.nc, ['coordination.agent.stuck'])).filter((e) => e.data.agent === 'sdk-stuck');
     expect(stuck.map((e) => [e.data.jobId, e.data.reason])).toEqual([[jobId, 'the build server is down']]);
     await a.stop();

@@ -81,42 +81,52 @@ async function takeNext(deps: CoordinationDeps, agent: string, capabilities: rea
 /** Turns one pulled work item into a running job, or disposes of an item that no longer applies. */
 async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type: JobType, priority: JobPriority, tag: ClaimTag | undefined): Promise<JobRecord | null> {
   const item = WorkItem.safeParse(safeJson(msg));
-  const found = item.success ? await deps.stores.jobs.get(item.data.jobId) : null;
+  if (!item.success) {
+    deps.log.warn({ subject: msg.subject }, 'dropping a malformed work item');
+    msg.term();
+    return null;
+  }
+  const jobId = item.data.jobId;
+  // The lease is written while the job is read (one round trip instead of two) and dropped again
+  // if the item turns out stale; it is durable before the job turns running, so a running job
+  // always has one.
+  const lease = leaseKey(agent, jobId);
+  const [found, leaseRevision] = await Promise.all([
+    deps.stores.jobs.get(jobId),
+    deps.stores.leases.put(lease, { jobId, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null }),
+  ]);
+  const dropLease = () => deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(lease, leaseRevision));
   if (!found || found.record.status !== 'queued') {
     // Cancelled while queued, or a duplicate item of a job that already runs: nothing to do.
-    deps.log.debug({ jobId: item.success ? item.data.jobId : null, status: found?.record.status }, 'dropping work item for a job that is not queued');
+    deps.log.debug({ jobId, status: found?.record.status }, 'dropping work item for a job that is not queued');
+    dropLease();
     msg.term();
     return null;
   }
   const waitMs = found.record.notBefore ? Date.parse(found.record.notBefore) - deps.clock().getTime() : 0;
   if (waitMs > 0) {
     // A retry in its backoff: JetStream gives the item back when it is due.
+    dropLease();
     msg.nak(waitMs);
     deps.notifier.announceLater(type, priority, waitMs);
     return null;
   }
-  // The lease is durable before the job turns running (written alongside the outbox marker), so a
-  // running job always has one.
-  const lease = leaseKey(agent, found.record.id);
-  const leaseWrite = deps.stores.leases.put(lease, { jobId: found.record.id, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null });
-  leaseWrite.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   try {
-    const leaseRevision = await Promise.race([leaseWrite, Promise.resolve(null)]);
     const { record } = await mutateRecord(
       deps,
       deps.stores.jobs,
       'job',
-      found.record.id,
+      jobId,
       (job) => {
         if (job.status !== 'queued') throw new NotClaimable();
         return transition(deps, job, 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
       },
-      { initial: found, alongside: leaseWrite },
+      { initial: found },
     );
     msg.ack();
     return record;
   } catch (err) {
-    await deps.stores.leases.remove(lease, (await leaseWrite.catch(() => undefined)) ?? undefined).catch(() => undefined);
+    dropLease();
     if (err instanceof NotClaimable) {
       msg.term();
       return null;

@@ -1,5 +1,6 @@
 import type { Clock, IdGenerator, JetStreamClient, Logger } from '@platform/kit';
 import type { WorkNotifier } from '../events/work-notifier.js';
+import type { Background } from './background.js';
 import type { AgentRecord, Lease, Liveness } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { KvCache } from '../store/kv-cache.js';
@@ -50,6 +51,8 @@ export interface CoordinationDeps {
   caches: CoordinationCaches;
   notifier: WorkNotifier;
   settings: CoordinationSettings;
+  /** Work calls start without waiting for (outbox sends, lease removals); see Background. */
+  background: Background;
   clock: Clock;
   newId: IdGenerator;
   log: Logger;

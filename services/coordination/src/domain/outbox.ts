@@ -15,8 +15,11 @@ export const UNCHANGED = Symbol('unchanged');
 export interface MutateOptions<T> {
   /** The record as the caller just read it (saves a read; a stale one costs a retry). */
   initial?: Versioned<T>;
-  /** A write that must be durable before the record changes (awaited with the outbox marker). */
-  alongside?: Promise<unknown>;
+  /**
+   * The change will owe messages: write the outbox marker while reading (one round trip less),
+   * or pass the revision of a marker already written. Removed again if nothing changes.
+   */
+  premark?: true | number;
 }
 
 /**
@@ -34,21 +37,40 @@ export async function mutateRecord<T extends WithOutbox>(
   change: (current: T) => T | typeof UNCHANGED,
   opts: MutateOptions<T> = {},
 ): Promise<{ record: T; revision: number; changed: boolean }> {
-  for (let i = 0; i < 8; i++) {
-    const found = i === 0 && opts.initial ? opts.initial : await store.get(key);
-    if (!found) throw notFound(what, key);
-    const next = change(found.record);
-    if (next === UNCHANGED) return { ...found, changed: false };
-    let written: Written;
-    try {
-      written = await store.update(key, next, found.revision, i === 0 ? opts.alongside : undefined);
-    } catch (err) {
-      if (err instanceof RevisionConflict) continue;
-      throw err;
+  let marker: number | undefined = typeof opts.premark === 'number' ? opts.premark : undefined;
+  // A marker written for a change that did not happen is removed (in the background; the sweep would too).
+  const unmark = () => {
+    const m = marker;
+    if (m !== undefined) deps.background.run(`unmark ${key}`, () => store.clearPending(key, m));
+  };
+  try {
+    for (let i = 0; i < 8; i++) {
+      let found: Versioned<T> | null;
+      if (i === 0 && opts.initial) found = opts.initial;
+      else if (i === 0 && opts.premark === true) [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
+      else found = await store.get(key);
+      if (!found) throw notFound(what, key);
+      const next = change(found.record);
+      if (next === UNCHANGED) {
+        unmark();
+        return { ...found, changed: false };
+      }
+      let written: Written;
+      try {
+        written = await store.update(key, next, found.revision, next.outbox.length > 0 ? marker : undefined);
+      } catch (err) {
+        if (err instanceof RevisionConflict) continue;
+        throw err;
+      }
+      if (written.marker === null) unmark();
+      sendOutbox(deps, store, key, { record: next, revision: written.revision }, written.marker);
+      return { record: next, revision: written.revision, changed: true };
     }
-    sendOutbox(deps, store, key, { record: next, revision: written.revision }, written.marker);
-    return { record: next, revision: written.revision, changed: true };
+  } catch (err) {
+    unmark();
+    throw err;
   }
+  unmark();
   throw conflict(`${what} ${key} is changing too fast; retry`);
 }
 

@@ -25,8 +25,13 @@ export interface OutboxStore<T extends WithOutbox> {
   readonly records: TypedKv<T>;
   get(key: string): Promise<Versioned<T> | null>;
   create(key: string, record: T): Promise<Written>;
-  /** `alongside` (e.g. a lease write) is awaited with the marker, before the record is written. */
-  update(key: string, record: T, revision: number, alongside?: Promise<unknown>): Promise<Written>;
+  /**
+   * Compare-and-set. The marker is written first — unless `marker` is the revision of one
+   * written for this change already (see mark).
+   */
+  update(key: string, record: T, revision: number, marker?: number): Promise<Written>;
+  /** Writes the key's marker now (a caller that will change the record writes it while reading). */
+  mark(key: string): Promise<number>;
   /** Markers at least `minAgeMs` old (younger ones are being flushed by their writer). */
   pendingKeys(minAgeMs: number, now: Date): Promise<Array<{ key: string; marker: number }>>;
   /** Removes the marker written at `marker`; a newer one, from a racing writer, stays. */
@@ -39,16 +44,18 @@ export async function openOutboxStore<T extends WithOutbox>(js: JetStreamClient,
   // The marker is written before the record, so a crash between the two leaves at worst a
   // marker for a record with nothing to send, which the sweep clears. Markers are removed by
   // revision and without a tombstone (TypedKv.remove), so the sweep's scan stays O(pending).
-  const mark = async (key: string, record: T) => (record.outbox.length > 0 ? markers.put(key, 1) : null);
+  const mark = (key: string) => markers.put(key, 1);
+  const markIfOwed = async (key: string, record: T) => (record.outbox.length > 0 ? mark(key) : null);
   return {
     records,
     get: (key) => records.get(key),
+    mark,
     async create(key, record) {
-      const marker = await mark(key, record);
+      const marker = await markIfOwed(key, record);
       return { revision: await records.create(key, record), marker };
     },
-    async update(key, record, revision, alongside) {
-      const [marker] = await Promise.all([mark(key, record), alongside]);
+    async update(key, record, revision, premarked) {
+      const marker = premarked ?? (await markIfOwed(key, record));
       return { revision: await records.update(key, record, revision), marker };
     },
     async pendingKeys(minAgeMs, now) {

@@ -37,3 +37,22 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
 }
+
+/** Polls COORDINATION_EVENTS until `select` picks exactly `count` envelopes (outbox sends are asynchronous). */
+export async function waitForEvents<S extends EventSubject>(
+  nc: NatsConnection,
+  subjects: readonly S[],
+  select: (e: TypedEnvelope<S>) => boolean,
+  count: number,
+  timeoutMs = 10_000,
+): Promise<Array<TypedEnvelope<S>>> {
+  let last: Array<TypedEnvelope<S>> = [];
+  try {
+    return await waitFor(`${count} events on ${subjects.join(', ')}`, async () => {
+      last = (await readEvents(nc, subjects)).filter(select);
+      return last.length === count ? last : undefined;
+    }, timeoutMs, 100);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; saw ${last.length}`);
+  }
+}

@@ -214,7 +214,9 @@ export function cleanBlock(row: LegacyBlockRow, ctx: CleanContext): { ok: true; 
   const { id, derived } = blockIdFor(legacyId);
 
   const originalType = text(row.type) ?? '';
-  const mapped = TYPE_MAP[originalType.trim().toLowerCase()];
+  const typeKey = originalType.trim().toLowerCase();
+  // Own keys only: a legacy type such as `constructor` must not find Object.prototype's.
+  const mapped = Object.hasOwn(TYPE_MAP, typeKey) ? TYPE_MAP[typeKey] : undefined;
   if (!mapped) flags.push(originalType.trim() === '' ? 'type_missing' : 'type_unmapped');
 
   let sessionId = nonBlank(row.session_id);

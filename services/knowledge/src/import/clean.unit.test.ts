@@ -78,6 +78,9 @@ describe('cleanBlock', () => {
   it('maps unknown and empty types to Knowledge with migratedFrom', () => {
     expect(clean({ type: 'LEGACY_NOTE' })).toMatchObject({ type: 'Knowledge', migratedFrom: 'LEGACY_NOTE', importFlags: ['type_unmapped'] });
     expect(clean({ type: '' })).toMatchObject({ type: 'Knowledge', migratedFrom: '', importFlags: ['type_missing'] });
+    for (const inherited of ['constructor', '__proto__', 'toString']) {
+      expect(clean({ type: inherited })).toMatchObject({ type: 'Knowledge', migratedFrom: inherited, importFlags: ['type_unmapped'] });
+    }
   });
 
   it('clamps or defaults confidence and says so', () => {

@@ -26,6 +26,8 @@ export interface ImportOptions {
 
 export const IMPORT_DEFAULTS = { batchSize: 2_000, spotCheck: 25, defaultSessionId: 'legacy-default-session', blockWriters: 2, maxListedRejects: 1_000 };
 
+const MAX_ORIGINAL_TYPES = 1_000;
+
 const inc = (m: Record<string, number>, k: string, n = 1) => {
   m[k] = (m[k] ?? 0) + n;
 };
@@ -100,7 +102,7 @@ export async function importLegacy(graph: Graph, options: ImportOptions): Promis
     // ---- blocks
     const b: ImportReport['blocks'] = {
       read: 0, accepted: 0, rejected: 0, created: 0, alreadyPresent: 0, idsDerived: 0,
-      byType: {}, byOriginalType: {}, timestampFormats: { createdAt: {}, updatedAt: {} }, flags: {}, flagExamples: {}, rejects: [], rejectsByReason: {},
+      byType: {}, byOriginalType: Object.create(null) as ImportReport['blocks']['byOriginalType'], timestampFormats: { createdAt: {}, updatedAt: {} }, flags: {}, flagExamples: {}, rejects: [], rejectsByReason: {},
     };
     const sample: string[] = [];
     const blockWriter = new Batcher<ImportBlockRow>(opts.batchSize, async (rows) => {
@@ -127,7 +129,10 @@ export async function importLegacy(graph: Graph, options: ImportOptions): Promis
       if (c.idDerived) b.idsDerived++;
       const byType = (b.byType[c.type] ??= { source: 0, graph: 0 });
       byType.source++;
-      (b.byOriginalType[c.originalType] ??= { count: 0, mappedTo: c.type }).count++;
+      // Legacy types are free text (a null-prototype object, so even `__proto__` is just a key);
+      // past MAX_ORIGINAL_TYPES distinct ones, the rest share a bucket.
+      const typeKey = Object.hasOwn(b.byOriginalType, c.originalType) || Object.keys(b.byOriginalType).length < MAX_ORIGINAL_TYPES ? c.originalType : '(other types)';
+      (b.byOriginalType[typeKey] ??= { count: 0, mappedTo: c.type }).count++;
       inc(b.timestampFormats.createdAt, c.formats.createdAt);
       inc(b.timestampFormats.updatedAt, c.formats.updatedAt);
       for (const f of c.importFlags) {

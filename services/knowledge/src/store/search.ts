@@ -18,26 +18,45 @@ export interface ScoredBlock {
 const FULLTEXT_INDEX = 'block_fulltext';
 const VECTOR_INDEX = 'block_embedding';
 
-function filterClause(f: SearchFilter): string {
-  const where = ['b.status IN $statuses'];
-  if (f.types?.length) where.push(`any(l IN labels(b) WHERE l IN $types)`);
-  if (f.sessionId !== undefined) where.push('b.sessionId = $sessionId');
-  return `WHERE ${where.join(' AND ')}`;
+/** The filter as a boolean expression over the node bound to `v` (values are parameters). */
+function filterExpr(f: SearchFilter, v = 'b'): string {
+  const where = [`${v}.status IN $statuses`];
+  if (f.types?.length) where.push(`any(l IN labels(${v}) WHERE l IN $types)`);
+  if (f.sessionId !== undefined) where.push(`${v}.sessionId = $sessionId`);
+  return where.join(' AND ');
 }
+const filterClause = (f: SearchFilter) => `WHERE ${filterExpr(f)}`;
 
 const filterParams = (f: SearchFilter) => ({ statuses: f.statuses, types: f.types ?? [], sessionId: f.sessionId ?? null });
 
-/** `luceneQuery` must already be escaped (see domain/search-query.ts): it is parsed by Lucene. */
+/**
+ * `luceneQuery` must already be escaped (see domain/search-query.ts): it is parsed by Lucene.
+ * Lucene is first asked for a bounded number of hits (a common word matches thousands of blocks);
+ * only when the filters leave fewer than `limit` of a full first round is it asked for all of them.
+ * Hits are cut to `limit` by score before the (large) block projection is built.
+ */
 export function fullTextSearch(g: Graph, luceneQuery: string, f: SearchFilter, limit: number): Promise<ScoredBlock[]> {
   return readTx(g, 'search.fullText', async (tx) => {
-    const res = await tx.run(
-      `CALL db.index.fulltext.queryNodes('${FULLTEXT_INDEX}', $query) YIELD node AS b, score
-       ${filterClause(f)}
-       RETURN ${blockProjection('b')} AS block, score
-       ORDER BY score DESC, block.id LIMIT $limit`,
-      { query: luceneQuery, ...filterParams(f), limit: neo4j.int(limit) },
-    );
-    return res.records.map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
+    const run = async (luceneLimit: number | null) => {
+      // Lucene yields hits best first; the list keeps that order, so the first `limit` that pass
+      // the filter are the answer, and only those are projected. One row comes back in any case.
+      const res = await tx.run(
+        `CALL db.index.fulltext.queryNodes('${FULLTEXT_INDEX}', $query${luceneLimit === null ? '' : ', {limit: $luceneLimit}'}) YIELD node, score
+         WITH collect({b: node, score: score}) AS hits
+         WITH size(hits) AS total, [h IN hits WHERE ${filterExpr(f, 'h.b')}][0..$limit] AS top
+         UNWIND CASE WHEN size(top) = 0 THEN [null] ELSE top END AS h
+         WITH total, h.b AS b, h.score AS score
+         RETURN total, CASE WHEN b IS NULL THEN null ELSE ${blockProjection('b')} END AS block, score`,
+        { query: luceneQuery, luceneLimit: neo4j.int(luceneLimit ?? 0), ...filterParams(f), limit: neo4j.int(limit) },
+      );
+      const total = (res.records[0]?.get('total') as number | undefined) ?? 0;
+      const hits = res.records.filter((r) => r.get('block') !== null).map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
+      return { total, hits };
+    };
+    const firstRound = Math.max(100, limit * 10);
+    const first = await run(firstRound);
+    if (first.hits.length >= limit || first.total < firstRound) return first.hits;
+    return (await run(null)).hits;
   });
 }
 
@@ -51,8 +70,8 @@ export function vectorSearch(g: Graph, embedding: number[], f: SearchFilter, lim
     const res = await tx.run(
       `CALL db.index.vector.queryNodes('${VECTOR_INDEX}', $k, $embedding) YIELD node AS b, score
        ${filterClause(f)}
-       RETURN ${blockProjection('b')} AS block, score
-       ORDER BY score DESC, block.id LIMIT $limit`,
+       WITH b, score ORDER BY score DESC, b.id LIMIT $limit
+       RETURN ${blockProjection('b')} AS block, score`,
       { k: neo4j.int(k), embedding, ...filterParams(f), limit: neo4j.int(limit) },
     );
     return res.records.map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));

@@ -33,7 +33,7 @@ export interface NewTask {
   subtasks: Array<{ title: string; description?: string | undefined; priority: TaskPriority }>;
 }
 
-const subtasksInOrder = { subtasks: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } } satisfies Prisma.TaskInclude;
+const subtasksInOrder = { subtasks: { orderBy: [{ siblingOrder: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }] } } satisfies Prisma.TaskInclude;
 
 /** What a user may see: own tasks and tasks of their teams (the explicit filter; RLS enforces it again). */
 export const visibleTo = (userId: string): Prisma.TaskWhereInput => ({
@@ -52,7 +52,7 @@ export function insertTaskTree(s: UserScope, t: NewTask): Promise<TaskTree> {
       ...shared,
       blockId: t.blockId ?? null,
       parentId: t.parentId ?? null,
-      subtasks: { create: t.subtasks.map((sub) => ({ ...sub, description: sub.description ?? null, ...shared })) },
+      subtasks: { create: t.subtasks.map((sub, i) => ({ ...sub, description: sub.description ?? null, ...shared, siblingOrder: i })) },
     },
     include: subtasksInOrder,
   });
@@ -107,9 +107,13 @@ export function setTaskStatus(s: UserScope | SystemScope, id: string, status: Ta
   return s.tx.task.update({ where: { id }, data: { status, completedAt } });
 }
 
-/** The cycle check is the tasks_parent_acyclic trigger (it sees rows the caller cannot). */
-export function setTaskParent(s: UserScope, id: string, parentId: string | null): Promise<TaskRow> {
-  return s.tx.task.update({ where: { id }, data: { parentId } });
+/**
+ * Moves a task to the end of its new parent's subtasks. The cycle check is the tasks_parent_acyclic
+ * trigger (it sees rows the caller cannot).
+ */
+export async function setTaskParent(s: UserScope, id: string, parentId: string | null): Promise<TaskRow> {
+  const last = parentId ? (await s.tx.task.aggregate({ where: { parentId }, _max: { siblingOrder: true } }))._max.siblingOrder : null;
+  return s.tx.task.update({ where: { id }, data: { parentId, siblingOrder: last === null ? 0 : last + 1 } });
 }
 
 export async function deleteTask(s: UserScope, id: string): Promise<boolean> {

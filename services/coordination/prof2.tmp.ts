@@ -1,0 +1,23 @@
+import type { CoordinationRouter } from './src/router/index.js';
+import { createServiceClient, signToken } from '@platform/kit';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { DEV_JWT, ROOT } from '../../scripts/lib/local-env.js';
+import { NODE_TS_FLAGS, serviceEnv, spawnNode, waitForHttp } from '../../scripts/lib/processes.js';
+import { startPrivateNats } from './test/support/private-nats.js';
+const nats = await startPrivateNats(4598);
+const env = { ...serviceEnv('coordination', { knowledge: 0, operations: 0, coordination: 4508 }), ...nats.env, LOG_LEVEL: 'warn' };
+const dir = join(ROOT, 'services', 'coordination', 'src');
+const prof = process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/coord-scratch/prof'] : [];
+const otel = process.env.NO_OTEL ? [] : ['--import', join(dir, 'instrumentation.ts')];
+const svc = spawnNode('coordination', [...prof, ...NODE_TS_FLAGS, ...otel, join(dir, 'main.ts')], env, 'prof-coordination', 'http://127.0.0.1:4508');
+await waitForHttp('http://127.0.0.1:4508/readyz', 60_000, svc);
+const cpu = () => { const f = readFileSync(`/proc/${svc.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+const agents = await Promise.all(Array.from({ length: 100 }, async (_, i) => { const name = `s${i}`; const t = await signToken({ kind: 'agent', id: name, roles: [] }, DEV_JWT); return { name, c: createServiceClient<CoordinationRouter>({ baseUrl: svc.url, getToken: async () => t }) }; }));
+for (const a of agents) await a.c.agents.register.mutate({ name: a.name, version: '1', capabilities: ['build'] });
+const c0 = cpu(); const t0 = performance.now(); const ps = []; const N = 2000;
+for (let i = 0; i < N; i++) { const w = t0 + i * 5 - performance.now(); if (w > 0) await new Promise(r => setTimeout(r, w)); const a = agents[i % 100]!; ps.push(a.c.agents.ping.mutate({ name: a.name, runningJobIds: [] })); }
+await Promise.all(ps);
+const el = performance.now() - t0;
+console.log(process.env.NO_OTEL ? 'no-otel' : 'otel', 'cpu ms/ping', ((cpu() - c0) / N).toFixed(3), 'cpu%', (100 * (cpu() - c0) / el).toFixed(1));
+await svc.stop(); await nats.stop();
