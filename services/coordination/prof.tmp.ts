@@ -13,17 +13,21 @@ const log = createLogger('prof', 'warn');
 await waitForHttp('http://127.0.0.1:4508/readyz', 60_000, svc);
 const started = new Map<string, number>();
 const agents = [];
-for (let i = 0; i < 10; i++) { const name = `p${i}`; const t = await signToken({ kind: 'agent', id: name, roles: [] }, DEV_JWT); agents.push(await startAgent({ coordinationUrl: svc.url, name, getToken: async () => t, capabilities: { build: async (_j, ctx) => void started.set(ctx.jobId, performance.now()) }, log })); }
+for (let i = 0; i < 10; i++) { const name = `p${i}`; const t = await signToken({ kind: 'agent', id: name, roles: [] }, DEV_JWT); agents.push(await startAgent({ coordinationUrl: svc.url, name, getToken: async () => t, capabilities: { build: async (_j, ctx) => void started.set(ctx.jobId, performance.now()) }, concurrency: 4, log })); }
 import { readFileSync } from 'node:fs';
 const cpu = () => { const f = readFileSync(`/proc/${svc.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
 const c0 = cpu();
 const ut = await signToken({ kind: 'user', id: 'u', roles: [] }, DEV_JWT);
 const c = createServiceClient<CoordinationRouter>({ baseUrl: svc.url, getToken: async () => ut, timeoutMs: 30_000 });
-const at = new Map<string, number>(); const t0 = performance.now(); const ps = [];
-for (let i = 0; i < 1000; i++) { const w = t0 + i * 10 - performance.now(); if (w > 0) await new Promise(r => setTimeout(r, w)); ps.push((async () => { const s = performance.now(); const { jobId } = await c.jobs.trigger.mutate({ jobType: 'build' }); at.set(jobId, s); })()); }
+const at = new Map<string, number>(); const answered = new Map<string, number>();
+const ncpu = () => { const f = readFileSync(`/proc/${nats.pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; }; const n0 = ncpu(); const t0 = performance.now(); const ps = [];
+for (let i = 0; i < 1000; i++) { const w = t0 + i * 5 - performance.now(); if (w > 0) await new Promise(r => setTimeout(r, w)); ps.push((async () => { const s = performance.now(); const { jobId } = await c.jobs.trigger.mutate({ jobType: 'build' }); at.set(jobId, s); answered.set(jobId, performance.now()); })()); }
 await Promise.all(ps);
 while (started.size < 1000) await new Promise(r => setTimeout(r, 50));
 const lat = [...at].map(([id, s]) => started.get(id)! - s).sort((a, b) => a - b);
+const trig = [...at].map(([id, s]) => answered.get(id)! - s).sort((a, b) => a - b);
+const rest = [...at].map(([id]) => started.get(id)! - answered.get(id)!).sort((a, b) => a - b);
+console.log('trigger call p50', trig[500]!.toFixed(1), 'p95', trig[950]!.toFixed(1), '| answer→started p50', rest[500]!.toFixed(1), 'p95', rest[950]!.toFixed(1), '| nats-server cpu%', (100 * (ncpu() - n0) / (performance.now() - t0)).toFixed(1));
 console.log('coordination cpu ms/job', ((cpu() - c0) / 1000).toFixed(2), 'elapsed', ((performance.now() - t0) / 1000).toFixed(1), 's p50', lat[500]!.toFixed(1), 'p95', lat[950]!.toFixed(1));
 await Promise.all(agents.map(a => a.stop({ drainTimeoutMs: 0 })));
 await svc.stop(); await nats.stop();

@@ -3,11 +3,12 @@
 // Starts its own nats-server (port 4599) and a coordination process (port 4509) with production
 // timings, then measures, in one run:
 //   1. raw JetStream publish → consume at 200 msg/s and as a burst (the baseline);
-//   2. jobs.trigger → handler started, at 200 jobs/s to 10 SDK agents, and a burst (dispatch rate);
-//   3. 1,000 simulated agents pinging every 5 s: ping latency and the coordination process's CPU.
+//   2. jobs.trigger → handler started, at 200 jobs/s to 10 SDK agents, and bursts (dispatch rate);
+//   3. 1,000 simulated agents pinging every 5 s: ping latency and the coordination process's CPU,
+//      next to what a bare node:http server and bare nats.js KV puts cost at the same rate here.
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { AckPolicy, connectNats, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy, signToken } from '@platform/kit';
-import { execSync } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { percentile, round, writeBenchResult, type BenchTable } from '../../../scripts/lib/bench.js';
 import { DEV_JWT } from '../../../scripts/lib/local-env.js';
@@ -19,6 +20,8 @@ const RATE = 200; // per second, the issue's target load
 const PACED_SECONDS = 10;
 const BURST = 2_000;
 const AGENTS = 10;
+/** Jobs each agent runs at once in the latency run: dispatch latency needs agents with a free slot. */
+const SLOTS = 4;
 const PINGERS = 1_000;
 const PING_EVERY_MS = 5_000;
 const PING_SECONDS = 30;
@@ -96,22 +99,30 @@ try {
   const rawBurstSeconds = (Math.max(...received) - rawBurstStart) / 1000;
   await messages.close();
 
-  // 2. Coordination: 10 SDK agents (concurrency 1, handlers return at once).
+  // 2. Coordination: 10 SDK agents whose handlers return at once.
   const startedAt = new Map<string, number>();
-  for (let i = 0; i < AGENTS; i++) {
-    const name = `bench-agent-${i}`;
-    const token = await signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT);
-    agents.push(
-      await startAgent({
-        coordinationUrl: coordination.url,
-        name,
-        getToken: async () => token,
-        capabilities: { build: async (_job, ctx) => void startedAt.set(ctx.jobId, performance.now()) },
-        concurrency: 1,
-        log,
-      }),
-    );
-  }
+  const startAgents = async (slots: number) => {
+    for (let i = 0; i < AGENTS; i++) {
+      const name = `bench-agent-${slots}-${i}`;
+      const token = await signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT);
+      agents.push(
+        await startAgent({
+          coordinationUrl: coordination.url,
+          name,
+          getToken: async () => token,
+          capabilities: { build: async (_job, ctx) => void startedAt.set(ctx.jobId, performance.now()) },
+          concurrency: slots,
+          log,
+        }),
+      );
+    }
+  };
+  const stopAgents = async () => {
+    const processed = agents.map((a) => a.processed);
+    await Promise.all(agents.splice(0).map((a) => a.stop({ drainTimeoutMs: 5_000 })));
+    return processed;
+  };
+  await startAgents(SLOTS);
   const userToken = await signToken({ kind: 'user', id: 'bench', roles: [] }, DEV_JWT);
   const client = createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken: async () => userToken, timeoutMs: 30_000 });
   const waitStarted = async (ids: string[]) => {
@@ -130,27 +141,40 @@ try {
 
   const pacedAt = new Map<string, number>();
   const pacedIds: string[] = [];
+  const client0 = process.cpuUsage();
+  const clientT0 = performance.now();
   const dispatchCpu = await cpuPercentDuring(pid, async () => {
     await paced(RATE * PACED_SECONDS, RATE, async () => pacedIds.push(await trigger(pacedAt)));
     await waitStarted(pacedIds);
   });
+  const clientUsage = process.cpuUsage(client0);
+  const clientCpu = (100 * (clientUsage.user + clientUsage.system)) / 1000 / (performance.now() - clientT0);
   const triggerToStarted = pacedIds.map((id) => startedAt.get(id)! - pacedAt.get(id)!);
 
-  const burstAt = new Map<string, number>();
-  const burstJobIds: string[] = [];
-  const burstStart = performance.now();
-  for (let i = 0; i < BURST; i += 50) burstJobIds.push(...(await Promise.all(Array.from({ length: Math.min(50, BURST - i) }, () => trigger(burstAt)))));
-  await waitStarted(burstJobIds);
-  const burstSeconds = (Math.max(...burstJobIds.map((id) => startedAt.get(id)!)) - burstStart) / 1000;
-  const processed = agents.map((a) => a.processed);
-  await Promise.all(agents.splice(0).map((a) => a.stop({ drainTimeoutMs: 5_000 })));
+  /** Triggers BURST jobs 50 at a time and answers how long until the last one started. */
+  const burst = async () => {
+    const burstAt = new Map<string, number>();
+    const ids: string[] = [];
+    const start = performance.now();
+    for (let i = 0; i < BURST; i += 50) ids.push(...(await Promise.all(Array.from({ length: Math.min(50, BURST - i) }, () => trigger(burstAt)))));
+    await waitStarted(ids);
+    return (Math.max(...ids.map((id) => startedAt.get(id)!)) - start) / 1000;
+  };
+  const burstSlots = await burst();
+  const processedSlots = await stopAgents();
+  await startAgents(1);
+  const burstSingle = await burst();
+  const processedSingle = await stopAgents();
 
   tables.push({
     title: 'Dispatch latency: trigger → handler started (10 agents) vs raw JetStream publish → consume',
     columns: ['measurement', 'rate', 'count', 'p50 ms', 'p95 ms', 'p99 ms'],
-    rows: [latencyRow('raw JetStream publish → consume (baseline)', `${RATE}/s`, rawPaced), latencyRow('coordination jobs.trigger → agent handler started', `${RATE}/s`, triggerToStarted)],
+    rows: [
+      latencyRow('raw JetStream publish → consume (baseline)', `${RATE}/s`, rawPaced),
+      latencyRow(`coordination jobs.trigger → agent handler started (${AGENTS} agents × ${SLOTS} slots)`, `${RATE}/s`, triggerToStarted),
+    ],
     notes: [
-      `Target: trigger → started p95 < 50 ms at ${RATE} jobs/s. Coordination CPU during the paced run: ${round(dispatchCpu, 1)} % of one core.`,
+      `Target: trigger → started p95 < 50 ms at ${RATE} jobs/s. CPU during the paced run: coordination ${round(dispatchCpu, 1)} %, this bench process (triggers + ${AGENTS} agents) ${round(clientCpu, 1)} % of one core.`,
       'trigger → started spans: the tRPC trigger (validate, KV create, outbox publish of event + work item), the notification that wakes a waiting claim, a no-wait pull, the claim (lease + KV compare-and-set + started event), and the long-poll answer to the agent.',
     ],
   });
@@ -159,9 +183,13 @@ try {
     columns: ['measurement', 'count', 'seconds', 'per second'],
     rows: [
       ['raw JetStream publish → consume (baseline)', BURST, round(rawBurstSeconds, 2), Math.round(BURST / rawBurstSeconds)],
-      [`coordination jobs dispatched to ${AGENTS} agents (trigger → handler started)`, BURST, round(burstSeconds, 2), Math.round(BURST / burstSeconds)],
+      [`coordination jobs dispatched to ${AGENTS} agents × ${SLOTS} slots (trigger → handler started)`, BURST, round(burstSlots, 2), Math.round(BURST / burstSlots)],
+      [`coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`, BURST, round(burstSingle, 2), Math.round(BURST / burstSingle)],
     ],
-    notes: [`Jobs per agent: ${processed.join(', ')} (the claim loop spreads work over the agents).`],
+    notes: [
+      `Jobs per agent (incl. the paced run), ${SLOTS} slots: ${processedSlots.join(', ')}; 1 slot: ${processedSingle.join(', ')}.`,
+      'Each agent slot reports a job and claims the next in one request (jobs.complete with `next`), so one slot costs one HTTP round trip per job plus the service’s NATS round trips.',
+    ],
   });
 
   // 3. Heartbeats: 1,000 registered agents, each pinging every 5 s (200 pings/s), spread evenly.
@@ -191,16 +219,33 @@ try {
     }),
   );
   const online = (await client.agents.list.query({ status: 'online' })).filter((a) => a.name.startsWith('sim-')).length;
+
+  // The machine's floor at the same rate: a bare node:http server (child process), and bare nats.js KV puts (this process).
+  const bare = spawn(process.execPath, ['-e', "require('node:http').createServer((q,s)=>{let b='';q.on('data',c=>b+=c);q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(JSON.stringify({ok:b.length}))})}).listen(4508,'127.0.0.1')"], { stdio: 'ignore' });
+  await sleep(500);
+  const bareHttpCpu = await cpuPercentDuring(bare.pid!, () =>
+    paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, () => fetch('http://127.0.0.1:4508/', { method: 'POST', body: '{"name":"sim-1","runningJobIds":[]}' }).then((r) => r.text())),
+  );
+  bare.kill();
+  const calib = await js.views.kv('bench_calibration', { history: 1, ttl: 30_000 });
+  const own0 = process.cpuUsage();
+  const ownT0 = performance.now();
+  await paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, (i) => calib.put(`sim-${i % PINGERS}`, JSON.stringify({ lastPingAt: new Date().toISOString(), runningJobIds: [], load: 0 })));
+  const own = process.cpuUsage(own0);
+  const barePutCpu = (100 * (own.user + own.system)) / 1000 / (performance.now() - ownT0);
   tables.push({
     title: `Heartbeats: ${PINGERS.toLocaleString('en')} agents pinging every ${PING_EVERY_MS / 1000} s`,
     columns: ['measurement', 'pings', 'p50 ms', 'p95 ms', 'p99 ms', 'coordination CPU % of one core'],
     rows: [
       [`idle: ${PINGERS} registered agents, sweeps only (5 s)`, 0, '', '', '', round(idleCpu, 1)],
       [`agents.ping at ${(PINGERS * 1000) / PING_EVERY_MS}/s for ${PING_SECONDS} s`, pingLatency.length, ms(percentile(pingLatency, 50)), ms(percentile(pingLatency, 95)), ms(percentile(pingLatency, 99)), round(pingCpu, 1)],
+      [`floor: bare node:http server, same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(bareHttpCpu, 1)],
+      [`floor: bare nats.js KV put (client side), same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(barePutCpu, 1)],
     ],
     notes: [
       `Target: under 10 % of one core. ${pingErrors} ping errors; ${online}/${PINGERS} agents online at the end.`,
       'CPU is the coordination process (utime + stime from /proc) over the window; the bench client, nats-server and the simulated agents run on the same machine.',
+      'A ping is one HTTP request (tRPC, cached token check) and one KV put (the per-key TTL); the two floor rows are those two costs alone on this machine at the same rate.',
     ],
   });
 

@@ -141,7 +141,8 @@ describe('lifecycle', () => {
     expect(job).toMatchObject({ jobId, status: 'running', agent: 'runner', attempt: 1, params: { depth: 2 } });
     const progress = await worker('runner').jobs.progress({ jobId, fraction: 0.5, message: 'half' });
     expect(progress).toEqual({ status: 'running', keepGoing: true, cancelled: false });
-    const done = await worker('runner').jobs.complete({ jobId, result: { gaps: 3 } });
+    const { job: done, next: none } = await worker('runner').jobs.complete({ jobId, result: { gaps: 3 } });
+    expect(none).toBeNull();
     expect(done.status).toBe('succeeded');
     expect(done.history.map((h) => [h.status, h.agent])).toEqual([
       ['queued', null],
@@ -149,7 +150,7 @@ describe('lifecycle', () => {
       ['succeeded', 'runner'],
     ]);
     // Repeating the complete (a lost answer) is answered, not refused; a different agent is refused.
-    expect((await worker('runner').jobs.complete({ jobId })).status).toBe('succeeded');
+    expect((await worker('runner').jobs.complete({ jobId })).job.status).toBe('succeeded');
     expect((await rejection(worker('prio').jobs.complete({ jobId }))).code).toBe('CONFLICT');
 
     await settled();
@@ -164,7 +165,7 @@ describe('lifecycle', () => {
     const { jobId } = await alice().jobs.trigger({ jobType: 'proposal', params: { topic: 'retry' } });
     const first = (await worker('flaky').jobs.claim({ capabilities: ['proposal'], waitMs: 1_000 })).job!;
     const failedAt = Date.now();
-    const afterFirst = await worker('flaky').jobs.fail({ jobId, error: 'boom 1' });
+    const { job: afterFirst } = await worker('flaky').jobs.fail({ jobId, error: 'boom 1' });
     expect(afterFirst).toMatchObject({ status: 'queued', failures: 1, error: 'boom 1' });
     expect(Date.parse(afterFirst.notBefore!)).toBeGreaterThanOrEqual(failedAt + 900);
 
@@ -175,7 +176,7 @@ describe('lifecycle', () => {
     expect(Date.now() - failedAt).toBeGreaterThanOrEqual(950);
     expect(second).toMatchObject({ jobId, attempt: first.attempt + 1 });
 
-    const dead = await worker('flaky').jobs.fail({ jobId, error: 'boom 2' });
+    const { job: dead } = await worker('flaky').jobs.fail({ jobId, error: 'boom 2' });
     expect(dead.status).toBe('dead');
     expect(dead.history.map((h) => h.status)).toEqual(['queued', 'running', 'failed', 'queued', 'running', 'failed', 'dead']);
 
@@ -195,7 +196,7 @@ describe('lifecycle', () => {
     expect(retried).toMatchObject({ status: 'queued', failures: 0, notBefore: null });
     const third = (await worker('flaky').jobs.claim({ capabilities: ['proposal'], waitMs: 1_000 })).job!;
     expect(third.attempt).toBe(3);
-    expect((await worker('flaky').jobs.complete({ jobId })).status).toBe('succeeded');
+    expect((await worker('flaky').jobs.complete({ jobId })).job.status).toBe('succeeded');
     expect((await rejection(alice().jobs.retry({ jobId }))).code).toBe('CONFLICT');
   });
 
@@ -228,6 +229,21 @@ describe('lifecycle', () => {
     const again = (await worker('drainer').jobs.claim({ capabilities: ['build'], waitMs: 1_000 })).job!;
     expect(again).toMatchObject({ jobId, attempt: 2, agent: 'drainer' });
     await worker('drainer').jobs.complete({ jobId });
+  });
+
+  it('reports a job and claims the next in one call', async () => {
+    await register('chain');
+    const first = await alice().jobs.trigger({ jobType: 'build', params: { target: 'one' } });
+    const second = await alice().jobs.trigger({ jobType: 'build', params: { target: 'two' } });
+    await settled();
+    const a = (await worker('chain').jobs.claim({ capabilities: ['build'], waitMs: 1_000 })).job!;
+    const { job, next } = await worker('chain').jobs.complete({ jobId: a.jobId, result: 'ok', next: { capabilities: ['build'], waitMs: 1_000 } });
+    expect(job).toMatchObject({ jobId: first.jobId, status: 'succeeded' });
+    expect(next).toMatchObject({ jobId: second.jobId, status: 'running', agent: 'chain' });
+    const last = await worker('chain').jobs.fail({ jobId: second.jobId, error: 'nope', next: { capabilities: ['build'], waitMs: 0 } });
+    expect(last.job.status).toBe('queued'); // retry after backoff
+    expect(last.next).toBeNull();
+    await alice().jobs.cancel({ jobId: second.jobId });
   });
 });
 

@@ -12,6 +12,12 @@ export const graphEnv = z.object({
 });
 export type GraphConfig = z.infer<typeof graphEnv>;
 
+/** The CLIs also read where they were started: `npm run -w` runs them in the workspace folder. */
+export const cliEnv = graphEnv.extend({
+  INIT_CWD: z.string().min(1).optional(),
+});
+export type CliConfig = z.infer<typeof cliEnv>;
+
 export const knowledgeEnv = baseEnv.extend({
   ...graphEnv.shape,
   PORT: z.coerce.number().int().min(0).max(65535).default(4101),
@@ -21,5 +27,6 @@ export type KnowledgeConfig = z.infer<typeof knowledgeEnv>;
 
 export const loadKnowledgeConfig = (env: NodeJS.ProcessEnv = process.env): KnowledgeConfig => loadConfig(knowledgeEnv, env);
 export const loadGraphConfig = (env: NodeJS.ProcessEnv = process.env): GraphConfig => loadConfig(graphEnv, env);
+export const loadCliConfig = (env: NodeJS.ProcessEnv = process.env): CliConfig => loadConfig(cliEnv, env);
 
 export const graphSettings = (c: GraphConfig) => ({ uri: c.NEO4J_URI, user: c.NEO4J_USER, password: c.NEO4J_PASSWORD, database: c.NEO4J_DATABASE });

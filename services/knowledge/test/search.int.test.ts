@@ -34,7 +34,7 @@ describe('search.fullText', () => {
   it('finds current blocks by words in title or content, with the full-text score only', async () => {
     const { hits } = await api.search.fullText({ query: word, sessionId: h.tag });
     expect(hitIds(hits).sort()).toEqual([ids['retries'], ids['cpp']].sort());
-    expect(hits[0]!.block.id).toBe(ids['retries']); // in the title, which is shorter than the content
+    expect(hits[0]!.score).toBeGreaterThanOrEqual(hits[1]!.score);
     for (const x of hits) {
       expect(x.scores.fullText).toBeGreaterThan(0);
       expect(x.scores.vector).toBeNull();

@@ -6,7 +6,8 @@
  *   eval "$(bash scripts/infra.sh env)"
  *   npx tsx --conditions=@platform/source services/operations/bench/run.ts
  *
- * Env: BENCH_SECONDS (per append run, default 6), BENCH_SAGAS (default 1000).
+ * Env: BENCH_SECONDS (per store and writer count, split in 3 interleaved rounds; default 6), BENCH_SAGAS
+ * (default 1000; 0 skips the saga table), BENCH_WRITERS (default 1,16,64).
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -34,7 +35,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const PGBENCH = '/usr/lib/postgresql/15/bin/pgbench';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
 const SAGAS = Number(process.env['BENCH_SAGAS'] ?? 1000);
-const WRITERS = [1, 16, 64];
+const WRITERS = (process.env['BENCH_WRITERS'] ?? '1,16,64').split(',').map(Number);
+const ROUNDS = 3;
 const log = createLogger('operations-bench', 'warn');
 
 const env = storeEnv();
@@ -48,22 +50,24 @@ interface RunResult {
   errors: number;
 }
 
-/** `writers` loops, each appending single events to its own stream for SECONDS; every latency recorded. */
-async function closedLoop(writers: number, append: (writer: number, version: number) => Promise<unknown>): Promise<RunResult> {
+/**
+ * `writers` loops, each appending single events to its own stream for `seconds`; every latency recorded.
+ * `fromVersion` continues a writer's stream across rounds.
+ */
+async function closedLoop(writers: number, seconds: number, fromVersion: number[], append: (writer: number, version: number) => Promise<unknown>): Promise<RunResult> {
   const latencies: number[] = [];
   let errors = 0;
-  // Warm-up: connections and plans.
-  await Promise.all(Array.from({ length: writers }, (_, w) => append(w, 0).catch(() => errors++)));
-  errors = 0;
   const started = performance.now();
-  const deadline = started + SECONDS * 1000;
+  const deadline = started + seconds * 1000;
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
-      for (let v = 1; performance.now() < deadline; v++) {
+      while (performance.now() < deadline) {
+        const v = fromVersion[w]!;
         const t0 = performance.now();
         try {
           await append(w, v);
           latencies.push(performance.now() - t0);
+          fromVersion[w] = v + 1;
         } catch {
           errors++;
         }
@@ -73,10 +77,17 @@ async function closedLoop(writers: number, append: (writer: number, version: num
   return { ops: latencies.length, seconds: (performance.now() - started) / 1000, latencies, errors };
 }
 
+const merge = (runs: RunResult[]): RunResult => ({
+  ops: runs.reduce((n, r) => n + r.ops, 0),
+  seconds: runs.reduce((n, r) => n + r.seconds, 0),
+  latencies: runs.flatMap((r) => r.latencies),
+  errors: runs.reduce((n, r) => n + r.errors, 0),
+});
+
 /**
  * Emmett's driver layer (dumbo) installs process-wide node-postgres type parsers the first time it
  * connects (int8 → BigInt, json/jsonb → its own deserializer), which Prisma's adapter cannot read back.
- * The bench therefore swaps the parsers around each Emmett run, so each store sees the parsers it
+ * The bench therefore swaps the parsers around each Emmett round, so each store sees the parsers it
  * ships with.
  */
 const PARSED_OIDS = [20, 114, 3802];
@@ -88,39 +99,54 @@ let emmettParsers: Parsers | undefined;
 
 const event = (w: number, v: number) => ({ writer: w, seq: v, note: 'bench event with a small payload', at: Date.now() });
 
-async function benchOurs(appUrl: string, writers: number, run: string): Promise<RunResult> {
-  const pool = createPool(appUrl, { max: writers });
-  const db = poolRunner(pool);
-  try {
-    // Each writer owns a stream and appends at the version it expects (optimistic check on every append).
-    return await closedLoop(writers, (w, v) => appendToStream(db, `ours-${run}-${w}`, 'Bench', [{ type: 'Happened', data: event(w, v) }], v === 0 ? 'no_stream' : v));
-  } finally {
-    await pool.end();
-  }
+interface Contender {
+  /** One round of `seconds`; streams continue across rounds. */
+  round(seconds: number): Promise<RunResult>;
+  close(): Promise<void>;
 }
 
-async function benchEmmett(url: string, writers: number, run: string): Promise<RunResult> {
+async function ours(appUrl: string, writers: number): Promise<Contender> {
+  const pool = createPool(appUrl, { max: writers });
+  const sql = poolRunner(pool);
+  const versions = Array.from({ length: writers }, () => 0);
+  // Each writer owns a stream and appends at the version it expects (optimistic check on every append).
+  const append = (w: number, v: number) => appendToStream(sql, `ours-w${writers}-${w}`, 'Bench', [{ type: 'Happened', data: event(w, v) }], v === 0 ? 'no_stream' : v);
+  await closedLoop(writers, 0.5, versions, append); // warm-up: connections, plans
+  return { round: (seconds) => closedLoop(writers, seconds, versions, append), close: () => pool.end() };
+}
+
+async function emmett(url: string, writers: number): Promise<Contender> {
   applyParsers(emmettParsers!);
   const pool = new pg.Pool({ connectionString: url, max: writers });
   const store = getPostgreSQLEventStore(url, { connectionOptions: { pooled: true, pool } });
-  try {
-    return await closedLoop(writers, (w, v) =>
-      store.appendToStream(`emmett-${run}-${w}`, [{ type: 'Happened', data: event(w, v) }], { expectedStreamVersion: v === 0 ? STREAM_DOES_NOT_EXIST : BigInt(v) }),
-    );
-  } finally {
-    await store.close();
-    await pool.end().catch(() => undefined);
-    applyParsers(defaultParsers);
-  }
+  const versions = Array.from({ length: writers }, () => 0);
+  const append = (w: number, v: number) =>
+    store.appendToStream(`emmett-w${writers}-${w}`, [{ type: 'Happened', data: event(w, v) }], { expectedStreamVersion: v === 0 ? STREAM_DOES_NOT_EXIST : BigInt(v) });
+  await closedLoop(writers, 0.5, versions, append);
+  applyParsers(defaultParsers);
+  return {
+    round: async (seconds) => {
+      applyParsers(emmettParsers!);
+      try {
+        return await closedLoop(writers, seconds, versions, append);
+      } finally {
+        applyParsers(defaultParsers);
+      }
+    },
+    close: async () => {
+      await store.close();
+      await pool.end().catch(() => undefined);
+    },
+  };
 }
 
-function benchPgbench(url: string, writers: number): { tps: number; latencyMs: number } {
+function benchPgbench(url: string, writers: number, seconds: number): { tps: number; latencyMs: number } {
   const script = path.join(tmpdir(), `ops-bench-insert-${process.pid}.sql`);
   writeFileSync(script, `INSERT INTO bench_insert (data) VALUES ('{"note": "bench event with a small payload"}');\n`);
-  const r = spawnSync(PGBENCH, ['-n', '-c', String(writers), '-j', String(Math.min(writers, 2)), '-T', String(SECONDS), '-f', script, url], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`pgbench failed: ${r.stderr}`);
+  const r = spawnSync(PGBENCH, ['-n', '-c', String(writers), '-j', String(Math.min(writers, 2)), '-T', String(seconds), '-f', script, url], { encoding: 'utf8' });
   const tps = Number(/tps = ([\d.]+)/.exec(r.stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(r.stdout)?.[1]);
+  if (r.status !== 0 || Number.isNaN(tps)) throw new Error(`pgbench failed (${r.status}): ${r.stderr}${r.stdout}`);
   return { tps, latencyMs };
 }
 
@@ -147,16 +173,30 @@ async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable
   emmettParsers = snapshotParsers();
   applyParsers(defaultParsers);
 
+  // The machine is shared and its load moves: each contender runs ROUNDS short rounds, interleaved and
+  // in alternating order, so a busy moment hurts both alike.
   const rows: BenchTable['rows'] = [];
+  const slice = SECONDS / ROUNDS;
   for (const writers of WRITERS) {
     process.stderr.write(`append: ${writers} writer(s)…\n`);
-    rows.push(row('operations appendToStream', writers, await benchOurs(appUrl, writers, `w${writers}`)));
-    rows.push(row('Emmett PostgreSQL appendToStream', writers, await benchEmmett(ownerUrl, writers, `w${writers}`)));
-    const pb = benchPgbench(ownerUrl, writers);
-    rows.push(['pgbench single-row INSERT (ceiling)', writers, '—', round(pb.tps, 0), `avg ${round(pb.latencyMs)}`, '—', '—', 0]);
+    const a = await ours(appUrl, writers);
+    const b = await emmett(ownerUrl, writers);
+    const runs: { ours: RunResult[]; emmett: RunResult[]; pgbench: Array<{ tps: number; latencyMs: number }> } = { ours: [], emmett: [], pgbench: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? (['ours', 'emmett'] as const) : (['emmett', 'ours'] as const);
+      for (const who of order) runs[who].push(await (who === 'ours' ? a : b).round(slice));
+      runs.pgbench.push(benchPgbench(ownerUrl, writers, Math.max(2, Math.round(slice))));
+    }
+    await a.close();
+    await b.close();
+    rows.push(row('operations appendToStream', writers, merge(runs.ours)));
+    rows.push(row('Emmett PostgreSQL appendToStream', writers, merge(runs.emmett)));
+    const tps = runs.pgbench.reduce((n, p) => n + p.tps, 0) / ROUNDS;
+    const lat = runs.pgbench.reduce((n, p) => n + p.latencyMs, 0) / ROUNDS;
+    rows.push(['pgbench single-row INSERT (ceiling)', writers, '—', round(tps, 0), `avg ${round(lat)}`, '—', '—', 0]);
   }
   return {
-    title: `Event append: single-event appends, distinct streams, ${SECONDS} s per run (same Postgres, same run)`,
+    title: `Event append: single-event appends, distinct streams, ${SECONDS} s per store and writer count in ${ROUNDS} interleaved rounds (same Postgres, same run)`,
     columns: ['store', 'writers', 'appends', 'appends/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors'],
     rows,
     notes: [
@@ -280,7 +320,7 @@ const scratch = await createScratchDatabase(adminUrl, 'ops_bench');
 try {
   await deploy({ paths: { schema: path.join(ROOT, 'prisma', 'schema.prisma'), migrationsDir: path.join(ROOT, 'prisma', 'migrations') }, databaseUrl: scratch.url });
   const appUrl = withDatabase(appBase, scratch.name);
-  const tables = [await appendBench(appUrl, scratch.url), await sagaBench(appUrl, scratch.url)];
+  const tables = [await appendBench(appUrl, scratch.url), ...(SAGAS > 0 ? [await sagaBench(appUrl, scratch.url)] : [])];
   writeBenchResult('operations', tables);
 } finally {
   await scratch.drop();

@@ -74,7 +74,6 @@ export interface RunningAgent {
 interface InFlight {
   job: Job;
   abort: AbortController;
-  done: Promise<void>;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -101,7 +100,6 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const inFlight = new Map<string, InFlight>();
   /** Claims waiting for an answer: a claim the server already answered must not be dropped. */
   const pendingClaims = new Set<Promise<unknown>>();
-  const releasing = new Set<string>();
   let releasedWhileStopping = 0;
   const stopping = new AbortController();
   const heartbeatsStopped = new AbortController();
@@ -152,7 +150,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       try {
         const answer = await client.agents.ping.mutate({
           name: opts.name,
-          runningJobIds: [...inFlight.keys(), ...releasing],
+          runningJobIds: [...inFlight.keys()],
           load: inFlight.size / (opts.concurrency ?? 1),
           session,
           claimsSettled: claimsSettled(),
@@ -170,8 +168,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
   const heartbeats = heartbeat();
 
-  const run = async (job: Job, abort: AbortController) => {
-    const jobLog = log.child({ jobId: job.jobId, jobType: job.jobType, attempt: job.attempt });
+  type Outcome = { ok: true; result: unknown } | { ok: false; error: string };
+
+  /** Runs the handler; null when the job was stopped (cancelled, taken back, released): nothing to report. */
+  const execute = async (job: Job, abort: AbortController, jobLog: Logger): Promise<Outcome | null> => {
     const handler = opts.capabilities[job.jobType];
     const ctx: JobContext = {
       jobId: job.jobId,
@@ -185,33 +185,95 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       },
       reportStuck: (reason) => client.agents.reportStuck.mutate({ name: opts.name, jobId: job.jobId, reason }).then((r) => ({ releaseAt: r.releaseAt })),
     };
-    let outcome: { ok: true; result: unknown } | { ok: false; error: string };
+    let outcome: Outcome;
     try {
       if (!handler) throw new Error(`no handler for ${job.jobType}`);
       outcome = { ok: true, result: (await handler(job, ctx)) ?? null };
     } catch (err) {
       outcome = { ok: false, error: messageOf(err) || 'failed' };
     }
-    // A job cancelled, taken back or released is no longer ours to report.
     if (abort.signal.aborted) {
       jobLog.info({ reason: abort.signal.reason as AbortReason }, 'job stopped without reporting');
-      return;
+      return null;
     }
+    return outcome;
+  };
+
+  /** Numbers a claim for heartbeats (see claimsSettled). */
+  const openClaim = () => {
+    const seq = ++claimSeq;
+    unsettledClaims.add(seq);
+    return seq;
+  };
+  /**
+   * A claim's answer arrived (or never will): it counts as settled and its job, if any, is in
+   * flight — in one synchronous step, so no heartbeat sees one without the other.
+   */
+  const settle = (seq: number, job: Job | null) => {
+    unsettledClaims.delete(seq);
+    if (job) inFlight.set(job.jobId, { job, abort: new AbortController() });
+  };
+  /** Tracks a request that may bring a job, so stop() waits for its answer instead of dropping it. */
+  const tracked = <R>(call: Promise<R>): Promise<R> => {
+    pendingClaims.add(call);
+    return call.finally(() => pendingClaims.delete(call));
+  };
+
+  const claimOnce = async (): Promise<Job | null> => {
+    const seq = openClaim();
     try {
-      if (outcome.ok) {
-        await client.jobs.complete.mutate({ jobId: job.jobId, result: outcome.result });
-        jobLog.info('job succeeded');
-      } else {
-        jobLog.warn({ err: outcome.error }, 'job failed');
-        await client.jobs.fail.mutate({ jobId: job.jobId, error: outcome.error.slice(0, 5_000) });
-      }
-      processed++;
+      // Not aborted on stop: the long poll ends within claimWaitMs, and a job it brings while
+      // stopping is handed straight back (aborting the request could lose a job already assigned).
+      const { job } = await tracked(client.jobs.claim.mutate({ capabilities, waitMs: claimWaitMs, session, seq }));
+      settle(seq, job);
+      return job;
     } catch (err) {
-      // CONFLICT: cancelled or taken back while we finished; anything else is logged and left to the service's sweeps.
-      jobLog.warn({ err: messageOf(err), code: codeOf(err) }, 'could not report the job');
+      settle(seq, null);
+      if (!stopping.signal.aborted) {
+        log.warn({ err: messageOf(err) }, 'claim failed; backing off');
+        await sleep(1_000, stopping.signal);
+      }
+      return null;
     }
   };
 
+  /**
+   * Reports the outcome and, unless stopping, claims the next job in the same request (one
+   * request per job in steady state). A report that fails for a transient reason is sent once
+   * more, without the claim; a claim whose answer was lost is found orphaned by the service.
+   */
+  const report = async (job: Job, outcome: Outcome | null, jobLog: Logger): Promise<Job | null> => {
+    if (!outcome) {
+      inFlight.delete(job.jobId);
+      return null;
+    }
+    let seq = stopping.signal.aborted ? null : openClaim();
+    for (let attempt = 1; ; attempt++) {
+      const next = seq === null ? undefined : { capabilities, waitMs: claimWaitMs, session, seq };
+      try {
+        const call = outcome.ok
+          ? client.jobs.complete.mutate({ jobId: job.jobId, result: outcome.result, ...(next ? { next } : {}) })
+          : client.jobs.fail.mutate({ jobId: job.jobId, error: outcome.error.slice(0, 5_000), ...(next ? { next } : {}) });
+        const answer = await tracked(call);
+        processed++;
+        if (outcome.ok) jobLog.info('job succeeded');
+        else jobLog.warn({ err: outcome.error }, 'job failed');
+        inFlight.delete(job.jobId);
+        if (seq !== null) settle(seq, answer.next);
+        return answer.next;
+      } catch (err) {
+        if (seq !== null) settle(seq, null);
+        seq = null;
+        // CONFLICT: cancelled or taken back while we finished. Anything else: once more, then left to the service's sweeps.
+        if (codeOf(err) === 'CONFLICT' || attempt >= 2) {
+          jobLog.warn({ err: messageOf(err), code: codeOf(err) }, 'could not report the job');
+          inFlight.delete(job.jobId);
+          return null;
+        }
+        await sleep(250);
+      }
+    }
+  };
 
   const release = async (jobId: string, reason: string) => {
     try {
@@ -224,38 +286,26 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
 
   const slot = async () => {
-    while (!stopping.signal.aborted) {
-      let job: Job | null = null;
-      const seq = ++claimSeq;
-      unsettledClaims.add(seq);
-      try {
-        // Not aborted on stop: the long poll ends within claimWaitMs, and a job it brings while
-        // stopping is handed straight back (aborting the request could lose a job already assigned).
-        const claim = client.jobs.claim.mutate({ capabilities, waitMs: claimWaitMs, session, seq });
-        pendingClaims.add(claim);
-        ({ job } = await claim.finally(() => pendingClaims.delete(claim)));
-      } catch (err) {
-        unsettledClaims.delete(seq);
+    let next: Job | null = null;
+    for (;;) {
+      let job = next;
+      next = null;
+      if (!job) {
         if (stopping.signal.aborted) break;
-        log.warn({ err: messageOf(err) }, 'claim failed; backing off');
-        await sleep(1_000, stopping.signal);
+        job = await claimOnce();
+        if (!job) continue;
+      }
+      const entry = inFlight.get(job.jobId);
+      if (!entry) continue;
+      if (stopping.signal.aborted) {
+        // A job that arrives while stopping goes straight back (still listed in heartbeats meanwhile).
+        entry.abort.abort('shutdown');
+        if (await release(job.jobId, 'agent shutting down')) releasedWhileStopping++;
+        inFlight.delete(job.jobId);
         continue;
       }
-      // Settled and, if a job came, in flight — in one synchronous step, so no heartbeat sees one without the other.
-      unsettledClaims.delete(seq);
-      if (!job) continue;
-      if (stopping.signal.aborted) {
-        // Still listed in heartbeats while it is handed back, so it never looks orphaned.
-        releasing.add(job.jobId);
-        if (await release(job.jobId, 'agent shutting down')) releasedWhileStopping++;
-        releasing.delete(job.jobId);
-        break;
-      }
-      const abort = new AbortController();
-      const entry: InFlight = { job, abort, done: Promise.resolve() };
-      inFlight.set(job.jobId, entry);
-      entry.done = run(job, abort).finally(() => inFlight.delete(job.jobId));
-      await entry.done;
+      const jobLog = log.child({ jobId: job.jobId, jobType: job.jobType, attempt: job.attempt });
+      next = await report(job, await execute(job, entry.abort, jobLog), jobLog);
     }
   };
   const slots = Array.from({ length: opts.concurrency ?? 1 }, () => slot());
@@ -270,6 +320,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       let released = 0;
       if (!drained) {
         for (const [jobId, entry] of inFlight) {
+          if (entry.abort.signal.aborted) continue; // stopped already, or being handed back by its slot
           entry.abort.abort('shutdown');
           if (await release(jobId, 'agent shutting down')) released++;
         }

@@ -84,7 +84,8 @@ describe('agent SDK', () => {
       [jobId, 1],
       [jobId, 2],
     ]);
-    expect(a.processed).toBe(2);
+    // Counted when the report's answer arrives (it also carries the next claim's long poll).
+    await waitFor('both reports answered', () => (a.processed === 2 ? true : undefined), 3_000);
     await sleep(700); // two heartbeat intervals
     const later = await client.agents.get.query({ name: 'sdk-basic' });
     expect(Date.parse(later.lastPingAt)).toBeGreaterThan(Date.parse(info.lastPingAt));

@@ -119,8 +119,13 @@ function withStatus(deps: CoordinationDeps, record: AgentRecord, status: AgentSt
  */
 export async function setAgentStatus(deps: CoordinationDeps, name: string, status: AgentStatus, lastPingAt: string): Promise<boolean> {
   const key = agentKey(name);
-  const { record, revision, changed } = await mutateRecord(deps, deps.stores.agents, 'agent', key, (current) =>
-    current.status === status ? UNCHANGED : withStatus(deps, current, status, later(current.lastPingAt, lastPingAt)),
+  const { record, revision, changed } = await mutateRecord(
+    deps,
+    deps.stores.agents,
+    'agent',
+    key,
+    (current) => (current.status === status ? UNCHANGED : withStatus(deps, current, status, later(current.lastPingAt, lastPingAt))),
+    { premark: true },
   );
   deps.caches.agents.remember(key, record, revision);
   if (changed) deps.log.info({ agent: name, status, lastPingAt: record.lastPingAt }, 'agent status changed');
@@ -221,7 +226,7 @@ export async function reportStuck(deps: CoordinationDeps, name: string, input: S
     stuckCount: current.stuckCount + 1,
     lastStuck: { reason: input.reason, jobId, at: reportedAt },
     outbox: [...current.outbox, agentStuckEvent(deps, name, jobId, input.reason, reportedAt)],
-  }));
+  }), { premark: true });
   deps.caches.agents.remember(key, record, revision);
   deps.log.warn({ agent: name, jobId, reason: input.reason, releaseAt }, 'agent reported stuck');
   return { agent: toView(record, deps.caches.liveness.get(key)?.record), releaseAt };

@@ -91,9 +91,11 @@ async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type
   // if the item turns out stale; it is durable before the job turns running, so a running job
   // always has one.
   const lease = leaseKey(agent, jobId);
-  const [found, leaseRevision] = await Promise.all([
+  // The outbox marker for the started event is written at the same time (a stale item leaves it to the sweep).
+  const [found, leaseRevision, marker] = await Promise.all([
     deps.stores.jobs.get(jobId),
     deps.stores.leases.put(lease, { jobId, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null }),
+    deps.stores.jobs.mark(jobId),
   ]);
   const dropLease = () => deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(lease, leaseRevision));
   if (!found || found.record.status !== 'queued') {
@@ -121,7 +123,7 @@ async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type
         if (job.status !== 'queued') throw new NotClaimable();
         return transition(deps, job, 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
       },
-      { initial: found },
+      { initial: found, premark: marker },
     );
     msg.ack();
     return record;

@@ -7,7 +7,7 @@ import { countAgentError } from './agents.js';
 import type { CoordinationDeps } from './deps.js';
 import { idempotentJobId } from './idempotency.js';
 import { afterFailure, assertHeldBy, requeue, transition } from './job-transitions.js';
-import { mutateRecord, sendOutbox, UNCHANGED } from './outbox.js';
+import { mutateRecord, sendOutbox, UNCHANGED, type MutateOptions } from './outbox.js';
 import { parseJobParams } from './params.js';
 
 export interface TriggerInput {
@@ -20,8 +20,9 @@ export interface TriggerInput {
   scheduleId?: string | undefined;
 }
 
-const mutateJob = (deps: CoordinationDeps, id: string, change: (job: JobRecord) => JobRecord | typeof UNCHANGED) =>
-  mutateRecord(deps, deps.stores.jobs, 'job', id, change);
+/** A job transition: it always owes an event, so the outbox marker is written while the job is read. */
+const mutateJob = (deps: CoordinationDeps, id: string, change: (job: JobRecord) => JobRecord | typeof UNCHANGED, opts: MutateOptions<JobRecord> = { premark: true }) =>
+  mutateRecord(deps, deps.stores.jobs, 'job', id, change, opts);
 
 /**
  * A job's lease ends with its run, in the background: the job's record already says it is not
@@ -213,7 +214,7 @@ export async function reportProgress(deps: CoordinationDeps, agent: string, id: 
   const { record } = await mutateJob(deps, id, (job) => {
     if (job.status !== 'running' || job.agent !== agent) return UNCHANGED;
     return { ...job, progress: { fraction: progress.fraction ?? null, message: progress.message ?? null, at: deps.clock().toISOString() } };
-  });
+  }, {}); // no event: no marker
   const keepGoing = record.status === 'running' && record.agent === agent;
   return { status: record.status, keepGoing, cancelled: record.status === 'cancelled' };
 }

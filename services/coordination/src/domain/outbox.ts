@@ -17,7 +17,7 @@ export interface MutateOptions<T> {
   initial?: Versioned<T>;
   /**
    * The change will owe messages: write the outbox marker while reading (one round trip less),
-   * or pass the revision of a marker already written. Removed again if nothing changes.
+   * or pass the revision of a marker already written (first attempt; retries write a new one).
    */
   premark?: true | number;
 }
@@ -37,40 +37,28 @@ export async function mutateRecord<T extends WithOutbox>(
   change: (current: T) => T | typeof UNCHANGED,
   opts: MutateOptions<T> = {},
 ): Promise<{ record: T; revision: number; changed: boolean }> {
+  // A marker written for a change that then does not happen is left to the outbox sweep (it finds
+  // nothing owed and removes it): removing it here could remove the only marker of a concurrent
+  // writer whose record write is in flight (markers supersede each other, history 1).
   let marker: number | undefined = typeof opts.premark === 'number' ? opts.premark : undefined;
-  // A marker written for a change that did not happen is removed (in the background; the sweep would too).
-  const unmark = () => {
-    const m = marker;
-    if (m !== undefined) deps.background.run(`unmark ${key}`, () => store.clearPending(key, m));
-  };
-  try {
-    for (let i = 0; i < 8; i++) {
-      let found: Versioned<T> | null;
-      if (i === 0 && opts.initial) found = opts.initial;
-      else if (i === 0 && opts.premark === true) [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
-      else found = await store.get(key);
-      if (!found) throw notFound(what, key);
-      const next = change(found.record);
-      if (next === UNCHANGED) {
-        unmark();
-        return { ...found, changed: false };
-      }
-      let written: Written;
-      try {
-        written = await store.update(key, next, found.revision, next.outbox.length > 0 ? marker : undefined);
-      } catch (err) {
-        if (err instanceof RevisionConflict) continue;
-        throw err;
-      }
-      if (written.marker === null) unmark();
-      sendOutbox(deps, store, key, { record: next, revision: written.revision }, written.marker);
-      return { record: next, revision: written.revision, changed: true };
+  for (let i = 0; i < 8; i++) {
+    let found: Versioned<T> | null;
+    if (i === 0 && opts.initial) found = opts.initial;
+    else if (opts.premark !== undefined && (i > 0 || opts.premark === true)) [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
+    else found = await store.get(key);
+    if (!found) throw notFound(what, key);
+    const next = change(found.record);
+    if (next === UNCHANGED) return { ...found, changed: false };
+    let written: Written;
+    try {
+      written = await store.update(key, next, found.revision, next.outbox.length > 0 ? marker : undefined);
+    } catch (err) {
+      if (err instanceof RevisionConflict) continue;
+      throw err;
     }
-  } catch (err) {
-    unmark();
-    throw err;
+    sendOutbox(deps, store, key, { record: next, revision: written.revision }, written.marker);
+    return { record: next, revision: written.revision, changed: true };
   }
-  unmark();
   throw conflict(`${what} ${key} is changing too fast; retry`);
 }
 

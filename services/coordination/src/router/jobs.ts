@@ -1,4 +1,5 @@
 import { JobId, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
+import type { Logger } from '@platform/kit';
 import { z } from 'zod';
 import { claimJob } from '../domain/claim.js';
 import type { CoordinationDeps } from '../domain/deps.js';
@@ -10,7 +11,34 @@ import { AgentName, Job, Session } from './shapes.js';
 
 const meta = openapiMeta('jobs');
 
+/** A claim: the types to take, how long to wait, and (SDK) the agent process and claim number. */
+const ClaimInput = z.strictObject({
+  capabilities: z.array(JobType).min(1).max(20),
+  waitMs: z.number().int().min(0).max(30_000).optional(),
+  session: Session.optional(),
+  seq: z.number().int().min(1).optional(),
+});
+type ClaimInput = z.infer<typeof ClaimInput>;
+
+/** The answer to a report that also asked for the next job (one request per job in steady state). */
+const Reported = z.object({ job: Job, next: Job.nullable() });
+
 export function jobsRouter(deps: CoordinationDeps) {
+  const claim = async (agent: string, input: ClaimInput, signal: AbortSignal | undefined) => {
+    const tag = input.session && input.seq ? { session: input.session, seq: input.seq } : undefined;
+    const job = await claimJob(deps, agent, input.capabilities, input.waitMs ?? deps.settings.claimWaitMs, signal, tag);
+    return job ? publicJob(job) : null;
+  };
+  /** The report stands whatever happens to the claim after it; a failed claim answers "no job" (the agent's next plain claim shows why). */
+  const claimAfterReport = async (ctx: { agent: string; log: Logger }, next: ClaimInput | undefined, signal: AbortSignal | undefined) => {
+    if (!next) return null;
+    try {
+      return await claim(ctx.agent, next, signal);
+    } catch (err) {
+      ctx.log.warn({ agent: ctx.agent, err: err instanceof Error ? err.message : String(err) }, 'claim after report failed');
+      return null;
+    }
+  };
   return router({
     trigger: callerProcedure
       .meta(meta('POST', '/jobs/trigger', 'Queue a job (params validated against its type; same idempotencyKey → same job)'))
@@ -64,36 +92,30 @@ export function jobsRouter(deps: CoordinationDeps) {
       .mutation(async ({ ctx, input }) => publicJob(await retryJob(deps, ctx.principal, input.jobId))),
     claim: agentProcedure
       .meta(meta('POST', '/jobs/claim', 'Agent: take the next job of its capabilities (long poll)'))
-      .input(
-        z.strictObject({
-          capabilities: z.array(JobType).min(1).max(20),
-          waitMs: z.number().int().min(0).max(30_000).optional(),
-          /** The agent process and this claim's number in it (the SDK sets them; see agents.ping). */
-          session: Session.optional(),
-          seq: z.number().int().min(1).optional(),
-        }),
-      )
+      .input(ClaimInput)
       .output(z.object({ job: Job.nullable() }))
-      .mutation(async ({ ctx, input, signal }) => {
-        const tag = input.session && input.seq ? { session: input.session, seq: input.seq } : undefined;
-        const job = await claimJob(deps, ctx.agent, input.capabilities, input.waitMs ?? deps.settings.claimWaitMs, signal, tag);
-        return { job: job ? publicJob(job) : null };
-      }),
+      .mutation(async ({ ctx, input, signal }) => ({ job: await claim(ctx.agent, input, signal) })),
     progress: agentProcedure
       .meta(meta('POST', '/jobs/progress', 'Agent: report progress; answers whether to keep going (false once cancelled or lost)'))
       .input(z.strictObject({ jobId: JobId, fraction: z.number().min(0).max(1).optional(), message: z.string().max(2_000).optional() }))
       .output(z.object({ status: JobStatus, keepGoing: z.boolean(), cancelled: z.boolean() }))
       .mutation(({ ctx, input }) => reportProgress(deps, ctx.agent, input.jobId, input)),
     complete: agentProcedure
-      .meta(meta('POST', '/jobs/complete', 'Agent: report success'))
-      .input(z.strictObject({ jobId: JobId, result: z.unknown().optional() }))
-      .output(Job)
-      .mutation(async ({ ctx, input }) => publicJob(await completeJob(deps, ctx.agent, input.jobId, input.result ?? null))),
+      .meta(meta('POST', '/jobs/complete', 'Agent: report success; with `next`, also claim the next job'))
+      .input(z.strictObject({ jobId: JobId, result: z.unknown().optional(), next: ClaimInput.optional() }))
+      .output(Reported)
+      .mutation(async ({ ctx, input, signal }) => {
+        const job = publicJob(await completeJob(deps, ctx.agent, input.jobId, input.result ?? null));
+        return { job, next: await claimAfterReport(ctx, input.next, signal) };
+      }),
     fail: agentProcedure
-      .meta(meta('POST', '/jobs/fail', 'Agent: report failure (retried with backoff, dead-lettered after the last attempt)'))
-      .input(z.strictObject({ jobId: JobId, error: z.string().min(1).max(5_000) }))
-      .output(Job)
-      .mutation(async ({ ctx, input }) => publicJob(await failJob(deps, ctx.agent, input.jobId, input.error))),
+      .meta(meta('POST', '/jobs/fail', 'Agent: report failure (retried with backoff, dead-lettered after the last attempt); with `next`, also claim the next job'))
+      .input(z.strictObject({ jobId: JobId, error: z.string().min(1).max(5_000), next: ClaimInput.optional() }))
+      .output(Reported)
+      .mutation(async ({ ctx, input, signal }) => {
+        const job = publicJob(await failJob(deps, ctx.agent, input.jobId, input.error));
+        return { job, next: await claimAfterReport(ctx, input.next, signal) };
+      }),
     release: agentProcedure
       .meta(meta('POST', '/jobs/release', 'Agent: hand a running job back to the queue untouched (e.g. on shutdown)'))
       .input(z.strictObject({ jobId: JobId, reason: z.string().min(1).max(1_000).optional() }))

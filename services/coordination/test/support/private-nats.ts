@@ -10,6 +10,7 @@ export interface PrivateNats {
   user: string;
   password: string;
   port: number;
+  pid: number;
   /** Environment for a service process using this server. */
   env: { NATS_URL: string; NATS_USER: string; NATS_PASSWORD: string };
   /** Kills the server (SIGKILL) without removing its data, to test outages. */
@@ -68,6 +69,7 @@ export async function startPrivateNats(port: number): Promise<PrivateNats> {
     user,
     password,
     port,
+    pid: child.pid!,
     env: { NATS_URL: url, NATS_USER: user, NATS_PASSWORD: password },
     kill,
     stop: async () => {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { graphSettings, loadGraphConfig } from '../config.js';
+import { graphSettings, loadCliConfig } from '../config.js';
 import { IMPORT_DEFAULTS, importLegacy } from '../import/importer.js';
 import { progressFor, silentProgress } from '../import/progress.js';
 import { writeReport } from '../import/report.js';
@@ -43,9 +43,11 @@ if (values.help || positionals.length !== 1) {
   process.exit(values.help ? 0 : 2);
 }
 
-const file = resolve(positionals[0]!);
-const reportPath = resolve(values.report ?? `legacy-import-report-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-const config = loadGraphConfig();
+const config = loadCliConfig();
+// Paths are relative to where the command was typed (npm run -w changes the working directory).
+const base = config.INIT_CWD ?? process.cwd();
+const file = resolve(base, positionals[0]!);
+const reportPath = resolve(base, values.report ?? `legacy-import-report-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 const graph = await connectGraph(graphSettings(config));
 try {
   await bootstrapSchema(graph, { embeddingDimensions: config.EMBEDDING_DIMENSIONS });

@@ -1,4 +1,4 @@
-import { DomainError } from '@platform/kit';
+import type { DomainError } from '@platform/kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from './cursor.js';

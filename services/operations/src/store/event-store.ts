@@ -184,7 +184,9 @@ function insertEvents(
   occurredAt: string,
   opts: AppendOptions,
 ): Promise<InsertedRow[]> {
-  return conn.query<InsertedRow>(APPEND_SQL, [
+  return conn.query<InsertedRow>(
+    APPEND_SQL,
+    [
     JSON.stringify(events),
     aggregateId,
     aggregateType,
@@ -193,7 +195,9 @@ function insertEvents(
     occurredAt,
     opts.correlationId ?? null,
     opts.causationId ?? null,
-  ]);
+    ],
+    'event_store_append',
+  );
 }
 
 /** The result of an earlier append of exactly these event ids to this stream, or null. */
@@ -201,6 +205,7 @@ async function existingAppend(conn: SqlRunner, aggregateId: string, eventIds: st
   const rows = await conn.query<InsertedRow & { aggregate_id: string }>(
     `SELECT position, event_id::text AS event_id, version, aggregate_id FROM event_store WHERE event_id = ANY($1::uuid[]) ORDER BY version`,
     [eventIds],
+    'event_store_existing',
   );
   if (rows.length !== eventIds.length || rows.some((r) => r.aggregate_id !== aggregateId)) return null;
   const out = rows.map((r) => ({ eventId: r.event_id, position: Number(r.position), version: r.version }));
@@ -208,7 +213,7 @@ async function existingAppend(conn: SqlRunner, aggregateId: string, eventIds: st
 }
 
 export async function streamVersion(conn: SqlRunner, aggregateId: string): Promise<number> {
-  const [row] = await conn.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM event_store WHERE aggregate_id = $1`, [aggregateId]);
+  const [row] = await conn.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM event_store WHERE aggregate_id = $1`, [aggregateId], 'event_store_version');
   return row?.v ?? 0;
 }
 
@@ -243,6 +248,7 @@ export async function readStream(conn: SqlRunner, aggregateId: string, fromVersi
   const rows = await conn.query<EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM event_store WHERE aggregate_id = $1 AND version >= $2 ORDER BY version LIMIT $3`,
     [aggregateId, fromVersion, limit],
+    'event_store_read_stream',
   );
   return rows.map(toEvent);
 }
@@ -310,6 +316,7 @@ export async function readAll(conn: SqlRunner, fromPosition: number, limit: numb
             e.data, e.metadata, e.version, e.created_at
      FROM s LEFT JOIN LATERAL (SELECT * FROM event_store WHERE position > $1 ORDER BY position LIMIT $2) e ON true`,
     [fromPosition, limit],
+    'event_store_read_all',
   );
   const snapshot = rows[0]!.snapshot;
   const events = rows.filter((r) => r.position !== null && r.position !== undefined).map((r) => toEvent(r as EventRow));
@@ -341,6 +348,7 @@ async function gapCheck(conn: SqlRunner, xids: string[], gaps: number[]): Promis
             e.position, e.event_id::text AS event_id, e.aggregate_id, e.aggregate_type, e.event_type, e.data, e.metadata, e.version, e.created_at
      FROM s LEFT JOIN LATERAL (SELECT * FROM event_store WHERE position = ANY($2::bigint[])) e ON true`,
     [xids, gaps.map(String)],
+    'event_store_gap_check',
   );
   const resolved = rows[0]?.resolved === true;
   return { resolved, events: resolved ? rows.filter((r) => r.position != null).map((r) => toEvent(r as EventRow)) : [] };

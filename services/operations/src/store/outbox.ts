@@ -9,7 +9,7 @@ export async function appendOutbox(tx: Tx, envelope: TypedEnvelope<EventSubject>
 
 /** appendOutbox for code running in a SqlPool transaction. */
 export async function appendOutboxSql(sql: SqlRunner, envelope: TypedEnvelope<EventSubject>): Promise<void> {
-  await sql.query(`INSERT INTO outbox (id, subject, envelope) VALUES ($1, $2, $3)`, [envelope.id, envelope.subject, JSON.stringify(envelope)]);
+  await sql.query(`INSERT INTO outbox (id, subject, envelope) VALUES ($1, $2, $3)`, [envelope.id, envelope.subject, JSON.stringify(envelope)], 'outbox_insert');
 }
 
 /** Oldest first; within one transaction (same created_at) in the order the rows were written. */

@@ -119,6 +119,7 @@ export async function claimRunnable(sql: SqlRunner, owner: string, leaseMs: numb
      RETURNING id::text, type, status, current_step, payload, outputs, step_log, error, version, started_by, idempotency_key,
                lease_owner, lease_expires_at, created_at, updated_at, finished_at`,
     [owner, leaseMs / 1000, [...types], limit],
+    'saga_claim',
   );
   return rows.map(fromDb).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
 }
@@ -155,6 +156,7 @@ export async function persistProgress(sql: SqlRunner, id: string, owner: string,
      WHERE id = $1::uuid AND lease_owner = $2 AND version = $3
      RETURNING id`,
     [id, owner, expectedVersion, p.status, p.currentStep, JSON.stringify(p.outputs ?? {}), JSON.stringify(p.log), p.error !== undefined, p.error ?? null, p.version, p.finished === true, leaseMs / 1000],
+    'saga_persist',
   );
   return rows.length === 1;
 }
@@ -165,6 +167,7 @@ export async function renewLease(sql: SqlRunner, id: string, owner: string, leas
     `UPDATE saga_instances SET lease_expires_at = now() + make_interval(secs => $3)
      WHERE id = $1::uuid AND lease_owner = $2 AND status IN ('running', 'compensating') RETURNING id`,
     [id, owner, leaseMs / 1000],
+    'saga_renew_lease',
   );
   return rows.length === 1;
 }

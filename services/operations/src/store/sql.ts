@@ -9,7 +9,11 @@ import type { Db, Tx } from './prisma.js';
  * with Prisma writes (prismaRunner). Everything else uses Prisma.
  */
 export interface SqlRunner {
-  query<T extends object>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * `name` makes node-postgres prepare the statement once per connection and reuse its parsed form
+   * (the append statement's CTEs cost more to parse and plan than to run). Ignored by prismaRunner.
+   */
+  query<T extends object>(text: string, params?: readonly unknown[], name?: string): Promise<T[]>;
 }
 
 /** A pool: runs single statements, or several in one transaction. */
@@ -27,7 +31,8 @@ export function createPool(connectionString: string, opts: { max?: number } = {}
 }
 
 const runnerOf = (c: pg.Pool | pg.PoolClient): SqlRunner => ({
-  query: async <T extends object>(text: string, params: readonly unknown[] = []) => (await c.query<T & pg.QueryResultRow>(text, [...params])).rows as T[],
+  query: async <T extends object>(text: string, params: readonly unknown[] = [], name?: string) =>
+    (await c.query<T & pg.QueryResultRow>({ text, values: [...params], ...(name ? { name } : {}) })).rows as T[],
 });
 
 export function poolRunner(pool: pg.Pool): SqlPool {
