@@ -101,6 +101,7 @@ try {
 
   // 2. Coordination: 10 SDK agents whose handlers return at once.
   const startedAt = new Map<string, number>();
+  let duplicateRuns = 0;
   const startAgents = async (slots: number) => {
     for (let i = 0; i < AGENTS; i++) {
       const name = `bench-agent-${slots}-${i}`;
@@ -110,7 +111,12 @@ try {
           coordinationUrl: coordination.url,
           name,
           getToken: async () => token,
-          capabilities: { build: async (_job, ctx) => void startedAt.set(ctx.jobId, performance.now()) },
+          capabilities: {
+            build: async (_job, ctx) => {
+              if (startedAt.has(ctx.jobId)) duplicateRuns++;
+              else startedAt.set(ctx.jobId, performance.now());
+            },
+          },
           concurrency: slots,
           log,
         }),
@@ -132,11 +138,22 @@ try {
       await sleep(20);
     }
   };
+  let triggers = 0;
+  let retriedTriggers = 0;
+  /** Triggers one job; a network error is retried with the same idempotency key, so it never makes two jobs. */
   const trigger = async (triggeredAt: Map<string, number>) => {
     const t0 = performance.now();
-    const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
-    triggeredAt.set(jobId, t0);
-    return jobId;
+    const idempotencyKey = `bench-${process.pid}-${triggers++}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build', idempotencyKey });
+        triggeredAt.set(jobId, t0);
+        return jobId;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        retriedTriggers++;
+      }
+    }
   };
 
   const pacedAt = new Map<string, number>();
@@ -187,6 +204,7 @@ try {
       [`coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`, BURST, round(burstSingle, 2), Math.round(BURST / burstSingle)],
     ],
     notes: [
+      `Triggers retried after a network error (same idempotency key): ${retriedTriggers}. Jobs whose handler ran more than once: ${duplicateRuns}.`,
       `Jobs per agent (incl. the paced run), ${SLOTS} slots: ${processedSlots.join(', ')}; 1 slot: ${processedSingle.join(', ')}.`,
       'Each agent slot reports a job and claims the next in one request (jobs.complete with `next`), so one slot costs one HTTP round trip per job plus the service’s NATS round trips.',
     ],

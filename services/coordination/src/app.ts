@@ -99,6 +99,7 @@ export async function startCoordination(opts: { nc: NatsConnection; config: Conf
 
   // Every replica runs every loop: the writes they make are compare-and-set or deduped, so
   // several replicas agree instead of needing a leader.
+  const leaseChecks = new Map<string, number>();
   const loops = [
     every('outbox', config.OUTBOX_SWEEP_MS, log, async () => {
       await sweepOutbox(deps, stores.jobs, config.OUTBOX_MIN_AGE_MS, deps.clock());
@@ -106,7 +107,7 @@ export async function startCoordination(opts: { nc: NatsConnection; config: Conf
     }),
     every('liveness', config.LIVENESS_SWEEP_MS, log, async () => {
       await sweepAgentStatus(deps);
-      await sweepLeases(deps);
+      await sweepLeases(deps, leaseChecks);
     }),
     every('schedules', config.SCHEDULER_TICK_MS, log, () => fireDueSchedules(deps)),
   ];

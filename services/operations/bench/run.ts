@@ -323,5 +323,12 @@ try {
   const tables = [await appendBench(appUrl, scratch.url), ...(SAGAS > 0 ? [await sagaBench(appUrl, scratch.url)] : [])];
   writeBenchResult('operations', tables);
 } finally {
+  // Closed clients' server processes exit a moment later; DROP … WITH (FORCE) may not terminate the service role's.
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  for (let i = 0; i < 200 && Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1`, [scratch.name])).rows[0].n) > 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await c.end();
   await scratch.drop();
 }

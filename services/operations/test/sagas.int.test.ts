@@ -21,8 +21,8 @@ beforeAll(async () => {
     s = await migratedScratchDb('sagas', { poolMax: 16 });
     await s.admin.query(EFFECTS_DDL);
     registry = new SagaRegistry([
-      effectsSaga(s.admin, { timeoutMs: 300 }),
-      // Same steps with room for a loaded machine, where only ordering and counts are asserted.
+      effectsSaga(s.admin, { timeoutMs: 1_000 }),
+      // Same steps with room for a loaded machine (only the timeout test needs the short timeout).
       effectsSaga(s.admin, { type: 'effects_patient', timeoutMs: 10_000 }),
       teamOnboardingSaga({ db: s.db, sql: s.sql, clock: () => new Date(), newId: () => crypto.randomUUID() }),
     ]);
@@ -81,7 +81,7 @@ describe('saga orchestrator', () => {
   it('runs the steps in order, persisting each, and completes (workflows.start/get/list)', async () => {
     orchestrator('replica-a');
     const alice = callerFor(deps(), user('alice'));
-    const started = await alice.workflows.start({ workflowType: 'effects', payload: {} });
+    const started = await alice.workflows.start({ workflowType: 'effects_patient', payload: {} });
     expect(started).toMatchObject({ status: 'running', created: true, currentStep: 0 });
     const done = await settled(started.id);
     expect(done.status).toBe('completed');
@@ -105,12 +105,12 @@ describe('saga orchestrator', () => {
     // Every step is a span carrying the saga id.
     await tracing.forceFlush();
     const stepSpans = spans.getFinishedSpans().filter((sp) => sp.attributes['saga.id'] === started.id);
-    expect(stepSpans.map((sp) => sp.name)).toEqual(['saga.action effects.reserve', 'saga.action effects.charge', 'saga.action effects.ship']);
+    expect(stepSpans.map((sp) => sp.name)).toEqual(['saga.action effects_patient.reserve', 'saga.action effects_patient.charge', 'saga.action effects_patient.ship']);
   });
 
   it('compensates the completed steps in reverse order when a step fails for good', async () => {
     orchestrator('replica-a');
-    const saga = await startWorkflow(deps(), user('alice'), { workflowType: 'effects', payload: { failAt: 2 } });
+    const saga = await startWorkflow(deps(), user('alice'), { workflowType: 'effects_patient', payload: { failAt: 2 } });
     const done = await settled(saga.id);
     expect(done.status).toBe('compensated');
     expect(done.error).toMatch(/ship: ship declined/);
@@ -131,7 +131,7 @@ describe('saga orchestrator', () => {
       ['failed', 1],
       ['succeeded', 2],
     ]);
-    expect(charge[0]!.error).toMatch(/timed out after 300 ms/);
+    expect(charge[0]!.error).toMatch(/timed out after 1000 ms/);
   });
 
   it('starts once per idempotency key, and refuses unknown types and bad payloads with BAD_REQUEST', async () => {

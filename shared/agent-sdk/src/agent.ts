@@ -74,12 +74,23 @@ export interface RunningAgent {
 interface InFlight {
   job: Job;
   abort: AbortController;
+  /** `reporting` once the handler is done: the report in flight settles it, stop() must not release it. */
+  phase: 'running' | 'reporting';
 }
 
+/** Waits `ms`, or less if `signal` aborts; the listener goes with the timer (loops call this forever). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    if (signal?.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 const codeOf = (err: unknown): string | undefined => (err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined);
@@ -211,7 +222,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
    */
   const settle = (seq: number, job: Job | null) => {
     unsettledClaims.delete(seq);
-    if (job) inFlight.set(job.jobId, { job, abort: new AbortController() });
+    if (job) inFlight.set(job.jobId, { job, abort: new AbortController(), phase: 'running' });
   };
   /** Tracks a request that may bring a job, so stop() waits for its answer instead of dropping it. */
   const tracked = <R>(call: Promise<R>): Promise<R> => {
@@ -305,7 +316,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         continue;
       }
       const jobLog = log.child({ jobId: job.jobId, jobType: job.jobType, attempt: job.attempt });
-      next = await report(job, await execute(job, entry.abort, jobLog), jobLog);
+      const outcome = await execute(job, entry.abort, jobLog);
+      entry.phase = 'reporting';
+      next = await report(job, outcome, jobLog);
     }
   };
   const slots = Array.from({ length: opts.concurrency ?? 1 }, () => slot());
@@ -320,7 +333,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       let released = 0;
       if (!drained) {
         for (const [jobId, entry] of inFlight) {
-          if (entry.abort.signal.aborted) continue; // stopped already, or being handed back by its slot
+          // Finished jobs are being reported (releasing one could requeue finished work); aborted ones are handled by their slot.
+          if (entry.phase !== 'running' || entry.abort.signal.aborted) continue;
           entry.abort.abort('shutdown');
           if (await release(jobId, 'agent shutting down')) released++;
         }

@@ -65,16 +65,15 @@ export function orphaned(lease: Lease, live: Liveness): string | null {
   return null;
 }
 
-/** When a lease was last checked against its job (crash leftovers), per replica. */
-const leaseChecks = new Map<string, number>();
 const LEASE_RECHECK_MS = 30_000;
 
 /**
- * Every replica runs this after the status sweep. A running job goes back to the queue when its
+ * Every replica runs this after the status sweep (`leaseChecks`: when this replica last checked
+ * each old lease against its job, for crash leftovers). A running job goes back to the queue when its
  * agent is offline, when a stuck report's grace period has passed, or when the agent's heartbeats
  * prove it does not have the job (see `orphaned`). Leases of jobs that ended are removed.
  */
-export async function sweepLeases(deps: CoordinationDeps): Promise<void> {
+export async function sweepLeases(deps: CoordinationDeps, leaseChecks: Map<string, number>): Promise<void> {
   const now = deps.clock().getTime();
   const { heartbeatIntervalMs, stuckGraceMs } = deps.settings;
   // Only live leases are in the bucket (they are removed without tombstones): one small scan.

@@ -49,19 +49,40 @@ export async function migratedScratchDb(tag: string, opts: { poolMax?: number } 
   const appUrl = withDatabase(env['DATABASE_URL']!, scratch.name);
   const db = createDb(appUrl, { max: opts.poolMax ?? 10 });
   const admin = new pg.Pool({ connectionString: scratch.url, max: 3 });
-  const eventPool = createPool(appUrl, { max: opts.poolMax ?? 10 });
+  const sqlPool = createPool(appUrl, { max: opts.poolMax ?? 10 });
   return {
     name: scratch.name,
     adminUrl: scratch.url,
     appUrl,
     db,
-    sql: poolRunner(eventPool),
+    sql: poolRunner(sqlPool),
     admin,
     drop: async () => {
       await db.$disconnect().catch(() => undefined);
-      await eventPool.end().catch(() => undefined);
+      await sqlPool.end().catch(() => undefined);
       await admin.end().catch(() => undefined);
+      await backendsGone(env['DATABASE_ADMIN_URL']!, scratch.name);
       await scratch.drop();
     },
   };
+}
+
+/**
+ * A closed client's server process exits a moment after its socket closes. DROP DATABASE … WITH (FORCE)
+ * would try to terminate such a still-exiting operations_app backend, which the owner role may not do,
+ * so wait until the service role's backends are gone (killed test workers included).
+ */
+export async function backendsGone(adminUrl: string, database: string, timeoutMs = 10_000): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1`, [database]);
+      if (rows[0]!.n === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await c.end();
+  }
 }
