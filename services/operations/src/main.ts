@@ -16,10 +16,11 @@ const config = loadOperationsConfig();
 const log = createLogger('operations', config.LOG_LEVEL);
 const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
 
-const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX });
+const poolError = (err: Error) => log.warn({ err: err.message }, 'postgres connection lost; the pool reconnects');
+const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, onPoolError: poolError });
 await db.$queryRaw`SELECT 1`;
 // The event store's statements run on node-postgres directly (see store/sql.ts): a second, smaller pool.
-const eventPool = createPool(config.DATABASE_URL, { max: Math.max(2, Math.ceil(config.DATABASE_POOL_MAX / 2)) });
+const eventPool = createPool(config.DATABASE_URL, { max: Math.max(2, Math.ceil(config.DATABASE_POOL_MAX / 2)), onError: poolError });
 const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log });
 await ensureOperationsStream(nc);
 const relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);

@@ -6,6 +6,9 @@ export type Db = PrismaClient;
 export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
 /** One Prisma client per process, through the pg driver adapter (no native engine needed). */
-export function createDb(connectionString: string, opts: { max?: number } = {}): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString, max: opts.max ?? 20, connectionTimeoutMillis: 3_000 }) });
+export function createDb(connectionString: string, opts: { max?: number; onPoolError?: (err: Error) => void } = {}): Db {
+  return new PrismaClient({
+    // onPoolError: a dropped idle connection must not crash the process (see createPool).
+    adapter: new PrismaPg({ connectionString, max: opts.max ?? 20, connectionTimeoutMillis: 3_000 }, { onPoolError: (err) => opts.onPoolError?.(err) }),
+  });
 }

@@ -26,8 +26,12 @@ export interface SqlPool extends SqlRunner {
 }
 
 /** A pool as the service role; one per process beside the Prisma client. */
-export function createPool(connectionString: string, opts: { max?: number } = {}): pg.Pool {
-  return new pg.Pool({ connectionString, max: opts.max ?? 10, connectionTimeoutMillis: 3_000 });
+export function createPool(connectionString: string, opts: { max?: number; onError?: (err: Error) => void } = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, connectionTimeoutMillis: 3_000 });
+  // An idle connection dropped by the server (restart, failover) emits 'error' on the pool; without
+  // a listener node-postgres would crash the process. The pool replaces the connection by itself.
+  pool.on('error', (err) => opts.onError?.(err));
+  return pool;
 }
 
 const runnerOf = (c: pg.Pool | pg.PoolClient): SqlRunner => ({
