@@ -1,0 +1,425 @@
+import type { ServiceName } from '../../scripts/lib/local-env.js';
+
+/**
+ * The authorization matrix: for every procedure of every service (`'<service>:<path>'`), which
+ * callers may call it and what a refusal looks like. authz-matrix.e2e.test.ts walks it against the
+ * running services and fails on any procedure missing here.
+ *
+ * Callers (one principal each, made fresh per run):
+ * - anonymous: no token — always UNAUTHORIZED (added to every rule).
+ * - user: owns the resource the rule builds (and is the creator/first owner of the fixture team).
+ * - otherUser: a different user sharing no team with `user`.
+ * - teamOwner / teamAdmin / teamMember / teamViewer: members of `user`'s team with that role
+ *   (operations' team role names); only in rules where the procedure is team-scoped.
+ * - agent: an agent principal (also registered in operations' agent registry and in coordination).
+ * - service: a service principal.
+ * - platformAdmin: a user with the token role `admin` (operations gives it extra rights); only in
+ *   operations rules.
+ *
+ * Outcomes:
+ * - 'ok': a 2xx answer; with a `secret` (the fixture's id) the answer must contain it.
+ * - 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND': refused with that tRPC code (NOT_FOUND where the
+ *   service hides another user's rows).
+ * - 'HIDDEN': a 2xx answer that does not contain the secret (lists and searches filter instead of refusing).
+ * - 'PASSES_AUTH': coarse — neither UNAUTHORIZED nor FORBIDDEN nor a 5xx (the domain may still
+ *   answer NOT_FOUND/CONFLICT/BAD_REQUEST for the sample input). Used where no fixture is written yet.
+ */
+export type Caller = 'anonymous' | 'user' | 'otherUser' | 'teamOwner' | 'teamAdmin' | 'teamMember' | 'teamViewer' | 'agent' | 'service' | 'platformAdmin';
+export type Authed = Exclude<Caller, 'anonymous'>;
+export type Outcome = 'ok' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'HIDDEN' | 'PASSES_AUTH';
+
+export const TEAM_ROLES = { teamOwner: 'owner', teamAdmin: 'admin', teamMember: 'member', teamViewer: 'viewer' } as const;
+
+/** What a rule's builder gets: the principals, a way to call as one of them, the fixture team. */
+export interface World {
+  run: string;
+  ids: Record<Authed, string>;
+  teamId: string;
+  /** operations' agent registry row for the `agent` principal (its name is the agent's id). */
+  agentRowId: string;
+  /** Calls as `who` and returns `result.data`; throws on anything but 2xx. */
+  call(who: Authed, service: ServiceName, path: string, input: unknown): Promise<unknown>;
+  /** A new user principal that has used the platform (so it can be invited). */
+  freshUser(): Promise<string>;
+  /** A counter for unique names. */
+  next(): number;
+}
+
+export interface Built {
+  input: unknown;
+  /** A string (usually the fixture's id) that an 'ok' answer must contain and a 'HIDDEN' one must not. */
+  secret?: string;
+}
+
+export interface Rule {
+  label: string;
+  expect: Partial<Record<Caller, Outcome>>;
+  /** Builds a valid input for one call as `caller`, first creating what it needs as its owner. */
+  build: (w: World, caller: Caller) => Promise<Built>;
+}
+
+export interface Entry {
+  rules: Rule[];
+  /** True when the row only checks "not refused for identity" (PASSES_AUTH) for allowed callers. */
+  coarse?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Expectation helpers
+// ---------------------------------------------------------------------------------------------------
+
+const base = (o: Partial<Record<Caller, Outcome>>): Partial<Record<Caller, Outcome>> => ({ anonymous: 'UNAUTHORIZED', ...o });
+
+/** Any authenticated principal may call (operations: also platform admins). */
+const anyOps = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: o, service: o, platformAdmin: o });
+/** The owner's personal row: everyone else is told it does not exist. */
+const ownedOps = (refusal: Outcome = 'NOT_FOUND', overrides: Partial<Record<Caller, Outcome>> = {}) =>
+  base({ user: 'ok', otherUser: refusal, agent: refusal, service: refusal, platformAdmin: refusal, ...overrides });
+/** A team-shared row: outsiders get `outsider`, team members by role. */
+const teamOps = (roles: { owner: Outcome; admin: Outcome; member: Outcome; viewer: Outcome }, user: Outcome, outsider: Outcome, overrides: Partial<Record<Caller, Outcome>> = {}) =>
+  base({
+    user,
+    teamOwner: roles.owner,
+    teamAdmin: roles.admin,
+    teamMember: roles.member,
+    teamViewer: roles.viewer,
+    otherUser: outsider,
+    agent: outsider,
+    service: outsider,
+    platformAdmin: outsider,
+    ...overrides,
+  });
+const READ = { owner: 'ok', admin: 'ok', member: 'ok', viewer: 'ok' } as const;
+const CHANGE = { owner: 'ok', admin: 'ok', member: 'ok', viewer: 'FORBIDDEN' } as const;
+const MANAGE = { owner: 'ok', admin: 'ok', member: 'FORBIDDEN', viewer: 'FORBIDDEN' } as const;
+
+/** Coordination and knowledge have no platform-admin column. */
+const anyAuthed = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: o, service: o });
+const agentsOnly = () => base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', service: 'FORBIDDEN' });
+const callersOnly = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: 'FORBIDDEN', service: o });
+
+const rule = (label: string, expect: Partial<Record<Caller, Outcome>>, build: Rule['build']): Rule => ({ label, expect, build });
+const one = (expect: Partial<Record<Caller, Outcome>>, build: Rule['build']): Entry => ({ rules: [rule('', expect, build)] });
+const fixed = (input: unknown) => async (): Promise<Built> => ({ input });
+
+// ---------------------------------------------------------------------------------------------------
+// Fixture builders (operations)
+// ---------------------------------------------------------------------------------------------------
+
+const O = 'operations' as const;
+const C = 'coordination' as const;
+const K = 'knowledge' as const;
+
+const personalTask = async (w: World, title = 'authz task') => (await w.call('user', O, 'tasks.create', { title: `${title} ${w.run}-${w.next()}` })) as { id: string };
+const teamTask = async (w: World) => (await w.call('user', O, 'tasks.create', { title: `authz team task ${w.run}-${w.next()}`, teamId: w.teamId })) as { id: string };
+const session = async (w: World) => (await w.call('user', O, 'sessions.create', { channel: 'web', title: `authz ${w.run}` })) as { id: string };
+const conversation = async (w: World) => (await w.call('user', O, 'conversations.create', { title: `authz ${w.run}` })) as { id: string };
+const word = (w: World) => `authzword${w.run.replace(/[^a-z0-9]/gi, '')}`;
+const memory = async (w: World, who: Authed = 'user', extra: object = {}) =>
+  (await w.call(who, O, 'memories.create', { content: `memory ${word(w)} ${w.next()}`, type: 'semantic', ...extra })) as { id: string };
+const approval = async (w: World, teamId?: string) =>
+  (await w.call('user', O, 'approvals.request', { subjectKind: 'other', subjectId: `authz-${w.run}-${w.next()}`, ...(teamId ? { teamId } : {}) })) as { id: string };
+const invitee = async (w: World) => {
+  const id = await w.freshUser();
+  await w.call('user', O, 'teams.invite', { teamId: w.teamId, userId: id, role: 'viewer' });
+  return id;
+};
+const saga = async (w: World) =>
+  (await w.call('user', O, 'workflows.start', { workflowType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${w.next()}` }, idempotencyKey: `authz-${w.run}-${w.next()}` })) as { id: string };
+
+const operations: Record<string, Entry> = {
+  // users: every principal has (only) its own profile
+  'users.create': one(anyOps(), async (w, c) => ({ input: { email: `${c.toLowerCase()}-${w.run}@authz.test`, name: `authz ${c}` } })),
+  'users.me': one(anyOps(), fixed({})),
+  'users.update': one(anyOps(), fixed({ name: 'authz renamed' })),
+
+  // teams: members read, owners/admins manage (admins only member/viewer), outsiders see no team
+  'teams.create': one(anyOps(), async (w, c) => ({ input: { name: `authz-${w.run}-${c}-${w.next()}` } })),
+  'teams.get': one(teamOps(READ, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: w.teamId }, secret: w.teamId })),
+  'teams.list': one(teamOps(READ, 'ok', 'HIDDEN'), async (w) => ({ input: {}, secret: w.teamId })),
+  'teams.invite': one(teamOps(MANAGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { teamId: w.teamId, userId: await w.freshUser(), role: 'viewer' } })),
+  'teams.setRole': one(teamOps(MANAGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { teamId: w.teamId, userId: await invitee(w), role: 'member' } })),
+  'teams.removeMember': one(teamOps(MANAGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { teamId: w.teamId, userId: await invitee(w) } })),
+
+  // sessions: personal
+  'sessions.create': one(anyOps(), fixed({ channel: 'web' })),
+  'sessions.get': one(ownedOps(), async (w) => {
+    const s = await session(w);
+    return { input: { id: s.id }, secret: s.id };
+  }),
+  'sessions.list': one(ownedOps('HIDDEN'), async (w) => {
+    const s = await session(w);
+    return { input: {}, secret: s.id };
+  }),
+  'sessions.end': one(ownedOps(), async (w) => ({ input: { id: (await session(w)).id } })),
+
+  // tasks: personal rows for the owner; team rows by role (viewer reads, member+ changes)
+  'tasks.create': {
+    rules: [
+      rule('personal', anyOps(), async (w) => ({ input: { title: `authz ${w.run}`, subtasks: [{ title: 'sub' }] } })),
+      rule('into a team', teamOps(CHANGE, 'ok', 'FORBIDDEN'), async (w) => ({ input: { title: `authz team ${w.run}`, teamId: w.teamId } })),
+      rule("into another user's session", ownedOps(), async (w) => ({ input: { title: 'hijack', sessionId: (await session(w)).id } })),
+    ],
+  },
+  'tasks.get': {
+    rules: [
+      rule('personal', ownedOps(), async (w) => {
+        const t = await personalTask(w);
+        return { input: { id: t.id }, secret: t.id };
+      }),
+      rule('team', teamOps(READ, 'ok', 'NOT_FOUND'), async (w) => {
+        const t = await teamTask(w);
+        return { input: { id: t.id }, secret: t.id };
+      }),
+    ],
+  },
+  'tasks.list': {
+    rules: [
+      rule('personal', ownedOps('HIDDEN'), async (w) => {
+        const t = await personalTask(w);
+        return { input: { ownerId: w.ids.user }, secret: t.id };
+      }),
+      rule('team', teamOps(READ, 'ok', 'HIDDEN'), async (w) => {
+        const t = await teamTask(w);
+        return { input: { teamId: w.teamId }, secret: t.id };
+      }),
+    ],
+  },
+  'tasks.updateStatus': {
+    rules: [
+      rule('personal', ownedOps(), async (w) => ({ input: { id: (await personalTask(w)).id, status: 'in_progress' } })),
+      rule('team', teamOps(CHANGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: (await teamTask(w)).id, status: 'in_progress' } })),
+    ],
+  },
+  'tasks.move': {
+    rules: [
+      rule('personal', ownedOps(), async (w) => ({ input: { id: (await personalTask(w)).id, parentId: (await personalTask(w)).id } })),
+      rule('team', teamOps(CHANGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: (await teamTask(w)).id, parentId: (await teamTask(w)).id } })),
+    ],
+  },
+
+  // approvals: requester and team see; team owners/admins or platform admins decide, never the requester
+  'approvals.request': {
+    rules: [
+      rule('personal subject', anyOps(), async (w, c) => ({ input: { subjectKind: 'other', subjectId: `authz-${w.run}-${c}-${w.next()}` } })),
+      rule('for a team', teamOps(READ, 'ok', 'FORBIDDEN'), async (w, c) => ({ input: { subjectKind: 'other', subjectId: `authz-${w.run}-${c}-${w.next()}`, teamId: w.teamId } })),
+      rule("about another user's task", ownedOps(), async (w) => ({ input: { subjectKind: 'task', subjectId: (await personalTask(w)).id } })),
+    ],
+  },
+  'approvals.get': {
+    rules: [
+      rule('personal', ownedOps('NOT_FOUND', { platformAdmin: 'ok' }), async (w) => {
+        const a = await approval(w);
+        return { input: { id: a.id }, secret: a.id };
+      }),
+      rule('team', teamOps(READ, 'ok', 'NOT_FOUND', { platformAdmin: 'ok' }), async (w) => {
+        const a = await approval(w, w.teamId);
+        return { input: { id: a.id }, secret: a.id };
+      }),
+    ],
+  },
+  'approvals.list': {
+    rules: [
+      rule('personal', ownedOps('HIDDEN', { platformAdmin: 'ok' }), async (w) => {
+        const a = await approval(w);
+        return { input: { subjectKind: 'other' }, secret: a.id };
+      }),
+      rule('team', teamOps(READ, 'ok', 'HIDDEN', { platformAdmin: 'ok' }), async (w) => {
+        const a = await approval(w, w.teamId);
+        return { input: { teamId: w.teamId }, secret: a.id };
+      }),
+    ],
+  },
+  'approvals.decide': {
+    rules: [
+      // no team: only platform admins decide; the requester never
+      rule('personal', ownedOps('NOT_FOUND', { user: 'FORBIDDEN', platformAdmin: 'ok' }), async (w) => ({ input: { id: (await approval(w)).id, decision: 'approved' } })),
+      // team: owners/admins decide, members/viewers may not, the requester (here the team's creator) never
+      rule('team', teamOps(MANAGE, 'FORBIDDEN', 'NOT_FOUND', { platformAdmin: 'ok' }), async (w) => ({ input: { id: (await approval(w, w.teamId)).id, decision: 'rejected' } })),
+    ],
+  },
+
+  // conversations and messages: personal
+  'conversations.create': one(anyOps(), fixed({ title: 'authz' })),
+  'conversations.get': one(ownedOps(), async (w) => {
+    const c = await conversation(w);
+    return { input: { id: c.id }, secret: c.id };
+  }),
+  'conversations.list': one(ownedOps('HIDDEN'), async (w) => {
+    const c = await conversation(w);
+    return { input: {}, secret: c.id };
+  }),
+  'conversations.setStatus': one(ownedOps(), async (w) => ({ input: { id: (await conversation(w)).id, status: 'archived' } })),
+  'messages.append': one(ownedOps(), async (w) => ({ input: { conversationId: (await conversation(w)).id, role: 'user', content: 'injected' } })),
+  'messages.list': one(ownedOps(), async (w) => {
+    const c = await conversation(w);
+    const m = (await w.call('user', O, 'messages.append', { conversationId: c.id, role: 'user', content: `hello ${word(w)}` })) as { id: string };
+    return { input: { conversationId: c.id }, secret: m.id };
+  }),
+  'messages.search': one(ownedOps('HIDDEN'), async (w) => {
+    const c = await conversation(w);
+    const m = (await w.call('user', O, 'messages.append', { conversationId: c.id, role: 'user', content: `secret ${word(w)}` })) as { id: string };
+    return { input: { query: word(w) }, secret: m.id };
+  }),
+
+  // the agent registry: readable by all, managed by platform admins
+  'agents.create': one(anyOps('FORBIDDEN'), async (w, c) => ({ input: { name: `authz-agent-${w.run}-${c}-${w.next()}`, config: { model: 'test-model' } } })),
+  'agents.get': one(anyOps(), async (w) => ({ input: { id: w.agentRowId }, secret: w.agentRowId })),
+  'agents.list': one(anyOps(), async (w) => ({ input: {}, secret: w.agentRowId })),
+  'agents.update': one(anyOps('FORBIDDEN'), async (w) => ({ input: { id: w.agentRowId, description: `updated ${w.next()}` } })),
+  // (platformAdmin overrides below)
+
+  // memories: the owner's own; an agent's memories for that agent and platform admins
+  'memories.create': {
+    rules: [
+      rule('own', anyOps(), async (w) => ({ input: { content: `authz ${w.run}`, type: 'episodic' } })),
+      rule("for an agent", base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', service: 'FORBIDDEN', platformAdmin: 'ok' }), async (w) => ({
+        input: { content: `agent memory ${w.run}`, type: 'procedural', agentId: w.agentRowId },
+      })),
+    ],
+  },
+  'memories.get': {
+    rules: [
+      rule("a user's", ownedOps(), async (w) => {
+        const m = await memory(w);
+        return { input: { id: m.id }, secret: m.id };
+      }),
+      rule("an agent's", base({ user: 'NOT_FOUND', otherUser: 'NOT_FOUND', agent: 'ok', service: 'NOT_FOUND', platformAdmin: 'ok' }), async (w) => {
+        const m = await memory(w, 'agent', { agentId: w.agentRowId });
+        return { input: { id: m.id }, secret: m.id };
+      }),
+    ],
+  },
+  'memories.update': one(ownedOps(), async (w) => ({ input: { id: (await memory(w)).id, content: 'overwritten' } })),
+  'memories.tag': one(ownedOps(), async (w) => ({ input: { id: (await memory(w)).id, add: ['authz'] } })),
+  'memories.search': one(ownedOps('HIDDEN'), async (w) => {
+    const m = await memory(w);
+    return { input: { query: word(w), limit: 100 }, secret: m.id };
+  }),
+  'memories.list': one(ownedOps('HIDDEN'), async (w) => {
+    const m = await memory(w);
+    return { input: {}, secret: m.id };
+  }),
+  'memories.expire': one(ownedOps(), async (w) => ({ input: { id: (await memory(w)).id } })),
+  'memories.history': one(ownedOps('HIDDEN'), async (w) => {
+    const m = await memory(w);
+    return { input: { id: m.id }, secret: m.id };
+  }),
+
+  // the event store: services and platform admins only
+  'events.append': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }), async (w) => ({
+    input: { aggregateId: `authz-${w.run}-${w.next()}`, aggregateType: 'authz', expectedVersion: 'any', events: [{ type: 'Probed', data: {} }] },
+  })),
+  'events.readStream': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }), async (w) => ({ input: { aggregateId: `authz-${w.run}` } })),
+  'events.readAll': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }), fixed({ fromPosition: 0, limit: 1 })),
+
+  // workflows (sagas): the starter's own
+  'workflows.start': one(anyOps(), async (w, c) => ({ input: { workflowType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${c}-${w.next()}` } } })),
+  'workflows.get': one(ownedOps(), async (w) => {
+    const s = await saga(w);
+    return { input: { id: s.id }, secret: s.id };
+  }),
+  'workflows.list': one(ownedOps('HIDDEN'), async (w) => {
+    const s = await saga(w);
+    return { input: {}, secret: s.id };
+  }),
+};
+operations['agents.create']!.rules[0]!.expect.platformAdmin = 'ok';
+operations['agents.update']!.rules[0]!.expect.platformAdmin = 'ok';
+
+// ---------------------------------------------------------------------------------------------------
+// coordination: any authenticated principal reads; agents take work (agentProcedure: FORBIDDEN for
+// users and services); users and services make work (callerProcedure: FORBIDDEN for agents). There is
+// no per-user ownership of jobs or schedules: another user may cancel or delete them (otherUser: ok).
+// ---------------------------------------------------------------------------------------------------
+
+const trigger = async (w: World, jobType = 'proposal') => (await w.call('user', C, 'jobs.trigger', { jobType, params: {}, idempotencyKey: `authz-${w.run}-${w.next()}` })) as { jobId: string };
+/** A job running for the `agent` principal (only built when the caller is that agent). */
+const runningJob = async (w: World, c: Caller) => {
+  if (c !== 'agent') return (await trigger(w, 'gap_analysis')).jobId; // refused before the job matters
+  await trigger(w, 'gap_analysis');
+  const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['gap_analysis'], waitMs: 3_000 })) as { job: { jobId: string } | null };
+  if (!claimed.job) throw new Error('the agent could not claim a gap_analysis job');
+  return claimed.job.jobId;
+};
+
+const coordination: Record<string, Entry> = {
+  'agents.register': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent, version: '1.0.0', capabilities: ['gap_analysis'] } })),
+  'agents.ping': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent } })),
+  'agents.list': one(anyAuthed(), async (w) => ({ input: {}, secret: w.ids.agent })),
+  'agents.get': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent }, secret: w.ids.agent })),
+  // agents may only report themselves; users and services any agent
+  'agents.reportStuck': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent, reason: 'authz matrix probe' } })),
+  'jobs.trigger': one(callersOnly(), async (w) => ({ input: { jobType: 'proposal', params: { topic: 'authz' }, idempotencyKey: `authz-${w.run}-${w.next()}` } })),
+  'jobs.get': one(anyAuthed(), async (w) => {
+    const j = await trigger(w);
+    return { input: { jobId: j.jobId }, secret: j.jobId };
+  }),
+  'jobs.list': one(anyAuthed(), fixed({ jobType: 'proposal', limit: 5 })),
+  'jobs.cancel': one(callersOnly(), async (w) => ({ input: { jobId: (await trigger(w)).jobId } })),
+  // a queued job is not dead: allowed callers get past authorization and the domain answers CONFLICT
+  'jobs.retry': { coarse: true, rules: [rule('', callersOnly('PASSES_AUTH'), async (w) => ({ input: { jobId: (await trigger(w)).jobId } }))] },
+  'jobs.claim': one(agentsOnly(), fixed({ capabilities: ['build'], waitMs: 0 })),
+  'jobs.progress': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), fraction: 0.5 } })),
+  'jobs.complete': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), result: { ok: true } } })),
+  'jobs.fail': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), error: 'authz probe' } })),
+  'jobs.release': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c) } })),
+  'schedules.create': one(callersOnly(), fixed({ cron: '0 0 1 1 *', jobType: 'proposal', params: {} })),
+  'schedules.list': one(anyAuthed(), fixed({})),
+  'schedules.delete': one(callersOnly(), async (w) => ({ input: { scheduleId: ((await w.call('user', C, 'schedules.create', { cron: '0 0 1 1 *', jobType: 'proposal' })) as { scheduleId: string }).scheduleId } })),
+};
+
+// ---------------------------------------------------------------------------------------------------
+// knowledge: every procedure is authedProcedure with no per-principal rule in the domain: any
+// authenticated user, agent or service may call; anonymous may not. Rows with a fixture are exact;
+// the rest are coarse (a valid sample input; allowed = not refused for identity).
+// ---------------------------------------------------------------------------------------------------
+
+const block = async (w: World) => (await w.call('user', K, 'blocks.create', { type: 'Decision', sessionId: `authz-${w.run}`, title: `authz block ${w.next()}` })) as { id: string; version: number };
+
+const knowledgeExact: Record<string, Entry> = {
+  'blocks.create': one(anyAuthed(), async (w) => ({ input: { type: 'Decision', sessionId: `authz-${w.run}`, title: 'authz decision' } })),
+  'blocks.get': one(anyAuthed(), async (w) => {
+    const b = await block(w);
+    return { input: { id: b.id }, secret: b.id };
+  }),
+  'blocks.archive': one(anyAuthed(), async (w) => ({ input: { id: (await block(w)).id } })),
+};
+
+/** Knowledge procedures checked coarsely (sample input from the schema). */
+export const KNOWLEDGE_COARSE = [
+  'blocks.createMany',
+  'blocks.update',
+  'blocks.supersede',
+  'blocks.list',
+  'links.create',
+  'links.remove',
+  'links.list',
+  'links.neighbours',
+  'links.shortestPath',
+  'search.fullText',
+  'search.vector',
+  'search.hybrid',
+  'workflows.createRun',
+  'workflows.addSteps',
+  'workflows.updateStep',
+  'workflows.moveStep',
+  'workflows.tree',
+  'workflows.pathToRoot',
+  'workflows.subtree',
+  'workflows.ancestors',
+  'workflows.descendants',
+  'workflows.replay',
+];
+
+/** Marker input: the test replaces it with a sample of the procedure's own schema. */
+export const SAMPLE_INPUT = Symbol('sample input');
+const coarse: Entry = { coarse: true, rules: [rule('', anyAuthed('PASSES_AUTH'), async () => ({ input: SAMPLE_INPUT }))] };
+
+const prefixed = (service: ServiceName, entries: Record<string, Entry>) => Object.fromEntries(Object.entries(entries).map(([k, v]) => [`${service}:${k}`, v]));
+
+export const AUTHZ_MATRIX: Record<string, Entry> = {
+  ...prefixed('knowledge', { ...knowledgeExact, ...Object.fromEntries(KNOWLEDGE_COARSE.map((p) => [p, coarse])) }),
+  ...prefixed('operations', operations),
+  ...prefixed('coordination', coordination),
+};
