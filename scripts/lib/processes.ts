@@ -34,6 +34,9 @@ export function spawnService(name: ServiceName, env: Record<string, string>, log
   return spawnNode(name, [...NODE_TS_FLAGS, '--import', join(dir, 'instrumentation.ts'), join(dir, 'main.ts')], env, logName, `http://127.0.0.1:${env['PORT']}`);
 }
 
+/** Node arguments that run the example agent (with its telemetry loaded first). */
+export const EXAMPLE_AGENT_ARGS = [...NODE_TS_FLAGS, '--import', './shared/agent-sdk/src/instrumentation.ts', 'shared/agent-sdk/src/example-agent.ts'];
+
 /** Starts a TypeScript entry point as a process with the same flags as the services. */
 export function spawnNode(name: string, args: string[], env: Record<string, string>, logName: string, url = ''): ServiceProcess {
   mkdirSync(join(ROOT, '.data', 'logs'), { recursive: true });

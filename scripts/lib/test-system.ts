@@ -4,7 +4,7 @@ import { createServiceClient, signToken } from '@platform/kit';
 import type { KnowledgeRouter } from '@platform/knowledge/router';
 import type { OperationsRouter } from '@platform/operations/router';
 import { DEV_JWT, SERVICE_PORTS, type ServiceName } from './local-env.js';
-import { NODE_TS_FLAGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './processes.js';
+import { EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './processes.js';
 
 /** Ports for test runs, apart from `npm start`'s so both can run at once. */
 export const TEST_PORTS: Record<ServiceName, number> = { knowledge: 4201, operations: 4202, coordination: 4203 };
@@ -48,8 +48,8 @@ export async function startTestSystem(opts: { agents?: number; ports?: Record<Se
   const startAgent = async (name: string) => {
     const agent = spawnNode(
       name,
-      [...NODE_TS_FLAGS, 'shared/agent-sdk/src/example-agent.ts'],
-      { COORDINATION_URL: `http://127.0.0.1:${ports.coordination}`, AGENT_NAME: name, JWT_SECRET: DEV_JWT.secret, AGENT_WORK_MS: '20' },
+      EXAMPLE_AGENT_ARGS,
+      { ...opts.env, COORDINATION_URL: `http://127.0.0.1:${ports.coordination}`, AGENT_NAME: name, JWT_SECRET: DEV_JWT.secret, AGENT_WORK_MS: '20' },
       `test-${name}`,
     );
     agents.push(agent);

@@ -43,6 +43,8 @@ export interface ReceivedSpan {
 export interface OtlpReceiver {
   url: string;
   spans: ReceivedSpan[];
+  /** Requests the receiver could not parse (a test should expect none). */
+  rejected: string[];
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ const attrs = (list: Array<z.infer<typeof Attribute>>) =>
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
+  const rejected: string[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -67,6 +70,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       } catch (err) {
+        rejected.push(String(err).slice(0, 500));
         res.writeHead(400).end(String(err));
       }
     });
@@ -75,6 +79,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
+    rejected,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

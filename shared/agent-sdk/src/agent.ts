@@ -1,5 +1,5 @@
 import type { JobType } from '@platform/contracts';
-import { createServiceClient, type Logger } from '@platform/kit';
+import { contextFromHeaders, createServiceClient, SpanKind, withSpan, type Logger } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { TRPCClientError } from '@trpc/client';
 import { randomUUID } from 'node:crypto';
@@ -299,7 +299,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const slot = async () => {
     let next: Job | null = null;
     for (;;) {
-      let job = next;
+      let job: Job | null = next;
       next = null;
       if (!job) {
         if (stopping.signal.aborted) break;
@@ -316,9 +316,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         continue;
       }
       const jobLog = log.child({ jobId: job.jobId, jobType: job.jobType, attempt: job.attempt });
-      const outcome = await execute(job, entry.abort, jobLog);
-      entry.phase = 'reporting';
-      next = await report(job, outcome, jobLog);
+      // The job continues the trace of its trigger: handler and report are children of it, so the
+      // completion call (and the events it causes) carry the same trace id.
+      const current: Job = job;
+      const traceparent: string | null = current.traceparent;
+      const parent = traceparent ? contextFromHeaders((k) => (k === 'traceparent' ? traceparent : undefined)) : undefined;
+      next = await withSpan<Job | null>(`job ${job.jobType}`, { kind: SpanKind.CONSUMER, attributes: { 'job.id': job.jobId, 'job.attempt': job.attempt }, ...(parent ? { parent } : {}) }, async () => {
+        const outcome = await execute(current, entry.abort, jobLog);
+        entry.phase = 'reporting';
+        return report(current, outcome, jobLog);
+      });
     }
   };
   const slots = Array.from({ length: opts.concurrency ?? 1 }, () => slot());

@@ -1,7 +1,7 @@
+import { register } from 'node:module';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -14,6 +14,9 @@ const unprobed = new Set(['/healthz', '/readyz']);
  * OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads it and its siblings itself).
  */
 export function startTelemetry(serviceName: string): NodeSDK {
+  // Services are ES modules: instrumentations can only patch what they import (node:http, pg)
+  // through import-in-the-middle's loader hook, registered before those modules load.
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const exporting = Boolean(process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }),
@@ -23,8 +26,9 @@ export function startTelemetry(serviceName: string): NodeSDK {
         // Probes are not traced: they would drown real traffic.
         ignoreIncomingRequestHook: (req) => unprobed.has((req.url ?? '').split('?')[0] ?? ''),
       }),
-      new UndiciInstrumentation(),
       new PgInstrumentation({ requireParentSpan: true }),
+      // No undici (fetch) instrumentation: the kit's tRPC client sets traceparent itself, and a
+      // second injected header would make the receiver see two values and start a new trace.
     ],
   });
   sdk.start();

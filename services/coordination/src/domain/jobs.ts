@@ -1,5 +1,5 @@
 import { jobTypeDefinitions, type JobPriority, type JobStatus, type JobTargetKind, type JobType, type Principal } from '@platform/contracts';
-import { badRequest, conflict, notFound } from '@platform/kit';
+import { badRequest, conflict, notFound, traceHeaders } from '@platform/kit';
 import { leaseKey } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
 import { AlreadyExists } from '../store/typed-kv.js';
@@ -65,6 +65,7 @@ export async function triggerJob(deps: CoordinationDeps, principal: Principal, i
     idempotencyKey: input.idempotencyKey ?? null,
     scheduleId: input.scheduleId ?? null,
     createdBy: `${principal.kind}:${principal.id}`,
+    traceparent: traceHeaders()['traceparent'] ?? null,
     createdAt: now,
     updatedAt: now,
     history: [],

@@ -88,7 +88,7 @@ export async function flushRecord<T extends WithOutbox>(deps: OutboxDeps, store:
     }
     for (const m of current.record.outbox) {
       if (sent.has(m.msgId)) continue;
-      await publishJson(deps.js, m.subject, m.payload, m.msgId);
+      await publishJson(deps.js, m.subject, m.payload, m.msgId, m.traceparent);
       sent.add(m.msgId);
     }
     const rest = current.record.outbox.filter((m) => !sent.has(m.msgId));

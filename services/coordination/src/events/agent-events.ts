@@ -9,7 +9,12 @@ const statusSubject = {
 } as const satisfies Record<AgentStatus, string>;
 
 type Deps = { clock: Clock; newId: IdGenerator };
-const toPending = (env: { id: string; subject: string }): PendingMessage => ({ subject: env.subject, msgId: env.id, payload: JSON.stringify(env) });
+const toPending = (env: { id: string; subject: string; traceparent?: string | undefined }): PendingMessage => ({
+  subject: env.subject,
+  msgId: env.id,
+  payload: JSON.stringify(env),
+  ...(env.traceparent ? { traceparent: env.traceparent } : {}),
+});
 
 export function agentStatusEvent(deps: Deps, agent: string, status: AgentStatus, lastPingAt: string): PendingMessage {
   return toPending(createEnvelope('coordination', statusSubject[status], { agent, status, lastPingAt }, deps));

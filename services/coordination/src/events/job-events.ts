@@ -31,7 +31,7 @@ export function jobEvent(deps: { clock: Clock; newId: IdGenerator }, job: JobRec
     },
     deps,
   );
-  return { subject: env.subject, msgId: env.id, payload: JSON.stringify(env) };
+  return { subject: env.subject, msgId: env.id, payload: JSON.stringify(env), ...(env.traceparent ? { traceparent: env.traceparent } : {}) };
 }
 
 /**

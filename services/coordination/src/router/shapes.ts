@@ -23,6 +23,7 @@ export const Job = z.object({
   idempotencyKey: z.string().nullable(),
   scheduleId: z.string().nullable(),
   createdBy: z.string().nullable(),
+  traceparent: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   history: z.array(JobTransition),

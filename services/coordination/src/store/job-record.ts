@@ -44,6 +44,8 @@ export const JobRecord = z.object({
   idempotencyKey: z.string().nullable().default(null),
   scheduleId: z.string().nullable().default(null),
   createdBy: z.string().nullable().default(null),
+  /** W3C traceparent of the trigger: the agent continues that trace, so one trace runs trigger → work → completion. */
+  traceparent: z.string().nullable().default(null),
   createdAt: z.string(),
   updatedAt: z.string(),
   history: z.array(JobTransition),

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { openTypedKv, type TypedKv, type Versioned } from './typed-kv.js';
 
 /** A message a record still owes to JetStream: written with the state change, cleared once sent. */
-export const PendingMessage = z.object({ subject: z.string(), msgId: z.string(), payload: z.string() });
+/** `traceparent`: the trace of the change that wrote the message, restored when it is published later. */
+export const PendingMessage = z.object({ subject: z.string(), msgId: z.string(), payload: z.string(), traceparent: z.string().optional() });
 export type PendingMessage = z.infer<typeof PendingMessage>;
 
 export interface WithOutbox {
