@@ -55,12 +55,13 @@ const width = 900;
 const left = 380;
 const colors: Record<string, string> = { p50: '#4e79a7', p95: '#f28e2b', p99: '#e15759' };
 const svg = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${bars.length * rowH + 40}" font-family="sans-serif" font-size="11">`];
-svg.push(`<text x="10" y="16" font-size="13">Latency percentiles (ms, linear scale, max ${max.toFixed(1)})</text>`);
+svg.push(`<text x="10" y="16" font-size="13">Latency percentiles (ms, log scale: figures span ${max.toFixed(0)}× the smallest bar's unit)</text>`);
 bars.forEach((b, i) => {
   const y = 30 + i * rowH;
   svg.push(`<text x="10" y="${y + 20}">${b.label.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`);
   b.values.forEach(([p, v], j) => {
-    const w = Math.max(1, ((width - left - 80) * v) / max);
+    // Log scale: sub-millisecond and multi-second figures share one chart.
+    const w = Math.max(1, ((width - left - 120) * Math.log10(1 + v)) / Math.log10(1 + max));
     svg.push(`<rect x="${left}" y="${y + j * 16}" width="${w.toFixed(1)}" height="13" fill="${colors[p] ?? '#999'}"/>`);
     svg.push(`<text x="${(left + w + 4).toFixed(1)}" y="${y + j * 16 + 10}">${p} ${v}</text>`);
   });
