@@ -45,8 +45,12 @@ for (const f of files)
     const idx = ['p50 ms', 'p95 ms', 'p99 ms'].map((c) => [c, t.columns.indexOf(c)] as const).filter(([, i]) => i >= 0);
     if (idx.length === 0) continue;
     for (const r of t.rows) {
-      const values = idx.map(([c, i]) => [c.replace(' ms', ''), Number(r[i])] as [string, number]).filter(([, v]) => Number.isFinite(v));
-      if (values.length) bars.push({ label: `${f.area}: ${String(r[0]).slice(0, 60)}`, values });
+      const values = idx
+        .map(([c, i]) => [c.replace(' ms', ''), r[i] === '' || r[i] === undefined ? Number.NaN : Number(r[i])] as [string, number])
+        .filter(([, v]) => Number.isFinite(v));
+      // The second column often says which run of the row this is (writers, rate): keep it in the label.
+      const qualifier = typeof r[1] === 'number' || /^\d/.test(String(r[1] ?? '')) ? ` · ${t.columns[1]} ${r[1]}` : '';
+      if (values.length) bars.push({ label: `${f.area}: ${String(r[0]).slice(0, 48)}${qualifier}`, values });
     }
   }
 const max = Math.max(1, ...bars.flatMap((b) => b.values.map(([, v]) => v)));
