@@ -344,7 +344,7 @@ const runningJob = async (w: World, c: Caller) => {
 };
 
 const coordination: Record<string, Entry> = {
-  'agents.register': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent, version: '1.0.0', capabilities: ['gap_analysis'] } })),
+  'agents.register': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent, version: '1.0.0', capabilities: ['gap_analysis', 'build', 'proposal'] } })),
   'agents.ping': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent } })),
   'agents.list': one(anyAuthed(), async (w) => ({ input: {}, secret: w.ids.agent })),
   'agents.get': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent }, secret: w.ids.agent })),
