@@ -1,4 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/local-env.js';
 import { startTestSystem, tokenFor, type TestSystem } from '../../scripts/lib/test-system.js';
@@ -58,7 +60,8 @@ describe('schemathesis', () => {
         const { code, output } = await schemathesis(system.services[service].url, token);
         const summary = output.split('\n').filter((l) => /passed|failed|errors?|Test cases|operations/i.test(l)).slice(-8).join('\n');
         console.log(`schemathesis ${service} as ${kind}:\n${summary}`);
-        expect(code, output.slice(-4_000)).toBe(0);
+        if (code !== 0) writeFileSync(join(ROOT, '.data', 'logs', `schemathesis-${service}-${kind}.txt`), output);
+        expect(code, `${output.slice(-3_000)}\n(full output in .data/logs/schemathesis-${service}-${kind}.txt)`).toBe(0);
       }
     });
   }

@@ -30,6 +30,44 @@ export interface ServiceServer {
   close(): Promise<void>;
 }
 
+/**
+ * The generator documents errors as { message, code, issues } with no other keys, but our error
+ * formatter also sends `data` (code, httpStatus, path, zodIssues, details) and zod issues carry
+ * `code` and `path`. Document the body we really send, for every status an operation can answer.
+ */
+function documentErrors<T extends { components?: { schemas?: Record<string, unknown> }; paths?: Record<string, unknown> }>(doc: T): T {
+  const errorBody = {
+    type: 'object',
+    required: ['message', 'code'],
+    properties: {
+      message: { type: 'string' },
+      code: { type: 'string', description: 'tRPC error code, e.g. BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, SERVICE_UNAVAILABLE' },
+      issues: { type: 'array', items: { type: 'object' } },
+      data: {
+        type: 'object',
+        properties: {
+          code: { type: 'string' },
+          httpStatus: { type: 'integer' },
+          path: { type: 'string' },
+          zodIssues: { type: ['array', 'null'], items: { type: 'object' } },
+          details: { type: ['object', 'null'] },
+        },
+      },
+    },
+  };
+  for (const name of Object.keys(doc.components?.schemas ?? {})) {
+    if (name.startsWith('error.')) doc.components!.schemas![name] = errorBody;
+  }
+  for (const item of Object.values(doc.paths ?? {}) as Array<Record<string, { responses?: Record<string, unknown> }>>) {
+    for (const op of Object.values(item)) {
+      if (op && typeof op === 'object' && op.responses) {
+        op.responses['default'] = { description: 'Error (problem with the call, or a dependency unavailable)', content: { 'application/json': { schema: errorBody } } };
+      }
+    }
+  }
+  return doc;
+}
+
 /** A self-contained docs page (no CDN: clusters may be offline) rendering /openapi.json. */
 function docsPage(title: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title} API</title>
@@ -139,14 +177,14 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   const { port } = server.address() as AddressInfo;
   const url = `http://${opts.host}:${port}`;
   openApiJson = JSON.stringify(
-    generateOpenApiDocument(opts.router as unknown as OpenApiRouter, {
+    documentErrors(generateOpenApiDocument(opts.router as unknown as OpenApiRouter, {
       title: opts.openapi.title,
       version: opts.openapi.version,
       ...(opts.openapi.description ? { description: opts.openapi.description } : {}),
       openApiVersion: '3.1.0',
       baseUrl: `${url}/api`,
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-    }),
+    })),
   );
 
   return {

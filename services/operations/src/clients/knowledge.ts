@@ -20,7 +20,9 @@ export function knowledgeClient(opts: { baseUrl: string; timeoutMs: number; jwt:
         await client.blocks.get.query({ id });
         return true;
       } catch (err) {
-        if (err instanceof TRPCClientError && (err.data as { code?: string } | undefined)?.code === 'NOT_FOUND') return false;
+        // NOT_FOUND, or an id knowledge refuses as malformed (BAD_REQUEST): either way there is no such block.
+        const code = err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined;
+        if (code === 'NOT_FOUND' || code === 'BAD_REQUEST') return false;
         throw new DomainError('SERVICE_UNAVAILABLE', `knowledge is unavailable: ${err instanceof Error ? err.message : String(err)}`);
       }
     },
