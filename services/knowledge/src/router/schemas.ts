@@ -46,7 +46,11 @@ export const Link = z.object({
 
 /** An embedding of exactly the configured length (the vector index only accepts that dimension). */
 export const embeddingSchema = (dimensions: number) =>
-  z.array(z.number().finite()).length(dimensions, `embedding must have exactly ${dimensions} numbers`);
+  z
+    .array(z.number().finite())
+    .length(dimensions, `embedding must have exactly ${dimensions} numbers`)
+    // Cosine similarity is undefined for the zero vector; Neo4j's vector index refuses it.
+    .refine((v) => v.some((x) => x !== 0), 'embedding must not be all zeros');
 
 export const Title = z.string().trim().min(1).max(500);
 export const Content = z.string().max(100_000);

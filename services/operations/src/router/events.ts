@@ -18,7 +18,9 @@ export const StoredEventOut = z.object({
 });
 
 const Name = z.string().trim().min(1).max(200);
-const ExpectedVersion = z.union([z.number().int().min(0), z.literal('no_stream'), z.literal('any')]);
+// Stream versions are Postgres `integer`s: a larger number is refused here (BAD_REQUEST) instead of failing in the database.
+const MAX_VERSION = 2_147_483_647;
+const ExpectedVersion = z.union([z.number().int().min(0).max(MAX_VERSION), z.literal('no_stream'), z.literal('any')]);
 
 const toEvent = (e: StoredEvent): z.infer<typeof StoredEventOut> => ({ ...e, createdAt: iso(e.createdAt) });
 
@@ -46,12 +48,12 @@ export function eventsRouter(deps: CoreDeps & { afterWrite: () => void }) {
       }),
     readStream: authedProcedure
       .meta({ openapi: { method: 'GET', path: '/events/read-stream', protect: true, tags: ['events'], summary: 'A stream’s events from a version, in version order' } })
-      .input(z.strictObject({ aggregateId: Name, fromVersion: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
+      .input(z.strictObject({ aggregateId: Name, fromVersion: z.coerce.number().int().min(1).max(MAX_VERSION).default(1), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
       .output(z.array(StoredEventOut))
       .query(async ({ ctx, input }) => (await readEventStream(deps, ctx.principal, input)).map(toEvent)),
     readAll: authedProcedure
       .meta({ openapi: { method: 'GET', path: '/events/read-all', protect: true, tags: ['events'], summary: 'All events after a global position, in global order, never skipping in-flight appends' } })
-      .input(z.strictObject({ fromPosition: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
+      .input(z.strictObject({ fromPosition: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
       .output(z.object({ events: z.array(StoredEventOut), nextPosition: z.number().int(), complete: z.boolean() }))
       .query(async ({ ctx, input }) => {
         const r = await readAllEvents(deps, ctx.principal, input);
