@@ -61,11 +61,10 @@ describe('fuzzing every procedure', () => {
       counts.set(key(p), c);
       await fc.assert(
         fc.asyncProperty(hostileInputs(p.input), fc.constantFrom<Principal['kind']>('user', 'agent', 'service'), async (input, who) => {
+          // A mutation can land on a value the schema still accepts: that is a valid call, not a hostile one.
+          fc.pre(!accepts(p.input, input));
           c.hostile++;
-          const r = await callProcedure(ports, p, input, tokens[who]);
-          // A mutation can land on a value the schema still accepts: then it only must not be a 5xx.
-          if (accepts(p.input, input)) expect(r.status, key(p)).toBeLessThan(500);
-          else expectTyped4xx(p, r, input);
+          expectTyped4xx(p, await callProcedure(ports, p, input, tokens[who]), input);
         }),
         { numRuns: HOSTILE_RUNS },
       );

@@ -50,7 +50,10 @@ export const embeddingSchema = (dimensions: number) =>
     .array(z.number().finite())
     .length(dimensions, `embedding must have exactly ${dimensions} numbers`)
     // Cosine similarity is undefined for the zero vector; Neo4j's vector index refuses it.
-    .refine((v) => v.some((x) => x !== 0), 'embedding must not be all zeros');
+    .refine((v) => {
+      const norm = Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
+      return norm > 1e-12 && Number.isFinite(norm);
+    }, 'embedding must have a positive, finite length (not all zeros)');
 
 export const Title = z.string().trim().min(1).max(500);
 export const Content = z.string().max(100_000);

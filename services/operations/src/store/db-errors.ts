@@ -48,6 +48,8 @@ export function toDomainError(err: unknown): unknown {
     case '23514': // check_violation, also raised by our validation triggers with a readable message
     case '22P02': // invalid_text_representation
     case '22021': // character_not_in_repertoire (e.g. a NUL byte in text)
+    case '22P05': // untranslatable_character (e.g. \u0000 inside jsonb)
+    case '22003': // numeric_value_out_of_range
       return badRequest(pg.message);
     case '42501': // insufficient_privilege, incl. "new row violates row-level security policy"
       return new DomainError('FORBIDDEN', 'not allowed');
