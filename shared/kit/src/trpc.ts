@@ -45,10 +45,10 @@ export function createTrpc() {
   const mapErrors = t.middleware(async ({ next, ctx, path, type }) => {
     const started = performance.now();
     const result = await next();
+    const mapped = result.ok ? null : toTrpcError(result.error.cause ?? result.error);
     // One line per call, carrying the trace id (logger mixin), so logs join the trace of each hop.
-    ctx.log.info({ path, type, ms: Math.round(performance.now() - started), ok: result.ok, ...(result.ok ? {} : { code: result.error.code }) }, 'procedure');
-    if (!result.ok) {
-      const mapped = toTrpcError(result.error.cause ?? result.error);
+    ctx.log.info({ path, type, ms: Math.round(performance.now() - started), ok: result.ok, ...(mapped ? { code: mapped.code } : {}) }, 'procedure');
+    if (!result.ok && mapped) {
       if (mapped.code === 'INTERNAL_SERVER_ERROR') ctx.log.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
       if (mapped !== result.error) return { ...result, error: mapped };
     }
