@@ -7,7 +7,6 @@ cd "$ROOT"
 export CI="${CI:-}"
 start_ts=$(date +%s)
 
-was_running=$(bash scripts/infra.sh status 2>/dev/null | awk -F: '/running/ {print $1}' | tr -d ' ' | tr '\n' ' ')
 started=()
 cleanup() {
   local code=$?
@@ -20,6 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# `infra.sh status` exits 3 when anything is stopped (always so on a clean machine); only its
+# listing matters here, so its exit code must not trip `set -e`/`pipefail`.
+was_running=$( (bash scripts/infra.sh status 2>/dev/null || true) | awk -F: '/running/ {print $1}' | tr -d ' ' | tr '\n' ' ')
 echo "== infrastructure"
 bash scripts/infra.sh up
 for c in postgres nats neo4j; do
