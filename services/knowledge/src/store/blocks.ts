@@ -2,7 +2,7 @@ import type { BlockStatus, BlockType, EventSubject, TypedEnvelope } from '@platf
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import { blockProjection, RETURN_BLOCK, toBlockRecord, type BlockRecord } from './block-record.js';
 import type { Graph } from './neo4j.js';
-import { readTx, writeTx } from './neo4j.js';
+import { readGraph, writeTx } from './neo4j.js';
 import { appendOutboxMany } from './outbox.js';
 
 export type { BlockRecord } from './block-record.js';
@@ -63,7 +63,7 @@ export function insertBlocks(g: Graph, blocks: NewBlock[], events: Envelope[]): 
 }
 
 export function findBlock(g: Graph, id: string): Promise<BlockRecord | null> {
-  return readTx(g, 'blocks.get', async (tx) => {
+  return readGraph(g, 'blocks.get', async (tx) => {
     const res = await tx.run(`MATCH (b:Block {id: $id}) ${RETURN_BLOCK}`, { id });
     const raw: unknown = res.records[0]?.get('block');
     return raw ? toBlockRecord(raw) : null;
@@ -183,7 +183,7 @@ export function listBlocks(g: Graph, f: BlockFilter): Promise<BlockRecord[]> {
   if (f.after) where.push('(b.createdAt > datetime($afterAt) OR (b.createdAt = datetime($afterAt) AND b.id > $afterId))');
   // The label comes from the BlockType allow-list (zod enum), never from raw input.
   const label = f.type ? `:${f.type}` : '';
-  return readTx(g, 'blocks.list', async (tx) => {
+  return readGraph(g, 'blocks.list', async (tx) => {
     const res = await tx.run(
       `MATCH (b:Block${label})
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

@@ -1,6 +1,6 @@
 import { BlockType, RelationshipType } from '@platform/contracts';
 import type { Graph } from './neo4j.js';
-import { readTx, writeTx } from './neo4j.js';
+import { readGraph, writeTx } from './neo4j.js';
 
 /*
  * Bulk writes and checks of the legacy importer: one transaction per batch, UNWIND, MERGE on the
@@ -91,7 +91,7 @@ export function mergeLinkBatch(g: Graph, rows: ImportLinkRow[], importRun: strin
 
 /** For each expected (id, type): the type label the graph holds, or null when the block is absent. */
 export function blockLabels(g: Graph, rows: Array<{ id: string; type: BlockType }>): Promise<Array<{ expected: BlockType; actual: BlockType | null; n: number }>> {
-  return readTx(g, 'import.checkBlocks', async (tx) => {
+  return readGraph(g, 'import.checkBlocks', async (tx) => {
     const res = await tx.run(
       `UNWIND $rows AS r
        OPTIONAL MATCH (b:Block {id: r.id})
@@ -105,7 +105,7 @@ export function blockLabels(g: Graph, rows: Array<{ id: string; type: BlockType 
 
 /** How many of the given link rows have their relationship in the graph, per type. */
 export function linksPresent(g: Graph, rows: Array<{ sourceId: string; targetId: string; type: RelationshipType }>): Promise<Array<{ type: RelationshipType; present: number }>> {
-  return readTx(g, 'import.checkLinks', async (tx) => {
+  return readGraph(g, 'import.checkLinks', async (tx) => {
     const res = await tx.run(
       `UNWIND $rows AS r
        OPTIONAL MATCH (:Block {id: r.sourceId})-[l]->(:Block {id: r.targetId}) WHERE type(l) = r.type
@@ -120,7 +120,7 @@ export function linksPresent(g: Graph, rows: Array<{ sourceId: string; targetId:
 
 /** Every stored property of the given blocks, datetimes as ISO strings, plus the type label. */
 export function blocksForSpotCheck(g: Graph, ids: string[]): Promise<Map<string, Record<string, unknown>>> {
-  return readTx(g, 'import.spotCheck', async (tx) => {
+  return readGraph(g, 'import.spotCheck', async (tx) => {
     const res = await tx.run(
       `UNWIND $ids AS id
        MATCH (b:Block {id: id})

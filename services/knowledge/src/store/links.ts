@@ -2,7 +2,7 @@ import type { EventSubject, LinkDirection, RelationshipType, TypedEnvelope } fro
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import { blockProjection, isoOf, toBlockRecord, type BlockRecord } from './block-record.js';
 import type { Graph } from './neo4j.js';
-import { readTx, writeTx } from './neo4j.js';
+import { readGraph, writeTx, type Reader } from './neo4j.js';
 import { appendOutboxMany } from './outbox.js';
 
 type Envelope = TypedEnvelope<EventSubject>;
@@ -39,7 +39,7 @@ export function relPattern(types: readonly RelationshipType[], direction: LinkDi
   return { left: '-', right: `${body}-` };
 }
 
-async function missingBlocks(tx: ManagedTransaction, ids: string[]): Promise<string[]> {
+async function missingBlocks(tx: Reader, ids: string[]): Promise<string[]> {
   const res = await tx.run('UNWIND $ids AS id OPTIONAL MATCH (b:Block {id: id}) WITH id, b WHERE b IS NULL RETURN collect(id) AS missing', { ids });
   return res.records[0]?.get('missing') as string[];
 }
@@ -93,7 +93,7 @@ export function removeLinkTx(g: Graph, l: { sourceId: string; targetId: string; 
   });
 }
 
-export async function blockExists(tx: ManagedTransaction, id: string): Promise<boolean> {
+export async function blockExists(tx: Reader, id: string): Promise<boolean> {
   const res = await tx.run('MATCH (b:Block {id: $id}) RETURN count(b) AS n', { id });
   return (res.records[0]?.get('n') as number) > 0;
 }
@@ -101,7 +101,7 @@ export async function blockExists(tx: ManagedTransaction, id: string): Promise<b
 /** Links of a block, or null when the block does not exist. */
 export function listLinks(g: Graph, q: { blockId: string; direction: LinkDirection; types: RelationshipType[]; limit: number }): Promise<LinkRecord[] | null> {
   const p = relPattern(q.types, q.direction);
-  return readTx(g, 'links.list', async (tx) => {
+  return readGraph(g, 'links.list', async (tx) => {
     if (!(await blockExists(tx, q.blockId))) return null;
     const res = await tx.run(
       `MATCH (b:Block {id: $id})${p.left}${p.right.replace('[', '[r')}(o:Block)
@@ -128,7 +128,7 @@ export function neighbours(
   q: { blockId: string; depth: number; direction: LinkDirection; types: RelationshipType[]; limit: number },
 ): Promise<Neighbour[] | null> {
   const p = relPattern(q.types, q.direction);
-  return readTx(g, 'links.neighbours', async (tx) => {
+  return readGraph(g, 'links.neighbours', async (tx) => {
     if (!(await blockExists(tx, q.blockId))) return null;
     const visited = new Set<string>([q.blockId]);
     const found: Neighbour[] = [];
@@ -166,7 +166,7 @@ export function shortestPath(
 ): Promise<{ missing: string[] } | { path: PathResult | null }> {
   if (!Number.isInteger(q.maxDepth) || q.maxDepth < 1) throw new Error('maxDepth must be a positive integer');
   const p = relPattern(q.types, q.direction, `*..${q.maxDepth}`);
-  return readTx(g, 'links.shortestPath', async (tx) => {
+  return readGraph(g, 'links.shortestPath', async (tx) => {
     const missing = await missingBlocks(tx, [q.fromId, q.toId]);
     if (missing.length) return { missing };
     const res = await tx.run(

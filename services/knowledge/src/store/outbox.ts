@@ -1,7 +1,7 @@
 import type { EventSubject, TypedEnvelope } from '@platform/contracts';
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import type { Graph } from './neo4j.js';
-import { readTx, writeTx } from './neo4j.js';
+import { readGraph, writeTx } from './neo4j.js';
 
 /**
  * Writes the event in the same transaction as the change it announces, so a crash between the
@@ -32,7 +32,7 @@ export interface PendingEvent {
 }
 
 export function pendingOutbox(g: Graph, limit: number): Promise<PendingEvent[]> {
-  return readTx(g, 'outbox.pending', async (tx) => {
+  return readGraph(g, 'outbox.pending', async (tx) => {
     const res = await tx.run('MATCH (o:Outbox) RETURN o.id AS id, o.envelope AS json ORDER BY o.createdAt LIMIT $limit', {
       limit: neo4j.int(limit),
     });

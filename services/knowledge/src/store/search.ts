@@ -2,7 +2,7 @@ import type { BlockStatus, BlockType, RelationshipType } from '@platform/contrac
 import neo4j from 'neo4j-driver';
 import { blockProjection, toBlockRecord, type BlockRecord } from './block-record.js';
 import type { Graph } from './neo4j.js';
-import { readTx } from './neo4j.js';
+import { readGraph } from './neo4j.js';
 
 export interface SearchFilter {
   types?: BlockType[] | undefined;
@@ -36,7 +36,7 @@ const filterParams = (f: SearchFilter) => ({ statuses: f.statuses, types: f.type
  * Hits are cut to `limit` by score before the (large) block projection is built.
  */
 export function fullTextSearch(g: Graph, luceneQuery: string, f: SearchFilter, limit: number): Promise<ScoredBlock[]> {
-  return readTx(g, 'search.fullText', async (tx) => {
+  return readGraph(g, 'search.fullText', async (tx) => {
     const run = async (luceneLimit: number | null) => {
       // Lucene yields hits best first; the list keeps that order, so the first `limit` that pass
       // the filter are the answer, and only those are projected. One row comes back in any case.
@@ -66,7 +66,7 @@ export function fullTextSearch(g: Graph, luceneQuery: string, f: SearchFilter, l
  */
 export function vectorSearch(g: Graph, embedding: number[], f: SearchFilter, limit: number): Promise<ScoredBlock[]> {
   const k = Math.min(1_000, Math.max(100, limit * 10));
-  return readTx(g, 'search.vector', async (tx) => {
+  return readGraph(g, 'search.vector', async (tx) => {
     const res = await tx.run(
       `CALL db.index.vector.queryNodes('${VECTOR_INDEX}', $k, $embedding) YIELD node AS b, score
        ${filterClause(f)}
@@ -89,7 +89,7 @@ export interface Expansion {
 
 /** One hop out from the seeds along allow-listed relationships, to blocks passing the filter. */
 export function expandOneHop(g: Graph, seedIds: string[], types: RelationshipType[], f: SearchFilter, perSeed: number): Promise<Expansion[]> {
-  return readTx(g, 'search.expand', async (tx) => {
+  return readGraph(g, 'search.expand', async (tx) => {
     const res = await tx.run(
       `UNWIND $seeds AS sid
        MATCH (s:Block {id: sid})-[r]-(b:Block)

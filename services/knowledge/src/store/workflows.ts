@@ -2,7 +2,7 @@ import type { EventSubject, TypedEnvelope, WorkflowStepChangeKind, WorkflowStepS
 import type { ManagedTransaction } from 'neo4j-driver';
 import { isoOf } from './block-record.js';
 import type { Graph } from './neo4j.js';
-import { readTx, writeTx } from './neo4j.js';
+import { readGraph, writeTx, type Reader } from './neo4j.js';
 import { appendOutboxMany } from './outbox.js';
 
 /*
@@ -150,7 +150,7 @@ export function createRunTx(
 }
 
 /** Existing steps among `ids` (any run): the domain checks parents and id collisions with them. */
-async function stepsByIds(tx: ManagedTransaction, ids: string[]): Promise<Map<string, StepRecord>> {
+async function stepsByIds(tx: Reader, ids: string[]): Promise<Map<string, StepRecord>> {
   const res = await tx.run(`MATCH (s:WorkflowStep) WHERE s.id IN $ids RETURN ${STEP('s')} AS step`, { ids });
   return new Map(res.records.map((r) => {
     const s = toStep(r.get('step'));
@@ -181,7 +181,7 @@ export function addStepsTx(
   });
 }
 
-async function runIdOfStep(tx: ManagedTransaction, stepId: string): Promise<string | null> {
+async function runIdOfStep(tx: Reader, stepId: string): Promise<string | null> {
   const res = await tx.run('MATCH (s:WorkflowStep {id: $stepId}) RETURN s.runId AS runId', { stepId });
   return (res.records[0]?.get('runId') as string | undefined) ?? null;
 }
@@ -238,7 +238,7 @@ export function moveStepTx(g: Graph, stepId: string, newParentId: string, plan: 
 }
 
 export function findRunWithSteps(g: Graph, runId: string): Promise<{ run: RunRecord; steps: StepRecord[] } | null> {
-  return readTx(g, 'workflows.tree', async (tx) => {
+  return readGraph(g, 'workflows.tree', async (tx) => {
     const res = await tx.run(
       `MATCH (r:WorkflowRun {id: $runId})
        OPTIONAL MATCH (s:WorkflowStep {runId: $runId})
@@ -253,12 +253,12 @@ export function findRunWithSteps(g: Graph, runId: string): Promise<{ run: RunRec
 }
 
 export function findStep(g: Graph, stepId: string): Promise<StepRecord | null> {
-  return readTx(g, 'workflows.step', async (tx) => (await stepsByIds(tx, [stepId])).get(stepId) ?? null);
+  return readGraph(g, 'workflows.step', async (tx) => (await stepsByIds(tx, [stepId])).get(stepId) ?? null);
 }
 
 /** The step, its parent, …, the root, in that order; null when the step does not exist. */
 export function pathToRoot(g: Graph, stepId: string): Promise<StepRecord[] | null> {
-  return readTx(g, 'workflows.pathToRoot', async (tx) => {
+  return readGraph(g, 'workflows.pathToRoot', async (tx) => {
     const res = await tx.run(
       `MATCH p = (:WorkflowStep {id: $stepId})-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(root:WorkflowStep)
        WHERE NOT (root)-[:CHILD_OF]->()
@@ -283,7 +283,7 @@ export interface StepAtDepth {
 export function relatives(g: Graph, stepId: string, direction: 'ancestors' | 'descendants', maxDepth: number): Promise<StepAtDepth[] | null> {
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_TREE_DEPTH) throw new Error('maxDepth out of range');
   const pattern = direction === 'ancestors' ? `(s)-[:CHILD_OF*1..${maxDepth}]->(n:WorkflowStep)` : `(n:WorkflowStep)-[:CHILD_OF*1..${maxDepth}]->(s)`;
-  return readTx(g, `workflows.${direction}`, async (tx) => {
+  return readGraph(g, `workflows.${direction}`, async (tx) => {
     const res = await tx.run(
       `MATCH (s:WorkflowStep {id: $stepId})
        OPTIONAL MATCH p = ${pattern}
@@ -302,7 +302,7 @@ export function listChanges(g: Graph, runId: string, until: { seq?: number | und
   const where = ['c.runId = $runId'];
   if (until.seq !== undefined) where.push('c.seq <= $seq');
   if (until.at !== undefined) where.push('c.at <= datetime($at)');
-  return readTx(g, 'workflows.changes', async (tx) => {
+  return readGraph(g, 'workflows.changes', async (tx) => {
     const res = await tx.run(`MATCH (c:StepChange) WHERE ${where.join(' AND ')} RETURN ${CHANGE('c')} AS change ORDER BY c.seq`, {
       runId,
       seq: until.seq ?? null,
@@ -313,7 +313,7 @@ export function listChanges(g: Graph, runId: string, until: { seq?: number | und
 }
 
 export function findRun(g: Graph, runId: string): Promise<RunRecord | null> {
-  return readTx(g, 'workflows.run', async (tx) => {
+  return readGraph(g, 'workflows.run', async (tx) => {
     const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) RETURN ${RUN('r')} AS run`, { runId });
     const raw: unknown = res.records[0]?.get('run');
     return raw ? toRun(raw) : null;
