@@ -1,6 +1,7 @@
 import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck } from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
+import type { Claimant } from './domain/claim.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
 import type { CoordinationDeps } from './domain/deps.js';
 import { sweepOutbox } from './domain/outbox.js';
@@ -75,7 +76,7 @@ export async function startCoordination(opts: { nc: NatsConnection; config: Conf
     schedules: new KvCache(stores.schedules, log).start(),
   };
   await Promise.all(Object.values(caches).map((c) => c.ready));
-  const notifier = new WorkNotifier(config.CLAIM_RESWEEP_MS).start(nc);
+  const notifier = new WorkNotifier<JobRecord, Claimant>(config.CLAIM_RESWEEP_MS).start(nc);
 
   const deps: CoordinationDeps = {
     js,

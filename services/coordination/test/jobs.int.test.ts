@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEADLETTER_STREAM, JOBS_STREAM } from '../src/store/streams.js';
 import { agent, service, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
-import { readEvents } from './support/events.js';
+import { readEvents, waitFor } from './support/events.js';
 import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
 // Jobs through the router (createCaller) against a private nats-server: validation, idempotency,
@@ -130,6 +130,25 @@ describe('dispatch', () => {
     expect(job?.jobId).toBe(jobId);
     expect(waited).toBeLessThan(1_500);
     await worker('waiter').jobs.complete({ jobId });
+  });
+
+  it('hands a job triggered while a claim waits straight to it: no work item is queued, and queued still precedes started', async () => {
+    await register('handed');
+    await drain('drainer');
+    const jsm = await coord.nc.jetstreamManager();
+    await settled();
+    const lastSeq = async () => (await jsm.streams.info(JOBS_STREAM)).state.last_seq;
+    const before = await lastSeq();
+    const claim = worker('handed').jobs.claim({ capabilities: ['proposal'], waitMs: 5_000 });
+    await waitFor('the claim to wait', () => (coord.deps.notifier.waiting > 0 ? true : undefined));
+    const { jobId } = await alice().jobs.trigger({ jobType: 'proposal', params: { topic: 'handed over' } });
+    const { job } = await claim;
+    expect(job).toMatchObject({ jobId, status: 'running', agent: 'handed', attempt: 1 });
+    await settled();
+    expect(await lastSeq()).toBe(before); // nothing went through the work queue
+    const events = (await readEvents(coord.nc, ['coordination.job.queued', 'coordination.job.started'])).filter((e) => e.data.jobId === jobId);
+    expect(events.map((e) => e.subject)).toEqual(['coordination.job.queued', 'coordination.job.started']);
+    await worker('handed').jobs.complete({ jobId });
   });
 });
 

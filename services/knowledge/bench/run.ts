@@ -169,7 +169,7 @@ async function main(): Promise<BenchTable[]> {
   const blocksInGraph = (await graph.driver.executeQuery('MATCH (b:Block) RETURN count(b) AS n', {}, { database: graph.database })).records[0]!.get('n') as number;
 
   const latencyTable: BenchTable = {
-    title: `Read latency with ${BLOCKS.toLocaleString('en')} generated blocks loaded (in-process tRPC caller: zod in and out, one managed transaction)`,
+    title: `Read latency with ${BLOCKS.toLocaleString('en')} generated blocks loaded (in-process tRPC caller: zod in and out, auto-commit read statements)`,
     columns: ['operation', 'samples', 'p50 ms', 'p95 ms', 'target p95', 'result'],
     rows: [
       ['blocks.get by id', 1_000, get.p50, get.p95, '< 5 ms', get.p95 < 5 ? 'met' : 'NOT met'],

@@ -1,5 +1,6 @@
 import type { Clock, IdGenerator, JetStreamClient, Logger } from '@platform/kit';
 import type { WorkNotifier } from '../events/work-notifier.js';
+import type { Claimant } from './claim.js';
 import type { Background } from './background.js';
 import type { AgentRecord, Lease, Liveness } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
@@ -49,7 +50,8 @@ export interface CoordinationDeps {
   js: JetStreamClient;
   stores: CoordinationStores;
   caches: CoordinationCaches;
-  notifier: WorkNotifier;
+  /** Wakes waiting claims, and holds them for jobs handed over directly (dispatchCreated). */
+  notifier: WorkNotifier<JobRecord, Claimant>;
   settings: CoordinationSettings;
   /** Work calls start without waiting for (outbox sends, lease removals); see Background. */
   background: Background;

@@ -4,10 +4,11 @@ import { leaseKey } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
 import { AlreadyExists } from '../store/typed-kv.js';
 import { countAgentError } from './agents.js';
+import { dispatchCreated } from './claim.js';
 import type { CoordinationDeps } from './deps.js';
 import { idempotentJobId } from './idempotency.js';
 import { afterFailure, assertHeldBy, requeue, transition } from './job-transitions.js';
-import { mutateRecord, sendOutbox, UNCHANGED, type MutateOptions } from './outbox.js';
+import { mutateRecord, UNCHANGED, type MutateOptions } from './outbox.js';
 import { parseJobParams } from './params.js';
 
 export interface TriggerInput {
@@ -79,7 +80,8 @@ export async function triggerJob(deps: CoordinationDeps, principal: Principal, i
     if (!(err instanceof AlreadyExists)) throw err;
     return { job: await getJob(deps, id), created: false };
   }
-  sendOutbox(deps, deps.stores.jobs, id, { record: job, revision: written.revision }, written.marker);
+  // In the background, like any outbox send: the job is durable and its marker covers a crash.
+  deps.background.run(`dispatch ${id}`, () => dispatchCreated(deps, { record: job, revision: written.revision }, written.marker));
   return { job, created: true };
 }
 

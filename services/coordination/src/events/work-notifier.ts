@@ -5,9 +5,23 @@ import { jobConsumer } from '../store/streams.js';
 /** Core-NATS subject (not captured by any stream) telling every replica that a queue has work again. */
 const HINT_PREFIX = '_coordination.work';
 
-interface Waiter {
+interface Waiter<Offer> {
   capabilities: ReadonlySet<JobType>;
+  /** Ends the wait with nothing handed over (work arrived in a queue, time is up, or the claim aborted). */
   wake: () => void;
+  /** Ends the wait with work handed over directly (see takeWaiter); absent for waiters that only pull. */
+  accept?: ((offer: Offer) => void) | undefined;
+  /** Who waits, for whoever hands work over. */
+  claimant?: unknown;
+}
+
+/** A waiting claim that work can be handed to directly: it stops waiting once taken. */
+export interface TakenWaiter<Offer, Claimant> {
+  claimant: Claimant;
+  /** Gives the waiter its work: its wait resolves with `offer`. */
+  accept(offer: Offer): void;
+  /** Nothing to give after all: the waiter looks at the queues again. */
+  wake(): void;
 }
 
 /**
@@ -20,9 +34,9 @@ interface Waiter {
  * Notifications are hints (core NATS may drop one): hints are reset every `resetMs`, so a claim
  * looks again at least that often.
  */
-export class WorkNotifier {
+export class WorkNotifier<Offer = never, Claimant = never> {
   private subs: Subscription[] = [];
-  private waiters: Waiter[] = [];
+  private waiters: Array<Waiter<Offer>> = [];
   private readonly version = new Map<string, number>();
   private readonly emptyAt = new Map<string, number>();
   private timers = new Set<NodeJS.Timeout>();
@@ -90,21 +104,36 @@ export class WorkNotifier {
     if (this.versionOf(queue) === versionAtPull) this.emptyAt.set(queue, versionAtPull);
   }
 
-  /** Sleeps until work for one of `capabilities` arrives, `ms` pass, or `signal` aborts. */
-  wait(capabilities: readonly JobType[], ms: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Sleeps until work for one of `capabilities` arrives, `ms` pass, or `signal` aborts. With
+   * `claimant`, work may also be handed over directly (takeWaiter): the wait then resolves with it.
+   */
+  wait(capabilities: readonly JobType[], ms: number, signal?: AbortSignal, claimant?: Claimant): Promise<Offer | null> {
     return new Promise((resolve) => {
-      const done = () => {
+      const finish = (offer: Offer | null) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
-        resolve();
+        resolve(offer);
       };
-      const waiter: Waiter = { capabilities: new Set(capabilities), wake: done };
+      const done = () => finish(null);
+      const waiter: Waiter<Offer> = { capabilities: new Set(capabilities), wake: done, ...(claimant !== undefined ? { claimant, accept: (offer: Offer) => finish(offer) } : {}) };
       const timer = setTimeout(done, ms);
       signal?.addEventListener('abort', done, { once: true });
       this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * Takes the longest-waiting claim that can run `type` and accepts hand-overs, out of the queue
+   * of waiters (nothing else wakes it): the caller then either `accept`s it with work or `wake`s it.
+   */
+  takeWaiter(type: JobType): TakenWaiter<Offer, Claimant> | null {
+    const i = this.waiters.findIndex((w) => w.accept && w.capabilities.has(type));
+    if (i < 0) return null;
+    const w = this.waiters.splice(i, 1)[0]!;
+    return { claimant: w.claimant as Claimant, accept: w.accept!, wake: w.wake };
   }
 
   private wakeAll(): void {

@@ -48,4 +48,24 @@ describe('WorkNotifier', () => {
     expect(Date.now() - t0).toBeLessThan(1_000);
     expect(n.waiting).toBe(0);
   });
+
+  it('hands work to the longest-waiting claim that can take it and accepts hand-overs; others keep waiting', async () => {
+    const n = new WorkNotifier<string, string>(60_000);
+    const pullOnly = n.wait(['build'], 5_000); // no claimant: never taken
+    const analyst = n.wait(['gap_analysis'], 5_000, undefined, 'analyst');
+    const first = n.wait(['build'], 5_000, undefined, 'first');
+    const second = n.wait(['build', 'proposal'], 5_000, undefined, 'second');
+    const taken = n.takeWaiter('build');
+    expect(taken?.claimant).toBe('first');
+    taken!.accept('job-1');
+    await expect(first).resolves.toBe('job-1');
+    const next = n.takeWaiter('build');
+    expect(next?.claimant).toBe('second');
+    next!.wake(); // nothing to give after all: it looks at the queues again
+    await expect(second).resolves.toBeNull();
+    expect(n.takeWaiter('build')).toBeNull();
+    expect(n.waiting).toBe(2);
+    n.stop();
+    await expect(Promise.all([pullOnly, analyst])).resolves.toEqual([null, null]);
+  });
 });

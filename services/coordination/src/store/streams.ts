@@ -6,6 +6,7 @@ export const COORDINATION_STREAM = 'COORDINATION_EVENTS';
 /** Work queue: one subject per job type and priority, so agents take only the types they can do. */
 export const JOBS_STREAM = 'JOBS';
 export const jobSubject = (jobType: JobType, priority: JobPriority) => `jobs.queue.${jobType}.${priority}`;
+export const isWorkItemSubject = (subject: string) => subject.startsWith('jobs.queue.');
 export const jobConsumer = (jobType: JobType, priority: JobPriority) => `jobs-${jobType}-${priority}`;
 /** Dead letters: a job that used up its attempts, with its history (limits retention: kept for inspection). */
 export const DEADLETTER_STREAM = 'JOBS_DEADLETTER';
