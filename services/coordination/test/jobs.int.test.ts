@@ -1,6 +1,8 @@
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { sweepOutbox } from '../src/domain/outbox.js';
+import { jobEvent } from '../src/events/job-events.js';
 import { DEADLETTER_STREAM, JOBS_STREAM } from '../src/store/streams.js';
 import { agent, service, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
@@ -263,6 +265,34 @@ describe('lifecycle', () => {
     expect(last.job.status).toBe('queued'); // retry after backoff
     expect(last.next).toBeNull();
     await alice().jobs.cancel({ jobId: second.jobId });
+  });
+});
+
+describe('outbox', () => {
+  it('writes each change with only what is still owed, and the sweep sends what a crash left unsent', async () => {
+    await register('outboxer');
+    await drain('drainer');
+    const jobs = coord.deps.stores.jobs;
+    const { jobId } = await alice().jobs.trigger({ jobType: 'gap_analysis' });
+    await settled();
+    const { job } = await worker('outboxer').jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000 });
+    expect(job?.jobId).toBe(jobId);
+    await settled();
+    // The claim's write dropped the queued event and work item this process had sent: it carries only its own event.
+    const afterClaim = (await jobs.get(jobId))!;
+    expect(afterClaim.record.outbox.map((m) => m.subject)).toEqual(['coordination.job.started']);
+    expect((await jobs.pendingKeys(0, new Date())).map((p) => p.key)).not.toContain(jobId);
+
+    // A crash between the record write and the send: the change and its marker are durable, nothing was published.
+    const owed = jobEvent(coord.deps, { ...afterClaim.record, progress: { fraction: 0.5, message: 'crash', at: new Date().toISOString() } });
+    await jobs.update(jobId, { ...afterClaim.record, outbox: [...afterClaim.record.outbox, owed] }, afterClaim.revision);
+    expect((await readEvents(coord.nc, ['coordination.job.started'])).filter((e) => e.id === owed.msgId)).toHaveLength(0);
+    expect(await sweepOutbox(coord.deps, jobs, 0, new Date())).toBeGreaterThanOrEqual(1);
+    const started = (await readEvents(coord.nc, ['coordination.job.started'])).filter((e) => e.data.jobId === jobId);
+    // The owed event arrived once, and the started event already sent was not published twice.
+    expect(started.map((e) => e.id)).toEqual([afterClaim.record.outbox[0]!.msgId, owed.msgId]);
+    expect((await jobs.pendingKeys(0, new Date())).map((p) => p.key)).not.toContain(jobId);
+    await worker('outboxer').jobs.complete({ jobId });
   });
 });
 

@@ -25,9 +25,10 @@ export interface MutateOptions<T> {
 /**
  * Applies `change` with compare-and-set, re-reading and re-applying on concurrent writers.
  * `change` may throw a DomainError (the caller's answer) or return UNCHANGED. Two replicas
- * applying the same transition: one wins, the other re-reads and sees it done. Returns once the
- * change (with its outbox and marker) is recorded; the outbox is sent in the background (see
- * sendOutbox).
+ * applying the same transition: one wins, the other re-reads and sees it done. `change` sees the
+ * record without the outbox entries this process already sent (see SentLog), so the outbox it
+ * writes holds what may still be owed plus the change's own. Returns once the change (with its
+ * outbox and marker) is recorded; the outbox is sent in the background (see sendOutbox).
  */
 export async function mutateRecord<T extends WithOutbox>(
   deps: OutboxDeps,
@@ -47,7 +48,7 @@ export async function mutateRecord<T extends WithOutbox>(
     else if (opts.premark !== undefined && (i > 0 || opts.premark === true)) [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
     else found = await store.get(key);
     if (!found) throw notFound(what, key);
-    const next = change(found.record);
+    const next = change(unsent(store, found.record));
     if (next === UNCHANGED) return { ...found, changed: false };
     let written: Written;
     try {
@@ -62,10 +63,14 @@ export async function mutateRecord<T extends WithOutbox>(
   throw conflict(`${what} ${key} is changing too fast; retry`);
 }
 
+/** The record with only the outbox entries this process has not sent (the rest are history). */
+function unsent<T extends WithOutbox>(store: OutboxStore<T>, record: T): T {
+  return record.outbox.some((m) => store.sent.has(m.msgId)) ? { ...record, outbox: record.outbox.filter((m) => !store.sent.has(m.msgId)) } : record;
+}
+
 /**
  * Sends a just-written record's outbox without making the caller wait: the record and its
  * marker are durable, so if this process dies first the outbox sweep (any replica) sends it.
- * Order is kept per record: every flush sends the oldest unsent entries first.
  */
 export function sendOutbox<T extends WithOutbox>(deps: OutboxDeps, store: OutboxStore<T>, key: string, written: Versioned<T>, marker: number | null): void {
   if (written.record.outbox.length === 0) return;
@@ -74,36 +79,19 @@ export function sendOutbox<T extends WithOutbox>(deps: OutboxDeps, store: Outbox
 
 /**
  * Publishes what a record owes (work items, events) in order, with stable message ids, then
- * removes the sent entries and the marker written with them (`marker`). A crash in between
- * re-sends on the next sweep and JetStream drops the duplicates inside its window (consumers
- * dedupe by event id beyond it).
+ * removes the marker written with them (`marker`; a newer writer's marker stays). The record is
+ * not written again: the next change drops the sent entries. A crash before the marker is
+ * removed makes the sweep re-send, and JetStream drops the duplicates inside its window
+ * (consumers dedupe by event id beyond it; a stale work item is dropped when pulled).
  */
 export async function flushRecord<T extends WithOutbox>(deps: OutboxDeps, store: OutboxStore<T>, key: string, known: Versioned<T> | undefined, marker: number | null): Promise<Versioned<T> | null> {
-  let current = known ?? (await store.get(key));
-  const sent = new Set<string>();
-  for (let i = 0; i < 8 && current; i++) {
-    if (current.record.outbox.length === 0) {
-      if (marker !== null) await store.clearPending(key, marker);
-      return current;
-    }
-    for (const m of current.record.outbox) {
-      if (sent.has(m.msgId)) continue;
-      await publishJson(deps.js, m.subject, m.payload, m.msgId, m.traceparent);
-      sent.add(m.msgId);
-    }
-    const rest = current.record.outbox.filter((m) => !sent.has(m.msgId));
-    const next = { ...current.record, outbox: rest };
-    try {
-      // Everything is sent: clearing the outbox and removing the marker are independent (a crash
-      // between them costs at most a deduplicated re-send).
-      const [{ revision }] = await Promise.all([store.update(key, next, current.revision), rest.length === 0 && marker !== null ? store.clearPending(key, marker) : null]);
-      current = { record: next, revision };
-      if (rest.length === 0) return current;
-    } catch (err) {
-      if (!(err instanceof RevisionConflict)) throw err;
-      current = await store.get(key);
-    }
+  const current = known ?? (await store.get(key));
+  for (const m of current?.record.outbox ?? []) {
+    if (store.sent.has(m.msgId)) continue;
+    await publishJson(deps.js, m.subject, m.payload, m.msgId, m.traceparent);
+    store.sent.add(m.msgId);
   }
+  if (marker !== null) await store.clearPending(key, marker);
   return current;
 }
 
@@ -112,8 +100,7 @@ export async function sweepOutbox<T extends WithOutbox>(deps: OutboxDeps, store:
   const keys = await store.pendingKeys(minAgeMs, now);
   for (const { key, marker } of keys) {
     try {
-      const left = await flushRecord(deps, store, key, undefined, marker);
-      if (!left) await store.clearPending(key, marker);
+      await flushRecord(deps, store, key, undefined, marker);
     } catch (err) {
       deps.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, 'outbox flush failed; will retry');
     }

@@ -22,8 +22,32 @@ export interface Written {
   marker: number | null;
 }
 
+/**
+ * The outbox entries this process has published (message ids; bounded, oldest forgotten first).
+ * A record keeps its entries after they are sent — clearing them would cost a second
+ * compare-and-set per change, racing the next change — and the next change drops the ones listed
+ * here. Entries another replica sent are carried and re-sent once, which JetStream deduplicates.
+ */
+export class SentLog {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly max = 50_000) {}
+
+  add(id: string): void {
+    if (this.ids.has(id)) return;
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value as string);
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+}
+
 export interface OutboxStore<T extends WithOutbox> {
   readonly records: TypedKv<T>;
+  /** What this process has already published of these records' outboxes. */
+  readonly sent: SentLog;
   get(key: string): Promise<Versioned<T> | null>;
   create(key: string, record: T): Promise<Written>;
   /**
@@ -49,6 +73,7 @@ export async function openOutboxStore<T extends WithOutbox>(js: JetStreamClient,
   const markIfOwed = async (key: string, record: T) => (record.outbox.length > 0 ? mark(key) : null);
   return {
     records,
+    sent: new SentLog(),
     get: (key) => records.get(key),
     mark,
     async create(key, record) {
