@@ -1,5 +1,5 @@
 import type { EventSubject, LinkDirection, RelationshipType, TypedEnvelope } from '@platform/contracts';
-import neo4j, { type ManagedTransaction } from 'neo4j-driver';
+import neo4j from 'neo4j-driver';
 import { blockProjection, isoOf, toBlockRecord, type BlockRecord } from './block-record.js';
 import type { Graph } from './neo4j.js';
 import { readGraph, writeTx, type Reader } from './neo4j.js';
