@@ -77,7 +77,9 @@ export async function dispatchCreated(deps: CoordinationDeps, created: Versioned
   const waiter = deps.notifier.takeWaiter(job.jobType);
   if (waiter) {
     try {
-      const outcome = await startJob(deps, waiter.claimant.agent, job.id, waiter.claimant.tag, created, (current) => ({ ...current, outbox: current.outbox.filter((m) => !isWorkItemSubject(m.subject)) }));
+      // The create's marker still stands (nothing has been sent): the claim's write reuses it.
+      const dropWorkItem = (current: JobRecord) => ({ ...current, outbox: current.outbox.filter((m) => !isWorkItemSubject(m.subject)) });
+      const outcome = await startJob(deps, waiter.claimant.agent, job.id, waiter.claimant.tag, created, dropWorkItem, marker ?? undefined);
       if ('started' in outcome) {
         waiter.accept(outcome.started);
         return;
@@ -130,12 +132,14 @@ async function startJob(
   tag: ClaimTag | undefined,
   read: Versioned<JobRecord> | Promise<Versioned<JobRecord> | null>,
   adjust: (job: JobRecord) => JobRecord = (job) => job,
+  /** An outbox marker already standing for this record (else one is written now). */
+  standingMarker?: number,
 ): Promise<StartOutcome> {
   const lease = leaseKey(agent, jobId);
   const [found, leaseRevision, marker] = await Promise.all([
     read,
     deps.stores.leases.put(lease, { jobId, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null }),
-    deps.stores.jobs.mark(jobId), // a job that is not started leaves it to the outbox sweep
+    standingMarker ?? deps.stores.jobs.mark(jobId), // a job that is not started leaves it to the outbox sweep
   ]);
   const dropLease = () => deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(lease, leaseRevision));
   if (!found || found.record.status !== 'queued') {
