@@ -167,6 +167,14 @@ try {
   const clientUsage = process.cpuUsage(client0);
   const clientCpu = (100 * (clientUsage.user + clientUsage.system)) / 1000 / (performance.now() - clientT0);
   const triggerToStarted = pacedIds.map((id) => startedAt.get(id)! - pacedAt.get(id)!);
+  // The same at half the rate: where this machine's knee is.
+  const halfAt = new Map<string, number>();
+  const halfIds: string[] = [];
+  const halfCpu = await cpuPercentDuring(pid, async () => {
+    await paced((RATE / 2) * PACED_SECONDS, RATE / 2, async () => halfIds.push(await trigger(halfAt)));
+    await waitStarted(halfIds);
+  });
+  const halfLatency = halfIds.map((id) => startedAt.get(id)! - halfAt.get(id)!);
 
   /** Triggers BURST jobs 50 at a time and answers how long until the last one started. */
   const burst = async () => {
@@ -189,6 +197,7 @@ try {
     rows: [
       latencyRow('raw JetStream publish → consume (baseline)', `${RATE}/s`, rawPaced),
       latencyRow(`coordination jobs.trigger → agent handler started (${AGENTS} agents × ${SLOTS} slots)`, `${RATE}/s`, triggerToStarted),
+      latencyRow(`the same at half the rate (coordination CPU ${round(halfCpu, 1)} %)`, `${RATE / 2}/s`, halfLatency),
     ],
     notes: [
       `Target: trigger → started p95 < 50 ms at ${RATE} jobs/s. CPU during the paced run: coordination ${round(dispatchCpu, 1)} %, this bench process (triggers + ${AGENTS} agents) ${round(clientCpu, 1)} % of one core.`,
