@@ -2,6 +2,7 @@ import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type Nats
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
 import type { Claimant } from './domain/claim.js';
+import { absorbHeartbeats, type VerifyToken } from './domain/heartbeats.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
 import type { CoordinationDeps } from './domain/deps.js';
 import { sweepOutbox } from './domain/outbox.js';
@@ -57,11 +58,19 @@ function every(name: string, ms: number, log: Logger, fn: () => Promise<unknown>
 /**
  * Builds the service on a NATS connection: streams and buckets, stores and their mirrors, the
  * work notifier, the router, and the loops every replica runs (outbox, liveness, leases,
- * schedules). Shared by main.ts and the integration tests.
+ * schedules), heartbeats over NATS. Shared by main.ts and the integration tests.
  */
-export async function startCoordination(opts: { nc: NatsConnection; config: Config; log: Logger; clock?: Clock; newId?: IdGenerator }): Promise<Coordination> {
+export async function startCoordination(opts: {
+  nc: NatsConnection;
+  config: Config;
+  log: Logger;
+  /** Checks the tokens in heartbeats that arrive over NATS (the tRPC context's check). */
+  verifyToken: VerifyToken;
+  clock?: Clock;
+  newId?: IdGenerator;
+}): Promise<Coordination> {
   const { nc, config, log } = opts;
-  await ensureCoordinationStreams(nc, { agentTtlMs: config.AGENT_OFFLINE_AFTER_MS });
+  await ensureCoordinationStreams(nc, { agentTtlMs: config.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS });
   const js = nc.jetstream();
   const stores = {
     jobs: await openOutboxStore(js, BUCKETS.jobs, BUCKETS.jobsOutbox, JobRecord),
@@ -107,6 +116,7 @@ export async function startCoordination(opts: { nc: NatsConnection; config: Conf
       await sweepOutbox(deps, stores.agents, config.OUTBOX_MIN_AGE_MS, deps.clock());
     }),
     every('liveness', config.LIVENESS_SWEEP_MS, log, async () => {
+      await absorbHeartbeats(deps, opts.verifyToken);
       await sweepAgentStatus(deps);
       await sweepLeases(deps, leaseChecks);
     }),

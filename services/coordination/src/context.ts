@@ -1,10 +1,9 @@
-import { AuthError, currentTraceId, type JwtSettings, type Logger, type RequestContext } from '@platform/kit';
+import type { Principal } from '@platform/contracts';
+import { AuthError, currentTraceId, type Logger, type RequestContext } from '@platform/kit';
 import type { IncomingMessage } from 'node:http';
-import { cachedPrincipalFromHeader } from './auth-cache.js';
 
-/** The kit's request context, with token verification cached (see auth-cache.ts). */
-export function coordinationContextFactory(jwt: JwtSettings, log: Logger) {
-  const principalFrom = cachedPrincipalFromHeader(jwt);
+/** The kit's request context, with token verification cached (`principalFrom`: see auth-cache.ts). */
+export function coordinationContextFactory(principalFrom: (header: string | undefined) => Promise<Principal | null>, log: Logger) {
   return async ({ req }: { req: IncomingMessage }): Promise<RequestContext> => {
     const traceId = currentTraceId();
     const reqLog = traceId ? log.child({ trace_id: traceId }) : log;

@@ -1,5 +1,6 @@
 import { connectNats, createLogger, onShutdown, startServiceServer } from '@platform/kit';
 import { startCoordination } from './app.js';
+import { cachedPrincipalFromHeader } from './auth-cache.js';
 import { loadCoordinationConfig } from './config.js';
 import { coordinationContextFactory } from './context.js';
 
@@ -9,12 +10,14 @@ const log = createLogger('coordination', config.LOG_LEVEL);
 const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
 
 const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log });
-const coordination = await startCoordination({ nc, config, log });
+// One token cache for tRPC requests and heartbeats over NATS: agents send the same token in both.
+const verifyToken = cachedPrincipalFromHeader(jwt);
+const coordination = await startCoordination({ nc, config, log, verifyToken });
 
 const server = await startServiceServer({
   name: 'coordination',
   router: coordination.router,
-  createContext: coordinationContextFactory(jwt, log),
+  createContext: coordinationContextFactory(verifyToken, log),
   readiness: coordination.readiness,
   openapi: { title: 'Coordination service', version: '0.2.0' },
   log,

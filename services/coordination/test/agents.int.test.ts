@@ -1,5 +1,8 @@
+import { heartbeatSubject, type AgentHeartbeat } from '@platform/contracts';
+import { signToken } from '@platform/kit';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_JWT } from '../../../scripts/lib/local-env.js';
 import { agent, FAST, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
 import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
@@ -179,6 +182,58 @@ describe('liveness', () => {
 
     const again = (await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-2', seq: 2 })).job!;
     await as(name).jobs.complete({ jobId: again.jobId });
+  });
+});
+
+describe('heartbeats over NATS', () => {
+  const token = (name: string) => signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT);
+  /** Publishes a heartbeat for `name` as an SDK agent would (acknowledged by the stream). */
+  const publish = (name: string, body: unknown) => coord.nc.jetstream().publish(heartbeatSubject(name), typeof body === 'string' ? body : JSON.stringify(body));
+  const beat = async (name: string, extra: Partial<AgentHeartbeat> = {}) =>
+    publish(name, { token: await token(name), runningJobIds: [], load: 0.5, session: 's-1', claimsSettled: 0, ...extra } satisfies AgentHeartbeat);
+  const statusOf = async (name: string) => (await operator().agents.get({ name })).status;
+
+  it('keep an agent online without pings, bring a stale one back with its event, and carry what a ping carries', async () => {
+    await as('natty').agents.register({ name: 'natty', version: '1', capabilities: ['build'] });
+    await waitFor('natty stale', async () => ((await statusOf('natty')) === 'stale' ? true : undefined), 3_000, 20);
+    const sentAt = Date.now();
+    await beat('natty', { load: 0.25 });
+    await waitFor('natty online', async () => ((await statusOf('natty')) === 'online' ? true : undefined), 2_000, 20);
+    // Taken on the next liveness tick (every 100 ms here).
+    expect(Date.now() - sentAt).toBeLessThan(100 + 400);
+    const timer = setInterval(() => void beat('natty').catch(() => undefined), FAST.HEARTBEAT_INTERVAL_MS);
+    try {
+      await new Promise((r) => setTimeout(r, 2_000)); // beyond the offline TTL (1.5 s)
+      const view = await operator().agents.get({ name: 'natty' });
+      expect(view).toMatchObject({ status: 'online', load: 0.5, runningJobIds: [] });
+      expect(Date.now() - Date.parse(view.lastPingAt)).toBeLessThan(FAST.HEARTBEAT_INTERVAL_MS + 200);
+    } finally {
+      clearInterval(timer);
+    }
+    await settled();
+    const events = (await readEvents(coord.nc, ['coordination.agent.online', 'coordination.agent.stale', 'coordination.agent.offline'])).filter((e) => e.data.agent === 'natty');
+    expect(events.map((e) => e.data.status)).toEqual(['online', 'stale', 'online']);
+  });
+
+  it('are dropped when the token is invalid or another agent’s, or the body is malformed', async () => {
+    await as('forged').agents.register({ name: 'forged', version: '1', capabilities: ['build'] });
+    const forgeries = [
+      async () => publish('forged', { token: await token('mallory'), runningJobIds: [], load: null, session: null, claimsSettled: null }),
+      () => publish('forged', { token: 'not-a-jwt', runningJobIds: [], load: null, session: null, claimsSettled: null }),
+      async () => publish('forged', { token: await signToken({ kind: 'user', id: 'forged', roles: [] }, DEV_JWT), runningJobIds: [], load: null, session: null, claimsSettled: null }),
+      async () => publish('forged', { token: await token('forged'), runningJobIds: ['not-a-uuid'], load: 0, session: null, claimsSettled: null }),
+      () => publish('forged', '{ not json'),
+    ];
+    const timer = setInterval(() => void Promise.all(forgeries.map((f) => f())).catch(() => undefined), FAST.HEARTBEAT_INTERVAL_MS / 2);
+    try {
+      await waitFor('forged stale despite the heartbeats', async () => ((await statusOf('forged')) === 'stale' ? true : undefined), 3_000, 20);
+    } finally {
+      clearInterval(timer);
+    }
+    // An unregistered agent's heartbeat is dropped too: it must register first.
+    await beat('ghost');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await rejection(operator().agents.get({ name: 'ghost' }))).code).toBe('NOT_FOUND');
   });
 });
 

@@ -1,9 +1,10 @@
 import type { JobType } from '@platform/contracts';
-import { contextFromHeaders, createServiceClient, SpanKind, withSpan, type Logger } from '@platform/kit';
+import { connectNats, contextFromHeaders, createServiceClient, SpanKind, withSpan, type Logger, type NatsConnection, type NatsSettings } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { TRPCClientError } from '@trpc/client';
 import { randomUUID } from 'node:crypto';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { runHeartbeats, sleep, type HeartbeatOptions } from './heartbeats.js';
 
 type Outputs = inferRouterOutputs<CoordinationRouter>;
 export type Job = NonNullable<Outputs['jobs']['claim']['job']>;
@@ -49,6 +50,14 @@ export interface AgentOptions {
   drainTimeoutMs?: number;
   /** Attempts to register before startAgent fails (coordination may still be starting). */
   registerAttempts?: number;
+  /**
+   * NATS for heartbeats (a connection, or where to connect): an idle agent's heartbeats then go
+   * over NATS instead of tRPC (see heartbeats.ts). The NATS user needs to publish only to
+   * `agents.heartbeat.>` (and receive its publish acknowledgements on `_INBOX.>`).
+   */
+  nats?: NatsConnection | NatsSettings;
+  /** Measurement hook for each heartbeat (benchmarks). */
+  onHeartbeat?: HeartbeatOptions['onBeat'];
   log: Logger;
 }
 
@@ -78,21 +87,7 @@ interface InFlight {
   phase: 'running' | 'reporting';
 }
 
-/** Waits `ms`, or less if `signal` aborts; the listener goes with the timer (loops call this forever). */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
+const isConnection = (n: NatsConnection | NatsSettings): n is NatsConnection => 'jetstream' in n;
 const codeOf = (err: unknown): string | undefined => (err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -156,28 +151,25 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   };
 
-  const heartbeat = async () => {
-    while (!heartbeatsStopped.signal.aborted) {
-      try {
-        const answer = await client.agents.ping.mutate({
-          name: opts.name,
-          runningJobIds: [...inFlight.keys()],
-          load: inFlight.size / (opts.concurrency ?? 1),
-          session,
-          claimsSettled: claimsSettled(),
-        });
-        for (const id of answer.cancelledJobIds) abortJob(id, 'cancelled');
-        for (const id of answer.lostJobIds) abortJob(id, 'lost');
-      } catch (err) {
-        if (codeOf(err) === 'NOT_FOUND') {
-          log.warn('registry lost this agent; registering again');
-          await register().catch((e: unknown) => log.warn({ err: messageOf(e) }, 'register failed'));
-        } else log.warn({ err: messageOf(err) }, 'heartbeat failed');
-      }
-      await sleep(heartbeatIntervalMs, heartbeatsStopped.signal);
-    }
-  };
-  const heartbeats = heartbeat();
+  // A connection this agent opened is its own to close; one it was given is the caller's.
+  const ownNats = opts.nats && !isConnection(opts.nats) ? await connectNats({ ...opts.nats, name: `agent ${opts.name}`, log, attempts: 3 }) : undefined;
+  const nats = ownNats ?? (opts.nats && isConnection(opts.nats) ? opts.nats : undefined);
+  const heartbeats = runHeartbeats({
+    name: opts.name,
+    client,
+    getToken: opts.getToken,
+    intervalMs: heartbeatIntervalMs,
+    state: () => ({ runningJobIds: [...inFlight.keys()], load: inFlight.size / (opts.concurrency ?? 1), session, claimsSettled: claimsSettled() }),
+    js: nats?.jetstream(),
+    onAnswer: (answer) => {
+      for (const id of answer.cancelledJobIds) abortJob(id, 'cancelled');
+      for (const id of answer.lostJobIds) abortJob(id, 'lost');
+    },
+    onUnknown: register,
+    onBeat: opts.onHeartbeat,
+    log,
+    signal: heartbeatsStopped.signal,
+  });
 
   type Outcome = { ok: true; result: unknown } | { ok: false; error: string };
 
@@ -351,6 +343,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       released += releasedWhileStopping;
       heartbeatsStopped.abort();
       await heartbeats;
+      await ownNats?.drain();
       log.info({ finished: processed - before, released }, 'agent stopped');
       return { finished: processed - before, released };
     })());

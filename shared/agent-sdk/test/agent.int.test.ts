@@ -134,6 +134,39 @@ describe('agent SDK', () => {
     await a.stop();
   });
 
+  it('with NATS, heartbeats over NATS while idle and stays online; with a job, pings over tRPC and learns of its cancellation', async () => {
+    const beats: Array<{ via: string; ok: boolean }> = [];
+    let reason: unknown;
+    let markStarted!: () => void;
+    const started = new Promise<void>((r) => (markStarted = r));
+    const a = await agentWith(
+      'sdk-nats',
+      {
+        proposal: (_j, ctx) =>
+          new Promise((resolve) => {
+            markStarted();
+            ctx.signal.addEventListener('abort', () => resolve((reason = ctx.signal.reason)));
+          }),
+      },
+      { nats: { url: nats.url, user: nats.user, password: nats.password }, onHeartbeat: (b) => beats.push(b) },
+    );
+    await sleep(2_000); // beyond the offline TTL (1.5 s)
+    expect((await client.agents.get.query({ name: 'sdk-nats' })).status).toBe('online');
+    const idle = beats.splice(0);
+    expect(idle.length).toBeGreaterThanOrEqual(5);
+    expect(idle.every((b) => b.ok)).toBe(true);
+    // All over NATS but every 12th (a tRPC check that the registry still knows the agent).
+    expect(idle.filter((b) => b.via === 'nats').length).toBeGreaterThanOrEqual(idle.length - 1);
+
+    const { jobId } = await client.jobs.trigger.mutate({ jobType: 'proposal' });
+    await started;
+    await client.jobs.cancel.mutate({ jobId });
+    await waitFor('handler aborted', () => reason, 3_000);
+    expect(reason).toBe('cancelled');
+    expect(beats.some((b) => b.via === 'trpc')).toBe(true);
+    await a.stop();
+  });
+
   it('lets a handler report progress and ask for help', async () => {
     const a = await agentWith('sdk-stuck', {
       build: async (_j, ctx) => {

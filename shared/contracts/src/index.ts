@@ -7,3 +7,4 @@ export * from './events.js';
 export * from './events/knowledge.js';
 export * from './events/operations.js';
 export * from './events/coordination.js';
+export * from './heartbeats.js';

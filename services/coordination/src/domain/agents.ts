@@ -150,17 +150,23 @@ export interface PingAnswer {
 }
 
 /**
- * A heartbeat: one KV put on the hot path (the registry is read from the local mirror). The jobs
- * the agent lists are checked so it learns about cancellations.
+ * Records a heartbeat, from a ping or from NATS (domain/heartbeats.ts): one KV put on the hot
+ * path (the registry is read from the local mirror), and `online` again if the agent was not.
+ * Answers the jobs the agent listed (null: it did not say).
  */
-export async function pingAgent(deps: CoordinationDeps, name: string, input: PingInput): Promise<PingAnswer> {
+export async function recordHeartbeat(deps: CoordinationDeps, name: string, input: PingInput): Promise<string[] | null> {
   const record = await findAgent(deps, name);
   const now = deps.clock().toISOString();
   const listed = input.runningJobIds ?? (input.currentJobId ? [] : null);
   const running = listed && input.currentJobId && !listed.includes(input.currentJobId) ? [...listed, input.currentJobId] : listed;
   await heartbeat(deps, name, { lastPingAt: now, runningJobIds: running, load: input.load ?? null, session: input.session ?? null, claimsSettled: input.claimsSettled ?? null });
   if (record.status !== 'online') await setAgentStatus(deps, name, 'online', now);
+  return running;
+}
 
+/** A heartbeat that answers: the jobs the agent lists are checked so it learns about cancellations. */
+export async function pingAgent(deps: CoordinationDeps, name: string, input: PingInput): Promise<PingAnswer> {
+  const running = await recordHeartbeat(deps, name, input);
   const cancelledJobIds: string[] = [];
   const lostJobIds: string[] = [];
   await Promise.all(

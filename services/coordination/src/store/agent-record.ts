@@ -1,4 +1,4 @@
-import { AgentStatus, IsoDateTime, JobId, JobType } from '@platform/contracts';
+import { agentKey, AgentStatus, IsoDateTime, JobId, JobType } from '@platform/contracts';
 import { z } from 'zod';
 import { PendingMessage } from './outbox-store.js';
 
@@ -72,12 +72,6 @@ export const Lease = z.object({
 });
 export type Lease = z.infer<typeof Lease>;
 
-const SAFE_KEY = /^[A-Za-z0-9_-]{1,200}$/;
-
-/**
- * KV key of an agent: its name when the name is a valid key, else `=` + base64url of the name
- * (a safe name never starts with `=`, so the mapping is one-to-one). Agent names are token subjects
- * and may hold characters keys cannot.
- */
-export const agentKey = (name: string): string => (SAFE_KEY.test(name) ? name : `=${Buffer.from(name, 'utf8').toString('base64url')}`);
+/** See agentKey in @platform/contracts (heartbeat subjects use the same mapping). */
+export { agentKey };
 export const leaseKey = (agent: string, jobId: string): string => `${agentKey(agent)}.${jobId}`;

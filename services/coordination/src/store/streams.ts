@@ -1,5 +1,5 @@
-import { ensureConsumer, ensureStream, nanos, RetentionPolicy, type NatsConnection } from '@platform/kit';
-import { JobPriority, JobType } from '@platform/contracts';
+import { AckPolicy, ensureConsumer, ensureStream, nanos, RetentionPolicy, StorageType, type NatsConnection } from '@platform/kit';
+import { HEARTBEAT_SUBJECT_PREFIX, JobPriority, JobType } from '@platform/contracts';
 
 /** Coordination's events, consumed by other services. */
 export const COORDINATION_STREAM = 'COORDINATION_EVENTS';
@@ -11,6 +11,10 @@ export const jobConsumer = (jobType: JobType, priority: JobPriority) => `jobs-${
 /** Dead letters: a job that used up its attempts, with its history (limits retention: kept for inspection). */
 export const DEADLETTER_STREAM = 'JOBS_DEADLETTER';
 export const deadLetterSubject = (jobType: JobType) => `jobs.dead.${jobType}`;
+
+/** Agents' heartbeats over NATS (latest per agent), taken in batches by one durable shared by the replicas. */
+export const HEARTBEATS_STREAM = 'AGENT_HEARTBEATS';
+export const HEARTBEATS_CONSUMER = 'coordination';
 
 export const BUCKETS = {
   /** Job records (with their outbox), key = job id. */
@@ -35,8 +39,20 @@ const legacyConsumers = JobType.options.map((t) => `jobs-${t}`);
  * Streams, consumers and KV buckets; idempotent, run at every start (and by every replica).
  * `agentTtlMs` becomes the liveness bucket's max age.
  */
-export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agentTtlMs: number }): Promise<void> {
+export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agentTtlMs: number; heartbeatIntervalMs: number }): Promise<void> {
   await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'] });
+  // Only an agent's latest heartbeat matters, and only while it is fresh: one per subject, in
+  // memory, gone after two intervals (a restarted server loses at most that).
+  await ensureStream(nc, {
+    name: HEARTBEATS_STREAM,
+    subjects: [`${HEARTBEAT_SUBJECT_PREFIX}.*`],
+    storage: StorageType.Memory,
+    max_msgs_per_subject: 1,
+    max_age: nanos(2 * opts.heartbeatIntervalMs),
+    duplicate_window: nanos(Math.min(2 * opts.heartbeatIntervalMs, 2 * 60_000)),
+  });
+  // No acks: a heartbeat taken by a replica that dies before recording it is replaced by the next one.
+  await ensureConsumer(nc, HEARTBEATS_STREAM, { durable_name: HEARTBEATS_CONSUMER, ack_policy: AckPolicy.None, max_deliver: -1 });
   await ensureStream(nc, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], retention: RetentionPolicy.Workqueue });
   await ensureStream(nc, { name: DEADLETTER_STREAM, subjects: ['jobs.dead.>'], max_age: nanos(30 * 24 * 3600_000) });
   const jsm = await nc.jetstreamManager();

@@ -1,0 +1,67 @@
+import { AgentHeartbeat, HEARTBEAT_SUBJECT_PREFIX, type Principal } from '@platform/contracts';
+import { pullBatch, type JsMsg } from '@platform/kit';
+import { agentKey } from '../store/agent-record.js';
+import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../store/streams.js';
+import { recordHeartbeat } from './agents.js';
+import type { CoordinationDeps } from './deps.js';
+
+/** Checks a bearer header (`Bearer <jwt>`); null when there is none, throws when it is invalid. */
+export type VerifyToken = (header: string) => Promise<Principal | null>;
+
+const BATCH = 1_000;
+
+export interface AbsorbCounts {
+  recorded: number;
+  /** Malformed, wrongly signed, for another agent, for an unknown agent, or too old. */
+  dropped: number;
+}
+
+/**
+ * Takes the agents' heartbeats that arrived over NATS since the last call and records each as a
+ * ping would. Why NATS: a ping over HTTP costs the service one request and one KV acknowledgement
+ * per agent per interval, and on a small machine every such wake-up is a fixed cost; here the
+ * replicas pull what arrived in batches (one durable, so each heartbeat is taken by one replica),
+ * and the KV puts go out together, so 1,000 agents cost a few wake-ups per tick. The token in a
+ * heartbeat must be the agent's own (the same check as the tRPC route); a heartbeat older than an
+ * interval (the service was down meanwhile) proves nothing about now and is dropped.
+ */
+export async function absorbHeartbeats(deps: CoordinationDeps, verify: VerifyToken): Promise<AbsorbCounts> {
+  const counts: AbsorbCounts = { recorded: 0, dropped: 0 };
+  for (;;) {
+    const batch = await pullBatch(deps.js, HEARTBEATS_STREAM, HEARTBEATS_CONSUMER, BATCH);
+    const outcomes = await Promise.all(batch.map((m) => absorb(deps, verify, m)));
+    for (const ok of outcomes) counts[ok ? 'recorded' : 'dropped']++;
+    if (batch.length < BATCH) return counts;
+  }
+}
+
+async function absorb(deps: CoordinationDeps, verify: VerifyToken, m: JsMsg): Promise<boolean> {
+  const key = m.subject.slice(HEARTBEAT_SUBJECT_PREFIX.length + 1);
+  const drop = (why: string) => {
+    deps.log.debug({ subject: m.subject, why }, 'heartbeat dropped');
+    return false;
+  };
+  if (Date.now() - m.info.timestampNanos / 1e6 > deps.settings.heartbeatIntervalMs) return drop('older than an interval');
+  let heartbeat: AgentHeartbeat;
+  try {
+    heartbeat = AgentHeartbeat.parse(JSON.parse(m.string()));
+  } catch {
+    return drop('not a valid heartbeat');
+  }
+  let principal: Principal | null;
+  try {
+    principal = await verify(`Bearer ${heartbeat.token}`);
+  } catch {
+    return drop('invalid token');
+  }
+  if (principal?.kind !== 'agent' || agentKey(principal.id) !== key) return drop('token is not this agent’s');
+  try {
+    const { token: _token, ...ping } = heartbeat;
+    await recordHeartbeat(deps, principal.id, { ...ping, session: ping.session ?? undefined, claimsSettled: ping.claimsSettled ?? undefined, load: ping.load ?? undefined });
+    return true;
+  } catch (err) {
+    // Unknown agent (it must register first), or the KV put failed: the next heartbeat tries again.
+    deps.log.warn({ agent: principal.id, err: err instanceof Error ? err.message : String(err) }, 'heartbeat not recorded');
+    return false;
+  }
+}

@@ -1,0 +1,110 @@
+import { heartbeatSubject, type AgentHeartbeat } from '@platform/contracts';
+import type { JetStreamClient, Logger } from '@platform/kit';
+import type { CoordinationRouter } from '@platform/coordination/router';
+import { TRPCClientError, type TRPCClient } from '@trpc/client';
+
+/** What a heartbeat says about the agent right now. */
+export interface HeartbeatState {
+  runningJobIds: string[];
+  load: number;
+  session: string;
+  claimsSettled: number;
+}
+
+export interface HeartbeatOptions {
+  name: string;
+  client: TRPCClient<CoordinationRouter>;
+  getToken: () => Promise<string>;
+  intervalMs: number;
+  state: () => HeartbeatState;
+  /**
+   * JetStream of a NATS connection: when given, an idle agent's heartbeats go over NATS
+   * (coordination takes them in batches, far cheaper for it than one HTTP request each).
+   */
+  js?: JetStreamClient | undefined;
+  /** The service answered a tRPC ping: stop these jobs. */
+  onAnswer: (answer: { cancelledJobIds: string[]; lostJobIds: string[] }) => void;
+  /** The registry no longer knows the agent: register again. */
+  onUnknown: () => Promise<unknown>;
+  /** Measurement hook (benchmarks): how each heartbeat went and how long it took. */
+  onBeat?: (beat: { via: 'nats' | 'trpc'; ok: boolean; ms: number }) => void;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+/**
+ * An agent that has NATS pings over tRPC anyway every this many heartbeats when idle (once a
+ * minute at 5 s): a heartbeat over NATS gets no answer, and the tRPC answer is how the agent
+ * learns that the registry lost it.
+ */
+export const TRPC_PING_EVERY = 12;
+
+const codeOf = (err: unknown): string | undefined => (err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined);
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Sends a heartbeat every `intervalMs` until `signal` aborts. With running jobs it pings over
+ * tRPC, whose answer says which of them were cancelled or taken back; idle, over NATS when
+ * configured (falling back to tRPC when a NATS publish fails), with a tRPC ping now and then.
+ */
+export async function runHeartbeats(opts: HeartbeatOptions): Promise<void> {
+  const subject = heartbeatSubject(opts.name);
+  for (let beat = 1; !opts.signal.aborted; beat++) {
+    const state = opts.state();
+    const overNats = opts.js && state.runningJobIds.length === 0 && beat % TRPC_PING_EVERY !== 0;
+    let sent = false;
+    if (overNats) sent = await timed(opts, 'nats', () => publish(opts, subject, state));
+    if (!sent) await timed(opts, 'trpc', () => ping(opts, state));
+    await sleep(opts.intervalMs, opts.signal);
+  }
+}
+
+async function publish(opts: HeartbeatOptions, subject: string, state: HeartbeatState): Promise<void> {
+  const heartbeat: AgentHeartbeat = { token: await opts.getToken(), ...state };
+  try {
+    // Acknowledged by the stream, so a heartbeat that did not arrive falls back to tRPC.
+    await opts.js!.publish(subject, JSON.stringify(heartbeat), { timeout: Math.min(2_000, opts.intervalMs) });
+  } catch (err) {
+    opts.log.warn({ err: messageOf(err) }, 'heartbeat over NATS failed; pinging over tRPC');
+    throw err;
+  }
+}
+
+async function ping(opts: HeartbeatOptions, state: HeartbeatState): Promise<void> {
+  try {
+    opts.onAnswer(await opts.client.agents.ping.mutate({ name: opts.name, ...state }));
+  } catch (err) {
+    if (codeOf(err) === 'NOT_FOUND') {
+      opts.log.warn('registry lost this agent; registering again');
+      await opts.onUnknown().catch((e: unknown) => opts.log.warn({ err: messageOf(e) }, 'register failed'));
+    } else opts.log.warn({ err: messageOf(err) }, 'heartbeat failed');
+    throw err;
+  }
+}
+
+async function timed(opts: HeartbeatOptions, via: 'nats' | 'trpc', send: () => Promise<void>): Promise<boolean> {
+  const t0 = performance.now();
+  let ok = true;
+  try {
+    await send();
+  } catch {
+    ok = false;
+  }
+  opts.onBeat?.({ via, ok, ms: performance.now() - t0 });
+  return ok;
+}
+
+/** Waits `ms`, or less if `signal` aborts; the listener goes with the timer (loops call this forever). */
+export const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
