@@ -1,6 +1,6 @@
 // Runs the three services and the example agent as local processes and prints where to reach them.
 // Called by `npm start` after the infrastructure is up and migrations are applied.
-import { DEV_JWT, SERVICE_PORTS, storeEnv, type ServiceName } from './lib/local-env.js';
+import { agentNatsEnv, DEV_JWT, SERVICE_PORTS, storeEnv, type ServiceName } from './lib/local-env.js';
 import { EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './lib/processes.js';
 
 const order: ServiceName[] = ['knowledge', 'coordination', 'operations'];
@@ -25,7 +25,7 @@ try {
   const agent = spawnNode(
     'example-agent',
     EXAMPLE_AGENT_ARGS,
-    { COORDINATION_URL: `http://127.0.0.1:${SERVICE_PORTS.coordination}`, AGENT_NAME: 'example-agent-1', JWT_SECRET: DEV_JWT.secret },
+    { ...agentNatsEnv(), COORDINATION_URL: `http://127.0.0.1:${SERVICE_PORTS.coordination}`, AGENT_NAME: 'example-agent-1', JWT_SECRET: DEV_JWT.secret },
     'example-agent',
   );
   procs.push(agent);

@@ -8,6 +8,9 @@ NATS_DIR="$DATA/nats"
 NATS_CONF="$NATS_DIR/nats.conf"
 NATS_USER_NAME=platform
 NATS_USER_PW=platform_local
+# Agents get their own user that may only publish heartbeats (and receive the acknowledgements).
+AGENT_NATS_USER_NAME=agent
+AGENT_NATS_USER_PW=agent_local
 # No credentials in the URL: the nats npm client (v2.29) ignores user:password in server
 # URLs (checked: it connects without auth and gets "Authorization Violation"), so they are
 # exported separately as NATS_USER / NATS_PASSWORD -> connect({ servers, user, pass }).
@@ -54,8 +57,11 @@ listen: $INFRA_HOST:$NATS_PORT
 http: $INFRA_HOST:$NATS_MON_PORT
 # JetStream is enabled by -js -sd on the command line (repeating store_dir here is an error).
 authorization {
-  user: $NATS_USER_NAME
-  password: $NATS_USER_PW
+  users: [
+    { user: $NATS_USER_NAME, password: $NATS_USER_PW }
+    { user: $AGENT_NATS_USER_NAME, password: $AGENT_NATS_USER_PW,
+      permissions: { publish: ["agents.heartbeat.*"], subscribe: ["_INBOX.>"] } }
+  ]
 }
 EOF
   mv -f "$NATS_CONF.tmp" "$NATS_CONF"
@@ -131,5 +137,7 @@ nats_env() {
     export_line NATS_URL "$NATS_LOCAL_URL"
     export_line NATS_USER "$NATS_USER_NAME"
     export_line NATS_PASSWORD "$NATS_USER_PW"
+    export_line AGENT_NATS_USER "$AGENT_NATS_USER_NAME"
+    export_line AGENT_NATS_PASSWORD "$AGENT_NATS_USER_PW"
   fi
 }

@@ -28,11 +28,18 @@ export function storeEnv(env: NodeJS.ProcessEnv = process.env): Record<string, s
   } catch {
     // no infra.env: everything must come from the environment
   }
-  const keys = ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'NATS_URL', 'NATS_USER', 'NATS_PASSWORD', 'NEO4J_URI', 'NEO4J_USER', 'NEO4J_PASSWORD'];
+  const keys = ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'NATS_URL', 'NATS_USER', 'NATS_PASSWORD', 'AGENT_NATS_USER', 'AGENT_NATS_PASSWORD', 'NEO4J_URI', 'NEO4J_USER', 'NEO4J_PASSWORD'];
   const out: Record<string, string> = {};
   for (const k of keys) {
     const v = env[k] ?? fromFile[k];
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+/** What the example agent needs for heartbeats over NATS (the restricted agent user), when the local store env has it. */
+export function agentNatsEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const stores = storeEnv(env);
+  const { NATS_URL, AGENT_NATS_USER, AGENT_NATS_PASSWORD } = stores;
+  return NATS_URL && AGENT_NATS_USER && AGENT_NATS_PASSWORD ? { NATS_URL, AGENT_NATS_USER, AGENT_NATS_PASSWORD } : {};
 }

@@ -3,7 +3,7 @@ import type { CoordinationRouter } from '@platform/coordination/router';
 import { createServiceClient, signToken } from '@platform/kit';
 import type { KnowledgeRouter } from '@platform/knowledge/router';
 import type { OperationsRouter } from '@platform/operations/router';
-import { DEV_JWT, SERVICE_PORTS, type ServiceName } from './local-env.js';
+import { agentNatsEnv, DEV_JWT, SERVICE_PORTS, type ServiceName } from './local-env.js';
 import { EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './processes.js';
 
 /** Ports for test runs, apart from `npm start`'s so both can run at once. */
@@ -49,7 +49,7 @@ export async function startTestSystem(opts: { agents?: number; ports?: Record<Se
     const agent = spawnNode(
       name,
       EXAMPLE_AGENT_ARGS,
-      { ...opts.env, COORDINATION_URL: `http://127.0.0.1:${ports.coordination}`, AGENT_NAME: name, JWT_SECRET: DEV_JWT.secret, AGENT_WORK_MS: '20' },
+      { ...agentNatsEnv(), ...opts.env, COORDINATION_URL: `http://127.0.0.1:${ports.coordination}`, AGENT_NAME: name, JWT_SECRET: DEV_JWT.secret, AGENT_WORK_MS: '20' },
       `test-${name}`,
     );
     agents.push(agent);

@@ -4,8 +4,9 @@
 // timings, then measures, in one run:
 //   1. raw JetStream publish → consume at 200 msg/s and as a burst (the baseline);
 //   2. jobs.trigger → handler started, at 200 jobs/s to 10 SDK agents, and bursts (dispatch rate);
-//   3. 1,000 simulated agents pinging every 5 s: ping latency and the coordination process's CPU,
-//      next to what a bare node:http server and bare nats.js KV puts cost at the same rate here.
+//   3. 1,000 simulated agents pinging every 5 s, over tRPC and with the SDK's heartbeats over NATS:
+//      latency and the coordination process's CPU, next to what a bare node:http server and bare
+//      nats.js KV puts cost at the same rate here.
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { AckPolicy, connectNats, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy, signToken } from '@platform/kit';
 import { execSync, spawn } from 'node:child_process';
@@ -14,6 +15,7 @@ import { percentile, round, writeBenchResult, type BenchTable } from '../../../s
 import { DEV_JWT } from '../../../scripts/lib/local-env.js';
 import { serviceEnv, spawnService, waitForHttp } from '../../../scripts/lib/processes.js';
 import { startAgent, type RunningAgent } from '../../../shared/agent-sdk/src/agent.js';
+import { runHeartbeats, TRPC_PING_EVERY } from '../../../shared/agent-sdk/src/heartbeats.js';
 import { startPrivateNats } from '../test/support/private-nats.js';
 
 const RATE = 200; // per second, the issue's target load
@@ -225,7 +227,8 @@ try {
     Array.from({ length: PINGERS }, async (_, i) => {
       const name = `sim-${i}`;
       const token = await signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT, 3_600);
-      return { name, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken: async () => token, timeoutMs: 10_000 }) };
+      const getToken = async () => token;
+      return { name, getToken, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken, timeoutMs: 10_000 }) };
     }),
   );
   for (let i = 0; i < PINGERS; i += 50) await Promise.all(pingers.slice(i, i + 50).map((p) => p.client.agents.register.mutate({ name: p.name, version: '1', capabilities: ['build'], runningJobIds: [] })));
@@ -248,6 +251,34 @@ try {
   );
   const online = (await client.agents.list.query({ status: 'online' })).filter((a) => a.name.startsWith('sim-')).length;
 
+  // The same 1,000 agents with the SDK's heartbeat loop over NATS (idle agents: every 12th beat is
+  // a tRPC ping), one loop each, their starts spread over an interval, on one NATS connection.
+  const beats = { nats: [] as number[], trpc: [] as number[], failed: 0 };
+  const stopBeats = new AbortController();
+  let loops: Array<Promise<void>> = [];
+  const natsCpu = await cpuPercentDuring(pid, async () => {
+    loops = pingers.map(async (p, i) => {
+      await sleep((i * PING_EVERY_MS) / PINGERS);
+      await runHeartbeats({
+        name: p.name,
+        client: p.client,
+        getToken: p.getToken,
+        intervalMs: PING_EVERY_MS,
+        state: () => ({ runningJobIds: [], load: 0, session: p.name, claimsSettled: 0 }),
+        js,
+        onAnswer: () => undefined,
+        onUnknown: async () => undefined,
+        onBeat: (b) => (b.ok ? beats[b.via].push(b.ms) : beats.failed++),
+        log,
+        signal: stopBeats.signal,
+      });
+    });
+    await sleep(PING_SECONDS * 1000);
+  });
+  stopBeats.abort();
+  await Promise.all(loops);
+  const onlineNats = (await client.agents.list.query({ status: 'online' })).filter((a) => a.name.startsWith('sim-')).length;
+
   // The machine's floor at the same rate: a bare node:http server (child process), and bare nats.js KV puts (this process).
   const bare = spawn(process.execPath, ['-e', "require('node:http').createServer((q,s)=>{let b='';q.on('data',c=>b+=c);q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(JSON.stringify({ok:b.length}))})}).listen(4508,'127.0.0.1')"], { stdio: 'ignore' });
   await sleep(500);
@@ -267,13 +298,16 @@ try {
     rows: [
       [`idle: ${PINGERS} registered agents, sweeps only (5 s)`, 0, '', '', '', round(idleCpu, 1)],
       [`agents.ping at ${(PINGERS * 1000) / PING_EVERY_MS}/s for ${PING_SECONDS} s`, pingLatency.length, ms(percentile(pingLatency, 50)), ms(percentile(pingLatency, 95)), ms(percentile(pingLatency, 99)), round(pingCpu, 1)],
+      [`SDK heartbeats over NATS (idle agents) for ${PING_SECONDS} s: publish → stream ack`, beats.nats.length, ms(percentile(beats.nats, 50)), ms(percentile(beats.nats, 95)), ms(percentile(beats.nats, 99)), round(natsCpu, 1)],
+      [`  of which every ${TRPC_PING_EVERY}th beat: agents.ping over tRPC`, beats.trpc.length, ms(percentile(beats.trpc, 50)), ms(percentile(beats.trpc, 95)), ms(percentile(beats.trpc, 99)), ''],
       [`floor: bare node:http server, same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(bareHttpCpu, 1)],
       [`floor: bare nats.js KV put (client side), same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(barePutCpu, 1)],
     ],
     notes: [
-      `Target: under 10 % of one core. ${pingErrors} ping errors; ${online}/${PINGERS} agents online at the end.`,
+      `Target: under 10 % of one core. tRPC: ${pingErrors} ping errors, ${online}/${PINGERS} agents online at the end. NATS: ${beats.failed} failed heartbeats, ${onlineNats}/${PINGERS} online at the end.`,
+      'Over NATS the service takes the heartbeats in batches on its liveness tick (every second by default): a heartbeat is recorded within a tick of its ack, far inside the stale bound (two intervals).',
       'CPU is the coordination process (utime + stime from /proc) over the window; the bench client, nats-server and the simulated agents run on the same machine.',
-      'A ping is one HTTP request (tRPC, cached token check) and one KV put (the per-key TTL); the two floor rows are those two costs alone on this machine at the same rate.',
+      'A tRPC ping is one HTTP request (cached token check) and one KV put (the per-key TTL); the two floor rows are those two costs alone on this machine at the same rate. A heartbeat over NATS costs the service its share of a batch pull, a cached token check and a KV put sent with the rest of the batch.',
     ],
   });
 

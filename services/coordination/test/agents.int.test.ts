@@ -1,5 +1,5 @@
 import { heartbeatSubject, type AgentHeartbeat } from '@platform/contracts';
-import { signToken } from '@platform/kit';
+import { connectNats, createLogger, signToken } from '@platform/kit';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT } from '../../../scripts/lib/local-env.js';
@@ -234,6 +234,22 @@ describe('heartbeats over NATS', () => {
     await beat('ghost');
     await new Promise((r) => setTimeout(r, 300));
     expect((await rejection(operator().agents.get({ name: 'ghost' }))).code).toBe('NOT_FOUND');
+  });
+
+  it('need only a NATS user that may publish heartbeats and nothing else', async () => {
+    const nc = await connectNats({ url: nats.url, user: nats.agentUser, password: nats.agentPassword, name: 'agent-user-test', log: createLogger('agent-user-test', 'fatal'), attempts: 1 });
+    try {
+      const js = nc.jetstream();
+      await as('limited').agents.register({ name: 'limited', version: '1', capabilities: ['build'] });
+      const ack = await js.publish(heartbeatSubject('limited'), JSON.stringify({ token: await token('limited'), runningJobIds: [], load: null, session: null, claimsSettled: null }));
+      expect(ack.stream).toBe('AGENT_HEARTBEATS');
+      // Not the work queue, nor the liveness bucket itself: the server drops those publishes, so no acknowledgement comes.
+      await expect(js.publish('jobs.queue.build.high', '{}', { timeout: 500 })).rejects.toThrow();
+      await expect(js.publish('$KV.agent_liveness.limited-forged', '{}', { timeout: 500 })).rejects.toThrow();
+      expect(await coord.deps.stores.liveness.get('limited-forged')).toBeNull();
+    } finally {
+      await nc.close();
+    }
   });
 });
 

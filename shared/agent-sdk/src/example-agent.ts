@@ -20,6 +20,10 @@ const env = loadConfig(
       AGENT_WORK_MS: z.coerce.number().int().min(0).default(50),
       AGENT_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
       AGENT_CARD_URL: z.url().optional(),
+      // Optional: heartbeats over NATS while idle (a user that may publish to agents.heartbeat.*).
+      NATS_URL: z.string().min(1).optional(),
+      AGENT_NATS_USER: z.string().min(1).optional(),
+      AGENT_NATS_PASSWORD: z.string().min(1).optional(),
       LOG_LEVEL: z.string().default('info'),
     })
     .refine((e) => e.AGENT_TOKEN || e.JWT_SECRET, { message: 'set AGENT_TOKEN or JWT_SECRET', path: ['AGENT_TOKEN'] }),
@@ -57,9 +61,10 @@ const agent = await startAgent({
   capabilities: { gap_analysis: work, build: work, proposal: work },
   concurrency: env.AGENT_CONCURRENCY,
   drainTimeoutMs: env.AGENT_DRAIN_MS,
+  ...(env.NATS_URL && env.AGENT_NATS_USER ? { nats: { url: env.NATS_URL, user: env.AGENT_NATS_USER, password: env.AGENT_NATS_PASSWORD } } : {}),
   log,
 });
-log.info({ coordination: env.COORDINATION_URL }, 'agent started');
+log.info({ coordination: env.COORDINATION_URL, heartbeats: env.NATS_URL && env.AGENT_NATS_USER ? 'nats' : 'trpc' }, 'agent started');
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

@@ -49,9 +49,11 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
  */
 export async function runHeartbeats(opts: HeartbeatOptions): Promise<void> {
   const subject = heartbeatSubject(opts.name);
+  // Each agent's tRPC checks fall on its own beats, so agents started together do not all ping at once.
+  const phase = Math.floor(Math.random() * TRPC_PING_EVERY);
   for (let beat = 1; !opts.signal.aborted; beat++) {
     const state = opts.state();
-    const overNats = opts.js && state.runningJobIds.length === 0 && beat % TRPC_PING_EVERY !== 0;
+    const overNats = opts.js && state.runningJobIds.length === 0 && (beat + phase) % TRPC_PING_EVERY !== 0;
     let sent = false;
     if (overNats) sent = await timed(opts, 'nats', () => publish(opts, subject, state));
     if (!sent) await timed(opts, 'trpc', () => ping(opts, state));

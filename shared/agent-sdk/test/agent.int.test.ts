@@ -148,7 +148,7 @@ describe('agent SDK', () => {
             ctx.signal.addEventListener('abort', () => resolve((reason = ctx.signal.reason)));
           }),
       },
-      { nats: { url: nats.url, user: nats.user, password: nats.password }, onHeartbeat: (b) => beats.push(b) },
+      { nats: { url: nats.url, user: nats.agentUser, password: nats.agentPassword }, onHeartbeat: (b) => beats.push(b) },
     );
     await sleep(2_000); // beyond the offline TTL (1.5 s)
     expect((await client.agents.get.query({ name: 'sdk-nats' })).status).toBe('online');

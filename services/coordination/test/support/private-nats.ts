@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,9 @@ export interface PrivateNats {
   url: string;
   user: string;
   password: string;
+  /** The restricted user agents use for heartbeats (publish agents.heartbeat.* only), as in scripts/infra/nats.sh. */
+  agentUser: string;
+  agentPassword: string;
   port: number;
   pid: number;
   /** Environment for a service process using this server. */
@@ -48,7 +51,17 @@ export async function startPrivateNats(port: number): Promise<PrivateNats> {
   const dir = mkdtempSync(join(tmpdir(), `coord-nats-${port}-`));
   const user = 'coord';
   const password = 'coord_test_pw';
-  const child = spawn(natsBinary(), ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), '--user', user, '--pass', password], { stdio: 'ignore' });
+  const agentUser = 'agent';
+  const agentPassword = 'agent_test_pw';
+  const conf = join(dir, 'nats.conf');
+  writeFileSync(
+    conf,
+    `authorization { users: [
+  { user: ${user}, password: ${password} }
+  { user: ${agentUser}, password: ${agentPassword}, permissions: { publish: ["agents.heartbeat.*"], subscribe: ["_INBOX.>"] } }
+] }\n`,
+  );
+  const child = spawn(natsBinary(), ['-c', conf, '-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await waitForPort(port, child, 10_000);
@@ -68,6 +81,8 @@ export async function startPrivateNats(port: number): Promise<PrivateNats> {
     url,
     user,
     password,
+    agentUser,
+    agentPassword,
     port,
     pid: child.pid!,
     env: { NATS_URL: url, NATS_USER: user, NATS_PASSWORD: password },
