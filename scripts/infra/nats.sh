@@ -64,6 +64,11 @@ authorization {
   ]
 }
 EOF
+  # Answers 0 when the file changed (a running server must reload it), 1 when it is the same.
+  if cmp -s "$NATS_CONF.tmp" "$NATS_CONF"; then
+    rm -f "$NATS_CONF.tmp"
+    return 1
+  fi
   mv -f "$NATS_CONF.tmp" "$NATS_CONF"
 }
 
@@ -80,12 +85,18 @@ nats_up() {
   t0=$(now_ms)
   if pid=$(live_pid nats "$NATS_CONF"); then
     how="already running"
+    # A server started by an older version of this script picks up the new config (users,
+    # permissions) without a restart: nats-server reloads its config file on SIGHUP.
+    if nats_write_conf; then
+      kill -HUP "$pid"
+      how="already running, config reloaded"
+    fi
   else
     nats_resolve_bin
     for p in "$NATS_PORT" "$NATS_MON_PORT"; do
       ! tcp_open "$INFRA_HOST" "$p" || die nats "port $INFRA_HOST:$p is in use by another process"
     done
-    nats_write_conf
+    nats_write_conf || true
     rotate_log nats
     spawn nats "$NATS_BIN" -c "$NATS_CONF" -js -sd "$NATS_DIR" -a "$INFRA_HOST" -p "$NATS_PORT" -m "$NATS_MON_PORT"
     pid=$(<"$(pid_file nats)")

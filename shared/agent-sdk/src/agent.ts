@@ -151,8 +151,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   };
 
-  // A connection this agent opened is its own to close; one it was given is the caller's.
-  const ownNats = opts.nats && !isConnection(opts.nats) ? await connectNats({ ...opts.nats, name: `agent ${opts.name}`, log, attempts: 3 }) : undefined;
+  // A connection this agent opened is its own to close; one it was given is the caller's. NATS
+  // heartbeats save the service work but are not needed: without NATS the agent pings over tRPC.
+  const ownNats = opts.nats && !isConnection(opts.nats) ? await connectNats({ ...opts.nats, name: `agent ${opts.name}`, log, attempts: 3 }).catch((err: unknown) => {
+    log.warn({ err: messageOf(err) }, 'cannot connect to NATS; heartbeats go over tRPC');
+    return undefined;
+  }) : undefined;
   const nats = ownNats ?? (opts.nats && isConnection(opts.nats) ? opts.nats : undefined);
   const heartbeats = runHeartbeats({
     name: opts.name,

@@ -167,6 +167,21 @@ describe('agent SDK', () => {
     await a.stop();
   });
 
+  it('with NATS unreachable or refusing its credentials, still starts and heartbeats over tRPC', async () => {
+    for (const [name, natsOpts] of [
+      ['sdk-no-nats', { url: 'nats://127.0.0.1:4597' }],
+      ['sdk-bad-nats', { url: nats.url, user: nats.agentUser, password: 'wrong' }],
+    ] as const) {
+      const beats: string[] = [];
+      const a = await agentWith(name, { build: async () => 'ok' }, { nats: natsOpts, onHeartbeat: (b) => b.ok && beats.push(b.via) });
+      await sleep(700);
+      expect((await client.agents.get.query({ name })).status).toBe('online');
+      expect(beats.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(beats)).toEqual(new Set(['trpc']));
+      await a.stop();
+    }
+  });
+
   it('lets a handler report progress and ask for help', async () => {
     const a = await agentWith('sdk-stuck', {
       build: async (_j, ctx) => {
