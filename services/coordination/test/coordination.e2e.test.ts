@@ -28,7 +28,19 @@ function startExampleAgent(name: string, replica: number, env: Record<string, st
   const p = spawnNode(
     name,
     [...NODE_TS_FLAGS, 'shared/agent-sdk/src/example-agent.ts'],
-    { COORDINATION_URL: `http://127.0.0.1:${PORTS[replica]}`, AGENT_NAME: name, JWT_SECRET: DEV_JWT.secret, AGENT_WORK_MS: '20', AGENT_CONCURRENCY: '2', LOG_LEVEL: 'info', ...env },
+    {
+      COORDINATION_URL: `http://127.0.0.1:${PORTS[replica]}`,
+      AGENT_NAME: name,
+      JWT_SECRET: DEV_JWT.secret,
+      AGENT_WORK_MS: '20',
+      AGENT_CONCURRENCY: '2',
+      LOG_LEVEL: 'info',
+      // Heartbeats over this test's NATS (idle agents), as the agents' restricted user.
+      NATS_URL: nats.url,
+      AGENT_NATS_USER: nats.agentUser,
+      AGENT_NATS_PASSWORD: nats.agentPassword,
+      ...env,
+    },
     `coord-e2e-${name}`,
   );
   agents.push(p);
@@ -94,6 +106,10 @@ describe('coordination processes', () => {
     expect(new Set(jobs.map((j) => j.agent)).size).toBeGreaterThanOrEqual(3);
     const jsm = await nc.jetstreamManager();
     expect((await jsm.streams.info(JOBS_STREAM)).state.messages).toBe(0);
+    // The idle agents' heartbeats went over NATS, and the pool stayed online on them.
+    expect((await jsm.streams.info('AGENT_HEARTBEATS')).state.last_seq).toBeGreaterThan(0);
+    const pool = (await clients[1]!.agents.list.query({})).filter((a) => a.name.startsWith('pool-'));
+    expect(pool.map((a) => a.status)).toEqual(['online', 'online', 'online', 'online']);
   });
 
   it('fires a schedule once per tick with two replicas', async () => {
