@@ -8,7 +8,7 @@
 //      latency and the coordination process's CPU, next to what a bare node:http server and bare
 //      nats.js KV puts cost at the same rate here.
 import type { CoordinationRouter } from '@platform/coordination/router';
-import { AckPolicy, connectNats, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy, signToken } from '@platform/kit';
+import { AckPolicy, connectNats, KvWatchInclude, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy, signToken } from '@platform/kit';
 import { execSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { percentile, round, writeBenchResult, type BenchTable } from '../../../scripts/lib/bench.js';
@@ -254,6 +254,19 @@ try {
   // The same 1,000 agents with the SDK's heartbeat loop over NATS (idle agents: every 12th beat is
   // a tRPC ping), one loop each, their starts spread over an interval, on one NATS connection.
   const beats = { nats: [] as number[], trpc: [] as number[], failed: 0 };
+  // How long after its acknowledgement a NATS heartbeat is recorded: the liveness bucket, watched from here.
+  const ackedAt = new Map<string, number>();
+  const recordedAfter: number[] = [];
+  const livenessWatch = await (await js.views.kv('agent_liveness', { bindOnly: true })).watch({ include: KvWatchInclude.UpdatesOnly });
+  void (async () => {
+    for await (const e of livenessWatch) {
+      const acked = ackedAt.get(e.key);
+      if (acked !== undefined && e.operation === 'PUT') {
+        recordedAfter.push(performance.now() - acked);
+        ackedAt.delete(e.key);
+      }
+    }
+  })();
   const stopBeats = new AbortController();
   let loops: Array<Promise<void>> = [];
   const natsCpu = await cpuPercentDuring(pid, async () => {
@@ -268,7 +281,11 @@ try {
         js,
         onAnswer: () => undefined,
         onUnknown: async () => undefined,
-        onBeat: (b) => (b.ok ? beats[b.via].push(b.ms) : beats.failed++),
+        onBeat: (b) => {
+          if (!b.ok) beats.failed++;
+          else beats[b.via].push(b.ms);
+          if (b.ok && b.via === 'nats') ackedAt.set(p.name, performance.now());
+        },
         log,
         signal: stopBeats.signal,
       });
@@ -276,6 +293,7 @@ try {
     await sleep(PING_SECONDS * 1000);
   });
   stopBeats.abort();
+  livenessWatch.stop();
   await Promise.all(loops);
   const onlineNats = (await client.agents.list.query({ status: 'online' })).filter((a) => a.name.startsWith('sim-')).length;
 
@@ -300,6 +318,7 @@ try {
       [`agents.ping at ${(PINGERS * 1000) / PING_EVERY_MS}/s for ${PING_SECONDS} s`, pingLatency.length, ms(percentile(pingLatency, 50)), ms(percentile(pingLatency, 95)), ms(percentile(pingLatency, 99)), round(pingCpu, 1)],
       [`SDK heartbeats over NATS (idle agents) for ${PING_SECONDS} s: publish → stream ack`, beats.nats.length, ms(percentile(beats.nats, 50)), ms(percentile(beats.nats, 95)), ms(percentile(beats.nats, 99)), round(natsCpu, 1)],
       [`  of which every ${TRPC_PING_EVERY}th beat: agents.ping over tRPC`, beats.trpc.length, ms(percentile(beats.trpc, 50)), ms(percentile(beats.trpc, 95)), ms(percentile(beats.trpc, 99)), ''],
+      ['  NATS heartbeat ack → recorded in the liveness bucket', recordedAfter.length, ms(percentile(recordedAfter, 50)), ms(percentile(recordedAfter, 95)), ms(percentile(recordedAfter, 99)), ''],
       [`floor: bare node:http server, same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(bareHttpCpu, 1)],
       [`floor: bare nats.js KV put (client side), same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(barePutCpu, 1)],
     ],

@@ -19,7 +19,7 @@ import { contextFromHeaders, SpanKind, traceHeaders, withSpan } from './telemetr
 
 // The rest of the code imports NATS types from here, so moving to the split v3 packages touches one folder.
 export type { JetStreamClient, JetStreamManager, JsMsg, KV, KvEntry, NatsConnection, Subscription } from 'nats';
-export { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, nanos } from 'nats';
+export { AckPolicy, DeliverPolicy, KvWatchInclude, RetentionPolicy, StorageType, nanos } from 'nats';
 
 export interface NatsSettings {
   url: string;
