@@ -116,7 +116,8 @@ export async function startCoordination(opts: {
       await sweepOutbox(deps, stores.agents, config.OUTBOX_MIN_AGE_MS, deps.clock());
     }),
     every('liveness', config.LIVENESS_SWEEP_MS, log, async () => {
-      await absorbHeartbeats(deps, opts.verifyToken);
+      // Heartbeats over NATS first, so the sweep sees them; a failure there must not stop the sweeps.
+      await absorbHeartbeats(deps, opts.verifyToken).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take heartbeats from NATS; will retry'));
       await sweepAgentStatus(deps);
       await sweepLeases(deps, leaseChecks);
     }),

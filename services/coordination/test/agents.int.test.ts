@@ -3,6 +3,7 @@ import { connectNats, createLogger, signToken } from '@platform/kit';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT } from '../../../scripts/lib/local-env.js';
+import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../src/store/streams.js';
 import { agent, FAST, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
 import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
@@ -234,6 +235,20 @@ describe('heartbeats over NATS', () => {
     await beat('ghost');
     await new Promise((r) => setTimeout(r, 300));
     expect((await rejection(operator().agents.get({ name: 'ghost' }))).code).toBe('NOT_FOUND');
+  });
+
+  it('failing to be taken (consumer gone) stops neither the status sweep nor, once repaired, themselves', async () => {
+    const jsm = await coord.nc.jetstreamManager();
+    await jsm.consumers.delete(HEARTBEATS_STREAM, HEARTBEATS_CONSUMER);
+    try {
+      await as('sweeper').agents.register({ name: 'sweeper', version: '1', capabilities: ['build'] });
+      await beat('sweeper');
+      await waitFor('sweeper stale although the heartbeat stream is broken', async () => ((await statusOf('sweeper')) === 'stale' ? true : undefined), 3_000, 20);
+    } finally {
+      await ensureCoordinationStreams(coord.nc, { agentTtlMs: FAST.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: FAST.HEARTBEAT_INTERVAL_MS });
+    }
+    await beat('sweeper');
+    await waitFor('sweeper online again over NATS', async () => ((await statusOf('sweeper')) === 'online' ? true : undefined), 2_000, 20);
   });
 
   it('need only a NATS user that may publish heartbeats and nothing else', async () => {

@@ -1,5 +1,5 @@
 import { AgentHeartbeat, HEARTBEAT_SUBJECT_PREFIX, type Principal } from '@platform/contracts';
-import { pullBatch, type JsMsg } from '@platform/kit';
+import { DomainError, pullBatch, type JsMsg } from '@platform/kit';
 import { agentKey } from '../store/agent-record.js';
 import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../store/streams.js';
 import { recordHeartbeat } from './agents.js';
@@ -60,7 +60,9 @@ async function absorb(deps: CoordinationDeps, verify: VerifyToken, m: JsMsg): Pr
     await recordHeartbeat(deps, principal.id, { ...ping, session: ping.session ?? undefined, claimsSettled: ping.claimsSettled ?? undefined, load: ping.load ?? undefined });
     return true;
   } catch (err) {
-    // Unknown agent (it must register first), or the KV put failed: the next heartbeat tries again.
+    // An unknown agent must register first (its SDK does so when a tRPC ping says NOT_FOUND): not
+    // worth a warning per heartbeat. A failed KV put is; the next heartbeat tries again.
+    if (err instanceof DomainError && err.code === 'NOT_FOUND') return drop('agent not registered');
     deps.log.warn({ agent: principal.id, err: err instanceof Error ? err.message : String(err) }, 'heartbeat not recorded');
     return false;
   }
