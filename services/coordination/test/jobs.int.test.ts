@@ -311,7 +311,12 @@ describe('jobs.list', () => {
       seen.push(...page.jobs.map((j) => j.jobId));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
-    expect(seen).toEqual([...ids].reverse());
+    // Newest first by createdAt; jobs created in the same millisecond follow by id (descending).
+    const created = await Promise.all(ids.map(async (jobId) => ({ jobId, createdAt: (await alice().jobs.get({ jobId })).createdAt })));
+    const key = (j: { jobId: string; createdAt: string }) => `${j.createdAt} ${j.jobId}`;
+    const expected = created.sort((a, b) => (key(a) < key(b) ? 1 : -1)).map((j) => j.jobId);
+    expect(seen).toEqual(expected);
+    expect(new Set(seen).size).toBe(5);
 
     const cancelled = await alice().jobs.list({ targetId: target, status: 'cancelled', limit: 50 });
     expect(cancelled.jobs.map((j) => j.jobId)).toEqual([ids[0]]);
