@@ -152,11 +152,11 @@ export interface PingAnswer {
 /**
  * Records a heartbeat, from a ping or from NATS (domain/heartbeats.ts): one KV put on the hot
  * path (the registry is read from the local mirror), and `online` again if the agent was not.
- * Answers the jobs the agent listed (null: it did not say).
+ * `sentAt`: when the agent sent it, if not now. Answers the jobs the agent listed (null: it did not say).
  */
-export async function recordHeartbeat(deps: CoordinationDeps, name: string, input: PingInput): Promise<string[] | null> {
+export async function recordHeartbeat(deps: CoordinationDeps, name: string, input: PingInput, sentAt?: Date): Promise<string[] | null> {
   const record = await findAgent(deps, name);
-  const now = deps.clock().toISOString();
+  const now = (sentAt ?? deps.clock()).toISOString();
   const listed = input.runningJobIds ?? (input.currentJobId ? [] : null);
   const running = listed && input.currentJobId && !listed.includes(input.currentJobId) ? [...listed, input.currentJobId] : listed;
   await heartbeat(deps, name, { lastPingAt: now, runningJobIds: running, load: input.load ?? null, session: input.session ?? null, claimsSettled: input.claimsSettled ?? null });

@@ -41,7 +41,9 @@ async function absorb(deps: CoordinationDeps, verify: VerifyToken, m: JsMsg): Pr
     deps.log.debug({ subject: m.subject, why }, 'heartbeat dropped');
     return false;
   };
-  if (Date.now() - m.info.timestampNanos / 1e6 > deps.settings.heartbeatIntervalMs) return drop('older than an interval');
+  // When the stream stored it: what the heartbeat proves is that the agent was alive then.
+  const sentAt = new Date(Math.floor(m.info.timestampNanos / 1e6));
+  if (Date.now() - sentAt.getTime() > deps.settings.heartbeatIntervalMs) return drop('older than an interval');
   let heartbeat: AgentHeartbeat;
   try {
     heartbeat = AgentHeartbeat.parse(JSON.parse(m.string()));
@@ -55,9 +57,13 @@ async function absorb(deps: CoordinationDeps, verify: VerifyToken, m: JsMsg): Pr
     return drop('invalid token');
   }
   if (principal?.kind !== 'agent' || agentKey(principal.id) !== key) return drop('token is not this agent’s');
+  // Taken up to a tick late: a registration or tRPC ping since then is newer and must not be
+  // overwritten (after a restart, the old process's last heartbeat would name the old session).
+  const known = deps.caches.liveness.get(key)?.record.lastPingAt;
+  if (known && known >= sentAt.toISOString()) return drop('superseded by a newer heartbeat');
   try {
     const { token: _token, ...ping } = heartbeat;
-    await recordHeartbeat(deps, principal.id, { ...ping, session: ping.session ?? undefined, claimsSettled: ping.claimsSettled ?? undefined, load: ping.load ?? undefined });
+    await recordHeartbeat(deps, principal.id, { ...ping, session: ping.session ?? undefined, claimsSettled: ping.claimsSettled ?? undefined, load: ping.load ?? undefined }, sentAt);
     return true;
   } catch (err) {
     // An unknown agent must register first (its SDK does so when a tRPC ping says NOT_FOUND): not
