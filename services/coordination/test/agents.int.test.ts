@@ -258,6 +258,8 @@ describe('heartbeats over NATS', () => {
       await as('limited').agents.register({ name: 'limited', version: '1', capabilities: ['build'] });
       const ack = await js.publish(heartbeatSubject('limited'), JSON.stringify({ token: await token('limited'), runningJobIds: [], load: null, session: null, claimsSettled: null }));
       expect(ack.stream).toBe('AGENT_HEARTBEATS');
+      // The stream refuses an oversized heartbeat outright (max_msg_size 64 KiB).
+      await expect(js.publish(heartbeatSubject('limited'), 'x'.repeat(70_000))).rejects.toThrow(/message size exceeds maximum/i);
       // Not the work queue, nor the liveness bucket itself: the server drops those publishes, so no acknowledgement comes.
       await expect(js.publish('jobs.queue.build.high', '{}', { timeout: 500 })).rejects.toThrow();
       await expect(js.publish('$KV.agent_liveness.limited-forged', '{}', { timeout: 500 })).rejects.toThrow();

@@ -12,7 +12,7 @@ const BATCH = 1_000;
 
 export interface AbsorbCounts {
   recorded: number;
-  /** Malformed, wrongly signed, for another agent, for an unknown agent, or too old. */
+  /** Malformed, wrongly signed, for another agent, for an unknown agent, too old, or superseded. */
   dropped: number;
 }
 
@@ -23,7 +23,8 @@ export interface AbsorbCounts {
  * replicas pull what arrived in batches (one durable, so each heartbeat is taken by one replica),
  * and the KV puts go out together, so 1,000 agents cost a few wake-ups per tick. The token in a
  * heartbeat must be the agent's own (the same check as the tRPC route); a heartbeat older than an
- * interval (the service was down meanwhile) proves nothing about now and is dropped.
+ * interval (the service was down meanwhile) proves nothing about now and is dropped, and so is
+ * one older than what the agent said since (see below).
  */
 export async function absorbHeartbeats(deps: CoordinationDeps, verify: VerifyToken): Promise<AbsorbCounts> {
   const counts: AbsorbCounts = { recorded: 0, dropped: 0 };

@@ -48,6 +48,8 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
     subjects: [`${HEARTBEAT_SUBJECT_PREFIX}.*`],
     storage: StorageType.Memory,
     max_msgs_per_subject: 1,
+    // A heartbeat is a token and at most 1,000 job ids; the server refuses anything larger.
+    max_msg_size: 64 * 1024,
     max_age: nanos(2 * opts.heartbeatIntervalMs),
     duplicate_window: nanos(Math.min(2 * opts.heartbeatIntervalMs, 2 * 60_000)),
   });
