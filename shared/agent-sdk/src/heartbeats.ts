@@ -51,15 +51,38 @@ export async function runHeartbeats(opts: HeartbeatOptions): Promise<void> {
   const subject = heartbeatSubject(opts.name);
   // Each agent's tRPC checks fall on its own beats, so agents started together do not all ping at once.
   const phase = Math.floor(Math.random() * TRPC_PING_EVERY);
+  let useNats = Boolean(opts.js);
+  let lastNatsAckAt: number | null = null;
   for (let beat = 1; !opts.signal.aborted; beat++) {
     const state = opts.state();
-    const overNats = opts.js && state.runningJobIds.length === 0 && (beat + phase) % TRPC_PING_EVERY !== 0;
     let sent = false;
-    if (overNats) sent = await timed(opts, 'nats', () => publish(opts, subject, state));
-    if (!sent) await timed(opts, 'trpc', () => ping(opts, state));
+    if (useNats && state.runningJobIds.length === 0 && (beat + phase) % TRPC_PING_EVERY !== 0) {
+      sent = await timed(opts, 'nats', () => publish(opts, subject, state));
+      if (sent) lastNatsAckAt = Date.now();
+    }
+    if (!sent) {
+      await timed(opts, 'trpc', async () => {
+        const answer = await ping(opts, state);
+        if (useNats && lastNatsAckAt !== null && !recorded(answer.previousHeartbeatAt, lastNatsAckAt, opts.intervalMs)) {
+          // Acknowledged by a stream but never taken: a NATS server or stream coordination does not read.
+          useNats = false;
+          opts.log.warn({ lastNatsAckAt: new Date(lastNatsAckAt).toISOString(), previousHeartbeatAt: answer.previousHeartbeatAt }, 'heartbeats over NATS do not reach coordination; pinging over tRPC from now on');
+        }
+      });
+    }
     await sleep(opts.intervalMs, opts.signal);
   }
 }
+
+/**
+ * Whether the service had recorded a NATS heartbeat acknowledged at `ackedAt` (this process's
+ * clock) by the time it answered a later ping: the NATS beat before a ping is an interval older
+ * than it, time enough for the service's liveness tick (every second by default) to take it. The
+ * margin allows for clock skew between hosts, within half an interval so that what was recorded
+ * before that beat does not pass for it.
+ */
+const recorded = (previousHeartbeatAt: string | null, ackedAt: number, intervalMs: number) =>
+  previousHeartbeatAt !== null && Date.parse(previousHeartbeatAt) >= ackedAt - Math.min(1_000, intervalMs / 2);
 
 async function publish(opts: HeartbeatOptions, subject: string, state: HeartbeatState): Promise<void> {
   const heartbeat: AgentHeartbeat = { token: await opts.getToken(), ...state };
@@ -72,9 +95,11 @@ async function publish(opts: HeartbeatOptions, subject: string, state: Heartbeat
   }
 }
 
-async function ping(opts: HeartbeatOptions, state: HeartbeatState): Promise<void> {
+async function ping(opts: HeartbeatOptions, state: HeartbeatState): Promise<{ previousHeartbeatAt: string | null }> {
   try {
-    opts.onAnswer(await opts.client.agents.ping.mutate({ name: opts.name, ...state }));
+    const answer = await opts.client.agents.ping.mutate({ name: opts.name, ...state });
+    opts.onAnswer(answer);
+    return answer;
   } catch (err) {
     if (codeOf(err) === 'NOT_FOUND') {
       opts.log.warn('registry lost this agent; registering again');

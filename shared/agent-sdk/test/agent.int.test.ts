@@ -2,7 +2,8 @@ import { contextFactory, createLogger, createServiceClient, signToken, startServ
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT } from '../../../scripts/lib/local-env.js';
-import { startTestCoordination, type TestCoordination } from '../../../services/coordination/test/support/coordination.js';
+import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../../../services/coordination/src/store/streams.js';
+import { FAST, startTestCoordination, type TestCoordination } from '../../../services/coordination/test/support/coordination.js';
 import { readEvents, waitFor } from '../../../services/coordination/test/support/events.js';
 import { startPrivateNats, type PrivateNats } from '../../../services/coordination/test/support/private-nats.js';
 import { startAgent, type AgentOptions, type JobHandler, type RunningAgent } from '../src/agent.js';
@@ -179,6 +180,30 @@ describe('agent SDK', () => {
       expect(beats.length).toBeGreaterThanOrEqual(2);
       expect(new Set(beats)).toEqual(new Set(['trpc']));
       await a.stop();
+    }
+  });
+
+  it('switches to tRPC when its NATS heartbeats are acknowledged but never taken (a stream nobody reads)', async () => {
+    const jsm = await coord.nc.jetstreamManager();
+    await jsm.consumers.delete(HEARTBEATS_STREAM, HEARTBEATS_CONSUMER);
+    // A proposal-only agent: it must not take the other tests' jobs if this one fails.
+    const beats: string[] = [];
+    const a = await agentWith('sdk-unread', { proposal: async () => 'ok' }, { nats: { url: nats.url, user: nats.agentUser, password: nats.agentPassword }, onHeartbeat: (b) => b.ok && beats.push(b.via) });
+    try {
+      // Within 12 beats a tRPC ping after NATS beats shows the service never recorded them; from then on, tRPC only.
+      const firstCheck = () => {
+        const i = beats.indexOf('nats');
+        const j = i < 0 ? -1 : beats.indexOf('trpc', i);
+        return j < 0 ? undefined : j;
+      };
+      const checkedAt = await waitFor('a tRPC check after NATS beats', firstCheck, 6_000, 20);
+      await sleep(1_000);
+      expect(beats.slice(checkedAt)).not.toContain('nats');
+      expect(beats.length - checkedAt).toBeGreaterThanOrEqual(3);
+      expect((await client.agents.get.query({ name: 'sdk-unread' })).status).toBe('online');
+    } finally {
+      await a.stop();
+      await ensureCoordinationStreams(coord.nc, { agentTtlMs: FAST.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: FAST.HEARTBEAT_INTERVAL_MS });
     }
   });
 

@@ -147,6 +147,8 @@ export interface PingAnswer {
   cancelledJobIds: string[];
   /** Jobs the agent listed that are no longer its (requeued after it was offline or stuck): stop, do not report. */
   lostJobIds: string[];
+  /** The heartbeat recorded before this one (null: none), from any path. */
+  previousHeartbeatAt: string | null;
 }
 
 /**
@@ -166,6 +168,7 @@ export async function recordHeartbeat(deps: CoordinationDeps, name: string, inpu
 
 /** A heartbeat that answers: the jobs the agent lists are checked so it learns about cancellations. */
 export async function pingAgent(deps: CoordinationDeps, name: string, input: PingInput): Promise<PingAnswer> {
+  const previousHeartbeatAt = deps.caches.liveness.get(agentKey(name))?.record.lastPingAt ?? null;
   const running = await recordHeartbeat(deps, name, input);
   const cancelledJobIds: string[] = [];
   const lostJobIds: string[] = [];
@@ -176,7 +179,7 @@ export async function pingAgent(deps: CoordinationDeps, name: string, input: Pin
       else if (!job || job.status !== 'running' || job.agent !== name) lostJobIds.push(jobId);
     }),
   );
-  return { status: 'online', heartbeatIntervalMs: deps.settings.heartbeatIntervalMs, cancelledJobIds, lostJobIds };
+  return { status: 'online', heartbeatIntervalMs: deps.settings.heartbeatIntervalMs, cancelledJobIds, lostJobIds, previousHeartbeatAt };
 }
 
 export async function getAgent(deps: CoordinationDeps, name: string): Promise<AgentView> {

@@ -45,7 +45,16 @@ export function agentsRouter(deps: CoordinationDeps) {
           claimsSettled: z.number().int().min(0).optional(),
         }),
       )
-      .output(z.object({ status: AgentStatus, heartbeatIntervalMs: z.number().int(), cancelledJobIds: z.array(z.string()), lostJobIds: z.array(z.string()) }))
+      .output(
+        z.object({
+          status: AgentStatus,
+          heartbeatIntervalMs: z.number().int(),
+          cancelledJobIds: z.array(z.string()),
+          lostJobIds: z.array(z.string()),
+          /** The heartbeat recorded before this ping (null: none): lets an agent check its heartbeats over NATS arrive. */
+          previousHeartbeatAt: z.string().nullable(),
+        }),
+      )
       .mutation(({ ctx, input }) => pingAgent(deps, self(ctx.agent, input.name), input)),
     list: authedProcedure
       .meta(meta('GET', '/agents/list', 'List agents, by status or capability'))
