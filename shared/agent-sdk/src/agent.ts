@@ -1,10 +1,10 @@
 import type { JobType } from '@platform/contracts';
 import { connectNats, contextFromHeaders, createServiceClient, SpanKind, withSpan, type Logger, type NatsConnection, type NatsSettings } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
-import { TRPCClientError } from '@trpc/client';
 import { randomUUID } from 'node:crypto';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
-import { runHeartbeats, sleep, type HeartbeatOptions } from './heartbeats.js';
+import { runHeartbeats, type HeartbeatOptions } from './heartbeats.js';
+import { codeOf, messageOf, sleep } from './util.js';
 
 type Outputs = inferRouterOutputs<CoordinationRouter>;
 export type Job = NonNullable<Outputs['jobs']['claim']['job']>;
@@ -88,8 +88,6 @@ interface InFlight {
 }
 
 const isConnection = (n: NatsConnection | NatsSettings): n is NatsConnection => 'jetstream' in n;
-const codeOf = (err: unknown): string | undefined => (err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined);
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Starts an agent: registers it (with retries), keeps heartbeats in the background, and runs
@@ -153,11 +151,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   // A connection this agent opened is its own to close; one it was given is the caller's. NATS
   // heartbeats save the service work but are not needed: without NATS the agent pings over tRPC.
-  const ownNats = opts.nats && !isConnection(opts.nats) ? await connectNats({ ...opts.nats, name: `agent ${opts.name}`, log, attempts: 3 }).catch((err: unknown) => {
-    log.warn({ err: messageOf(err) }, 'cannot connect to NATS; heartbeats go over tRPC');
-    return undefined;
-  }) : undefined;
-  const nats = ownNats ?? (opts.nats && isConnection(opts.nats) ? opts.nats : undefined);
+  const connectOwn = (settings: NatsSettings) =>
+    connectNats({ ...settings, name: `agent ${opts.name}`, log, attempts: 3 }).catch((err: unknown) => {
+      log.warn({ err: messageOf(err) }, 'cannot connect to NATS; heartbeats go over tRPC');
+      return undefined;
+    });
+  const nats = !opts.nats ? undefined : isConnection(opts.nats) ? opts.nats : await connectOwn(opts.nats);
+  const ownNats = nats !== opts.nats ? nats : undefined;
   const heartbeats = runHeartbeats({
     name: opts.name,
     client,

@@ -1,7 +1,8 @@
 import { heartbeatSubject, type AgentHeartbeat } from '@platform/contracts';
 import type { JetStreamClient, Logger } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
-import { TRPCClientError, type TRPCClient } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
+import { codeOf, messageOf, sleep } from './util.js';
 
 /** What a heartbeat says about the agent right now. */
 export interface HeartbeatState {
@@ -38,9 +39,6 @@ export interface HeartbeatOptions {
  * learns that the registry lost it.
  */
 export const TRPC_PING_EVERY = 12;
-
-const codeOf = (err: unknown): string | undefined => (err instanceof TRPCClientError ? (err.data as { code?: string } | undefined)?.code : undefined);
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Sends a heartbeat every `intervalMs` until `signal` aborts. With running jobs it pings over
@@ -120,18 +118,3 @@ async function timed(opts: HeartbeatOptions, via: 'nats' | 'trpc', send: () => P
   opts.onBeat?.({ via, ok, ms: performance.now() - t0 });
   return ok;
 }
-
-/** Waits `ms`, or less if `signal` aborts; the listener goes with the timer (loops call this forever). */
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });

@@ -158,11 +158,11 @@ export interface PingAnswer {
  */
 export async function recordHeartbeat(deps: CoordinationDeps, name: string, input: PingInput, sentAt?: Date): Promise<string[] | null> {
   const record = await findAgent(deps, name);
-  const now = (sentAt ?? deps.clock()).toISOString();
+  const at = (sentAt ?? deps.clock()).toISOString();
   const listed = input.runningJobIds ?? (input.currentJobId ? [] : null);
   const running = listed && input.currentJobId && !listed.includes(input.currentJobId) ? [...listed, input.currentJobId] : listed;
-  await heartbeat(deps, name, { lastPingAt: now, runningJobIds: running, load: input.load ?? null, session: input.session ?? null, claimsSettled: input.claimsSettled ?? null });
-  if (record.status !== 'online') await setAgentStatus(deps, name, 'online', now);
+  await heartbeat(deps, name, { lastPingAt: at, runningJobIds: running, load: input.load ?? null, session: input.session ?? null, claimsSettled: input.claimsSettled ?? null });
+  if (record.status !== 'online') await setAgentStatus(deps, name, 'online', at);
   return running;
 }
 
