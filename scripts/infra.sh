@@ -11,7 +11,9 @@
 #
 # No component given = all three. A preset DATABASE_URL / NATS_URL / NEO4J_URI means
 # "use that, don't start ours" (unless it is exactly the value `env` prints).
-# Ports: postgres 55432, nats 4333 (monitor 8333), neo4j bolt 7688.
+# Ports: postgres 55432, nats 4333 (monitor 8333), neo4j bolt 7688 (INFRA_PG_PORT, INFRA_NATS_PORT,
+# INFRA_NATS_MON_PORT, INFRA_NEO4J_PORT and INFRA_DATA move a private second copy elsewhere).
+# A failed `up` stops again what it started itself, and leaves alone what was already running.
 # Logs: .data/logs/<component>.log. Per-component logic: scripts/infra/<component>.sh.
 # INFRA_TIMEOUT=<seconds> overrides every readiness/stop timeout.
 set -euo pipefail
@@ -48,6 +50,16 @@ take_lock() {
   flock -w 900 9 || die infra "timed out waiting for another 'infra.sh' (lock $RUN_DIR/infra.lock)"
 }
 
+# Components this `up` found stopped (so it is the one starting them); stopped again if `up` fails.
+STARTING=()
+rollback_up() {
+  local code=$? i
+  ((code != 0 && ${#STARTING[@]})) || return 0
+  echo "infra:    'up' failed; stopping what it started: ${STARTING[*]}" >&2
+  for ((i = ${#STARTING[@]} - 1; i >= 0; i--)); do "${STARTING[i]}_down" >&2 || true; done
+  exit "$code"
+}
+
 main() {
   local cmd=${1:-}
   [[ -n $cmd ]] || usage
@@ -61,7 +73,12 @@ main() {
   case $cmd in
     up)
       take_lock
-      for c in "${components[@]}"; do "${c}_up"; done
+      trap rollback_up EXIT
+      for c in "${components[@]}"; do
+        "${c}_status" >/dev/null 2>&1 || STARTING+=("$c")
+        "${c}_up"
+      done
+      trap - EXIT
       # Same lines as `env`, for tools that prefer sourcing a file.
       print_env >"$DATA/infra.env.tmp" && mv -f "$DATA/infra.env.tmp" "$DATA/infra.env"
       ;;

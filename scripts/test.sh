@@ -22,11 +22,12 @@ trap cleanup EXIT
 # `infra.sh status` exits 3 when anything is stopped (always so on a clean machine); only its
 # listing matters here, so its exit code must not trip `set -e`/`pipefail`.
 was_running=$( (bash scripts/infra.sh status 2>/dev/null || true) | awk -F: '/running/ {print $1}' | tr -d ' ' | tr '\n' ' ')
-echo "== infrastructure"
-bash scripts/infra.sh up
+# Counted before `up`, so a failed `up` still has what it started stopped on exit.
 for c in postgres nats neo4j; do
   case " $was_running " in *" $c "*) ;; *) started+=("$c") ;; esac
 done
+echo "== infrastructure"
+bash scripts/infra.sh up
 eval "$(bash scripts/infra.sh env)"
 
 echo "== prisma client and migrations"

@@ -138,6 +138,28 @@ is_external() {
   [[ -n ${!var:-} && ${!var} != "$ours" ]]
 }
 
+# Runs a one-time fetch or build (go install, mvn) with its output in a log, and says every 10 s
+# that it is still going (time so far, downloads so far, the log's last line): on a cold machine
+# this takes minutes, and silence looks like a hang. Returns the command's exit status.
+run_with_progress() {
+  local component=$1 log=$2 what=$3 pid t0 next=10 line n
+  shift 3
+  mkdir -p "$(dirname "$log")"
+  t0=$(now_ms)
+  "$@" </dev/null >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 0.5
+    if (($(now_ms) - t0 >= next * 1000)); then
+      next=$((next + 10))
+      n=$(grep -cE '^go: downloading|Downloaded from' "$log" 2>/dev/null || true)
+      line=$(tail -n1 "$log" 2>/dev/null | cut -c1-110)
+      info "$component" "$what: $(since "$t0") so far, ${n:-0} downloads${line:+ (last: $line)}"
+    fi
+  done
+  wait "$pid"
+}
+
 # Millisecond clock for the "started in 1.4s" messages.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 since() { local d=$(($(now_ms) - $1)); printf '%d.%ds' $((d / 1000)) $((d % 1000 / 100)); }

@@ -2,8 +2,8 @@
 # nats-server with JetStream on 127.0.0.1:4333 (monitoring 127.0.0.1:8333), data in .data/nats.
 # Sourced by scripts/infra.sh (which sets ROOT and sources lib.sh first).
 
-NATS_PORT=4333
-NATS_MON_PORT=8333
+NATS_PORT=${INFRA_NATS_PORT:-4333}
+NATS_MON_PORT=${INFRA_NATS_MON_PORT:-8333}
 NATS_DIR="$DATA/nats"
 NATS_CONF="$NATS_DIR/nats.conf"
 NATS_USER_NAME=platform
@@ -35,12 +35,17 @@ nats_resolve_bin() {
   [[ -z $go && -x /usr/local/go/bin/go ]] && go=/usr/local/go/bin/go
   [[ -n $go ]] || die nats "no nats-server >= $NATS_MIN_VERSION on PATH and no Go toolchain to build it.
   Install nats-server >= $NATS_MIN_VERSION (https://github.com/nats-io/nats-server/releases) or Go, or set NATS_URL."
-  info nats "building nats-server ($NATS_PINNED_MODULE) into .data/bin"
+  info nats "building nats-server ($NATS_PINNED_MODULE) into $DATA/bin (one-time; log: $LOG_DIR/nats-build.log)"
   mkdir -p "$DATA/bin" "$LOG_DIR"
+  local t0
+  t0=$(now_ms)
   # GOBIN has to be absolute for go install; ROOT comes from the script location.
-  if ! GOBIN="$DATA/bin" GOFLAGS=-buildvcs=false "$go" install "$NATS_PINNED_MODULE" >"$LOG_DIR/nats-build.log" 2>&1; then
+  # -x is not used: "go: downloading <module>" lines are the progress worth showing.
+  if ! GOBIN="$DATA/bin" GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" \
+       run_with_progress nats "$LOG_DIR/nats-build.log" "building nats-server" "$go" install "$NATS_PINNED_MODULE"; then
     fail_with_log nats "go install $NATS_PINNED_MODULE failed" "$LOG_DIR/nats-build.log"
   fi
+  info nats "built nats-server in $(since "$t0")"
   NATS_BIN="$DATA/bin/nats-server"
   nats_version_ok "$NATS_BIN" || die nats "built $NATS_BIN but its version is below $NATS_MIN_VERSION"
 }
@@ -98,6 +103,9 @@ nats_up() {
     done
     nats_write_conf || true
     rotate_log nats
+    # The health limit counts from here: a download or build before it (nats_resolve_bin on a
+    # cold Go cache takes minutes) is not the server being slow to start.
+    t0=$(now_ms)
     spawn nats "$NATS_BIN" -c "$NATS_CONF" -js -sd "$NATS_DIR" -a "$INFRA_HOST" -p "$NATS_PORT" -m "$NATS_MON_PORT"
     pid=$(<"$(pid_file nats)")
     spawned=$pid

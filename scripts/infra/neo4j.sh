@@ -7,7 +7,7 @@
 # (compiled into .data/neo4j/classes) starts the DBMS through Neo4j's public embedded API.
 # No HTTP connector is started (the embedded API only opens Bolt).
 
-NEO4J_BOLT_PORT=7688
+NEO4J_BOLT_PORT=${INFRA_NEO4J_PORT:-7688}
 NEO4J_DIR="$DATA/neo4j"          # Neo4j home: data/ (stores) and logs/ (debug.log etc.)
 NEO4J_LIB="$NEO4J_DIR/lib"
 NEO4J_CLASSES="$NEO4J_DIR/classes"
@@ -40,13 +40,17 @@ neo4j_fetch_jars() {
   want=$(sha256sum "$NEO4J_SRC/pom.xml" | cut -d' ' -f1)
   [[ -f $NEO4J_LIB/.pom.sha256 && $(<"$NEO4J_LIB/.pom.sha256") == "$want" ]] && return 0
   command -v mvn >/dev/null || die neo4j "mvn not found: needed once to fetch the Neo4j jars (Debian: apt-get install maven)"
-  info neo4j "fetching Neo4j jars from Maven Central into .data/neo4j/lib (one-time)"
+  info neo4j "fetching Neo4j jars from Maven Central into .data/neo4j/lib (one-time; log: $LOG_DIR/neo4j-fetch.log)"
   t0=$(now_ms)
   mkdir -p "$LOG_DIR"
   rm -rf "$NEO4J_DIR/lib.tmp"
   # Fetch into a temp dir and swap, so an interrupted fetch never looks complete.
-  if ! mvn -q -B -f "$NEO4J_SRC/pom.xml" dependency:copy-dependencies \
-        -DincludeScope=runtime -DoutputDirectory="$NEO4J_DIR/lib.tmp" >"$LOG_DIR/neo4j-fetch.log" 2>&1; then
+  # Batch mode without -q: the log gets one "Downloaded from central" line per artifact, which
+  # run_with_progress counts and shows.
+  # shellcheck disable=SC2086  # MAVEN_ARGS is a list of extra flags on purpose
+  if ! run_with_progress neo4j "$LOG_DIR/neo4j-fetch.log" "fetching Neo4j jars" \
+        mvn -B ${MAVEN_ARGS:-} -f "$NEO4J_SRC/pom.xml" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$NEO4J_DIR/lib.tmp"; then
     fail_with_log neo4j "mvn dependency:copy-dependencies failed" "$LOG_DIR/neo4j-fetch.log"
   fi
   rm -rf "$NEO4J_LIB"
