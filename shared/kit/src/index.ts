@@ -9,3 +9,4 @@ export * from './trpc-client.js';
 export * from './trpc.js';
 export * from './events.js';
 export * from './outbox-relay.js';
+export * from './team-directory.js';
