@@ -8,3 +8,4 @@ export * from './events/knowledge.js';
 export * from './events/operations.js';
 export * from './events/coordination.js';
 export * from './heartbeats.js';
+export * from './team-membership.js';

@@ -10,3 +10,4 @@ export * from './trpc.js';
 export * from './events.js';
 export * from './outbox-relay.js';
 export * from './team-directory.js';
+export * from './nats-team-directory.js';
