@@ -1,9 +1,12 @@
-import type { AnyRouter } from '@trpc/server';
+import { TRPCError, type AnyRouter } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenApiRouter } from 'trpc-to-openapi';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { declaredLength, readBodyWithin, trpcCallCount } from './body-limit.js';
+import { resolveLimits, type LimitSettings, type RateLimitSettings } from './limits.js';
 import type { Logger } from './logger.js';
+import { createRateLimiter } from './rate-limit.js';
 import type { RequestContext } from './trpc.js';
 
 /** A dependency check for /readyz: resolves when healthy, throws (or times out) otherwise. */
@@ -22,6 +25,8 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
   openapi: { title: string; version: string; description?: string };
   /** Extra plain-HTTP routes (e.g. /openapi.json); return true when handled. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** Body size, batch size and rate limits (see limits.ts); anything left out takes its default. */
+  limits?: { maxBodyBytes?: number; maxBatchCalls?: number; rateLimit?: Partial<RateLimitSettings> } | LimitSettings;
 }
 
 export interface ServiceServer {
@@ -92,6 +97,44 @@ function sendJson(res: ServerResponse, status: number, body: unknown, contentTyp
   res.end(JSON.stringify(body));
 }
 
+/**
+ * A limit refusal as problem+json. `close` when a request body may still be on its way: Node
+ * would otherwise read and discard all of it to keep the connection alive.
+ */
+function sendLimitProblem(res: ServerResponse, status: 400 | 413, detail: string, extra: Record<string, unknown>, close: boolean): void {
+  if (close) res.setHeader('connection', 'close');
+  const title = status === 413 ? 'Content Too Large' : 'Bad Request';
+  sendJson(res, status, { type: 'about:blank', title, status, detail, ...extra }, 'application/problem+json');
+}
+
+const hasBody = (req: IncomingMessage) => req.method !== 'GET' && req.method !== 'HEAD';
+
+/**
+ * What trpc-to-openapi's own body reader (co-body) would make of a JSON body we already read:
+ * nothing for an empty body, the parsed value, or its PARSE_ERROR (thrown from the getter, which
+ * the adapter reads inside its error handling, so the answer keeps the adapter's error shape).
+ */
+function restBody(req: IncomingMessage, raw: Buffer): void {
+  const mediaType = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+  let parsed: unknown;
+  let failure: TRPCError | undefined;
+  if (mediaType === 'application/json' && raw.length > 0) {
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch (cause) {
+      failure = new TRPCError({ code: 'PARSE_ERROR', message: 'Failed to parse request body', cause: cause instanceof Error ? cause : undefined });
+    }
+  }
+  Object.defineProperty(req, 'body', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      if (failure) throw failure;
+      return parsed;
+    },
+  });
+}
+
 /** Runs every check in parallel with its own timeout; names each failing dependency. */
 export async function runReadiness(checks: Record<string, ReadinessCheck>, timeoutMs: number) {
   const entries = await Promise.all(
@@ -118,20 +161,78 @@ export async function runReadiness(checks: Record<string, ReadinessCheck>, timeo
  * problem+json (RFC 9457) for everything else.
  */
 export async function startServiceServer<TRouter extends AnyRouter>(opts: ServiceServerOptions<TRouter>): Promise<ServiceServer> {
+  // --- limits (limits.ts, body-limit.ts, rate-limit.ts): body size, batch size, per-principal rate ---
+  const limits = resolveLimits(opts.limits);
+  const limiter = createRateLimiter(limits.rateLimit);
+  const callCounts = new WeakMap<IncomingMessage, number>();
+  // The principal is known once the context is built: the rate check runs there, before any
+  // procedure, and answers TOO_MANY_REQUESTS (429) in each adapter's own error shape.
+  const createContext = async ({ req, res }: { req: IncomingMessage; res: { setHeader(name: string, value: string): unknown } }): Promise<RequestContext> => {
+    const ctx = await opts.createContext({ req });
+    const decision = limiter.check(ctx.principal, req.socket.remoteAddress, callCounts.get(req) ?? 1);
+    if (!decision.allowed) {
+      res.setHeader('retry-after', String(decision.retryAfterSeconds));
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: `Rate limit of ${decision.limit} calls per ${decision.windowMs / 1_000} s exceeded; retry after ${decision.retryAfterSeconds} s`,
+      });
+    }
+    return ctx;
+  };
+
+  /**
+   * Checks the batch size, then reads the body within the size limit (Content-Length first, then
+   * counting while it streams) and hands it to the adapter as `req.body`. False when it answered.
+   */
+  const admit = async (req: IncomingMessage, res: ServerResponse, surface: 'trpc' | 'rest'): Promise<boolean> => {
+    if (surface === 'trpc') {
+      const calls = trpcCallCount(req.url ?? '');
+      if (calls > limits.maxBatchCalls) {
+        sendLimitProblem(res, 400, `A batch of ${calls} calls exceeds the maximum of ${limits.maxBatchCalls} (MAX_BATCH_CALLS)`, { maxBatchCalls: limits.maxBatchCalls }, hasBody(req));
+        return false;
+      }
+      callCounts.set(req, calls);
+    }
+    if (!hasBody(req)) return true;
+    const tooLarge = (received: string) =>
+      sendLimitProblem(res, 413, `Request body ${received} exceeds the limit of ${limits.maxBodyBytes} bytes (MAX_BODY_BYTES)`, { maxBodyBytes: limits.maxBodyBytes }, true);
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > limits.maxBodyBytes) {
+      tooLarge(`of ${declared} bytes`);
+      return false;
+    }
+    const read = await readBodyWithin(req, limits.maxBodyBytes);
+    if (read.kind === 'aborted') return false;
+    if (read.kind === 'too-large') {
+      tooLarge(`of more than ${read.received - 1} bytes`);
+      return false;
+    }
+    // tRPC takes a string body as the raw text; trpc-to-openapi takes `req.body` as parsed input.
+    if (surface === 'trpc') (req as IncomingMessage & { body?: unknown }).body = read.body.toString('utf8');
+    else restBody(req, read.body);
+    return true;
+  };
+
   const trpc = createHTTPHandler({
     router: opts.router,
     basePath: '/trpc/',
-    createContext: opts.createContext,
+    createContext,
+    // Also enforced by tRPC itself, should a request reach it without `admit`.
+    maxBatchSize: limits.maxBatchCalls,
   });
 
-  const rest = createOpenApiNodeHttpHandler({ router: opts.router as unknown as OpenApiRouter, createContext: opts.createContext });
+  const rest = createOpenApiNodeHttpHandler({ router: opts.router as unknown as OpenApiRouter, createContext, maxBodySize: limits.maxBodyBytes });
   let openApiJson = '';
 
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     try {
-      if (path.startsWith('/trpc/')) return trpc(req, res);
+      if (path.startsWith('/trpc/')) {
+        if (!(await admit(req, res, 'trpc'))) return;
+        return trpc(req, res);
+      }
       if (path.startsWith('/api/')) {
+        if (!(await admit(req, res, 'rest'))) return;
         req.url = (req.url ?? '').slice('/api'.length);
         return await rest(req, res);
       }
@@ -167,6 +268,14 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
       opts.log.error({ err, path }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500 }, 'application/problem+json');
     }
+  };
+  const server = createServer(handle);
+  // `Expect: 100-continue` (curl sends it for large bodies): refuse a declared oversize body before
+  // the client sends a byte of it; otherwise let it go on, as Node does without this listener.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = declaredLength(req);
+    if (declared === undefined || declared <= limits.maxBodyBytes) res.writeContinue();
+    void handle(req, res);
   });
   server.keepAliveTimeout = 5_000;
 

@@ -11,3 +11,6 @@ export * from './events.js';
 export * from './outbox-relay.js';
 export * from './team-directory.js';
 export * from './nats-team-directory.js';
+export * from './limits.js';
+export * from './rate-limit.js';
+export * from './body-limit.js';
