@@ -1,4 +1,4 @@
-import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck } from '@platform/kit';
+import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type TeamDirectory } from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
 import type { Claimant } from './domain/claim.js';
@@ -6,6 +6,7 @@ import { absorbHeartbeats, type VerifyToken } from './domain/heartbeats.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
 import type { CoordinationDeps } from './domain/deps.js';
 import { sweepOutbox } from './domain/outbox.js';
+import type { TaskAccess } from './domain/task-access.js';
 import { fireDueSchedules } from './domain/schedules.js';
 import { WorkNotifier } from './events/work-notifier.js';
 import { createCoordinationRouter } from './router/index.js';
@@ -66,6 +67,10 @@ export async function startCoordination(opts: {
   log: Logger;
   /** Checks the tokens in heartbeats that arrive over NATS (the tRPC context's check). */
   verifyToken: VerifyToken;
+  /** Who is in which team (team members see the team's jobs and schedules). */
+  teams: TeamDirectory;
+  /** Asks operations whether a caller may change a task a job would target. */
+  taskAccess: TaskAccess;
   clock?: Clock;
   newId?: IdGenerator;
 }): Promise<Coordination> {
@@ -96,6 +101,8 @@ export async function startCoordination(opts: {
     clock: opts.clock ?? systemClock,
     newId: opts.newId ?? uuid,
     log,
+    teams: opts.teams,
+    taskAccess: opts.taskAccess,
     settings: {
       heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
       staleAfterMs: 2 * config.HEARTBEAT_INTERVAL_MS,

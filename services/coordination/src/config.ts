@@ -21,6 +21,9 @@ export const coordinationEnv = baseEnv
     STUCK_GRACE_MS: ms(60_000),
     LIVENESS_SWEEP_MS: ms(1_000),
     SCHEDULER_TICK_MS: ms(1_000),
+    /** Operations, asked (as the caller) whether a job may target a task. */
+    OPERATIONS_URL: z.url().default('http://127.0.0.1:4102'),
+    OPERATIONS_TIMEOUT_MS: ms(3_000),
   })
   .refine((e) => e.AGENT_OFFLINE_AFTER_MS > 2 * e.HEARTBEAT_INTERVAL_MS, {
     message: 'must be more than two heartbeat intervals (an agent is stale before it is offline)',

@@ -157,7 +157,8 @@ describe('dispatch', () => {
 describe('lifecycle', () => {
   it('goes queued → running → succeeded with an event per transition', async () => {
     await register('runner');
-    const { jobId } = await coord.as(service()).jobs.trigger({ jobType: 'gap_analysis', targetId: 'task-1', params: { depth: 2 } });
+    const task = coord.ops.task('operations'); // the service's own task: it may change it
+    const { jobId } = await coord.as(service()).jobs.trigger({ jobType: 'gap_analysis', targetId: task, params: { depth: 2 } });
     const { job } = await worker('runner').jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000 });
     expect(job).toMatchObject({ jobId, status: 'running', agent: 'runner', attempt: 1, params: { depth: 2 } });
     const progress = await worker('runner').jobs.progress({ jobId, fraction: 0.5, message: 'half' });
@@ -177,7 +178,7 @@ describe('lifecycle', () => {
     await settled();
     const events = (await readEvents(coord.nc, ['coordination.job.queued', 'coordination.job.started', 'coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId);
     expect(events.map((e) => e.subject)).toEqual(['coordination.job.queued', 'coordination.job.started', 'coordination.job.succeeded']);
-    expect(events[2]!.data).toMatchObject({ status: 'succeeded', agent: 'runner', attempt: 1, targetKind: 'task', targetId: 'task-1', result: { gaps: 3 } });
+    expect(events[2]!.data).toMatchObject({ status: 'succeeded', agent: 'runner', attempt: 1, targetKind: 'task', targetId: task, result: { gaps: 3 }, owner: { kind: 'service', id: 'operations' } });
   });
 
   it('retries a failed job after its backoff, dead-letters it after the last attempt, and jobs.retry brings it back', async () => {
@@ -298,7 +299,7 @@ describe('outbox', () => {
 
 describe('jobs.list', () => {
   it('filters and pages newest first with a cursor', async () => {
-    const target = `list-${Date.now()}`;
+    const target = coord.ops.task('alice');
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await alice().jobs.trigger({ jobType: 'gap_analysis', targetId: target })).jobId);
     await alice().jobs.cancel({ jobId: ids[0]! });

@@ -34,8 +34,9 @@ afterAll(async () => {
 
 describe('schedules', () => {
   it('fires once per tick with two replicas, then stops when deleted', async () => {
-    const schedule = await alice().schedules.create({ cron: '* * * * * *', jobType: 'gap_analysis', params: { depth: 2 }, targetId: 'task-9', priority: 'high' });
-    expect(schedule).toMatchObject({ jobType: 'gap_analysis', params: { depth: 2 }, targetKind: 'task', priority: 'high', lastFiredTick: null });
+    const task = a.ops.task('alice');
+    const schedule = await alice().schedules.create({ cron: '* * * * * *', jobType: 'gap_analysis', params: { depth: 2 }, targetId: task, priority: 'high' });
+    expect(schedule).toMatchObject({ jobType: 'gap_analysis', params: { depth: 2 }, targetKind: 'task', priority: 'high', lastFiredTick: null, owner: { kind: 'user', id: 'alice' } });
     expect(Date.parse(schedule.nextRunAt!)).toBeGreaterThan(Date.parse(schedule.createdAt));
 
     await new Promise((r) => setTimeout(r, 3_300));
@@ -48,10 +49,13 @@ describe('schedules', () => {
     expect(jobs.length).toBeLessThanOrEqual(4);
     const ticks = jobs.map((j) => j.idempotencyKey);
     expect(new Set(ticks).size).toBe(jobs.length);
-    expect(jobs.every((j) => j.priority === 'high' && j.targetId === 'task-9' && j.createdBy === 'service:coordination-scheduler')).toBe(true);
+    expect(jobs.every((j) => j.priority === 'high' && j.targetId === task && j.createdBy === 'service:coordination-scheduler')).toBe(true);
+    // Made by the scheduler, but the schedule owner's jobs (their events carry that owner).
+    expect(jobs.every((j) => j.owner?.kind === 'user' && j.owner.id === 'alice')).toBe(true);
     await Promise.all([a.deps.background.idle(), b.deps.background.idle()]);
     const queued = (await readEvents(a.nc, ['coordination.job.queued'])).filter((e) => jobs.some((j) => j.jobId === e.data.jobId));
     expect(queued).toHaveLength(jobs.length);
+    expect(queued.every((e) => e.data.owner?.id === 'alice')).toBe(true);
     // Both replicas tried: the second create of a tick's job id lost, so nothing was doubled.
     expect((await alice().schedules.list({})).map((s) => s.scheduleId)).not.toContain(schedule.scheduleId);
   });
@@ -68,7 +72,9 @@ describe('schedules', () => {
   it('lists and deletes schedules', async () => {
     const weekly = await alice().schedules.create({ cron: '0 9 * * 1', timezone: 'Europe/Paris', jobType: 'build', params: { target: 'weekly' } });
     expect(weekly.nextRunAt).not.toBeNull();
-    expect((await b.as(user('bob')).schedules.list({ jobType: 'build' })).map((s) => s.scheduleId)).toContain(weekly.scheduleId);
+    expect((await b.as(user('alice')).schedules.list({ jobType: 'build' })).map((s) => s.scheduleId)).toContain(weekly.scheduleId);
+    // Another user neither lists it nor deletes it (ownership.int.test.ts has the full rule).
+    expect((await b.as(user('bob')).schedules.list({ jobType: 'build' })).map((s) => s.scheduleId)).not.toContain(weekly.scheduleId);
     expect(await alice().schedules.delete({ scheduleId: weekly.scheduleId })).toEqual({ deleted: true });
     expect((await rejection(alice().schedules.delete({ scheduleId: weekly.scheduleId }))).code).toBe('NOT_FOUND');
   });

@@ -1,7 +1,8 @@
-import type { Clock, IdGenerator, JetStreamClient, Logger } from '@platform/kit';
+import type { Clock, IdGenerator, JetStreamClient, Logger, TeamDirectory } from '@platform/kit';
 import type { WorkNotifier } from '../events/work-notifier.js';
 import type { Claimant } from './claim.js';
 import type { Background } from './background.js';
+import type { TaskAccess } from './task-access.js';
 import type { AgentRecord, Lease, Liveness } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { KvCache } from '../store/kv-cache.js';
@@ -45,7 +46,7 @@ export interface CoordinationCaches {
   schedules: KvCache<ScheduleRecord>;
 }
 
-/** What every domain function receives: stores, clock, id generator, logger, settings. */
+/** What every domain function receives: stores, clock, id generator, logger, settings, and who may see and target what. */
 export interface CoordinationDeps {
   js: JetStreamClient;
   stores: CoordinationStores;
@@ -58,4 +59,8 @@ export interface CoordinationDeps {
   clock: Clock;
   newId: IdGenerator;
   log: Logger;
+  /** Which teams a user is in (operations owns teams): team members see the team's jobs and schedules. */
+  teams: TeamDirectory;
+  /** Whether a principal may change an operations task (asked before work is aimed at one). */
+  taskAccess: TaskAccess;
 }

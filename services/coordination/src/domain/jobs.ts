@@ -1,4 +1,4 @@
-import { jobTypeDefinitions, type JobPriority, type JobStatus, type JobTargetKind, type JobType, type Principal } from '@platform/contracts';
+import { jobTypeDefinitions, type JobOwner, type JobPriority, type JobStatus, type JobTargetKind, type JobType, type Principal } from '@platform/contracts';
 import { badRequest, conflict, notFound, traceHeaders } from '@platform/kit';
 import { leaseKey } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
@@ -9,7 +9,9 @@ import type { CoordinationDeps } from './deps.js';
 import { idempotentJobId } from './idempotency.js';
 import { afterFailure, assertHeldBy, requeue, transition } from './job-transitions.js';
 import { mutateRecord, UNCHANGED, type MutateOptions } from './outbox.js';
+import { assertMayShareWith, ownerOf, viewerFor } from './ownership.js';
 import { parseJobParams } from './params.js';
+import { assertMayTarget, targetOf } from './task-access.js';
 
 export interface TriggerInput {
   jobType: JobType;
@@ -18,7 +20,17 @@ export interface TriggerInput {
   params?: Record<string, unknown> | undefined;
   priority?: JobPriority | undefined;
   idempotencyKey?: string | undefined;
-  scheduleId?: string | undefined;
+  /** Share the job with a team the caller belongs to. */
+  teamId?: string | undefined;
+}
+
+/** Who a new job belongs to and where it came from. */
+export interface JobOrigin {
+  owner: JobOwner | null;
+  teamId: string | null;
+  /** `<kind>:<id>` of whoever made it (the scheduler for scheduled jobs); also scopes idempotency keys. */
+  createdBy: string;
+  scheduleId: string | null;
 }
 
 /** A job transition: it always owes an event, so the outbox marker is written while the job is read. */
@@ -40,20 +52,37 @@ const ended = { leaseRevision: null } as const;
 
 /**
  * Validates params against the job type's schema (BAD_REQUEST with the issues, nothing written),
- * then queues the job. With an idempotency key the job id is derived from (caller, key), so a
- * repeated trigger — from a retrying client or a second scheduler replica — returns the first job.
+ * checks the caller may share with the named team and may change the task the job targets (asked
+ * of operations as the caller: NOT_FOUND / FORBIDDEN as operations says), then queues the job,
+ * owned by the caller. With an idempotency key the job id is derived from (caller, key), so a
+ * repeated trigger — from a retrying client — returns the first job.
  */
 export async function triggerJob(deps: CoordinationDeps, principal: Principal, input: TriggerInput): Promise<{ job: JobRecord; created: boolean }> {
   const params = parseJobParams(input.jobType, input.params);
-  const id = input.idempotencyKey ? idempotentJobId(`${principal.kind}:${principal.id}`, input.idempotencyKey) : deps.newId();
+  const target = targetOf(input);
+  await assertMayShareWith(deps.teams, principal, input.teamId);
+  await assertMayTarget(deps.taskAccess, principal, target);
+  const origin = { owner: ownerOf(principal), teamId: input.teamId ?? null, createdBy: `${principal.kind}:${principal.id}`, scheduleId: null };
+  return createJob(deps, origin, { ...input, ...target, params });
+}
+
+/**
+ * Writes a new job and hands it to a waiting claim or its queue. No access checks: triggerJob made
+ * them for a caller, createSchedule for a schedule's owner.
+ */
+export async function createJob(
+  deps: CoordinationDeps,
+  origin: JobOrigin,
+  input: { jobType: JobType; targetKind: JobTargetKind; targetId: string | null; params: Record<string, unknown>; priority?: JobPriority | undefined; idempotencyKey?: string | undefined },
+): Promise<{ job: JobRecord; created: boolean }> {
+  const id = input.idempotencyKey ? idempotentJobId(origin.createdBy, input.idempotencyKey) : deps.newId();
   const now = deps.clock().toISOString();
   const base: JobRecord = {
     id,
     jobType: input.jobType,
-    // A job that names a target without saying its kind targets a task (the common case).
-    targetKind: input.targetKind ?? (input.targetId ? 'task' : 'none'),
-    targetId: input.targetId ?? null,
-    params,
+    targetKind: input.targetKind,
+    targetId: input.targetId,
+    params: input.params,
     status: 'queued',
     priority: input.priority ?? 'normal',
     attempt: 0,
@@ -64,8 +93,10 @@ export async function triggerJob(deps: CoordinationDeps, principal: Principal, i
     leaseRevision: null,
     progress: null,
     idempotencyKey: input.idempotencyKey ?? null,
-    scheduleId: input.scheduleId ?? null,
-    createdBy: `${principal.kind}:${principal.id}`,
+    scheduleId: origin.scheduleId,
+    createdBy: origin.createdBy,
+    owner: origin.owner,
+    teamId: origin.teamId,
     traceparent: traceHeaders()['traceparent'] ?? null,
     createdAt: now,
     updatedAt: now,
@@ -78,17 +109,24 @@ export async function triggerJob(deps: CoordinationDeps, principal: Principal, i
     written = await deps.stores.jobs.create(id, job);
   } catch (err) {
     if (!(err instanceof AlreadyExists)) throw err;
-    return { job: await getJob(deps, id), created: false };
+    return { job: await readJob(deps, id), created: false };
   }
   // In the background, like any outbox send: the job is durable and its marker covers a crash.
   deps.background.run(`dispatch ${id}`, () => dispatchCreated(deps, { record: job, revision: written.revision }, written.marker));
   return { job, created: true };
 }
 
-export async function getJob(deps: CoordinationDeps, id: string): Promise<JobRecord> {
+async function readJob(deps: CoordinationDeps, id: string): Promise<JobRecord> {
   const found = await deps.stores.jobs.get(id);
   if (!found) throw notFound('job', id);
   return found.record;
+}
+
+/** A job the principal may see; one it may not is NOT_FOUND, exactly like one that does not exist. */
+export async function getJob(deps: CoordinationDeps, principal: Principal, id: string): Promise<JobRecord> {
+  const job = await readJob(deps, id);
+  if (!(await viewerFor(deps.teams, principal)).job(job)) throw notFound('job', id);
+  return job;
 }
 
 export interface ListJobsInput {
@@ -120,16 +158,19 @@ function decodeCursor(raw: string): Cursor {
 const newerFirst = (a: Cursor, b: Cursor) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.createdAt < b.createdAt ? 1 : -1);
 
 /**
- * Jobs matching the filters, newest first, a page at a time. KV has no secondary index, so this
- * reads the bucket once per call (one ordered consumer): fine for an operator's list over
- * thousands of jobs; a larger history wants finished jobs archived out of the bucket.
+ * Jobs the principal may see that match the filters, newest first, a page at a time. KV has no
+ * secondary index, so this reads the bucket once per call (one ordered consumer): fine for an
+ * operator's list over thousands of jobs; a larger history wants finished jobs archived out of
+ * the bucket.
  */
-export async function listJobs(deps: CoordinationDeps, input: ListJobsInput): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
+export async function listJobs(deps: CoordinationDeps, principal: Principal, input: ListJobsInput): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
   const after = input.cursor ? decodeCursor(input.cursor) : null;
+  const viewer = await viewerFor(deps.teams, principal);
   const matching = (await deps.stores.jobs.records.scan())
     .map((e) => e.record)
     .filter(
       (j) =>
+        viewer.job(j) &&
         (!input.status || j.status === input.status) &&
         (!input.jobType || j.jobType === input.jobType) &&
         (!input.agent || j.agent === input.agent) &&
@@ -148,6 +189,7 @@ export async function listJobs(deps: CoordinationDeps, input: ListJobsInput): Pr
  * running job's agent learns of it on its next ping or progress report.
  */
 export async function cancelJob(deps: CoordinationDeps, principal: Principal, id: string, reason?: string): Promise<JobRecord> {
+  await getJob(deps, principal, id); // NOT_FOUND unless the caller may see it (owner and team never change)
   let held: ReturnType<typeof heldBy> = null;
   const { record } = await mutateJob(deps, id, (job) => {
     if (job.status !== 'queued' && job.status !== 'running') throw conflict(`job ${id} is ${job.status}; only queued or running jobs can be cancelled`, { status: job.status });
@@ -160,6 +202,7 @@ export async function cancelJob(deps: CoordinationDeps, principal: Principal, id
 
 /** Re-queues a dead job with a fresh set of attempts. */
 export async function retryJob(deps: CoordinationDeps, principal: Principal, id: string): Promise<JobRecord> {
+  await getJob(deps, principal, id); // NOT_FOUND unless the caller may see it
   const { record } = await mutateJob(deps, id, (job) => {
     if (job.status !== 'dead') throw conflict(`job ${id} is ${job.status}; only dead jobs can be retried`, { status: job.status });
     return requeue(deps, job, { failures: 0, notBefore: null }, `retried by ${principal.kind} ${principal.id}`);

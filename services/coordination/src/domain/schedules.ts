@@ -4,8 +4,10 @@ import { Cron } from 'croner';
 import type { ScheduleRecord } from '../store/schedule-record.js';
 import { RevisionConflict } from '../store/typed-kv.js';
 import type { CoordinationDeps } from './deps.js';
-import { triggerJob } from './jobs.js';
+import { createJob } from './jobs.js';
+import { assertMayShareWith, ownerOf, viewerFor } from './ownership.js';
 import { parseJobParams } from './params.js';
+import { assertMayTarget, targetOf } from './task-access.js';
 
 export interface CreateScheduleInput {
   cron: string;
@@ -15,10 +17,15 @@ export interface CreateScheduleInput {
   targetId?: string | undefined;
   targetKind?: JobTargetKind | undefined;
   priority?: JobPriority | undefined;
+  /** Share the schedule (and its jobs) with a team the caller belongs to. */
+  teamId?: string | undefined;
 }
 
-/** The principal schedules trigger as: the same on every replica, so their idempotency keys agree. */
-const SCHEDULER: Principal = { kind: 'service', id: 'coordination-scheduler', roles: ['service'] };
+/**
+ * Who scheduled jobs are created by (their owner is the schedule's): the same on every replica, so
+ * the idempotency keys of a tick agree.
+ */
+const SCHEDULER = 'service:coordination-scheduler';
 
 const compiled = new Map<string, Cron>();
 
@@ -46,23 +53,31 @@ function assertTimezone(timezone: string): void {
   }
 }
 
-/** Creates a schedule (5 fields, or 6 with seconds). Cron, timezone and params are validated now, not at the first tick. */
+/**
+ * Creates a schedule (5 fields, or 6 with seconds), owned by the caller. Cron, timezone and params
+ * are validated now, not at the first tick; so are the team (the caller's) and a task target (the
+ * caller may change it, as operations says), since its jobs will act for the caller.
+ */
 export async function createSchedule(deps: CoordinationDeps, principal: Principal, input: CreateScheduleInput): Promise<ScheduleRecord> {
   const timezone = input.timezone ?? null;
   if (timezone) assertTimezone(timezone);
   const now = deps.clock();
   if (!compile(input.cron, timezone).nextRun(now)) throw badRequest('cron expression never fires', { cron: input.cron });
   const params = parseJobParams(input.jobType, input.params);
+  const target = targetOf(input);
+  await assertMayShareWith(deps.teams, principal, input.teamId);
+  await assertMayTarget(deps.taskAccess, principal, target);
   const record: ScheduleRecord = {
     id: deps.newId(),
     cron: input.cron,
     timezone,
     jobType: input.jobType,
     params,
-    targetKind: input.targetKind ?? (input.targetId ? 'task' : 'none'),
-    targetId: input.targetId ?? null,
+    ...target,
     priority: input.priority ?? 'normal',
     createdBy: `${principal.kind}:${principal.id}`,
+    owner: ownerOf(principal),
+    teamId: input.teamId ?? null,
     createdAt: now.toISOString(),
     lastFiredTick: null,
     lastJobId: null,
@@ -72,15 +87,19 @@ export async function createSchedule(deps: CoordinationDeps, principal: Principa
   return record;
 }
 
-export async function listSchedules(deps: CoordinationDeps, filter: { jobType?: JobType | undefined }): Promise<ScheduleRecord[]> {
+/** The schedules the principal may see (its own, its teams'; services and admins all). */
+export async function listSchedules(deps: CoordinationDeps, principal: Principal, filter: { jobType?: JobType | undefined }): Promise<ScheduleRecord[]> {
+  const viewer = await viewerFor(deps.teams, principal);
   return (await deps.stores.schedules.scan())
     .map((e) => e.record)
-    .filter((s) => !filter.jobType || s.jobType === filter.jobType)
+    .filter((s) => viewer.schedule(s) && (!filter.jobType || s.jobType === filter.jobType))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
-export async function deleteSchedule(deps: CoordinationDeps, id: string): Promise<void> {
-  if (!(await deps.stores.schedules.get(id))) throw notFound('schedule', id);
+/** Deletes a schedule the principal may see; any other is NOT_FOUND, like one that does not exist. */
+export async function deleteSchedule(deps: CoordinationDeps, principal: Principal, id: string): Promise<void> {
+  const found = await deps.stores.schedules.get(id);
+  if (!found || !(await viewerFor(deps.teams, principal)).schedule(found.record)) throw notFound('schedule', id);
   await deps.stores.schedules.delete(id);
   deps.caches.schedules.forget(id);
 }
@@ -102,14 +121,16 @@ export async function fireDueSchedules(deps: CoordinationDeps): Promise<number> 
       if (tickIso <= (record.lastFiredTick ?? record.createdAt)) continue;
       const fresh = await deps.stores.schedules.get(id);
       if (!fresh || (fresh.record.lastFiredTick && tickIso <= fresh.record.lastFiredTick)) continue; // deleted, or fired elsewhere
-      const { job, created } = await triggerJob(deps, SCHEDULER, {
+      // The job is the schedule owner's (its task target was checked for them at creation, and
+      // operations checks again, as them, when it applies the result).
+      const origin = { owner: fresh.record.owner, teamId: fresh.record.teamId, createdBy: SCHEDULER, scheduleId: id };
+      const { job, created } = await createJob(deps, origin, {
         jobType: record.jobType,
-        params: record.params,
-        targetId: record.targetId ?? undefined,
+        params: parseJobParams(record.jobType, record.params),
+        targetId: record.targetId,
         targetKind: record.targetKind,
         priority: record.priority,
         idempotencyKey: `schedule:${id}:${tickIso}`,
-        scheduleId: id,
       });
       if (created) fired++;
       const next = { ...fresh.record, lastFiredTick: tickIso, lastJobId: job.id };

@@ -28,6 +28,8 @@ export function jobEvent(deps: { clock: Clock; newId: IdGenerator }, job: JobRec
       agent: job.agent,
       ...(job.result !== undefined ? { result: job.result } : {}),
       ...(job.error !== undefined ? { error: job.error } : {}),
+      // Consumers that act on the target act as the owner (operations applies a result as them).
+      ...(job.owner ? { owner: job.owner } : {}),
     },
     deps,
   );

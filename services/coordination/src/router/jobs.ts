@@ -41,7 +41,7 @@ export function jobsRouter(deps: CoordinationDeps) {
   };
   return router({
     trigger: callerProcedure
-      .meta(meta('POST', '/jobs/trigger', 'Queue a job (params validated against its type; same idempotencyKey → same job)'))
+      .meta(meta('POST', '/jobs/trigger', 'Queue a job owned by the caller (params validated against its type; a task target must be one the caller may change; same idempotencyKey → same job)'))
       .input(
         z.strictObject({
           jobType: JobType,
@@ -50,6 +50,8 @@ export function jobsRouter(deps: CoordinationDeps) {
           params: z.record(z.string(), z.unknown()).optional(),
           priority: JobPriority.optional(),
           idempotencyKey: z.string().min(1).max(200).optional(),
+          /** Share the job with a team the caller belongs to (its members may see, cancel and retry it). */
+          teamId: z.uuid().optional(),
         }),
       )
       .output(z.object({ jobId: JobId, status: JobStatus, created: z.boolean() }))
@@ -58,12 +60,12 @@ export function jobsRouter(deps: CoordinationDeps) {
         return { jobId: job.id, status: job.status, created };
       }),
     get: authedProcedure
-      .meta(meta('GET', '/jobs/get', 'Get a job and its history'))
+      .meta(meta('GET', '/jobs/get', 'Get a job the caller may see (owner, its team, services, admins; an agent only while it holds it) and its history'))
       .input(z.strictObject({ jobId: JobId }))
       .output(Job)
-      .query(async ({ input }) => publicJob(await getJob(deps, input.jobId))),
+      .query(async ({ ctx, input }) => publicJob(await getJob(deps, ctx.principal, input.jobId))),
     list: authedProcedure
-      .meta(meta('GET', '/jobs/list', 'List jobs, newest first, filtered, a page at a time'))
+      .meta(meta('GET', '/jobs/list', 'List the jobs the caller may see, newest first, filtered, a page at a time'))
       .input(
         z.strictObject({
           status: JobStatus.optional(),
@@ -76,8 +78,8 @@ export function jobsRouter(deps: CoordinationDeps) {
         }),
       )
       .output(z.object({ jobs: z.array(Job), nextCursor: z.string().nullable() }))
-      .query(async ({ input }) => {
-        const page = await listJobs(deps, input);
+      .query(async ({ ctx, input }) => {
+        const page = await listJobs(deps, ctx.principal, input);
         return { jobs: page.jobs.map(publicJob), nextCursor: page.nextCursor };
       }),
     cancel: callerProcedure

@@ -13,7 +13,7 @@ export function schedulesRouter(deps: CoordinationDeps) {
   const view = ({ id, ...rest }: ScheduleRecord): z.infer<typeof Schedule> => ({ scheduleId: id, ...rest, nextRunAt: nextRunAt({ id, ...rest }, deps.clock()) });
   return router({
     create: callerProcedure
-      .meta(meta('POST', '/schedules/create', 'Schedule a job with cron (5 fields, or 6 with seconds); fires at most once per tick across replicas'))
+      .meta(meta('POST', '/schedules/create', 'Schedule a job with cron (5 fields, or 6 with seconds); fires at most once per tick across replicas; its jobs are the caller’s'))
       .input(
         z.strictObject({
           cron: z.string().min(9).max(200),
@@ -23,21 +23,23 @@ export function schedulesRouter(deps: CoordinationDeps) {
           targetId: z.string().min(1).max(200).optional(),
           targetKind: JobTargetKind.optional(),
           priority: JobPriority.optional(),
+          /** Share the schedule and its jobs with a team the caller belongs to. */
+          teamId: z.uuid().optional(),
         }),
       )
       .output(Schedule)
       .mutation(async ({ ctx, input }) => view(await createSchedule(deps, ctx.principal, input))),
     list: authedProcedure
-      .meta(meta('GET', '/schedules/list', 'List schedules'))
+      .meta(meta('GET', '/schedules/list', 'List the schedules the caller may see (own and its teams’; services and admins all)'))
       .input(z.strictObject({ jobType: JobType.optional() }))
       .output(z.array(Schedule))
-      .query(async ({ input }) => (await listSchedules(deps, input)).map(view)),
+      .query(async ({ ctx, input }) => (await listSchedules(deps, ctx.principal, input)).map(view)),
     delete: callerProcedure
-      .meta(meta('POST', '/schedules/delete', 'Delete a schedule'))
+      .meta(meta('POST', '/schedules/delete', 'Delete a schedule the caller may see'))
       .input(z.strictObject({ scheduleId: z.uuid() }))
       .output(z.object({ deleted: z.literal(true) }))
-      .mutation(async ({ input }) => {
-        await deleteSchedule(deps, input.scheduleId);
+      .mutation(async ({ ctx, input }) => {
+        await deleteSchedule(deps, ctx.principal, input.scheduleId);
         return { deleted: true as const };
       }),
   });

@@ -1,4 +1,4 @@
-import { AgentStatus, JobId, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
+import { AgentStatus, JobId, JobOwner, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
 import { z } from 'zod';
 import { AgentCard, StuckReport } from '../store/agent-record.js';
 import { JobProgress, JobTransition } from '../store/job-record.js';
@@ -23,6 +23,8 @@ export const Job = z.object({
   idempotencyKey: z.string().nullable(),
   scheduleId: z.string().nullable(),
   createdBy: z.string().nullable(),
+  owner: JobOwner.nullable(),
+  teamId: z.string().nullable(),
   traceparent: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -56,6 +58,8 @@ export const Schedule = z.object({
   targetId: z.string().nullable(),
   priority: JobPriority,
   createdBy: z.string(),
+  owner: JobOwner.nullable(),
+  teamId: z.string().nullable(),
   createdAt: z.string(),
   lastFiredTick: z.string().nullable(),
   lastJobId: z.string().nullable(),

@@ -1,4 +1,4 @@
-import { JobId, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
+import { JobId, JobOwner, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
 import { z } from 'zod';
 import { PendingMessage } from './outbox-store.js';
 
@@ -44,6 +44,14 @@ export const JobRecord = z.object({
   idempotencyKey: z.string().nullable().default(null),
   scheduleId: z.string().nullable().default(null),
   createdBy: z.string().nullable().default(null),
+  /**
+   * Whose job it is: the principal that triggered it, or its schedule's owner. Only the owner, its
+   * team, services and admins see it (and an agent while it holds it). Null on jobs written before
+   * jobs had owners: services and admins only.
+   */
+  owner: JobOwner.nullable().default(null),
+  /** The team the job is shared with (the owner is a member), if any. */
+  teamId: z.string().nullable().default(null),
   /** W3C traceparent of the trigger: the agent continues that trace, so one trace runs trigger → work → completion. */
   traceparent: z.string().nullable().default(null),
   createdAt: z.string(),

@@ -1,4 +1,4 @@
-import { JobPriority, JobTargetKind, JobType } from '@platform/contracts';
+import { JobOwner, JobPriority, JobTargetKind, JobType } from '@platform/contracts';
 import { z } from 'zod';
 
 /** A cron schedule (`schedules` bucket, key = id). */
@@ -12,6 +12,9 @@ export const ScheduleRecord = z.object({
   targetId: z.string().nullable(),
   priority: JobPriority,
   createdBy: z.string(),
+  /** Whose schedule it is; its jobs belong to the same owner and team. Null on schedules written before owners: services and admins only. */
+  owner: JobOwner.nullable().default(null),
+  teamId: z.string().nullable().default(null),
   createdAt: z.string(),
   /** The last cron tick a job was created for (ISO). */
   lastFiredTick: z.string().nullable(),

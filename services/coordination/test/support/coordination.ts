@@ -4,6 +4,7 @@ import { DEV_JWT } from '../../../../scripts/lib/local-env.js';
 import { startCoordination, type Coordination } from '../../src/app.js';
 import { cachedPrincipalFromHeader } from '../../src/auth-cache.js';
 import { createCallerFactory } from '../../src/trpc.js';
+import { FakeOperations } from './fake-operations.js';
 import type { PrivateNats } from './private-nats.js';
 
 /** Fast timings for tests: heartbeat 300 ms (stale after 600 ms), offline after 1.5 s, sweeps every 100 ms. */
@@ -25,18 +26,21 @@ export interface TestCoordination extends Coordination {
   nc: NatsConnection;
   /** A server-side caller for a principal (router tests use createCaller). */
   as(principal: Principal): Caller;
+  /** Teams and task access as operations would answer them (see FakeOperations). */
+  ops: FakeOperations;
   close(): Promise<void>;
 }
 
 /** One in-process coordination "replica" on its own NATS connection. */
-export async function startTestCoordination(nats: PrivateNats, overrides: Partial<typeof FAST> = {}, name = 'coordination-test'): Promise<TestCoordination> {
+export async function startTestCoordination(nats: PrivateNats, overrides: Partial<typeof FAST> = {}, name = 'coordination-test', ops = new FakeOperations()): Promise<TestCoordination> {
   const log = createLogger(name, process.env['LOG_LEVEL'] === 'debug' ? 'debug' : 'warn');
   const nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name, log, attempts: 2 });
-  const app = await startCoordination({ nc, config: { ...FAST, ...overrides }, log, verifyToken: cachedPrincipalFromHeader(DEV_JWT) });
+  const app = await startCoordination({ nc, config: { ...FAST, ...overrides }, log, verifyToken: cachedPrincipalFromHeader(DEV_JWT), teams: ops, taskAccess: ops });
   const factory = createCallerFactory(app.router);
   return {
     ...app,
     nc,
+    ops,
     as: (principal) => factory({ principal, authError: null, log }),
     close: async () => {
       await app.stop();
@@ -48,3 +52,4 @@ export async function startTestCoordination(nats: PrivateNats, overrides: Partia
 export const user = (id = 'alice'): Principal => ({ kind: 'user', id, roles: [] });
 export const agent = (id: string): Principal => ({ kind: 'agent', id, roles: ['agent'] });
 export const service = (id = 'operations'): Principal => ({ kind: 'service', id, roles: ['service'] });
+export const admin = (id = 'root'): Principal => ({ kind: 'user', id, roles: ['admin'] });

@@ -51,11 +51,15 @@ export async function createTask(deps: TaskDeps, principal: Principal, input: Ne
   );
 }
 
-export function getTask(deps: CoreDeps, principal: Principal, id: string): Promise<TaskTree> {
+/**
+ * A visible task with its subtasks, and whether the caller may change it (so another service can
+ * ask, as the caller, before aiming work at the task: coordination's jobs.trigger).
+ */
+export function getTask(deps: CoreDeps, principal: Principal, id: string): Promise<TaskTree & { mayChange: boolean }> {
   return asUser(deps.db, principal, async (s) => {
     const task = await findTaskTree(s, id);
     if (!task) throw notFound('task', id);
-    return task;
+    return { ...task, mayChange: await mayChange(s, task) };
   });
 }
 
@@ -63,13 +67,14 @@ export function listTasks(deps: CoreDeps, principal: Principal, filter: TaskFilt
   return asUser(deps.db, principal, (s) => listTaskRows(s, filter));
 }
 
-/** The task, locked, if the caller may change it: its owner, or a member/admin/owner of its team. */
+/** Who may change a visible task: its owner, or a member/admin/owner of its team. */
+const mayChange = async (s: UserScope, task: TaskRow) => task.ownerId === s.userId || (task.teamId !== null && teamMay.change(await myRole(s, task.teamId)));
+
+/** The task, locked, if the caller may change it. */
 async function lockForChange(s: UserScope, id: string): Promise<TaskRow> {
   const visible = await findTaskTree(s, id);
   if (!visible) throw notFound('task', id);
-  if (visible.ownerId !== s.userId && !(visible.teamId && teamMay.change(await myRole(s, visible.teamId)))) {
-    throw forbidden(`not allowed to change task ${id}`);
-  }
+  if (!(await mayChange(s, visible))) throw forbidden(`not allowed to change task ${id}`);
   const task = await lockTask(s, id);
   if (!task) throw notFound('task', id);
   return task;
@@ -80,23 +85,25 @@ async function lockForChange(s: UserScope, id: string): Promise<TaskRow> {
  * `done` stamps completedAt and also announces operations.task.completed; leaving it clears completedAt.
  */
 export function updateTaskStatus(deps: CoreDeps, principal: Principal, id: string, status: TaskStatus): Promise<TaskRow> {
-  return asUser(
-    deps.db,
-    principal,
-    async (s) => {
-      const task = await lockForChange(s, id);
-      if (task.status === status) return task;
-      if (!canTransition(task.status, status)) {
-        throw conflict(`a ${task.status} task cannot become ${status}`, { from: task.status, to: status, allowed: TASK_TRANSITIONS[task.status] });
-      }
-      const updated = await setTaskStatus(s, id, status, status === 'done' ? deps.clock() : null);
-      const data = { ...taskEventData(updated), change: 'status' as const, previousStatus: task.status };
-      await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.updated', data, deps));
-      if (status === 'done') await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.completed', taskEventData(updated), deps));
-      return updated;
-    },
-    { write: true },
-  );
+  return asUser(deps.db, principal, async (s) => (await changeTaskStatus(deps, s, id, status)).task, { write: true });
+}
+
+/**
+ * updateTaskStatus inside a scope the caller opened, for the job-results consumer (which records
+ * the event it handles in the same transaction): the same rules, as the scope's principal.
+ * NOT_FOUND / FORBIDDEN / CONFLICT as updateTaskStatus; `changed` is false when already there.
+ */
+export async function changeTaskStatus(deps: CoreDeps, s: UserScope, id: string, status: TaskStatus): Promise<{ task: TaskRow; changed: boolean }> {
+  const task = await lockForChange(s, id);
+  if (task.status === status) return { task, changed: false };
+  if (!canTransition(task.status, status)) {
+    throw conflict(`a ${task.status} task cannot become ${status}`, { from: task.status, to: status, allowed: TASK_TRANSITIONS[task.status] });
+  }
+  const updated = await setTaskStatus(s, id, status, status === 'done' ? deps.clock() : null);
+  const data = { ...taskEventData(updated), change: 'status' as const, previousStatus: task.status };
+  await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.updated', data, deps));
+  if (status === 'done') await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.completed', taskEventData(updated), deps));
+  return { task: updated, changed: true };
 }
 
 /**

@@ -22,6 +22,8 @@ const TaskFields = {
 };
 export const Task = z.object(TaskFields);
 export const TaskWithSubtasks = z.object({ ...TaskFields, subtasks: z.array(Task) });
+/** tasks.get: also whether the caller may change the task (other services ask this as the caller). */
+export const TaskForCaller = TaskWithSubtasks.extend({ mayChange: z.boolean() });
 
 const Title = z.string().trim().min(1).max(500);
 const Description = z.string().max(20_000).optional();
@@ -67,10 +69,13 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         return toTree(task);
       }),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/tasks/get', protect: true, tags: ['tasks'], summary: 'Get a task and its subtasks' } })
+      .meta({ openapi: { method: 'GET', path: '/tasks/get', protect: true, tags: ['tasks'], summary: 'Get a task and its subtasks, and whether the caller may change it' } })
       .input(z.strictObject({ id: TaskId }))
-      .output(TaskWithSubtasks)
-      .query(async ({ ctx, input }) => toTree(await getTask(deps, ctx.principal, input.id))),
+      .output(TaskForCaller)
+      .query(async ({ ctx, input }) => {
+        const task = await getTask(deps, ctx.principal, input.id);
+        return { ...toTree(task), mayChange: task.mayChange };
+      }),
     list: authedProcedure
       .meta({ openapi: { method: 'GET', path: '/tasks/list', protect: true, tags: ['tasks'], summary: 'Visible tasks (own and teams’) by status, priority, owner, team or parent, newest first' } })
       .input(

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { IsoDateTime, JobId, PrincipalId } from '../ids.js';
 import { JobStatus, JobTargetKind, JobType } from '../jobs.js';
+import { PrincipalKind } from '../principal.js';
+
+/** Who a job belongs to (the principal that triggered it, or its schedule's owner). */
+export const JobOwner = z.object({ kind: PrincipalKind, id: PrincipalId });
+export type JobOwner = z.infer<typeof JobOwner>;
 
 export const JobEvent = z.object({
   jobId: JobId,
@@ -12,6 +17,12 @@ export const JobEvent = z.object({
   agent: z.string().nullable(),
   result: z.unknown().optional(),
   error: z.string().optional(),
+  /**
+   * The job's owner: a consumer that acts on the job's target (operations applying a result to a
+   * task) acts as this principal, never as itself. Absent in events written before jobs had owners;
+   * such events are not applied to anything.
+   */
+  owner: JobOwner.optional(),
 });
 
 /** An agent's liveness as coordination sees it: `stale` after 2 missed heartbeats, `offline` after the TTL. */
