@@ -42,6 +42,7 @@ beforeAll(async () => {
     teamMember: { kind: 'user', id: `authz-tmember-${run}`, roles: [] },
     teamViewer: { kind: 'user', id: `authz-tviewer-${run}`, roles: [] },
     agent: { kind: 'agent', id: `authz-agent-${run}`, roles: ['agent'] },
+    otherAgent: { kind: 'agent', id: `authz-otheragent-${run}`, roles: ['agent'] },
     service: { kind: 'service', id: `authz-service-${run}`, roles: ['service'] },
     platformAdmin: { kind: 'user', id: `authz-admin-${run}`, roles: ['admin'] },
   };

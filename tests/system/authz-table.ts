@@ -12,6 +12,7 @@ import type { ServiceName } from '../../scripts/lib/local-env.js';
  * - teamOwner / teamAdmin / teamMember / teamViewer: members of `user`'s team with that role
  *   (operations' team role names); only in rules where the procedure is team-scoped.
  * - agent: an agent principal (also registered in operations' agent registry and in coordination).
+ * - otherAgent: another agent principal, holding none of the fixtures' jobs; only in coordination rules.
  * - service: a service principal.
  * - platformAdmin: a user with the token role `admin` (operations gives it extra rights); only in
  *   operations rules.
@@ -24,7 +25,7 @@ import type { ServiceName } from '../../scripts/lib/local-env.js';
  * - 'PASSES_AUTH': coarse — neither UNAUTHORIZED nor FORBIDDEN nor a 5xx (the domain may still
  *   answer NOT_FOUND/CONFLICT/BAD_REQUEST for the sample input). Used where no fixture is written yet.
  */
-export type Caller = 'anonymous' | 'user' | 'otherUser' | 'teamOwner' | 'teamAdmin' | 'teamMember' | 'teamViewer' | 'agent' | 'service' | 'platformAdmin';
+export type Caller = 'anonymous' | 'user' | 'otherUser' | 'teamOwner' | 'teamAdmin' | 'teamMember' | 'teamViewer' | 'agent' | 'otherAgent' | 'service' | 'platformAdmin';
 export type Authed = Exclude<Caller, 'anonymous'>;
 export type Outcome = 'ok' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'HIDDEN' | 'PASSES_AUTH';
 
@@ -96,7 +97,6 @@ const MANAGE = { owner: 'ok', admin: 'ok', member: 'FORBIDDEN', viewer: 'FORBIDD
 /** Coordination and knowledge have no platform-admin column. */
 const anyAuthed = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: o, service: o });
 const agentsOnly = () => base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', service: 'FORBIDDEN' });
-const callersOnly = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: 'FORBIDDEN', service: o });
 
 const rule = (label: string, expect: Partial<Record<Caller, Outcome>>, build: Rule['build']): Rule => ({ label, expect, build });
 const one = (expect: Partial<Record<Caller, Outcome>>, build: Rule['build']): Entry => ({ rules: [rule('', expect, build)] });
@@ -328,20 +328,62 @@ operations['agents.create']!.rules[0]!.expect.platformAdmin = 'ok';
 operations['agents.update']!.rules[0]!.expect.platformAdmin = 'ok';
 
 // ---------------------------------------------------------------------------------------------------
-// coordination: any authenticated principal reads; agents take work (agentProcedure: FORBIDDEN for
-// users and services); users and services make work (callerProcedure: FORBIDDEN for agents). There is
-// no per-user ownership of jobs or schedules: another user may cancel or delete them (otherUser: ok).
+// coordination: a job or schedule belongs to its creator (`user` in the fixtures) and, when shared,
+// to `user`'s team. The owner, members of that team (any role), services and platform admins read,
+// cancel, retry and delete it; another user is told NOT_FOUND (lists leave it out: HIDDEN). An agent
+// sees a job only while it holds it (`agent` holds the fixture, `otherAgent` does not). Agents take
+// work (agentProcedure: FORBIDDEN for users and services); users and services make and cancel it
+// (callerProcedure: FORBIDDEN for agents). A job or schedule aimed at a task needs a caller
+// operations lets change that task (asked as the caller): NOT_FOUND when it cannot see the task,
+// FORBIDDEN when it can but may not change it (a team viewer).
+// The team cells rely on coordination's TeamDirectory (TODO(wiring) in its main.ts) and the task
+// cells on delegated tokens (same place); until both are wired they fail, as they should.
 // ---------------------------------------------------------------------------------------------------
 
-const trigger = async (w: World, jobType = 'proposal') => (await w.call('user', C, 'jobs.trigger', { jobType, params: {}, idempotencyKey: `authz-${w.run}-${w.next()}` })) as { jobId: string };
-/** A job running for the `agent` principal (only built when the caller is that agent). */
-const runningJob = async (w: World, c: Caller) => {
-  if (c !== 'agent') return (await trigger(w, 'gap_analysis')).jobId; // refused before the job matters
+const trigger = async (w: World, jobType = 'proposal', extra: object = {}) =>
+  (await w.call('user', C, 'jobs.trigger', { jobType, params: {}, idempotencyKey: `authz-${w.run}-${w.next()}`, ...extra })) as { jobId: string };
+/** A job of `user`'s, personal or shared with `user`'s team. */
+const ownedJob = (w: World, team: boolean) => trigger(w, 'proposal', team ? { teamId: w.teamId } : {});
+/** A job running for the `agent` principal (`user`'s, like every fixture). */
+const heldJob = async (w: World) => {
   await trigger(w, 'gap_analysis');
   const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['gap_analysis'], waitMs: 3_000 })) as { job: { jobId: string } | null };
   if (!claimed.job) throw new Error('the agent could not claim a gap_analysis job');
   return claimed.job.jobId;
 };
+/** For agentProcedure rows: a held job when the caller is that agent; otherwise any job (refused before it matters). */
+const runningJob = async (w: World, c: Caller) => (c === 'agent' ? heldJob(w) : (await trigger(w, 'gap_analysis')).jobId);
+/** A dead job of `user`'s (proposal: two attempts, each taken and failed by `agent`), for jobs.retry. */
+const deadJob = async (w: World, team: boolean) => {
+  const { jobId } = await trigger(w, 'proposal', { priority: 'high', ...(team ? { teamId: w.teamId } : {}) });
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['proposal'], waitMs: 5_000 })) as { job: { jobId: string } | null };
+    if (claimed.job?.jobId !== jobId) throw new Error(`the agent claimed ${claimed.job?.jobId ?? 'nothing'}, not the job to kill`);
+    await w.call('agent', C, 'jobs.fail', { jobId, error: `authz probe ${attempt}` });
+  }
+  return jobId;
+};
+const schedule = async (w: World, team: boolean) =>
+  (await w.call('user', C, 'schedules.create', { cron: '0 0 1 1 *', jobType: 'proposal', ...(team ? { teamId: w.teamId } : {}) })) as { scheduleId: string };
+
+/** `user`'s personal job or schedule: owner, services, admins; everyone else `refusal` (agents: `agents`). */
+const ownedC = (refusal: Outcome, agents: Outcome = refusal) =>
+  base({ user: 'ok', otherUser: refusal, teamMember: refusal, agent: agents, otherAgent: agents, service: 'ok', platformAdmin: 'ok' });
+/** One shared with `user`'s team: every member (any role) too. */
+const teamC = (refusal: Outcome, agents: Outcome = refusal) => base({ ...ownedC(refusal, agents), teamOwner: 'ok', teamAdmin: 'ok', teamViewer: 'ok', teamMember: 'ok' });
+/** Making work for oneself: users and services, not agents. */
+const makersC = () => base({ user: 'ok', otherUser: 'ok', agent: 'FORBIDDEN', otherAgent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' });
+/** Making work shared with `user`'s team: its members (any role), services and admins; not outsiders. */
+const teamMakersC = () => base({ ...makersC(), otherUser: 'FORBIDDEN', teamOwner: 'ok', teamAdmin: 'ok', teamMember: 'ok', teamViewer: 'ok' });
+/** Aiming work at `user`'s personal task: operations' answer for the caller (services and admins do not see a user's task there). */
+const onTaskC = () => base({ user: 'ok', otherUser: 'NOT_FOUND', teamMember: 'NOT_FOUND', agent: 'FORBIDDEN', otherAgent: 'FORBIDDEN', service: 'NOT_FOUND', platformAdmin: 'NOT_FOUND' });
+/** Aiming work at a task of `user`'s team: who may change it (a viewer sees it but may not). */
+const onTeamTaskC = () => base({ ...onTaskC(), teamOwner: 'ok', teamAdmin: 'ok', teamMember: 'ok', teamViewer: 'FORBIDDEN' });
+/** Per-job rules, personal and team. */
+const ownedAndTeamC = (owned: Partial<Record<Caller, Outcome>>, team: Partial<Record<Caller, Outcome>>, build: (w: World, team: boolean) => Promise<Built>): Rule[] => [
+  rule("the owner's", owned, (w) => build(w, false)),
+  rule("the owner's team's", team, (w) => build(w, true)),
+];
 
 const coordination: Record<string, Entry> = {
   'agents.register': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent, version: '1.0.0', capabilities: ['gap_analysis', 'build', 'proposal'] } })),
@@ -350,23 +392,66 @@ const coordination: Record<string, Entry> = {
   'agents.get': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent }, secret: w.ids.agent })),
   // agents may only report themselves; users and services any agent
   'agents.reportStuck': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent, reason: 'authz matrix probe' } })),
-  'jobs.trigger': one(callersOnly(), async (w) => ({ input: { jobType: 'proposal', params: { topic: 'authz' }, idempotencyKey: `authz-${w.run}-${w.next()}` } })),
-  'jobs.get': one(anyAuthed(), async (w) => {
-    const j = await trigger(w);
-    return { input: { jobId: j.jobId }, secret: j.jobId };
-  }),
-  'jobs.list': one(anyAuthed(), fixed({ jobType: 'proposal', limit: 5 })),
-  'jobs.cancel': one(callersOnly(), async (w) => ({ input: { jobId: (await trigger(w)).jobId } })),
-  // a queued job is not dead: allowed callers get past authorization and the domain answers CONFLICT
-  'jobs.retry': { coarse: true, rules: [rule('', callersOnly('PASSES_AUTH'), async (w) => ({ input: { jobId: (await trigger(w)).jobId } }))] },
+  'jobs.trigger': {
+    rules: [
+      rule('no target', makersC(), async (w, c) => ({ input: { jobType: 'proposal', params: { topic: 'authz' }, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
+      rule("shared with user's team", teamMakersC(), async (w, c) => ({ input: { jobType: 'proposal', teamId: w.teamId, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
+      // B triggers a build on A's task: refused (issue 12), so B's job can never mark A's task done
+      rule("build on user's task", onTaskC(), async (w, c) => ({ input: { jobType: 'build', targetId: (await personalTask(w)).id, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
+      rule("build on a task of user's team", onTeamTaskC(), async (w, c) => ({ input: { jobType: 'build', targetId: (await teamTask(w)).id, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
+    ],
+  },
+  'jobs.get': {
+    rules: [
+      ...ownedAndTeamC(ownedC('NOT_FOUND'), teamC('NOT_FOUND'), async (w, team) => {
+        const j = await ownedJob(w, team);
+        return { input: { jobId: j.jobId }, secret: j.jobId };
+      }),
+      rule('held by agent', base({ agent: 'ok', otherAgent: 'NOT_FOUND' }), async (w) => {
+        const jobId = await heldJob(w);
+        return { input: { jobId }, secret: jobId };
+      }),
+    ],
+  },
+  'jobs.list': {
+    rules: [
+      // a target of its own (kind none: no task) isolates the fixture, so 'ok' means it is on the page
+      ...ownedAndTeamC(ownedC('HIDDEN'), teamC('HIDDEN'), async (w, team) => {
+        const targetId = `authz-list-${w.run}-${w.next()}`;
+        const j = await trigger(w, 'proposal', { targetKind: 'none', targetId, ...(team ? { teamId: w.teamId } : {}) });
+        return { input: { targetId, limit: 5 }, secret: j.jobId };
+      }),
+      rule('held by agent', base({ agent: 'ok', otherAgent: 'HIDDEN' }), async (w) => {
+        const jobId = await heldJob(w);
+        return { input: { jobType: 'gap_analysis', status: 'running', limit: 200 }, secret: jobId };
+      }),
+    ],
+  },
+  'jobs.cancel': {
+    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { jobId: (await ownedJob(w, team)).jobId } })),
+  },
+  'jobs.retry': {
+    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { jobId: await deadJob(w, team) } })),
+  },
   'jobs.claim': one(agentsOnly(), fixed({ capabilities: ['build'], waitMs: 0 })),
   'jobs.progress': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), fraction: 0.5 } })),
   'jobs.complete': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), result: { ok: true } } })),
   'jobs.fail': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), error: 'authz probe' } })),
   'jobs.release': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c) } })),
-  'schedules.create': one(callersOnly(), fixed({ cron: '0 0 1 1 *', jobType: 'proposal', params: {} })),
-  'schedules.list': one(anyAuthed(), fixed({})),
-  'schedules.delete': one(callersOnly(), async (w) => ({ input: { scheduleId: ((await w.call('user', C, 'schedules.create', { cron: '0 0 1 1 *', jobType: 'proposal' })) as { scheduleId: string }).scheduleId } })),
+  'schedules.create': {
+    rules: [
+      rule('personal', makersC(), fixed({ cron: '0 0 1 1 *', jobType: 'proposal', params: {} })),
+      rule("shared with user's team", teamMakersC(), async (w) => ({ input: { cron: '0 0 1 1 *', jobType: 'proposal', teamId: w.teamId } })),
+      rule("build on user's task", onTaskC(), async (w) => ({ input: { cron: '0 0 1 1 *', jobType: 'build', targetId: (await personalTask(w)).id } })),
+      rule("build on a task of user's team", onTeamTaskC(), async (w) => ({ input: { cron: '0 0 1 1 *', jobType: 'build', targetId: (await teamTask(w)).id } })),
+    ],
+  },
+  'schedules.list': {
+    rules: ownedAndTeamC(ownedC('HIDDEN'), teamC('HIDDEN'), async (w, team) => ({ input: {}, secret: (await schedule(w, team)).scheduleId })),
+  },
+  'schedules.delete': {
+    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { scheduleId: (await schedule(w, team)).scheduleId } })),
+  },
 };
 
 // ---------------------------------------------------------------------------------------------------
