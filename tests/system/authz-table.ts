@@ -204,6 +204,13 @@ const operations: Record<string, Entry> = {
       rule('personal subject', anyOps(), async (w, c) => ({ input: { subjectKind: 'other', subjectId: `authz-${w.run}-${c}-${w.next()}` } })),
       rule('for a team', teamOps(READ, 'ok', 'FORBIDDEN'), async (w, c) => ({ input: { subjectKind: 'other', subjectId: `authz-${w.run}-${c}-${w.next()}`, teamId: w.teamId } })),
       rule("about another user's task", ownedOps(), async (w) => ({ input: { subjectKind: 'task', subjectId: (await personalTask(w)).id } })),
+      // a stranger's pending request on the same subject neither blocks nor reveals itself; the
+      // requester's own second request is a CONFLICT (PASSES_AUTH)
+      rule("subject with the user's pending request", { ...anyOps('ok'), user: 'PASSES_AUTH' }, async (w, c) => {
+        const subjectId = `authz-${w.run}-${c}-${w.next()}`;
+        await w.call('user', O, 'approvals.request', { subjectKind: 'other', subjectId });
+        return { input: { subjectKind: 'other', subjectId } };
+      }),
     ],
   },
   'approvals.get': {
@@ -301,7 +308,8 @@ const operations: Record<string, Entry> = {
     return { input: {}, secret: m.id };
   }),
   'memories.expire': one(ownedOps(), async (w) => ({ input: { id: (await memory(w)).id } })),
-  'memories.history': one(ownedOps('HIDDEN'), async (w) => {
+  // another principal's memory (and an unknown id) is NOT_FOUND, not an empty history
+  'memories.history': one(ownedOps(), async (w) => {
     const m = await memory(w);
     return { input: { id: m.id }, secret: m.id };
   }),

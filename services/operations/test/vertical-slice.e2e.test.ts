@@ -37,7 +37,8 @@ beforeAll(async () => {
   }
   // The owner role: row-level security hides every task from the service role outside a principal's
   // transaction, so "writes nothing" must be checked by a role that sees all rows.
-  db = new pg.Client({ connectionString: stores['DATABASE_ADMIN_URL'] });
+  // The owner with its break-glass setting: row-level security is FORCEd, also for the owner.
+  db = new pg.Client({ connectionString: stores['DATABASE_ADMIN_URL'], options: '-c app.owner_bypass=on' });
   await db.connect();
   system = await startTestSystem({ agents: 1 });
   alice = clientsFor(await tokenFor({ kind: 'user', id: `alice-${runTag}`, roles: [] }));

@@ -31,7 +31,9 @@ export const approvalEventData = (a: ApprovalRow) => ({
 /**
  * Opens a request. A knowledge block subject must exist in knowledge, a task subject must be visible
  * to the requester; with a team, the requester must belong to it. One pending request per subject
- * (a second is a CONFLICT, enforced by a partial unique index).
+ * within the team (or, without a team, per requester): a second is a CONFLICT, enforced by partial
+ * unique indexes. The scope is one whose members all see its requests, so a stranger's pending
+ * request on the same subject neither blocks this one nor reveals itself through the conflict.
  */
 export async function requestApproval(
   deps: ApprovalDeps,

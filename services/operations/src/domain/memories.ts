@@ -178,6 +178,15 @@ export function expireMemories(deps: CoreDeps, principal: Principal, input: { id
   );
 }
 
+/**
+ * The audit log of a memory the caller may see, or of one that is gone and was theirs. Anything else
+ * is NOT_FOUND — the same answer for another principal's memory as for an id that never existed.
+ */
 export function memoryHistory(deps: CoreDeps, principal: Principal, id: string, limit: number) {
-  return asUser(deps.db, principal, (s) => listMemoryLog(s, id, limit));
+  const admin = isAdmin(principal);
+  return asUser(deps.db, principal, async (s) => {
+    const entries = await listMemoryLog(s, id, admin, limit);
+    if (entries.length === 0 && !(await findMemory(s, id, admin))) throw notFound('memory', id);
+    return entries;
+  });
 }

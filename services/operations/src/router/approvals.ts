@@ -32,7 +32,7 @@ const toApproval = (a: ApprovalRow): z.infer<typeof Approval> => ({
 export function approvalsRouter(deps: ApprovalDeps & { afterWrite: () => void }) {
   return router({
     request: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/approvals/request', protect: true, tags: ['approvals'], summary: 'Ask for a decision about a subject (one pending request per subject)' } })
+      .meta({ openapi: { method: 'POST', path: '/approvals/request', protect: true, tags: ['approvals'], summary: 'Ask for a decision about a subject (one pending request per subject in the team, or per requester without a team)' } })
       .input(
         z.strictObject({
           subjectKind: z.enum(['knowledge_block', 'task', 'workflow', 'other']),

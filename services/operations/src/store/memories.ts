@@ -221,6 +221,16 @@ export async function insertMemoryLog(s: UserScope, e: MemoryLogEntry): Promise<
   });
 }
 
-export function listMemoryLog(s: UserScope, memoryId: string, limit: number) {
-  return s.tx.memoryLog.findMany({ where: { memoryId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: limit });
+/**
+ * A memory's audit log, as far as the caller owns it: the same ownership rule as visibleTo, applied to
+ * the owner columns the log copies (so it still answers after the memory is gone). Not `actor`: having
+ * once acted on a memory is no right to read its history. RLS enforces the same underneath.
+ */
+export async function listMemoryLog(s: UserScope, memoryId: string, admin: boolean, limit: number) {
+  const myAgents = (await s.tx.agent.findMany({ where: { name: s.userId }, select: { id: true } })).map((a) => a.id);
+  return s.tx.memoryLog.findMany({
+    where: { memoryId, OR: [{ ownerUserId: s.userId }, { agentId: { in: myAgents } }, ...(admin ? [{ agentId: { not: null } }] : [])] },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    take: limit,
+  });
 }

@@ -23,7 +23,7 @@ export interface UserScope {
  * Named system actors: each has its own narrow policies in the RLS migration (e.g. job-results may
  * read and update tasks, nothing else), instead of one blanket bypass.
  */
-export type SystemActor = 'job-results' | 'agent-stuck' | 'saga-orchestrator';
+export type SystemActor = 'job-results' | 'agent-stuck' | 'saga-orchestrator' | 'team-directory';
 
 export interface SystemScope {
   readonly tx: Tx;

@@ -17,6 +17,9 @@ export function requireStores(...keys: string[]): Record<string, string> {
   return env;
 }
 
+/** Connection options that turn the owner's break-glass policy on (what the owner needs to see every row). */
+export const OWNER_BYPASS = '-c app.owner_bypass=on';
+
 export interface ScratchDb {
   name: string;
   /** platform_owner: owns the tables (migrations, test assertions that must see every row). */
@@ -27,7 +30,11 @@ export interface ScratchDb {
   db: Db;
   /** The hot-path pool as the service role (event store, saga steps), as in production. */
   sql: SqlPool;
-  /** Plain pg client as the owner, for assertions and setup that bypass the service. */
+  /**
+   * Plain pg pool as the owner, for assertions and setup that bypass the service. Row-level security
+   * is FORCEd, so the owner too sees nothing unless it says so: this pool connects with the owner's
+   * break-glass setting (app.owner_bypass=on, see the *_force_rls_team_directory migration).
+   */
   admin: pg.Pool;
   drop(): Promise<void>;
 }
@@ -48,7 +55,7 @@ export async function migratedScratchDb(tag: string, opts: { poolMax?: number } 
   }
   const appUrl = withDatabase(env['DATABASE_URL']!, scratch.name);
   const db = createDb(appUrl, { max: opts.poolMax ?? 10 });
-  const admin = new pg.Pool({ connectionString: scratch.url, max: 3 });
+  const admin = new pg.Pool({ connectionString: scratch.url, max: 3, options: OWNER_BYPASS });
   const sqlPool = createPool(appUrl, { max: opts.poolMax ?? 10 });
   return {
     name: scratch.name,
