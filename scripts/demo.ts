@@ -1,13 +1,13 @@
 // Walks the vertical slice against the running system (`npm start`) and prints each step.
-import { createServiceClient, signToken } from '@platform/kit';
+import { createServiceClient } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
 import type { KnowledgeRouter } from '@platform/knowledge/router';
 import type { OperationsRouter } from '@platform/operations/router';
 import { TRPCClientError } from '@trpc/client';
-import { DEV_JWT, SERVICE_PORTS } from './lib/local-env.js';
+import { devToken, SERVICE_PORTS } from './lib/local-env.js';
 
 const user = process.argv[2] ?? 'demo-user';
-const token = await signToken({ kind: 'user', id: user, roles: [] }, { ...DEV_JWT, secret: process.env['JWT_SECRET'] ?? DEV_JWT.secret });
+const token = await devToken({ kind: 'user', id: user, roles: [] });
 const client = (port: number) => ({ baseUrl: `http://127.0.0.1:${port}`, getToken: async () => token, timeoutMs: 10_000 });
 const knowledge = createServiceClient<KnowledgeRouter>(client(SERVICE_PORTS.knowledge));
 const operations = createServiceClient<OperationsRouter>(client(SERVICE_PORTS.operations));

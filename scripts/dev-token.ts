@@ -1,9 +1,13 @@
 // Prints a development token for a principal: npm run dev-token -- user alice [role,...]
 import { Principal } from '@platform/contracts';
-import { signToken } from '@platform/kit';
-import { DEV_JWT } from './lib/local-env.js';
+import { devToken } from './lib/local-env.js';
 
 const [kind = 'user', id = 'dev-user', roles = ''] = process.argv.slice(2);
 const principal = Principal.parse({ kind, id, roles: roles ? roles.split(',') : [] });
-const secret = process.env['JWT_SECRET'] ?? DEV_JWT.secret;
-console.log(await signToken(principal, { ...DEV_JWT, secret }, Number(process.env['TOKEN_TTL_SECONDS'] ?? 3600)));
+// Signed by the local identity provider's key (.data/keys, made on first use); services started by
+// `npm start` trust its public key. Agent tokens come from enrolment, service tokens from each service.
+if (principal.kind !== 'user') {
+  console.error(`dev-token signs user tokens only (kind '${principal.kind}'): agents are enrolled (coordination enrolment.create), services sign their own`);
+  process.exit(2);
+}
+console.log(await devToken(principal, Number(process.env['TOKEN_TTL_SECONDS'] ?? 3600)));

@@ -1,7 +1,7 @@
 // Runs the three services and the example agent as local processes and prints where to reach them.
 // Called by `npm start` after the infrastructure is up and migrations are applied.
-import { agentNatsEnv, DEV_JWT, SERVICE_PORTS, storeEnv, type ServiceName } from './lib/local-env.js';
-import { EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './lib/processes.js';
+import { agentNatsEnv, SERVICE_PORTS, storeEnv, type ServiceName } from './lib/local-env.js';
+import { enrolAgent, EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './lib/processes.js';
 
 const order: ServiceName[] = ['knowledge', 'coordination', 'operations'];
 const procs: ServiceProcess[] = [];
@@ -22,10 +22,11 @@ try {
     procs.push(proc);
     await waitForHttp(`${proc.url}/readyz`, 90_000, proc);
   }
+  const coordinationUrl = `http://127.0.0.1:${SERVICE_PORTS.coordination}`;
   const agent = spawnNode(
     'example-agent',
     EXAMPLE_AGENT_ARGS,
-    { ...agentNatsEnv(), COORDINATION_URL: `http://127.0.0.1:${SERVICE_PORTS.coordination}`, AGENT_NAME: 'example-agent-1', JWT_SECRET: DEV_JWT.secret },
+    { ...agentNatsEnv(), COORDINATION_URL: coordinationUrl, AGENT_NAME: 'example-agent-1', AGENT_ENROLMENT_TOKEN: await enrolAgent(coordinationUrl, 'example-agent-1') },
     'example-agent',
   );
   procs.push(agent);

@@ -1,11 +1,11 @@
 // tRPC request overhead next to a plain node:http server, both on loopback in the same run:
 // what the kit's server (auth, zod in/out, error mapping) costs per call.
-import { createLogger, createServiceClient, createTrpc, contextFactory, signToken, startServiceServer } from '@platform/kit';
+import { createLogger, createServiceClient, createTrpc, contextFactory, startServiceServer } from '@platform/kit';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { percentile, round, writeBenchResult } from '../lib/bench.js';
-import { DEV_JWT } from '../lib/local-env.js';
+import { devToken, DEV_AUTH } from '../lib/local-env.js';
 
 const N = Number(process.env['BENCH_HTTP_REQUESTS'] ?? 3_000);
 const CONCURRENCY = 8;
@@ -22,7 +22,7 @@ const log = createLogger('bench-http', 'silent');
 const trpcServer = await startServiceServer({
   name: 'bench',
   router: echoRouter,
-  createContext: contextFactory(DEV_JWT, log),
+  createContext: contextFactory(DEV_AUTH.verifier, log),
   readiness: {},
   openapi: { title: 'bench', version: '0' },
   log,
@@ -42,7 +42,7 @@ const plain = createServer((req, res) => {
 await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
 const plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`;
 
-const token = await signToken({ kind: 'service', id: 'bench', roles: [] }, DEV_JWT);
+const token = await devToken({ kind: 'service', id: 'bench', roles: [] });
 const client = createServiceClient<typeof echoRouter>({ baseUrl: trpcServer.url, getToken: async () => token });
 
 async function run(call: () => Promise<unknown>): Promise<{ latencies: number[]; seconds: number }> {

@@ -4,15 +4,18 @@
  * would resolve and the ones it would not check at all (healthchecks behind service_healthy, every
  * ${VAR} in .env.example, each service's environment accepted by that service's own config schema).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { issuerFromEnv } from '@platform/kit';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { coordinationEnv } from '../../services/coordination/src/config.js';
 import { knowledgeEnv } from '../../services/knowledge/src/config.js';
 import { operationsEnv } from '../../services/operations/src/config.js';
+import { devAuth, keyFile } from '../lib/dev-keys.js';
 import { DEPLOY_DATA, ROOT } from './lib.js';
 
 type Dict = Record<string, unknown>;
@@ -63,9 +66,32 @@ function interpolate(value: unknown, env: Map<string, string>): unknown {
   return value;
 }
 
+/**
+ * .env.example leaves AUTH_ISSUERS empty on purpose (compose must refuse to start without it); the
+ * tests fill it the way `npm run dev-keys` does, from development keys made in a scratch directory.
+ */
+const keyDir = mkdtempSync(path.join(tmpdir(), 'compose-keys-'));
+afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
+const dev = devAuth(keyDir);
+const envWithKeys = new Map([...envExample, ['AUTH_ISSUERS', JSON.stringify(dev.issuers)]]);
+
 const raw = parseDocument(composeText, { merge: true }).toJS({ maxAliasCount: 100 }) as Dict;
-const compose = interpolate(raw, envExample) as Dict;
+const compose = interpolate(raw, envWithKeys) as Dict;
 const services = compose['services'] as Record<string, Dict>;
+/** The services that sign tokens (and so hold a private key); knowledge only verifies. */
+const SIGNING = ['operations', 'coordination'] as const;
+const secretsOf = (svc: Dict): string[] => ((svc['secrets'] ?? []) as Array<string | Dict>).map((s) => (typeof s === 'string' ? s : String(s['source'])));
+/** Where compose mounts a secret in the container (short syntax: /run/secrets/<name>; long: target). */
+const secretTarget = (svc: Dict, name: string): string | undefined => {
+  for (const s of (svc['secrets'] ?? []) as Array<string | Dict>) {
+    if (s === name) return `/run/secrets/${name}`;
+    if (typeof s === 'object' && s['source'] === name) {
+      const t = String(s['target'] ?? name);
+      return t.startsWith('/') ? t : `/run/secrets/${t}`;
+    }
+  }
+  return undefined;
+};
 
 const environment = (svc: Dict): Record<string, string> => {
   const env = svc['environment'];
@@ -105,20 +131,24 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('declares every named volume and config it uses, and uses every one it declares', () => {
+  it('declares every named volume, config and secret it uses, and uses every one it declares', () => {
     const declaredVolumes = new Set(Object.keys((compose['volumes'] ?? {}) as Dict));
     const declaredConfigs = new Set(Object.keys((compose['configs'] ?? {}) as Dict));
+    const declaredSecrets = new Set(Object.keys((compose['secrets'] ?? {}) as Dict));
     const usedVolumes = new Set<string>();
     const usedConfigs = new Set<string>();
+    const usedSecrets = new Set<string>();
     for (const svc of Object.values(services)) {
       for (const v of (svc['volumes'] ?? []) as Array<string | Dict>) {
         const source = typeof v === 'string' ? v.split(':')[0]! : String(v['source']);
         if (!source.startsWith('.') && !source.startsWith('/')) usedVolumes.add(source);
       }
       for (const c of (svc['configs'] ?? []) as Array<string | Dict>) usedConfigs.add(typeof c === 'string' ? c : String(c['source']));
+      for (const name of secretsOf(svc)) usedSecrets.add(name);
     }
     expect([...usedVolumes].sort()).toEqual([...declaredVolumes].sort());
     expect([...usedConfigs].sort()).toEqual([...declaredConfigs].sort());
+    expect([...usedSecrets].sort()).toEqual([...declaredSecrets].sort());
   });
 
   it('orders start-up with healthchecks: depends_on targets exist, service_healthy targets have a healthcheck', () => {
@@ -186,12 +216,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it("gives each service an environment its own config schema accepts (HOST 0.0.0.0, stores by service name)", () => {
-    const schemas: Record<string, z.ZodType> = { knowledge: knowledgeEnv, operations: operationsEnv, coordination: coordinationEnv };
+  it("gives each service an environment its own config schema accepts (HOST 0.0.0.0, stores by service name), and no variable it does not read", () => {
+    const schemas: Record<string, z.ZodObject> = { knowledge: knowledgeEnv, operations: operationsEnv, coordination: coordinationEnv };
     for (const [name, schema] of Object.entries(schemas)) {
       const env = environment(services[name]!);
       const parsed = schema.safeParse(env);
       expect(parsed.success, `${name}: ${parsed.success ? '' : JSON.stringify(parsed.error.issues)}`).toBe(true);
+      // zod drops unknown keys silently: a leftover (JWT_SECRET) or a typo would go unnoticed.
+      const unknown = Object.keys(env).filter((k) => !(k in schema.shape) && k !== 'OTEL_EXPORTER_OTLP_ENDPOINT');
+      expect(unknown, `${name}: variables the service does not read`).toEqual([]);
       expect(env['HOST']).toBe('0.0.0.0');
       expect(env['NATS_URL']).toBe('nats://nats:4222');
     }
@@ -212,9 +245,66 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('fails fast when a required secret is missing from .env', () => {
-    const withoutJwt = new Map(envExample);
-    withoutJwt.delete('JWT_SECRET');
-    expect(() => interpolate(parse(composeText, { merge: true }), withoutJwt)).toThrow(/JWT_SECRET/);
+  it('fails fast when a required secret or setting is missing from .env', () => {
+    for (const name of ['NATS_PASSWORD', 'NEO4J_PASSWORD', 'POSTGRES_PASSWORD', 'AUTH_ISSUERS']) {
+      const without = new Map(envWithKeys);
+      without.delete(name);
+      expect(() => interpolate(parse(composeText, { merge: true }), without), name).toThrow(new RegExp(name));
+    }
+  });
+});
+
+describe('docker-compose.yml: tokens and keys', () => {
+  it('requires AUTH_ISSUERS, and .env.example leaves it empty so compose refuses to start until `npm run dev-keys` (or you) set it', () => {
+    expect(raw['x-service-env'] as Dict).toMatchObject({ AUTH_ISSUERS: expect.stringMatching(/^\$\{AUTH_ISSUERS:\?[^}]*dev-keys/) });
+    for (const name of ['knowledge', 'operations', 'coordination']) expect(environment(services[name]!)['AUTH_ISSUERS'], name).toBe(JSON.stringify(dev.issuers));
+    expect(envExample.get('AUTH_ISSUERS')).toBe('');
+    expect(() => interpolate(parse(composeText, { merge: true }), envExample)).toThrow(/AUTH_ISSUERS/);
+  });
+
+  it('has no shared HS256 secret anywhere (no JWT_* in docker-compose.yml or .env.example)', () => {
+    expect(composeText).not.toMatch(/JWT_/);
+    expect(readFileSync(path.join(ROOT, '.env.example'), 'utf8')).not.toMatch(/JWT_/);
+    for (const svc of Object.values(services)) expect(Object.keys(environment(svc)).filter((k) => k.startsWith('JWT_'))).toEqual([]);
+  });
+
+  it.each(SIGNING)('%s (signs tokens) gets its own private key as a compose secret from .data/keys, read through AUTH_SIGNING_KEY_FILE', (name) => {
+    const svc = services[name]!;
+    const secret = `${name}-signing-key`;
+    expect(secretsOf(svc)).toEqual([secret]);
+    const file = ((compose['secrets'] as Record<string, { file?: string }>)[secret])?.file;
+    expect(file).toBe(`./.data/keys/${name}.private.jwk.json`);
+    const env = environment(svc);
+    expect(env['AUTH_SIGNING_KEY_FILE']).toBe(secretTarget(svc, secret));
+    expect(env['AUTH_SIGNING_KEY'], 'the key itself never goes into the environment').toBeUndefined();
+    // The file `npm run dev-keys` makes is what the service loads: start its issuer from it, as main.ts does.
+    const config = (name === 'operations' ? operationsEnv : coordinationEnv).parse({ ...env, AUTH_SIGNING_KEY_FILE: keyFile(keyDir, name) });
+    expect(() => issuerFromEnv(config, name)).not.toThrow();
+    expect(() => issuerFromEnv({ ...config, AUTH_SIGNING_KEY_FILE: undefined }, name), 'without the file it would not start').toThrow(/AUTH_SIGNING_KEY/);
+  });
+
+  it('knowledge signs nothing: no secret mounted, no signing key variable', () => {
+    const knowledge = services['knowledge']!;
+    expect(secretsOf(knowledge)).toEqual([]);
+    expect(Object.keys(environment(knowledge)).filter((k) => k.startsWith('AUTH_SIGNING_KEY') || k === 'AUTH_ISSUER')).toEqual([]);
+  });
+
+  it('mounts each private key into exactly one service, and puts no private key in AUTH_ISSUERS', () => {
+    const holders = Object.keys((compose['secrets'] ?? {}) as Dict).map((secret) => Object.entries(services).filter(([, svc]) => secretsOf(svc).includes(secret)).map(([n]) => n));
+    for (const h of holders) expect(h).toHaveLength(1);
+    expect(holders.flat().sort()).toEqual([...SIGNING].sort());
+    expect(JSON.stringify(dev.issuers)).not.toMatch(/"d":/);
+  });
+
+  it('gives coordination the agent token lifetime, and every service the request limits (optional, defaults in .env.example)', () => {
+    expect(environment(services['coordination']!)['AGENT_TOKEN_TTL_S']).toBe('900');
+    for (const name of ['knowledge', 'operations', 'coordination']) {
+      const env = environment(services[name]!);
+      expect(env, name).toMatchObject({ MAX_BODY_BYTES: '1048576', MAX_BATCH_CALLS: '20', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_REQUESTS: '3000', RATE_LIMIT_ANONYMOUS_REQUESTS: '600', RATE_LIMIT_WINDOW_SECONDS: '60' });
+    }
+    // Optional: every limit has a default in compose itself, so an .env without them still starts.
+    for (const v of ['MAX_BODY_BYTES', 'MAX_BATCH_CALLS', 'RATE_LIMIT_ENABLED', 'RATE_LIMIT_REQUESTS', 'RATE_LIMIT_ANONYMOUS_REQUESTS', 'RATE_LIMIT_WINDOW_SECONDS', 'AGENT_TOKEN_TTL_S']) {
+      expect(composeText).toMatch(new RegExp(`\\$\\{${v}:-[^}]+\\}`));
+    }
   });
 });

@@ -96,13 +96,45 @@ const securityContext = described('Container security context; the hardening can
   },
 });
 
+/**
+ * One trusted token issuer (shared/kit/src/auth-config.ts IssuerConfig): its public keys inline (a
+ * JWKS, never a private key: a key with `d` is rejected here, before it could reach a ConfigMap), or
+ * where to fetch them (`file:` inside the pod, or an https:// jwks_uri of an identity provider).
+ */
+const publicJwk = described('A public key (JWK with kid); a private key (with "d") is refused', {
+  type: 'object',
+  required: ['kty', 'kid'],
+  properties: { kty: { enum: ['OKP', 'EC'] }, kid: str({ minLength: 1, maxLength: 200 }), alg: { enum: ['EdDSA', 'ES256'] } },
+  not: { required: ['d'] },
+});
+const issuer = described(
+  'A trusted issuer: its `iss`, its public keys (inline JWKS, file:/path or https:// jwks_uri) and the principal kinds it may sign for',
+  {
+    type: 'object',
+    additionalProperties: false,
+    required: ['issuer', 'jwks', 'kinds'],
+    properties: {
+      issuer: str({ minLength: 1 }),
+      jwks: {
+        oneOf: [
+          str({ pattern: '^(file:/|https://)[^\\s]+$' }),
+          { type: 'object', additionalProperties: false, required: ['keys'], properties: { keys: { type: 'array', minItems: 1, items: publicJwk } } },
+        ],
+      },
+      kinds: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['user', 'service', 'agent'] } },
+      delegates: bool,
+    },
+  },
+);
+
 const global = described(
   'Values shared by every service chart (set once in the umbrella chart)',
   obj({
     imageRegistry: str({ pattern: '^$|^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$' }),
     imageTag: str({ pattern: '^$|^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' }),
     imagePullSecrets: { type: 'array', items: str({ pattern: K8S_NAME }) },
-    jwt: obj({ existingSecret: optionalName, secretKey, issuer: str({ minLength: 1 }), audience: str({ minLength: 1 }) }),
+    // issuers may be empty here: the template fails the render naming global.auth.issuers.
+    auth: obj({ issuers: { type: 'array', items: issuer }, audience: str({ minLength: 1 }), maxTokenLifetimeSeconds: int(60, 604_800), clockSkewSeconds: int(0, 300) }),
     nats: obj({ url: str({ pattern: '^$|^(nats|tls)://[^\\s/]+$' }), existingSecret: optionalName, userKey: secretKey, passwordKey: secretKey }),
     otel: obj({ endpoint: str({ pattern: '^$|^https?://[^\\s]+$' }) }),
   }),
@@ -116,6 +148,11 @@ function serviceProperties(port: number): Record<string, Schema> {
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     shutdownTimeoutMs: int(1000, 600_000),
     readinessTimeoutMs: int(100, 30_000),
+    limits: obj({
+      maxBodyBytes: int(1_024, 1_073_741_824),
+      maxBatchCalls: int(1, 1_000),
+      rateLimit: obj({ enabled: bool, requests: int(1, 1_000_000), anonymousRequests: int(1, 1_000_000), windowSeconds: int(1, 86_400) }),
+    }),
     extraEnv: {
       type: 'object',
       propertyNames: { pattern: '^[A-Z_][A-Z0-9_]*$' },
@@ -186,11 +223,14 @@ function serviceProperties(port: number): Record<string, Schema> {
   };
 }
 
+/** For the services that sign tokens: the existing Secret with the private key (required in the template). */
+const signingKey = described('The Secret holding this service\'s private signing key (a JWK with kid and alg), mounted as a file', obj({ signingKey: obj({ existingSecret: optionalName, key: secretKey }) }));
+
 function networkPolicy(withStore: boolean): Schema {
   return obj({
     enabled: bool,
     ingress: obj({ from: objects }),
-    egress: obj({ dnsTo: objects, natsTo: objects, ...(withStore ? { storeTo: objects } : {}), otelTo: objects, extra: objects }),
+    egress: obj({ dnsTo: objects, natsTo: objects, ...(withStore ? { storeTo: objects } : {}), otelTo: objects, jwksTo: objects, extra: objects }),
   });
 }
 
@@ -235,12 +275,15 @@ const schemas: Record<string, Schema> = {
       resources,
     }),
     outboxPollMs: int(50, 60_000),
+    auth: signingKey,
   }),
   coordination: chartSchema('coordination chart values', {
     ...serviceProperties(4103),
     networkPolicy: networkPolicy(false),
     claimWaitMs: int(0, 30_000),
     outboxSweepMs: int(100, 600_000),
+    agentTokenTtlSeconds: int(60, 86_400),
+    auth: signingKey,
   }),
   'agent-platform': chartSchema('agent-platform umbrella chart values (each service block is validated by its own chart schema)', {
     global,

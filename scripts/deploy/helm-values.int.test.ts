@@ -111,21 +111,38 @@ describe('service charts', () => {
     }
   });
 
-  /** Each value that has no usable default: unset it (on top of the chart's minimal values) and the render must name it. */
-  const REQUIRED: Array<[string, string]> = [
-    ['knowledge', 'global.jwt.existingSecret'],
-    ['knowledge', 'global.nats.url'],
-    ['knowledge', 'global.nats.existingSecret'],
-    ['knowledge', 'neo4j.uri'],
-    ['knowledge', 'neo4j.existingSecret'],
-    ['operations', 'database.existingSecret'],
-    ['operations', 'knowledge.url'],
-    ['coordination', 'global.jwt.existingSecret'],
+  /**
+   * Each value that has no usable default: unset it (on top of the chart's minimal values) and the
+   * render must name it. Lists are emptied (`[]`), strings blanked. The signing key is required of
+   * the services that sign tokens (operations, coordination); knowledge has no such value at all.
+   */
+  const REQUIRED: Array<[string, string, string]> = [
+    ['knowledge', 'global.auth.issuers', '[]'],
+    ['knowledge', 'global.nats.url', '""'],
+    ['knowledge', 'global.nats.existingSecret', '""'],
+    ['knowledge', 'neo4j.uri', '""'],
+    ['knowledge', 'neo4j.existingSecret', '""'],
+    ['operations', 'global.auth.issuers', '[]'],
+    ['operations', 'database.existingSecret', '""'],
+    ['operations', 'knowledge.url', '""'],
+    ['operations', 'auth.signingKey.existingSecret', '""'],
+    ['coordination', 'global.auth.issuers', '[]'],
+    ['coordination', 'auth.signingKey.existingSecret', '""'],
   ];
-  it.each(REQUIRED)('%s: `required` fails the render naming %s', (c, key) => {
-    const r = run(tool('helm'), ['template', 'x', chartDir(c), '--kube-version', KUBE_VERSION, '-f', path.join(chartDir(c), 'ci/minimal-values.yaml'), '--set', `${key}=`]);
+  it.each(REQUIRED)('%s: `required` fails the render naming %s', (c, key, empty) => {
+    const r = run(tool('helm'), ['template', 'x', chartDir(c), '--kube-version', KUBE_VERSION, '-f', path.join(chartDir(c), 'ci/minimal-values.yaml'), '--set-json', `${key}=${empty}`]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`${key.replace(/\./g, '\\.')}\\b[^\\n]*is required`));
+  });
+
+  it('only operations and coordination have a signing key value; knowledge has none, and no chart has global.jwt', () => {
+    expect(values['operations']!['auth']).toEqual({ signingKey: { existingSecret: '', key: 'signing-key.jwk.json' } });
+    expect(values['coordination']!['auth']).toEqual({ signingKey: { existingSecret: '', key: 'signing-key.jwk.json' } });
+    expect(values['knowledge']!['auth']).toBeUndefined();
+    for (const c of VALUE_CHARTS) {
+      expect(valuesText(c), c).not.toMatch(/jwt/i);
+      expect((parseDocument(valuesText(c)).toJS() as { global: Dict }).global['auth'], c).toMatchObject({ issuers: [], audience: 'agent-platform', maxTokenLifetimeSeconds: 3600, clockSkewSeconds: 30 });
+    }
   });
 });
 

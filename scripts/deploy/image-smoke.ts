@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEV_JWT, ROOT, storeEnv } from '../lib/local-env.js';
+import { DEV_AUTH, ROOT, storeEnv } from '../lib/local-env.js';
 import { createScratchDatabase } from '../prisma/scratch-db.js';
 
 type Service = 'knowledge' | 'operations' | 'coordination';
@@ -217,9 +217,7 @@ async function main(): Promise<void> {
         HOST: '127.0.0.1',
         PORT: String(ports[service]),
         LOG_LEVEL: 'info',
-        JWT_SECRET: DEV_JWT.secret,
-        JWT_ISSUER: DEV_JWT.issuer,
-        JWT_AUDIENCE: DEV_JWT.audience,
+        ...DEV_AUTH.serviceEnv(service),
         NATS_URL: stores['NATS_URL']!,
         ...(stores['NATS_USER'] ? { NATS_USER: stores['NATS_USER'], NATS_PASSWORD: stores['NATS_PASSWORD'] ?? '' } : {}),
         ...(service === 'knowledge' ? { NEO4J_URI: stores['NEO4J_URI']!, NEO4J_USER: stores['NEO4J_USER']!, NEO4J_PASSWORD: stores['NEO4J_PASSWORD']! } : {}),

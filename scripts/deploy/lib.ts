@@ -122,7 +122,34 @@ export const MUST_FAIL: FailureCase[] = [
       /coordination:[\s\S]*\/service\/port/,
       /\/image\/pullPolicy/,
       /global[\s\S]*\/nats\/url|\/global\/nats\/url/,
+      // a private key (with "d") pasted into global.auth.issuers never reaches a ConfigMap
+      /\/global\/auth\/issuers\/0\/jwks[\s\S]*(not|oneOf)/,
+      /\/global\/auth\/issuers\/1\/kinds\/0/,
     ],
+  },
+  {
+    name: 'operations without its signing key (it signs its own service tokens)',
+    chart: 'operations',
+    values: ['ci/minimal-values.yaml', fixture('missing-signing-key.yaml')],
+    expect: [/operations: auth\.signingKey\.existingSecret is required/],
+  },
+  {
+    name: 'coordination without its signing key (it signs agent tokens after enrolment)',
+    chart: 'coordination',
+    values: ['ci/minimal-values.yaml', fixture('missing-signing-key.yaml')],
+    expect: [/coordination: auth\.signingKey\.existingSecret is required/],
+  },
+  {
+    name: 'no trusted token issuer',
+    chart: 'agent-platform',
+    values: ['ci/minimal-values.yaml', fixture('no-issuers.yaml')],
+    expect: [/global\.auth\.issuers is required/],
+  },
+  {
+    name: 'a signing key for knowledge (it signs nothing: no such value)',
+    chart: 'agent-platform',
+    values: ['ci/minimal-values.yaml', fixture('knowledge-signing-key.yaml')],
+    expect: [/knowledge[\s\S]*additional properties 'auth' not allowed/],
   },
   {
     name: 'missing Neo4j secret name',

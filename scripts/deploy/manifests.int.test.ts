@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { coordinationEnv } from '../../services/coordination/src/config.js';
 import { knowledgeEnv } from '../../services/knowledge/src/config.js';
 import { operationsEnv } from '../../services/operations/src/config.js';
+import { authEnv } from '@platform/kit';
 import { parseManifests, render, SERVICE_PORTS, TARGETS, type K8sObject, type ServiceName } from './lib.js';
 
 type Dict = Record<string, unknown>;
@@ -25,7 +26,7 @@ interface Container {
   startupProbe?: { httpGet?: { path: string; port: string | number } };
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
-  volumeMounts?: Array<{ name: string; mountPath: string }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
   args?: string[];
 }
 interface PodSpec {
@@ -37,7 +38,7 @@ interface PodSpec {
   hostNetwork?: boolean;
   hostPID?: boolean;
   hostIPC?: boolean;
-  volumes?: Array<{ name: string; emptyDir?: Dict }>;
+  volumes?: Array<{ name: string; emptyDir?: Dict; secret?: { secretName: string; items?: Array<{ key: string; path: string }> }; projected?: Dict }>;
 }
 interface PodTemplate {
   metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
@@ -45,15 +46,21 @@ interface PodTemplate {
 }
 
 const SCHEMAS: Record<ServiceName, z.ZodObject> = { knowledge: knowledgeEnv, operations: operationsEnv, coordination: coordinationEnv };
+/** The services that sign tokens and so hold a private key (ARCHITECTURE "Tokens are verified by public key"). */
+const SIGNING: ReadonlySet<ServiceName> = new Set(['operations', 'coordination']);
 /** Stand-ins for values that only exist in Secrets, valid for the services' schemas. */
 const SECRET_PLACEHOLDERS: Record<string, string> = {
-  JWT_SECRET: 'x'.repeat(48),
   NATS_USER: 'platform',
   NATS_PASSWORD: 'placeholder',
   NEO4J_PASSWORD: 'placeholder',
   DATABASE_URL: 'postgresql://operations_app:placeholder@postgres:5432/platform',
   DATABASE_ADMIN_URL: 'postgresql://platform_owner:placeholder@postgres:5432/platform',
 };
+/**
+ * Names of variables that hold secret material (a password, a token such as AGENT_ENROLMENT_TOKEN, a
+ * private key); AUTH_MAX_TOKEN_LIFETIME_S, AGENT_TOKEN_TTL_S and AUTH_SIGNING_KEY_FILE (a path) are not.
+ */
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN$|SIGNING_KEY$|PRIVATE/;
 /** Variables a service reads that are not in its zod schema (read by the OpenTelemetry SDK or node). */
 const EXTERNAL_ENV = new Set(['OTEL_EXPORTER_OTLP_ENDPOINT', 'NODE_OPTIONS']);
 
@@ -159,6 +166,66 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
     }
   });
 
+  /** A container's plain environment: its ConfigMaps (envFrom) and literal env values (not Secrets). */
+  const plainEnv = (d: K8sObject): Record<string, string> => {
+    const configMaps = new Map(byKind('ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]));
+    const c = podTemplate(d)!.spec.containers[0]!;
+    const env: Record<string, string> = {};
+    for (const from of c.envFrom ?? []) Object.assign(env, configMaps.get(from.configMapRef?.name ?? '') ?? {});
+    for (const e of c.env ?? []) if (!e.valueFrom) env[e.name] = e.value ?? '';
+    return env;
+  };
+
+  it('never mentions the old shared HS256 secret (no JWT_* variable, no jwt Secret)', () => {
+    expect(JSON.stringify(objects)).not.toMatch(/JWT_|platform-jwt|jwt-secret/);
+  });
+
+  it('every service trusts issuers by public key only: AUTH_ISSUERS set, parsed by the kit, no private key ("d") in it', () => {
+    for (const d of deployments) {
+      const env = plainEnv(d);
+      const at = `${d.metadata.name}`;
+      expect(env['AUTH_ISSUERS'], `${at}: AUTH_ISSUERS`).toBeDefined();
+      const parsed = authEnv.safeParse(env);
+      expect(parsed.success, `${at}: ${parsed.success ? '' : JSON.stringify(parsed.error.issues)}`).toBe(true);
+      expect(env['AUTH_ISSUERS'], `${at}: a private key in AUTH_ISSUERS`).not.toMatch(/"d"\s*:/);
+      expect(env['AUTH_SIGNING_KEY'], `${at}: a private key is a file from a Secret, never an env value`).toBeUndefined();
+    }
+  });
+
+  it('operations and coordination get their own private key from a Secret, mounted read-only as AUTH_SIGNING_KEY_FILE; knowledge gets none', () => {
+    const signingSecrets = new Map<string, ServiceName>();
+    for (const d of deployments) {
+      const service = serviceOf(d)!;
+      const pod = podTemplate(d)!;
+      const c = pod.spec.containers[0]!;
+      const env = plainEnv(d);
+      const secretVolumes = (pod.spec.volumes ?? []).filter((v) => v.secret || v.projected);
+      if (!SIGNING.has(service)) {
+        expect(Object.keys(env).filter((k) => k.startsWith('AUTH_SIGNING_KEY')), `${service} signs nothing`).toEqual([]);
+        expect(secretVolumes, `${service} mounts no Secret`).toEqual([]);
+        expect((c.env ?? []).filter((e) => /SIGNING/.test(e.name))).toEqual([]);
+        continue;
+      }
+      const file = env['AUTH_SIGNING_KEY_FILE'];
+      expect(file, `${service}: AUTH_SIGNING_KEY_FILE`).toMatch(/^\//);
+      const mount = c.volumeMounts?.find((m) => file!.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+      expect(mount, `${service}: ${file} is on a mounted volume`).toBeDefined();
+      expect(mount!.readOnly, `${service}: key mount read-only`).toBe(true);
+      const volume = pod.spec.volumes?.find((v) => v.name === mount!.name);
+      expect(volume?.secret?.secretName, `${service}: the key comes from a Secret`).toMatch(/\S/);
+      const item = volume!.secret!.items?.find((i) => `${mount!.mountPath.replace(/\/$/, '')}/${i.path}` === file);
+      expect(item, `${service}: the Secret key is projected to ${file}`).toBeDefined();
+      expect(secretVolumes, `${service}: the signing key is its only mounted Secret`).toHaveLength(1);
+      // One key per service: no two services share a signing Secret.
+      expect(signingSecrets.get(volume!.secret!.secretName), `${service} shares its key Secret`).toBeUndefined();
+      signingSecrets.set(volume!.secret!.secretName, service);
+    }
+    // Other workloads (the migration Job, test pods) hold no key either.
+    for (const w of workloads.filter((w) => w.kind !== 'Deployment')) {
+      expect((podTemplate(w)!.spec.volumes ?? []).filter((v) => v.secret || v.projected), `${w.kind}/${w.metadata.name}`).toEqual([]);
+    }
+  });
+
   it("gives each service an environment its own config schema accepts; secrets only through secretKeyRef", () => {
     const configMaps = new Map(byKind('ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]));
     for (const d of deployments) {
@@ -168,7 +235,7 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
       for (const from of c.envFrom ?? []) {
         const data = configMaps.get(from.configMapRef?.name ?? '');
         expect(data, `${d.metadata.name}: ConfigMap ${from.configMapRef?.name} is rendered`).toBeDefined();
-        const secretish = Object.keys(data ?? {}).filter((k) => k in SECRET_PLACEHOLDERS || /SECRET|PASSWORD|TOKEN/.test(k));
+        const secretish = Object.keys(data ?? {}).filter((k) => k in SECRET_PLACEHOLDERS || SECRET_NAME.test(k));
         expect(secretish, `secret material in ConfigMap ${from.configMapRef?.name}`).toEqual([]);
         Object.assign(env, data);
       }
@@ -177,7 +244,8 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
           expect(SECRET_PLACEHOLDERS[e.name], `${e.name} from a Secret`).toBeDefined();
           env[e.name] = SECRET_PLACEHOLDERS[e.name]!;
         } else {
-          expect(e.name, `${e.name} is a secret and must come from a Secret`).not.toMatch(/SECRET|PASSWORD|TOKEN|DATABASE_URL/);
+          expect(e.name, `${e.name} is a secret and must come from a Secret`).not.toMatch(SECRET_NAME);
+          expect(e.name, `${e.name} is a secret and must come from a Secret`).not.toMatch(/DATABASE_URL/);
           env[e.name] = e.value ?? '';
         }
       }
@@ -199,6 +267,11 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
       operations: [53, 4222, 4101, 5432],
       coordination: [53, 4222],
     };
+    /** Every service fetches the public keys of an identity provider listed by https:// jwks_uri. */
+    const jwksPorts = (d: K8sObject): number[] => {
+      const issuers = JSON.parse(plainEnv(d)['AUTH_ISSUERS'] ?? '[]') as Array<{ jwks: unknown }>;
+      return [...new Set(issuers.flatMap((i) => (typeof i.jwks === 'string' && i.jwks.startsWith('https://') ? [Number(new URL(i.jwks).port || 443)] : [])))];
+    };
     const applying = (labels: Record<string, string>) => policies.filter((p) => matches(p.spec.podSelector.matchLabels, labels));
     for (const d of deployments) {
       const service = serviceOf(d)!;
@@ -207,7 +280,7 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
       expect(nps.every((p) => (p.spec.policyTypes ?? []).includes('Egress') || !p.spec.egress)).toBe(true);
       expect(nps.some((p) => p.spec.policyTypes?.includes('Ingress')) && nps.some((p) => p.spec.policyTypes?.includes('Egress')), `${service}: ingress and egress restricted`).toBe(true);
       const egressPorts = new Set(nps.flatMap((p) => (p.spec.egress ?? []).flatMap((r) => (r.ports ?? []).map((x) => Number(x.port)))));
-      const want = [...expected[service], ...(otel ? [4318] : [])].sort((a, b) => a - b);
+      const want = [...new Set([...expected[service], ...jwksPorts(d), ...(otel ? [4318] : [])])].sort((a, b) => a - b);
       expect([...egressPorts].sort((a, b) => a - b), `${service}: egress ports`).toEqual(want);
       for (const p of nps) for (const r of p.spec.egress ?? []) expect(r.ports?.length, `${service}: every egress rule names its ports`).toBeGreaterThan(0);
       const ingressPorts = new Set(nps.flatMap((p) => (p.spec.ingress ?? []).flatMap((r) => (r.ports ?? []).map((x) => x.port))));

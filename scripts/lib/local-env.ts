@@ -1,15 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Principal } from '@platform/contracts';
+import { devAuth } from './dev-keys.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Local development defaults shared by the run command, the demo and the tests (never used in production). */
-export const DEV_JWT = {
-  secret: 'local-dev-secret-change-me-0123456789abcdef',
-  issuer: 'agent-platform',
-  audience: 'agent-platform',
-};
+/**
+ * Local development signing keys (.data/keys, made on first use): user tokens from a local identity
+ * provider, service and agent tokens from the services' own keys. Never used in production.
+ */
+export const DEV_AUTH = devAuth(join(ROOT, '.data', 'keys'));
+/** A token for `principal` signed by the issuer that vouches for its kind. */
+export const devToken = (principal: Principal, ttlSeconds?: number) => DEV_AUTH.token(principal, ttlSeconds);
 
 export const SERVICE_PORTS = { knowledge: 4101, operations: 4102, coordination: 4103 } as const;
 export type ServiceName = keyof typeof SERVICE_PORTS;

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEV_JWT, ROOT, SERVICE_PORTS, storeEnv, type ServiceName } from './local-env.js';
+import type { CoordinationRouter } from '@platform/coordination/router';
+import { createServiceClient } from '@platform/kit';
+import { DEV_AUTH, devToken, ROOT, SERVICE_PORTS, storeEnv, type ServiceName } from './local-env.js';
 
 export interface ServiceProcess {
   name: string;
@@ -19,10 +21,10 @@ export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number>
     ...storeEnv(),
     HOST: '127.0.0.1',
     PORT: String(ports[name]),
-    JWT_SECRET: DEV_JWT.secret,
-    JWT_ISSUER: DEV_JWT.issuer,
-    JWT_AUDIENCE: DEV_JWT.audience,
+    // Every issuer's public keys, and this service's own private key only.
+    ...DEV_AUTH.serviceEnv(name),
     KNOWLEDGE_URL: `http://127.0.0.1:${ports.knowledge}`,
+    OPERATIONS_URL: `http://127.0.0.1:${ports.operations}`,
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
     ...extra,
   };
@@ -32,6 +34,13 @@ export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number>
 export function spawnService(name: ServiceName, env: Record<string, string>, logName: string = name): ServiceProcess {
   const dir = join(ROOT, 'services', name, 'src');
   return spawnNode(name, [...NODE_TS_FLAGS, '--import', join(dir, 'instrumentation.ts'), join(dir, 'main.ts')], env, logName, `http://127.0.0.1:${env['PORT']}`);
+}
+
+/** Enrols an agent as the local operator (a development admin user): its one-time enrolment token. */
+export async function enrolAgent(coordinationUrl: string, agentName: string): Promise<string> {
+  const token = await devToken({ kind: 'user', id: 'local-operator', roles: ['admin'] }, 300);
+  const client = createServiceClient<CoordinationRouter>({ baseUrl: coordinationUrl, getToken: async () => token, timeoutMs: 15_000 });
+  return (await client.enrolment.create.mutate({ agentName, ttlSeconds: 600 })).enrolmentToken;
 }
 
 /** Node arguments that run the example agent (with its telemetry loaded first). */

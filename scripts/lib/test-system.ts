@@ -1,16 +1,16 @@
 import type { Principal } from '@platform/contracts';
 import type { CoordinationRouter } from '@platform/coordination/router';
-import { createServiceClient, signToken } from '@platform/kit';
+import { createServiceClient } from '@platform/kit';
 import type { KnowledgeRouter } from '@platform/knowledge/router';
 import type { OperationsRouter } from '@platform/operations/router';
-import { agentNatsEnv, DEV_JWT, SERVICE_PORTS, type ServiceName } from './local-env.js';
-import { EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './processes.js';
+import { agentNatsEnv, devToken, SERVICE_PORTS, type ServiceName } from './local-env.js';
+import { enrolAgent, EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './processes.js';
 
 /** Ports for test runs, apart from `npm start`'s so both can run at once. */
 export const TEST_PORTS: Record<ServiceName, number> = { knowledge: 4201, operations: 4202, coordination: 4203 };
 
 export function tokenFor(principal: Principal, ttlSeconds = 600): Promise<string> {
-  return signToken(principal, DEV_JWT, ttlSeconds);
+  return devToken(principal, ttlSeconds);
 }
 
 export function clientsFor(token: string | (() => Promise<string>), ports: Record<ServiceName, number> = TEST_PORTS) {
@@ -49,7 +49,7 @@ export async function startTestSystem(opts: { agents?: number; ports?: Record<Se
     const agent = spawnNode(
       name,
       EXAMPLE_AGENT_ARGS,
-      { ...agentNatsEnv(), ...opts.env, COORDINATION_URL: `http://127.0.0.1:${ports.coordination}`, AGENT_NAME: name, JWT_SECRET: DEV_JWT.secret, AGENT_WORK_MS: '20' },
+      { ...agentNatsEnv(), ...opts.env, COORDINATION_URL: `http://127.0.0.1:${ports.coordination}`, AGENT_NAME: name, AGENT_ENROLMENT_TOKEN: await enrolAgent(`http://127.0.0.1:${ports.coordination}`, name), AGENT_WORK_MS: '20' },
       `test-${name}`,
     );
     agents.push(agent);

@@ -20,7 +20,7 @@ interface RouterDef {
 const routers: Record<ServiceName, RouterDef> = {
   knowledge: createKnowledgeRouter({} as never) as unknown as RouterDef,
   operations: createOperationsRouter({} as never) as unknown as RouterDef,
-  coordination: createCoordinationRouter({} as never) as unknown as RouterDef,
+  coordination: createCoordinationRouter({} as never, {} as never) as unknown as RouterDef,
 };
 
 /** Every procedure of every service, with its input schema: the fuzzer and the authorization matrix walk this. */

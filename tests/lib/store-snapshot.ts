@@ -11,7 +11,8 @@ export async function storeSnapshot(): Promise<Record<string, number>> {
   const env = storeEnv();
   const out: Record<string, number> = {};
 
-  const db = new pg.Client({ connectionString: env['DATABASE_ADMIN_URL'] ?? env['DATABASE_URL'] });
+  // As the owner with the break-glass setting, so FORCEd row-level security counts every row.
+  const db = new pg.Client({ connectionString: env['DATABASE_ADMIN_URL'] ?? env['DATABASE_URL'], options: '-c app.owner_bypass=on' });
   await db.connect();
   try {
     const tables = await db.query<{ t: string }>(

@@ -9,9 +9,10 @@ the library always adds, so there is no other egress.
 {{- define "coordination.config" -}}
 CLAIM_WAIT_MS: {{ .Values.claimWaitMs | quote }}
 OUTBOX_SWEEP_MS: {{ .Values.outboxSweepMs | quote }}
+AGENT_TOKEN_TTL_S: {{ .Values.agentTokenTtlSeconds | int64 | quote }}
 {{- end }}
 
-{{/* Environment from existing Secrets: none beyond the shared JWT and NATS ones. */}}
+{{/* Environment from existing Secrets: none beyond the shared NATS ones (its signing key is a mounted file, platform-lib.signingKeyVolume). */}}
 {{- define "coordination.secretEnv" }}
 {{- end }}
 

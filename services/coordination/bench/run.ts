@@ -8,11 +8,11 @@
 //      latency and the coordination process's CPU, next to what a bare node:http server and bare
 //      nats.js KV puts cost at the same rate here.
 import type { CoordinationRouter } from '@platform/coordination/router';
-import { AckPolicy, connectNats, KvWatchInclude, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy, signToken } from '@platform/kit';
+import { AckPolicy, connectNats, KvWatchInclude, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy } from '@platform/kit';
 import { execSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { percentile, round, writeBenchResult, type BenchTable } from '../../../scripts/lib/bench.js';
-import { DEV_JWT } from '../../../scripts/lib/local-env.js';
+import { devToken } from '../../../scripts/lib/local-env.js';
 import { serviceEnv, spawnService, waitForHttp } from '../../../scripts/lib/processes.js';
 import { startAgent, type RunningAgent } from '../../../shared/agent-sdk/src/agent.js';
 import { runHeartbeats, TRPC_PING_EVERY } from '../../../shared/agent-sdk/src/heartbeats.js';
@@ -107,7 +107,7 @@ try {
   const startAgents = async (slots: number) => {
     for (let i = 0; i < AGENTS; i++) {
       const name = `bench-agent-${slots}-${i}`;
-      const token = await signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT);
+      const token = await devToken({ kind: 'agent', id: name, roles: ['agent'] });
       agents.push(
         await startAgent({
           coordinationUrl: coordination.url,
@@ -131,7 +131,7 @@ try {
     return processed;
   };
   await startAgents(SLOTS);
-  const userToken = await signToken({ kind: 'user', id: 'bench', roles: [] }, DEV_JWT);
+  const userToken = await devToken({ kind: 'user', id: 'bench', roles: [] });
   const client = createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken: async () => userToken, timeoutMs: 30_000 });
   const waitStarted = async (ids: string[]) => {
     const deadline = Date.now() + 120_000;
@@ -226,7 +226,7 @@ try {
   const pingers = await Promise.all(
     Array.from({ length: PINGERS }, async (_, i) => {
       const name = `sim-${i}`;
-      const token = await signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT, 3_600);
+      const token = await devToken({ kind: 'agent', id: name, roles: ['agent'] }, 3_600);
       const getToken = async () => token;
       return { name, getToken, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken, timeoutMs: 10_000 }) };
     }),

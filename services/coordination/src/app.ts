@@ -1,10 +1,11 @@
-import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type TeamDirectory } from '@platform/kit';
+import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type TeamDirectory, type TokenIssuer } from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
 import type { Claimant } from './domain/claim.js';
 import { absorbHeartbeats, type VerifyToken } from './domain/heartbeats.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
 import type { CoordinationDeps } from './domain/deps.js';
+import { Enrolment } from './domain/enrolment.js';
 import { sweepOutbox } from './domain/outbox.js';
 import type { TaskAccess } from './domain/task-access.js';
 import { fireDueSchedules } from './domain/schedules.js';
@@ -37,6 +38,7 @@ type Config = Pick<
   | 'STUCK_GRACE_MS'
   | 'LIVENESS_SWEEP_MS'
   | 'SCHEDULER_TICK_MS'
+  | 'AGENT_TOKEN_TTL_S'
 >;
 
 /** Runs `fn` every `ms`, never two at once; a failure is logged and the next tick tries again. */
@@ -67,6 +69,8 @@ export async function startCoordination(opts: {
   log: Logger;
   /** Checks the tokens in heartbeats that arrive over NATS (the tRPC context's check). */
   verifyToken: VerifyToken;
+  /** Signs the agent tokens enrolment hands out (coordination's own key). */
+  issuer: TokenIssuer;
   /** Who is in which team (team members see the team's jobs and schedules). */
   teams: TeamDirectory;
   /** Asks operations whether a caller may change a task a job would target. */
@@ -138,7 +142,12 @@ export async function startCoordination(opts: {
 
   return {
     deps,
-    router: createCoordinationRouter(deps),
+    router: createCoordinationRouter(deps, {
+      enrolments: await openTypedKv(js, BUCKETS.enrolments, Enrolment),
+      issuer: opts.issuer,
+      clock: deps.clock,
+      agentTokenTtlSeconds: config.AGENT_TOKEN_TTL_S,
+    }),
     readiness,
     stop: async () => {
       notifier.stop();

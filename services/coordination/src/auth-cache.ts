@@ -1,14 +1,13 @@
 import type { Principal } from '@platform/contracts';
-import { principalFromHeader, type JwtSettings } from '@platform/kit';
+import type { TokenVerifier } from '@platform/kit';
 
 /**
  * Verifies bearer tokens once and remembers the result by the exact token string until the
  * token expires (at most `maxAgeMs`). Agents send the same token with every heartbeat and claim;
- * HS256 verification (jose imports the key each time) was about a tenth of the service's CPU
- * under load. The same bytes verify the same way, so caching them changes no decision; a bad
+ * signature verification was about a tenth of the service's CPU under load. The same bytes verify the same way, so caching them changes no decision; a bad
  * token is never cached.
  */
-export function cachedPrincipalFromHeader(jwt: JwtSettings, opts: { maxEntries?: number; maxAgeMs?: number } = {}) {
+export function cachedPrincipalFromHeader(verifier: Pick<TokenVerifier, 'fromHeader'>, opts: { maxEntries?: number; maxAgeMs?: number } = {}) {
   const maxEntries = opts.maxEntries ?? 20_000;
   const maxAgeMs = opts.maxAgeMs ?? 5 * 60_000;
   const cache = new Map<string, { principal: Principal; until: number }>();
@@ -18,7 +17,7 @@ export function cachedPrincipalFromHeader(jwt: JwtSettings, opts: { maxEntries?:
     const hit = cache.get(header);
     if (hit && hit.until > now) return hit.principal;
     if (hit) cache.delete(header);
-    const principal = await principalFromHeader(header, jwt); // throws AuthError when invalid
+    const principal = await verifier.fromHeader(header); // throws AuthError when invalid
     if (!principal) return null;
     const exp = expiryOf(header);
     if (exp !== null) {

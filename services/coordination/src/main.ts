@@ -1,25 +1,25 @@
-import { connectNats, createLogger, onShutdown, startServiceServer, staticTeamDirectory } from '@platform/kit';
+import { connectNats, createLogger, issuerFromEnv, limitSettings, onShutdown, serviceTokens, startServiceServer, natsTeamDirectory, verifierFromEnv } from '@platform/kit';
 import { startCoordination } from './app.js';
 import { cachedPrincipalFromHeader } from './auth-cache.js';
-import { delegatedTokensNotWired, operationsTaskAccess } from './clients/operations.js';
+import { operationsTaskAccess } from './clients/operations.js';
 import { loadCoordinationConfig } from './config.js';
 import { coordinationContextFactory } from './context.js';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadCoordinationConfig();
 const log = createLogger('coordination', config.LOG_LEVEL);
-const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+// Coordination signs agent tokens (enrolment) and its own service tokens; it verifies everyone's by public key.
+const issuer = issuerFromEnv(config, 'coordination');
+const tokens = serviceTokens(issuer);
 
 const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log });
 // One token cache for tRPC requests and heartbeats over NATS: agents send the same token in both.
-const verifyToken = cachedPrincipalFromHeader(jwt);
-// TODO(wiring): the NATS-backed TeamDirectory (what operations publishes about teams) replaces this
-// empty one; until then a user sees only their own jobs and schedules, not their teams'.
-const teams = staticTeamDirectory();
-// TODO(wiring): getTokenFor = delegated ("on behalf of") tokens from the kit; until then every job
-// or schedule that targets a task is refused with a clear SERVICE_UNAVAILABLE.
-const taskAccess = operationsTaskAccess({ baseUrl: config.OPERATIONS_URL, timeoutMs: config.OPERATIONS_TIMEOUT_MS, getTokenFor: delegatedTokensNotWired });
-const coordination = await startCoordination({ nc, config, log, verifyToken, teams, taskAccess });
+const verifyToken = cachedPrincipalFromHeader(verifierFromEnv(config));
+// Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
+const teams = natsTeamDirectory(nc, { ttlMs: 3_000 });
+// A task a job targets is checked with operations AS THE CALLER (a token coordination signs on its behalf).
+const taskAccess = operationsTaskAccess({ baseUrl: config.OPERATIONS_URL, timeoutMs: config.OPERATIONS_TIMEOUT_MS, tokens });
+const coordination = await startCoordination({ nc, config, log, verifyToken, issuer, teams, taskAccess });
 
 const server = await startServiceServer({
   name: 'coordination',
@@ -28,6 +28,7 @@ const server = await startServiceServer({
   readiness: coordination.readiness,
   openapi: { title: 'Coordination service', version: '0.2.0' },
   log,
+  limits: limitSettings(config),
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,

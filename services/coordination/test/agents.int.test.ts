@@ -1,8 +1,8 @@
 import { heartbeatSubject, type AgentHeartbeat } from '@platform/contracts';
-import { connectNats, createLogger, signToken } from '@platform/kit';
+import { connectNats, createLogger } from '@platform/kit';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_JWT } from '../../../scripts/lib/local-env.js';
+import { devToken } from '../../../scripts/lib/local-env.js';
 import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../src/store/streams.js';
 import { agent, FAST, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
@@ -187,7 +187,7 @@ describe('liveness', () => {
 });
 
 describe('heartbeats over NATS', () => {
-  const token = (name: string) => signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT);
+  const token = (name: string) => devToken({ kind: 'agent', id: name, roles: ['agent'] });
   /** Publishes a heartbeat for `name` as an SDK agent would (acknowledged by the stream). */
   const publish = (name: string, body: unknown) => coord.nc.jetstream().publish(heartbeatSubject(name), typeof body === 'string' ? body : JSON.stringify(body));
   const beat = async (name: string, extra: Partial<AgentHeartbeat> = {}) =>
@@ -221,7 +221,7 @@ describe('heartbeats over NATS', () => {
     const forgeries = [
       async () => publish('forged', { token: await token('mallory'), runningJobIds: [], load: null, session: null, claimsSettled: null }),
       () => publish('forged', { token: 'not-a-jwt', runningJobIds: [], load: null, session: null, claimsSettled: null }),
-      async () => publish('forged', { token: await signToken({ kind: 'user', id: 'forged', roles: [] }, DEV_JWT), runningJobIds: [], load: null, session: null, claimsSettled: null }),
+      async () => publish('forged', { token: await devToken({ kind: 'user', id: 'forged', roles: [] }), runningJobIds: [], load: null, session: null, claimsSettled: null }),
       async () => publish('forged', { token: await token('forged'), runningJobIds: ['not-a-uuid'], load: 0, session: null, claimsSettled: null }),
       () => publish('forged', '{ not json'),
     ];

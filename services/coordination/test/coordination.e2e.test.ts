@@ -1,8 +1,8 @@
 import type { CoordinationRouter } from '@platform/coordination/router';
-import { connectNats, createLogger, createServiceClient, signToken, type NatsConnection } from '@platform/kit';
+import { connectNats, createLogger, createServiceClient, type NatsConnection } from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_JWT } from '../../../scripts/lib/local-env.js';
-import { NODE_TS_FLAGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
+import { devToken } from '../../../scripts/lib/local-env.js';
+import { enrolAgent, NODE_TS_FLAGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { JOBS_STREAM } from '../src/store/streams.js';
 import { readEvents, waitFor, waitForEvents } from './support/events.js';
 import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
@@ -24,14 +24,15 @@ const coordinationEnv = (port: number, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-function startExampleAgent(name: string, replica: number, env: Record<string, string> = {}): ServiceProcess {
+async function startExampleAgent(name: string, replica: number, env: Record<string, string> = {}): Promise<ServiceProcess> {
   const p = spawnNode(
     name,
     [...NODE_TS_FLAGS, 'shared/agent-sdk/src/example-agent.ts'],
     {
       COORDINATION_URL: `http://127.0.0.1:${PORTS[replica]}`,
       AGENT_NAME: name,
-      JWT_SECRET: DEV_JWT.secret,
+      // Enrolled as an operator would: a one-time token the agent trades for its own short-lived tokens.
+      AGENT_ENROLMENT_TOKEN: await enrolAgent(`http://127.0.0.1:${PORTS[replica]}`, name),
       AGENT_WORK_MS: '20',
       AGENT_CONCURRENCY: '2',
       LOG_LEVEL: 'info',
@@ -59,7 +60,7 @@ beforeAll(async () => {
   nats = await startPrivateNats(4595);
   for (const port of PORTS) replicas.push(spawnService('coordination', coordinationEnv(port), `coord-e2e-replica-${port}`));
   await Promise.all(replicas.map((r) => waitForHttp(`${r.url}/readyz`, 90_000, r)));
-  const token = await signToken({ kind: 'user', id: 'e2e', roles: [] }, DEV_JWT);
+  const token = await devToken({ kind: 'user', id: 'e2e', roles: [] });
   clients = PORTS.map((port) => createServiceClient<CoordinationRouter>({ baseUrl: `http://127.0.0.1:${port}`, getToken: async () => token, timeoutMs: 15_000 }));
   nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'coord-e2e', log: createLogger('coord-e2e', 'warn') });
 });
@@ -73,13 +74,13 @@ afterAll(async () => {
 
 describe('coordination processes', () => {
   it('re-queues the job of an agent SIGKILLed mid-job; another agent completes it, once', async () => {
-    const victim = startExampleAgent('victim', 0, { AGENT_WORK_MS: '6000', AGENT_CONCURRENCY: '1' });
+    const victim = await startExampleAgent('victim', 0, { AGENT_WORK_MS: '6000', AGENT_CONCURRENCY: '1' });
     const { jobId } = await clients[0]!.jobs.trigger.mutate({ jobType: 'build', params: { target: 'survive' } });
     await until(jobId, (j) => j.status === 'running' && j.agent === 'victim' && j.progress !== null, 'victim halfway through the job');
     victim.child.kill('SIGKILL');
     await exited(victim);
 
-    startExampleAgent('heir', 1, { AGENT_CONCURRENCY: '1' });
+    await startExampleAgent('heir', 1, { AGENT_CONCURRENCY: '1' });
     const done = await until(jobId, (j) => j.status === 'succeeded', 'job completed by the heir', 30_000);
     expect(done.history.map((h) => `${h.status}:${h.agent ?? '-'}`)).toEqual(['queued:-', 'running:victim', 'queued:-', 'running:heir', 'succeeded:heir']);
     expect(done.history[2]!.note).toMatch(/victim went offline/);
@@ -91,7 +92,7 @@ describe('coordination processes', () => {
   });
 
   it('never dispatches a job twice with two replicas and agents on both', async () => {
-    for (let i = 0; i < 4; i++) startExampleAgent(`pool-${i}`, i % 2, { AGENT_WORK_MS: '150' });
+    for (let i = 0; i < 4; i++) await startExampleAgent(`pool-${i}`, i % 2, { AGENT_WORK_MS: '150' });
     // Every agent registered first, so the work spreads over agents of both replicas.
     await waitFor('pool online', async () => {
       const online = (await clients[0]!.agents.list.query({ status: 'online' })).map((a) => a.name);
@@ -125,7 +126,7 @@ describe('coordination processes', () => {
   });
 
   it('on SIGTERM an agent finishes its in-flight job and exits 0', async () => {
-    const leaver = startExampleAgent('leaver', 0, { AGENT_WORK_MS: '2000', AGENT_CONCURRENCY: '1' });
+    const leaver = await startExampleAgent('leaver', 0, { AGENT_WORK_MS: '2000', AGENT_CONCURRENCY: '1' });
     // The other agents would take the job too: stop them first (they exit cleanly as well).
     const others = agents.filter((a) => a !== leaver && a.child.exitCode === null && a.child.signalCode === null);
     const codes = await Promise.all(others.map((a) => a.stop('SIGTERM')));

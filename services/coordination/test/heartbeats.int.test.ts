@@ -1,7 +1,7 @@
 import { heartbeatSubject, type AgentHeartbeat } from '@platform/contracts';
-import { signToken } from '@platform/kit';
+import {  } from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_JWT } from '../../../scripts/lib/local-env.js';
+import { devToken, DEV_AUTH } from '../../../scripts/lib/local-env.js';
 import { cachedPrincipalFromHeader } from '../src/auth-cache.js';
 import { absorbHeartbeats } from '../src/domain/heartbeats.js';
 import { agent, startTestCoordination, type TestCoordination } from './support/coordination.js';
@@ -11,7 +11,7 @@ import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 // this coordination's own liveness loop does not run within the test (LIVENESS_SWEEP_MS 1 h).
 let nats: PrivateNats;
 let coord: TestCoordination;
-const verify = cachedPrincipalFromHeader(DEV_JWT);
+const verify = cachedPrincipalFromHeader(DEV_AUTH.verifier);
 
 beforeAll(async () => {
   nats = await startPrivateNats(4596);
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 const beat = async (name: string, session: string) => {
-  const body: AgentHeartbeat = { token: await signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT), runningJobIds: [], load: 0, session, claimsSettled: 0 };
+  const body: AgentHeartbeat = { token: await devToken({ kind: 'agent', id: name, roles: ['agent'] }), runningJobIds: [], load: 0, session, claimsSettled: 0 };
   await coord.nc.jetstream().publish(heartbeatSubject(name), JSON.stringify(body));
 };
 const liveness = async (name: string) => (await coord.deps.stores.liveness.get(name))?.record;

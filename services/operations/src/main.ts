@@ -1,4 +1,4 @@
-import { connectNats, contextFactory, createLogger, onShutdown, startServiceServer, systemClock, uuid } from '@platform/kit';
+import { connectNats, contextFactory, createLogger, issuerFromEnv, limitSettings, onShutdown, serviceTokens, startServiceServer, systemClock, uuid, verifierFromEnv } from '@platform/kit';
 import { knowledgeClient } from './clients/knowledge.js';
 import { loadOperationsConfig } from './config.js';
 import { SagaOrchestrator } from './domain/sagas/orchestrator.js';
@@ -17,7 +17,9 @@ import { createPool, poolRunner } from './store/sql.js';
 // Wiring only: config, clients, server, shutdown.
 const config = loadOperationsConfig();
 const log = createLogger('operations', config.LOG_LEVEL);
-const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+const verifier = verifierFromEnv(config);
+// Operations signs its own service tokens and tokens on its callers' behalf (calls to knowledge).
+const tokens = serviceTokens(issuerFromEnv(config, 'operations'));
 
 const poolError = (err: Error) => log.warn({ err: err.message }, 'postgres connection lost; the pool reconnects');
 const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, onPoolError: poolError });
@@ -34,7 +36,7 @@ const eventPool = createPool(config.DATABASE_URL, { max: Math.max(2, Math.ceil(c
 const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log });
 await ensureOperationsStream(nc);
 const relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);
-const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, jwt });
+const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, tokens });
 const core = { db, sql: poolRunner(eventPool), clock: systemClock, newId: uuid };
 // Team memberships → NATS KV (TEAM_MEMBERSHIP) for knowledge and coordination; resyncs on start.
 const directory = await startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS });
@@ -58,13 +60,14 @@ const sagas = new SagaOrchestrator({
 const server = await startServiceServer({
   name: 'operations',
   router: createOperationsRouter({ ...core, knowledge, registry, pokeSagas: () => sagas.poke(), afterWrite }),
-  createContext: contextFactory(jwt, log),
+  createContext: contextFactory(verifier, log),
   readiness: {
     postgres: () => db.$queryRaw`SELECT 1`,
     nats: () => nc.flush(),
   },
   openapi: { title: 'Operations service', version: '0.1.0' },
   log,
+  limits: limitSettings(config),
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,

@@ -1,21 +1,21 @@
 // The example agent: takes every job type and "does" it by echoing its params after a pause,
 // reporting progress halfway. On SIGTERM it finishes in-flight jobs for up to AGENT_DRAIN_MS and
 // releases the rest. Run:
-//   COORDINATION_URL=http://127.0.0.1:4103 AGENT_NAME=example-1 JWT_SECRET=... tsx shared/agent-sdk/src/example-agent.ts
-import { createLogger, loadConfig, signToken } from '@platform/kit';
+//   COORDINATION_URL=http://127.0.0.1:4103 AGENT_NAME=example-1 AGENT_ENROLMENT_TOKEN=enr_... tsx shared/agent-sdk/src/example-agent.ts
+// (an operator makes the enrolment token with coordination's enrolment.create).
+import { createLogger, loadConfig } from '@platform/kit';
 import { z } from 'zod';
 import { startAgent, type Job, type JobContext } from './agent.js';
+import { enrolledTokens } from './enrolment.js';
 
 const env = loadConfig(
   z
     .object({
       COORDINATION_URL: z.url(),
       AGENT_NAME: z.string().min(1).default('example-agent'),
-      // Either a token issued to the agent, or (locally) the shared secret to mint one.
+      // A one-time enrolment token (traded for short-lived agent tokens, refreshed), or a token given as is.
+      AGENT_ENROLMENT_TOKEN: z.string().min(10).optional(),
       AGENT_TOKEN: z.string().optional(),
-      JWT_SECRET: z.string().min(32).optional(),
-      JWT_ISSUER: z.string().default('agent-platform'),
-      JWT_AUDIENCE: z.string().default('agent-platform'),
       AGENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
       AGENT_WORK_MS: z.coerce.number().int().min(0).default(50),
       AGENT_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
@@ -26,12 +26,12 @@ const env = loadConfig(
       AGENT_NATS_PASSWORD: z.string().min(1).optional(),
       LOG_LEVEL: z.string().default('info'),
     })
-    .refine((e) => e.AGENT_TOKEN || e.JWT_SECRET, { message: 'set AGENT_TOKEN or JWT_SECRET', path: ['AGENT_TOKEN'] }),
+    .refine((e) => e.AGENT_TOKEN || e.AGENT_ENROLMENT_TOKEN, { message: 'set AGENT_ENROLMENT_TOKEN (or AGENT_TOKEN)', path: ['AGENT_ENROLMENT_TOKEN'] }),
 );
 const log = createLogger(`agent:${env.AGENT_NAME}`, env.LOG_LEVEL);
-const getToken = env.AGENT_TOKEN
-  ? async () => env.AGENT_TOKEN as string
-  : () => signToken({ kind: 'agent', id: env.AGENT_NAME, roles: ['agent'] }, { secret: env.JWT_SECRET as string, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE }, 3600);
+const getToken = env.AGENT_ENROLMENT_TOKEN
+  ? enrolledTokens({ coordinationUrl: env.COORDINATION_URL, enrolmentToken: env.AGENT_ENROLMENT_TOKEN })
+  : async () => env.AGENT_TOKEN as string;
 
 /** Waits `ms`, reporting progress halfway; stops early when the job is cancelled or taken back. */
 const work = async (job: Job, ctx: JobContext) => {

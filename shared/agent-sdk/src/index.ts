@@ -1,2 +1,3 @@
 export * from './agent.js';
 export * from './heartbeats.js';
+export * from './enrolment.js';

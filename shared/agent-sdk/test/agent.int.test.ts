@@ -1,7 +1,7 @@
-import { contextFactory, createLogger, createServiceClient, signToken, startServiceServer, type ServiceServer } from '@platform/kit';
+import { contextFactory, createLogger, createServiceClient, startServiceServer, type ServiceServer } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_JWT } from '../../../scripts/lib/local-env.js';
+import { devToken, DEV_AUTH } from '../../../scripts/lib/local-env.js';
 import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../../../services/coordination/src/store/streams.js';
 import { FAST, startTestCoordination, type TestCoordination } from '../../../services/coordination/test/support/coordination.js';
 import { readEvents, waitFor } from '../../../services/coordination/test/support/events.js';
@@ -22,7 +22,7 @@ async function agentWith(name: string, capabilities: AgentOptions['capabilities'
   const a = await startAgent({
     coordinationUrl: url,
     name,
-    getToken: () => signToken({ kind: 'agent', id: name, roles: ['agent'] }, DEV_JWT),
+    getToken: () => devToken({ kind: 'agent', id: name, roles: ['agent'] }),
     capabilities,
     claimWaitMs: 1_000,
     log,
@@ -46,7 +46,7 @@ beforeAll(async () => {
   server = await startServiceServer({
     name: 'coordination',
     router: coord.router,
-    createContext: contextFactory(DEV_JWT, log),
+    createContext: contextFactory(DEV_AUTH.verifier, log),
     readiness: coord.readiness,
     openapi: { title: 'test', version: '0' },
     log,
@@ -54,7 +54,7 @@ beforeAll(async () => {
     port: PORT,
     readinessTimeoutMs: 1_000,
   });
-  const token = await signToken({ kind: 'user', id: 'alice', roles: [] }, DEV_JWT);
+  const token = await devToken({ kind: 'user', id: 'alice', roles: [] });
   client = createServiceClient<CoordinationRouter>({ baseUrl: url, getToken: async () => token, timeoutMs: 10_000 });
 });
 
@@ -255,7 +255,7 @@ describe('agent SDK', () => {
 
   it('fails to start, loudly, with a token for another name', async () => {
     await expect(
-      startAgent({ coordinationUrl: url, name: 'impostor', getToken: () => signToken({ kind: 'agent', id: 'someone-else', roles: [] }, DEV_JWT), capabilities: { build: async () => null }, log }),
+      startAgent({ coordinationUrl: url, name: 'impostor', getToken: () => devToken({ kind: 'agent', id: 'someone-else', roles: [] }), capabilities: { build: async () => null }, log }),
     ).rejects.toThrow(/could not register/);
   });
 });

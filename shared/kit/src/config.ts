@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { authEnv } from './auth-config.js';
+import { limitsEnv } from './limits.js';
 
 /** Raised at start when the environment does not satisfy the service's schema; names every bad variable. */
 export class ConfigError extends Error {
@@ -13,9 +15,8 @@ export const baseEnv = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  JWT_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 key)'),
-  JWT_ISSUER: z.string().min(1).default('agent-platform'),
-  JWT_AUDIENCE: z.string().min(1).default('agent-platform'),
+  ...authEnv.shape,
+  ...limitsEnv.shape,
   NATS_URL: z.string().min(1),
   NATS_USER: z.string().min(1).optional(),
   NATS_PASSWORD: z.string().min(1).optional(),

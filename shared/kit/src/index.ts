@@ -11,6 +11,8 @@ export * from './events.js';
 export * from './outbox-relay.js';
 export * from './team-directory.js';
 export * from './nats-team-directory.js';
+export * from './auth-config.js';
+export * from './token-issuer.js';
 export * from './limits.js';
 export * from './rate-limit.js';
 export * from './body-limit.js';

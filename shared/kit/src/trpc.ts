@@ -2,7 +2,7 @@ import type { Principal } from '@platform/contracts';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { IncomingMessage } from 'node:http';
-import { AuthError, principalFromHeader, type JwtSettings } from './auth.js';
+import { AuthError, type TokenVerifier } from './auth.js';
 import { errorData, toTrpcError } from './errors.js';
 import type { Logger } from './logger.js';
 import { currentTraceId } from './telemetry.js';
@@ -15,12 +15,12 @@ export interface RequestContext {
 }
 
 /** Builds the context from the HTTP request: verifies the bearer token (errors surface in `authed`). */
-export function contextFactory(jwt: JwtSettings, log: Logger) {
+export function contextFactory(verifier: Pick<TokenVerifier, 'fromHeader'>, log: Logger) {
   return async ({ req }: { req: IncomingMessage }): Promise<RequestContext> => {
     const traceId = currentTraceId();
     const reqLog = traceId ? log.child({ trace_id: traceId }) : log;
     try {
-      return { principal: await principalFromHeader(req.headers.authorization, jwt), authError: null, log: reqLog };
+      return { principal: await verifier.fromHeader(req.headers.authorization), authError: null, log: reqLog };
     } catch (err) {
       return { principal: null, authError: err instanceof AuthError ? err.message : 'invalid token', log: reqLog };
     }

@@ -1,5 +1,4 @@
-import type { Principal } from '@platform/contracts';
-import { createServiceClient, DomainError } from '@platform/kit';
+import { asPrincipal, createServiceClient, DomainError, tokensFor, type ServiceTokens } from '@platform/kit';
 import type { OperationsRouter } from '@platform/operations/router';
 import type { TaskAccess } from '../domain/task-access.js';
 
@@ -11,20 +10,19 @@ function codeOf(err: unknown): string | undefined {
 }
 
 /**
- * TaskAccess over operations' typed client, asking AS THE CALLER: `getTokenFor` returns a token
- * that operations reads as that principal (a delegated, "on behalf of" token), so row-level
+ * TaskAccess over operations' typed client, asking AS THE CALLER: a token coordination signs on the
+ * caller's behalf, which operations reads as that principal (a delegated, "on behalf of" token), so row-level
  * security and operations' task rules decide, and a task the caller cannot see is NOT_FOUND there
  * too. `tasks.get` answers visibility and, in `mayChange`, operations' own "may change" rule (owner,
  * or member/admin/owner of the task's team) — one round trip.
  */
-export function operationsTaskAccess(opts: { baseUrl: string; timeoutMs: number; getTokenFor: (p: Principal) => Promise<string> }): TaskAccess {
+export function operationsTaskAccess(opts: { baseUrl: string; timeoutMs: number; tokens: ServiceTokens }): TaskAccess {
+  const client = createServiceClient<OperationsRouter>({ baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, getToken: tokensFor(opts.tokens) });
   return {
     async mayChangeTask(principal, taskId) {
-      // The caller's token, not the service's; fetched first so its own failure surfaces as it is.
-      const token = await opts.getTokenFor(principal);
-      const client = createServiceClient<OperationsRouter>({ baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, getToken: async () => token });
       try {
-        const task = await client.tasks.get.query({ id: taskId });
+        // The caller's identity, not the service's: a token coordination signs on its behalf.
+        const task = await client.tasks.get.query({ id: taskId }, asPrincipal(principal));
         return task.mayChange ? 'ok' : 'forbidden';
       } catch (err) {
         const code = codeOf(err);
@@ -34,12 +32,3 @@ export function operationsTaskAccess(opts: { baseUrl: string; timeoutMs: number;
     },
   };
 }
-
-/**
- * Until delegated tokens exist (the lead is adding them to the kit), coordination cannot ask
- * operations as the caller, and must not ask as itself: triggering work on a task is refused with
- * a clear reason instead.
- */
-export const delegatedTokensNotWired = async (): Promise<string> => {
-  throw new DomainError('SERVICE_UNAVAILABLE', 'coordination cannot yet ask operations on a caller’s behalf (delegated tokens are not wired), so jobs and schedules that target a task are refused');
-};

@@ -1,12 +1,15 @@
 import type { CoordinationDeps } from '../domain/deps.js';
 import { router } from '../trpc.js';
+import type { EnrolmentDeps } from '../domain/enrolment.js';
 import { agentsRouter } from './agents.js';
+import { enrolmentRouter } from './enrolment.js';
 import { jobsRouter } from './jobs.js';
 import { schedulesRouter } from './schedules.js';
 
-export function createCoordinationRouter(deps: CoordinationDeps) {
+export function createCoordinationRouter(deps: CoordinationDeps, enrolment: EnrolmentDeps) {
   return router({
     agents: agentsRouter(deps),
+    enrolment: enrolmentRouter(enrolment),
     jobs: jobsRouter(deps),
     schedules: schedulesRouter(deps),
   });

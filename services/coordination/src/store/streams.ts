@@ -30,6 +30,8 @@ export const BUCKETS = {
   leases: 'job_leases',
   /** Cron schedules, key = schedule id. */
   schedules: 'schedules',
+  /** One-time agent enrolments, key = sha256 of the enrolment token; kept a week (longest enrolment). */
+  enrolments: 'agent_enrolments',
 } as const;
 
 /** Consumers of the first version (one per type, no priority); removed so they hold no state. */
@@ -76,6 +78,7 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
   for (const bucket of [BUCKETS.jobs, BUCKETS.jobsOutbox, BUCKETS.agents, BUCKETS.agentsOutbox, BUCKETS.leases, BUCKETS.schedules]) {
     await js.views.kv(bucket, { history: 1 });
   }
+  await js.views.kv(BUCKETS.enrolments, { history: 1, ttl: 7 * 24 * 3600_000 });
   await ensureLivenessTtl(nc, opts.agentTtlMs);
 }
 

@@ -1,6 +1,6 @@
 import type { Principal } from '@platform/contracts';
 import { connectNats, createLogger, type NatsConnection } from '@platform/kit';
-import { DEV_JWT } from '../../../../scripts/lib/local-env.js';
+import { DEV_AUTH } from '../../../../scripts/lib/local-env.js';
 import { startCoordination, type Coordination } from '../../src/app.js';
 import { cachedPrincipalFromHeader } from '../../src/auth-cache.js';
 import { createCallerFactory } from '../../src/trpc.js';
@@ -18,6 +18,7 @@ export const FAST = {
   STUCK_GRACE_MS: 800,
   LIVENESS_SWEEP_MS: 100,
   SCHEDULER_TICK_MS: 100,
+  AGENT_TOKEN_TTL_S: 900,
 };
 
 type Caller = ReturnType<Coordination['router']['createCaller']>;
@@ -25,7 +26,7 @@ type Caller = ReturnType<Coordination['router']['createCaller']>;
 export interface TestCoordination extends Coordination {
   nc: NatsConnection;
   /** A server-side caller for a principal (router tests use createCaller). */
-  as(principal: Principal): Caller;
+  as(principal: Principal | null): Caller;
   /** Teams and task access as operations would answer them (see FakeOperations). */
   ops: FakeOperations;
   close(): Promise<void>;
@@ -35,7 +36,7 @@ export interface TestCoordination extends Coordination {
 export async function startTestCoordination(nats: PrivateNats, overrides: Partial<typeof FAST> = {}, name = 'coordination-test', ops = new FakeOperations()): Promise<TestCoordination> {
   const log = createLogger(name, process.env['LOG_LEVEL'] === 'debug' ? 'debug' : 'warn');
   const nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name, log, attempts: 2 });
-  const app = await startCoordination({ nc, config: { ...FAST, ...overrides }, log, verifyToken: cachedPrincipalFromHeader(DEV_JWT), teams: ops, taskAccess: ops });
+  const app = await startCoordination({ nc, config: { ...FAST, ...overrides }, log, verifyToken: cachedPrincipalFromHeader(DEV_AUTH.verifier), issuer: DEV_AUTH.issuerFor('coordination'), teams: ops, taskAccess: ops });
   const factory = createCallerFactory(app.router);
   return {
     ...app,

@@ -1,23 +1,28 @@
-import { createServiceClient, DomainError, serviceTokenProvider, type JwtSettings } from '@platform/kit';
+import type { Principal } from '@platform/contracts';
+import { asPrincipal as onBehalfOf, createServiceClient, DomainError, tokensFor, type ServiceTokens } from '@platform/kit';
 import type { KnowledgeRouter } from '@platform/knowledge/router';
 import { TRPCClientError } from '@trpc/client';
 
 /** What operations needs from knowledge, as a port the domain can be given (or faked in unit tests). */
 export interface KnowledgePort {
-  /** True when the block exists, false when knowledge says NOT_FOUND; throws when knowledge is unreachable. */
-  blockExists(id: string): Promise<boolean>;
+  /**
+   * True when the block exists and `asPrincipal` may see it, false when knowledge says NOT_FOUND;
+   * throws when knowledge is unreachable. Asked as that principal (a token operations signs on its
+   * behalf), so a task can never point at a block its owner cannot see.
+   */
+  blockExists(id: string, asPrincipal: Principal): Promise<boolean>;
 }
 
-export function knowledgeClient(opts: { baseUrl: string; timeoutMs: number; jwt: JwtSettings }): KnowledgePort {
+export function knowledgeClient(opts: { baseUrl: string; timeoutMs: number; tokens: ServiceTokens }): KnowledgePort {
   const client = createServiceClient<KnowledgeRouter>({
     baseUrl: opts.baseUrl,
     timeoutMs: opts.timeoutMs,
-    getToken: serviceTokenProvider('operations', opts.jwt),
+    getToken: tokensFor(opts.tokens),
   });
   return {
-    async blockExists(id) {
+    async blockExists(id, asPrincipal) {
       try {
-        await client.blocks.get.query({ id });
+        await client.blocks.get.query({ id }, onBehalfOf(asPrincipal));
         return true;
       } catch (err) {
         // NOT_FOUND, or an id knowledge refuses as malformed (BAD_REQUEST): either way there is no such block.

@@ -41,7 +41,7 @@ export async function requestApproval(
   input: { subjectKind: RequestableSubjectKind; subjectId: string; teamId?: string | undefined; reason?: string | undefined },
 ): Promise<ApprovalRow> {
   if (input.subjectKind === 'knowledge_block') {
-    const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.subjectId } }, () => deps.knowledge.blockExists(input.subjectId));
+    const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.subjectId } }, () => deps.knowledge.blockExists(input.subjectId, principal));
     if (!exists) throw badRequest(`block ${input.subjectId} does not exist`, { blockId: input.subjectId });
   }
   return asUser(

@@ -32,7 +32,7 @@ export const taskEventData = (t: TaskRow) => ({
  */
 export async function createTask(deps: TaskDeps, principal: Principal, input: NewTask): Promise<TaskTree> {
   if (input.blockId !== undefined) {
-    const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.blockId } }, () => deps.knowledge.blockExists(input.blockId!));
+    const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.blockId } }, () => deps.knowledge.blockExists(input.blockId!, principal));
     if (!exists) throw badRequest(`block ${input.blockId} does not exist`, { blockId: input.blockId });
   }
   return asUser(
