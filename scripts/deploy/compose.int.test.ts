@@ -230,6 +230,7 @@ describe('docker-compose.yml', () => {
     }
     expect(environment(services['knowledge']!)['NEO4J_URI']).toBe('bolt://neo4j:7687');
     expect(environment(services['operations']!)['KNOWLEDGE_URL']).toBe('http://knowledge:4101');
+    expect(environment(services['coordination']!)['OPERATIONS_URL']).toBe('http://operations:4102');
   });
 
   it('runs the services hardened: read-only root, /tmp tmpfs, no capabilities, no privilege escalation', () => {

@@ -283,6 +283,13 @@ const schemas: Record<string, Schema> = {
     claimWaitMs: int(0, 30_000),
     outboxSweepMs: int(100, 600_000),
     agentTokenTtlSeconds: int(60, 86_400),
+    operations: obj({
+      // Rendered with tpl: a URL or a template producing one.
+      url: str({ pattern: '^$|^https?://.+$' }),
+      timeoutMs: int(100, 60_000),
+      podSelector: { ...stringMap, minProperties: 1 },
+      namespaceSelector: stringMap,
+    }),
     auth: signingKey,
   }),
   'agent-platform': chartSchema('agent-platform umbrella chart values (each service block is validated by its own chart schema)', {

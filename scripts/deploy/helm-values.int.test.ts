@@ -128,6 +128,7 @@ describe('service charts', () => {
     ['operations', 'auth.signingKey.existingSecret', '""'],
     ['coordination', 'global.auth.issuers', '[]'],
     ['coordination', 'auth.signingKey.existingSecret', '""'],
+    ['coordination', 'operations.url', '""'],
   ];
   it.each(REQUIRED)('%s: `required` fails the render naming %s', (c, key, empty) => {
     const r = run(tool('helm'), ['template', 'x', chartDir(c), '--kube-version', KUBE_VERSION, '-f', path.join(chartDir(c), 'ci/minimal-values.yaml'), '--set-json', `${key}=${empty}`]);

@@ -265,7 +265,7 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
     const expected: Record<ServiceName, number[]> = {
       knowledge: [53, 4222, 7687],
       operations: [53, 4222, 4101, 5432],
-      coordination: [53, 4222],
+      coordination: [53, 4222, 4102],
     };
     /** Every service fetches the public keys of an identity provider listed by https:// jwks_uri. */
     const jwksPorts = (d: K8sObject): number[] => {
@@ -291,6 +291,12 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
         const toKnowledge = nps.flatMap((p) => p.spec.egress ?? []).filter((r) => r.ports?.some((x) => Number(x.port) === 4101));
         expect(toKnowledge.length).toBeGreaterThan(0);
         for (const r of toKnowledge) expect(JSON.stringify(r.to)).toContain('"app.kubernetes.io/name":"knowledge"');
+      }
+      if (service === 'coordination') {
+        // coordination → operations over tRPC (asked as the caller whether a job may target a task): only to operations' pods.
+        const toOperations = nps.flatMap((p) => p.spec.egress ?? []).filter((r) => r.ports?.some((x) => Number(x.port) === 4102));
+        expect(toOperations.length).toBeGreaterThan(0);
+        for (const r of toOperations) expect(JSON.stringify(r.to)).toContain('"app.kubernetes.io/name":"operations"');
       }
     }
     // The migration Job reaches Postgres (and DNS) only, and takes no traffic.
