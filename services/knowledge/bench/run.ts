@@ -1,4 +1,4 @@
-import { systemClock, uuid } from '@platform/kit';
+import { staticTeamDirectory, systemClock, uuid } from '@platform/kit';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { percentile, round, writeBenchResult, type BenchTable } from '../../../scripts/lib/bench.js';
@@ -36,7 +36,9 @@ const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 const config = loadGraphConfig({ ...storeEnv(), ...process.env });
 const graph = await connectGraph(graphSettings(config));
 await bootstrapSchema(graph, { embeddingDimensions: config.EMBEDDING_DIMENSIONS });
-const api = createCallerFactory(createKnowledgeRouter({ graph, clock: systemClock, newId: uuid, afterWrite: () => undefined, embeddingDimensions: config.EMBEDDING_DIMENSIONS }))({ principal: alice, authError: null, log });
+/** Imported blocks belong to the bench's caller, so the reads below see them. */
+const BENCH_OWNER = { kind: alice.kind, id: alice.id };
+const api = createCallerFactory(createKnowledgeRouter({ graph, clock: systemClock, newId: uuid, afterWrite: () => undefined, embeddingDimensions: config.EMBEDDING_DIMENSIONS, teams: staticTeamDirectory() }))({ principal: alice, authError: null, log });
 
 const prefixes: string[] = [];
 const tempDirs: Array<() => void> = [];
@@ -59,7 +61,7 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; startM
 }
 
 async function batched(file: string, defaultSessionId: string, extra: Partial<ImportOptions> = {}): Promise<ImportReport> {
-  const report = await importLegacy(graph, { file, defaultSessionId, progress: lineProgress((l) => say(l), 10_000), ...extra });
+  const report = await importLegacy(graph, { file, defaultSessionId, owner: BENCH_OWNER, progress: lineProgress((l) => say(l), 10_000), ...extra });
   if (!report.ok) throw new Error(`import did not reconcile: ${report.reconciliation.problems.join('; ')}`);
   return report;
 }
@@ -87,7 +89,7 @@ async function warmUp(): Promise<void> {
     const prefix = newPrefix();
     const store = generateLegacyStore({ blocks: 500, prefix, seed: 3 });
     tempDirs.push(() => rmSync(store.dir, { recursive: true, force: true }));
-    if (method === 'batched') await importLegacy(graph, { file: store.file, defaultSessionId: `${prefix}-default`, spotCheck: 0 });
+    if (method === 'batched') await importLegacy(graph, { file: store.file, defaultSessionId: `${prefix}-default`, owner: BENCH_OWNER, spotCheck: 0 });
     else await naiveImport(graph, { file: store.file, defaultSessionId: `${prefix}-default`, maxBlocks: 50, maxLinks: 50 });
   }
 }

@@ -1,4 +1,4 @@
-import { connectNats, contextFactory, createLogger, onShutdown, startServiceServer, systemClock, uuid } from '@platform/kit';
+import { connectNats, contextFactory, createLogger, onShutdown, startServiceServer, staticTeamDirectory, systemClock, uuid } from '@platform/kit';
 import { graphSettings, loadKnowledgeConfig } from './config.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
@@ -30,6 +30,9 @@ const server = await startServiceServer({
     newId: uuid,
     afterWrite: () => relay.poke(),
     embeddingDimensions: config.EMBEDDING_DIMENSIONS,
+    // TODO(wiring): the NATS-backed directory fed by operations replaces this; until then no user is
+    // in any team, so users see only their own records (services and admins see everything).
+    teams: staticTeamDirectory(),
   }),
   createContext: contextFactory(jwt, log),
   readiness: {

@@ -1,5 +1,5 @@
 import { parseEnvelope, type EventSubject, type TypedEnvelope } from '@platform/contracts';
-import { systemClock, uuid, type NatsConnection } from '@platform/kit';
+import { staticTeamDirectory, systemClock, uuid, type NatsConnection } from '@platform/kit';
 import type { Subscription } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../scripts/lib/test-system.js';
@@ -64,6 +64,8 @@ describe('knowledge events', () => {
     const superseded = about(a.id).find((e) => e.subject === 'knowledge.block.superseded')!;
     expect(superseded.data).toMatchObject({ blockId: a.id, replacedBy: replacement.id, supersededBy: 'alice' });
     expect(about(replacement.id).map((e) => e.subject)).toContain('knowledge.block.created');
+    // A created event says whose the block is (optional fields: older events have none).
+    expect(about(b.id).find((e) => e.subject === 'knowledge.block.created')!.data).toMatchObject({ createdBy: 'alice', ownerKind: 'user', ownerId: 'alice', teamId: null });
     expect(subjects(b.id)).toEqual(['knowledge.block.archived', 'knowledge.block.created', 'knowledge.link.created', 'knowledge.link.removed']);
     // The refused (stale) update wrote no event: exactly one updated event for the block.
     expect(about(a.id).filter((e) => e.subject === 'knowledge.block.updated')).toHaveLength(1);
@@ -88,7 +90,7 @@ describe('knowledge events', () => {
   it('keeps an event committed with its change while no relay runs, and publishes it once a relay starts', async () => {
     // The harness relay is stopped and this router's relay is "crashed": nothing publishes the outbox.
     await h.relay.stop();
-    const caller = createCallerFactory(createKnowledgeRouter({ graph: h.graph, clock: systemClock, newId: uuid, afterWrite: () => undefined, embeddingDimensions: h.config.EMBEDDING_DIMENSIONS }))({ principal: alice, authError: null, log });
+    const caller = createCallerFactory(createKnowledgeRouter({ graph: h.graph, clock: systemClock, newId: uuid, afterWrite: () => undefined, embeddingDimensions: h.config.EMBEDDING_DIMENSIONS, teams: staticTeamDirectory() }))({ principal: alice, authError: null, log });
     const block = await caller.blocks.create({ type: 'Question', sessionId: h.tag, title: 'survives a crash' });
     const pending = await h.graph.driver.executeQuery(
       "MATCH (o:Outbox {subject: 'knowledge.block.created'}) WHERE o.envelope CONTAINS $id RETURN count(o) AS n",

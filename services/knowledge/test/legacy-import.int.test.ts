@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Principal } from '@platform/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, storeEnv } from '../../../scripts/lib/local-env.js';
 import { blockIdFor } from '../src/import/legacy-ids.js';
 import { importLegacy } from '../src/import/importer.js';
 import { lineProgress } from '../src/import/progress.js';
 import type { ImportReport } from '../src/import/report.js';
+import { expectTrpcError } from './support/errors.js';
 import { deleteTagged, startHarness, type Harness } from './support/harness.js';
 import { namespacedCopy } from './support/legacy-copy.js';
 
@@ -17,6 +19,9 @@ let copy: ReturnType<typeof namespacedCopy>;
 let first: ImportReport;
 let second: ImportReport;
 const progressLines: string[] = [];
+/** Whose the imported records become (the importer's --owner); nobody else may see them. */
+const importer: Principal = { kind: 'user', id: `importer-${Date.now().toString(36)}`, roles: [] };
+const owner = { kind: importer.kind, id: importer.id };
 
 const legacy = (id: string) => (/^[0-9a-f]{8}-/.test(id) ? copy.prefix + id.slice(8) : `${id}-${copy.prefix}`);
 const cli = (args: string[]) => {
@@ -36,8 +41,8 @@ const cli = (args: string[]) => {
 beforeAll(async () => {
   h = await startHarness('kb-import');
   copy = namespacedCopy();
-  first = await importLegacy(h.graph, { file: copy.file, defaultSessionId: copy.defaultSessionId, seed: 42, batchSize: 500, progress: lineProgress((l) => progressLines.push(l)) });
-  second = await importLegacy(h.graph, { file: copy.file, defaultSessionId: copy.defaultSessionId, seed: 42 });
+  first = await importLegacy(h.graph, { file: copy.file, owner, defaultSessionId: copy.defaultSessionId, seed: 42, batchSize: 500, progress: lineProgress((l) => progressLines.push(l)) });
+  second = await importLegacy(h.graph, { file: copy.file, owner, defaultSessionId: copy.defaultSessionId, seed: 42 });
 }, 240_000);
 
 afterAll(async () => {
@@ -137,8 +142,28 @@ describe('legacy import of the sample store', () => {
 });
 
 describe('imported blocks through the API', () => {
+  it('belong to the owner named on the command line: another user is told they do not exist', async () => {
+    const res = await h.graph.driver.executeQuery(
+      'MATCH (b:Block) WHERE b.sessionId STARTS WITH $p RETURN count(b) AS n, count(DISTINCT [b.ownerKind, b.ownerId, b.teamId]) AS owners, collect(b.id)[0] AS id',
+      { p: copy.prefix },
+      { database: h.graph.database },
+    );
+    expect(res.records[0]!.get('n')).toBe(3000);
+    expect(res.records[0]!.get('owners')).toBe(1);
+    const id = res.records[0]!.get('id') as string;
+    expect(await h.caller(importer).blocks.get({ id })).toMatchObject({ id, owner, teamId: null, createdBy: 'legacy-import' });
+    await expectTrpcError(h.caller().blocks.get({ id }), 'NOT_FOUND');
+    const links = await h.graph.driver.executeQuery(
+      'MATCH (a:Block)-[l]->(:Block) WHERE a.sessionId STARTS WITH $p RETURN count(l) AS n, count(DISTINCT [l.ownerKind, l.ownerId]) AS owners, collect(l.ownerId)[0] AS ownerId',
+      { p: copy.prefix },
+      { database: h.graph.database },
+    );
+    expect(links.records[0]!.toObject()).toMatchObject({ owners: 1, ownerId: importer.id });
+    expect(first.options.owner).toEqual({ ...owner, teamId: null });
+  });
+
   it('stores hostile-looking strings verbatim and exposes the legacy origin', async () => {
-    const api = h.caller();
+    const api = h.caller(importer);
     const res = await h.graph.driver.executeQuery(
       "MATCH (b:Block) WHERE b.sessionId STARTS WITH $p AND 'hostile_looking' IN b.importFlags AND b.title STARTS WITH 'Robert' RETURN b.id AS id LIMIT 1",
       { p: copy.prefix },
@@ -152,7 +177,7 @@ describe('imported blocks through the API', () => {
 
   it('maps non-UUID legacy ids to stable UUIDs, keeping the legacy id', async () => {
     const legacyId = legacy('legacy-1008');
-    const block = await h.caller().blocks.get({ id: blockIdFor(legacyId).id });
+    const block = await h.caller(importer).blocks.get({ id: blockIdFor(legacyId).id });
     expect(block.legacy?.legacyId).toBe(legacyId);
   });
 
@@ -163,7 +188,7 @@ describe('imported blocks through the API', () => {
       { p: copy.prefix },
       { database: h.graph.database },
     );
-    const [malformed, migrated] = await Promise.all(res.records.map((r) => h.caller().blocks.get({ id: r.get('id') as string })));
+    const [malformed, migrated] = await Promise.all(res.records.map((r) => h.caller(importer).blocks.get({ id: r.get('id') as string })));
     expect(malformed!.legacy).toMatchObject({ importFlags: expect.arrayContaining(['properties_malformed']), propertiesRaw: expect.stringMatching(/^\{"tags"/) });
     expect(malformed!.properties).toEqual({});
     expect(migrated!).toMatchObject({ type: 'Knowledge', legacy: { originalType: 'LEGACY_NOTE', migratedFrom: 'LEGACY_NOTE' } });
@@ -173,7 +198,7 @@ describe('imported blocks through the API', () => {
 describe('import:legacy command', () => {
   it('exits 0 with a JSON report, and 1 when reconciliation fails', async () => {
     const reportPath = join(copy.file, '..', 'report.json');
-    const ok = cli([copy.file, '--report', reportPath, '--default-session', copy.defaultSessionId, '--seed', '1']);
+    const ok = cli([copy.file, '--owner', importer.id, '--report', reportPath, '--default-session', copy.defaultSessionId, '--seed', '1']);
     expect(ok.code, ok.out).toBe(0);
     expect(ok.out).toMatch(/nothing new/);
     expect(ok.out).toMatch(/reconciliation: OK/);
@@ -183,7 +208,7 @@ describe('import:legacy command', () => {
     // Someone edits an imported block behind the importer's back: a full spot check sees it.
     const id = blockIdFor(legacy('legacy-1008')).id;
     await h.graph.driver.executeQuery("MATCH (b:Block {id: $id}) SET b.title = 'tampered'", { id }, { database: h.graph.database });
-    const bad = cli([copy.file, '--report', reportPath, '--default-session', copy.defaultSessionId, '--spot-check', '3000', '--quiet']);
+    const bad = cli([copy.file, '--owner', importer.id, '--owner-kind', 'user', '--report', reportPath, '--default-session', copy.defaultSessionId, '--spot-check', '3000', '--quiet']);
     expect(bad.code, bad.out).toBe(1);
     expect(bad.out).toMatch(/reconciliation FAILED/);
     const failed = JSON.parse(readFileSync(reportPath, 'utf8')) as ImportReport;
@@ -193,9 +218,21 @@ describe('import:legacy command', () => {
   it('exits 2 for a file that is not a legacy store', () => {
     const notSqlite = join(copy.file, '..', 'empty.sqlite');
     writeFileSync(notSqlite, '');
-    const r = cli([notSqlite, '--quiet']);
+    const r = cli([notSqlite, '--owner', importer.id, '--quiet']);
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/cannot read .*memory_blocks|cannot read .*table/);
     expect(cli([]).code).toBe(2);
+  }, 60_000);
+
+  it('exits 2 with a clear message when the owner is missing or malformed, before touching the graph', () => {
+    const noOwner = cli([copy.file, '--quiet']);
+    expect(noOwner.code).toBe(2);
+    expect(noOwner.out).toMatch(/--owner <principal-id> is required/);
+    const badKind = cli([copy.file, '--owner', importer.id, '--owner-kind', 'admin', '--quiet']);
+    expect(badKind.code).toBe(2);
+    expect(badKind.out).toMatch(/--owner-kind must be user, service or agent/);
+    const badTeam = cli([copy.file, '--owner', importer.id, '--team', 'not-a-uuid', '--quiet']);
+    expect(badTeam.code).toBe(2);
+    expect(badTeam.out).toMatch(/--team must be a team id/);
   }, 60_000);
 });

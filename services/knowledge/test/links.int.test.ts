@@ -27,7 +27,7 @@ describe('links.create and links.remove', () => {
   it('returns the created link with its properties', async () => {
     const { links } = await api.links.list({ blockId: ids['a']!, direction: 'out' });
     expect(links).toEqual([
-      { sourceId: ids['a'], targetId: ids['b'], type: 'SUPPORTS', confidence: 0.9, reason: 'data', createdAt: expect.any(String), createdBy: 'alice' },
+      { sourceId: ids['a'], targetId: ids['b'], type: 'SUPPORTS', confidence: 0.9, reason: 'data', createdAt: expect.any(String), createdBy: 'alice', owner: { kind: 'user', id: 'alice' }, teamId: null },
     ]);
   });
 

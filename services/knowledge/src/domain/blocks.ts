@@ -1,5 +1,5 @@
 import type { BlockStatus, BlockType, EditableBlockStatus, Principal } from '@platform/contracts';
-import { conflict, createEnvelope, notFound, type Clock, type IdGenerator } from '@platform/kit';
+import { conflict, createEnvelope, notFound, type Clock, type IdGenerator, type TeamDirectory } from '@platform/kit';
 import {
   archiveBlockTx,
   findBlock,
@@ -12,12 +12,16 @@ import {
   type NewBlock,
 } from '../store/blocks.js';
 import type { Graph } from '../store/neo4j.js';
+import type { Ownership } from '../store/scope.js';
+import { ownershipFor, scopeOf } from './access.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export interface BlockDeps {
   graph: Graph;
   clock: Clock;
   newId: IdGenerator;
+  /** Who is in which team (operations says): a user sees their teams' records. */
+  teams: TeamDirectory;
 }
 
 export interface CreateBlockInput {
@@ -33,10 +37,13 @@ export interface CreateBlockInput {
   embedding?: number[] | undefined;
   /** When the block starts to hold; defaults to its creation time. */
   validFrom?: string | undefined;
+  /** Shares the block with this team; the caller must be a member (FORBIDDEN otherwise). */
+  teamId?: string | undefined;
 }
 
-function newBlock(deps: BlockDeps, principal: Principal, input: CreateBlockInput, now: string): NewBlock {
+function newBlock(deps: BlockDeps, principal: Principal, input: CreateBlockInput, now: string, owner: Ownership): NewBlock {
   return {
+    ...owner,
     id: deps.newId(),
     type: input.type,
     sessionId: input.sessionId,
@@ -62,6 +69,9 @@ const createdEvent = (deps: BlockDeps, b: NewBlock) =>
     title: b.title,
     status: b.status,
     createdBy: b.createdBy,
+    ownerKind: b.ownerKind,
+    ownerId: b.ownerId,
+    teamId: b.teamId,
   }, deps);
 
 export async function createBlock(deps: BlockDeps, principal: Principal, input: CreateBlockInput): Promise<BlockRecord> {
@@ -72,12 +82,14 @@ export async function createBlock(deps: BlockDeps, principal: Principal, input: 
 /** A batch is written in one transaction (UNWIND per type): all blocks and their events, or none. */
 export async function createBlocks(deps: BlockDeps, principal: Principal, inputs: CreateBlockInput[]): Promise<BlockRecord[]> {
   const now = deps.clock().toISOString();
-  const blocks = inputs.map((i) => newBlock(deps, principal, i, now));
+  const scope = await scopeOf(deps.teams, principal);
+  const blocks = inputs.map((i) => newBlock(deps, principal, i, now, ownershipFor(principal, scope, i.teamId)));
   return insertBlocks(deps.graph, blocks, blocks.map((b) => createdEvent(deps, b)));
 }
 
-export async function getBlock(deps: BlockDeps, id: string): Promise<BlockRecord> {
-  const block = await findBlock(deps.graph, id);
+/** A block the caller may see; NOT_FOUND when it does not exist or belongs to someone else. */
+export async function getBlock(deps: BlockDeps, principal: Principal, id: string): Promise<BlockRecord> {
+  const block = await findBlock(deps.graph, await scopeOf(deps.teams, principal), id);
   if (!block) throw notFound('block', id);
   return block;
 }
@@ -123,7 +135,7 @@ function toStorePatch(patch: UpdateBlockInput['patch']): BlockPatch {
 export async function updateBlock(deps: BlockDeps, principal: Principal, input: UpdateBlockInput): Promise<BlockRecord> {
   const now = deps.clock().toISOString();
   const patch = toStorePatch(input.patch);
-  const updated = await updateBlockTx(deps.graph, input.id, (current) => {
+  const updated = await updateBlockTx(deps.graph, await scopeOf(deps.teams, principal), input.id, (current) => {
     assertVersion(current, input.expectedVersion);
     assertOpen(current, 'updated');
     const event = createEnvelope('knowledge', 'knowledge.block.updated', {
@@ -142,7 +154,7 @@ export async function updateBlock(deps: BlockDeps, principal: Principal, input: 
 
 export async function archiveBlock(deps: BlockDeps, principal: Principal, input: { id: string; expectedVersion?: number | undefined }): Promise<BlockRecord> {
   const now = deps.clock().toISOString();
-  const archived = await archiveBlockTx(deps.graph, input.id, (current) => {
+  const archived = await archiveBlockTx(deps.graph, await scopeOf(deps.teams, principal), input.id, (current) => {
     assertVersion(current, input.expectedVersion);
     if (current.status === 'archived') throw conflict(`block ${current.id} is already archived`, { status: current.status });
     const event = createEnvelope('knowledge', 'knowledge.block.archived', { blockId: current.id, version: current.version + 1, archivedBy: principal.id }, deps);
@@ -160,18 +172,26 @@ export interface SupersedeInput {
   replacement: Omit<CreateBlockInput, 'type' | 'sessionId' | 'validFrom'> & { type?: BlockType | undefined };
 }
 
+/**
+ * The replacement is the superseder's (the creating principal) and stays in the old block's team
+ * unless another team is named, so a team's knowledge stays the team's when a member revises it.
+ */
+
 export async function supersedeBlock(deps: BlockDeps, principal: Principal, input: SupersedeInput): Promise<{ old: BlockRecord; replacement: BlockRecord }> {
   const now = deps.clock().toISOString();
-  const result = await supersedeBlockTx(deps.graph, input.id, (current) => {
+  const scope = await scopeOf(deps.teams, principal);
+  const result = await supersedeBlockTx(deps.graph, scope, input.id, (current) => {
     assertVersion(current, input.expectedVersion);
     assertOpen(current, 'superseded');
+    // The old block's team needs no membership check: the caller sees the block, so it may keep it there.
+    const owner = input.replacement.teamId !== undefined ? ownershipFor(principal, scope, input.replacement.teamId) : { ownerKind: principal.kind, ownerId: principal.id, teamId: current.teamId };
     const replacement = newBlock(deps, principal, {
       ...input.replacement,
       type: input.replacement.type ?? current.type,
       sessionId: current.sessionId,
       ideaId: input.replacement.ideaId ?? current.ideaId ?? undefined,
       validFrom: now,
-    }, now);
+    }, now, owner);
     const superseded = createEnvelope('knowledge', 'knowledge.block.superseded', {
       blockId: current.id,
       replacedBy: replacement.id,
@@ -196,9 +216,10 @@ export interface ListBlocksInput {
 }
 
 /** One page in (createdAt, id) order; `nextCursor` is null on the last page. */
-export async function listBlockPage(deps: BlockDeps, input: ListBlocksInput): Promise<{ items: BlockRecord[]; nextCursor: string | null }> {
+/** Only blocks the caller may see: another user's never appear, on any page. */
+export async function listBlockPage(deps: BlockDeps, principal: Principal, input: ListBlocksInput): Promise<{ items: BlockRecord[]; nextCursor: string | null }> {
   const after = input.cursor ? decodeCursor(input.cursor) : undefined;
-  const rows = await listBlocks(deps.graph, { ...input, after, limit: input.limit + 1 });
+  const rows = await listBlocks(deps.graph, await scopeOf(deps.teams, principal), { ...input, after, limit: input.limit + 1 });
   const items = rows.slice(0, input.limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > input.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null };

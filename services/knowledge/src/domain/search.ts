@@ -1,6 +1,8 @@
-import { RelationshipType, type BlockStatus, type BlockType } from '@platform/contracts';
+import { RelationshipType, type BlockStatus, type BlockType, type Principal } from '@platform/contracts';
 import type { BlockRecord } from '../store/block-record.js';
 import { expandOneHop, fullTextSearch, vectorSearch, type Expansion, type ScoredBlock, type SearchFilter } from '../store/search.js';
+import type { Scope } from '../store/scope.js';
+import { scopeOf } from './access.js';
 import type { BlockDeps } from './blocks.js';
 import { toLuceneQuery } from './search-query.js';
 
@@ -24,7 +26,7 @@ export interface SearchFilterInput {
 }
 
 const CURRENT: BlockStatus[] = ['active', 'draft', 'validated'];
-const toFilter = (f: SearchFilterInput): SearchFilter => ({ types: f.types, sessionId: f.sessionId, statuses: f.statuses?.length ? f.statuses : CURRENT });
+const toFilter = (scope: Scope, f: SearchFilterInput): SearchFilter => ({ scope, types: f.types, sessionId: f.sessionId, statuses: f.statuses?.length ? f.statuses : CURRENT });
 
 const hit = (b: ScoredBlock, channel: 'fullText' | 'vector'): SearchHit => ({
   block: b.block,
@@ -34,14 +36,14 @@ const hit = (b: ScoredBlock, channel: 'fullText' | 'vector'): SearchHit => ({
   via: null,
 });
 
-export async function searchFullText(deps: BlockDeps, input: SearchFilterInput & { query: string; limit: number }): Promise<SearchHit[]> {
+export async function searchFullText(deps: BlockDeps, principal: Principal, input: SearchFilterInput & { query: string; limit: number }): Promise<SearchHit[]> {
   const lucene = toLuceneQuery(input.query);
   if (!lucene) return [];
-  return (await fullTextSearch(deps.graph, lucene, toFilter(input), input.limit)).map((b) => hit(b, 'fullText'));
+  return (await fullTextSearch(deps.graph, lucene, toFilter(await scopeOf(deps.teams, principal), input), input.limit)).map((b) => hit(b, 'fullText'));
 }
 
-export async function searchVector(deps: BlockDeps, input: SearchFilterInput & { embedding: number[]; limit: number }): Promise<SearchHit[]> {
-  return (await vectorSearch(deps.graph, input.embedding, toFilter(input), input.limit)).map((b) => hit(b, 'vector'));
+export async function searchVector(deps: BlockDeps, principal: Principal, input: SearchFilterInput & { embedding: number[]; limit: number }): Promise<SearchHit[]> {
+  return (await vectorSearch(deps.graph, input.embedding, toFilter(await scopeOf(deps.teams, principal), input), input.limit)).map((b) => hit(b, 'vector'));
 }
 
 export interface Weights {
@@ -113,8 +115,8 @@ export interface HybridInput extends SearchFilterInput {
 }
 
 /** Full-text and vector in parallel, weighted merge, then one hop of expansion from the best hits. */
-export async function searchHybrid(deps: BlockDeps, input: HybridInput): Promise<SearchHit[]> {
-  const filter = toFilter(input);
+export async function searchHybrid(deps: BlockDeps, principal: Principal, input: HybridInput): Promise<SearchHit[]> {
+  const filter = toFilter(await scopeOf(deps.teams, principal), input);
   const pool = input.limit * 2;
   const lucene = input.query ? toLuceneQuery(input.query) : null;
   const [ft, vec] = await Promise.all([

@@ -1,5 +1,5 @@
 import type { Principal, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
-import { badRequest, createEnvelope, notFound } from '@platform/kit';
+import { badRequest, conflict, createEnvelope, notFound } from '@platform/kit';
 import {
   addStepsTx,
   createRunTx,
@@ -19,6 +19,7 @@ import {
   type StepChangeRecord,
   type StepRecord,
 } from '../store/workflows.js';
+import { ownershipFor, scopeOf } from './access.js';
 import type { BlockDeps } from './blocks.js';
 import { assertTransition, orderStepBatch, replaySteps, treeOrder, type ReplayedStep } from './workflow-rules.js';
 
@@ -60,15 +61,18 @@ export interface CreateRunInput {
   name: string;
   sessionId?: string | undefined;
   root: { name?: string | undefined; input?: Json | undefined };
+  /** Shares the run (its steps and history) with this team; the caller must be a member. */
+  teamId?: string | undefined;
 }
 
 /** A run starts with its root step (change seq 1); every other step hangs below it. */
 export async function createRun(deps: BlockDeps, principal: Principal, input: CreateRunInput): Promise<{ run: RunRecord; root: StepRecord }> {
+  const owner = ownershipFor(principal, await scopeOf(deps.teams, principal), input.teamId);
   const now = deps.clock().toISOString();
   const runId = deps.newId();
   const root: NewStep = { id: deps.newId(), runId, parentId: null, name: input.root.name ?? input.name, status: 'pending', input: json(input.root.input), output: null, addedSeq: 1, now };
   const c = change(deps, principal, { runId, seq: 1, kind: 'added', step: root, previousStatus: null, at: now });
-  return createRunTx(deps.graph, { id: runId, name: input.name, sessionId: input.sessionId ?? null, rootStepId: root.id, createdAt: now, createdBy: principal.id }, root, c.record, c.event);
+  return createRunTx(deps.graph, { id: runId, name: input.name, sessionId: input.sessionId ?? null, rootStepId: root.id, createdAt: now, createdBy: principal.id, ...owner }, root, c.record, c.event);
 }
 
 export interface AddStepInput {
@@ -84,7 +88,10 @@ export async function addSteps(deps: BlockDeps, principal: Principal, input: { r
   const now = deps.clock().toISOString();
   const batch = input.steps.map((s) => ({ ...s, id: s.id ?? deps.newId() }));
   const referenced = [...new Set(batch.flatMap((s) => [s.id, s.parentId]))];
-  const steps = await addStepsTx(deps.graph, input.runId, referenced, (run, existing) => {
+  const steps = await addStepsTx(deps.graph, await scopeOf(deps.teams, principal), input.runId, referenced, (run, existing, taken) => {
+    // Step ids are unique in the whole graph: one taken in a run the caller cannot see is still
+    // taken (a random UUID only its owner knows; the answer names no run).
+    for (const s of batch) if (taken.has(s.id) && !existing.has(s.id)) throw conflict(`step ${s.id} already exists`, { stepId: s.id });
     const ordered = orderStepBatch(run.id, batch, existing);
     const newSteps: NewStep[] = ordered.map((s, i) => ({
       id: s.id,
@@ -110,7 +117,7 @@ export async function updateStep(
   input: { stepId: string; status?: WorkflowStepStatus | undefined; output?: Json | null | undefined },
 ): Promise<StepRecord> {
   const now = deps.clock().toISOString();
-  const updated = await updateStepTx(deps.graph, input.stepId, (run, step) => {
+  const updated = await updateStepTx(deps.graph, await scopeOf(deps.teams, principal), input.stepId, (run, step) => {
     const status = input.status ?? step.status;
     assertTransition(step.id, step.status, status);
     const output = input.output === undefined ? json(step.output) : json(input.output);
@@ -132,7 +139,7 @@ export async function updateStep(
 /** Re-parents a step inside its run; refuses anything that would turn the tree into a cycle. */
 export async function moveStep(deps: BlockDeps, principal: Principal, input: { stepId: string; parentId: string }): Promise<StepRecord> {
   const now = deps.clock().toISOString();
-  const moved = await moveStepTx(deps.graph, input.stepId, input.parentId, ({ run, step, newParent, wouldCycle }) => {
+  const moved = await moveStepTx(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.parentId, ({ run, step, newParent, wouldCycle }) => {
     if (!newParent) throw notFound('step', input.parentId);
     if (newParent.runId !== run.id) throw badRequest(`parent ${newParent.id} belongs to another run`, { parentId: newParent.id });
     if (wouldCycle) throw badRequest(`moving step ${step.id} under ${newParent.id} would create a cycle`, { stepId: step.id, parentId: newParent.id });
@@ -151,29 +158,33 @@ export async function moveStep(deps: BlockDeps, principal: Principal, input: { s
   return moved;
 }
 
-export async function runTree(deps: BlockDeps, runId: string): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }> }> {
-  const found = await findRunWithSteps(deps.graph, runId);
+export async function runTree(deps: BlockDeps, principal: Principal, runId: string): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }> }> {
+  const found = await findRunWithSteps(deps.graph, await scopeOf(deps.teams, principal), runId);
   if (!found) throw notFound('workflow run', runId);
   return { run: found.run, steps: treeOrder(found.steps, found.run.rootStepId) };
 }
 
-export async function stepPathToRoot(deps: BlockDeps, stepId: string): Promise<StepRecord[]> {
-  const path = await pathToRoot(deps.graph, stepId);
+export async function stepPathToRoot(deps: BlockDeps, principal: Principal, stepId: string): Promise<StepRecord[]> {
+  const path = await pathToRoot(deps.graph, await scopeOf(deps.teams, principal), stepId);
   if (!path) throw notFound('step', stepId);
   return path;
 }
 
-export async function stepRelatives(deps: BlockDeps, input: { stepId: string; direction: 'ancestors' | 'descendants'; maxDepth?: number | undefined }): Promise<StepAtDepth[]> {
-  const rows = await relatives(deps.graph, input.stepId, input.direction, input.maxDepth ?? MAX_TREE_DEPTH);
+export async function stepRelatives(
+  deps: BlockDeps,
+  principal: Principal,
+  input: { stepId: string; direction: 'ancestors' | 'descendants'; maxDepth?: number | undefined },
+): Promise<StepAtDepth[]> {
+  const rows = await relatives(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.direction, input.maxDepth ?? MAX_TREE_DEPTH);
   if (!rows) throw notFound('step', input.stepId);
   return rows;
 }
 
 /** The step and everything below it, in tree order, depth relative to the step. */
-export async function subtree(deps: BlockDeps, stepId: string): Promise<Array<StepRecord & { depth: number }>> {
-  const step = await findStep(deps.graph, stepId);
+export async function subtree(deps: BlockDeps, principal: Principal, stepId: string): Promise<Array<StepRecord & { depth: number }>> {
+  const step = await findStep(deps.graph, await scopeOf(deps.teams, principal), stepId);
   if (!step) throw notFound('step', stepId);
-  const below = await stepRelatives(deps, { stepId, direction: 'descendants' });
+  const below = await stepRelatives(deps, principal, { stepId, direction: 'descendants' });
   return treeOrder([step, ...below.map((r) => r.step)], step.id);
 }
 
@@ -184,8 +195,9 @@ export interface Replay {
 }
 
 /** The run's ordered change history up to a seq or an instant, and the tree it adds up to. */
-export async function replayRun(deps: BlockDeps, input: { runId: string; untilSeq?: number | undefined; at?: string | undefined }): Promise<Replay> {
-  const run = await findRun(deps.graph, input.runId);
+export async function replayRun(deps: BlockDeps, principal: Principal, input: { runId: string; untilSeq?: number | undefined; at?: string | undefined }): Promise<Replay> {
+  // The history is read only once the run is known to be visible (ownership never changes).
+  const run = await findRun(deps.graph, await scopeOf(deps.teams, principal), input.runId);
   if (!run) throw notFound('workflow run', input.runId);
   const changes = await listChanges(deps.graph, run.id, { seq: input.untilSeq, at: input.at });
   return { run, changes, steps: replaySteps(changes, run.rootStepId) };

@@ -1,4 +1,4 @@
-import type { BlockType, RelationshipType } from '@platform/contracts';
+import type { BlockType, PrincipalKind, RelationshipType } from '@platform/contracts';
 import { randomUUID } from 'node:crypto';
 import { mergeBlockBatch, mergeLinkBatch, type ImportBlockRow, type ImportLinkRow } from '../store/legacy-import.js';
 import type { Graph } from '../store/neo4j.js';
@@ -9,8 +9,17 @@ import type { ImportReport } from './report.js';
 import { openLegacySource, type LegacySource } from './sqlite-source.js';
 import { validateImport } from './validate.js';
 
+/** Whose the imported blocks and links become (legacy stores have no owners): required. */
+export interface ImportOwner {
+  kind: PrincipalKind;
+  id: string;
+  /** Shares everything imported with this team as well. */
+  teamId?: string | null | undefined;
+}
+
 export interface ImportOptions {
   file: string;
+  owner: ImportOwner;
   batchSize?: number;
   /** Random blocks compared field by field with the graph after the import. */
   spotCheck?: number;
@@ -44,7 +53,9 @@ function prng(seed: number): () => number {
   };
 }
 
-export function toImportBlockRow(b: CleanBlock): ImportBlockRow {
+const ownerProps = (o: ImportOwner) => ({ ownerKind: o.kind, ownerId: o.id, teamId: o.teamId ?? null });
+
+export function toImportBlockRow(b: CleanBlock, owner: ImportOwner): ImportBlockRow {
   return {
     id: b.id,
     type: b.type,
@@ -68,17 +79,18 @@ export function toImportBlockRow(b: CleanBlock): ImportBlockRow {
       migratedFrom: b.migratedFrom,
       importFlags: b.importFlags,
       createdBy: IMPORTED_BY,
+      ...ownerProps(owner),
     },
   };
 }
 
-export function toImportLinkRow(l: CleanLink): ImportLinkRow {
+export function toImportLinkRow(l: CleanLink, owner: ImportOwner): ImportLinkRow {
   return {
     sourceId: l.sourceId,
     targetId: l.targetId,
     type: l.type,
     createdAt: l.createdAt,
-    props: { legacyId: l.legacyId, confidence: l.confidence, reason: l.reason, degree: l.degree, legacyStatus: l.legacyStatus, originalType: l.originalType, importFlags: l.importFlags, createdBy: IMPORTED_BY },
+    props: { legacyId: l.legacyId, confidence: l.confidence, reason: l.reason, degree: l.degree, legacyStatus: l.legacyStatus, originalType: l.originalType, importFlags: l.importFlags, createdBy: IMPORTED_BY, ...ownerProps(owner) },
   };
 }
 
@@ -89,6 +101,7 @@ export function toImportLinkRow(l: CleanLink): ImportLinkRow {
  */
 export async function importLegacy(graph: Graph, options: ImportOptions): Promise<ImportReport> {
   const opts = { ...IMPORT_DEFAULTS, ...options };
+  if (!opts.owner?.id) throw new Error('importLegacy needs an owner for the imported records');
   const now = opts.now ?? (() => new Date());
   const progress = opts.progress ?? silentProgress;
   const runId = randomUUID();
@@ -146,7 +159,7 @@ export async function importLegacy(graph: Graph, options: ImportOptions): Promis
         const j = Math.floor(random() * b.accepted);
         if (j < opts.spotCheck) sample[j] = c.legacyId;
       }
-      await blockWriter.push(toImportBlockRow(c));
+      await blockWriter.push(toImportBlockRow(c, opts.owner));
     }
     await blockWriter.flush();
     progress.stop();
@@ -183,7 +196,7 @@ export async function importLegacy(graph: Graph, options: ImportOptions): Promis
       l.accepted++;
       (l.byType[r.link.type] ??= { sourceRows: 0, inGraph: 0 }).sourceRows++;
       for (const f of r.link.importFlags) inc(l.flags, f);
-      await linkWriter.push(toImportLinkRow(r.link));
+      await linkWriter.push(toImportLinkRow(r.link, opts.owner));
     }
     await linkWriter.flush();
     progress.stop();
@@ -191,7 +204,7 @@ export async function importLegacy(graph: Graph, options: ImportOptions): Promis
 
     // ---- validation
     const t2 = performance.now();
-    const validation = await validateImport(graph, source, { ctx, linkCtx, batchSize: opts.batchSize, sample, progress });
+    const validation = await validateImport(graph, source, { ctx, linkCtx, batchSize: opts.batchSize, sample, progress, owner: opts.owner });
     for (const [type, n] of Object.entries(validation.blocksInGraph)) (b.byType[type as BlockType] ??= { source: 0, graph: 0 }).graph = n;
     for (const [type, n] of Object.entries(validation.linksInGraph)) (l.byType[type as RelationshipType] ??= { sourceRows: 0, inGraph: 0 }).inGraph = n;
     const validationSeconds = (performance.now() - t2) / 1000;
@@ -212,7 +225,12 @@ export async function importLegacy(graph: Graph, options: ImportOptions): Promis
       ok: problems.length === 0,
       summary,
       source: { file: source.file, sizeBytes: source.sizeBytes, modifiedAt: source.modifiedAt, ...source.counts },
-      options: { batchSize: opts.batchSize, spotCheck: opts.spotCheck, defaultSessionId: opts.defaultSessionId },
+      options: {
+        batchSize: opts.batchSize,
+        spotCheck: opts.spotCheck,
+        defaultSessionId: opts.defaultSessionId,
+        owner: { kind: opts.owner.kind, id: opts.owner.id, teamId: opts.owner.teamId ?? null },
+      },
       timing: {
         startedAt,
         finishedAt: now().toISOString(),

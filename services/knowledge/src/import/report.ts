@@ -8,7 +8,7 @@ export interface ImportReport {
   ok: boolean;
   summary: string;
   source: { file: string; sizeBytes: number; modifiedAt: string; sessions: number; blocks: number; links: number };
-  options: { batchSize: number; spotCheck: number; defaultSessionId: string };
+  options: { batchSize: number; spotCheck: number; defaultSessionId: string; owner: { kind: string; id: string; teamId: string | null } };
   timing: { startedAt: string; finishedAt: string; blocksSeconds: number; linksSeconds: number; validationSeconds: number; blocksPerSecond: number; linksPerSecond: number };
   blocks: {
     read: number;

@@ -2,6 +2,7 @@ import type { BlockType, RelationshipType } from '@platform/contracts';
 import { blockLabels, blocksForSpotCheck, linksPresent } from '../store/legacy-import.js';
 import type { Graph } from '../store/neo4j.js';
 import { cleanBlock, cleanLink, IMPORTED_BY, type CleanBlock, type CleanContext } from './clean.js';
+import type { ImportOwner } from './importer.js';
 import type { ProgressSink } from './progress.js';
 import type { ImportReport } from './report.js';
 import type { LegacySource } from './sqlite-source.js';
@@ -25,6 +26,7 @@ interface ValidateOptions {
   batchSize: number;
   sample: string[];
   progress: ProgressSink;
+  owner: ImportOwner;
 }
 
 async function inBatches<T>(rows: Iterable<T>, size: number, fn: (batch: T[]) => Promise<void>): Promise<void> {
@@ -57,7 +59,7 @@ const sameInstant = (a: unknown, b: unknown) => (a == null && b == null) || (typ
 const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** Every field the importer writes, expected (from the source row, cleaned again) against the graph. */
-export function compareBlock(expected: CleanBlock, actual: Record<string, unknown>): Array<{ field: string; expected: unknown; actual: unknown }> {
+export function compareBlock(expected: CleanBlock, owner: ImportOwner, actual: Record<string, unknown>): Array<{ field: string; expected: unknown; actual: unknown }> {
   const want: Record<string, unknown> = {
     type: expected.type,
     legacyId: expected.legacyId,
@@ -75,6 +77,9 @@ export function compareBlock(expected: CleanBlock, actual: Record<string, unknow
     migratedFrom: expected.migratedFrom,
     importFlags: expected.importFlags,
     createdBy: IMPORTED_BY,
+    ownerKind: owner.kind,
+    ownerId: owner.id,
+    teamId: owner.teamId ?? null,
     version: 1,
   };
   const out: Array<{ field: string; expected: unknown; actual: unknown }> = [];
@@ -122,7 +127,7 @@ export async function validateImport(graph: Graph, source: LegacySource, o: Vali
   for (const e of expected) {
     spotCheck.sampled++;
     const a = actual.get(e.id);
-    const diffs = a ? compareBlock(e, a) : [{ field: '(block)', expected: e.id, actual: null }];
+    const diffs = a ? compareBlock(e, o.owner, a) : [{ field: '(block)', expected: e.id, actual: null }];
     if (diffs.length === 0) spotCheck.matched++;
     for (const d of diffs) spotCheck.mismatches.push({ legacyId: e.legacyId, id: e.id, ...d });
   }

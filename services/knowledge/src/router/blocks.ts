@@ -61,7 +61,7 @@ export function blocksRouter(deps: BlocksRouterDeps) {
       .meta(meta('GET', '/blocks/get', 'Get a block by id'))
       .input(z.strictObject({ id: BlockId }))
       .output(Block)
-      .query(({ input }) => getBlock(deps, input.id)),
+      .query(({ ctx, input }) => getBlock(deps, ctx.principal, input.id)),
     update: authedProcedure
       .meta(meta('POST', '/blocks/update', 'Update a block (optimistic: pass the version you read)'))
       .input(z.strictObject({ id: BlockId, expectedVersion: z.number().int().min(1), patch: UpdatePatch }))
@@ -110,6 +110,6 @@ export function blocksRouter(deps: BlocksRouterDeps) {
         }),
       )
       .output(z.object({ items: z.array(Block), nextCursor: z.string().nullable() }))
-      .query(({ input }) => listBlockPage(deps, input)),
+      .query(({ ctx, input }) => listBlockPage(deps, ctx.principal, input)),
   });
 }

@@ -4,7 +4,7 @@ import type { BlockDeps } from '../domain/blocks.js';
 import { createLink, linksOf, neighboursOf, pathBetween, removeLink } from '../domain/links.js';
 import { authedProcedure, router } from '../trpc.js';
 import { openApiMeta } from './meta.js';
-import { Block, Link } from './schemas.js';
+import { Block, Link, TeamId } from './schemas.js';
 
 const meta = openApiMeta('links');
 const Types = z.array(RelationshipType).max(RelationshipType.options.length).optional();
@@ -18,7 +18,7 @@ export function linksRouter(deps: BlockDeps & { afterWrite: () => void }) {
   return router({
     create: authedProcedure
       .meta(meta('POST', '/links/create', 'Link two blocks with an allow-listed relationship type'))
-      .input(LinkKey.extend({ confidence: Confidence.default(0.5), reason: z.string().max(2_000).optional() }))
+      .input(LinkKey.extend({ confidence: Confidence.default(0.5), reason: z.string().max(2_000).optional(), teamId: TeamId.optional() }))
       .output(Link)
       .mutation(async ({ ctx, input }) => {
         const link = await createLink(deps, ctx.principal, input);
@@ -38,7 +38,7 @@ export function linksRouter(deps: BlockDeps & { afterWrite: () => void }) {
       .meta(meta('POST', '/links/list', "List a block's links by direction and types"))
       .input(z.strictObject({ blockId: BlockId, direction: LinkDirection.default('both'), types: Types, limit: z.number().int().min(1).max(1_000).default(200) }))
       .output(z.object({ links: z.array(Link) }))
-      .query(async ({ input }) => ({ links: await linksOf(deps, input) })),
+      .query(async ({ ctx, input }) => ({ links: await linksOf(deps, ctx.principal, input) })),
     neighbours: authedProcedure
       .meta(meta('POST', '/links/neighbours', 'Blocks reachable within N hops (bounded), nearest first'))
       .input(
@@ -51,7 +51,7 @@ export function linksRouter(deps: BlockDeps & { afterWrite: () => void }) {
         }),
       )
       .output(z.object({ neighbours: z.array(z.object({ block: Block, distance: z.number().int() })) }))
-      .query(async ({ input }) => ({ neighbours: await neighboursOf(deps, input) })),
+      .query(async ({ ctx, input }) => ({ neighbours: await neighboursOf(deps, ctx.principal, input) })),
     shortestPath: authedProcedure
       .meta(meta('POST', '/links/shortest-path', 'Shortest path between two blocks (null when none within maxDepth)'))
       .input(
@@ -64,6 +64,6 @@ export function linksRouter(deps: BlockDeps & { afterWrite: () => void }) {
         }),
       )
       .output(z.object({ path: z.object({ blocks: z.array(Block), links: z.array(Link) }).nullable() }))
-      .query(async ({ input }) => ({ path: await pathBetween(deps, input) })),
+      .query(async ({ ctx, input }) => ({ path: await pathBetween(deps, ctx.principal, input) })),
   });
 }

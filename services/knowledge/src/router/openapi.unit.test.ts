@@ -1,4 +1,5 @@
 import { generateOpenApiDocument, type OpenApiRouter } from 'trpc-to-openapi';
+import { staticTeamDirectory } from '@platform/kit';
 import { describe, expect, it } from 'vitest';
 import type { Graph } from '../store/neo4j.js';
 import { createKnowledgeRouter } from './index.js';
@@ -11,6 +12,7 @@ const router = createKnowledgeRouter({
   newId: () => '00000000-0000-4000-8000-000000000000',
   afterWrite: () => undefined,
   embeddingDimensions: 8,
+  teams: staticTeamDirectory(),
 });
 
 describe('knowledge OpenAPI surface', () => {

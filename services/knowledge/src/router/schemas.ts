@@ -1,4 +1,4 @@
-import { BlockId, BlockStatus, BlockType, Confidence, IsoDateTime, RelationshipType, SessionId } from '@platform/contracts';
+import { BlockId, BlockStatus, BlockType, Confidence, IsoDateTime, PrincipalId, PrincipalKind, RelationshipType, SessionId, Uuid } from '@platform/contracts';
 import { z } from 'zod';
 
 /** Output and input shapes shared by several routers. */
@@ -13,6 +13,15 @@ export const LegacyInfo = z.object({
   propertiesRaw: z.string().nullable(),
 });
 
+/** A team of operations' (its id); records shared with it are seen by its members. */
+export const TeamId = Uuid;
+
+/** Who owns a record (null for records written before ownership: only services and admins see those). */
+export const ownerFields = {
+  owner: z.object({ kind: PrincipalKind, id: PrincipalId }).nullable(),
+  teamId: z.string().nullable(),
+};
+
 export const Block = z.object({
   id: BlockId,
   type: BlockType,
@@ -26,6 +35,7 @@ export const Block = z.object({
   abstractionLevel: z.string().nullable(),
   version: z.number().int(),
   createdBy: z.string().nullable(),
+  ...ownerFields,
   createdAt: z.string(),
   updatedAt: z.string(),
   validFrom: z.string(),
@@ -42,6 +52,7 @@ export const Link = z.object({
   reason: z.string().nullable(),
   createdAt: z.string().nullable(),
   createdBy: z.string().nullable(),
+  ...ownerFields,
 });
 
 /** An embedding of exactly the configured length (the vector index only accepts that dimension). */
@@ -69,6 +80,7 @@ export const blockFields = (dimensions: number) => ({
   properties: JsonObject.optional(),
   abstractionLevel: AbstractionLevel.optional(),
   embedding: embeddingSchema(dimensions).optional(),
+  teamId: TeamId.optional(),
 });
 
 export const createBlockInput = (dimensions: number) =>

@@ -38,12 +38,12 @@ export function searchRouter(deps: BlockDeps & { embeddingDimensions: number }) 
       .meta(meta('/search/full-text', 'Full-text search over title and content (input is plain text, never Lucene syntax)'))
       .input(z.strictObject({ query: Query, ...Filter }))
       .output(Hits)
-      .query(async ({ input }) => ({ hits: await searchFullText(deps, input) })),
+      .query(async ({ ctx, input }) => ({ hits: await searchFullText(deps, ctx.principal, input) })),
     vector: authedProcedure
       .meta(meta('/search/vector', 'Nearest blocks to an embedding (cosine)'))
       .input(z.strictObject({ embedding: Embedding, ...Filter }))
       .output(Hits)
-      .mutation(async ({ input }) => ({ hits: await searchVector(deps, input) })),
+      .mutation(async ({ ctx, input }) => ({ hits: await searchVector(deps, ctx.principal, input) })),
     hybrid: authedProcedure
       .meta(meta('/search/hybrid', 'Weighted merge of full-text and vector, expanded one hop along links'))
       .input(
@@ -58,6 +58,6 @@ export function searchRouter(deps: BlockDeps & { embeddingDimensions: number }) 
           .refine((i) => i.query !== undefined || i.embedding !== undefined, { message: 'give a query, an embedding or both', path: ['query'] }),
       )
       .output(Hits)
-      .mutation(async ({ input }) => ({ hits: await searchHybrid(deps, input) })),
+      .mutation(async ({ ctx, input }) => ({ hits: await searchHybrid(deps, ctx.principal, input) })),
   });
 }

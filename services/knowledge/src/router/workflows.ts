@@ -5,7 +5,7 @@ import { addSteps, createRun, moveStep, replayRun, runTree, stepPathToRoot, step
 import { MAX_TREE_DEPTH } from '../store/workflows.js';
 import { authedProcedure, router } from '../trpc.js';
 import { openApiMeta } from './meta.js';
-import { JsonObject } from './schemas.js';
+import { JsonObject, ownerFields, TeamId } from './schemas.js';
 
 const meta = openApiMeta('workflows');
 
@@ -18,6 +18,7 @@ const Run = z.object({
   seq: z.number().int(),
   createdAt: z.string(),
   createdBy: z.string(),
+  ...ownerFields,
 });
 const stepFields = {
   id: Uuid,
@@ -67,7 +68,7 @@ export function workflowsRouter(deps: BlockDeps & { afterWrite: () => void }) {
   return router({
     createRun: authedProcedure
       .meta(meta('POST', '/workflows/create-run', 'Start a workflow run (with its root step)'))
-      .input(z.strictObject({ name: Name, sessionId: SessionId.optional(), root: z.strictObject({ name: Name.optional(), input: JsonObject.optional() }).prefault({}) }))
+      .input(z.strictObject({ name: Name, sessionId: SessionId.optional(), teamId: TeamId.optional(), root: z.strictObject({ name: Name.optional(), input: JsonObject.optional() }).prefault({}) }))
       .output(z.object({ run: Run, root: Step }))
       .mutation(async ({ ctx, input }) => written(await createRun(deps, ctx.principal, input))),
     addSteps: authedProcedure
@@ -98,31 +99,31 @@ export function workflowsRouter(deps: BlockDeps & { afterWrite: () => void }) {
       .meta(meta('GET', '/workflows/tree', 'A run and all its steps in tree order with depths'))
       .input(z.strictObject({ runId: Uuid }))
       .output(z.object({ run: Run, steps: z.array(TreeStep) }))
-      .query(({ input }) => runTree(deps, input.runId)),
+      .query(({ ctx, input }) => runTree(deps, ctx.principal, input.runId)),
     pathToRoot: authedProcedure
       .meta(meta('GET', '/workflows/path-to-root', 'The step, its parent, … up to the root'))
       .input(z.strictObject({ stepId: Uuid }))
       .output(z.object({ steps: z.array(Step) }))
-      .query(async ({ input }) => ({ steps: await stepPathToRoot(deps, input.stepId) })),
+      .query(async ({ ctx, input }) => ({ steps: await stepPathToRoot(deps, ctx.principal, input.stepId) })),
     subtree: authedProcedure
       .meta(meta('GET', '/workflows/subtree', 'A step and everything below it, in tree order'))
       .input(z.strictObject({ stepId: Uuid }))
       .output(z.object({ steps: z.array(TreeStep) }))
-      .query(async ({ input }) => ({ steps: await subtree(deps, input.stepId) })),
+      .query(async ({ ctx, input }) => ({ steps: await subtree(deps, ctx.principal, input.stepId) })),
     ancestors: authedProcedure
       .meta(meta('GET', '/workflows/ancestors', 'Ancestors of a step with their distance (1 = parent)'))
       .input(z.strictObject({ stepId: Uuid, maxDepth: Depth }))
       .output(z.object({ ancestors: z.array(StepAtDepth) }))
-      .query(async ({ input }) => ({ ancestors: await stepRelatives(deps, { ...input, direction: 'ancestors' }) })),
+      .query(async ({ ctx, input }) => ({ ancestors: await stepRelatives(deps, ctx.principal, { ...input, direction: 'ancestors' }) })),
     descendants: authedProcedure
       .meta(meta('GET', '/workflows/descendants', 'Descendants of a step with their depth (1 = children)'))
       .input(z.strictObject({ stepId: Uuid, maxDepth: Depth }))
       .output(z.object({ descendants: z.array(StepAtDepth) }))
-      .query(async ({ input }) => ({ descendants: await stepRelatives(deps, { ...input, direction: 'descendants' }) })),
+      .query(async ({ ctx, input }) => ({ descendants: await stepRelatives(deps, ctx.principal, { ...input, direction: 'descendants' }) })),
     replay: authedProcedure
       .meta(meta('GET', '/workflows/replay', 'Ordered history of a run, and the run rebuilt as it was at a seq or instant'))
       .input(z.strictObject({ runId: Uuid, untilSeq: z.number().int().min(0).optional(), at: IsoDateTime.optional() }))
       .output(z.object({ run: Run, changes: z.array(Change), steps: z.array(ReplayedStep) }))
-      .query(({ input }) => replayRun(deps, input)),
+      .query(({ ctx, input }) => replayRun(deps, ctx.principal, input)),
   });
 }

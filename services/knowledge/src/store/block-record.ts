@@ -1,7 +1,8 @@
 import { BlockType, type BlockStatus } from '@platform/contracts';
+import { ownerProjection, toOwnerView, type OwnerView } from './scope.js';
 
 /** A block as the store returns it: plain values, dates as ISO strings, properties parsed. */
-export interface BlockRecord {
+export interface BlockRecord extends OwnerView {
   id: string;
   type: BlockType;
   sessionId: string;
@@ -37,6 +38,7 @@ const TYPE_LABELS = `[${BlockType.options.map((t) => `'${t}'`).join(', ')}]`;
 /** Map projection of a block node bound to `v`, usable in RETURN and in list comprehensions. */
 export const blockProjection = (v: string) => `${v} { .id, .sessionId, .ideaId, .title, .content, .status, .confidence, .properties,
   .abstractionLevel, .version, .createdBy, .legacyId, .originalType, .migratedFrom, .importFlags, .propertiesRaw,
+  ${ownerProjection(v)},
   createdAt: toString(${v}.createdAt), updatedAt: toString(${v}.updatedAt),
   validFrom: toString(coalesce(${v}.validFrom, ${v}.createdAt)), validTo: toString(${v}.validTo),
   hasEmbedding: ${v}.embedding IS NOT NULL,
@@ -44,7 +46,10 @@ export const blockProjection = (v: string) => `${v} { .id, .sessionId, .ideaId, 
 
 export const RETURN_BLOCK = `RETURN ${blockProjection('b')} AS block`;
 
-type RawBlock = Omit<BlockRecord, 'properties' | 'legacy' | 'ideaId' | 'abstractionLevel' | 'validTo' | 'createdBy'> & {
+type RawBlock = Omit<BlockRecord, 'properties' | 'legacy' | 'ideaId' | 'abstractionLevel' | 'validTo' | 'createdBy' | 'owner' | 'teamId'> & {
+  ownerKind?: string | null;
+  ownerId?: string | null;
+  teamId?: string | null;
   properties: string | null;
   ideaId?: string | null;
   abstractionLevel?: string | null;
@@ -90,6 +95,7 @@ export function toBlockRecord(raw: unknown): BlockRecord {
     abstractionLevel: r.abstractionLevel ?? null,
     version: r.version ?? 1,
     createdBy: r.createdBy ?? null,
+    ...toOwnerView(r),
     createdAt: isoOf(r.createdAt),
     updatedAt: isoOf(r.updatedAt),
     validFrom: isoOf(r.validFrom),

@@ -4,11 +4,12 @@ import { blockProjection, RETURN_BLOCK, toBlockRecord, type BlockRecord } from '
 import type { Graph } from './neo4j.js';
 import { readGraph, writeTx } from './neo4j.js';
 import { appendOutboxMany } from './outbox.js';
+import { scopeParams, visible, type Ownership, type Scope } from './scope.js';
 
 export type { BlockRecord } from './block-record.js';
 type Envelope = TypedEnvelope<EventSubject>;
 
-export interface NewBlock {
+export interface NewBlock extends Ownership {
   id: string;
   type: BlockType;
   sessionId: string;
@@ -41,7 +42,7 @@ async function createBlockNodes(tx: ManagedTransaction, blocks: NewBlock[]): Pro
        CREATE (b:Block:${type} {id: r.id, sessionId: r.sessionId, ideaId: r.ideaId, title: r.title, content: r.content,
          status: r.status, confidence: r.confidence, properties: r.properties, abstractionLevel: r.abstractionLevel,
          embedding: r.embedding, version: 1, createdBy: r.createdBy, createdAt: datetime(r.now), updatedAt: datetime(r.now),
-         validFrom: datetime(r.validFrom)})
+         validFrom: datetime(r.validFrom), ownerKind: r.ownerKind, ownerId: r.ownerId, teamId: r.teamId})
        ${RETURN_BLOCK}`,
       { rows },
     );
@@ -62,9 +63,10 @@ export function insertBlocks(g: Graph, blocks: NewBlock[], events: Envelope[]): 
   });
 }
 
-export function findBlock(g: Graph, id: string): Promise<BlockRecord | null> {
+/** The block when it exists and `scope` may see it; null otherwise (the two are not told apart). */
+export function findBlock(g: Graph, scope: Scope, id: string): Promise<BlockRecord | null> {
   return readGraph(g, 'blocks.get', async (tx) => {
-    const res = await tx.run(`MATCH (b:Block {id: $id}) ${RETURN_BLOCK}`, { id });
+    const res = await tx.run(`MATCH (b:Block {id: $id}) WHERE ${visible('b')} ${RETURN_BLOCK}`, { id, ...scopeParams(scope) });
     const raw: unknown = res.records[0]?.get('block');
     return raw ? toBlockRecord(raw) : null;
   });
@@ -72,10 +74,11 @@ export function findBlock(g: Graph, id: string): Promise<BlockRecord | null> {
 
 /**
  * Takes the block's write lock before reading it, so the caller's version check and the write
- * that follows see no concurrent change (read-committed alone would allow a lost update).
+ * that follows see no concurrent change (read-committed alone would allow a lost update). A block
+ * the scope may not see is neither locked nor returned: the caller answers NOT_FOUND.
  */
-async function lockBlock(tx: ManagedTransaction, id: string): Promise<BlockRecord | null> {
-  const res = await tx.run(`MATCH (b:Block {id: $id}) SET b._lock = true REMOVE b._lock ${RETURN_BLOCK}`, { id });
+async function lockBlock(tx: ManagedTransaction, scope: Scope, id: string): Promise<BlockRecord | null> {
+  const res = await tx.run(`MATCH (b:Block {id: $id}) WHERE ${visible('b')} SET b._lock = true REMOVE b._lock ${RETURN_BLOCK}`, { id, ...scopeParams(scope) });
   const raw: unknown = res.records[0]?.get('block');
   return raw ? toBlockRecord(raw) : null;
 }
@@ -98,9 +101,9 @@ export interface BlockPatch {
  */
 export type Plan<T> = (current: BlockRecord) => T;
 
-export function updateBlockTx(g: Graph, id: string, plan: Plan<{ patch: BlockPatch; now: string; event: Envelope }>): Promise<BlockRecord | null> {
+export function updateBlockTx(g: Graph, scope: Scope, id: string, plan: Plan<{ patch: BlockPatch; now: string; event: Envelope }>): Promise<BlockRecord | null> {
   return writeTx(g, 'blocks.update', async (tx) => {
-    const current = await lockBlock(tx, id);
+    const current = await lockBlock(tx, scope, id);
     if (!current) return null;
     const p = plan(current);
     const res = await tx.run(
@@ -114,9 +117,9 @@ export function updateBlockTx(g: Graph, id: string, plan: Plan<{ patch: BlockPat
   });
 }
 
-export function archiveBlockTx(g: Graph, id: string, plan: Plan<{ now: string; event: Envelope }>): Promise<BlockRecord | null> {
+export function archiveBlockTx(g: Graph, scope: Scope, id: string, plan: Plan<{ now: string; event: Envelope }>): Promise<BlockRecord | null> {
   return writeTx(g, 'blocks.archive', async (tx) => {
-    const current = await lockBlock(tx, id);
+    const current = await lockBlock(tx, scope, id);
     if (!current) return null;
     const p = plan(current);
     const res = await tx.run(
@@ -141,18 +144,19 @@ export interface SupersedePlan {
  * Creates the replacement, links it (new)-[:REPLACES]->(old) and closes the old block's validity
  * (status superseded, validTo = now). Nothing is deleted: the history stays queryable by validAt.
  */
-export function supersedeBlockTx(g: Graph, id: string, plan: Plan<SupersedePlan>): Promise<{ old: BlockRecord; replacement: BlockRecord } | null> {
+export function supersedeBlockTx(g: Graph, scope: Scope, id: string, plan: Plan<SupersedePlan>): Promise<{ old: BlockRecord; replacement: BlockRecord } | null> {
   return writeTx(g, 'blocks.supersede', async (tx) => {
-    const current = await lockBlock(tx, id);
+    const current = await lockBlock(tx, scope, id);
     if (!current) return null;
     const p = plan(current);
     const [replacement] = await createBlockNodes(tx, [p.replacement]);
     const res = await tx.run(
       `MATCH (old:Block {id: $id}), (new:Block {id: $newId})
-       CREATE (new)-[:REPLACES {confidence: 1.0, reason: $reason, createdAt: datetime($now), createdBy: $by}]->(old)
+       CREATE (new)-[:REPLACES {confidence: 1.0, reason: $reason, createdAt: datetime($now), createdBy: $by,
+         ownerKind: $ownerKind, ownerId: $by, teamId: $teamId}]->(old)
        SET old.status = 'superseded', old.validTo = datetime($now), old.version = old.version + 1, old.updatedAt = datetime($now)
        RETURN ${blockProjection('old')} AS block`,
-      { id, newId: p.replacement.id, reason: p.reason, now: p.now, by: p.replacement.createdBy },
+      { id, newId: p.replacement.id, reason: p.reason, now: p.now, by: p.replacement.ownerId, ownerKind: p.replacement.ownerKind, teamId: p.replacement.teamId },
     );
     await appendOutboxMany(tx, p.events);
     return { old: toBlockRecord(res.records[0]!.get('block')), replacement: replacement! };
@@ -172,8 +176,8 @@ export interface BlockFilter {
 }
 
 /** Blocks in (createdAt, id) order. WHERE clauses are fixed fragments; values are parameters. */
-export function listBlocks(g: Graph, f: BlockFilter): Promise<BlockRecord[]> {
-  const where: string[] = [];
+export function listBlocks(g: Graph, scope: Scope, f: BlockFilter): Promise<BlockRecord[]> {
+  const where: string[] = [visible('b')];
   if (f.sessionId !== undefined) where.push('b.sessionId = $sessionId');
   if (f.status !== undefined) where.push('b.status = $status');
   if (f.ideaId !== undefined) where.push('b.ideaId = $ideaId');
@@ -186,7 +190,7 @@ export function listBlocks(g: Graph, f: BlockFilter): Promise<BlockRecord[]> {
   return readGraph(g, 'blocks.list', async (tx) => {
     const res = await tx.run(
       `MATCH (b:Block${label})
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       WHERE ${where.join(' AND ')}
        WITH b ORDER BY b.createdAt, b.id LIMIT $limit
        ${RETURN_BLOCK}`,
       {
@@ -197,6 +201,7 @@ export function listBlocks(g: Graph, f: BlockFilter): Promise<BlockRecord[]> {
         afterAt: f.after?.createdAt ?? null,
         afterId: f.after?.id ?? null,
         limit: neo4j.int(f.limit),
+        ...scopeParams(scope),
       },
     );
     return res.records.map((r) => toBlockRecord(r.get('block')));

@@ -7,7 +7,7 @@ import type { Graph } from './neo4j.js';
  * version recorded on the (:SchemaVersion {name: 'knowledge'}) node is below theirs.
  * `schemaStatus` compares what exists with what this code expects (the `schema:status` command).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export type SchemaKind = 'UNIQUENESS' | 'RANGE' | 'FULLTEXT' | 'VECTOR' | 'LOOKUP';
 
@@ -53,6 +53,10 @@ export function expectedSchema(opts: SchemaOptions): SchemaObject[] {
     // list() pages by (createdAt, id); the index lets Neo4j read in that order.
     range('block_created', 'Block', ['createdAt']),
     range('block_legacy_id', 'Block', ['legacyId']),
+    // Version 3: ownership. Every read filters on owner or team; these let a caller's own blocks be
+    // found without a label scan (blocks written before v3 have neither: only services/admins see them).
+    range('block_owner', 'Block', ['ownerId']),
+    range('block_team', 'Block', ['teamId']),
     {
       name: 'block_fulltext',
       kind: 'FULLTEXT',
@@ -83,7 +87,11 @@ export function expectedSchema(opts: SchemaOptions): SchemaObject[] {
   ];
 }
 
-/** Data migrations, run once each in version order; each statement is idempotent and batched. */
+/**
+ * Data migrations, run once each in version order; each statement is idempotent and batched.
+ * Version 3 (ownership) has none on purpose: a block without owner properties is nobody's and no
+ * migration can know whose it was; services and admins still see it, and may re-own it by hand.
+ */
 const migrations: ReadonlyArray<{ version: number; name: string; cypher: string }> = [
   {
     version: 2,

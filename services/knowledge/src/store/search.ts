@@ -3,8 +3,11 @@ import neo4j from 'neo4j-driver';
 import { blockProjection, toBlockRecord, type BlockRecord } from './block-record.js';
 import type { Graph } from './neo4j.js';
 import { readGraph } from './neo4j.js';
+import { scopeParams, visible, type Scope } from './scope.js';
 
+/** Every search filters by the caller's scope: hits are only ever blocks the caller may see. */
 export interface SearchFilter {
+  scope: Scope;
   types?: BlockType[] | undefined;
   sessionId?: string | undefined;
   statuses: BlockStatus[];
@@ -20,14 +23,14 @@ const VECTOR_INDEX = 'block_embedding';
 
 /** The filter as a boolean expression over the node bound to `v` (values are parameters). */
 function filterExpr(f: SearchFilter, v = 'b'): string {
-  const where = [`${v}.status IN $statuses`];
+  const where = [`${v}.status IN $statuses`, visible(v)];
   if (f.types?.length) where.push(`any(l IN labels(${v}) WHERE l IN $types)`);
   if (f.sessionId !== undefined) where.push(`${v}.sessionId = $sessionId`);
   return where.join(' AND ');
 }
 const filterClause = (f: SearchFilter) => `WHERE ${filterExpr(f)}`;
 
-const filterParams = (f: SearchFilter) => ({ statuses: f.statuses, types: f.types ?? [], sessionId: f.sessionId ?? null });
+const filterParams = (f: SearchFilter) => ({ statuses: f.statuses, types: f.types ?? [], sessionId: f.sessionId ?? null, ...scopeParams(f.scope) });
 
 /**
  * `luceneQuery` must already be escaped (see domain/search-query.ts): it is parsed by Lucene.
@@ -87,13 +90,13 @@ export interface Expansion {
   block: BlockRecord;
 }
 
-/** One hop out from the seeds along allow-listed relationships, to blocks passing the filter. */
+/** One hop out from the seeds along allow-listed relationships the caller sees, to blocks passing the filter. */
 export function expandOneHop(g: Graph, seedIds: string[], types: RelationshipType[], f: SearchFilter, perSeed: number): Promise<Expansion[]> {
   return readGraph(g, 'search.expand', async (tx) => {
     const res = await tx.run(
       `UNWIND $seeds AS sid
        MATCH (s:Block {id: sid})-[r]-(b:Block)
-       WHERE type(r) IN $relTypes AND b.id <> sid
+       WHERE type(r) IN $relTypes AND b.id <> sid AND ${visible('r')}
        WITH sid, r, b, s ${filterClause(f)}
        WITH sid, r, b, s ORDER BY coalesce(r.confidence, 0.5) DESC, b.id
        WITH sid, collect({r: r, b: b, out: startNode(r) = s})[0..$perSeed] AS hits

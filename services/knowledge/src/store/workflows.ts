@@ -4,12 +4,16 @@ import { isoOf } from './block-record.js';
 import type { Graph } from './neo4j.js';
 import { readGraph, writeTx, type Reader } from './neo4j.js';
 import { appendOutboxMany } from './outbox.js';
+import { ownerProjection, scopeParams, toOwnerView, visible, type Ownership, type OwnerView, type Scope } from './scope.js';
 
 /*
  * A run is (:WorkflowRun) plus a tree of (:WorkflowStep)-[:CHILD_OF]->(:WorkflowStep) whose root is
  * run.rootStepId. Every change to a step is also written as a (:StepChange {runId, seq}) snapshot;
  * run.seq counts them. All writes to a run first take the run node's lock, so seq is gap-free and
  * the tree checks (parent exists, no cycle) see no concurrent change.
+ *
+ * Ownership lives on the run: its steps and changes are seen exactly when the run is (a step never
+ * leaves its run), so every statement below that touches steps first matches a visible run.
  */
 
 type Envelope = TypedEnvelope<EventSubject>;
@@ -18,7 +22,7 @@ type Json = Record<string, unknown>;
 /** Walks never go deeper than this; the tree rules keep real runs far below it. */
 export const MAX_TREE_DEPTH = 10_000;
 
-export interface RunRecord {
+export interface RunRecord extends OwnerView {
   id: string;
   name: string;
   sessionId: string | null;
@@ -74,15 +78,15 @@ export type NewChange = Omit<StepChangeRecord, 'output'> & { output: string | nu
 
 const parse = (s: string | null | undefined): Json | null => (s ? (JSON.parse(s) as Json) : null);
 
-const RUN = (v: string) => `${v} { .id, .name, .sessionId, .rootStepId, .seq, .createdBy, createdAt: toString(${v}.createdAt) }`;
+const RUN = (v: string) => `${v} { .id, .name, .sessionId, .rootStepId, .seq, .createdBy, ${ownerProjection(v)}, createdAt: toString(${v}.createdAt) }`;
 const STEP = (v: string) => `${v} { .id, .runId, .name, .status, .input, .output, .addedSeq,
   createdAt: toString(${v}.createdAt), updatedAt: toString(${v}.updatedAt),
   parentId: [(${v})-[:CHILD_OF]->(parent) | parent.id][0] }`;
 const CHANGE = (v: string) => `${v} { .runId, .seq, .stepId, .kind, .parentId, .name, .status, .previousStatus, .output, .by, at: toString(${v}.at) }`;
 
 const toRun = (raw: unknown): RunRecord => {
-  const r = raw as RunRecord;
-  return { ...r, sessionId: r.sessionId ?? null, createdAt: isoOf(r.createdAt) };
+  const { ownerKind, ownerId, teamId, ...r } = raw as Omit<RunRecord, 'owner' | 'teamId'> & { ownerKind?: string | null; ownerId?: string | null; teamId?: string | null };
+  return { ...r, sessionId: r.sessionId ?? null, createdAt: isoOf(r.createdAt), ...toOwnerView({ ownerKind, ownerId, teamId }) };
 };
 const toStep = (raw: unknown): StepRecord => {
   const s = raw as Omit<StepRecord, 'input' | 'output'> & { input?: string | null; output?: string | null };
@@ -93,8 +97,12 @@ const toChange = (raw: unknown): StepChangeRecord => {
   return { ...c, parentId: c.parentId ?? null, previousStatus: c.previousStatus ?? null, output: parse(c.output), at: isoOf(c.at) };
 };
 
-async function lockRun(tx: ManagedTransaction, runId: string): Promise<RunRecord | null> {
-  const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) SET r._lock = true REMOVE r._lock RETURN ${RUN('r')} AS run`, { runId });
+/** Locks a run the scope sees; null (nothing locked) when it is missing or hidden. */
+async function lockRun(tx: ManagedTransaction, scope: Scope, runId: string): Promise<RunRecord | null> {
+  const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')} SET r._lock = true REMOVE r._lock RETURN ${RUN('r')} AS run`, {
+    runId,
+    ...scopeParams(scope),
+  });
   const raw: unknown = res.records[0]?.get('run');
   return raw ? toRun(raw) : null;
 }
@@ -128,7 +136,7 @@ async function writeChanges(tx: ManagedTransaction, runId: string, changes: NewC
 
 export function createRunTx(
   g: Graph,
-  run: Omit<RunRecord, 'seq'>,
+  run: Omit<RunRecord, 'seq' | 'owner' | 'teamId'> & Ownership,
   root: NewStep,
   change: NewChange,
   event: Envelope,
@@ -136,7 +144,7 @@ export function createRunTx(
   return writeTx(g, 'workflows.createRun', async (tx) => {
     await tx.run(
       `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: $sessionId, rootStepId: $rootStepId, seq: 0,
-         createdAt: datetime($createdAt), createdBy: $createdBy})`,
+         createdAt: datetime($createdAt), createdBy: $createdBy, ownerKind: $ownerKind, ownerId: $ownerId, teamId: $teamId})`,
       run,
     );
     await writeSteps(tx, [root]);
@@ -149,9 +157,14 @@ export function createRunTx(
   });
 }
 
-/** Existing steps among `ids` (any run): the domain checks parents and id collisions with them. */
-async function stepsByIds(tx: Reader, ids: string[]): Promise<Map<string, StepRecord>> {
-  const res = await tx.run(`MATCH (s:WorkflowStep) WHERE s.id IN $ids RETURN ${STEP('s')} AS step`, { ids });
+/** Existing steps among `ids` in runs the scope sees: the domain checks parents against them. */
+async function stepsByIds(tx: Reader, scope: Scope, ids: string[]): Promise<Map<string, StepRecord>> {
+  const res = await tx.run(
+    `MATCH (s:WorkflowStep) WHERE s.id IN $ids
+     MATCH (run:WorkflowRun {id: s.runId}) WHERE ${visible('run')}
+     RETURN ${STEP('s')} AS step`,
+    { ids, ...scopeParams(scope) },
+  );
   return new Map(res.records.map((r) => {
     const s = toStep(r.get('step'));
     return [s.id, s];
@@ -164,19 +177,26 @@ export interface StepBatchPlan {
   events: Envelope[];
 }
 
+/** Step ids among `ids` taken in any run (a step id is unique in the whole graph). */
+async function takenStepIds(tx: Reader, ids: string[]): Promise<Set<string>> {
+  const res = await tx.run('MATCH (s:WorkflowStep) WHERE s.id IN $ids RETURN s.id AS id', { ids });
+  return new Set(res.records.map((r) => r.get('id') as string));
+}
+
 export function addStepsTx(
   g: Graph,
+  scope: Scope,
   runId: string,
   referencedIds: string[],
-  plan: (run: RunRecord, existing: Map<string, StepRecord>) => StepBatchPlan,
+  plan: (run: RunRecord, existing: Map<string, StepRecord>, taken: ReadonlySet<string>) => StepBatchPlan,
 ): Promise<StepRecord[] | null> {
   return writeTx(g, 'workflows.addSteps', async (tx) => {
-    const run = await lockRun(tx, runId);
+    const run = await lockRun(tx, scope, runId);
     if (!run) return null;
-    const p = plan(run, await stepsByIds(tx, referencedIds));
+    const p = plan(run, await stepsByIds(tx, scope, referencedIds), await takenStepIds(tx, referencedIds));
     await writeSteps(tx, p.steps);
     await writeChanges(tx, runId, p.changes, p.events);
-    const created = await stepsByIds(tx, p.steps.map((s) => s.id));
+    const created = await stepsByIds(tx, scope, p.steps.map((s) => s.id));
     return p.steps.map((s) => created.get(s.id)!);
   });
 }
@@ -192,16 +212,16 @@ export interface StepChangePlan {
   event: Envelope;
 }
 
-export function updateStepTx(g: Graph, stepId: string, plan: (run: RunRecord, step: StepRecord) => StepChangePlan): Promise<StepRecord | null> {
+export function updateStepTx(g: Graph, scope: Scope, stepId: string, plan: (run: RunRecord, step: StepRecord) => StepChangePlan): Promise<StepRecord | null> {
   return writeTx(g, 'workflows.updateStep', async (tx) => {
     const runId = await runIdOfStep(tx, stepId);
-    const run = runId ? await lockRun(tx, runId) : null;
+    const run = runId ? await lockRun(tx, scope, runId) : null;
     if (!run) return null;
-    const step = (await stepsByIds(tx, [stepId])).get(stepId)!;
+    const step = (await stepsByIds(tx, scope, [stepId])).get(stepId)!;
     const p = plan(run, step);
     await tx.run('MATCH (s:WorkflowStep {id: $stepId}) SET s += $set, s.updatedAt = datetime($now)', { stepId, set: p.set, now: p.change.at });
     await writeChanges(tx, run.id, [p.change], [p.event]);
-    return (await stepsByIds(tx, [stepId])).get(stepId)!;
+    return (await stepsByIds(tx, scope, [stepId])).get(stepId)!;
   });
 }
 
@@ -213,12 +233,19 @@ export interface MoveContext {
   wouldCycle: boolean;
 }
 
-export function moveStepTx(g: Graph, stepId: string, newParentId: string, plan: (ctx: MoveContext) => { change: NewChange; event: Envelope }): Promise<StepRecord | null> {
+export function moveStepTx(
+  g: Graph,
+  scope: Scope,
+  stepId: string,
+  newParentId: string,
+  plan: (ctx: MoveContext) => { change: NewChange; event: Envelope },
+): Promise<StepRecord | null> {
   return writeTx(g, 'workflows.moveStep', async (tx) => {
     const runId = await runIdOfStep(tx, stepId);
-    const run = runId ? await lockRun(tx, runId) : null;
+    const run = runId ? await lockRun(tx, scope, runId) : null;
     if (!run) return null;
-    const found = await stepsByIds(tx, [stepId, newParentId]);
+    // A parent in a run the caller does not see is not found, like one that does not exist.
+    const found = await stepsByIds(tx, scope, [stepId, newParentId]);
     const cycle = await tx.run(
       `RETURN EXISTS { MATCH (:WorkflowStep {id: $newParentId})-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(:WorkflowStep {id: $stepId}) } AS cycle`,
       { stepId, newParentId },
@@ -233,18 +260,18 @@ export function moveStepTx(g: Graph, stepId: string, newParentId: string, plan: 
       { stepId, newParentId, now: p.change.at },
     );
     await writeChanges(tx, run.id, [p.change], [p.event]);
-    return (await stepsByIds(tx, [stepId])).get(stepId)!;
+    return (await stepsByIds(tx, scope, [stepId])).get(stepId)!;
   });
 }
 
-export function findRunWithSteps(g: Graph, runId: string): Promise<{ run: RunRecord; steps: StepRecord[] } | null> {
+export function findRunWithSteps(g: Graph, scope: Scope, runId: string): Promise<{ run: RunRecord; steps: StepRecord[] } | null> {
   return readGraph(g, 'workflows.tree', async (tx) => {
     const res = await tx.run(
-      `MATCH (r:WorkflowRun {id: $runId})
+      `MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')}
        OPTIONAL MATCH (s:WorkflowStep {runId: $runId})
        WITH r, s ORDER BY s.addedSeq
        RETURN ${RUN('r')} AS run, collect(${STEP('s')}) AS steps`,
-      { runId },
+      { runId, ...scopeParams(scope) },
     );
     const rec = res.records[0];
     if (!rec) return null;
@@ -252,18 +279,21 @@ export function findRunWithSteps(g: Graph, runId: string): Promise<{ run: RunRec
   });
 }
 
-export function findStep(g: Graph, stepId: string): Promise<StepRecord | null> {
-  return readGraph(g, 'workflows.step', async (tx) => (await stepsByIds(tx, [stepId])).get(stepId) ?? null);
+export function findStep(g: Graph, scope: Scope, stepId: string): Promise<StepRecord | null> {
+  return readGraph(g, 'workflows.step', async (tx) => (await stepsByIds(tx, scope, [stepId])).get(stepId) ?? null);
 }
 
-/** The step, its parent, …, the root, in that order; null when the step does not exist. */
-export function pathToRoot(g: Graph, stepId: string): Promise<StepRecord[] | null> {
+/** The step, its parent, …, the root, in that order; null when the step does not exist or is hidden. */
+export function pathToRoot(g: Graph, scope: Scope, stepId: string): Promise<StepRecord[] | null> {
   return readGraph(g, 'workflows.pathToRoot', async (tx) => {
+    // Every node of the path must be in the start step's (visible) run; the tree rules keep it so.
     const res = await tx.run(
-      `MATCH p = (:WorkflowStep {id: $stepId})-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(root:WorkflowStep)
-       WHERE NOT (root)-[:CHILD_OF]->()
+      `MATCH (s:WorkflowStep {id: $stepId})
+       MATCH (run:WorkflowRun {id: s.runId}) WHERE ${visible('run')}
+       MATCH p = (s)-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(root:WorkflowStep)
+       WHERE NOT (root)-[:CHILD_OF]->() AND all(n IN nodes(p) WHERE n.runId = run.id)
        RETURN [n IN nodes(p) | ${STEP('n')}] AS steps`,
-      { stepId },
+      { stepId, ...scopeParams(scope) },
     );
     const rec = res.records[0];
     return rec ? (rec.get('steps') as unknown[]).map(toStep) : null;
@@ -280,16 +310,17 @@ export interface StepAtDepth {
  * node has one path from the start, so the variable-length match enumerates nodes, not path sets.
  * Null when the start step does not exist.
  */
-export function relatives(g: Graph, stepId: string, direction: 'ancestors' | 'descendants', maxDepth: number): Promise<StepAtDepth[] | null> {
+export function relatives(g: Graph, scope: Scope, stepId: string, direction: 'ancestors' | 'descendants', maxDepth: number): Promise<StepAtDepth[] | null> {
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_TREE_DEPTH) throw new Error('maxDepth out of range');
   const pattern = direction === 'ancestors' ? `(s)-[:CHILD_OF*1..${maxDepth}]->(n:WorkflowStep)` : `(n:WorkflowStep)-[:CHILD_OF*1..${maxDepth}]->(s)`;
   return readGraph(g, `workflows.${direction}`, async (tx) => {
     const res = await tx.run(
       `MATCH (s:WorkflowStep {id: $stepId})
-       OPTIONAL MATCH p = ${pattern}
+       MATCH (run:WorkflowRun {id: s.runId}) WHERE ${visible('run')}
+       OPTIONAL MATCH p = ${pattern} WHERE n.runId = run.id
        WITH s, n, length(p) AS depth ORDER BY depth, n.addedSeq
        RETURN count(s) AS found, collect({step: CASE WHEN n IS NULL THEN null ELSE ${STEP('n')} END, depth: depth}) AS rows`,
-      { stepId },
+      { stepId, ...scopeParams(scope) },
     );
     const rec = res.records[0];
     if (!rec || (rec.get('found') as number) === 0) return null;
@@ -312,9 +343,9 @@ export function listChanges(g: Graph, runId: string, until: { seq?: number | und
   });
 }
 
-export function findRun(g: Graph, runId: string): Promise<RunRecord | null> {
+export function findRun(g: Graph, scope: Scope, runId: string): Promise<RunRecord | null> {
   return readGraph(g, 'workflows.run', async (tx) => {
-    const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) RETURN ${RUN('r')} AS run`, { runId });
+    const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')} RETURN ${RUN('r')} AS run`, { runId, ...scopeParams(scope) });
     const raw: unknown = res.records[0]?.get('run');
     return raw ? toRun(raw) : null;
   });

@@ -1,5 +1,5 @@
 import type { Principal } from '@platform/contracts';
-import { connectNats, createLogger, systemClock, uuid, type NatsConnection, type OutboxRelay } from '@platform/kit';
+import { connectNats, createLogger, staticTeamDirectory, systemClock, uuid, type NatsConnection, type OutboxRelay, type TeamDirectory } from '@platform/kit';
 import { randomBytes } from 'node:crypto';
 import { storeEnv } from '../../../../scripts/lib/local-env.js';
 import { graphSettings, loadGraphConfig, type GraphConfig } from '../../src/config.js';
@@ -54,14 +54,15 @@ export async function openTestGraph(): Promise<{ graph: Graph; config: GraphConf
   return { graph, config };
 }
 
-export async function startHarness(prefix: string): Promise<Harness> {
+/** `teams`: who is in which team for this harness (default: nobody is in any team). */
+export async function startHarness(prefix: string, opts: { teams?: TeamDirectory } = {}): Promise<Harness> {
   const { graph, config } = await openTestGraph();
   const stores = storeEnv();
   if (!stores['NATS_URL']) throw new Error('NATS_URL not set: run `bash scripts/infra.sh up` or export the store URLs');
   const nc = await connectNats({ url: stores['NATS_URL'], user: stores['NATS_USER'], password: stores['NATS_PASSWORD'], name: `knowledge-test-${prefix}`, log, attempts: 2 });
   await ensureKnowledgeStream(nc);
   const relay = startKnowledgeOutbox(graph, nc.jetstream(), log, 200);
-  const deps: KnowledgeDeps = { graph, clock: systemClock, newId: uuid, afterWrite: () => relay.poke(), embeddingDimensions: config.EMBEDDING_DIMENSIONS };
+  const deps: KnowledgeDeps = { graph, clock: systemClock, newId: uuid, afterWrite: () => relay.poke(), embeddingDimensions: config.EMBEDDING_DIMENSIONS, teams: opts.teams ?? staticTeamDirectory() };
   const factory = callerFactory(deps);
   const tag = uniqueTag(prefix);
   return {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BlockStatus, BlockType, RelationshipType, WorkflowStepChangeKind, WorkflowStepStatus } from '../blocks.js';
 import { BlockId, PrincipalId, Uuid } from '../ids.js';
+import { PrincipalKind } from '../principal.js';
 
 export const BlockCreated = z.object({
   blockId: BlockId,
@@ -9,6 +10,10 @@ export const BlockCreated = z.object({
   title: z.string(),
   status: BlockStatus,
   createdBy: PrincipalId.optional(),
+  /** The block's owner and team (optional: events written before ownership carry neither). */
+  ownerKind: PrincipalKind.optional(),
+  ownerId: PrincipalId.optional(),
+  teamId: z.string().min(1).max(200).nullable().optional(),
 });
 
 export const BlockUpdated = z.object({
