@@ -463,57 +463,165 @@ const coordination: Record<string, Entry> = {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// knowledge: every procedure is authedProcedure with no per-principal rule in the domain: any
-// authenticated user, agent or service may call; anonymous may not. Rows with a fixture are exact;
-// the rest are coarse (a valid sample input; allowed = not refused for identity).
+// knowledge: every block, link and workflow run has an owner (its creator) and optionally a team.
+// The owner, members of its team (any role: knowledge has no team roles), services and platform
+// admins see and change it; another user, and an agent that did not create it, are told NOT_FOUND,
+// and lists and searches leave it out (HIDDEN). Anyone authenticated may create their own records;
+// sharing with a team needs membership (FORBIDDEN otherwise). Fixtures are owned by `user`.
 // ---------------------------------------------------------------------------------------------------
 
-const block = async (w: World) => (await w.call('user', K, 'blocks.create', { type: 'Decision', sessionId: `authz-${w.run}`, title: `authz block ${w.next()}` })) as { id: string; version: number };
+/** The owner's record: services and platform admins see everything, everyone else is told nothing. */
+const ownedK = (refusal: Outcome = 'NOT_FOUND') => base({ user: 'ok', otherUser: refusal, agent: refusal, service: 'ok', platformAdmin: 'ok' });
+/** A record of `user`'s team: every member sees and changes it; outsiders as for ownedK. */
+const teamK = (refusal: Outcome = 'NOT_FOUND') => base({ ...ownedK(refusal), teamOwner: 'ok', teamAdmin: 'ok', teamMember: 'ok', teamViewer: 'ok' });
+/** Creating one's own record: anyone authenticated. */
+const anyK = () => base({ user: 'ok', otherUser: 'ok', agent: 'ok', service: 'ok', platformAdmin: 'ok' });
+/** Creating a record shared with `user`'s team: its members, services and admins; not outsiders. */
+const teamCreateK = () => base({ ...teamK('FORBIDDEN') });
 
-const knowledgeExact: Record<string, Entry> = {
-  'blocks.create': one(anyAuthed(), async (w) => ({ input: { type: 'Decision', sessionId: `authz-${w.run}`, title: 'authz decision' } })),
-  'blocks.get': one(anyAuthed(), async (w) => {
-    const b = await block(w);
+/** A word only this fixture's title contains (Lucene's standard analyzer keeps it one token). */
+const kword = (w: World, n: number) => `kauthz${w.run.replace(/[^a-z0-9]/gi, '')}n${n}`;
+/** A unit vector in a direction of its own (seeded by n), so the fixture is its own nearest neighbour. */
+const kembedding = (n: number) => {
+  const v = Array.from({ length: 384 }, (_, i) => Math.sin((i + 1) * (n + 1) * 12.9898) * 43758.5453 % 1);
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+};
+type KBlock = { id: string; version: number; title: string; sessionId: string };
+const kblock = async (w: World, extra: object = {}): Promise<KBlock & { n: number }> => {
+  const n = w.next();
+  const b = (await w.call('user', K, 'blocks.create', { type: 'Decision', sessionId: `authz-${w.run}-${n}`, title: `authz block ${kword(w, n)}`, ...extra })) as KBlock;
+  return { ...b, n };
+};
+const teamBlock = (w: World, extra: object = {}) => kblock(w, { teamId: w.teamId, ...extra });
+/** Two blocks of `user` (or of the team) linked source -SUPPORTS-> target. */
+const klink = async (w: World, team = false) => {
+  const extra = team ? { teamId: w.teamId } : {};
+  const [a, b] = [await kblock(w, extra), await kblock(w, extra)];
+  await w.call('user', K, 'links.create', { sourceId: a.id, targetId: b.id, type: 'SUPPORTS', ...extra });
+  return { a, b, key: { sourceId: a.id, targetId: b.id, type: 'SUPPORTS' } };
+};
+/** A run of `user` (or of the team): root -> first, root -> second. */
+const krun = async (w: World, team = false) => {
+  const extra = team ? { teamId: w.teamId } : {};
+  const { run } = (await w.call('user', K, 'workflows.createRun', { name: `authz run ${w.next()}`, sessionId: `authz-${w.run}`, ...extra })) as { run: { id: string; rootStepId: string } };
+  const { steps } = (await w.call('user', K, 'workflows.addSteps', { runId: run.id, steps: [{ parentId: run.rootStepId, name: 'first' }, { parentId: run.rootStepId, name: 'second' }] })) as {
+    steps: Array<{ id: string }>;
+  };
+  return { run, first: steps[0]!.id, second: steps[1]!.id };
+};
+/** The same rule for the owner's own fixture and for one shared with the owner's team. */
+const ownedAndTeam = (owned: Partial<Record<Caller, Outcome>>, team: Partial<Record<Caller, Outcome>>, build: (w: World, team: boolean) => Promise<Built>): Entry => ({
+  rules: [rule("the owner's", owned, (w) => build(w, false)), rule("the owner's team's", team, (w) => build(w, true))],
+});
+
+const knowledge: Record<string, Entry> = {
+  'blocks.create': ownedAndTeam(anyK(), teamCreateK(), async (w, team) => ({
+    input: { type: 'Decision', sessionId: `authz-${w.run}`, title: 'authz decision', ...(team ? { teamId: w.teamId } : {}) },
+  })),
+  'blocks.createMany': ownedAndTeam(anyK(), teamCreateK(), async (w, team) => ({
+    input: { blocks: [{ type: 'Risk', sessionId: `authz-${w.run}`, title: 'authz risk', ...(team ? { teamId: w.teamId } : {}) }] },
+  })),
+  'blocks.get': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const b = team ? await teamBlock(w) : await kblock(w);
     return { input: { id: b.id }, secret: b.id };
   }),
-  'blocks.archive': one(anyAuthed(), async (w) => ({ input: { id: (await block(w)).id } })),
-  // a schema sample never hits the exact embedding length (384 by default), so the input is written out
-  'search.vector': one(anyAuthed(), fixed({ embedding: Array.from({ length: 384 }, (_, i) => (i % 7) / 7), limit: 5 })),
+  'blocks.update': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const b = team ? await teamBlock(w) : await kblock(w);
+    return { input: { id: b.id, expectedVersion: b.version, patch: { title: 'changed by the authz matrix' } }, secret: b.id };
+  }),
+  'blocks.supersede': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const b = team ? await teamBlock(w) : await kblock(w);
+    return { input: { id: b.id, replacement: { title: 'replaced by the authz matrix' } }, secret: b.id };
+  }),
+  'blocks.archive': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const b = team ? await teamBlock(w) : await kblock(w);
+    return { input: { id: b.id }, secret: b.id };
+  }),
+  'blocks.list': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
+    const b = team ? await teamBlock(w) : await kblock(w);
+    return { input: { sessionId: b.sessionId }, secret: b.id };
+  }),
+  // links.create needs both endpoints visible: the endpoints are the owner's (or the team's)
+  'links.create': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const extra = team ? { teamId: w.teamId } : {};
+    const [a, b] = [await kblock(w, extra), await kblock(w, extra)];
+    return { input: { sourceId: a.id, targetId: b.id, type: 'RELATES_TO' }, secret: b.id };
+  }),
+  'links.remove': ownedAndTeam(ownedK(), teamK(), async (w, team) => ({ input: (await klink(w, team)).key })),
+  'links.list': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const l = await klink(w, team);
+    return { input: { blockId: l.a.id }, secret: l.b.id };
+  }),
+  'links.neighbours': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const l = await klink(w, team);
+    return { input: { blockId: l.a.id, depth: 1 }, secret: l.b.id };
+  }),
+  'links.shortestPath': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const l = await klink(w, team);
+    return { input: { fromId: l.a.id, toId: l.b.id }, secret: l.b.id };
+  }),
+  'search.fullText': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
+    const b = team ? await teamBlock(w) : await kblock(w);
+    return { input: { query: kword(w, b.n), limit: 10 }, secret: b.id };
+  }),
+  'search.vector': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
+    const n = w.next();
+    const b = team ? await teamBlock(w, { embedding: kembedding(n) }) : await kblock(w, { embedding: kembedding(n) });
+    return { input: { embedding: kembedding(n), limit: 5 }, secret: b.id };
+  }),
+  'search.hybrid': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
+    const b = team ? await teamBlock(w) : await kblock(w);
+    return { input: { query: kword(w, b.n), limit: 10 }, secret: b.id };
+  }),
+  'workflows.createRun': ownedAndTeam(anyK(), teamCreateK(), async (w, team) => ({
+    input: { name: 'authz run', sessionId: `authz-${w.run}`, ...(team ? { teamId: w.teamId } : {}) },
+  })),
+  'workflows.addSteps': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { runId: r.run.id, steps: [{ parentId: r.first, name: 'added by the authz matrix' }] }, secret: r.run.id };
+  }),
+  'workflows.updateStep': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { stepId: r.first, status: 'running' }, secret: r.first };
+  }),
+  'workflows.moveStep': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { stepId: r.second, parentId: r.first }, secret: r.second };
+  }),
+  'workflows.tree': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { runId: r.run.id }, secret: r.second };
+  }),
+  'workflows.pathToRoot': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { stepId: r.first }, secret: r.run.rootStepId };
+  }),
+  'workflows.subtree': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { stepId: r.run.rootStepId }, secret: r.second };
+  }),
+  'workflows.ancestors': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { stepId: r.first }, secret: r.run.rootStepId };
+  }),
+  'workflows.descendants': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { stepId: r.run.rootStepId }, secret: r.second };
+  }),
+  'workflows.replay': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { runId: r.run.id }, secret: r.second };
+  }),
 };
-
-/** Knowledge procedures checked coarsely (sample input from the schema). */
-export const KNOWLEDGE_COARSE = [
-  'blocks.createMany',
-  'blocks.update',
-  'blocks.supersede',
-  'blocks.list',
-  'links.create',
-  'links.remove',
-  'links.list',
-  'links.neighbours',
-  'links.shortestPath',
-  'search.fullText',
-  'search.hybrid',
-  'workflows.createRun',
-  'workflows.addSteps',
-  'workflows.updateStep',
-  'workflows.moveStep',
-  'workflows.tree',
-  'workflows.pathToRoot',
-  'workflows.subtree',
-  'workflows.ancestors',
-  'workflows.descendants',
-  'workflows.replay',
-];
 
 /** Marker input: the test replaces it with a sample of the procedure's own schema. */
 export const SAMPLE_INPUT = Symbol('sample input');
-const coarse: Entry = { coarse: true, rules: [rule('', anyAuthed('PASSES_AUTH'), async () => ({ input: SAMPLE_INPUT }))] };
 
 const prefixed = (service: ServiceName, entries: Record<string, Entry>) => Object.fromEntries(Object.entries(entries).map(([k, v]) => [`${service}:${k}`, v]));
 
 export const AUTHZ_MATRIX: Record<string, Entry> = {
-  ...prefixed('knowledge', { ...knowledgeExact, ...Object.fromEntries(KNOWLEDGE_COARSE.map((p) => [p, coarse])) }),
+  ...prefixed('knowledge', knowledge),
   ...prefixed('operations', operations),
   ...prefixed('coordination', coordination),
 };
