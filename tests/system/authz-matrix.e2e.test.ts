@@ -43,7 +43,8 @@ beforeAll(async () => {
     teamViewer: { kind: 'user', id: `authz-tviewer-${run}`, roles: [] },
     agent: { kind: 'agent', id: `authz-agent-${run}`, roles: ['agent'] },
     otherAgent: { kind: 'agent', id: `authz-otheragent-${run}`, roles: ['agent'] },
-    service: { kind: 'service', id: `authz-service-${run}`, roles: ['service'] },
+    // A service vouches only for itself (its own key): the matrix calls as operations.
+    service: { kind: 'service', id: 'operations', roles: ['service'] },
     platformAdmin: { kind: 'user', id: `authz-admin-${run}`, roles: ['admin'] },
   };
   for (const [k, p] of Object.entries(principals) as Array<[Authed, Principal]>) {

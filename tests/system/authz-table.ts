@@ -129,7 +129,9 @@ const saga = async (w: World) =>
 
 const operations: Record<string, Entry> = {
   // users: every principal has (only) its own profile
-  'users.create': one(anyOps(), async (w, c) => ({ input: { email: `${c.toLowerCase()}-${w.run}@authz.test`, name: `authz ${c}` } })),
+  // the service principal is `operations` in every run (a service vouches only for itself), so its
+  // profile exists from an earlier run: CONFLICT there is not a refusal
+  'users.create': one({ ...anyOps(), service: 'PASSES_AUTH' }, async (w, c) => ({ input: { email: `${c.toLowerCase()}-${w.run}@authz.test`, name: `authz ${c}` } })),
   'users.me': one(anyOps(), fixed({})),
   'users.update': one(anyOps(), fixed({ name: 'authz renamed' })),
 
@@ -344,8 +346,6 @@ operations['agents.update']!.rules[0]!.expect.platformAdmin = 'ok';
 // (callerProcedure: FORBIDDEN for agents). A job or schedule aimed at a task needs a caller
 // operations lets change that task (asked as the caller): NOT_FOUND when it cannot see the task,
 // FORBIDDEN when it can but may not change it (a team viewer).
-// The team cells rely on coordination's TeamDirectory (TODO(wiring) in its main.ts) and the task
-// cells on delegated tokens (same place); until both are wired they fail, as they should.
 // ---------------------------------------------------------------------------------------------------
 
 const trigger = async (w: World, jobType = 'proposal', extra: object = {}) =>
@@ -363,11 +363,24 @@ const heldJob = async (w: World) => {
 const runningJob = async (w: World, c: Caller) => (c === 'agent' ? heldJob(w) : (await trigger(w, 'gap_analysis')).jobId);
 /** A dead job of `user`'s (proposal: two attempts, each taken and failed by `agent`), for jobs.retry. */
 const deadJob = async (w: World, team: boolean) => {
+  // Earlier rows leave proposal jobs queued (already used as fixtures): finish them first, so the
+  // agent's claims below can only take the job this fixture kills.
+  for (;;) {
+    const stale = (await w.call('agent', C, 'jobs.claim', { capabilities: ['proposal'], waitMs: 0 })) as { job: { jobId: string } | null };
+    if (!stale.job) break;
+    await w.call('agent', C, 'jobs.complete', { jobId: stale.job.jobId, result: { drained: true } });
+  }
   const { jobId } = await trigger(w, 'proposal', { priority: 'high', ...(team ? { teamId: w.teamId } : {}) });
-  for (let attempt = 1; attempt <= 2; attempt++) {
+  for (let attempt = 1, claims = 0; attempt <= 2; claims++) {
     const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['proposal'], waitMs: 5_000 })) as { job: { jobId: string } | null };
-    if (claimed.job?.jobId !== jobId) throw new Error(`the agent claimed ${claimed.job?.jobId ?? 'nothing'}, not the job to kill`);
+    if (!claimed.job || claims > 20) throw new Error(`the agent claimed ${claimed.job?.jobId ?? 'nothing'}, not the job to kill`);
+    if (claimed.job.jobId !== jobId) {
+      // another row's job came back meanwhile (a retry, a release): finish it and claim again
+      await w.call('agent', C, 'jobs.complete', { jobId: claimed.job.jobId, result: { drained: true } });
+      continue;
+    }
     await w.call('agent', C, 'jobs.fail', { jobId, error: `authz probe ${attempt}` });
+    attempt++;
   }
   return jobId;
 };
@@ -460,6 +473,29 @@ const coordination: Record<string, Entry> = {
   'schedules.delete': {
     rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { scheduleId: (await schedule(w, team)).scheduleId } })),
   },
+
+  // enrolment: operators (platform admins) and services enrol agents; the one-time token is the
+  // credential for the exchange (no bearer token needed, a used one is refused); an agent refreshes
+  // only its own token, and nothing here gives a user, service or admin token to anyone.
+  'enrolment.create': one(
+    base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', teamOwner: 'FORBIDDEN', agent: 'FORBIDDEN', otherAgent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }),
+    async (w) => ({ input: { agentName: `authz-enrolled-${w.run}-${w.next()}` } }),
+  ),
+  'enrolment.exchange': {
+    rules: [
+      rule('a fresh enrolment token', { anonymous: 'ok', user: 'ok', agent: 'ok', service: 'ok', platformAdmin: 'ok' }, async (w) => {
+        const name = `authz-enrolled-${w.run}-${w.next()}`;
+        const { enrolmentToken } = (await w.call('platformAdmin', C, 'enrolment.create', { agentName: name })) as { enrolmentToken: string };
+        return { input: { enrolmentToken }, secret: name };
+      }),
+      rule('a used enrolment token', { anonymous: 'UNAUTHORIZED', user: 'UNAUTHORIZED', agent: 'UNAUTHORIZED', service: 'UNAUTHORIZED', platformAdmin: 'UNAUTHORIZED' }, async (w) => {
+        const { enrolmentToken } = (await w.call('platformAdmin', C, 'enrolment.create', { agentName: `authz-enrolled-${w.run}-${w.next()}` })) as { enrolmentToken: string };
+        await w.call('service', C, 'enrolment.exchange', { enrolmentToken });
+        return { input: { enrolmentToken } };
+      }),
+    ],
+  },
+  'enrolment.refresh': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', otherAgent: 'ok', service: 'FORBIDDEN', platformAdmin: 'FORBIDDEN' }), fixed({})),
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { connectNats, contextFactory, createLogger, onShutdown, startServiceServer, staticTeamDirectory, systemClock, uuid } from '@platform/kit';
+import { connectNats, contextFactory, createLogger, limitSettings, onShutdown, startServiceServer, natsTeamDirectory, systemClock, uuid, verifierFromEnv } from '@platform/kit';
 import { graphSettings, loadKnowledgeConfig } from './config.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
@@ -9,7 +9,8 @@ import { bootstrapSchema, schemaStatus } from './store/schema.js';
 // Wiring only: config, clients, server, shutdown.
 const config = loadKnowledgeConfig();
 const log = createLogger('knowledge', config.LOG_LEVEL);
-const jwt = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+// Knowledge only verifies tokens (public keys); it signs none, so it holds no private key.
+const verifier = verifierFromEnv(config);
 
 const graph = await connectGraph(graphSettings(config));
 const schemaOptions = { embeddingDimensions: config.EMBEDDING_DIMENSIONS };
@@ -30,17 +31,17 @@ const server = await startServiceServer({
     newId: uuid,
     afterWrite: () => relay.poke(),
     embeddingDimensions: config.EMBEDDING_DIMENSIONS,
-    // TODO(wiring): the NATS-backed directory fed by operations replaces this; until then no user is
-    // in any team, so users see only their own records (services and admins see everything).
-    teams: staticTeamDirectory(),
+    // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
+    teams: natsTeamDirectory(nc, { ttlMs: 3_000 }),
   }),
-  createContext: contextFactory(jwt, log),
+  createContext: contextFactory(verifier, log),
   readiness: {
     neo4j: () => graph.driver.getServerInfo({ database: graph.database }),
     nats: () => nc.flush(),
   },
   openapi: { title: 'Knowledge service', version: '0.1.0' },
   log,
+  limits: limitSettings(config),
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,

@@ -74,6 +74,18 @@ describe('team directory', () => {
     console.log(`team directory: invite visible after ${added} ms, removal after ${removed} ms`);
   });
 
+  it('drops a cached answer as soon as the membership changes, however long the cache keeps it', async () => {
+    const directory = natsTeamDirectory(nc, { ttlMs: 10 * 60_000 });
+    const gail = callerFor(deps(), user('gail'));
+    await callerFor(deps(), user('henry')).users.me({});
+    expect(await directory.teamsOf('henry')).toEqual(new Set()); // cached for ten minutes
+    const team = await gail.teams.create({ name: 'watched team' });
+    await gail.teams.invite({ teamId: team.id, userId: 'henry', role: 'member' });
+    await eventually(directory, 'henry', (t) => t.has(team.id));
+    await gail.teams.removeMember({ teamId: team.id, userId: 'henry' });
+    await eventually(directory, 'henry', (t) => !t.has(team.id));
+  });
+
   it('follows writes no router made (a cascade from a deleted user)', async () => {
     const directory = natsTeamDirectory(nc, { ttlMs: 20 });
     const carol = callerFor(deps(), user('carol'));

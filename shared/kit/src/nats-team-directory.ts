@@ -1,5 +1,5 @@
-import { TEAM_MEMBERSHIP_BUCKET, TeamMembershipEntry, teamMembershipKey } from '@platform/contracts';
-import type { KV, NatsConnection } from 'nats';
+import { TEAM_MEMBERSHIP_BUCKET, TeamMembershipEntry, teamMembershipKey, userIdOfTeamMembershipKey } from '@platform/contracts';
+import { KvWatchInclude, type KV, type NatsConnection } from 'nats';
 import type { TeamDirectory } from './team-directory.js';
 
 export interface NatsTeamDirectoryOptions {
@@ -33,11 +33,23 @@ export function natsTeamDirectory(nc: NatsConnection, opts: NatsTeamDirectoryOpt
   const cache = new Map<string, { at: number; teams: Promise<ReadonlySet<string>> }>();
   let kv: Promise<KV> | undefined;
 
+  // Every change operations writes drops that user's cached answer at once (a watch on the bucket),
+  // so a new member is not refused for a whole TTL; the TTL still bounds staleness if the watch lags.
+  const invalidateOnChange = async (bound: KV) => {
+    try {
+      for await (const e of await bound.watch({ include: KvWatchInclude.UpdatesOnly })) {
+        const userId = userIdOfTeamMembershipKey(e.key);
+        if (userId !== null) cache.delete(userId);
+      }
+    } catch {
+      // connection closing or the watch refused: the TTL alone bounds staleness
+    }
+  };
   const bind = (): Promise<KV> => {
     if (!kv) {
       // bindOnly: readers never create (or reconfigure) operations' bucket.
       const bound = nc.jetstream().views.kv(bucket, { bindOnly: true });
-      bound.catch(() => (kv = undefined)); // try again on the next miss
+      bound.then((b) => void invalidateOnChange(b), () => (kv = undefined)); // a missing bucket: try again on the next miss
       kv = bound;
     }
     return kv;
