@@ -4,7 +4,7 @@ import type { Principal } from '@platform/contracts';
 import type { ServiceName } from '../../scripts/lib/local-env.js';
 import { startTestSystem, tokenFor, type TestSystem } from '../../scripts/lib/test-system.js';
 import { clampWaits, validInputs } from '../lib/arbitraries.js';
-import { callProcedure, type CallResult } from '../lib/http-call.js';
+import { callProcedure, callRest, type CallResult } from '../lib/http-call.js';
 import { allProcedures, type ProcedureInfo } from '../lib/procedures.js';
 import { crossUserScenarios } from './authz-cross-user.js';
 import { AUTHZ_MATRIX, SAMPLE_INPUT, TEAM_ROLES, type Authed, type Caller, type Outcome, type World } from './authz-table.js';
@@ -112,6 +112,10 @@ function judge(outcome: Outcome, r: CallResult, secret: string | undefined): str
 }
 
 describe('authorization matrix', () => {
+  it('every procedure is on the REST surface too', () => {
+    expect(procedures.filter((p) => !p.rest).map((p) => `${p.service}:${p.path}`)).toEqual([]);
+  });
+
   it('lists every procedure of every service, and nothing else', () => {
     const keys = procedures.map((p) => `${p.service}:${p.path}`).sort();
     const table = Object.keys(AUTHZ_MATRIX).sort();
@@ -133,18 +137,22 @@ describe('authorization matrix', () => {
       for (const rule of entry.rules) {
         rules++;
         for (const [caller, outcome] of Object.entries(rule.expect) as Array<[Caller, Outcome]>) {
-          const where = `${key}${rule.label ? ` [${rule.label}]` : ''} as ${caller}`;
-          checks++;
-          if (outcome === 'ok' || outcome === 'HIDDEN' || outcome === 'PASSES_AUTH') allowed++;
-          else denied++;
-          try {
-            const built = await rule.build(world, caller);
-            const input = built.input === SAMPLE_INPUT ? fc.sample(validInputs(p.input).map(clampWaits), { numRuns: 1, seed: 7 })[0] : built.input;
-            const r = await callProcedure(ports, p, input, caller === 'anonymous' ? null : tokens[caller]);
-            const why = judge(outcome, r, built.secret);
-            if (why) failures.push(`${where}: ${why}`);
-          } catch (err) {
-            failures.push(`${where}: fixture failed: ${err instanceof Error ? err.message : String(err)}`);
+          // The same rule over both surfaces: tRPC (/trpc) and REST (/api), each with a fresh fixture.
+          for (const transport of ['trpc', 'api'] as const) {
+            const where = `${key}${rule.label ? ` [${rule.label}]` : ''} as ${caller} over /${transport}`;
+            checks++;
+            if (outcome === 'ok' || outcome === 'HIDDEN' || outcome === 'PASSES_AUTH') allowed++;
+            else denied++;
+            try {
+              const built = await rule.build(world, caller);
+              const input = built.input === SAMPLE_INPUT ? fc.sample(validInputs(p.input).map(clampWaits), { numRuns: 1, seed: 7 })[0] : built.input;
+              const token = caller === 'anonymous' ? null : tokens[caller];
+              const r = transport === 'trpc' ? await callProcedure(ports, p, input, token) : await callRest(ports, p, input, token);
+              const why = judge(outcome, r, built.secret);
+              if (why) failures.push(`${where}: ${why}`);
+            } catch (err) {
+              failures.push(`${where}: fixture failed: ${err instanceof Error ? err.message : String(err)}`);
+            }
           }
         }
       }
