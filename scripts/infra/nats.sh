@@ -6,11 +6,18 @@ NATS_PORT=${INFRA_NATS_PORT:-4333}
 NATS_MON_PORT=${INFRA_NATS_MON_PORT:-8333}
 NATS_DIR="$DATA/nats"
 NATS_CONF="$NATS_DIR/nats.conf"
+# Users and permissions come from scripts/infra/nats-config.ts (the same renderer the private test
+# servers and the NATS permission tests use): one user per service (knowledge, operations,
+# coordination) publishing only its own subjects, `subscriber` (read-only, outside event
+# subscribers), `agent` (heartbeats only) and `platform` (operators and test tooling only: every
+# right, never given to a service or an agent). Each user gets replies on its own `_INBOX_<user>`.
 NATS_USER_NAME=platform
 NATS_USER_PW=platform_local
-# Agents get their own user that may only publish heartbeats (and receive the acknowledgements).
+NATS_SERVICE_USERS=(knowledge operations coordination)
 AGENT_NATS_USER_NAME=agent
 AGENT_NATS_USER_PW=agent_local
+SUBSCRIBER_NATS_USER_NAME=subscriber
+SUBSCRIBER_NATS_USER_PW=subscriber_local
 # No credentials in the URL: the nats npm client (v2.29) ignores user:password in server
 # URLs (checked: it connects without auth and gets "Authorization Violation"), so they are
 # exported separately as NATS_USER / NATS_PASSWORD -> connect({ servers, user, pass }).
@@ -53,22 +60,15 @@ nats_resolve_bin() {
 nats_write_conf() {
   mkdir -p "$NATS_DIR"
   # Rewritten on every start so changes here take effect; the command line repeats the
-  # essentials (-js -sd -a -p -m) so `ps` shows how it was started.
-  cat >"$NATS_CONF.tmp" <<EOF
-# Written by scripts/infra/nats.sh on every 'infra.sh up'; edit the script, not this file.
-server_name: platform_local
-listen: $INFRA_HOST:$NATS_PORT
-# Monitoring (healthz/varz) on loopback only.
-http: $INFRA_HOST:$NATS_MON_PORT
-# JetStream is enabled by -js -sd on the command line (repeating store_dir here is an error).
-authorization {
-  users: [
-    { user: $NATS_USER_NAME, password: $NATS_USER_PW }
-    { user: $AGENT_NATS_USER_NAME, password: $AGENT_NATS_USER_PW,
-      permissions: { publish: ["agents.heartbeat.*"], subscribe: ["_INBOX.>"] } }
-  ]
-}
-EOF
+  # essentials (-js -sd -a -p -m) so `ps` shows how it was started. JetStream is enabled by
+  # -js -sd on the command line (repeating store_dir in the file is an error).
+  local args=(--server-name platform_local --listen "$INFRA_HOST:$NATS_PORT" --http "$INFRA_HOST:$NATS_MON_PORT"
+    --password "$NATS_USER_NAME=$NATS_USER_PW" --password "$AGENT_NATS_USER_NAME=$AGENT_NATS_USER_PW"
+    --password "$SUBSCRIBER_NATS_USER_NAME=$SUBSCRIBER_NATS_USER_PW") u
+  for u in "${NATS_SERVICE_USERS[@]}"; do args+=(--password "$u=${u}_local"); done
+  [[ -f $ROOT/node_modules/tsx/package.json ]] || die nats "node_modules/tsx is missing: run 'npm ci' first (the NATS config is rendered by scripts/infra/nats-config.ts)"
+  (cd "$ROOT" && node --import tsx scripts/infra/nats-config.ts "${args[@]}") >"$NATS_CONF.tmp" ||
+    die nats "rendering the NATS config (scripts/infra/nats-config.ts) failed"
   # Answers 0 when the file changed (a running server must reload it), 1 when it is the same.
   if cmp -s "$NATS_CONF.tmp" "$NATS_CONF"; then
     rm -f "$NATS_CONF.tmp"
@@ -158,5 +158,13 @@ nats_env() {
     export_line NATS_PASSWORD "$NATS_USER_PW"
     export_line AGENT_NATS_USER "$AGENT_NATS_USER_NAME"
     export_line AGENT_NATS_PASSWORD "$AGENT_NATS_USER_PW"
+    export_line SUBSCRIBER_NATS_USER "$SUBSCRIBER_NATS_USER_NAME"
+    export_line SUBSCRIBER_NATS_PASSWORD "$SUBSCRIBER_NATS_USER_PW"
+    # Each service's own user (scripts/lib/processes.ts serviceEnv passes them as NATS_USER/NATS_PASSWORD).
+    local u
+    for u in "${NATS_SERVICE_USERS[@]}"; do
+      export_line "${u^^}_NATS_USER" "$u"
+      export_line "${u^^}_NATS_PASSWORD" "${u}_local"
+    done
   fi
 }

@@ -17,8 +17,14 @@ export interface ServiceProcess {
 export const NODE_TS_FLAGS = ['--conditions=@platform/source', '--import', 'tsx'];
 
 export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number> = SERVICE_PORTS, extra: Record<string, string> = {}): Record<string, string> {
+  const stores = storeEnv();
+  // The service's own NATS user (<SERVICE>_NATS_USER, least privilege) as NATS_USER, not the
+  // operator's; without one (an external server with a single user) the plain NATS_USER stays.
+  const natsUser = stores[`${name.toUpperCase()}_NATS_USER`];
+  const natsPassword = stores[`${name.toUpperCase()}_NATS_PASSWORD`];
   return {
-    ...storeEnv(),
+    ...stores,
+    ...(natsUser && natsPassword ? { NATS_USER: natsUser, NATS_PASSWORD: natsPassword } : {}),
     HOST: '127.0.0.1',
     PORT: String(ports[name]),
     // Every issuer's public keys, and this service's own private key only.

@@ -189,7 +189,7 @@ describe('liveness', () => {
 describe('heartbeats over NATS', () => {
   const token = (name: string) => devToken({ kind: 'agent', id: name, roles: ['agent'] });
   /** Publishes a heartbeat for `name` as an SDK agent would (acknowledged by the stream). */
-  const publish = (name: string, body: unknown) => coord.nc.jetstream().publish(heartbeatSubject(name), typeof body === 'string' ? body : JSON.stringify(body));
+  const publish = async (name: string, body: unknown) => (await nats.connectAs('agent')).jetstream().publish(heartbeatSubject(name), typeof body === 'string' ? body : JSON.stringify(body));
   const beat = async (name: string, extra: Partial<AgentHeartbeat> = {}) =>
     publish(name, { token: await token(name), runningJobIds: [], load: 0.5, session: 's-1', claimsSettled: 0, ...extra } satisfies AgentHeartbeat);
   const statusOf = async (name: string) => (await operator().agents.get({ name })).status;

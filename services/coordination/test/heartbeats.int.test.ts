@@ -25,7 +25,7 @@ afterAll(async () => {
 
 const beat = async (name: string, session: string) => {
   const body: AgentHeartbeat = { token: await devToken({ kind: 'agent', id: name, roles: ['agent'] }), runningJobIds: [], load: 0, session, claimsSettled: 0 };
-  await coord.nc.jetstream().publish(heartbeatSubject(name), JSON.stringify(body));
+  await (await nats.connectAs('agent')).jetstream().publish(heartbeatSubject(name), JSON.stringify(body));
 };
 const liveness = async (name: string) => (await coord.deps.stores.liveness.get(name))?.record;
 

@@ -25,24 +25,36 @@ export interface NatsSettings {
   url: string;
   user?: string | undefined;
   password?: string | undefined;
+  /** Subject prefix of this connection's reply inboxes; default `natsInboxPrefix(user)`. */
+  inboxPrefix?: string | undefined;
 }
+
+/**
+ * The inbox prefix of a NATS user: `_INBOX_<user>` (characters other than letters, digits, `_` and
+ * `-` become `_`), plain `_INBOX` without a user. The server lets each user subscribe to its own
+ * prefix only (scripts/infra/nats-config.ts), so the replies to one user's JetStream API, KV and
+ * publish requests never reach another user — an agent cannot read a service's KV reads.
+ */
+export const natsInboxPrefix = (user: string | undefined): string => (user ? `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}` : '_INBOX');
 
 /**
  * Connects with retry and backoff (the server may still be starting), then reconnects forever.
  * Credentials come from `user`/`password` or from the URL's userinfo; bad credentials fail at once.
+ * Replies arrive on the user's own inbox prefix (natsInboxPrefix) unless `inboxPrefix` says otherwise.
  */
 export async function connectNats(opts: NatsSettings & { name: string; log: Logger; attempts?: number }): Promise<NatsConnection> {
   const url = new URL(opts.url.replace(/^nats:/, 'http:'));
   const server = `${url.hostname}:${url.port || '4222'}`;
   const user = opts.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
   const pass = opts.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  const inboxPrefix = opts.inboxPrefix ?? natsInboxPrefix(user);
   const nc = await pRetry(
     async () => {
       try {
         // noAsyncTraces: nats.js otherwise builds two Error objects (stack captures) for every
         // request, just in case it times out; on the dispatch path that was a measurable share of
         // the CPU, and a timeout's message still names what timed out.
-        return await connect({ servers: server, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true, ...(user ? { user, pass } : {}) });
+        return await connect({ servers: server, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true, inboxPrefix, ...(user ? { user, pass } : {}) });
       } catch (err) {
         if (err instanceof Error && /authorization|authentication/i.test(err.message)) throw new AbortError(err);
         throw err;
@@ -55,7 +67,7 @@ export async function connectNats(opts: NatsSettings & { name: string; log: Logg
       onFailedAttempt: ({ error, attemptNumber }) => opts.log.warn({ err: error.message, attemptNumber }, 'nats connect failed, retrying'),
     },
   );
-  opts.log.info({ server }, 'nats connected');
+  opts.log.info({ server, inboxPrefix }, 'nats connected');
   return nc;
 }
 
@@ -154,6 +166,27 @@ export function publishEnvelope(js: JetStreamClient, envelope: { id: string; sub
 /** Where consumers put messages that failed their last delivery (`deadletter.<durable>`), with the reason. */
 export const DEAD_LETTER_STREAM = 'DEADLETTER';
 
+/**
+ * The event streams and the service that owns each. Only the owner may publish to its stream's
+ * subjects (NATS permissions, scripts/infra/nats-config.ts), and consumeEvents refuses an envelope
+ * whose `source` names anyone else: a message that got in some other way is not believed.
+ */
+export const EVENT_STREAM_OWNERS: Readonly<Record<string, string>> = {
+  KNOWLEDGE_EVENTS: 'knowledge',
+  OPERATIONS_EVENTS: 'operations',
+  COORDINATION_EVENTS: 'coordination',
+};
+
+/**
+ * Why a valid envelope taken from `stream` must not be believed, or null: its `source` is not the
+ * stream's owner, or it claims another subject than the one it was published on.
+ */
+export function envelopeRefusal(envelope: { source: string; subject: string }, from: { stream: string; owner: string; subject: string }): string | null {
+  if (envelope.source !== from.owner) return `source ${JSON.stringify(envelope.source)} does not own stream ${from.stream} (owner ${from.owner})`;
+  if (envelope.subject !== from.subject) return `envelope subject ${envelope.subject} was published on ${from.subject}`;
+  return null;
+}
+
 /** Thrown by a handler for a failure worth retrying later (message is nak'ed with a delay). */
 export class TransientError extends Error {
   override name = 'TransientError';
@@ -168,6 +201,8 @@ export interface ConsumeOptions<S extends EventSubject> {
   handler: (envelope: TypedEnvelope<S>, msg: JsMsg) => Promise<void>;
   /** Deliveries before a message goes to `deadletter.<durable>` with its reason. */
   maxDeliver?: number;
+  /** The service whose envelopes `stream` carries; default EVENT_STREAM_OWNERS[stream]. */
+  owner?: string;
   retryDelayMs?: number;
 }
 
@@ -179,13 +214,16 @@ export interface RunningConsumer {
 
 /**
  * Consumes a durable consumer with explicit ack. Every message is zod-validated; an invalid one
- * is terminated with a logged reason; a handler failure is nak'ed with delay until the last
- * delivery, then copied to a dead-letter subject and terminated, so one poison message never
- * blocks the stream.
+ * is terminated with a logged reason; one whose envelope's `source` is not the stream's owner (or
+ * whose subject is not the one it came on) is dead-lettered with the reason and terminated, never
+ * handled; a handler failure is nak'ed with delay until the last delivery, then copied to a
+ * dead-letter subject and terminated, so one poison message never blocks the stream.
  */
 export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions<S>): Promise<RunningConsumer> {
   const maxDeliver = opts.maxDeliver ?? 5;
   const log = opts.log.child({ consumer: opts.durable });
+  const owner = opts.owner ?? EVENT_STREAM_OWNERS[opts.stream];
+  if (!owner) throw new Error(`consumeEvents: no owner known for stream ${opts.stream}; pass \`owner\``);
   // Dead letters need a stream to land in, or the publish would fail and the message be lost.
   await ensureStream(opts.nc, { name: DEAD_LETTER_STREAM, subjects: ['deadletter.>'] });
   await ensureConsumer(opts.nc, opts.stream, {
@@ -210,8 +248,17 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
       log.warn({ subject: msg.subject, seq: msg.seq, reason: parsed.reason }, 'terminating invalid message');
       return msg.term(parsed.reason.slice(0, 500));
     }
-    const parent = contextFromHeaders((k) => msg.headers?.get(k) || undefined);
     const envelope = parsed.envelope;
+    const refusal = envelopeRefusal(envelope, { stream: opts.stream, owner, subject: msg.subject });
+    if (refusal) {
+      log.warn({ eventId: envelope.id, subject: msg.subject, seq: msg.seq, source: envelope.source, reason: refusal }, 'refusing event from a source that does not own the stream');
+      // Keyed by stream position, not the envelope's id: a forged envelope may reuse a real event's id.
+      await js
+        .publish(`deadletter.${opts.durable}`, JSON.stringify({ reason: refusal, delivery: msg.info.deliveryCount, stream: opts.stream, seq: msg.seq, envelope }), { msgID: `dl-${opts.durable}-${opts.stream}-${msg.seq}` })
+        .catch((e: unknown) => log.error({ err: e }, 'dead-letter publish failed'));
+      return msg.term(refusal.slice(0, 500));
+    }
+    const parent = contextFromHeaders((k) => msg.headers?.get(k) || undefined);
     try {
       await withSpan(`consume ${envelope.subject}`, { kind: SpanKind.CONSUMER, parent, attributes: { 'messaging.system': 'nats', 'messaging.consumer.group.name': opts.durable, 'messaging.message.id': envelope.id } }, () =>
         opts.handler(envelope, msg),
