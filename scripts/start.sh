@@ -5,6 +5,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=lib/node-runtime.sh
+source scripts/lib/node-runtime.sh
+use_node_runtime "$ROOT"
 bash scripts/infra.sh up
 eval "$(bash scripts/infra.sh env)"
 npm run --silent db:generate

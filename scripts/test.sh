@@ -6,6 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export CI="${CI:-}"
 start_ts=$(date +%s)
+# shellcheck source=lib/node-runtime.sh
+source scripts/lib/node-runtime.sh
+use_node_runtime "$ROOT"
 
 started=()
 cleanup() {

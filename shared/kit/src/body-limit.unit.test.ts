@@ -15,7 +15,9 @@ describe('readBodyWithin', () => {
   it('stops at the first chunk past the limit and leaves the rest unread', async () => {
     let pulled = 0;
     const total = 1_000;
+    // An explicit high-water mark: Node 22+ defaults to 64 KiB (20 had 16 KiB), which would let 64 chunks be read ahead.
     const source = new Readable({
+      highWaterMark: 16 * 1_024,
       read() {
         if (pulled >= total) return this.push(null);
         pulled += 1;
