@@ -42,6 +42,7 @@ echo "== typecheck and lint"
 npx turbo run typecheck --output-logs=errors-only
 npx tsc -p scripts/tsconfig.json
 npx tsc -p scripts/prisma/tsconfig.json
+npx tsc -p tests/tsconfig.json
 npx eslint .
 
 echo "== deployment artifacts (Dockerfiles, compose, kustomize, Helm) with helm, kubeconform, kustomize"
