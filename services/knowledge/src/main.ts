@@ -1,9 +1,25 @@
-import { connectNats, contextFactory, createLogger, limitSettings, onShutdown, startServiceServer, natsTeamDirectory, systemClock, uuid, verifierFromEnv } from '@platform/kit';
+import {
+  connectNatsInBackground,
+  contextFactory,
+  createLogger,
+  exitOnStartRefused,
+  limitSettings,
+  natsTeamDirectory,
+  onShutdown,
+  requireStarted,
+  startInBackground,
+  startServiceServer,
+  systemClock,
+  uuid,
+  verifierFromEnv,
+  type OutboxRelay,
+  type TeamDirectory,
+} from '@platform/kit';
 import { graphSettings, loadKnowledgeConfig } from './config.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
 import { createKnowledgeRouter } from './router/index.js';
-import { connectGraph } from './store/neo4j.js';
+import { createGraph } from './store/neo4j.js';
 import { bootstrapSchema, schemaStatus } from './store/schema.js';
 
 // Wiring only: config, clients, server, shutdown.
@@ -12,16 +28,35 @@ const log = createLogger('knowledge', config.LOG_LEVEL);
 // Knowledge only verifies tokens (public keys); it signs none, so it holds no private key.
 const verifier = verifierFromEnv(config);
 
-const graph = await connectGraph(graphSettings(config));
+// Neo4j and NATS are reached in the background, with retry and backoff: knowledge starts while
+// either is down, answers /healthz, names it on /readyz, refuses calls with SERVICE_UNAVAILABLE
+// until both were reached (and the schema bootstrapped), and needs no restart when they come up.
+const graph = createGraph(graphSettings(config));
 const schemaOptions = { embeddingDimensions: config.EMBEDDING_DIMENSIONS };
-log.info(await bootstrapSchema(graph, schemaOptions), 'neo4j schema ready');
-// IF NOT EXISTS keeps an existing index as it is (e.g. a vector index of another dimension): say so.
-const schemaCheck = await schemaStatus(graph, schemaOptions);
-if (!schemaCheck.ok) log.warn({ differences: schemaCheck.rows.filter((r) => r.status !== 'ok' && r.status !== 'unexpected') }, 'neo4j schema differs from what this code expects; see `schema:status`');
+const neo4j = startInBackground({
+  name: 'neo4j',
+  log,
+  start: async () => {
+    await graph.driver.verifyConnectivity({ database: graph.database });
+    log.info(await bootstrapSchema(graph, schemaOptions), 'neo4j schema ready');
+    // IF NOT EXISTS keeps an existing index as it is (e.g. a vector index of another dimension): say so.
+    const schemaCheck = await schemaStatus(graph, schemaOptions);
+    if (!schemaCheck.ok) log.warn({ differences: schemaCheck.rows.filter((r) => r.status !== 'ok' && r.status !== 'unexpected') }, 'neo4j schema differs from what this code expects; see `schema:status`');
+  },
+});
+const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log }, (nc) => ensureKnowledgeStream(nc));
+exitOnStartRefused(log, neo4j, nats);
 
-const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log });
-await ensureKnowledgeStream(nc);
-const relay = startKnowledgeOutbox(graph, nc.jetstream(), log, config.OUTBOX_POLL_MS);
+// Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
+// Made on first use: calls only get here once NATS was reached (the gate below).
+let teamDirectory: TeamDirectory | undefined;
+const teams: TeamDirectory = { teamsOf: (userId) => (teamDirectory ??= natsTeamDirectory(nats.require().nc, { ttlMs: 3_000 })).teamsOf(userId) };
+// The outbox relay starts once both stores were reached; from then on it rides out outages by itself.
+let relay: OutboxRelay | undefined;
+void Promise.all([neo4j.ready, nats.ready]).then(
+  ([, { nc }]) => (relay = startKnowledgeOutbox(graph, nc.jetstream(), log, config.OUTBOX_POLL_MS)),
+  () => undefined, // a refusal exits (exitOnStartRefused); a start abandoned at shutdown starts nothing
+);
 
 const server = await startServiceServer({
   name: 'knowledge',
@@ -29,16 +64,16 @@ const server = await startServiceServer({
     graph,
     clock: systemClock,
     newId: uuid,
-    afterWrite: () => relay.poke(),
+    afterWrite: () => relay?.poke(),
     embeddingDimensions: config.EMBEDDING_DIMENSIONS,
-    // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
-    teams: natsTeamDirectory(nc, { ttlMs: 3_000 }),
+    teams,
   }),
   createContext: contextFactory(verifier, log),
   readiness: {
-    neo4j: () => graph.driver.getServerInfo({ database: graph.database }),
-    nats: () => nc.flush(),
+    neo4j: neo4j.readiness(() => graph.driver.getServerInfo({ database: graph.database })),
+    nats: nats.readiness(({ nc }) => nc.flush()),
   },
+  gate: requireStarted(neo4j, nats),
   openapi: { title: 'Knowledge service', version: '0.1.0' },
   log,
   limits: limitSettings(config),
@@ -50,7 +85,8 @@ log.info({ url: server.url }, 'knowledge listening');
 
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
   ['http', () => server.close()],
-  ['outbox', () => relay.stop()],
-  ['nats', () => nc.drain()],
+  ['background starts', async () => [neo4j, nats].forEach((s) => s.stop())],
+  ['outbox', async () => relay?.stop()],
+  ['nats', async () => nats.current()?.nc.drain()],
   ['neo4j', () => graph.driver.close()],
 ]);

@@ -4,6 +4,7 @@ import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenApiRout
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { declaredLength, readBodyWithin, trpcCallCount } from './body-limit.js';
+import { toTrpcError } from './errors.js';
 import { resolveLimits, type LimitSettings, type RateLimitSettings } from './limits.js';
 import type { Logger } from './logger.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -27,6 +28,11 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Body size, batch size and rate limits (see limits.ts); anything left out takes its default. */
   limits?: { maxBodyBytes?: number; maxBatchCalls?: number; rateLimit?: Partial<RateLimitSettings> } | LimitSettings;
+  /**
+   * Runs before every call (tRPC and REST); throwing (e.g. a SERVICE_UNAVAILABLE DomainError while a
+   * store has not been reached since boot, see background-start.ts) refuses the call with that error.
+   */
+  gate?: () => void;
 }
 
 export interface ServiceServer {
@@ -168,6 +174,11 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   // The principal is known once the context is built: the rate check runs there, before any
   // procedure, and answers TOO_MANY_REQUESTS (429) in each adapter's own error shape.
   const createContext = async ({ req, res }: { req: IncomingMessage; res: { setHeader(name: string, value: string): unknown } }): Promise<RequestContext> => {
+    try {
+      opts.gate?.();
+    } catch (err) {
+      throw toTrpcError(err);
+    }
     const ctx = await opts.createContext({ req });
     const decision = limiter.check(ctx.principal, req.socket.remoteAddress, callCounts.get(req) ?? 1);
     if (!decision.allowed) {

@@ -16,3 +16,4 @@ export * from './token-issuer.js';
 export * from './limits.js';
 export * from './rate-limit.js';
 export * from './body-limit.js';
+export * from './background-start.js';

@@ -14,7 +14,11 @@ export interface Graph {
   database: string;
 }
 
-export async function connectGraph(s: Neo4jSettings): Promise<Graph> {
+/**
+ * The graph handle without touching the network: the driver connects on first use, so a service can
+ * start while Neo4j is down (main.ts reaches it in the background; see startInBackground).
+ */
+export function createGraph(s: Neo4jSettings): Graph {
   const driver = neo4j.driver(s.uri, neo4j.auth.basic(s.user, s.password), {
     // Integers come back as JS numbers: our counts and versions stay far below 2^53.
     disableLosslessIntegers: true,
@@ -22,8 +26,14 @@ export async function connectGraph(s: Neo4jSettings): Promise<Graph> {
     connectionTimeout: 3_000,
     maxTransactionRetryTime: 10_000,
   });
-  await driver.verifyConnectivity({ database: s.database });
   return { driver, database: s.database };
+}
+
+/** The graph handle once Neo4j answered (for tools and tests that need Neo4j now or not at all). */
+export async function connectGraph(s: Neo4jSettings): Promise<Graph> {
+  const graph = createGraph(s);
+  await graph.driver.verifyConnectivity({ database: s.database });
+  return graph;
 }
 
 /** The driver already retried transient errors; if Neo4j is still unreachable the caller gets a typed 503. */

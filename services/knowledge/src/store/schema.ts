@@ -1,4 +1,5 @@
 import { Neo4jError } from 'neo4j-driver';
+import { StartRefused } from '@platform/kit';
 import type { Graph } from './neo4j.js';
 
 /**
@@ -116,7 +117,8 @@ export async function recordedVersion(g: Graph): Promise<number> {
 export async function bootstrapSchema(g: Graph, opts: SchemaOptions): Promise<{ version: number; previous: number; migrated: string[] }> {
   const previous = await recordedVersion(g);
   if (previous > SCHEMA_VERSION) {
-    throw new Error(`graph schema version ${previous} is newer than this code's ${SCHEMA_VERSION}: deploy the newer knowledge service`);
+    // Retrying cannot fix this (the graph is fine, this code is old): StartRefused makes the service exit.
+    throw new StartRefused(`graph schema version ${previous} is newer than this code's ${SCHEMA_VERSION}: deploy the newer knowledge service`);
   }
   for (const s of expectedSchema(opts)) {
     try {
