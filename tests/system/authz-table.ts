@@ -129,9 +129,9 @@ const saga = async (w: World) =>
 
 const operations: Record<string, Entry> = {
   // users: every principal has (only) its own profile
-  // the service principal is `operations` in every run (a service vouches only for itself), so its
-  // profile exists from an earlier run: CONFLICT there is not a refusal
-  'users.create': one({ ...anyOps(), service: 'PASSES_AUTH' }, async (w, c) => ({ input: { email: `${c.toLowerCase()}-${w.run}@authz.test`, name: `authz ${c}` } })),
+  // one's own profile, made once: the second call of a cell (the other transport), and the service
+  // principal (`operations` in every run: a service vouches only for itself), get CONFLICT, not a refusal
+  'users.create': one(anyOps('PASSES_AUTH'), async (w, c) => ({ input: { email: `${c.toLowerCase()}-${w.run}@authz.test`, name: `authz ${c}` } })),
   'users.me': one(anyOps(), fixed({})),
   'users.update': one(anyOps(), fixed({ name: 'authz renamed' })),
 
@@ -353,7 +353,10 @@ const trigger = async (w: World, jobType = 'proposal', extra: object = {}) =>
 /** A job of `user`'s, personal or shared with `user`'s team. */
 const ownedJob = (w: World, team: boolean) => trigger(w, 'proposal', team ? { teamId: w.teamId } : {});
 /** A job running for the `agent` principal (`user`'s, like every fixture). */
+/** The matrix runs for minutes: the agent pings before it claims, as a real agent would, so it is online. */
+const online = (w: World) => w.call('agent', C, 'agents.ping', { name: w.ids.agent });
 const heldJob = async (w: World) => {
+  await online(w);
   await trigger(w, 'gap_analysis');
   const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['gap_analysis'], waitMs: 3_000 })) as { job: { jobId: string } | null };
   if (!claimed.job) throw new Error('the agent could not claim a gap_analysis job');
@@ -363,6 +366,7 @@ const heldJob = async (w: World) => {
 const runningJob = async (w: World, c: Caller) => (c === 'agent' ? heldJob(w) : (await trigger(w, 'gap_analysis')).jobId);
 /** A dead job of `user`'s (proposal: two attempts, each taken and failed by `agent`), for jobs.retry. */
 const deadJob = async (w: World, team: boolean) => {
+  await online(w);
   // Earlier rows leave proposal jobs queued (already used as fixtures): finish them first, so the
   // agent's claims below can only take the job this fixture kills.
   for (;;) {
@@ -454,7 +458,10 @@ const coordination: Record<string, Entry> = {
   'jobs.retry': {
     rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { jobId: await deadJob(w, team) } })),
   },
-  'jobs.claim': one(agentsOnly(), fixed({ capabilities: ['build'], waitMs: 0 })),
+  'jobs.claim': one(agentsOnly(), async (w) => {
+    await online(w);
+    return { input: { capabilities: ['build'], waitMs: 0 } };
+  }),
   'jobs.progress': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), fraction: 0.5 } })),
   'jobs.complete': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), result: { ok: true } } })),
   'jobs.fail': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), error: 'authz probe' } })),
