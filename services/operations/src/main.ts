@@ -1,4 +1,23 @@
-import { connectNats, contextFactory, createLogger, issuerFromEnv, limitSettings, onShutdown, serviceTokens, startServiceServer, systemClock, uuid, verifierFromEnv } from '@platform/kit';
+import {
+  connectNatsInBackground,
+  contextFactory,
+  createLogger,
+  exitOnStartRefused,
+  issuerFromEnv,
+  limitSettings,
+  onShutdown,
+  requireStarted,
+  serviceTokens,
+  startInBackground,
+  StartRefused,
+  startServiceServer,
+  systemClock,
+  uuid,
+  verifierFromEnv,
+  type BackgroundStart,
+  type OutboxRelay,
+  type RunningConsumer,
+} from '@platform/kit';
 import { knowledgeClient } from './clients/knowledge.js';
 import { loadOperationsConfig } from './config.js';
 import { SagaOrchestrator } from './domain/sagas/orchestrator.js';
@@ -7,7 +26,7 @@ import { startAgentStuckConsumer } from './events/agent-stuck.js';
 import { startJobResultsConsumer } from './events/job-results.js';
 import { startOperationsOutbox } from './events/outbox.js';
 import { ensureOperationsStream } from './events/streams.js';
-import { startTeamDirectoryPublisher } from './events/team-directory.js';
+import { startTeamDirectoryPublisher, type TeamDirectoryPublisher } from './events/team-directory.js';
 import { roleRefusal } from './domain/role-check.js';
 import { connectedRoleFacts } from './store/role.js';
 import { createOperationsRouter } from './router/index.js';
@@ -23,26 +42,32 @@ const tokens = serviceTokens(issuerFromEnv(config, 'operations'));
 
 const poolError = (err: Error) => log.warn({ err: err.message }, 'postgres connection lost; the pool reconnects');
 const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, onPoolError: poolError });
-await db.$queryRaw`SELECT 1`;
-// Row-level security is the second layer of isolation only on a role it applies to: refuse any other.
-const refusal = roleRefusal(await connectedRoleFacts(db));
-if (refusal) {
-  log.fatal(refusal);
-  await db.$disconnect();
-  process.exit(1);
-}
+// Postgres and NATS are reached in the background, with retry and backoff: operations starts while
+// either is down, answers /healthz, names it on /readyz, refuses calls with SERVICE_UNAVAILABLE until
+// Postgres was reached, and needs no restart when they come up.
+const postgres = startInBackground({
+  name: 'postgres',
+  log,
+  start: async () => {
+    await db.$queryRaw`SELECT 1`;
+    // Row-level security is the second layer of isolation only on a role it applies to: a role that
+    // Postgres says is unsafe is refused for good (exit), not retried.
+    const refusal = roleRefusal(await connectedRoleFacts(db));
+    if (refusal) throw new StartRefused(refusal);
+  },
+});
 // The event store's statements run on node-postgres directly (see store/sql.ts): a second, smaller pool.
 const eventPool = createPool(config.DATABASE_URL, { max: Math.max(2, Math.ceil(config.DATABASE_POOL_MAX / 2)), onError: poolError });
-const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log });
-await ensureOperationsStream(nc);
-const relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);
+const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log }, (nc) => ensureOperationsStream(nc));
+exitOnStartRefused(log, postgres, nats);
 const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, tokens });
 const core = { db, sql: poolRunner(eventPool), clock: systemClock, newId: uuid };
-// Team memberships → NATS KV (TEAM_MEMBERSHIP) for knowledge and coordination; resyncs on start.
-const directory = await startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS });
+// Started once both stores were reached (below): the outbox relay, and the team directory publisher.
+let relay: OutboxRelay | undefined;
+let directory: BackgroundStart<TeamDirectoryPublisher> | undefined;
 const afterWrite = () => {
-  relay.poke();
-  directory.poke();
+  relay?.poke();
+  directory?.current()?.poke();
 };
 const registry = productionSagas(core);
 const sagas = new SagaOrchestrator({
@@ -62,9 +87,11 @@ const server = await startServiceServer({
   router: createOperationsRouter({ ...core, knowledge, registry, pokeSagas: () => sagas.poke(), afterWrite }),
   createContext: contextFactory(verifier, log),
   readiness: {
-    postgres: () => db.$queryRaw`SELECT 1`,
-    nats: () => nc.flush(),
+    postgres: postgres.readiness(() => db.$queryRaw`SELECT 1`),
+    nats: nats.readiness(({ nc }) => nc.flush()),
   },
+  // Every procedure reads or writes Postgres; events wait in the outbox while NATS is away.
+  gate: requireStarted(postgres),
   openapi: { title: 'Operations service', version: '0.1.0' },
   log,
   limits: limitSettings(config),
@@ -74,19 +101,29 @@ const server = await startServiceServer({
 });
 log.info({ url: server.url, instance: config.INSTANCE_ID }, 'operations listening');
 
-// Consumers and the saga orchestrator start after the server so /healthz answers while
-// coordination's stream may not exist yet.
+// What runs on the stores starts once they were reached, after the server (so /healthz answers
+// meanwhile; coordination's stream may not exist yet either): the saga orchestrator on Postgres;
+// the outbox relay, the team directory (NATS KV TEAM_MEMBERSHIP, resynced on start) and the
+// consumers of coordination's events on both. Each rides out later outages by itself.
 const consumerDeps = { ...core, log };
-const jobResults = startJobResultsConsumer(nc, consumerDeps, log);
-const agentStuck = startAgentStuckConsumer(nc, consumerDeps, log);
-sagas.start();
+const consumers: Array<Promise<RunningConsumer>> = [];
+void postgres.ready.then(() => sagas.start(), () => undefined);
+void Promise.all([postgres.ready, nats.ready]).then(
+  ([, { nc }]) => {
+    relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);
+    directory = startInBackground({ name: 'team directory', log, start: () => startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS }) });
+    consumers.push(startJobResultsConsumer(nc, consumerDeps, log), startAgentStuckConsumer(nc, consumerDeps, log));
+  },
+  () => undefined, // a refusal exits (exitOnStartRefused); a start abandoned at shutdown starts nothing
+);
 
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
   ['http', () => server.close()],
-  ['consumers', async () => Promise.all([(await jobResults).stop(), (await agentStuck).stop()])],
+  ['background starts', async () => [postgres, nats, directory].forEach((s) => s?.stop())],
+  ['consumers', async () => Promise.all(consumers.map(async (c) => (await c).stop()))],
   ['sagas', () => sagas.stop()],
-  ['outbox', () => relay.stop()],
-  ['team directory', () => directory.stop()],
-  ['nats', () => nc.drain()],
+  ['outbox', async () => relay?.stop()],
+  ['team directory', async () => directory?.current()?.stop()],
+  ['nats', async () => nats.current()?.nc.drain()],
   ['postgres', () => Promise.all([db.$disconnect(), eventPool.end()])],
 ]);
