@@ -4,7 +4,8 @@
  * would resolve and the ones it would not check at all (healthchecks behind service_healthy, every
  * ${VAR} in .env.example, each service's environment accepted by that service's own config schema).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { issuerFromEnv } from '@platform/kit';
@@ -16,7 +17,9 @@ import { coordinationEnv } from '../../services/coordination/src/config.js';
 import { knowledgeEnv } from '../../services/knowledge/src/config.js';
 import { operationsEnv } from '../../services/operations/src/config.js';
 import { devAuth, keyFile } from '../lib/dev-keys.js';
+import { NATS_USER_NAMES, passwordEnvVar } from '../infra/nats-config.js';
 import { DEPLOY_DATA, ROOT } from './lib.js';
+import { COMPOSE_NATS_CONF, composeNatsConf } from './nats-conf.js';
 
 type Dict = Record<string, unknown>;
 const composeText = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
@@ -105,6 +108,11 @@ const dependsOn = (svc: Dict): Record<string, { condition?: string }> => {
 };
 const isOneShot = (svc: Dict) => svc['restart'] === 'no';
 
+/** The services, each connecting to NATS as the user of its own name (scripts/infra/nats-config.ts). */
+const SERVICES = ['knowledge', 'operations', 'coordination'] as const;
+/** One password variable per NATS user, as the server's config reads them ($<USER>_NATS_PASSWORD). */
+const NATS_PASSWORD_VARS = NATS_USER_NAMES.map(passwordEnvVar);
+
 describe('docker-compose.yml', () => {
   it('is valid against the Compose Specification JSON schema (compose-go)', () => {
     const schemaFile = path.join(DEPLOY_DATA, 'compose-spec.json');
@@ -121,9 +129,8 @@ describe('docker-compose.yml', () => {
     expect(services['neo4j']?.['image']).toMatch(/^neo4j:5\.26(\.\d+)?-community$/);
     expect(services['postgres']?.['image']).toMatch(/^postgres:15(\.\d+)?(-[a-z]+)?$/);
     expect(services['nats']?.['image']).toMatch(/^nats:2\.(1[1-9]|[2-9]\d)/);
-    const natsConf = ((compose['configs'] as Record<string, { content?: string }>)['nats-conf']?.content ?? '');
-    expect(natsConf).toMatch(/jetstream\s*\{[^}]*store_dir:\s*\/data/);
-    expect(natsConf).toMatch(/authorization\s*\{/);
+    // JetStream on the command line, its store in the volume (the config file holds the users).
+    expect(services['nats']?.['command']).toEqual(['-c', '/etc/nats/nats.conf', '-js', '-sd', '/data']);
     expect(environment(services['neo4j']!)['NEO4J_AUTH']).toMatch(/^neo4j\/.{8,}$/);
     for (const [store, mount] of [['neo4j', '/data'], ['postgres', '/var/lib/postgresql/data'], ['nats', '/data']] as const) {
       const volumes = (services[store]?.['volumes'] ?? []) as string[];
@@ -247,7 +254,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('fails fast when a required secret or setting is missing from .env', () => {
-    for (const name of ['NATS_PASSWORD', 'NEO4J_PASSWORD', 'POSTGRES_PASSWORD', 'AUTH_ISSUERS']) {
+    for (const name of [...NATS_PASSWORD_VARS, 'NEO4J_PASSWORD', 'POSTGRES_PASSWORD', 'AUTH_ISSUERS']) {
       const without = new Map(envWithKeys);
       without.delete(name);
       expect(() => interpolate(parse(composeText, { merge: true }), without), name).toThrow(new RegExp(name));
@@ -307,5 +314,104 @@ describe('docker-compose.yml: tokens and keys', () => {
     for (const v of ['MAX_BODY_BYTES', 'MAX_BATCH_CALLS', 'RATE_LIMIT_ENABLED', 'RATE_LIMIT_REQUESTS', 'RATE_LIMIT_ANONYMOUS_REQUESTS', 'RATE_LIMIT_WINDOW_SECONDS', 'AGENT_TOKEN_TTL_S']) {
       expect(composeText).toMatch(new RegExp(`\\$\\{${v}:-[^}]+\\}`));
     }
+  });
+});
+
+/** nats-server as scripts/infra/nats.sh installs it (.data/bin) or from the PATH. */
+function natsServer(): string {
+  const local = path.join(ROOT, '.data', 'bin', 'nats-server');
+  if (existsSync(local)) return local;
+  const onPath = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
+  if (onPath.status === 0) return 'nats-server';
+  throw new Error('nats-server is missing: run `bash scripts/infra.sh up nats` (installs it into .data/bin)');
+}
+/** `nats-server -t` (parse and check the config, start nothing) with the given environment. */
+function natsConfigTest(file: string, env: Record<string, string>): { ok: boolean; output: string } {
+  const r = spawnSync(natsServer(), ['-t', '-c', file, '-js', '-sd', path.join(tmpdir(), 'nats-config-test')], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+  });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
+describe('docker-compose.yml: NATS users (least privilege)', () => {
+  const nats = services['nats']!;
+  const natsEnv = environment(nats);
+  const rawEnv = (name: string) => (raw['services'] as Record<string, Dict>)[name]!['environment'] as Dict;
+
+  it('mounts deploy/nats/nats.conf, which is exactly what scripts/infra/nats-config.ts renders (regenerate: npx tsx scripts/deploy/nats-conf.ts)', () => {
+    const config = (compose['configs'] as Record<string, { file?: string; content?: string }>)['nats-conf']!;
+    expect(config.content, 'the config is the generated file, not inline text').toBeUndefined();
+    expect(path.resolve(ROOT, String(config.file))).toBe(COMPOSE_NATS_CONF);
+    expect((nats['configs'] as Dict[]).map((c) => [c['source'], c['target']])).toEqual([['nats-conf', '/etc/nats/nats.conf']]);
+    expect(readFileSync(COMPOSE_NATS_CONF, 'utf8'), `${path.relative(ROOT, COMPOSE_NATS_CONF)} is out of date`).toBe(composeNatsConf());
+  });
+
+  it('the config has every user of nats-config.ts, each password read from $<USER>_NATS_PASSWORD, and the nats service is given exactly those variables', () => {
+    const conf = readFileSync(COMPOSE_NATS_CONF, 'utf8');
+    const users = [...conf.matchAll(/\{ user: "([^"]+)", password: \$([A-Z_]+)/g)].map((m) => [m[1], m[2]]);
+    expect(users).toEqual(NATS_USER_NAMES.map((u) => [u, passwordEnvVar(u)]));
+    expect(Object.keys(natsEnv).sort()).toEqual([...NATS_PASSWORD_VARS].sort());
+    for (const v of NATS_PASSWORD_VARS) {
+      expect(rawEnv('nats')[v], `nats: ${v} is required from .env`).toMatch(new RegExp(`^\\$\\{${v}:\\?`));
+      expect(natsEnv[v], v).toBe(envExample.get(v));
+    }
+  });
+
+  it('nats-server accepts the config with the .env.example passwords (and refuses it when one is missing)', () => {
+    const good = natsConfigTest(COMPOSE_NATS_CONF, natsEnv);
+    expect(good.ok, good.output).toBe(true);
+    const { PLATFORM_NATS_PASSWORD: _dropped, ...withoutOne } = natsEnv;
+    const bad = natsConfigTest(COMPOSE_NATS_CONF, withoutOne);
+    expect(bad.ok).toBe(false);
+    expect(bad.output).toMatch(/PLATFORM_NATS_PASSWORD/);
+  });
+
+  it('.env.example NATS passwords are distinct and start with a letter (nats-server parses 12345 as a number and refuses it)', () => {
+    const values = NATS_PASSWORD_VARS.map((v) => envExample.get(v));
+    for (const [i, v] of values.entries()) expect(v, NATS_PASSWORD_VARS[i]).toMatch(/^[A-Za-z][A-Za-z0-9_-]*$/);
+    expect(new Set(values).size).toBe(values.length);
+    // Why the rule: a numeric password breaks the server's config.
+    const dir = mkdtempSync(path.join(tmpdir(), 'nats-conf-'));
+    try {
+      const file = path.join(dir, 'nats.conf');
+      writeFileSync(file, composeNatsConf());
+      const numeric = natsConfigTest(file, { ...natsEnv, KNOWLEDGE_NATS_PASSWORD: '12345' });
+      expect(numeric.ok).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(SERVICES)('%s connects as its own NATS user with its own password variable', (name) => {
+    const env = environment(services[name]!);
+    expect(env['NATS_USER']).toBe(name);
+    expect(rawEnv(name)['NATS_PASSWORD'], 'its own password, the one the server has for this user').toBe(`\${${passwordEnvVar(name)}}`);
+    expect(env['NATS_PASSWORD']).toBe(natsEnv[passwordEnvVar(name)]);
+  });
+
+  it('no service uses the platform, agent or subscriber user or their passwords, and no two services share a password', () => {
+    const others = ['platform', 'agent', 'subscriber'] as const;
+    const passwords = SERVICES.map((name) => environment(services[name]!)['NATS_PASSWORD']);
+    expect(new Set(passwords).size).toBe(SERVICES.length);
+    for (const [name, svc] of Object.entries(services)) {
+      if (name === 'nats') continue;
+      const env = environment(svc);
+      for (const u of others) {
+        expect(env['NATS_USER'], name).not.toBe(u);
+        expect(Object.values(env), `${name} holds ${u}'s password`).not.toContain(natsEnv[passwordEnvVar(u)]);
+      }
+      // A service holds at most one NATS password: its own.
+      const held = NATS_USER_NAMES.filter((u) => Object.values(env).includes(natsEnv[passwordEnvVar(u)]!));
+      expect(held, name).toEqual((SERVICES as readonly string[]).includes(name) ? [name] : []);
+    }
+    expect(raw['x-service-env'] as Dict, 'no shared NATS user for all services').not.toHaveProperty('NATS_USER');
+    expect(raw['x-service-env'] as Dict).not.toHaveProperty('NATS_PASSWORD');
+  });
+
+  it('agents connect as `agent` (.env.example says so); the server has that user with heartbeat rights only', () => {
+    expect(readFileSync(path.join(ROOT, '.env.example'), 'utf8')).toMatch(/AGENT_NATS_USER=agent\b/);
+    const conf = readFileSync(COMPOSE_NATS_CONF, 'utf8');
+    expect(conf).toMatch(/\{ user: "agent", password: \$AGENT_NATS_PASSWORD,\s*permissions: \{\s*publish: \{ allow: \["agents\.heartbeat\.\*"\] \}\s*subscribe: \{ allow: \["_INBOX_agent\.>"\] \}/);
   });
 });
