@@ -135,7 +135,8 @@ const global = described(
     imagePullSecrets: { type: 'array', items: str({ pattern: K8S_NAME }) },
     // issuers may be empty here: the template fails the render naming global.auth.issuers.
     auth: obj({ issuers: { type: 'array', items: issuer }, audience: str({ minLength: 1 }), maxTokenLifetimeSeconds: int(60, 604_800), clockSkewSeconds: int(0, 300) }),
-    nats: obj({ url: str({ pattern: '^$|^(nats|tls)://[^\\s/]+$' }), existingSecret: optionalName, userKey: secretKey, passwordKey: secretKey }),
+    // No shared NATS credentials here: each service has its own user and Secret (its `nats` value).
+    nats: obj({ url: str({ pattern: '^$|^(nats|tls)://[^\\s/]+$' }) }),
     otel: obj({ endpoint: str({ pattern: '^$|^https?://[^\\s]+$' }) }),
   }),
 );
@@ -148,6 +149,8 @@ function serviceProperties(port: number): Record<string, Schema> {
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     shutdownTimeoutMs: int(1000, 600_000),
     readinessTimeoutMs: int(100, 30_000),
+    // The Secret with this service's own NATS password (the user is the service's name).
+    nats: obj({ existingSecret: optionalName, passwordKey: secretKey }),
     limits: obj({
       maxBodyBytes: int(1_024, 1_073_741_824),
       maxBatchCalls: int(1, 1_000),
@@ -297,6 +300,7 @@ const schemas: Record<string, Schema> = {
     knowledge: { type: 'object', required: ['enabled'], properties: { enabled: bool } },
     operations: { type: 'object', required: ['enabled'], properties: { enabled: bool } },
     coordination: { type: 'object', required: ['enabled'], properties: { enabled: bool } },
+    grafanaDashboard: obj({ enabled: bool, namespace: optionalName, labels: stringMap, annotations: stringMap }),
   }, false),
 };
 

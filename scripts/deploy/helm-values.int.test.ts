@@ -119,7 +119,9 @@ describe('service charts', () => {
   const REQUIRED: Array<[string, string, string]> = [
     ['knowledge', 'global.auth.issuers', '[]'],
     ['knowledge', 'global.nats.url', '""'],
-    ['knowledge', 'global.nats.existingSecret', '""'],
+    ['knowledge', 'nats.existingSecret', '""'],
+    ['operations', 'nats.existingSecret', '""'],
+    ['coordination', 'nats.existingSecret', '""'],
     ['knowledge', 'neo4j.uri', '""'],
     ['knowledge', 'neo4j.existingSecret', '""'],
     ['operations', 'global.auth.issuers', '[]'],
@@ -144,6 +146,20 @@ describe('service charts', () => {
       expect(valuesText(c), c).not.toMatch(/jwt/i);
       expect((parseDocument(valuesText(c)).toJS() as { global: Dict }).global['auth'], c).toMatchObject({ issuers: [], audience: 'agent-platform', maxTokenLifetimeSeconds: 3600, clockSkewSeconds: 30 });
     }
+  });
+});
+
+describe('NATS credentials in the charts', () => {
+  it('each service chart has its own NATS password Secret value; no chart has a shared NATS user or Secret in global', () => {
+    for (const c of SERVICE_CHARTS) {
+      expect((parseDocument(valuesText(c)).toJS() as Dict)['nats'], c).toEqual({ existingSecret: '', passwordKey: 'nats-password' });
+    }
+    for (const c of VALUE_CHARTS) {
+      expect(Object.keys((parseDocument(valuesText(c)).toJS() as { global: { nats: Dict } }).global.nats), c).toEqual(['url']);
+    }
+    // The umbrella names each service's Secret under the service's block.
+    const umbrella = parseDocument(valuesText('agent-platform')).toJS() as Record<string, Dict>;
+    for (const c of SERVICE_CHARTS) expect(umbrella[c]!['nats'], c).toEqual({ existingSecret: '' });
   });
 });
 

@@ -187,6 +187,17 @@ async function migrate(app: string, adminUrl: string, logDir: string): Promise<v
   }
 }
 
+/**
+ * The service's own NATS user, as every deployment gives it (<SERVICE>_NATS_USER from the local
+ * stores); the operator's NATS_USER only for an external server that has a single user.
+ */
+function natsCredentials(stores: Record<string, string>, service: Service): Record<string, string> {
+  const user = stores[`${service.toUpperCase()}_NATS_USER`];
+  const password = stores[`${service.toUpperCase()}_NATS_PASSWORD`];
+  if (user && password) return { NATS_USER: user, NATS_PASSWORD: password };
+  return stores['NATS_USER'] ? { NATS_USER: stores['NATS_USER'], NATS_PASSWORD: stores['NATS_PASSWORD'] ?? '' } : {};
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'port-base': { type: 'string', default: '4601' }, keep: { type: 'boolean', default: false } } });
   const base = Number(values['port-base']);
@@ -219,7 +230,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'info',
         ...DEV_AUTH.serviceEnv(service),
         NATS_URL: stores['NATS_URL']!,
-        ...(stores['NATS_USER'] ? { NATS_USER: stores['NATS_USER'], NATS_PASSWORD: stores['NATS_PASSWORD'] ?? '' } : {}),
+        ...natsCredentials(stores, service),
         ...(service === 'knowledge' ? { NEO4J_URI: stores['NEO4J_URI']!, NEO4J_USER: stores['NEO4J_USER']!, NEO4J_PASSWORD: stores['NEO4J_PASSWORD']! } : {}),
         ...(service === 'operations' ? { DATABASE_URL: stores['DATABASE_URL']!, KNOWLEDGE_URL: `http://127.0.0.1:${ports.knowledge}` } : {}),
       };

@@ -140,6 +140,18 @@ export const MUST_FAIL: FailureCase[] = [
     expect: [/coordination: auth\.signingKey\.existingSecret is required/],
   },
   {
+    name: 'one NATS Secret shared by every service (global.nats.existingSecret): each service has its own',
+    chart: 'agent-platform',
+    values: ['ci/minimal-values.yaml', fixture('shared-nats-secret.yaml')],
+    expect: [/\/global\/nats[\s\S]*additional properties 'existingSecret' not allowed/],
+  },
+  {
+    name: 'coordination without its own NATS password Secret',
+    chart: 'agent-platform',
+    values: ['ci/minimal-values.yaml', fixture('missing-nats-secret.yaml')],
+    expect: [/coordination: nats\.existingSecret is required: the Secret holding the password of NATS user coordination/],
+  },
+  {
     name: 'no trusted token issuer',
     chart: 'agent-platform',
     values: ['ci/minimal-values.yaml', fixture('no-issuers.yaml')],

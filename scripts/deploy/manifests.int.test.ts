@@ -50,7 +50,6 @@ const SCHEMAS: Record<ServiceName, z.ZodObject> = { knowledge: knowledgeEnv, ope
 const SIGNING: ReadonlySet<ServiceName> = new Set(['operations', 'coordination']);
 /** Stand-ins for values that only exist in Secrets, valid for the services' schemas. */
 const SECRET_PLACEHOLDERS: Record<string, string> = {
-  NATS_USER: 'platform',
   NATS_PASSWORD: 'placeholder',
   NEO4J_PASSWORD: 'placeholder',
   DATABASE_URL: 'postgresql://operations_app:placeholder@postgres:5432/platform',
@@ -306,6 +305,32 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
       const ports = new Set(nps.flatMap((p) => (p.spec.egress ?? []).flatMap((r) => (r.ports ?? []).map((x) => Number(x.port)))));
       expect([...ports].sort((a, b) => a - b)).toEqual([53, 5432]);
       expect(nps.flatMap((p) => p.spec.ingress ?? [])).toEqual([]);
+    }
+  });
+
+  it('every service connects to NATS as the user of its own name, with its own password Secret; none as platform, agent or subscriber', () => {
+    /** Secret name → the services whose NATS_PASSWORD comes from it. */
+    const natsSecrets = new Map<string, ServiceName[]>();
+    for (const d of deployments) {
+      const service = serviceOf(d)!;
+      const c = podTemplate(d)!.spec.containers[0]!;
+      // The user is plain config (ConfigMap), not a Secret anyone could point elsewhere.
+      expect(plainEnv(d)['NATS_USER'], `${service}: NATS_USER`).toBe(service);
+      expect((c.env ?? []).filter((e) => e.name === 'NATS_USER' && e.valueFrom), `${service}: NATS_USER from a Secret`).toEqual([]);
+      const ref = c.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef;
+      expect(ref, `${service}: NATS_PASSWORD from a Secret`).toBeDefined();
+      expect(ref!.name, `${service}: the old shared NATS Secret`).not.toBe('platform-nats');
+      natsSecrets.set(ref!.name, [...(natsSecrets.get(ref!.name) ?? []), service]);
+      // That Secret holds only NATS credentials: no other variable of this container reads it.
+      expect((c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef?.name === ref!.name).map((e) => e.name), service).toEqual(['NATS_PASSWORD']);
+    }
+    for (const [secret, users] of natsSecrets) expect(users, `Secret ${secret} is shared`).toHaveLength(1);
+    // Nothing else in the release (migration Job, test pods) holds NATS credentials or claims a NATS user.
+    for (const w of workloads.filter((w) => w.kind !== 'Deployment')) {
+      for (const c of podTemplate(w)!.spec.containers) expect((c.env ?? []).map((e) => e.name).filter((n) => n.startsWith('NATS_')), `${w.kind}/${w.metadata.name}`).toEqual([]);
+    }
+    for (const cm of byKind('ConfigMap')) {
+      expect(['platform', 'agent', 'subscriber'], `ConfigMap/${cm.metadata.name} NATS_USER`).not.toContain(cm.data?.['NATS_USER']);
     }
   });
 

@@ -34,6 +34,11 @@ data:
   AUTH_SIGNING_KEY_FILE: {{ include "platform-lib.signingKeyFile" . | quote }}
   {{- end }}
   NATS_URL: {{ required "global.nats.url is required: the NATS server (JetStream enabled), e.g. nats://nats.messaging:4222" .Values.global.nats.url | quote }}
+  {{- /*
+  Each service is the NATS user of its own name, with only its own subjects and inbox prefix
+  (scripts/infra/nats-config.ts); the kit derives the inbox prefix from it, so it is not a value.
+  */}}
+  NATS_USER: {{ .Chart.Name | quote }}
   SHUTDOWN_TIMEOUT_MS: {{ .Values.shutdownTimeoutMs | quote }}
   READINESS_TIMEOUT_MS: {{ .Values.readinessTimeoutMs | quote }}
   {{- with .Values.global.otel.endpoint }}
@@ -74,17 +79,15 @@ Secret; the pod gets it as a read-only file (group fsGroup, 0440), AUTH_SIGNING_
 {{- end }}
 {{- end }}
 
-{{/* Environment from existing Secrets (no secret value is ever rendered by these charts). */}}
+{{/*
+Environment from existing Secrets (no secret value is ever rendered by these charts). The NATS
+password is this service's own (its own Secret), never a shared one.
+*/}}
 {{- define "platform-lib.secretEnv" -}}
-- name: NATS_USER
-  valueFrom:
-    secretKeyRef:
-      name: {{ required "global.nats.existingSecret is required: the Secret holding the NATS user and password" .Values.global.nats.existingSecret }}
-      key: {{ .Values.global.nats.userKey }}
 - name: NATS_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.global.nats.existingSecret }}
-      key: {{ .Values.global.nats.passwordKey }}
+      name: {{ required (printf "%s: nats.existingSecret is required: the Secret holding the password of NATS user %s (key %s), the same password the NATS server has for %s (docs/deploy.md \"NATS users\")" .Chart.Name .Chart.Name .Values.nats.passwordKey .Chart.Name) .Values.nats.existingSecret }}
+      key: {{ .Values.nats.passwordKey }}
 {{- include (printf "%s.secretEnv" .Chart.Name) . }}
 {{- end }}
