@@ -32,6 +32,7 @@ export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number>
     KNOWLEDGE_URL: `http://127.0.0.1:${ports.knowledge}`,
     OPERATIONS_URL: `http://127.0.0.1:${ports.operations}`,
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
+    CORS_ORIGINS: 'http://localhost:3000,http://localhost:5173,http://localhost:8000', // development front ends
     ...extra,
   };
 }

@@ -1,4 +1,5 @@
 import { connectNats, createLogger, issuerFromEnv, limitSettings, onShutdown, serviceTokens, startServiceServer, natsTeamDirectory, verifierFromEnv } from '@platform/kit';
+import { corsSettings } from '@platform/kit';
 import { startCoordination } from './app.js';
 import { cachedPrincipalFromHeader } from './auth-cache.js';
 import { operationsTaskAccess } from './clients/operations.js';
@@ -29,6 +30,7 @@ const server = await startServiceServer({
   openapi: { title: 'Coordination service', version: '0.2.0' },
   log,
   limits: limitSettings(config),
+  cors: corsSettings(config),
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,

@@ -15,6 +15,7 @@ import {
   type OutboxRelay,
   type TeamDirectory,
 } from '@platform/kit';
+import { corsSettings } from '@platform/kit';
 import { graphSettings, loadKnowledgeConfig } from './config.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
@@ -77,6 +78,7 @@ const server = await startServiceServer({
   openapi: { title: 'Knowledge service', version: '0.1.0' },
   log,
   limits: limitSettings(config),
+  cors: corsSettings(config),
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,

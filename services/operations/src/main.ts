@@ -18,6 +18,7 @@ import {
   type OutboxRelay,
   type RunningConsumer,
 } from '@platform/kit';
+import { corsSettings } from '@platform/kit';
 import { knowledgeClient } from './clients/knowledge.js';
 import { loadOperationsConfig } from './config.js';
 import { SagaOrchestrator } from './domain/sagas/orchestrator.js';
@@ -95,6 +96,7 @@ const server = await startServiceServer({
   openapi: { title: 'Operations service', version: '0.1.0' },
   log,
   limits: limitSettings(config),
+  cors: corsSettings(config),
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { authEnv } from './auth-config.js';
+import { corsEnv } from './cors.js';
 import { limitsEnv } from './limits.js';
 
 /** Raised at start when the environment does not satisfy the service's schema; names every bad variable. */
@@ -17,6 +18,7 @@ export const baseEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...authEnv.shape,
   ...limitsEnv.shape,
+  ...corsEnv.shape,
   NATS_URL: z.string().min(1),
   NATS_USER: z.string().min(1).optional(),
   NATS_PASSWORD: z.string().min(1).optional(),

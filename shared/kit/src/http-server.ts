@@ -4,6 +4,8 @@ import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenApiRout
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { declaredLength, readBodyWithin, trpcCallCount } from './body-limit.js';
+import { createCorsHandler, type CorsSettings } from './cors.js';
+import { PROBLEM_CONTENT_TYPE, problemJsonSchema, requestScope, sendProblem } from './problem.js';
 import { toTrpcError } from './errors.js';
 import { resolveLimits, type LimitSettings, type RateLimitSettings } from './limits.js';
 import type { Logger } from './logger.js';
@@ -28,6 +30,8 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Body size, batch size and rate limits (see limits.ts); anything left out takes its default. */
   limits?: { maxBodyBytes?: number; maxBatchCalls?: number; rateLimit?: Partial<RateLimitSettings> } | LimitSettings;
+  /** Browser origins allowed by CORS (cors.ts, from CORS_ORIGINS); left out, none is. */
+  cors?: CorsSettings;
   /**
    * Runs before every call (tRPC and REST); throwing (e.g. a SERVICE_UNAVAILABLE DomainError while a
    * store has not been reached since boot, see background-start.ts) refuses the call with that error.
@@ -42,38 +46,22 @@ export interface ServiceServer {
 }
 
 /**
- * The generator documents errors as { message, code, issues } with no other keys, but our error
- * formatter also sends `data` (code, httpStatus, path, zodIssues, details) and zod issues carry
- * `code` and `path`. Document the body we really send, for every status an operation can answer.
+ * The generator documents errors as application/json { message, code, issues }; every /api error
+ * is really RFC 9457 problem+json (problem.ts, built by the error formatter in trpc.ts). Document
+ * that one schema for every error status an operation lists and as its `default` answer.
  */
 function documentErrors<T extends { components?: { schemas?: Record<string, unknown> }; paths?: Record<string, unknown> }>(doc: T): T {
-  const errorBody = {
-    type: 'object',
-    required: ['message', 'code'],
-    properties: {
-      message: { type: 'string' },
-      code: { type: 'string', description: 'tRPC error code, e.g. BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, SERVICE_UNAVAILABLE' },
-      issues: { type: 'array', items: { type: 'object' } },
-      data: {
-        type: 'object',
-        properties: {
-          code: { type: 'string' },
-          httpStatus: { type: 'integer' },
-          path: { type: 'string' },
-          zodIssues: { type: ['array', 'null'], items: { type: 'object' } },
-          details: { type: ['object', 'null'] },
-        },
-      },
-    },
-  };
-  for (const name of Object.keys(doc.components?.schemas ?? {})) {
-    if (name.startsWith('error.')) doc.components!.schemas![name] = errorBody;
-  }
-  for (const item of Object.values(doc.paths ?? {}) as Array<Record<string, { responses?: Record<string, unknown> }>>) {
+  const schemas = (doc.components ??= {}).schemas ??= {};
+  for (const name of Object.keys(schemas)) if (name.startsWith('error.')) delete schemas[name];
+  schemas['Problem'] = problemJsonSchema;
+  const content = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } };
+  for (const item of Object.values(doc.paths ?? {}) as Array<Record<string, { responses?: Record<string, { description?: string }> }>>) {
     for (const op of Object.values(item)) {
-      if (op && typeof op === 'object' && op.responses) {
-        op.responses['default'] = { description: 'Error (problem with the call, or a dependency unavailable)', content: { 'application/json': { schema: errorBody } } };
+      if (!op || typeof op !== 'object' || !op.responses) continue;
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) >= 400) op.responses[status] = { description: response.description ?? 'Error', content } as { description: string };
       }
+      op.responses['default'] = { description: 'Error (problem with the call, a limit, or a dependency unavailable)', content } as { description: string };
     }
   }
   return doc;
@@ -109,9 +97,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown, contentTyp
  */
 function sendLimitProblem(res: ServerResponse, status: 400 | 413, detail: string, extra: Record<string, unknown>, close: boolean): void {
   if (close) res.setHeader('connection', 'close');
-  const title = status === 413 ? 'Content Too Large' : 'Bad Request';
-  sendJson(res, status, { type: 'about:blank', title, status, detail, ...extra }, 'application/problem+json');
+  sendProblem(res, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', status, { detail, instance: pathOf(res.req), ...extra });
 }
+
+const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('?')[0] ?? '/';
 
 const hasBody = (req: IncomingMessage) => req.method !== 'GET' && req.method !== 'HEAD';
 
@@ -230,22 +219,32 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
     createContext,
     // Also enforced by tRPC itself, should a request reach it without `admit`.
     maxBatchSize: limits.maxBatchCalls,
+    // tRPC replaces the Vary header CORS set with its own: add Origin back where one may be allowed.
+    ...(opts.cors?.origins.length ? { responseMeta: () => ({ headers: new Headers([['vary', 'Origin']]) }) } : {}),
   });
 
-  const rest = createOpenApiNodeHttpHandler({ router: opts.router as unknown as OpenApiRouter, createContext, maxBodySize: limits.maxBodyBytes });
+  const rest = createOpenApiNodeHttpHandler({
+    router: opts.router as unknown as OpenApiRouter,
+    createContext,
+    maxBodySize: limits.maxBodyBytes,
+    // The error body is a problem document (see the error formatter in trpc.ts): say so.
+    responseMeta: ({ errors }) => (errors.length > 0 ? { headers: { 'content-type': PROBLEM_CONTENT_TYPE } } : {}),
+  });
+  const corsHandler = createCorsHandler(opts.cors ?? { origins: [] });
   let openApiJson = '';
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const path = pathOf(req);
     try {
+      if (await corsHandler(req, res)) return;
       if (path.startsWith('/trpc/')) {
         if (!(await admit(req, res, 'trpc'))) return;
-        return trpc(req, res);
+        return await requestScope.run({ surface: 'trpc', path }, () => trpc(req, res));
       }
       if (path.startsWith('/api/')) {
         if (!(await admit(req, res, 'rest'))) return;
         req.url = (req.url ?? '').slice('/api'.length);
-        return await rest(req, res);
+        return await requestScope.run({ surface: 'rest', path }, () => rest(req, res));
       }
       if (path === '/openapi.json') {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -259,25 +258,18 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
       if (path === '/readyz') {
         const result = await runReadiness(opts.readiness, opts.readinessTimeoutMs);
         if (result.ready) return sendJson(res, 200, { status: 'ready', service: opts.name, checks: result.checks });
-        return sendJson(
-          res,
-          503,
-          {
-            type: 'about:blank',
-            title: 'Service Unavailable',
-            status: 503,
-            detail: `not ready: ${result.failing.join(', ')}`,
-            failing: result.failing,
-            checks: result.checks,
-          },
-          'application/problem+json',
-        );
+        return sendProblem(res, 'SERVICE_UNAVAILABLE', 503, {
+          detail: `not ready: ${result.failing.join(', ')}`,
+          instance: path,
+          failing: result.failing,
+          checks: result.checks,
+        });
       }
       if (opts.extraRoutes && (await opts.extraRoutes(req, res))) return;
-      sendJson(res, 404, { type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${path}` }, 'application/problem+json');
+      sendProblem(res, 'NOT_FOUND', 404, { detail: `no route ${path}`, instance: path });
     } catch (err) {
       opts.log.error({ err, path }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500 }, 'application/problem+json');
+      if (!res.headersSent) sendProblem(res, 'INTERNAL_SERVER_ERROR', 500, { instance: path });
     }
   };
   const server = createServer(handle);

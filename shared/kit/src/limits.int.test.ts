@@ -142,7 +142,7 @@ describe('request limits on a real server', () => {
         expect(answer.status).toBe(413);
         const p = problem(answer);
         expect(p.contentType).toBe('application/problem+json');
-        expect(p.body).toMatchObject({ type: 'about:blank', title: 'Content Too Large', status: 413, maxBodyBytes: MiB });
+        expect(p.body).toMatchObject({ type: 'https://agent-platform.dev/problems/payload-too-large', title: 'Content Too Large', status: 413, code: 'PAYLOAD_TOO_LARGE', instance: path, maxBodyBytes: MiB });
         expect(p.body['detail']).toMatch(/exceeds the limit of 1048576 bytes/);
         expect(answer.headers['connection']).toBe('close');
         expect(ran).toBe(0);
@@ -178,7 +178,7 @@ describe('request limits on a real server', () => {
     expect(refused.status).toBe(400);
     const p = problem(refused);
     expect(p.contentType).toBe('application/problem+json');
-    expect(p.body).toMatchObject({ status: 400, maxBatchCalls: 5 });
+    expect(p.body).toMatchObject({ type: 'https://agent-platform.dev/problems/bad-request', status: 400, maxBatchCalls: 5 });
     expect(p.body['detail']).toMatch(/batch of 6 calls exceeds the maximum of 5/);
     expect(ran).toBe(0);
 
@@ -201,12 +201,13 @@ describe('request limits on a real server', () => {
     expect(last!.headers['retry-after']).toMatch(/^[1-9]\d*$/);
     // 8 per 60 s refills one call per 7.5 s: the wait is about that, never the whole window.
     expect(Number(last!.headers['retry-after'])).toBeLessThanOrEqual(8);
-    expect(JSON.parse(last!.body)).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    expect(last!.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(last!.body)).toMatchObject({ type: 'https://agent-platform.dev/problems/too-many-requests', status: 429, code: 'TOO_MANY_REQUESTS' });
 
     const trpc429 = await call(s.server.url, PING, { token: 'user:burst-alice' });
     expect(trpc429.status).toBe(429);
     expect(trpc429.headers['retry-after']).toMatch(/^[1-9]\d*$/);
-    expect(JSON.parse(trpc429.body)).toMatchObject({ error: { data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429 } } });
+    expect(JSON.parse(trpc429.body)).toMatchObject({ error: { data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, type: 'https://agent-platform.dev/problems/too-many-requests', status: 429 } } });
 
     // Another user has a bucket of its own; the same id as an agent is another principal.
     expect((await call(s.server.url, PING, { token: 'user:burst-bob' })).status).toBe(200);

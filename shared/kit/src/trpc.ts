@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { AuthError, type TokenVerifier } from './auth.js';
 import { errorData, toTrpcError } from './errors.js';
 import type { Logger } from './logger.js';
+import { problemMembers, requestScope, restProblemBody } from './problem.js';
 import { currentTraceId } from './telemetry.js';
 
 /** What every procedure sees: who calls (or null for anonymous), a logger bound to the request. */
@@ -37,8 +38,18 @@ export function createTrpc() {
   const t = initTRPC.context<RequestContext>().meta<OpenApiMeta>().create({
     // Never send stack traces to callers, whatever NODE_ENV says.
     isDev: false,
-    errorFormatter({ shape, error }) {
-      return { ...shape, data: { ...shape.data, ...errorData(error) } };
+    // `data` keeps tRPC's code/httpStatus/path and our zodIssues/details, and adds the RFC 9457
+    // members (problem.ts) so a non-TypeScript caller of /trpc reads the same fields as on /api.
+    errorFormatter({ shape, error, path }) {
+      const scope = requestScope.getStore();
+      const instance = scope?.surface === 'rest' ? scope.path : path ? `/trpc/${path}` : (scope?.path ?? '/trpc');
+      const extra = errorData(error);
+      const problem = problemMembers(error, instance);
+      const trpcShape = { ...shape, data: { ...shape.data, ...extra, ...problem } };
+      // trpc-to-openapi spreads this shape into the /api error body (then sets `message`, `code` and
+      // `issues` itself): there the shape is the problem document. Typed tRPC clients never see it.
+      if (scope?.surface === 'rest') return restProblemBody(problem, extra.details) as unknown as typeof trpcShape;
+      return trpcShape;
     },
   });
 
