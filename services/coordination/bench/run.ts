@@ -249,7 +249,18 @@ try {
       }
     }),
   );
-  const online = (await client.agents.list.query({ status: 'online' })).filter((a) => a.name.startsWith('sim-')).length;
+  /** Online simulated agents, over every page of agents.list (a page holds at most 500). */
+  const onlineSims = async () => {
+    let count = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await client.agents.list.query({ status: 'online', limit: 500, ...(cursor ? { cursor } : {}) });
+      count += page.agents.filter((a) => a.name.startsWith('sim-')).length;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return count;
+  };
+  const online = await onlineSims();
 
   // The same 1,000 agents with the SDK's heartbeat loop over NATS (idle agents: every 12th beat is
   // a tRPC ping), one loop each, their starts spread over an interval, on one NATS connection.
@@ -295,7 +306,7 @@ try {
   stopBeats.abort();
   livenessWatch.stop();
   await Promise.all(loops);
-  const onlineNats = (await client.agents.list.query({ status: 'online' })).filter((a) => a.name.startsWith('sim-')).length;
+  const onlineNats = await onlineSims();
 
   // The machine's floor at the same rate: a bare node:http server (child process), and bare nats.js KV puts (this process).
   const bare = spawn(process.execPath, ['-e', "require('node:http').createServer((q,s)=>{let b='';q.on('data',c=>b+=c);q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(JSON.stringify({ok:b.length}))})}).listen(4508,'127.0.0.1')"], { stdio: 'ignore' });

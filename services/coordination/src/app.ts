@@ -5,7 +5,7 @@ import type { Claimant } from './domain/claim.js';
 import { absorbHeartbeats, type VerifyToken } from './domain/heartbeats.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
 import type { CoordinationDeps } from './domain/deps.js';
-import { Enrolment } from './domain/enrolment.js';
+import { Enrolment, type EnrolmentDeps } from './domain/enrolment.js';
 import { sweepOutbox } from './domain/outbox.js';
 import type { TaskAccess } from './domain/task-access.js';
 import { fireDueSchedules } from './domain/schedules.js';
@@ -22,6 +22,8 @@ import { openTypedKv } from './store/typed-kv.js';
 export interface Coordination {
   deps: CoordinationDeps;
   router: ReturnType<typeof createCoordinationRouter>;
+  /** What the enrolment procedures need (main.ts builds its router before NATS is reached). */
+  enrolment: EnrolmentDeps;
   readiness: Record<string, ReadinessCheck>;
   /** Stops the background loops and watchers (the NATS connection is the caller's). */
   stop(): Promise<void>;
@@ -135,6 +137,12 @@ export async function startCoordination(opts: {
     every('schedules', config.SCHEDULER_TICK_MS, log, () => fireDueSchedules(deps)),
   ];
 
+  const enrolment: EnrolmentDeps = {
+    enrolments: await openTypedKv(js, BUCKETS.enrolments, Enrolment),
+    issuer: opts.issuer,
+    clock: deps.clock,
+    agentTokenTtlSeconds: config.AGENT_TOKEN_TTL_S,
+  };
   const readiness: Record<string, ReadinessCheck> = { nats: () => nc.flush() };
   for (const bucket of Object.values(BUCKETS)) {
     readiness[`kv:${bucket}`] = async () => (await js.views.kv(bucket, { bindOnly: true })).status();
@@ -142,12 +150,8 @@ export async function startCoordination(opts: {
 
   return {
     deps,
-    router: createCoordinationRouter(deps, {
-      enrolments: await openTypedKv(js, BUCKETS.enrolments, Enrolment),
-      issuer: opts.issuer,
-      clock: deps.clock,
-      agentTokenTtlSeconds: config.AGENT_TOKEN_TTL_S,
-    }),
+    router: createCoordinationRouter(deps, enrolment),
+    enrolment,
     readiness,
     stop: async () => {
       notifier.stop();

@@ -54,7 +54,7 @@ describe('agents.register', () => {
     const second = await as('reviewer').agents.register({ name: 'reviewer', version: '1.1.0', capabilities: ['proposal', 'build'], card });
     expect(second.agent.registeredAt).toBe(first.agent.registeredAt);
     expect(second.agent).toMatchObject({ version: '1.1.0', capabilities: ['proposal', 'build'] });
-    expect((await operator().agents.list({})).filter((a) => a.name === 'reviewer')).toHaveLength(1);
+    expect((await operator().agents.list({})).agents.filter((a) => a.name === 'reviewer')).toHaveLength(1);
     await settled();
     const online = (await readEvents(coord.nc, ['coordination.agent.online'])).filter((e) => e.data.agent === 'reviewer');
     expect(online).toHaveLength(1);
@@ -73,10 +73,10 @@ describe('agents.register', () => {
     const name = 'agent@example.com/ci runner';
     await as(name).agents.register({ name, version: '1', capabilities: ['gap_analysis'] });
     expect((await operator().agents.get({ name })).name).toBe(name);
-    const analysts = await operator().agents.list({ capability: 'gap_analysis' });
+    const analysts = (await operator().agents.list({ capability: 'gap_analysis' })).agents;
     expect(analysts.map((a) => a.name)).toContain(name);
     expect(analysts.every((a) => a.capabilities.includes('gap_analysis'))).toBe(true);
-    expect((await operator().agents.list({ status: 'offline' })).map((a) => a.name)).not.toContain(name);
+    expect((await operator().agents.list({ status: 'offline' })).agents.map((a) => a.name)).not.toContain(name);
   });
 });
 

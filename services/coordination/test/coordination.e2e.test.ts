@@ -95,7 +95,7 @@ describe('coordination processes', () => {
     for (let i = 0; i < 4; i++) await startExampleAgent(`pool-${i}`, i % 2, { AGENT_WORK_MS: '150' });
     // Every agent registered first, so the work spreads over agents of both replicas.
     await waitFor('pool online', async () => {
-      const online = (await clients[0]!.agents.list.query({ status: 'online' })).map((a) => a.name);
+      const online = (await clients[0]!.agents.list.query({ status: 'online' })).agents.map((a) => a.name);
       return ['pool-0', 'pool-1', 'pool-2', 'pool-3'].every((n) => online.includes(n)) ? true : undefined;
     }, 60_000, 200);
     const ids: string[] = [];
@@ -109,7 +109,7 @@ describe('coordination processes', () => {
     expect((await jsm.streams.info(JOBS_STREAM)).state.messages).toBe(0);
     // The idle agents' heartbeats went over NATS, and the pool stayed online on them.
     expect((await jsm.streams.info('AGENT_HEARTBEATS')).state.last_seq).toBeGreaterThan(0);
-    const pool = (await clients[1]!.agents.list.query({})).filter((a) => a.name.startsWith('pool-'));
+    const pool = (await clients[1]!.agents.list.query({})).agents.filter((a) => a.name.startsWith('pool-'));
     expect(pool.map((a) => a.status)).toEqual(['online', 'online', 'online', 'online']);
   });
 
@@ -131,7 +131,7 @@ describe('coordination processes', () => {
     const others = agents.filter((a) => a !== leaver && a.child.exitCode === null && a.child.signalCode === null);
     const codes = await Promise.all(others.map((a) => a.stop('SIGTERM')));
     expect(codes).toEqual(others.map(() => 0));
-    await waitFor('leaver registered', async () => ((await clients[0]!.agents.list.query({ status: 'online' })).some((a) => a.name === 'leaver') ? true : undefined));
+    await waitFor('leaver registered', async () => ((await clients[0]!.agents.list.query({ status: 'online' })).agents.some((a) => a.name === 'leaver') ? true : undefined));
     const { jobId } = await clients[0]!.jobs.trigger.mutate({ jobType: 'gap_analysis' });
     // Progress (reported halfway) proves the handler runs; a job whose claim answer arrives after
     // SIGTERM is released instead, by design.

@@ -151,7 +151,7 @@ describe('an agent sees a job only while it holds it', () => {
 
   it('sees no schedules', async () => {
     const s = await as(alice).schedules.create({ cron: '0 9 * * 1', jobType: 'proposal' });
-    expect((await as(agent('holder')).schedules.list({})).map((x) => x.scheduleId)).not.toContain(s.scheduleId);
+    expect((await as(agent('holder')).schedules.list({})).schedules.map((x) => x.scheduleId)).not.toContain(s.scheduleId);
     await as(alice).schedules.delete({ scheduleId: s.scheduleId });
   });
 });
@@ -209,7 +209,7 @@ describe('a schedule belongs to whoever created it, and so do its jobs', () => {
   it('schedules.list hides it from others; schedules.delete by another user is NOT_FOUND and deletes nothing', async () => {
     const s = await as(alice).schedules.create({ cron: '0 9 * * 1', jobType: 'proposal', params: { topic: 'weekly' } });
     expect(s.owner).toEqual({ kind: 'user', id: 'alice' });
-    const listed = async (p: Principal) => (await as(p).schedules.list({})).map((x) => x.scheduleId);
+    const listed = async (p: Principal) => (await as(p).schedules.list({})).schedules.map((x) => x.scheduleId);
     expect(await listed(alice)).toContain(s.scheduleId);
     expect(await listed(service())).toContain(s.scheduleId);
     expect(await listed(bob)).not.toContain(s.scheduleId);
@@ -221,7 +221,7 @@ describe('a schedule belongs to whoever created it, and so do its jobs', () => {
 
   it("a team schedule: members list and delete it", async () => {
     const s = await as(alice).schedules.create({ cron: '0 9 * * 1', jobType: 'proposal', teamId: team });
-    expect((await as(vera).schedules.list({})).map((x) => x.scheduleId)).toContain(s.scheduleId);
+    expect((await as(vera).schedules.list({})).schedules.map((x) => x.scheduleId)).toContain(s.scheduleId);
     expect(await as(carol).schedules.delete({ scheduleId: s.scheduleId })).toEqual({ deleted: true });
   });
 
@@ -229,7 +229,7 @@ describe('a schedule belongs to whoever created it, and so do its jobs', () => {
     const alicesTask = coord.ops.task('alice');
     expect(await codeOf(as(bob).schedules.create({ cron: '* * * * * *', jobType: 'build', targetId: alicesTask }))).toBe('NOT_FOUND');
     expect(await codeOf(as(vera).schedules.create({ cron: '* * * * * *', jobType: 'build', targetId: coord.ops.task('alice', team) }))).toBe('FORBIDDEN');
-    expect((await as(service()).schedules.list({})).some((x) => x.targetId === alicesTask)).toBe(false);
+    expect((await as(service()).schedules.list({})).schedules.some((x) => x.targetId === alicesTask)).toBe(false);
   });
 
   it("its jobs are the schedule owner's: visible to them and their team, not to others, and their events carry the owner", async () => {

@@ -57,24 +57,24 @@ describe('schedules', () => {
     expect(queued).toHaveLength(jobs.length);
     expect(queued.every((e) => e.data.owner?.id === 'alice')).toBe(true);
     // Both replicas tried: the second create of a tick's job id lost, so nothing was doubled.
-    expect((await alice().schedules.list({})).map((s) => s.scheduleId)).not.toContain(schedule.scheduleId);
+    expect((await alice().schedules.list({})).schedules.map((s) => s.scheduleId)).not.toContain(schedule.scheduleId);
   });
 
   it('validates cron, timezone and params at creation, storing nothing when they are wrong', async () => {
-    const before = (await alice().schedules.list({})).length;
+    const before = (await alice().schedules.list({})).schedules.length;
     expect((await rejection(alice().schedules.create({ cron: 'every tuesday', jobType: 'build' }))).code).toBe('BAD_REQUEST');
     expect((await rejection(alice().schedules.create({ cron: '0 9 * * 1', timezone: 'Mars/Olympus', jobType: 'build' }))).code).toBe('BAD_REQUEST');
     expect((await rejection(alice().schedules.create({ cron: '0 9 * * 1', jobType: 'gap_analysis', params: { depth: 99 } }))).code).toBe('BAD_REQUEST');
     expect((await rejection(a.as(agent('bot')).schedules.create({ cron: '0 9 * * 1', jobType: 'build' }))).code).toBe('FORBIDDEN');
-    expect((await alice().schedules.list({})).length).toBe(before);
+    expect((await alice().schedules.list({})).schedules.length).toBe(before);
   });
 
   it('lists and deletes schedules', async () => {
     const weekly = await alice().schedules.create({ cron: '0 9 * * 1', timezone: 'Europe/Paris', jobType: 'build', params: { target: 'weekly' } });
     expect(weekly.nextRunAt).not.toBeNull();
-    expect((await b.as(user('alice')).schedules.list({ jobType: 'build' })).map((s) => s.scheduleId)).toContain(weekly.scheduleId);
+    expect((await b.as(user('alice')).schedules.list({ jobType: 'build' })).schedules.map((s) => s.scheduleId)).toContain(weekly.scheduleId);
     // Another user neither lists it nor deletes it (ownership.int.test.ts has the full rule).
-    expect((await b.as(user('bob')).schedules.list({ jobType: 'build' })).map((s) => s.scheduleId)).not.toContain(weekly.scheduleId);
+    expect((await b.as(user('bob')).schedules.list({ jobType: 'build' })).schedules.map((s) => s.scheduleId)).not.toContain(weekly.scheduleId);
     expect(await alice().schedules.delete({ scheduleId: weekly.scheduleId })).toEqual({ deleted: true });
     expect((await rejection(alice().schedules.delete({ scheduleId: weekly.scheduleId }))).code).toBe('NOT_FOUND');
   });

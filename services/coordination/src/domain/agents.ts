@@ -5,6 +5,7 @@ import { agentKey, leaseKey, type AgentCard, type AgentRecord, type Liveness } f
 import { AlreadyExists, RevisionConflict } from '../store/typed-kv.js';
 import type { CoordinationDeps } from './deps.js';
 import { mutateRecord, sendOutbox, UNCHANGED } from './outbox.js';
+import { keysetPage, type Page } from './paging.js';
 
 /** What callers see of an agent: its registration and its latest heartbeat. */
 export interface AgentView {
@@ -189,13 +190,17 @@ export async function getAgent(deps: CoordinationDeps, name: string): Promise<Ag
   return toView(record.record, live?.record);
 }
 
-export async function listAgents(deps: CoordinationDeps, filter: { status?: AgentStatus | undefined; capability?: JobType | undefined }): Promise<AgentView[]> {
+/** Agents by name (code-unit order), a page at a time; every signed-in caller sees the registry. */
+export async function listAgents(
+  deps: CoordinationDeps,
+  filter: { status?: AgentStatus | undefined; capability?: JobType | undefined; cursor?: string | undefined; limit: number },
+): Promise<Page<AgentView>> {
   const [records, live] = await Promise.all([deps.stores.agents.records.scan(), deps.stores.liveness.scan()]);
   const liveByKey = new Map(live.map((l) => [l.key, l.record]));
-  return records
+  const views = records
     .filter(({ record }) => (!filter.status || record.status === filter.status) && (!filter.capability || record.capabilities.includes(filter.capability)))
-    .map(({ key, record }) => toView(record, liveByKey.get(key)))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .map(({ key, record }) => toView(record, liveByKey.get(key)));
+  return keysetPage(views, (a) => [a.name], filter);
 }
 
 export interface StuckInput {

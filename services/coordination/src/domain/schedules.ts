@@ -6,6 +6,7 @@ import { RevisionConflict } from '../store/typed-kv.js';
 import type { CoordinationDeps } from './deps.js';
 import { createJob } from './jobs.js';
 import { assertMayShareWith, ownerOf, viewerFor } from './ownership.js';
+import { keysetPage, type Page } from './paging.js';
 import { parseJobParams } from './params.js';
 import { assertMayTarget, targetOf } from './task-access.js';
 
@@ -87,13 +88,17 @@ export async function createSchedule(deps: CoordinationDeps, principal: Principa
   return record;
 }
 
-/** The schedules the principal may see (its own, its teams'; services and admins all). */
-export async function listSchedules(deps: CoordinationDeps, principal: Principal, filter: { jobType?: JobType | undefined }): Promise<ScheduleRecord[]> {
+/** The schedules the principal may see (its own, its teams'; services and admins all), newest first, a page at a time. */
+export async function listSchedules(
+  deps: CoordinationDeps,
+  principal: Principal,
+  filter: { jobType?: JobType | undefined; cursor?: string | undefined; limit: number },
+): Promise<Page<ScheduleRecord>> {
   const viewer = await viewerFor(deps.teams, principal);
-  return (await deps.stores.schedules.scan())
+  const visible = (await deps.stores.schedules.scan())
     .map((e) => e.record)
-    .filter((s) => viewer.schedule(s) && (!filter.jobType || s.jobType === filter.jobType))
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    .filter((s) => viewer.schedule(s) && (!filter.jobType || s.jobType === filter.jobType));
+  return keysetPage(visible, (s) => [s.createdAt, s.id], filter, 'desc');
 }
 
 /** Deletes a schedule the principal may see; any other is NOT_FOUND, like one that does not exist. */

@@ -57,10 +57,20 @@ export function agentsRouter(deps: CoordinationDeps) {
       )
       .mutation(({ ctx, input }) => pingAgent(deps, self(ctx.agent, input.name), input)),
     list: authedProcedure
-      .meta(meta('GET', '/agents/list', 'List agents, by status or capability'))
-      .input(z.strictObject({ status: AgentStatus.optional(), capability: JobType.optional() }))
-      .output(z.array(Agent))
-      .query(({ input }) => listAgents(deps, input)),
+      .meta(meta('GET', '/agents/list', 'List agents by name, by status or capability, a page at a time (limit: default 100, max 500)'))
+      .input(
+        z.strictObject({
+          status: AgentStatus.optional(),
+          capability: JobType.optional(),
+          cursor: z.string().min(1).max(500).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+      )
+      .output(z.object({ agents: z.array(Agent), nextCursor: z.string().nullable() }))
+      .query(async ({ input }) => {
+        const page = await listAgents(deps, input);
+        return { agents: page.items, nextCursor: page.nextCursor };
+      }),
     get: authedProcedure
       .meta(meta('GET', '/agents/get', 'Get an agent: status, last ping, current job, error count, capabilities'))
       .input(z.strictObject({ name: AgentName }))

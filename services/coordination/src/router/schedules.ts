@@ -30,10 +30,19 @@ export function schedulesRouter(deps: CoordinationDeps) {
       .output(Schedule)
       .mutation(async ({ ctx, input }) => view(await createSchedule(deps, ctx.principal, input))),
     list: authedProcedure
-      .meta(meta('GET', '/schedules/list', 'List the schedules the caller may see (own and its teams’; services and admins all)'))
-      .input(z.strictObject({ jobType: JobType.optional() }))
-      .output(z.array(Schedule))
-      .query(async ({ ctx, input }) => (await listSchedules(deps, ctx.principal, input)).map(view)),
+      .meta(meta('GET', '/schedules/list', 'List the schedules the caller may see (own and its teams’; services and admins all), newest first, a page at a time (limit: default 100, max 500)'))
+      .input(
+        z.strictObject({
+          jobType: JobType.optional(),
+          cursor: z.string().min(1).max(500).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+      )
+      .output(z.object({ schedules: z.array(Schedule), nextCursor: z.string().nullable() }))
+      .query(async ({ ctx, input }) => {
+        const page = await listSchedules(deps, ctx.principal, input);
+        return { schedules: page.items.map(view), nextCursor: page.nextCursor };
+      }),
     delete: callerProcedure
       .meta(meta('POST', '/schedules/delete', 'Delete a schedule the caller may see'))
       .input(z.strictObject({ scheduleId: z.uuid() }))

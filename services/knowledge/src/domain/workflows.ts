@@ -4,8 +4,8 @@ import {
   addStepsTx,
   createRunTx,
   findRun,
-  findRunWithSteps,
-  findStep,
+  findRunTree,
+  findSubtree,
   listChanges,
   MAX_TREE_DEPTH,
   moveStepTx,
@@ -21,7 +21,7 @@ import {
 } from '../store/workflows.js';
 import { ownershipFor, scopeOf } from './access.js';
 import type { BlockDeps } from './blocks.js';
-import { assertTransition, orderStepBatch, replaySteps, treeOrder, type ReplayedStep } from './workflow-rules.js';
+import { assertTransition, orderStepBatch, replaySteps, type ReplayedStep } from './workflow-rules.js';
 
 type Json = Record<string, unknown>;
 const json = (v: Json | null | undefined) => (v === undefined || v === null ? null : JSON.stringify(v));
@@ -158,10 +158,26 @@ export async function moveStep(deps: BlockDeps, principal: Principal, input: { s
   return moved;
 }
 
-export async function runTree(deps: BlockDeps, principal: Principal, runId: string): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }> }> {
-  const found = await findRunWithSteps(deps.graph, await scopeOf(deps.teams, principal), runId);
-  if (!found) throw notFound('workflow run', runId);
-  return { run: found.run, steps: treeOrder(found.steps, found.run.rootStepId) };
+/**
+ * Tree reads answer at most a limit of steps (TREE_LIMIT: default 1,000, max 5,000). The store is
+ * asked for one more than the limit and never returns more, so `truncated` is known without
+ * counting the whole tree; the answer is the first `limit` steps in the read's order.
+ */
+export const TREE_LIMIT = { default: 1_000, max: 5_000 } as const;
+
+function cut<T>(rows: T[], limit: number): { items: T[]; truncated: boolean } {
+  return { items: rows.slice(0, limit), truncated: rows.length > limit };
+}
+
+export async function runTree(
+  deps: BlockDeps,
+  principal: Principal,
+  input: { runId: string; limit: number },
+): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }>; truncated: boolean }> {
+  const found = await findRunTree(deps.graph, await scopeOf(deps.teams, principal), input.runId, input.limit + 1);
+  if (!found) throw notFound('workflow run', input.runId);
+  const { items, truncated } = cut(found.steps, input.limit);
+  return { run: found.run, steps: items, truncated };
 }
 
 export async function stepPathToRoot(deps: BlockDeps, principal: Principal, stepId: string): Promise<StepRecord[]> {
@@ -173,32 +189,43 @@ export async function stepPathToRoot(deps: BlockDeps, principal: Principal, step
 export async function stepRelatives(
   deps: BlockDeps,
   principal: Principal,
-  input: { stepId: string; direction: 'ancestors' | 'descendants'; maxDepth?: number | undefined },
-): Promise<StepAtDepth[]> {
-  const rows = await relatives(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.direction, input.maxDepth ?? MAX_TREE_DEPTH);
+  input: { stepId: string; direction: 'ancestors' | 'descendants'; maxDepth?: number | undefined; limit: number },
+): Promise<{ items: StepAtDepth[]; truncated: boolean }> {
+  const rows = await relatives(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.direction, input.maxDepth ?? MAX_TREE_DEPTH, input.limit + 1);
   if (!rows) throw notFound('step', input.stepId);
-  return rows;
+  return cut(rows, input.limit);
 }
 
-/** The step and everything below it, in tree order, depth relative to the step. */
-export async function subtree(deps: BlockDeps, principal: Principal, stepId: string): Promise<Array<StepRecord & { depth: number }>> {
-  const step = await findStep(deps.graph, await scopeOf(deps.teams, principal), stepId);
-  if (!step) throw notFound('step', stepId);
-  const below = await stepRelatives(deps, principal, { stepId, direction: 'descendants' });
-  return treeOrder([step, ...below.map((r) => r.step)], step.id);
+/** The step and everything below it, in tree order, depth relative to the step (at most `limit` steps). */
+export async function subtree(deps: BlockDeps, principal: Principal, input: { stepId: string; limit: number }): Promise<{ steps: Array<StepRecord & { depth: number }>; truncated: boolean }> {
+  const rows = await findSubtree(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.limit + 1);
+  if (!rows) throw notFound('step', input.stepId);
+  const { items, truncated } = cut(rows, input.limit);
+  return { steps: items, truncated };
 }
 
 export interface Replay {
   run: RunRecord;
   changes: StepChangeRecord[];
   steps: ReplayedStep[];
+  truncated: boolean;
 }
 
-/** The run's ordered change history up to a seq or an instant, and the tree it adds up to. */
-export async function replayRun(deps: BlockDeps, principal: Principal, input: { runId: string; untilSeq?: number | undefined; at?: string | undefined }): Promise<Replay> {
+/**
+ * The run's ordered change history up to a seq or an instant, and the tree it adds up to. At most
+ * `limit` changes are read: when the history (up to the asked point) is longer, the answer is its
+ * first `limit` changes and the run as it was after the last of them, with `truncated` true, so
+ * the steps are always a state the run really had (`tree` shows the present state of a long run).
+ * A run never has more steps than changes, so the steps are capped by the same limit.
+ */
+export async function replayRun(
+  deps: BlockDeps,
+  principal: Principal,
+  input: { runId: string; untilSeq?: number | undefined; at?: string | undefined; limit: number },
+): Promise<Replay> {
   // The history is read only once the run is known to be visible (ownership never changes).
   const run = await findRun(deps.graph, await scopeOf(deps.teams, principal), input.runId);
   if (!run) throw notFound('workflow run', input.runId);
-  const changes = await listChanges(deps.graph, run.id, { seq: input.untilSeq, at: input.at });
-  return { run, changes, steps: replaySteps(changes, run.rootStepId) };
+  const { items: changes, truncated } = cut(await listChanges(deps.graph, run.id, { seq: input.untilSeq, at: input.at }, input.limit + 1), input.limit);
+  return { run, changes, steps: replaySteps(changes, run.rootStepId), truncated };
 }

@@ -1,7 +1,7 @@
 import { IsoDateTime, SessionId, Uuid, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
 import { z } from 'zod';
 import type { BlockDeps } from '../domain/blocks.js';
-import { addSteps, createRun, moveStep, replayRun, runTree, stepPathToRoot, stepRelatives, subtree, updateStep } from '../domain/workflows.js';
+import { addSteps, createRun, moveStep, replayRun, runTree, stepPathToRoot, stepRelatives, subtree, TREE_LIMIT, updateStep } from '../domain/workflows.js';
 import { MAX_TREE_DEPTH } from '../store/workflows.js';
 import { authedProcedure, router } from '../trpc.js';
 import { openApiMeta } from './meta.js';
@@ -59,6 +59,9 @@ const ReplayedStep = z.object({
   depth: z.number().int(),
 });
 const Depth = z.number().int().min(1).max(MAX_TREE_DEPTH).optional();
+/** How many steps (changes for replay) a tree read answers at most; `truncated` says whether it cut. */
+const TreeLimit = z.number().int().min(1).max(TREE_LIMIT.max).default(TREE_LIMIT.default);
+const Truncated = z.boolean();
 
 export function workflowsRouter(deps: BlockDeps & { afterWrite: () => void }) {
   const written = <T>(v: T): T => {
@@ -96,34 +99,40 @@ export function workflowsRouter(deps: BlockDeps & { afterWrite: () => void }) {
       .output(Step)
       .mutation(async ({ ctx, input }) => written(await moveStep(deps, ctx.principal, input))),
     tree: authedProcedure
-      .meta(meta('GET', '/workflows/tree', 'A run and all its steps in tree order with depths'))
-      .input(z.strictObject({ runId: Uuid }))
-      .output(z.object({ run: Run, steps: z.array(TreeStep) }))
-      .query(({ ctx, input }) => runTree(deps, ctx.principal, input.runId)),
+      .meta(meta('GET', '/workflows/tree', 'A run and its steps in tree order with depths: the first `limit` (default 1,000, max 5,000); `truncated` when there are more'))
+      .input(z.strictObject({ runId: Uuid, limit: TreeLimit }))
+      .output(z.object({ run: Run, steps: z.array(TreeStep), truncated: Truncated }))
+      .query(({ ctx, input }) => runTree(deps, ctx.principal, input)),
     pathToRoot: authedProcedure
       .meta(meta('GET', '/workflows/path-to-root', 'The step, its parent, … up to the root'))
       .input(z.strictObject({ stepId: Uuid }))
       .output(z.object({ steps: z.array(Step) }))
       .query(async ({ ctx, input }) => ({ steps: await stepPathToRoot(deps, ctx.principal, input.stepId) })),
     subtree: authedProcedure
-      .meta(meta('GET', '/workflows/subtree', 'A step and everything below it, in tree order'))
-      .input(z.strictObject({ stepId: Uuid }))
-      .output(z.object({ steps: z.array(TreeStep) }))
-      .query(async ({ ctx, input }) => ({ steps: await subtree(deps, ctx.principal, input.stepId) })),
+      .meta(meta('GET', '/workflows/subtree', 'A step and everything below it, in tree order: the first `limit` (default 1,000, max 5,000); `truncated` when there are more'))
+      .input(z.strictObject({ stepId: Uuid, limit: TreeLimit }))
+      .output(z.object({ steps: z.array(TreeStep), truncated: Truncated }))
+      .query(({ ctx, input }) => subtree(deps, ctx.principal, input)),
     ancestors: authedProcedure
-      .meta(meta('GET', '/workflows/ancestors', 'Ancestors of a step with their distance (1 = parent)'))
-      .input(z.strictObject({ stepId: Uuid, maxDepth: Depth }))
-      .output(z.object({ ancestors: z.array(StepAtDepth) }))
-      .query(async ({ ctx, input }) => ({ ancestors: await stepRelatives(deps, ctx.principal, { ...input, direction: 'ancestors' }) })),
+      .meta(meta('GET', '/workflows/ancestors', 'Ancestors of a step with their distance (1 = parent), nearest first: at most `limit` (default 1,000, max 5,000); `truncated` when there are more'))
+      .input(z.strictObject({ stepId: Uuid, maxDepth: Depth, limit: TreeLimit }))
+      .output(z.object({ ancestors: z.array(StepAtDepth), truncated: Truncated }))
+      .query(async ({ ctx, input }) => {
+        const { items, truncated } = await stepRelatives(deps, ctx.principal, { ...input, direction: 'ancestors' });
+        return { ancestors: items, truncated };
+      }),
     descendants: authedProcedure
-      .meta(meta('GET', '/workflows/descendants', 'Descendants of a step with their depth (1 = children)'))
-      .input(z.strictObject({ stepId: Uuid, maxDepth: Depth }))
-      .output(z.object({ descendants: z.array(StepAtDepth) }))
-      .query(async ({ ctx, input }) => ({ descendants: await stepRelatives(deps, ctx.principal, { ...input, direction: 'descendants' }) })),
+      .meta(meta('GET', '/workflows/descendants', 'Descendants of a step with their depth (1 = children), nearest first: at most `limit` (default 1,000, max 5,000); `truncated` when there are more'))
+      .input(z.strictObject({ stepId: Uuid, maxDepth: Depth, limit: TreeLimit }))
+      .output(z.object({ descendants: z.array(StepAtDepth), truncated: Truncated }))
+      .query(async ({ ctx, input }) => {
+        const { items, truncated } = await stepRelatives(deps, ctx.principal, { ...input, direction: 'descendants' });
+        return { descendants: items, truncated };
+      }),
     replay: authedProcedure
-      .meta(meta('GET', '/workflows/replay', 'Ordered history of a run, and the run rebuilt as it was at a seq or instant'))
-      .input(z.strictObject({ runId: Uuid, untilSeq: z.number().int().min(0).optional(), at: IsoDateTime.optional() }))
-      .output(z.object({ run: Run, changes: z.array(Change), steps: z.array(ReplayedStep) }))
+      .meta(meta('GET', '/workflows/replay', 'Ordered history of a run, and the run rebuilt as it was at a seq or instant: at most `limit` changes (default 1,000, max 5,000); when `truncated`, the run as it was after the last one'))
+      .input(z.strictObject({ runId: Uuid, untilSeq: z.number().int().min(0).optional(), at: IsoDateTime.optional(), limit: TreeLimit }))
+      .output(z.object({ run: Run, changes: z.array(Change), steps: z.array(ReplayedStep), truncated: Truncated }))
       .query(({ ctx, input }) => replayRun(deps, ctx.principal, input)),
   });
 }

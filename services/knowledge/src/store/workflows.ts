@@ -1,5 +1,5 @@
 import type { EventSubject, TypedEnvelope, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
-import type { ManagedTransaction } from 'neo4j-driver';
+import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import { isoOf } from './block-record.js';
 import type { Graph } from './neo4j.js';
 import { readGraph, writeTx, type Reader } from './neo4j.js';
@@ -264,18 +264,57 @@ export function moveStepTx(
   });
 }
 
-export function findRunWithSteps(g: Graph, scope: Scope, runId: string): Promise<{ run: RunRecord; steps: StepRecord[] } | null> {
+/**
+ * Cypher for a CALL body over `start` (a step node bound outside): the step and every step below
+ * it in its run, depth-first pre-order (siblings in the order they were added), at most $max rows,
+ * collected as `rows` of {step, depth}. The sort key of a step is the list of addedSeq values from
+ * `start` down to it; lists order element by element with a prefix first, which is pre-order. ORDER
+ * BY … LIMIT is a top-k sort, so the database keeps at most $max rows and the driver receives no more.
+ */
+const preorderBelow = (start: string) => `
+  MATCH p = (n:WorkflowStep)-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(${start})
+  WHERE all(x IN nodes(p) WHERE x.runId = ${start}.runId)
+  WITH n, length(p) AS depth, [x IN reverse(nodes(p)) | x.addedSeq] AS key
+  ORDER BY key LIMIT $max
+  RETURN collect({step: ${STEP('n')}, depth: depth}) AS rows`;
+
+const toRows = (raw: unknown): Array<StepRecord & { depth: number }> =>
+  (raw as Array<{ step: unknown; depth: unknown }>).map((r) => ({ ...toStep(r.step), depth: Number(r.depth) }));
+
+/**
+ * A visible run and at most `max` of its steps from the root in tree order (depth 0 = root); null
+ * when the run is missing or hidden. Callers ask for one more than they answer to learn whether
+ * the tree was cut.
+ */
+export function findRunTree(g: Graph, scope: Scope, runId: string, max: number): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }> } | null> {
   return readGraph(g, 'workflows.tree', async (tx) => {
     const res = await tx.run(
       `MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')}
-       OPTIONAL MATCH (s:WorkflowStep {runId: $runId})
-       WITH r, s ORDER BY s.addedSeq
-       RETURN ${RUN('r')} AS run, collect(${STEP('s')}) AS steps`,
-      { runId, ...scopeParams(scope) },
+       OPTIONAL MATCH (root:WorkflowStep {id: r.rootStepId})
+       CALL (root) {${preorderBelow('root')}
+       }
+       RETURN ${RUN('r')} AS run, rows`,
+      { runId, max: neo4j.int(max), ...scopeParams(scope) },
     );
     const rec = res.records[0];
     if (!rec) return null;
-    return { run: toRun(rec.get('run')), steps: (rec.get('steps') as unknown[]).map(toStep) };
+    return { run: toRun(rec.get('run')), steps: toRows(rec.get('rows')) };
+  });
+}
+
+/** A visible step and at most `max` steps of its subtree in tree order (depth relative to it); null when missing or hidden. */
+export function findSubtree(g: Graph, scope: Scope, stepId: string, max: number): Promise<Array<StepRecord & { depth: number }> | null> {
+  return readGraph(g, 'workflows.subtree', async (tx) => {
+    const res = await tx.run(
+      `MATCH (s:WorkflowStep {id: $stepId})
+       MATCH (run:WorkflowRun {id: s.runId}) WHERE ${visible('run')}
+       CALL (s) {${preorderBelow('s')}
+       }
+       RETURN rows`,
+      { stepId, max: neo4j.int(max), ...scopeParams(scope) },
+    );
+    const rec = res.records[0];
+    return rec ? toRows(rec.get('rows')) : null;
   });
 }
 
@@ -306,38 +345,50 @@ export interface StepAtDepth {
 }
 
 /**
- * Ancestors (depth 1 = parent) or descendants (depth 1 = children) up to maxDepth. In a tree each
- * node has one path from the start, so the variable-length match enumerates nodes, not path sets.
- * Null when the start step does not exist.
+ * Ancestors (depth 1 = parent) or descendants (depth 1 = children) up to maxDepth, nearest first
+ * (then in the order they were added), at most `max` of them. In a tree each node has one path
+ * from the start, so the variable-length match enumerates nodes, not path sets. Null when the
+ * start step does not exist or is hidden.
  */
-export function relatives(g: Graph, scope: Scope, stepId: string, direction: 'ancestors' | 'descendants', maxDepth: number): Promise<StepAtDepth[] | null> {
+export function relatives(
+  g: Graph,
+  scope: Scope,
+  stepId: string,
+  direction: 'ancestors' | 'descendants',
+  maxDepth: number,
+  max: number,
+): Promise<StepAtDepth[] | null> {
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_TREE_DEPTH) throw new Error('maxDepth out of range');
   const pattern = direction === 'ancestors' ? `(s)-[:CHILD_OF*1..${maxDepth}]->(n:WorkflowStep)` : `(n:WorkflowStep)-[:CHILD_OF*1..${maxDepth}]->(s)`;
   return readGraph(g, `workflows.${direction}`, async (tx) => {
     const res = await tx.run(
       `MATCH (s:WorkflowStep {id: $stepId})
        MATCH (run:WorkflowRun {id: s.runId}) WHERE ${visible('run')}
-       OPTIONAL MATCH p = ${pattern} WHERE n.runId = run.id
-       WITH s, n, length(p) AS depth ORDER BY depth, n.addedSeq
-       RETURN count(s) AS found, collect({step: CASE WHEN n IS NULL THEN null ELSE ${STEP('n')} END, depth: depth}) AS rows`,
-      { stepId, ...scopeParams(scope) },
+       CALL (s, run) {
+         MATCH p = ${pattern} WHERE n.runId = run.id
+         WITH n, length(p) AS depth ORDER BY depth, n.addedSeq LIMIT $max
+         RETURN collect({step: ${STEP('n')}, depth: depth}) AS rows
+       }
+       RETURN rows`,
+      { stepId, max: neo4j.int(max), ...scopeParams(scope) },
     );
     const rec = res.records[0];
-    if (!rec || (rec.get('found') as number) === 0) return null;
-    return (rec.get('rows') as Array<{ step: unknown; depth: number }>).filter((r) => r.step !== null).map((r) => ({ step: toStep(r.step), depth: r.depth }));
+    if (!rec) return null;
+    return (rec.get('rows') as Array<{ step: unknown; depth: unknown }>).map((r) => ({ step: toStep(r.step), depth: Number(r.depth) }));
   });
 }
 
-/** The ordered history of a run, optionally up to a seq or an instant. */
-export function listChanges(g: Graph, runId: string, until: { seq?: number | undefined; at?: string | undefined }): Promise<StepChangeRecord[]> {
+/** The ordered history of a run, optionally up to a seq or an instant: its first `max` changes. */
+export function listChanges(g: Graph, runId: string, until: { seq?: number | undefined; at?: string | undefined }, max: number): Promise<StepChangeRecord[]> {
   const where = ['c.runId = $runId'];
   if (until.seq !== undefined) where.push('c.seq <= $seq');
   if (until.at !== undefined) where.push('c.at <= datetime($at)');
   return readGraph(g, 'workflows.changes', async (tx) => {
-    const res = await tx.run(`MATCH (c:StepChange) WHERE ${where.join(' AND ')} RETURN ${CHANGE('c')} AS change ORDER BY c.seq`, {
+    const res = await tx.run(`MATCH (c:StepChange) WHERE ${where.join(' AND ')} WITH c ORDER BY c.seq LIMIT $max RETURN ${CHANGE('c')} AS change`, {
       runId,
       seq: until.seq ?? null,
       at: until.at ?? null,
+      max: neo4j.int(max),
     });
     return res.records.map((r) => toChange(r.get('change')));
   });

@@ -2,6 +2,7 @@ import type { Principal } from '@platform/contracts';
 import { notFound } from '@platform/kit';
 import { z } from 'zod';
 import { findAgent, insertAgent, listAgents as listAgentRows, updateAgent as updateAgentRow, type AgentRow, type AgentStatusName } from '../store/agents.js';
+import type { Page } from '../store/pagination.js';
 import { asUser } from '../store/scope.js';
 import { requireAdmin } from './access.js';
 import type { CoreDeps } from './deps.js';
@@ -32,8 +33,8 @@ export function getAgent(deps: CoreDeps, principal: Principal, where: { id: stri
   });
 }
 
-export function listAgents(deps: CoreDeps, principal: Principal, status?: AgentStatusName): Promise<AgentRow[]> {
-  return asUser(deps.db, principal, (s) => listAgentRows(s, status));
+export function listAgents(deps: CoreDeps, principal: Principal, q: { status?: AgentStatusName | undefined; cursor?: string | undefined; limit: number }): Promise<Page<AgentRow>> {
+  return asUser(deps.db, principal, (s) => listAgentRows(s, q));
 }
 
 export function updateAgent(

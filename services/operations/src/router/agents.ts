@@ -3,7 +3,7 @@ import { AgentConfig, createAgent, getAgent, listAgents, updateAgent } from '../
 import type { CoreDeps } from '../domain/deps.js';
 import type { AgentRow } from '../store/agents.js';
 import { authedProcedure, router } from '../trpc.js';
-import { Id, iso } from './wire.js';
+import { Cursor, Id, iso, Limit, pageOf, toPage } from './wire.js';
 
 export const AgentStatus = z.enum(['active', 'paused', 'retired']);
 export const Agent = z.object({
@@ -33,10 +33,10 @@ export function agentsRouter(deps: CoreDeps) {
       .output(Agent)
       .query(async ({ ctx, input }) => toAgent(await getAgent(deps, ctx.principal, input.id !== undefined ? { id: input.id } : { name: input.name! }))),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/agents/list', protect: true, tags: ['agents'], summary: 'Registered agents' } })
-      .input(z.strictObject({ status: AgentStatus.optional() }))
-      .output(z.array(Agent))
-      .query(async ({ ctx, input }) => (await listAgents(deps, ctx.principal, input.status)).map(toAgent)),
+      .meta({ openapi: { method: 'GET', path: '/agents/list', protect: true, tags: ['agents'], summary: 'Registered agents by name, a page at a time' } })
+      .input(z.strictObject({ status: AgentStatus.optional(), cursor: Cursor, limit: Limit }))
+      .output(pageOf(Agent))
+      .query(async ({ ctx, input }) => toPage(await listAgents(deps, ctx.principal, input), toAgent)),
     update: authedProcedure
       .meta({ openapi: { method: 'POST', path: '/agents/update', protect: true, tags: ['agents'], summary: 'Change an agent’s status, configuration or description (platform admins)' } })
       .input(z.strictObject({ id: Id, status: AgentStatus.optional(), config: AgentConfig.optional(), description: z.string().max(2_000).optional() }))

@@ -21,7 +21,8 @@ const TaskFields = {
   updatedAt: z.string(),
 };
 export const Task = z.object(TaskFields);
-export const TaskWithSubtasks = z.object({ ...TaskFields, subtasks: z.array(Task) });
+/** A task with its direct subtasks in sibling order: at most 500 (`subtasksTruncated` when it has more; page them with tasks.list `parentId`). */
+export const TaskWithSubtasks = z.object({ ...TaskFields, subtasks: z.array(Task), subtasksTruncated: z.boolean() });
 /** tasks.get: also whether the caller may change the task (other services ask this as the caller). */
 export const TaskForCaller = TaskWithSubtasks.extend({ mayChange: z.boolean() });
 
@@ -55,7 +56,7 @@ const toTask = (t: TaskRow): z.infer<typeof Task> => ({
   createdAt: iso(t.createdAt),
   updatedAt: iso(t.updatedAt),
 });
-const toTree = (t: TaskTree) => ({ ...toTask(t), subtasks: t.subtasks.map(toTask) });
+const toTree = (t: TaskTree) => ({ ...toTask(t), subtasks: t.subtasks.map(toTask), subtasksTruncated: t.subtasksTruncated });
 
 export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
   return router({

@@ -1,4 +1,6 @@
 import type { Prisma } from '../generated/prisma/client.js';
+import { badRequest } from '@platform/kit';
+import type { Page } from './pagination.js';
 import type { UserScope } from './scope.js';
 
 export type AgentStatusName = 'active' | 'paused' | 'retired';
@@ -21,8 +23,29 @@ export function findAgent(s: UserScope, where: { id: string } | { name: string }
   return s.tx.agent.findUnique({ where });
 }
 
-export function listAgents(s: UserScope, status?: AgentStatusName): Promise<AgentRow[]> {
-  return s.tx.agent.findMany({ where: status ? { status } : {}, orderBy: { name: 'asc' } });
+/**
+ * Agents by name, a page at a time: keyset on the (unique) name, so the cursor is the last name
+ * answered (base64url JSON, opaque to callers); `limit + 1` rows are read to know if more follow.
+ */
+export async function listAgents(s: UserScope, q: { status?: AgentStatusName | undefined; cursor?: string | undefined; limit: number }): Promise<Page<AgentRow>> {
+  const after = q.cursor === undefined ? null : decodeNameCursor(q.cursor);
+  const rows = await s.tx.agent.findMany({
+    where: { ...(q.status ? { status: q.status } : {}), ...(after !== null ? { name: { gt: after } } : {}) },
+    orderBy: { name: 'asc' },
+    take: q.limit + 1,
+  });
+  const items = rows.slice(0, q.limit);
+  return { items, nextCursor: rows.length > q.limit ? Buffer.from(JSON.stringify([items.at(-1)!.name])).toString('base64url') : null };
+}
+
+function decodeNameCursor(cursor: string): string {
+  try {
+    const [name] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof name === 'string') return name;
+  } catch {
+    // fall through
+  }
+  throw badRequest('invalid cursor');
 }
 
 export function updateAgent(

@@ -18,7 +18,14 @@ export interface TaskRow {
   createdAt: Date;
   updatedAt: Date;
 }
-export type TaskTree = TaskRow & { subtasks: TaskRow[] };
+/** A task with (at most SUBTASK_LIMIT of) its direct subtasks; `subtasksTruncated` when it has more. */
+export type TaskTree = TaskRow & { subtasks: TaskRow[]; subtasksTruncated: boolean };
+
+/**
+ * The most subtasks a task read carries (the rest page through tasks.list with `parentId`): creation
+ * adds at most 100 at once, so only a task grown by many moves or saga steps reaches it.
+ */
+export const SUBTASK_LIMIT = 500;
 
 export interface NewTask {
   /** Set by callers that need a deterministic id (an idempotent saga step); Postgres generates it otherwise. */
@@ -33,7 +40,14 @@ export interface NewTask {
   subtasks: Array<{ title: string; description?: string | undefined; priority: TaskPriority }>;
 }
 
-const subtasksInOrder = { subtasks: { orderBy: [{ siblingOrder: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }] } } satisfies Prisma.TaskInclude;
+/** Subtasks in sibling order, one more than the limit (so a cut is known without counting). */
+const subtasksInOrder = { subtasks: { orderBy: [{ siblingOrder: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }], take: SUBTASK_LIMIT + 1 } } satisfies Prisma.TaskInclude;
+
+const capSubtasks = <T extends { subtasks: TaskRow[] }>(t: T): T & { subtasksTruncated: boolean } => ({
+  ...t,
+  subtasks: t.subtasks.slice(0, SUBTASK_LIMIT),
+  subtasksTruncated: t.subtasks.length > SUBTASK_LIMIT,
+});
 
 /** What a user may see: own tasks and tasks of their teams (the explicit filter; RLS enforces it again). */
 export const visibleTo = (userId: string): Prisma.TaskWhereInput => ({
@@ -41,9 +55,9 @@ export const visibleTo = (userId: string): Prisma.TaskWhereInput => ({
 });
 
 /** Task and subtasks in one nested create: one statement batch, one transaction. */
-export function insertTaskTree(s: UserScope, t: NewTask): Promise<TaskTree> {
+export async function insertTaskTree(s: UserScope, t: NewTask): Promise<TaskTree> {
   const shared = { ownerId: s.userId, teamId: t.teamId ?? null, sessionId: t.sessionId ?? null };
-  return s.tx.task.create({
+  const created = await s.tx.task.create({
     data: {
       ...(t.id ? { id: t.id } : {}),
       title: t.title,
@@ -56,10 +70,12 @@ export function insertTaskTree(s: UserScope, t: NewTask): Promise<TaskTree> {
     },
     include: subtasksInOrder,
   });
+  return capSubtasks(created);
 }
 
-export function findTaskTree(s: UserScope, id: string): Promise<TaskTree | null> {
-  return s.tx.task.findFirst({ where: { id, ...visibleTo(s.userId) }, include: subtasksInOrder });
+export async function findTaskTree(s: UserScope, id: string): Promise<TaskTree | null> {
+  const found = await s.tx.task.findFirst({ where: { id, ...visibleTo(s.userId) }, include: subtasksInOrder });
+  return found ? capSubtasks(found) : null;
 }
 
 export interface TaskFilter {

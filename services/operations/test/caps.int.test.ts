@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { callerFor, codeOf, testDeps, user } from './support/callers.js';
+import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
+
+/*
+ * Rule: no read answers an unbounded list. agents.list pages (limit: default 50, max 200, cursor →
+ * nextCursor): following the cursors visits every agent exactly once, by name. tasks.get carries at
+ * most 500 subtasks (the first in sibling order) and says `subtasksTruncated` when there are more.
+ */
+
+let s: ScratchDb;
+let setupError: unknown;
+beforeAll(async () => {
+  try {
+    s = await migratedScratchDb('caps');
+  } catch (e) {
+    setupError = e;
+  }
+});
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
+afterAll(async () => {
+  await s?.drop();
+});
+
+const as = (id: string, roles: string[] = []) => callerFor(testDeps(s), user(id, roles));
+
+describe('agents.list pages', () => {
+  const names = Array.from({ length: 53 }, (_, i) => `cap-agent-${String((i * 37) % 53).padStart(2, '0')}`);
+
+  beforeAll(async () => {
+    if (setupError) return;
+    const root = as('root', ['admin']);
+    for (const name of names) await root.agents.create({ name, config: { model: 'm' } });
+  });
+
+  it('visits every agent exactly once, by name, `limit` at a time; 50 by default', async () => {
+    const reader = as('reader');
+    const seen: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await reader.agents.list({ limit: 20, ...(cursor ? { cursor } : {}) });
+      seen.push(page.items.map((a) => a.name));
+      cursor = page.nextCursor ?? undefined;
+      expect(seen.length).toBeLessThan(10);
+    } while (cursor);
+    expect(seen.map((p) => p.length)).toEqual([20, 20, 13]);
+    expect(seen.flat()).toEqual([...names].sort());
+
+    const first = await reader.agents.list({});
+    expect(first.items).toHaveLength(50);
+    expect(first.nextCursor).not.toBeNull();
+    const rest = await reader.agents.list({ cursor: first.nextCursor! });
+    expect([rest.items.length, rest.nextCursor]).toEqual([3, null]);
+  });
+
+  it('pages within a status filter', async () => {
+    const root = as('root', ['admin']);
+    const paused = [names[5]!, names[1]!, names[40]!];
+    for (const name of paused) {
+      const { id } = await root.agents.get({ name });
+      await root.agents.update({ id, status: 'paused' });
+    }
+    const first = await root.agents.list({ status: 'paused', limit: 2 });
+    const second = await root.agents.list({ status: 'paused', limit: 2, cursor: first.nextCursor! });
+    expect([...first.items, ...second.items].map((a) => a.name)).toEqual([...paused].sort());
+    expect(second.nextCursor).toBeNull();
+  });
+
+  it('refuses a limit over 200 or under 1 and a cursor it did not make', async () => {
+    expect(await codeOf(as('reader').agents.list({ limit: 201 }))).toBe('BAD_REQUEST');
+    expect(await codeOf(as('reader').agents.list({ limit: 0 }))).toBe('BAD_REQUEST');
+    expect(await codeOf(as('reader').agents.list({ cursor: 'bm90IGpzb24' }))).toBe('BAD_REQUEST');
+  });
+});
+
+describe('tasks.get subtasks', () => {
+  it('answers the first 500 subtasks in sibling order and says the rest were cut', async () => {
+    const dan = as('dan');
+    const parent = await dan.tasks.create({ title: 'big', subtasks: [{ title: 'sub-0000' }] });
+    expect(parent.subtasksTruncated).toBe(false);
+    // 501 more, straight into the table (the API adds at most 100 per create): 502 in all.
+    await s.admin.query(
+      `INSERT INTO tasks (title, owner_id, parent_id, sibling_order)
+       SELECT 'sub-' || lpad(g::text, 4, '0'), 'dan', $1, g FROM generate_series(1, 501) AS g`,
+      [parent.id],
+    );
+    const got = await dan.tasks.get({ id: parent.id });
+    expect(got.subtasksTruncated).toBe(true);
+    expect(got.subtasks).toHaveLength(500);
+    expect(got.subtasks.map((t) => t.title)).toEqual(Array.from({ length: 500 }, (_, i) => `sub-${String(i).padStart(4, '0')}`));
+
+    await s.admin.query(`DELETE FROM tasks WHERE parent_id = $1 AND sibling_order > 499`, [parent.id]);
+    const fits = await dan.tasks.get({ id: parent.id });
+    expect([fits.subtasks.length, fits.subtasksTruncated]).toEqual([500, false]);
+  });
+});
