@@ -11,16 +11,16 @@ import { operationsEvents } from './events/operations.js';
 export const EventEnvelope = z.object({
   id: EventId,
   subject: z.string().regex(/^[a-z]+\.[a-z_]+(\.[a-z_]+)*\.[a-z_]+$/),
-  occurredAt: IsoDateTime,
-  source: z.string().min(1).max(100),
-  correlationId: z.string().max(200).optional(),
-  causationId: z.string().max(200).optional(),
+  occurredAt: IsoDateTime.describe('When the change happened (ISO 8601 with offset)'),
+  source: z.string().min(1).max(100).describe('The publishing service; consumers refuse an envelope whose source does not own the stream'),
+  correlationId: z.string().max(200).optional().describe('Trace id of the request that caused the change'),
+  causationId: z.string().max(200).optional().describe('Id of the event that caused this one, when an event did'),
   /**
    * W3C trace context of the change that produced the event. Events leave through an outbox
    * relay that runs outside the request, so the context travels with the event itself and the
    * relay puts it back into the NATS headers: one trace spans request, publish and consumers.
    */
-  traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
+  traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional().describe('W3C trace context of the change (also in the message headers)'),
   data: z.unknown(),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;

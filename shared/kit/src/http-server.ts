@@ -26,6 +26,8 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
   readinessTimeoutMs: number;
   /** Title and version for /openapi.json; the REST surface is served under /api. */
   openapi: { title: string; version: string; description?: string };
+  /** The AsyncAPI document of the events this service publishes, served at /asyncapi.json (asyncapi.ts). */
+  asyncapi?: () => object;
   /** Extra plain-HTTP routes (e.g. /openapi.json); return true when handled. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Body size, batch size and rate limits (see limits.ts); anything left out takes its default. */
@@ -232,6 +234,8 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   });
   const corsHandler = createCorsHandler(opts.cors ?? { origins: [] });
   let openApiJson = '';
+  // Built once: the document depends only on the contracts this build was made with.
+  const asyncApiJson = opts.asyncapi ? JSON.stringify(opts.asyncapi()) : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = pathOf(req);
@@ -249,6 +253,10 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
       if (path === '/openapi.json') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end(openApiJson);
+      }
+      if (path === '/asyncapi.json' && asyncApiJson !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(asyncApiJson);
       }
       if (path === '/docs') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

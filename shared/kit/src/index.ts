@@ -8,6 +8,7 @@ export * from './telemetry.js';
 export * from './trpc-client.js';
 export * from './trpc.js';
 export * from './events.js';
+export * from './asyncapi.js';
 export * from './outbox-relay.js';
 export * from './team-directory.js';
 export * from './nats-team-directory.js';

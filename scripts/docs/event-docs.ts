@@ -1,0 +1,12 @@
+import { asyncApiDocument } from '@platform/kit';
+import { join } from 'node:path';
+import { ROOT } from '../lib/local-env.js';
+import { renderEventsMarkdown } from './events-md.js';
+
+/** The generated event documentation: absolute path → content. */
+export function eventDocs(): Record<string, string> {
+  const doc = asyncApiDocument();
+  return {
+    [join(ROOT, 'docs', 'events.md')]: renderEventsMarkdown(doc),
+  };
+}
