@@ -1,5 +1,6 @@
 import { connectNats, createLogger, issuerFromEnv, limitSettings, onShutdown, serviceTokens, startServiceServer, natsTeamDirectory, verifierFromEnv } from '@platform/kit';
 import { corsSettings } from '@platform/kit';
+import { asyncApiDocument } from '@platform/kit';
 import { startCoordination } from './app.js';
 import { cachedPrincipalFromHeader } from './auth-cache.js';
 import { operationsTaskAccess } from './clients/operations.js';
@@ -28,6 +29,8 @@ const server = await startServiceServer({
   createContext: coordinationContextFactory(verifyToken, log),
   readiness: coordination.readiness,
   openapi: { title: 'Coordination service', version: '0.2.0' },
+  // Its own subjects only: during a rollout each service is the authority on what it publishes now.
+  asyncapi: () => asyncApiDocument({ services: ['coordination'], version: '0.2.0' }),
   log,
   limits: limitSettings(config),
   cors: corsSettings(config),

@@ -16,6 +16,7 @@ import {
   type TeamDirectory,
 } from '@platform/kit';
 import { corsSettings } from '@platform/kit';
+import { asyncApiDocument } from '@platform/kit';
 import { graphSettings, loadKnowledgeConfig } from './config.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
@@ -76,6 +77,8 @@ const server = await startServiceServer({
   },
   gate: requireStarted(neo4j, nats),
   openapi: { title: 'Knowledge service', version: '0.1.0' },
+  // Its own subjects only: during a rollout each service is the authority on what it publishes now.
+  asyncapi: () => asyncApiDocument({ services: ['knowledge'], version: '0.1.0' }),
   log,
   limits: limitSettings(config),
   cors: corsSettings(config),

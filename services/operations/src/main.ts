@@ -19,6 +19,7 @@ import {
   type RunningConsumer,
 } from '@platform/kit';
 import { corsSettings } from '@platform/kit';
+import { asyncApiDocument } from '@platform/kit';
 import { knowledgeClient } from './clients/knowledge.js';
 import { loadOperationsConfig } from './config.js';
 import { SagaOrchestrator } from './domain/sagas/orchestrator.js';
@@ -94,6 +95,8 @@ const server = await startServiceServer({
   // Every procedure reads or writes Postgres; events wait in the outbox while NATS is away.
   gate: requireStarted(postgres),
   openapi: { title: 'Operations service', version: '0.1.0' },
+  // Its own subjects only: during a rollout each service is the authority on what it publishes now.
+  asyncapi: () => asyncApiDocument({ services: ['operations'], version: '0.1.0' }),
   log,
   limits: limitSettings(config),
   cors: corsSettings(config),
