@@ -95,4 +95,25 @@ describe('tasks.get subtasks', () => {
     const fits = await dan.tasks.get({ id: parent.id });
     expect([fits.subtasks.length, fits.subtasksTruncated]).toEqual([500, false]);
   });
+
+  it('pages through rows written in one transaction (one created_at) without skipping any', async () => {
+    const erin = as('erin');
+    const parent = await erin.tasks.create({ title: 'many at once', subtasks: [{ title: 'first' }] });
+    // 250 siblings in ONE statement: Postgres gives them all the same now(); keyset paging on
+    // (created_at, id) must still visit each exactly once.
+    await s.admin.query(
+      `INSERT INTO tasks (title, owner_id, parent_id, sibling_order)
+       SELECT 'same-' || lpad(g::text, 3, '0'), 'erin', $1, g FROM generate_series(1, 250) AS g`,
+      [parent.id],
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await erin.tasks.list({ parentId: parent.id, limit: 40, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((t) => t.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(251);
+    expect(new Set(seen).size).toBe(251);
+  });
 });
