@@ -1,4 +1,16 @@
-import { connectNats, createLogger, issuerFromEnv, limitSettings, onShutdown, serviceTokens, startServiceServer, natsTeamDirectory, verifierFromEnv } from '@platform/kit';
+import {
+  connectNatsInBackground,
+  createLogger,
+  exitOnStartRefused,
+  issuerFromEnv,
+  limitSettings,
+  natsTeamDirectory,
+  onShutdown,
+  requireStarted,
+  serviceTokens,
+  startServiceServer,
+  verifierFromEnv,
+} from '@platform/kit';
 import { corsSettings } from '@platform/kit';
 import { asyncApiDocument } from '@platform/kit';
 import { startCoordination } from './app.js';
@@ -6,6 +18,9 @@ import { cachedPrincipalFromHeader } from './auth-cache.js';
 import { operationsTaskAccess } from './clients/operations.js';
 import { loadCoordinationConfig } from './config.js';
 import { coordinationContextFactory } from './context.js';
+import { deferred } from './deferred.js';
+import { createCoordinationRouter } from './router/index.js';
+import { BUCKETS } from './store/streams.js';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadCoordinationConfig();
@@ -14,20 +29,39 @@ const log = createLogger('coordination', config.LOG_LEVEL);
 const issuer = issuerFromEnv(config, 'coordination');
 const tokens = serviceTokens(issuer);
 
-const nc = await connectNats({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log });
 // One token cache for tRPC requests and heartbeats over NATS: agents send the same token in both.
 const verifyToken = cachedPrincipalFromHeader(verifierFromEnv(config));
-// Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
-const teams = natsTeamDirectory(nc, { ttlMs: 3_000 });
 // A task a job targets is checked with operations AS THE CALLER (a token coordination signs on its behalf).
 const taskAccess = operationsTaskAccess({ baseUrl: config.OPERATIONS_URL, timeoutMs: config.OPERATIONS_TIMEOUT_MS, tokens });
-const coordination = await startCoordination({ nc, config, log, verifyToken, issuer, teams, taskAccess });
+// NATS is coordination's store (streams and KV buckets). It is reached in the background, with retry
+// and backoff: coordination starts while NATS is down, answers /healthz, names nats on /readyz,
+// refuses calls with SERVICE_UNAVAILABLE until NATS was reached and its streams and buckets made,
+// and needs no restart when it comes up. Once connected, nats.js reconnects by itself.
+const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log }, (nc) =>
+  // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
+  startCoordination({ nc, config, log, verifyToken, issuer, teams: natsTeamDirectory(nc, { ttlMs: 3_000 }), taskAccess }),
+);
+exitOnStartRefused(log, nats);
+const coordination = () => nats.require().prepared;
+// /readyz names the same checks as before (nats and each bucket); each fails until NATS was reached.
+const readiness = Object.fromEntries(
+  ['nats', ...Object.values(BUCKETS).map((b) => `kv:${b}`)].map((name) => [
+    name,
+    nats.readiness(async ({ prepared }, signal) => {
+      const check = prepared.readiness[name];
+      if (!check) throw new Error(`no readiness check ${name}`);
+      return check(signal);
+    }),
+  ]),
+);
 
 const server = await startServiceServer({
   name: 'coordination',
-  router: coordination.router,
+  // Built now over dependencies read at each call: procedures only run once NATS was reached (gate).
+  router: createCoordinationRouter(deferred(() => coordination().deps), deferred(() => coordination().enrolment)),
   createContext: coordinationContextFactory(verifyToken, log),
-  readiness: coordination.readiness,
+  readiness,
+  gate: requireStarted(nats),
   openapi: { title: 'Coordination service', version: '0.2.0' },
   // Its own subjects only: during a rollout each service is the authority on what it publishes now.
   asyncapi: () => asyncApiDocument({ services: ['coordination'], version: '0.2.0' }),
@@ -42,6 +76,7 @@ log.info({ url: server.url }, 'coordination listening');
 
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
   ['http', () => server.close()],
-  ['loops', () => coordination.stop()],
-  ['nats', () => nc.drain()],
+  ['background start', async () => nats.stop()],
+  ['loops', async () => nats.current()?.prepared.stop()],
+  ['nats', async () => nats.current()?.nc.drain()],
 ]);
