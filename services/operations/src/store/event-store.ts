@@ -161,11 +161,13 @@ const APPEND_SQL = `
     RETURNING position, event_id, version, event_type, data
   ), outboxed AS (
     INSERT INTO outbox (id, subject, envelope)
+    -- jsonb_strip_nulls drops the absent correlationId/causationId; it recurses, so the event's data
+    -- is added after it: a null (or a null inside) is the appender's and is published as such.
     SELECT ins.event_id, $5, jsonb_strip_nulls(jsonb_build_object(
       'id', ins.event_id, 'subject', $5::text, 'occurredAt', $6::text, 'source', 'operations',
-      'correlationId', $7::text, 'causationId', $8::text,
-      'data', jsonb_build_object('position', ins.position, 'eventId', ins.event_id, 'aggregateId', $2::text,
-        'aggregateType', $3::text, 'eventType', ins.event_type, 'version', ins.version, 'data', ins.data)))
+      'correlationId', $7::text, 'causationId', $8::text))
+      || jsonb_build_object('data', jsonb_build_object('position', ins.position, 'eventId', ins.event_id, 'aggregateId', $2::text,
+        'aggregateType', $3::text, 'eventType', ins.event_type, 'version', ins.version, 'data', ins.data))
     FROM inserted ins
   )
   SELECT position, event_id::text AS event_id, version FROM inserted ORDER BY version`;
