@@ -16,7 +16,7 @@ import { JobRecord } from './store/job-record.js';
 import { KvCache } from './store/kv-cache.js';
 import { openOutboxStore } from './store/outbox-store.js';
 import { ScheduleRecord } from './store/schedule-record.js';
-import { BUCKETS, ensureCoordinationStreams } from './store/streams.js';
+import { BUCKETS, ensureCoordinationStreams, type CoordinationStreamLimits } from './store/streams.js';
 import { openTypedKv } from './store/typed-kv.js';
 
 export interface Coordination {
@@ -79,9 +79,11 @@ export async function startCoordination(opts: {
   taskAccess: TaskAccess;
   clock?: Clock;
   newId?: IdGenerator;
+  /** Retention of the event, job and dead-job streams; default DEFAULT_COORDINATION_LIMITS. */
+  streamLimits?: CoordinationStreamLimits;
 }): Promise<Coordination> {
   const { nc, config, log } = opts;
-  await ensureCoordinationStreams(nc, { agentTtlMs: config.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS });
+  await ensureCoordinationStreams(nc, { agentTtlMs: config.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS, ...(opts.streamLimits ? { limits: opts.streamLimits } : {}) });
   const js = nc.jetstream();
   const stores = {
     jobs: await openOutboxStore(js, BUCKETS.jobs, BUCKETS.jobsOutbox, JobRecord),

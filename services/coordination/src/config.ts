@@ -1,5 +1,6 @@
 import { baseEnv, loadConfig } from '@platform/kit';
 import { z } from 'zod';
+import { DEFAULT_JOBS_MAX_BYTES } from './store/streams.js';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -26,6 +27,8 @@ export const coordinationEnv = baseEnv
     /** Operations, asked (as the caller) whether a job may target a task. */
     OPERATIONS_URL: z.url().default('http://127.0.0.1:4102'),
     OPERATIONS_TIMEOUT_MS: ms(3_000),
+    /** Most bytes of queued work items (JOBS stream; no age limit). When full, new work items are refused and retried, never dropped (0 = no limit). */
+    JOBS_STREAM_MAX_BYTES: z.coerce.number().int().min(0).default(DEFAULT_JOBS_MAX_BYTES),
   })
   .refine((e) => e.AGENT_OFFLINE_AFTER_MS > 2 * e.HEARTBEAT_INTERVAL_MS, {
     message: 'must be more than two heartbeat intervals (an agent is stale before it is offline)',

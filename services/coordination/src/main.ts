@@ -1,6 +1,8 @@
 import {
   connectNatsInBackground,
   createLogger,
+  deadLetterLimits,
+  eventStreamLimits,
   exitOnStartRefused,
   issuerFromEnv,
   limitSettings,
@@ -33,13 +35,14 @@ const tokens = serviceTokens(issuer);
 const verifyToken = cachedPrincipalFromHeader(verifierFromEnv(config));
 // A task a job targets is checked with operations AS THE CALLER (a token coordination signs on its behalf).
 const taskAccess = operationsTaskAccess({ baseUrl: config.OPERATIONS_URL, timeoutMs: config.OPERATIONS_TIMEOUT_MS, tokens });
+const streamLimits = { events: eventStreamLimits(config), deadJobs: deadLetterLimits(config), jobsMaxBytes: config.JOBS_STREAM_MAX_BYTES };
 // NATS is coordination's store (streams and KV buckets). It is reached in the background, with retry
 // and backoff: coordination starts while NATS is down, answers /healthz, names nats on /readyz,
 // refuses calls with SERVICE_UNAVAILABLE until NATS was reached and its streams and buckets made,
 // and needs no restart when it comes up. Once connected, nats.js reconnects by itself.
 const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log }, (nc) =>
   // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
-  startCoordination({ nc, config, log, verifyToken, issuer, teams: natsTeamDirectory(nc, { ttlMs: 3_000 }), taskAccess }),
+  startCoordination({ nc, config, log, verifyToken, issuer, teams: natsTeamDirectory(nc, { ttlMs: 3_000 }), taskAccess, streamLimits }),
 );
 exitOnStartRefused(log, nats);
 const coordination = () => nats.require().prepared;

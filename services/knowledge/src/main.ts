@@ -2,6 +2,7 @@ import {
   connectNatsInBackground,
   contextFactory,
   createLogger,
+  eventStreamLimits,
   exitOnStartRefused,
   limitSettings,
   natsTeamDirectory,
@@ -46,7 +47,9 @@ const neo4j = startInBackground({
     if (!schemaCheck.ok) log.warn({ differences: schemaCheck.rows.filter((r) => r.status !== 'ok' && r.status !== 'unexpected') }, 'neo4j schema differs from what this code expects; see `schema:status`');
   },
 });
-const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log }, (nc) => ensureKnowledgeStream(nc));
+const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log }, (nc) =>
+  ensureKnowledgeStream(nc, eventStreamLimits(config)),
+);
 exitOnStartRefused(log, neo4j, nats);
 
 // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.

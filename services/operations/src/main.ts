@@ -2,6 +2,8 @@ import {
   connectNatsInBackground,
   contextFactory,
   createLogger,
+  deadLetterLimits,
+  eventStreamLimits,
   exitOnStartRefused,
   issuerFromEnv,
   limitSettings,
@@ -27,6 +29,7 @@ import { productionSagas } from './domain/sagas/registry.js';
 import { startAgentStuckConsumer } from './events/agent-stuck.js';
 import { startJobResultsConsumer } from './events/job-results.js';
 import { startOperationsOutbox } from './events/outbox.js';
+import { startOperationsRetention } from './events/retention.js';
 import { ensureOperationsStream } from './events/streams.js';
 import { startTeamDirectoryPublisher, type TeamDirectoryPublisher } from './events/team-directory.js';
 import { roleRefusal } from './domain/role-check.js';
@@ -60,12 +63,13 @@ const postgres = startInBackground({
 });
 // The event store's statements run on node-postgres directly (see store/sql.ts): a second, smaller pool.
 const eventPool = createPool(config.DATABASE_URL, { max: Math.max(2, Math.ceil(config.DATABASE_POOL_MAX / 2)), onError: poolError });
-const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log }, (nc) => ensureOperationsStream(nc));
+const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log }, (nc) => ensureOperationsStream(nc, eventStreamLimits(config)));
 exitOnStartRefused(log, postgres, nats);
 const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, tokens });
 const core = { db, sql: poolRunner(eventPool), clock: systemClock, newId: uuid };
 // Started once both stores were reached (below): the outbox relay, and the team directory publisher.
 let relay: OutboxRelay | undefined;
+let retention: { stop(): Promise<void> } | undefined;
 let directory: BackgroundStart<TeamDirectoryPublisher> | undefined;
 const afterWrite = () => {
   relay?.poke();
@@ -116,8 +120,10 @@ void postgres.ready.then(() => sagas.start(), () => undefined);
 void Promise.all([postgres.ready, nats.ready]).then(
   ([, { nc }]) => {
     relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);
+    // Sent outbox rows and processed-event markers are deleted after their retention (README).
+    retention = startOperationsRetention({ sql: core.sql, nc, log, config });
     directory = startInBackground({ name: 'team directory', log, start: () => startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS }) });
-    consumers.push(startJobResultsConsumer(nc, consumerDeps, log), startAgentStuckConsumer(nc, consumerDeps, log));
+    consumers.push(startJobResultsConsumer(nc, consumerDeps, log, deadLetterLimits(config)), startAgentStuckConsumer(nc, consumerDeps, log, deadLetterLimits(config)));
   },
   () => undefined, // a refusal exits (exitOnStartRefused); a start abandoned at shutdown starts nothing
 );
@@ -128,6 +134,7 @@ onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
   ['consumers', async () => Promise.all(consumers.map(async (c) => (await c).stop()))],
   ['sagas', () => sagas.stop()],
   ['outbox', async () => relay?.stop()],
+  ['retention', async () => retention?.stop()],
   ['team directory', async () => directory?.current()?.stop()],
   ['nats', async () => nats.current()?.nc.drain()],
   ['postgres', () => Promise.all([db.$disconnect(), eventPool.end()])],

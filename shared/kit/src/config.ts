@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { authEnv } from './auth-config.js';
 import { corsEnv } from './cors.js';
 import { limitsEnv } from './limits.js';
+import { retentionEnv } from './retention.js';
 
 /** Raised at start when the environment does not satisfy the service's schema; names every bad variable. */
 export class ConfigError extends Error {
@@ -19,6 +20,7 @@ export const baseEnv = z.object({
   ...authEnv.shape,
   ...limitsEnv.shape,
   ...corsEnv.shape,
+  ...retentionEnv.shape,
   NATS_URL: z.string().min(1),
   NATS_USER: z.string().min(1).optional(),
   NATS_PASSWORD: z.string().min(1).optional(),

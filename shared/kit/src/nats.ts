@@ -13,13 +13,15 @@ import {
   type NatsConnection,
   type StreamConfig,
 } from 'nats';
+import { isDeepStrictEqual } from 'node:util';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from './logger.js';
+import { DEFAULT_DEAD_LETTER_LIMITS, limitsRetention, type StreamLimits } from './retention.js';
 import { contextFromHeaders, SpanKind, traceHeaders, withSpan } from './telemetry.js';
 
 // The rest of the code imports NATS types from here, so moving to the split v3 packages touches one folder.
 export type { JetStreamClient, JetStreamManager, JsMsg, KV, KvEntry, NatsConnection, Subscription } from 'nats';
-export { AckPolicy, DeliverPolicy, KvWatchInclude, RetentionPolicy, StorageType, nanos } from 'nats';
+export { AckPolicy, DeliverPolicy, DiscardPolicy, KvWatchInclude, RetentionPolicy, StorageType, nanos } from 'nats';
 
 export interface NatsSettings {
   url: string;
@@ -71,8 +73,12 @@ export async function connectNats(opts: NatsSettings & { name: string; log: Logg
   return nc;
 }
 
-/** Creates the stream or updates its config; safe to call at every start. */
-export async function ensureStream(nc: NatsConnection, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<void> {
+/**
+ * Creates the stream, or updates an existing one whose config differs from `config` in any field
+ * given (limits changed in the environment take effect at the next start; fields not given keep
+ * their value); safe to call at every start, by every replica. Says which it did.
+ */
+export async function ensureStream(nc: NatsConnection, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<'created' | 'updated' | 'unchanged'> {
   const jsm = await nc.jetstreamManager();
   const full: Partial<StreamConfig> = {
     storage: StorageType.File,
@@ -80,13 +86,18 @@ export async function ensureStream(nc: NatsConnection, config: Partial<StreamCon
     duplicate_window: nanos(2 * 60_000),
     ...config,
   };
+  let current: StreamConfig;
   try {
-    await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, full);
+    current = (await jsm.streams.info(config.name)).config;
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.streams.add(full);
+    return 'created';
   }
+  const differs = (Object.keys(full) as Array<keyof StreamConfig>).some((k) => !isDeepStrictEqual(full[k], current[k]));
+  if (!differs) return 'unchanged';
+  await jsm.streams.update(config.name, full);
+  return 'updated';
 }
 
 /** Creates or updates a durable pull consumer with explicit ack. */
@@ -203,6 +214,8 @@ export interface ConsumeOptions<S extends EventSubject> {
   maxDeliver?: number;
   /** The service whose envelopes `stream` carries; default EVENT_STREAM_OWNERS[stream]. */
   owner?: string;
+  /** Retention of the dead-letter stream (ensured here); default DEFAULT_DEAD_LETTER_LIMITS. */
+  deadLetterLimits?: StreamLimits;
   retryDelayMs?: number;
 }
 
@@ -225,7 +238,7 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
   const owner = opts.owner ?? EVENT_STREAM_OWNERS[opts.stream];
   if (!owner) throw new Error(`consumeEvents: no owner known for stream ${opts.stream}; pass \`owner\``);
   // Dead letters need a stream to land in, or the publish would fail and the message be lost.
-  await ensureStream(opts.nc, { name: DEAD_LETTER_STREAM, subjects: ['deadletter.>'] });
+  await ensureStream(opts.nc, { name: DEAD_LETTER_STREAM, subjects: ['deadletter.>'], ...limitsRetention(opts.deadLetterLimits ?? DEFAULT_DEAD_LETTER_LIMITS) });
   await ensureConsumer(opts.nc, opts.stream, {
     durable_name: opts.durable,
     filter_subjects: [...opts.subjects],

@@ -1,4 +1,17 @@
-import { AckPolicy, ensureConsumer, ensureStream, nanos, RetentionPolicy, StorageType, type NatsConnection } from '@platform/kit';
+import {
+  AckPolicy,
+  DEFAULT_DEAD_LETTER_LIMITS,
+  DEFAULT_EVENT_STREAM_LIMITS,
+  DiscardPolicy,
+  ensureConsumer,
+  ensureStream,
+  limitsRetention,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type NatsConnection,
+  type StreamLimits,
+} from '@platform/kit';
 import { HEARTBEAT_SUBJECT_PREFIX, JobPriority, JobType } from '@platform/contracts';
 
 /** Coordination's events, consumed by other services. */
@@ -34,15 +47,48 @@ export const BUCKETS = {
   enrolments: 'agent_enrolments',
 } as const;
 
+/**
+ * How much coordination's streams keep. Events and dead jobs: limits retention, oldest dropped
+ * first (EVENT_STREAM_* and DEAD_LETTER_* variables). The job queue: bytes only (JOBS_STREAM_MAX_BYTES).
+ */
+export interface CoordinationStreamLimits {
+  events: StreamLimits;
+  deadJobs: StreamLimits;
+  jobsMaxBytes: number;
+}
+
+/** 1 GiB of work items (about a million queued jobs): a bound on the queue, far from any real backlog. */
+export const DEFAULT_JOBS_MAX_BYTES = 1024 ** 3;
+
+export const DEFAULT_COORDINATION_LIMITS: CoordinationStreamLimits = {
+  events: DEFAULT_EVENT_STREAM_LIMITS,
+  deadJobs: DEFAULT_DEAD_LETTER_LIMITS,
+  jobsMaxBytes: DEFAULT_JOBS_MAX_BYTES,
+};
+
+/**
+ * The job queue keeps a work item until an agent's claim acks it, however long that takes: no age
+ * limit (one would drop queued jobs silently while their records still say `queued`). Its size is
+ * bounded with discard NEW: when full, the server refuses the next work item, the job's outbox keeps
+ * it and the outbox sweep retries (logged every pass), so a full queue is loud and loses nothing.
+ */
+export function jobsQueueRetention(maxBytes: number) {
+  return { retention: RetentionPolicy.Workqueue, max_age: 0, max_bytes: maxBytes > 0 ? maxBytes : -1, discard: DiscardPolicy.New };
+}
+
 /** Consumers of the first version (one per type, no priority); removed so they hold no state. */
 const legacyConsumers = JobType.options.map((t) => `jobs-${t}`);
 
 /**
  * Streams, consumers and KV buckets; idempotent, run at every start (and by every replica).
- * `agentTtlMs` becomes the liveness bucket's max age.
+ * `agentTtlMs` becomes the liveness bucket's max age; `limits` are applied to a new stream and to
+ * an existing one whose limits differ. KV buckets get no age or size limit: a record (job, agent,
+ * schedule) must not vanish while it is current; their markers and leases are deleted when done,
+ * enrolments and liveness keys expire by TTL, and heartbeats keep one message per agent.
  */
-export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agentTtlMs: number; heartbeatIntervalMs: number }): Promise<void> {
-  await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'] });
+export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agentTtlMs: number; heartbeatIntervalMs: number; limits?: CoordinationStreamLimits }): Promise<void> {
+  const limits = opts.limits ?? DEFAULT_COORDINATION_LIMITS;
+  await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'], ...limitsRetention(limits.events) });
   // Only an agent's latest heartbeat matters, and only while it is fresh: one per subject, in
   // memory, gone after two intervals (a restarted server loses at most that).
   await ensureStream(nc, {
@@ -57,8 +103,8 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
   });
   // No acks: a heartbeat taken by a replica that dies before recording it is replaced by the next one.
   await ensureConsumer(nc, HEARTBEATS_STREAM, { durable_name: HEARTBEATS_CONSUMER, ack_policy: AckPolicy.None, max_deliver: -1 });
-  await ensureStream(nc, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], retention: RetentionPolicy.Workqueue });
-  await ensureStream(nc, { name: DEADLETTER_STREAM, subjects: ['jobs.dead.>'], max_age: nanos(30 * 24 * 3600_000) });
+  await ensureStream(nc, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], ...jobsQueueRetention(limits.jobsMaxBytes) });
+  await ensureStream(nc, { name: DEADLETTER_STREAM, subjects: ['jobs.dead.>'], ...limitsRetention(limits.deadJobs) });
   const jsm = await nc.jetstreamManager();
   for (const name of legacyConsumers) await jsm.consumers.delete(JOBS_STREAM, name).catch(() => undefined);
   for (const type of JobType.options) {

@@ -1,4 +1,4 @@
-import type { Logger, NatsConnection, RunningConsumer } from '@platform/kit';
+import type { Logger, NatsConnection, RunningConsumer, StreamLimits } from '@platform/kit';
 import { AGENT_STUCK_CONSUMER, onAgentStuck, type AgentStuckDeps } from '../domain/agent-stuck.js';
 import { consumeCoordinationEvents } from './coordination-consumer.js';
 
@@ -6,12 +6,13 @@ import { consumeCoordinationEvents } from './coordination-consumer.js';
  * Escalates stuck agents: a durable consumer of `coordination.agent.stuck`, so a report sent while
  * operations is down is handled when it comes back (coordination does not call us; it publishes).
  */
-export function startAgentStuckConsumer(nc: NatsConnection, deps: AgentStuckDeps, log: Logger): Promise<RunningConsumer> {
+export function startAgentStuckConsumer(nc: NatsConnection, deps: AgentStuckDeps, log: Logger, deadLetterLimits?: StreamLimits): Promise<RunningConsumer> {
   return consumeCoordinationEvents({
     nc,
     durable: AGENT_STUCK_CONSUMER,
     subjects: ['coordination.agent.stuck'],
     log,
+    ...(deadLetterLimits ? { deadLetterLimits } : {}),
     handler: async (event) => {
       const outcome = await onAgentStuck(deps, event);
       log.info({ eventId: event.id, agent: event.data.agent, jobId: event.data.jobId, outcome }, 'agent stuck report handled');

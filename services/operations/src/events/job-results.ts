@@ -1,14 +1,15 @@
-import type { Logger, NatsConnection, RunningConsumer } from '@platform/kit';
+import type { Logger, NatsConnection, RunningConsumer, StreamLimits } from '@platform/kit';
 import { JOB_RESULTS_CONSUMER, onJobSucceeded, type JobResultDeps } from '../domain/job-results.js';
 import { consumeCoordinationEvents } from './coordination-consumer.js';
 
 /** Marks tasks done when their jobs succeed (`coordination.job.succeeded`). */
-export function startJobResultsConsumer(nc: NatsConnection, deps: JobResultDeps, log: Logger): Promise<RunningConsumer> {
+export function startJobResultsConsumer(nc: NatsConnection, deps: JobResultDeps, log: Logger, deadLetterLimits?: StreamLimits): Promise<RunningConsumer> {
   return consumeCoordinationEvents({
     nc,
     durable: JOB_RESULTS_CONSUMER,
     subjects: ['coordination.job.succeeded'],
     log,
+    ...(deadLetterLimits ? { deadLetterLimits } : {}),
     handler: async (event) => {
       const outcome = await onJobSucceeded(deps, event);
       log.info({ eventId: event.id, jobId: event.data.jobId, taskId: event.data.targetId, outcome }, 'job result handled');
