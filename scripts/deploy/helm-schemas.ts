@@ -138,6 +138,8 @@ const global = described(
     // No shared NATS credentials here: each service has its own user and Secret (its `nats` value).
     nats: obj({ url: str({ pattern: '^$|^(nats|tls)://[^\\s/]+$' }) }),
     otel: obj({ endpoint: str({ pattern: '^$|^https?://[^\\s]+$' }) }),
+    // Origins exactly as a browser sends them (no path, no trailing slash); the kit refuses others at start.
+    cors: obj({ allowedOrigins: { type: 'array', uniqueItems: true, items: str({ pattern: '^https?://[^\\s/]+$' }) } }),
   }),
 );
 

@@ -29,6 +29,8 @@ data:
   RATE_LIMIT_REQUESTS: {{ .Values.limits.rateLimit.requests | int64 | quote }}
   RATE_LIMIT_ANONYMOUS_REQUESTS: {{ .Values.limits.rateLimit.anonymousRequests | int64 | quote }}
   RATE_LIMIT_WINDOW_SECONDS: {{ .Values.limits.rateLimit.windowSeconds | int64 | quote }}
+  {{- /* Browser origins allowed by CORS; empty allows none (shared/kit/src/cors.ts). */}}
+  CORS_ORIGINS: {{ join "," .Values.global.cors.allowedOrigins | quote }}
   {{- if .Values.auth }}
   {{- /* A service that signs tokens: its private key is the file mounted by platform-lib.signingKeyVolume. */}}
   AUTH_SIGNING_KEY_FILE: {{ include "platform-lib.signingKeyFile" . | quote }}
