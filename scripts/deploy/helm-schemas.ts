@@ -143,6 +143,12 @@ const global = described(
   }),
 );
 
+/** An age limit in seconds: 0 (none) or at least 600 (longer than the streams' 2-minute duplicate window). */
+const maxAgeSeconds: Schema = { type: 'integer', anyOf: [{ const: 0 }, { minimum: 600 }] };
+/** Stream retention every service reads (shared/kit/src/retention.ts); charts add their own keys. */
+const streamRetention = (extra: Record<string, Schema> = {}): Schema =>
+  obj({ eventStreamMaxAgeSeconds: maxAgeSeconds, eventStreamMaxBytes: int(0), deadLetterMaxAgeSeconds: maxAgeSeconds, deadLetterMaxBytes: int(0), ...extra });
+
 /** Everything a service chart has in common (the `helm create` values plus ours). */
 function serviceProperties(port: number): Record<string, Schema> {
   return {
@@ -158,6 +164,7 @@ function serviceProperties(port: number): Record<string, Schema> {
       maxBatchCalls: int(1, 1_000),
       rateLimit: obj({ enabled: bool, requests: int(1, 1_000_000), anonymousRequests: int(1, 1_000_000), windowSeconds: int(1, 86_400) }),
     }),
+    retention: streamRetention(),
     extraEnv: {
       type: 'object',
       propertyNames: { pattern: '^[A-Z_][A-Z0-9_]*$' },
@@ -280,6 +287,7 @@ const schemas: Record<string, Schema> = {
       resources,
     }),
     outboxPollMs: int(50, 60_000),
+    retention: streamRetention({ outboxSentSeconds: int(0), processedEventsSeconds: int(0), pruneIntervalSeconds: int(1, 86_400), pruneBatch: int(1, 100_000) }),
     auth: signingKey,
   }),
   coordination: chartSchema('coordination chart values', {
@@ -288,6 +296,7 @@ const schemas: Record<string, Schema> = {
     claimWaitMs: int(0, 30_000),
     outboxSweepMs: int(100, 600_000),
     agentTokenTtlSeconds: int(60, 86_400),
+    retention: streamRetention({ jobsStreamMaxBytes: int(0) }),
     operations: obj({
       // Rendered with tpl: a URL or a template producing one.
       url: str({ pattern: '^$|^https?://.+$' }),

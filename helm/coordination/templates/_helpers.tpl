@@ -17,6 +17,7 @@ OPERATIONS_TIMEOUT_MS: {{ .Values.operations.timeoutMs | int64 | quote }}
 CLAIM_WAIT_MS: {{ .Values.claimWaitMs | quote }}
 OUTBOX_SWEEP_MS: {{ .Values.outboxSweepMs | quote }}
 AGENT_TOKEN_TTL_S: {{ .Values.agentTokenTtlSeconds | int64 | quote }}
+JOBS_STREAM_MAX_BYTES: {{ .Values.retention.jobsStreamMaxBytes | int64 | quote }}
 {{- end }}
 
 {{/* Environment from existing Secrets: none beyond the shared NATS ones (its signing key is a mounted file, platform-lib.signingKeyVolume). */}}

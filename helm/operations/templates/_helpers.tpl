@@ -15,6 +15,10 @@ included by the library as "operations.*".
 KNOWLEDGE_URL: {{ include "operations.knowledgeUrl" . | quote }}
 KNOWLEDGE_TIMEOUT_MS: {{ .Values.knowledge.timeoutMs | quote }}
 OUTBOX_POLL_MS: {{ .Values.outboxPollMs | quote }}
+OUTBOX_SENT_RETENTION_S: {{ .Values.retention.outboxSentSeconds | int64 | quote }}
+PROCESSED_EVENTS_RETENTION_S: {{ .Values.retention.processedEventsSeconds | int64 | quote }}
+RETENTION_PRUNE_INTERVAL_S: {{ .Values.retention.pruneIntervalSeconds | int64 | quote }}
+RETENTION_PRUNE_BATCH: {{ .Values.retention.pruneBatch | int64 | quote }}
 {{- end }}
 
 {{/* Environment from existing Secrets: the service role's URL (never the owner's). */}}

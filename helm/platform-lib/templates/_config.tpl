@@ -29,6 +29,11 @@ data:
   RATE_LIMIT_REQUESTS: {{ .Values.limits.rateLimit.requests | int64 | quote }}
   RATE_LIMIT_ANONYMOUS_REQUESTS: {{ .Values.limits.rateLimit.anonymousRequests | int64 | quote }}
   RATE_LIMIT_WINDOW_SECONDS: {{ .Values.limits.rateLimit.windowSeconds | int64 | quote }}
+  {{- /* Stream retention, applied at every start (README "Retention"). */}}
+  EVENT_STREAM_MAX_AGE_S: {{ .Values.retention.eventStreamMaxAgeSeconds | int64 | quote }}
+  EVENT_STREAM_MAX_BYTES: {{ .Values.retention.eventStreamMaxBytes | int64 | quote }}
+  DEAD_LETTER_MAX_AGE_S: {{ .Values.retention.deadLetterMaxAgeSeconds | int64 | quote }}
+  DEAD_LETTER_MAX_BYTES: {{ .Values.retention.deadLetterMaxBytes | int64 | quote }}
   {{- /* Browser origins allowed by CORS; empty allows none (shared/kit/src/cors.ts). */}}
   CORS_ORIGINS: {{ join "," .Values.global.cors.allowedOrigins | quote }}
   {{- if .Values.auth }}
