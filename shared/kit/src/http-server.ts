@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { declaredLength, readBodyWithin, trpcCallCount } from './body-limit.js';
 import { createCorsHandler, type CorsSettings } from './cors.js';
-import { PROBLEM_CONTENT_TYPE, problemJsonSchema, requestScope, sendProblem } from './problem.js';
 import { toTrpcError } from './errors.js';
+import { PROBLEM_CONTENT_TYPE, problemJsonSchema, requestScope, sendProblem } from './problem.js';
 import { resolveLimits, type LimitSettings, type RateLimitSettings } from './limits.js';
 import type { Logger } from './logger.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -34,6 +34,11 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
   limits?: { maxBodyBytes?: number; maxBatchCalls?: number; rateLimit?: Partial<RateLimitSettings> } | LimitSettings;
   /** Browser origins allowed by CORS (cors.ts, from CORS_ORIGINS); left out, none is. */
   cors?: CorsSettings;
+  /**
+   * Answers GET /metrics (Prometheus text format) on the service port, where the chart's
+   * ServiceMonitor scrapes: @platform/otel's `metricsHandler()`. Without one, /metrics is 404.
+   */
+  metrics?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   /**
    * Runs before every call (tRPC and REST); throwing (e.g. a SERVICE_UNAVAILABLE DomainError while a
    * store has not been reached since boot, see background-start.ts) refuses the call with that error.
@@ -262,6 +267,7 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return res.end(docsPage(opts.openapi.title));
       }
+      if (path === '/metrics' && opts.metrics && (req.method === 'GET' || req.method === 'HEAD')) return opts.metrics(req, res);
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok', service: opts.name });
       if (path === '/readyz') {
         const result = await runReadiness(opts.readiness, opts.readinessTimeoutMs);

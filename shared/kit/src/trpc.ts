@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { AuthError, type TokenVerifier } from './auth.js';
 import { errorData, toTrpcError } from './errors.js';
 import type { Logger } from './logger.js';
+import { recordProcedureCall } from './metrics.js';
 import { problemMembers, requestScope, restProblemBody } from './problem.js';
 import { currentTraceId } from './telemetry.js';
 
@@ -57,8 +58,11 @@ export function createTrpc() {
     const started = performance.now();
     const result = await next();
     const mapped = result.ok ? null : toTrpcError(result.error.cause ?? result.error);
+    const seconds = (performance.now() - started) / 1_000;
+    // Every call over /trpc and /api passes here (health routes never do): the one place to count them.
+    recordProcedureCall({ procedure: path, type, code: mapped ? mapped.code : 'OK', seconds });
     // One line per call, carrying the trace id (logger mixin), so logs join the trace of each hop.
-    ctx.log.info({ path, type, ms: Math.round(performance.now() - started), ok: result.ok, ...(mapped ? { code: mapped.code } : {}) }, 'procedure');
+    ctx.log.info({ path, type, ms: Math.round(seconds * 1_000), ok: result.ok, ...(mapped ? { code: mapped.code } : {}) }, 'procedure');
     if (!result.ok && mapped) {
       if (mapped.code === 'INTERNAL_SERVER_ERROR') ctx.log.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
       if (mapped !== result.error) return { ...result, error: mapped };

@@ -5,6 +5,9 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { droppedInstrumentMetrics, prometheusReader } from './prometheus.js';
+
+export { metricsHandler, type MetricsHandler } from './prometheus.js';
 
 const unprobed = new Set(['/healthz', '/readyz']);
 
@@ -20,17 +23,20 @@ export function startTelemetry(serviceName: string): NodeSDK {
   const exporting = Boolean(process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
   if (!exporting) {
     // Nothing leaves the process, so record nothing: spans stay non-recording (their ids still
-    // reach logs and outgoing traceparent headers) and no metrics or logs pipeline runs. Left to
+    // reach logs and outgoing traceparent headers) and no logs pipeline runs. Left to
     // the SDK's defaults, it records every span and HTTP histogram and posts metrics to
     // localhost:4318 every minute; profiling coordination's ping path showed that as ~5 % of its
     // CPU. An operator's explicit OTEL_* setting still wins.
     process.env['OTEL_TRACES_SAMPLER'] ??= 'always_off';
-    process.env['OTEL_METRICS_EXPORTER'] ??= 'none';
     process.env['OTEL_LOGS_EXPORTER'] ??= 'none';
   }
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }),
     ...(exporting ? { traceExporter: new OTLPTraceExporter() } : { spanProcessors: [] }),
+    // Metrics are pulled: Prometheus scrapes /metrics on the service port (prometheus.ts). Readers
+    // given here replace the OTEL_METRICS_EXPORTER ones, so nothing is pushed to localhost:4318.
+    metricReaders: [prometheusReader()],
+    views: droppedInstrumentMetrics,
     instrumentations: [
       new HttpInstrumentation({
         // Probes are not traced: they would drown real traffic.
