@@ -14,6 +14,7 @@ import {
   verifierFromEnv,
 } from '@platform/kit';
 import { corsSettings } from '@platform/kit';
+import { metricsHandler } from '@platform/otel';
 import { asyncApiDocument } from '@platform/kit';
 import { startCoordination } from './app.js';
 import { cachedPrincipalFromHeader } from './auth-cache.js';
@@ -21,6 +22,7 @@ import { operationsTaskAccess } from './clients/operations.js';
 import { loadCoordinationConfig } from './config.js';
 import { coordinationContextFactory } from './context.js';
 import { deferred } from './deferred.js';
+import { observeCoordinationMetrics } from './metrics.js';
 import { createCoordinationRouter } from './router/index.js';
 import { BUCKETS } from './store/streams.js';
 
@@ -74,7 +76,10 @@ const server = await startServiceServer({
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+  metrics: metricsHandler(),
 });
+// Gauges read at scrape time: consumer lag, queue depth, agents by status, outbox markers (once NATS was reached).
+void nats.ready.then(({ nc, prepared }) => observeCoordinationMetrics({ nc, agents: prepared.deps.caches.agents }), () => undefined);
 log.info({ url: server.url }, 'coordination listening');
 
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [

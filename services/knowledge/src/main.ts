@@ -16,9 +16,11 @@ import {
   type OutboxRelay,
   type TeamDirectory,
 } from '@platform/kit';
-import { corsSettings } from '@platform/kit';
 import { asyncApiDocument } from '@platform/kit';
+import { corsSettings } from '@platform/kit';
+import { metricsHandler } from '@platform/otel';
 import { graphSettings, loadKnowledgeConfig } from './config.js';
+import { observeKnowledgeMetrics } from './metrics.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
 import { createKnowledgeRouter } from './router/index.js';
@@ -88,7 +90,10 @@ const server = await startServiceServer({
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+  metrics: metricsHandler(),
 });
+// Gauges read at scrape time (Neo4j use, outbox backlog); a store that is down leaves them out.
+observeKnowledgeMetrics(graph);
 log.info({ url: server.url }, 'knowledge listening');
 
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [

@@ -20,8 +20,9 @@ import {
   type OutboxRelay,
   type RunningConsumer,
 } from '@platform/kit';
-import { corsSettings } from '@platform/kit';
 import { asyncApiDocument } from '@platform/kit';
+import { corsSettings } from '@platform/kit';
+import { metricsHandler } from '@platform/otel';
 import { knowledgeClient } from './clients/knowledge.js';
 import { loadOperationsConfig } from './config.js';
 import { SagaOrchestrator } from './domain/sagas/orchestrator.js';
@@ -35,7 +36,8 @@ import { startTeamDirectoryPublisher, type TeamDirectoryPublisher } from './even
 import { roleRefusal } from './domain/role-check.js';
 import { connectedRoleFacts } from './store/role.js';
 import { createOperationsRouter } from './router/index.js';
-import { createDb } from './store/prisma.js';
+import { observeOperationsMetrics } from './metrics.js';
+import { createDbOnPool } from './store/prisma.js';
 import { createPool, poolRunner } from './store/sql.js';
 
 // Wiring only: config, clients, server, shutdown.
@@ -46,7 +48,9 @@ const verifier = verifierFromEnv(config);
 const tokens = serviceTokens(issuerFromEnv(config, 'operations'));
 
 const poolError = (err: Error) => log.warn({ err: err.message }, 'postgres connection lost; the pool reconnects');
-const db = createDb(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, onPoolError: poolError });
+// Prisma runs on a pool made here, so /metrics can report its use beside the event store's pool.
+const dbPool = createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, onError: poolError });
+const db = createDbOnPool(dbPool);
 // Postgres and NATS are reached in the background, with retry and backoff: operations starts while
 // either is down, answers /healthz, names it on /readyz, refuses calls with SERVICE_UNAVAILABLE until
 // Postgres was reached, and needs no restart when they come up.
@@ -107,6 +111,7 @@ const server = await startServiceServer({
   host: config.HOST,
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+  metrics: metricsHandler(),
 });
 log.info({ url: server.url, instance: config.INSTANCE_ID }, 'operations listening');
 
@@ -123,6 +128,8 @@ void Promise.all([postgres.ready, nats.ready]).then(
     // Sent outbox rows and processed-event markers are deleted after their retention (README).
     retention = startOperationsRetention({ sql: core.sql, nc, log, config });
     directory = startInBackground({ name: 'team directory', log, start: () => startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS }) });
+    // Gauges read at scrape time: both pools, the outbox backlog, the lag of the consumers started here.
+    observeOperationsMetrics({ pools: { prisma: dbPool, sql: eventPool }, sql: core.sql, nc });
     consumers.push(startJobResultsConsumer(nc, consumerDeps, log, deadLetterLimits(config)), startAgentStuckConsumer(nc, consumerDeps, log, deadLetterLimits(config)));
   },
   () => undefined, // a refusal exits (exitOnStartRefused); a start abandoned at shutdown starts nothing

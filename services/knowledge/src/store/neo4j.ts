@@ -1,5 +1,6 @@
 import { DomainError, withSpan } from '@platform/kit';
 import neo4j, { isRetryableError, Neo4jError, type Driver, type ManagedTransaction } from 'neo4j-driver';
+import { measuredOperation } from './neo4j-metrics.js';
 
 export interface Neo4jSettings {
   uri: string;
@@ -46,7 +47,7 @@ function unavailable(err: unknown): unknown {
 
 /** A managed write transaction (retried by the driver on transient errors) inside a span. */
 export function writeTx<T>(g: Graph, name: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
-  return withSpan(`neo4j write ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, async () => {
+  return withSpan(`neo4j write ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () => measuredOperation('write', name, async () => {
     const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.WRITE });
     try {
       return await session.executeWrite(work);
@@ -55,7 +56,7 @@ export function writeTx<T>(g: Graph, name: string, work: (tx: ManagedTransaction
     } finally {
       await session.close();
     }
-  });
+  }));
 }
 
 /** What a read needs: a statement runner (a session's auto-commit `run`, or a transaction's). */
@@ -68,7 +69,7 @@ export type Reader = Pick<ManagedTransaction, 'run'>;
  * per statement inside a transaction too. Transient failures are retried with backoff, as executeRead would.
  */
 export function readGraph<T>(g: Graph, name: string, work: (q: Reader) => Promise<T>): Promise<T> {
-  return withSpan(`neo4j read ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, async () => {
+  return withSpan(`neo4j read ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () => measuredOperation('read', name, async () => {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.READ });
@@ -82,7 +83,7 @@ export function readGraph<T>(g: Graph, name: string, work: (q: Reader) => Promis
         await session.close();
       }
     }
-  });
+  }));
 }
 
 /** How long a read keeps retrying transient errors (the driver's default for managed transactions is 30 s; ours is 10 s). */

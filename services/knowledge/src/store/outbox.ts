@@ -46,3 +46,16 @@ export function deleteOutbox(g: Graph, ids: string[]): Promise<void> {
     await tx.run('MATCH (o:Outbox) WHERE o.id IN $ids DELETE o', { ids });
   });
 }
+
+/**
+ * What the outbox still owes, for the backlog gauges: a count (from the label's count store) and
+ * the oldest createdAt (from the `outbox_created` range index). Nodes are deleted once sent, so
+ * every node is unsent. Read at scrape time, never on a request path.
+ */
+export function outboxBacklog(g: Graph): Promise<{ backlog: number; oldestMs: number | null }> {
+  return readGraph(g, 'outbox.backlog', async (q) => {
+    const res = await q.run('MATCH (o:Outbox) RETURN count(o) AS backlog, min(o.createdAt).epochMillis AS oldestMs');
+    const row = res.records[0];
+    return { backlog: Number(row?.get('backlog') ?? 0), oldestMs: (row?.get('oldestMs') as number | null) ?? null };
+  });
+}

@@ -21,3 +21,16 @@ export async function pendingOutbox(db: Db, limit: number): Promise<Array<{ id: 
 export async function markPublished(db: Db, ids: string[]): Promise<void> {
   await db.outbox.updateMany({ where: { id: { in: ids } }, data: { publishedAt: new Date(), attempts: { increment: 1 } } });
 }
+
+/**
+ * What the outbox still owes, for the backlog gauges: one statement that only reads the partial
+ * index `outbox_unpublished_idx` (unpublished rows only), however large the published history.
+ */
+export async function outboxBacklog(sql: SqlRunner): Promise<{ backlog: number; oldest: Date | null }> {
+  const [row] = await sql.query<{ backlog: number; oldest: Date | null }>(
+    'SELECT count(*)::int AS backlog, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL',
+    [],
+    'outbox_backlog',
+  );
+  return { backlog: row?.backlog ?? 0, oldest: row?.oldest ?? null };
+}

@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import type pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 
 export type Db = PrismaClient;
@@ -11,4 +12,12 @@ export function createDb(connectionString: string, opts: { max?: number; onPoolE
     // onPoolError: a dropped idle connection must not crash the process (see createPool).
     adapter: new PrismaPg({ connectionString, max: opts.max ?? 20, connectionTimeoutMillis: 3_000 }, { onPoolError: (err) => opts.onPoolError?.(err) }),
   });
+}
+
+/**
+ * The Prisma client on a pool the caller made (createPool), so the service can read that pool's
+ * use for its metrics; `$disconnect` ends the pool.
+ */
+export function createDbOnPool(pool: pg.Pool): Db {
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
 }

@@ -1,0 +1,34 @@
+import { ageSeconds, cachedReading, consumerBacklogReading, observeConsumerLag, observeOutboxes, type NatsConnection } from '@platform/kit';
+import type pg from 'pg';
+import { AGENT_STUCK_CONSUMER } from './domain/agent-stuck.js';
+import { JOB_RESULTS_CONSUMER } from './domain/job-results.js';
+import { COORDINATION_STREAM } from './events/streams.js';
+import { outboxBacklog } from './store/outbox.js';
+import { observePgPools } from './store/pool-metrics.js';
+import type { SqlRunner } from './store/sql.js';
+
+/** The durable consumers operations owns (both on coordination's event stream). */
+export const OPERATIONS_CONSUMERS = [
+  { stream: COORDINATION_STREAM, consumer: JOB_RESULTS_CONSUMER },
+  { stream: COORDINATION_STREAM, consumer: AGENT_STUCK_CONSUMER },
+];
+
+/**
+ * Operations' gauges beside the kit's request metrics: both Postgres pools (Prisma's and the
+ * event store's), the outbox table's backlog, and the lag of the consumers it owns. Store reads
+ * happen at scrape time, at most every few seconds, each given up after two seconds.
+ */
+export function observeOperationsMetrics(deps: { pools: Record<string, pg.Pool>; sql: SqlRunner; nc: NatsConnection; now?: () => number }): void {
+  const now = deps.now ?? Date.now;
+  observePgPools(deps.pools);
+  observeOutboxes(
+    cachedReading(
+      async () => {
+        const b = await outboxBacklog(deps.sql);
+        return { operations: { backlog: b.backlog, oldestAgeSeconds: ageSeconds(b.oldest, now()) } };
+      },
+      { ttlMs: 5_000, timeoutMs: 2_000 },
+    ),
+  );
+  observeConsumerLag(consumerBacklogReading(deps.nc, OPERATIONS_CONSUMERS));
+}
