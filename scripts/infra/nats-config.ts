@@ -51,7 +51,7 @@ export const FOREIGN_DURABLES: Record<ServiceName, Array<{ stream: string; durab
 };
 /** Coordination's streams and buckets besides its event stream (services/coordination/src/store/streams.ts). */
 const COORDINATION_STREAMS = ['AGENT_HEARTBEATS', 'JOBS', 'JOBS_DEADLETTER'];
-const COORDINATION_BUCKETS = ['jobs', 'jobs_outbox', 'agents', 'agents_outbox', 'agent_liveness', 'job_leases', 'schedules', 'agent_enrolments'];
+const COORDINATION_BUCKETS = ['jobs', 'jobs_outbox', 'agents', 'agents_outbox', 'agent_liveness', 'job_leases', 'schedules', 'agent_enrolments', 'agent_heartbeat_keys'];
 
 export interface Permissions {
   publish: { allow: string[]; deny?: string[] };

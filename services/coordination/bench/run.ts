@@ -228,10 +228,14 @@ try {
       const name = `sim-${i}`;
       const token = await devToken({ kind: 'agent', id: name, roles: ['agent'] }, 3_600);
       const getToken = async () => token;
-      return { name, getToken, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken, timeoutMs: 10_000 }) };
+      return { name, getToken, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken, timeoutMs: 10_000 }), heartbeatKey: null as string | null };
     }),
   );
-  for (let i = 0; i < PINGERS; i += 50) await Promise.all(pingers.slice(i, i + 50).map((p) => p.client.agents.register.mutate({ name: p.name, version: '1', capabilities: ['build'], runningJobIds: [] })));
+  // Registering answers each agent's heartbeat signing key (its NATS heartbeats are signed with it).
+  const registerPinger = async (p: (typeof pingers)[number]) => {
+    p.heartbeatKey = (await p.client.agents.register.mutate({ name: p.name, version: '1', capabilities: ['build'], runningJobIds: [], session: p.name })).heartbeatKey;
+  };
+  for (let i = 0; i < PINGERS; i += 50) await Promise.all(pingers.slice(i, i + 50).map(registerPinger));
   await sleep(2_000);
   const idleCpu = await cpuPercentDuring(pid, () => sleep(5_000));
   const pingLatency: number[] = [];
@@ -279,6 +283,8 @@ try {
     }
   })();
   const stopBeats = new AbortController();
+  // Published as the agents' NATS user, as SDK agents do (coordination's own user may not publish heartbeats).
+  const agentJs = (await nats.connectAs('agent')).jetstream();
   let loops: Array<Promise<void>> = [];
   const natsCpu = await cpuPercentDuring(pid, async () => {
     loops = pingers.map(async (p, i) => {
@@ -286,12 +292,12 @@ try {
       await runHeartbeats({
         name: p.name,
         client: p.client,
-        getToken: p.getToken,
+        heartbeatKey: () => p.heartbeatKey,
         intervalMs: PING_EVERY_MS,
         state: () => ({ runningJobIds: [], load: 0, session: p.name, claimsSettled: 0 }),
-        js,
+        js: agentJs,
         onAnswer: () => undefined,
-        onUnknown: async () => undefined,
+        onUnknown: () => registerPinger(p),
         onBeat: (b) => {
           if (!b.ok) beats.failed++;
           else beats[b.via].push(b.ms);
@@ -337,7 +343,7 @@ try {
       `Target: under 10 % of one core. tRPC: ${pingErrors} ping errors, ${online}/${PINGERS} agents online at the end. NATS: ${beats.failed} failed heartbeats, ${onlineNats}/${PINGERS} online at the end.`,
       'Over NATS the service takes the heartbeats in batches on its liveness tick (every second by default): a heartbeat is recorded within a tick of its ack, far inside the stale bound (two intervals).',
       'CPU is the coordination process (utime + stime from /proc) over the window; the bench client, nats-server and the simulated agents run on the same machine.',
-      'A tRPC ping is one HTTP request (cached token check) and one KV put (the per-key TTL); the two floor rows are those two costs alone on this machine at the same rate. A heartbeat over NATS costs the service its share of a batch pull, a cached token check and a KV put sent with the rest of the batch.',
+      'A tRPC ping is one HTTP request (cached token check) and one KV put (the per-key TTL); the two floor rows are those two costs alone on this machine at the same rate. A heartbeat over NATS costs the service its share of a batch pull, an HMAC check against the agent’s heartbeat key (held in memory) and a KV put sent with the rest of the batch.',
     ],
   });
 

@@ -2,7 +2,7 @@ import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type Nats
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
 import type { Claimant } from './domain/claim.js';
-import { absorbHeartbeats, type VerifyToken } from './domain/heartbeats.js';
+import { absorbHeartbeats } from './domain/heartbeats.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
 import type { CoordinationDeps } from './domain/deps.js';
 import { Enrolment, type EnrolmentDeps } from './domain/enrolment.js';
@@ -12,6 +12,7 @@ import { fireDueSchedules } from './domain/schedules.js';
 import { WorkNotifier } from './events/work-notifier.js';
 import { createCoordinationRouter } from './router/index.js';
 import { AgentRecord, Lease, Liveness } from './store/agent-record.js';
+import { HeartbeatKeyRecord } from './store/heartbeat-keys.js';
 import { JobRecord } from './store/job-record.js';
 import { KvCache } from './store/kv-cache.js';
 import { openOutboxStore } from './store/outbox-store.js';
@@ -69,8 +70,6 @@ export async function startCoordination(opts: {
   nc: NatsConnection;
   config: Config;
   log: Logger;
-  /** Checks the tokens in heartbeats that arrive over NATS (the tRPC context's check). */
-  verifyToken: VerifyToken;
   /** Signs the agent tokens enrolment hands out (coordination's own key). */
   issuer: TokenIssuer;
   /** Who is in which team (team members see the team's jobs and schedules). */
@@ -91,11 +90,13 @@ export async function startCoordination(opts: {
     liveness: await openTypedKv(js, BUCKETS.liveness, Liveness),
     leases: await openTypedKv(js, BUCKETS.leases, Lease),
     schedules: await openTypedKv(js, BUCKETS.schedules, ScheduleRecord),
+    heartbeatKeys: await openTypedKv(js, BUCKETS.heartbeatKeys, HeartbeatKeyRecord),
   };
   const caches = {
     agents: new KvCache(stores.agents.records, log).start(),
     liveness: new KvCache(stores.liveness, log).start(),
     schedules: new KvCache(stores.schedules, log).start(),
+    heartbeatKeys: new KvCache(stores.heartbeatKeys, log).start(),
   };
   await Promise.all(Object.values(caches).map((c) => c.ready));
   const notifier = new WorkNotifier<JobRecord, Claimant>(config.CLAIM_RESWEEP_MS).start(nc);
@@ -132,7 +133,7 @@ export async function startCoordination(opts: {
     }),
     every('liveness', config.LIVENESS_SWEEP_MS, log, async () => {
       // Heartbeats over NATS first, so the sweep sees them; a failure there must not stop the sweeps.
-      await absorbHeartbeats(deps, opts.verifyToken).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take heartbeats from NATS; will retry'));
+      await absorbHeartbeats(deps).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take heartbeats from NATS; will retry'));
       await sweepAgentStatus(deps);
       await sweepLeases(deps, leaseChecks);
     }),

@@ -33,7 +33,7 @@ const log = createLogger('coordination', config.LOG_LEVEL);
 const issuer = issuerFromEnv(config, 'coordination');
 const tokens = serviceTokens(issuer);
 
-// One token cache for tRPC requests and heartbeats over NATS: agents send the same token in both.
+// One token cache for tRPC requests (heartbeats over NATS carry no token: they are signed, see domain/heartbeats.ts).
 const verifyToken = cachedPrincipalFromHeader(verifierFromEnv(config));
 // A task a job targets is checked with operations AS THE CALLER (a token coordination signs on its behalf).
 const taskAccess = operationsTaskAccess({ baseUrl: config.OPERATIONS_URL, timeoutMs: config.OPERATIONS_TIMEOUT_MS, tokens });
@@ -44,7 +44,7 @@ const streamLimits = { events: eventStreamLimits(config), deadJobs: deadLetterLi
 // and needs no restart when it comes up. Once connected, nats.js reconnects by itself.
 const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log }, (nc) =>
   // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
-  startCoordination({ nc, config, log, verifyToken, issuer, teams: natsTeamDirectory(nc, { ttlMs: 3_000 }), taskAccess, streamLimits }),
+  startCoordination({ nc, config, log, issuer, teams: natsTeamDirectory(nc, { ttlMs: 3_000 }), taskAccess, streamLimits }),
 );
 exitOnStartRefused(log, nats);
 const coordination = () => nats.require().prepared;

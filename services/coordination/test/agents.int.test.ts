@@ -1,6 +1,7 @@
-import { heartbeatSubject, type AgentHeartbeat } from '@platform/contracts';
+import { heartbeatSubject, signHeartbeat, type UnsignedHeartbeat } from '@platform/contracts';
 import { connectNats, createLogger } from '@platform/kit';
 import { TRPCError } from '@trpc/server';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../scripts/lib/local-env.js';
 import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../src/store/streams.js';
@@ -187,15 +188,20 @@ describe('liveness', () => {
 });
 
 describe('heartbeats over NATS', () => {
-  const token = (name: string) => devToken({ kind: 'agent', id: name, roles: ['agent'] });
+  /** Each agent's heartbeat signing key, from its latest registration. */
+  const keys = new Map<string, string>();
+  const register = async (name: string) => {
+    keys.set(name, (await as(name).agents.register({ name, version: '1', capabilities: ['build'], session: 's-1' })).heartbeatKey);
+  };
+  const unsigned = (name: string, extra: Partial<UnsignedHeartbeat> = {}): UnsignedHeartbeat => ({ v: 2, agent: name, sentAt: new Date().toISOString(), runningJobIds: [], load: 0.5, session: 's-1', claimsSettled: 0, ...extra });
   /** Publishes a heartbeat for `name` as an SDK agent would (acknowledged by the stream). */
   const publish = async (name: string, body: unknown) => (await nats.connectAs('agent')).jetstream().publish(heartbeatSubject(name), typeof body === 'string' ? body : JSON.stringify(body));
-  const beat = async (name: string, extra: Partial<AgentHeartbeat> = {}) =>
-    publish(name, { token: await token(name), runningJobIds: [], load: 0.5, session: 's-1', claimsSettled: 0, ...extra } satisfies AgentHeartbeat);
+  /** A heartbeat signed with the agent's key (a random one for an agent never registered here). */
+  const beat = async (name: string, extra: Partial<UnsignedHeartbeat> = {}) => publish(name, signHeartbeat(keys.get(name) ?? randomBytes(32).toString('base64url'), unsigned(name, extra)));
   const statusOf = async (name: string) => (await operator().agents.get({ name })).status;
 
   it('keep an agent online without pings, bring a stale one back with its event, and carry what a ping carries', async () => {
-    await as('natty').agents.register({ name: 'natty', version: '1', capabilities: ['build'] });
+    await register('natty');
     await waitFor('natty stale', async () => ((await statusOf('natty')) === 'stale' ? true : undefined), 3_000, 20);
     const sentAt = Date.now();
     await beat('natty', { load: 0.25 });
@@ -216,13 +222,16 @@ describe('heartbeats over NATS', () => {
     expect(events.map((e) => e.data.status)).toEqual(['online', 'stale', 'online']);
   });
 
-  it('are dropped when the token is invalid or another agent’s, or the body is malformed', async () => {
-    await as('forged').agents.register({ name: 'forged', version: '1', capabilities: ['build'] });
+  it('are dropped when unsigned (a version 1 bearer token), signed with a wrong or another agent’s key, or malformed', async () => {
+    await register('forged');
+    await register('mallory');
     const forgeries = [
-      async () => publish('forged', { token: await token('mallory'), runningJobIds: [], load: null, session: null, claimsSettled: null }),
-      () => publish('forged', { token: 'not-a-jwt', runningJobIds: [], load: null, session: null, claimsSettled: null }),
-      async () => publish('forged', { token: await devToken({ kind: 'user', id: 'forged', roles: [] }), runningJobIds: [], load: null, session: null, claimsSettled: null }),
-      async () => publish('forged', { token: await token('forged'), runningJobIds: ['not-a-uuid'], load: 0, session: null, claimsSettled: null }),
+      // Version 1 heartbeats carried the agent's bearer token: refused even with the agent's own valid token.
+      async () => publish('forged', { token: await devToken({ kind: 'agent', id: 'forged', roles: ['agent'] }), runningJobIds: [], load: null, session: null, claimsSettled: null }),
+      () => publish('forged', { ...signHeartbeat(keys.get('forged')!, unsigned('forged')), mac: randomBytes(32).toString('base64url') }),
+      () => publish('forged', signHeartbeat(keys.get('mallory')!, unsigned('forged'))),
+      () => publish('forged', signHeartbeat(keys.get('mallory')!, unsigned('mallory'))),
+      () => publish('forged', signHeartbeat(keys.get('forged')!, unsigned('forged', { runningJobIds: ['not-a-uuid'] }))),
       () => publish('forged', '{ not json'),
     ];
     const timer = setInterval(() => void Promise.all(forgeries.map((f) => f())).catch(() => undefined), FAST.HEARTBEAT_INTERVAL_MS / 2);
@@ -241,7 +250,7 @@ describe('heartbeats over NATS', () => {
     const jsm = await coord.nc.jetstreamManager();
     await jsm.consumers.delete(HEARTBEATS_STREAM, HEARTBEATS_CONSUMER);
     try {
-      await as('sweeper').agents.register({ name: 'sweeper', version: '1', capabilities: ['build'] });
+      await register('sweeper');
       await beat('sweeper');
       await waitFor('sweeper stale although the heartbeat stream is broken', async () => ((await statusOf('sweeper')) === 'stale' ? true : undefined), 3_000, 20);
     } finally {
@@ -255,8 +264,8 @@ describe('heartbeats over NATS', () => {
     const nc = await connectNats({ url: nats.url, user: nats.agentUser, password: nats.agentPassword, name: 'agent-user-test', log: createLogger('agent-user-test', 'fatal'), attempts: 1 });
     try {
       const js = nc.jetstream();
-      await as('limited').agents.register({ name: 'limited', version: '1', capabilities: ['build'] });
-      const ack = await js.publish(heartbeatSubject('limited'), JSON.stringify({ token: await token('limited'), runningJobIds: [], load: null, session: null, claimsSettled: null }));
+      await register('limited');
+      const ack = await js.publish(heartbeatSubject('limited'), JSON.stringify(signHeartbeat(keys.get('limited')!, unsigned('limited'))));
       expect(ack.stream).toBe('AGENT_HEARTBEATS');
       // The stream refuses an oversized heartbeat outright (max_msg_size 64 KiB).
       await expect(js.publish(heartbeatSubject('limited'), 'x'.repeat(70_000))).rejects.toThrow(/message size exceeds maximum/i);

@@ -152,7 +152,7 @@ describe('coordination processes', () => {
   it('/readyz checks NATS and every KV bucket, and names what fails', async () => {
     const ready = (await (await fetch(`${replicas[0]!.url}/readyz`)).json()) as { status: string; checks: Record<string, unknown> };
     expect(ready.status).toBe('ready');
-    expect(Object.keys(ready.checks).sort()).toEqual(['kv:agent_enrolments', 'kv:agent_liveness', 'kv:agents', 'kv:agents_outbox', 'kv:job_leases', 'kv:jobs', 'kv:jobs_outbox', 'kv:schedules', 'nats']);
+    expect(Object.keys(ready.checks).sort()).toEqual(['kv:agent_enrolments', 'kv:agent_heartbeat_keys', 'kv:agent_liveness', 'kv:agents', 'kv:agents_outbox', 'kv:job_leases', 'kv:jobs', 'kv:jobs_outbox', 'kv:schedules', 'nats']);
 
     await nats.kill();
     const res = await waitFor('readyz 503', async () => {

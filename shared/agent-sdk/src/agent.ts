@@ -115,8 +115,11 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const unsettledClaims = new Set<number>();
   const claimsSettled = () => (unsettledClaims.size > 0 ? Math.min(...unsettledClaims) - 1 : claimSeq);
 
-  const register = () =>
-    client.agents.register.mutate({
+  // Each registration answers a new key that signs this process's NATS heartbeats (the one
+  // before stops verifying). Without one (registering again failed) heartbeats go over tRPC.
+  let heartbeatKey: string | null = null;
+  const register = async () => {
+    const answer = await client.agents.register.mutate({
       name: opts.name,
       version: opts.version ?? '0.0.0',
       capabilities,
@@ -124,6 +127,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       runningJobIds: [...inFlight.keys()],
       session,
     });
+    heartbeatKey = answer.heartbeatKey;
+    return answer;
+  };
+  const registerAgain = () => {
+    heartbeatKey = null;
+    return register();
+  };
 
   let registration: Awaited<ReturnType<typeof register>> | undefined;
   const attempts = opts.registerAttempts ?? 10;
@@ -161,7 +171,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const heartbeats = runHeartbeats({
     name: opts.name,
     client,
-    getToken: opts.getToken,
+    heartbeatKey: () => heartbeatKey,
     intervalMs: heartbeatIntervalMs,
     state: () => ({ runningJobIds: [...inFlight.keys()], load: inFlight.size / (opts.concurrency ?? 1), session, claimsSettled: claimsSettled() }),
     js: nats?.jetstream(),
@@ -169,7 +179,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       for (const id of answer.cancelledJobIds) abortJob(id, 'cancelled');
       for (const id of answer.lostJobIds) abortJob(id, 'lost');
     },
-    onUnknown: register,
+    onUnknown: registerAgain,
     onBeat: opts.onHeartbeat,
     log,
     signal: heartbeatsStopped.signal,

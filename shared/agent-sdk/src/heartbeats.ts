@@ -1,4 +1,4 @@
-import { heartbeatSubject, type AgentHeartbeat } from '@platform/contracts';
+import { heartbeatSubject, signHeartbeat } from '@platform/contracts';
 import type { JetStreamClient, Logger } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
 import type { TRPCClient } from '@trpc/client';
@@ -15,7 +15,12 @@ export interface HeartbeatState {
 export interface HeartbeatOptions {
   name: string;
   client: TRPCClient<CoordinationRouter>;
-  getToken: () => Promise<string>;
+  /**
+   * The heartbeat signing key of the agent's current registration (agents.register answers it),
+   * read at every beat since registering again replaces it; null (not registered yet, or the
+   * registration failed): no heartbeat over NATS, tRPC pings only.
+   */
+  heartbeatKey: () => string | null;
   intervalMs: number;
   state: () => HeartbeatState;
   /**
@@ -54,8 +59,9 @@ export async function runHeartbeats(opts: HeartbeatOptions): Promise<void> {
   for (let beat = 1; !opts.signal.aborted; beat++) {
     const state = opts.state();
     let sent = false;
-    if (useNats && state.runningJobIds.length === 0 && (beat + phase) % TRPC_PING_EVERY !== 0) {
-      sent = await timed(opts, 'nats', () => publish(opts, subject, state));
+    const key = opts.heartbeatKey();
+    if (useNats && key && state.runningJobIds.length === 0 && (beat + phase) % TRPC_PING_EVERY !== 0) {
+      sent = await timed(opts, 'nats', () => publish(opts, subject, key, state));
       if (sent) lastNatsAckAt = Date.now();
     }
     if (!sent) {
@@ -82,8 +88,17 @@ export async function runHeartbeats(opts: HeartbeatOptions): Promise<void> {
 const recorded = (previousHeartbeatAt: string | null, ackedAt: number, intervalMs: number) =>
   previousHeartbeatAt !== null && Date.parse(previousHeartbeatAt) >= ackedAt - Math.min(1_000, intervalMs / 2);
 
-async function publish(opts: HeartbeatOptions, subject: string, state: HeartbeatState): Promise<void> {
-  const heartbeat: AgentHeartbeat = { token: await opts.getToken(), ...state };
+async function publish(opts: HeartbeatOptions, subject: string, key: string, state: HeartbeatState): Promise<void> {
+  // Signed, never a bearer token: a heartbeat someone else reads cannot be used as the agent.
+  const heartbeat = signHeartbeat(key, {
+    v: 2,
+    agent: opts.name,
+    sentAt: new Date().toISOString(),
+    runningJobIds: state.runningJobIds,
+    load: state.load,
+    session: state.session,
+    claimsSettled: state.claimsSettled,
+  });
   try {
     // Acknowledged by the stream, so a heartbeat that did not arrive falls back to tRPC.
     await opts.js!.publish(subject, JSON.stringify(heartbeat), { timeout: Math.min(2_000, opts.intervalMs) });

@@ -183,6 +183,29 @@ describe('agent SDK', () => {
     }
   });
 
+  it('signs its NATS heartbeats with the key of its latest registration: registering again (registry lost it) takes the new key', async () => {
+    const beats: string[] = [];
+    const a = await agentWith('sdk-rekey', { proposal: async () => 'ok' }, { nats: { url: nats.url, user: nats.agentUser, password: nats.agentPassword }, onHeartbeat: (b) => b.ok && beats.push(b.via) });
+    const keyNow = async () => (await coord.deps.stores.heartbeatKeys.get('sdk-rekey'))?.record.key;
+    const first = await keyNow();
+    expect(first).toBeDefined();
+    // The registry loses the agent: its next tRPC ping (within 12 beats) answers NOT_FOUND and the SDK registers again.
+    await coord.deps.stores.agents.records.delete('sdk-rekey');
+    await waitFor('registered again with a new key', async () => {
+      const key = await keyNow();
+      return key !== first && (await client.agents.get.query({ name: 'sdk-rekey' }).catch(() => undefined)) ? key : undefined;
+    }, 6_000, 20);
+    // Beyond the offline TTL (1.5 s) on NATS heartbeats alone (bar one tRPC check): they verify with the new key.
+    beats.length = 0;
+    await sleep(2_000);
+    expect(beats.filter((b) => b === 'nats').length).toBeGreaterThanOrEqual(beats.length - 1);
+    expect(beats.length).toBeGreaterThanOrEqual(5);
+    const view = await client.agents.get.query({ name: 'sdk-rekey' });
+    expect(view.status).toBe('online');
+    expect(Date.now() - Date.parse(view.lastPingAt)).toBeLessThan(FAST.HEARTBEAT_INTERVAL_MS + 2 * FAST.LIVENESS_SWEEP_MS + 200);
+    await a.stop();
+  });
+
   it('switches to tRPC when its NATS heartbeats are acknowledged but never taken (a stream nobody reads)', async () => {
     const jsm = await coord.nc.jetstreamManager();
     await jsm.consumers.delete(HEARTBEATS_STREAM, HEARTBEATS_CONSUMER);

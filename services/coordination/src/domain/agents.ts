@@ -1,5 +1,6 @@
 import type { AgentStatus, JobType, Principal } from '@platform/contracts';
 import { DomainError, notFound } from '@platform/kit';
+import { randomBytes } from 'node:crypto';
 import { agentStatusEvent, agentStuckEvent } from '../events/agent-events.js';
 import { agentKey, leaseKey, type AgentCard, type AgentRecord, type Liveness } from '../store/agent-record.js';
 import { AlreadyExists, RevisionConflict } from '../store/typed-kv.js';
@@ -61,18 +62,35 @@ export interface RegisterInput {
 
 export interface Registration {
   agent: AgentView;
+  /** The agent's new heartbeat signing key (see issueHeartbeatKey): for the registering agent only. */
+  heartbeatKey: string;
   heartbeatIntervalMs: number;
   staleAfterMs: number;
   offlineAfterMs: number;
 }
 
 /**
+ * A fresh heartbeat signing key for the agent, replacing the one before: every registration (a
+ * process start, or the SDK registering again) gets its own, so heartbeats a previous process
+ * signs stop verifying. Stored before anything else so the agent's first signed heartbeat finds it.
+ */
+async function issueHeartbeatKey(deps: CoordinationDeps, name: string, session: string | null, now: string): Promise<string> {
+  const key = agentKey(name);
+  const record = { key: randomBytes(32).toString('base64url'), issuedAt: now, session };
+  const revision = await deps.stores.heartbeatKeys.put(key, record);
+  deps.caches.heartbeatKeys.remember(key, record, revision);
+  return record.key;
+}
+
+/**
  * Registers an agent, or updates its registration (idempotent by name). Registering counts as a
- * heartbeat; an agent that was stale or offline is online again (with its event).
+ * heartbeat; an agent that was stale or offline is online again (with its event). Answers a new
+ * heartbeat signing key each time.
  */
 export async function registerAgent(deps: CoordinationDeps, name: string, input: RegisterInput): Promise<Registration> {
   const key = agentKey(name);
   const now = deps.clock().toISOString();
+  const heartbeatKey = await issueHeartbeatKey(deps, name, input.session ?? null, now);
   const live: Liveness = { lastPingAt: now, runningJobIds: input.runningJobIds ?? null, load: null, session: input.session ?? null, claimsSettled: input.session ? 0 : null };
   await heartbeat(deps, name, live);
   const fresh: AgentRecord = {
@@ -106,7 +124,7 @@ export async function registerAgent(deps: CoordinationDeps, name: string, input:
     deps.caches.agents.remember(key, record, updated.revision);
   }
   const { heartbeatIntervalMs, staleAfterMs, offlineAfterMs } = deps.settings;
-  return { agent: toView(record, live), heartbeatIntervalMs, staleAfterMs, offlineAfterMs };
+  return { agent: toView(record, live), heartbeatKey, heartbeatIntervalMs, staleAfterMs, offlineAfterMs };
 }
 
 function withStatus(deps: CoordinationDeps, record: AgentRecord, status: AgentStatus, lastPingAt: string): AgentRecord {

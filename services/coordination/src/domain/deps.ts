@@ -4,6 +4,7 @@ import type { Claimant } from './claim.js';
 import type { Background } from './background.js';
 import type { TaskAccess } from './task-access.js';
 import type { AgentRecord, Lease, Liveness } from '../store/agent-record.js';
+import type { HeartbeatKeyRecord } from '../store/heartbeat-keys.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { KvCache } from '../store/kv-cache.js';
 import type { OutboxStore } from '../store/outbox-store.js';
@@ -34,6 +35,7 @@ export interface CoordinationStores {
   liveness: TypedKv<Liveness>;
   leases: TypedKv<Lease>;
   schedules: TypedKv<ScheduleRecord>;
+  heartbeatKeys: TypedKv<HeartbeatKeyRecord>;
 }
 
 /**
@@ -44,6 +46,8 @@ export interface CoordinationCaches {
   agents: KvCache<AgentRecord>;
   liveness: KvCache<Liveness>;
   schedules: KvCache<ScheduleRecord>;
+  /** Agents' heartbeat signing keys: a NATS heartbeat is verified without a KV round trip. */
+  heartbeatKeys: KvCache<HeartbeatKeyRecord>;
 }
 
 /** What every domain function receives: stores, clock, id generator, logger, settings, and who may see and target what. */

@@ -1,4 +1,4 @@
-import { AgentStatus, JobId, JobType } from '@platform/contracts';
+import { AgentStatus, HeartbeatKey, JobId, JobType } from '@platform/contracts';
 import { z } from 'zod';
 import { assertActsFor, getAgent, listAgents, pingAgent, registerAgent, reportStuck } from '../domain/agents.js';
 import type { CoordinationDeps } from '../domain/deps.js';
@@ -30,7 +30,16 @@ export function agentsRouter(deps: CoordinationDeps) {
           session: Session.optional(),
         }),
       )
-      .output(z.object({ agent: Agent, heartbeatIntervalMs: z.number().int(), staleAfterMs: z.number().int(), offlineAfterMs: z.number().int() }))
+      .output(
+        z.object({
+          agent: Agent,
+          /** Signs this process's heartbeats over NATS (HMAC-SHA256, see AgentHeartbeat); replaced by the next registration, shown nowhere else. */
+          heartbeatKey: HeartbeatKey,
+          heartbeatIntervalMs: z.number().int(),
+          staleAfterMs: z.number().int(),
+          offlineAfterMs: z.number().int(),
+        }),
+      )
       .mutation(({ ctx, input }) => registerAgent(deps, self(ctx.agent, input.name), input)),
     ping: agentProcedure
       .meta(meta('POST', '/agents/ping', 'Agent: heartbeat; answers which of its jobs were cancelled or lost'))

@@ -45,6 +45,8 @@ export const BUCKETS = {
   schedules: 'schedules',
   /** One-time agent enrolments, key = sha256 of the enrolment token; kept a week (longest enrolment). */
   enrolments: 'agent_enrolments',
+  /** Each agent's heartbeat signing key (HeartbeatKeyRecord), key = agentKey(name); replaced at every registration. */
+  heartbeatKeys: 'agent_heartbeat_keys',
 } as const;
 
 /**
@@ -121,7 +123,7 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
     }
   }
   const js = nc.jetstream();
-  for (const bucket of [BUCKETS.jobs, BUCKETS.jobsOutbox, BUCKETS.agents, BUCKETS.agentsOutbox, BUCKETS.leases, BUCKETS.schedules]) {
+  for (const bucket of [BUCKETS.jobs, BUCKETS.jobsOutbox, BUCKETS.agents, BUCKETS.agentsOutbox, BUCKETS.leases, BUCKETS.schedules, BUCKETS.heartbeatKeys]) {
     await js.views.kv(bucket, { history: 1 });
   }
   await js.views.kv(BUCKETS.enrolments, { history: 1, ttl: 7 * 24 * 3600_000 });

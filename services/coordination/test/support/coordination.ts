@@ -2,7 +2,6 @@ import type { Principal } from '@platform/contracts';
 import { connectNats, createLogger, type NatsConnection } from '@platform/kit';
 import { DEV_AUTH } from '../../../../scripts/lib/local-env.js';
 import { startCoordination, type Coordination } from '../../src/app.js';
-import { cachedPrincipalFromHeader } from '../../src/auth-cache.js';
 import { createCallerFactory } from '../../src/trpc.js';
 import { FakeOperations } from './fake-operations.js';
 import type { PrivateNats } from './private-nats.js';
@@ -36,7 +35,7 @@ export interface TestCoordination extends Coordination {
 export async function startTestCoordination(nats: PrivateNats, overrides: Partial<typeof FAST> = {}, name = 'coordination-test', ops = new FakeOperations()): Promise<TestCoordination> {
   const log = createLogger(name, process.env['LOG_LEVEL'] === 'debug' ? 'debug' : 'warn');
   const nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name, log, attempts: 2 });
-  const app = await startCoordination({ nc, config: { ...FAST, ...overrides }, log, verifyToken: cachedPrincipalFromHeader(DEV_AUTH.verifier), issuer: DEV_AUTH.issuerFor('coordination'), teams: ops, taskAccess: ops });
+  const app = await startCoordination({ nc, config: { ...FAST, ...overrides }, log, issuer: DEV_AUTH.issuerFor('coordination'), teams: ops, taskAccess: ops });
   const factory = createCallerFactory(app.router);
   return {
     ...app,
