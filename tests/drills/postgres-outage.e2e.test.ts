@@ -4,6 +4,7 @@ import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../.
 import { tokenFor } from '../../scripts/lib/test-system.js';
 import { percentile } from '../../scripts/lib/bench.js';
 import { callProcedure } from '../lib/http-call.js';
+import { startPrivateNats, type PrivateNats } from '../lib/private-nats.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../lib/private-postgres.js';
 
 // Drill: Postgres stops for 5 s under write load. Pass: writes fail fast with a typed error while
@@ -11,17 +12,23 @@ import { startPrivatePostgres, type PrivatePostgres } from '../lib/private-postg
 // the outbox drains afterwards.
 const ports = { knowledge: 4259, operations: 4251, coordination: 4258 };
 let db: PrivatePostgres;
+let nats: PrivateNats;
 let operations: ServiceProcess;
 
 beforeAll(async () => {
   db = startPrivatePostgres(55491);
   db.migrate();
-  operations = spawnService('operations', serviceEnv('operations', ports, { DATABASE_URL: db.databaseUrl, LOG_LEVEL: 'warn' }), 'drill-operations');
+  // Its own NATS too: an operations on a private database must not publish into (or resync the team
+  // directory of) the shared server, where it would overwrite what the shared operations published.
+  nats = await startPrivateNats(4487);
+  const natsEnv = { NATS_URL: nats.url, NATS_USER: nats.user, NATS_PASSWORD: nats.password };
+  operations = spawnService('operations', serviceEnv('operations', ports, { DATABASE_URL: db.databaseUrl, ...natsEnv, LOG_LEVEL: 'warn' }), 'drill-operations');
   await waitForHttp(`${operations.url}/readyz`, 60_000, operations);
 });
 afterAll(async () => {
   await operations?.stop();
   db?.destroy();
+  await nats?.destroy();
 });
 
 it('rides out a 5 s Postgres outage under write load', { timeout: 180_000 }, async () => {
