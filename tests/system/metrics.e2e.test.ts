@@ -103,6 +103,7 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
   // --- coordination: a job queued while no agent runs, then taken by one ---
   const queue = { job_type: 'build', priority: 'normal' };
   const job = await clients.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: task.id });
+  await expect(clients.coordination.jobs.get.query({ jobId: '00000000-0000-4000-8000-000000000000' })).rejects.toThrow();
   const queued = await eventually(() => scrape('coordination'), (s) => total(s, 'platform_job_queue_depth', queue) >= 1, 20_000, 'queue depth shows the job');
   expectFamilies(queued, {
     ...rpcFamilies,
@@ -114,6 +115,7 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
     platform_jetstream_consumer_ack_pending: 'gauge',
   });
   expect(total(queued, 'platform_rpc_requests_total', { procedure: 'jobs.trigger', code: 'OK' })).toBeGreaterThanOrEqual(1);
+  expect(total(queued, 'platform_rpc_errors_total', { procedure: 'jobs.get', code: 'NOT_FOUND' })).toBeGreaterThanOrEqual(1);
   expect(total(queued, 'platform_jetstream_consumer_lag', { stream: 'JOBS', consumer: 'jobs-build-normal' })).toBeGreaterThanOrEqual(1);
   expect(select(queued, 'platform_job_queue_depth')).toHaveLength(JobType.options.length * JobPriority.options.length);
   expect(select(queued, 'platform_jetstream_consumer_lag', { stream: 'AGENT_HEARTBEATS', consumer: 'coordination' })).toHaveLength(1);
