@@ -67,8 +67,9 @@ type JsonSchema = Record<string, unknown>;
 /**
  * JSON Schema (draft 07, which AsyncAPI 3's default schema format extends) of what a consumer's
  * zod parse accepts: `io: 'input'`, since subscribers parse the wire JSON. zod refinements (an
- * ISO offset within ±18:00) have no JSON Schema form and are left out, so the document is at most
- * as strict as the contracts, never stricter.
+ * ISO offset within ±18:00) have no JSON Schema form and are left out. One way the document is
+ * stricter: a `z.unknown()` key is required in JSON Schema while zod lets it be absent — publishers
+ * always send it (event-envelopes.int.test.ts in operations holds the one SQL-built envelope to it).
  */
 function jsonSchema(schema: z.ZodType): JsonSchema {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as JsonSchema;
