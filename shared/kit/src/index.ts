@@ -17,7 +17,6 @@ export * from './token-issuer.js';
 export * from './limits.js';
 export * from './rate-limit.js';
 export * from './body-limit.js';
-export * from './retention.js';
 export * from './problem.js';
 export * from './cors.js';
 export * from './metrics.js';
