@@ -89,6 +89,23 @@ describe('search.vector', () => {
     expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
   });
 
+  it("finds the caller's own nearest blocks even when many nearer ones are other users'", async () => {
+    // 120 blocks of someone else's exactly at the query: the index's first round (k = 100) is all
+    // theirs, and the caller's scope filters every one out; the answer must still be the caller's.
+    const crowd = h.caller({ kind: 'user', id: `${h.tag}-crowd`, roles: [] });
+    await crowd.blocks.createMany({ blocks: Array.from({ length: 120 }, (_, i) => ({ type: 'Knowledge' as const, sessionId: `${h.tag}-crowd`, title: `crowd ${i}`, embedding: axisEmbedding(dims, 40) })) });
+    const loner = h.caller({ kind: 'user', id: `${h.tag}-loner`, roles: [] });
+    const { blocks } = await loner.blocks.createMany({
+      blocks: [
+        { type: 'Knowledge', sessionId: `${h.tag}-loner`, title: 'near', embedding: axisEmbedding(dims, 40, 0.3) },
+        { type: 'Knowledge', sessionId: `${h.tag}-loner`, title: 'far', embedding: axisEmbedding(dims, 90) },
+      ],
+    });
+    const { hits } = await loner.search.vector({ embedding: axisEmbedding(dims, 40), limit: 3 });
+    expect(hits.map((x) => x.block.id)).toEqual([blocks[0]!.id, blocks[1]!.id]);
+    expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+  });
+
   it('refuses an embedding of the wrong dimension', async () => {
     expect(zodPaths(await expectTrpcError(api.search.vector({ embedding: [0.1, 0.2] }), 'BAD_REQUEST'))).toEqual(['embedding']);
   });

@@ -65,19 +65,36 @@ export function fullTextSearch(g: Graph, luceneQuery: string, f: SearchFilter, l
 
 /**
  * Nearest neighbours by cosine similarity (Neo4j reports it as (1 + cos) / 2, in 0..1). The index
- * returns the k nearest before filters apply, so it is asked for more than `limit` when filtering.
+ * returns the k nearest of ALL blocks before the caller's scope and filters apply, so a caller who
+ * owns few blocks among many others' could get fewer than `limit` hits, or none. So: the index is
+ * asked for more than `limit`; when the filters leave fewer than `limit` of a full round (there may
+ * be visible blocks further out), the answer is computed exactly over the blocks that pass the
+ * filters instead (a scan of the caller's blocks, scored with the same similarity function).
  */
 export function vectorSearch(g: Graph, embedding: number[], f: SearchFilter, limit: number): Promise<ScoredBlock[]> {
   const k = Math.min(1_000, Math.max(100, limit * 10));
   return readGraph(g, 'search.vector', async (tx) => {
-    const res = await tx.run(
-      `CALL db.index.vector.queryNodes('${VECTOR_INDEX}', $k, $embedding) YIELD node AS b, score
-       ${filterClause(f)}
-       WITH b, score ORDER BY score DESC, b.id LIMIT $limit
-       RETURN ${blockProjection('b')} AS block, score`,
-      { k: neo4j.int(k), embedding, ...filterParams(f), limit: neo4j.int(limit) },
+    const params = { k: neo4j.int(k), embedding, ...filterParams(f), limit: neo4j.int(limit) };
+    const indexed = await tx.run(
+      `CALL db.index.vector.queryNodes('${VECTOR_INDEX}', $k, $embedding) YIELD node, score
+       WITH collect({b: node, score: score}) AS hits
+       WITH size(hits) AS total, [h IN hits WHERE ${filterExpr(f, 'h.b')}][0..$limit] AS top
+       UNWIND CASE WHEN size(top) = 0 THEN [null] ELSE top END AS h
+       WITH total, h.b AS b, h.score AS score
+       RETURN total, CASE WHEN b IS NULL THEN null ELSE ${blockProjection('b')} END AS block, score`,
+      params,
     );
-    return res.records.map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
+    const total = neo4j.integer.toNumber((indexed.records[0]?.get('total') as number | undefined) ?? 0);
+    const hits = indexed.records.filter((r) => r.get('block') !== null).map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
+    if (hits.length >= limit || total < k) return hits;
+    const exact = await tx.run(
+      `MATCH (b:Block) WHERE b.embedding IS NOT NULL AND ${filterExpr(f)}
+       WITH b, vector.similarity.cosine(b.embedding, $embedding) AS score
+       ORDER BY score DESC, b.id LIMIT $limit
+       RETURN ${blockProjection('b')} AS block, score`,
+      params,
+    );
+    return exact.records.map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
   });
 }
 
