@@ -90,10 +90,10 @@ describe('search.vector', () => {
   });
 
   it("finds the caller's own nearest blocks even when many nearer ones are other users'", async () => {
-    // 120 blocks of someone else's exactly at the query: the index's first round (k = 100) is all
-    // theirs, and the caller's scope filters every one out; the answer must still be the caller's.
+    // 120 blocks of someone else's nearer the query than any of the caller's (distinct vectors: an HNSW
+    // index finds exact duplicates badly): the index's first round (k = 100) is all theirs, and the caller's scope filters every one out; the answer must still be the caller's.
     const crowd = h.caller({ kind: 'user', id: `${h.tag}-crowd`, roles: [] });
-    await crowd.blocks.createMany({ blocks: Array.from({ length: 120 }, (_, i) => ({ type: 'Knowledge' as const, sessionId: `${h.tag}-crowd`, title: `crowd ${i}`, embedding: axisEmbedding(dims, 40) })) });
+    await crowd.blocks.createMany({ blocks: Array.from({ length: 120 }, (_, i) => ({ type: 'Knowledge' as const, sessionId: `${h.tag}-crowd`, title: `crowd ${i}`, embedding: axisEmbedding(dims, 40, 0.001 * (i + 1)) })) });
     const loner = h.caller({ kind: 'user', id: `${h.tag}-loner`, roles: [] });
     const { blocks } = await loner.blocks.createMany({
       blocks: [
