@@ -228,7 +228,8 @@ async function main(): Promise<void> {
         HOST: '127.0.0.1',
         PORT: String(ports[service]),
         LOG_LEVEL: 'info',
-        ...DEV_AUTH.serviceEnv(service),
+        // inline: the service may run as nobody, which cannot read .data/keys (0600)
+        ...DEV_AUTH.serviceEnv(service, { inlineKey: true }),
         NATS_URL: stores['NATS_URL']!,
         ...natsCredentials(stores, service),
         ...(service === 'knowledge' ? { NEO4J_URI: stores['NEO4J_URI']!, NEO4J_USER: stores['NEO4J_USER']!, NEO4J_PASSWORD: stores['NEO4J_PASSWORD']! } : {}),

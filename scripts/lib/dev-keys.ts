@@ -24,6 +24,9 @@ const KINDS: Record<string, { kinds: IssuerConfig['kinds']; delegates: boolean }
   coordination: { kinds: ['service', 'agent'], delegates: true },
 };
 
+/** Services that sign tokens (their own, on a caller's behalf, agents'); knowledge only verifies. */
+const SIGNS = new Set<string>(['operations', 'coordination']);
+
 export const keyFile = (dir: string, name: string) => join(dir, `${name}.private.jwk.json`);
 
 /** Reads a private key, or makes it: written under a temporary name and linked into place, so parallel callers agree on one key. */
@@ -52,8 +55,12 @@ function ensureKey(dir: string, name: string): PrivateJwk {
 export interface DevAuth {
   /** AUTH_ISSUERS as services read it (public keys inline). */
   issuers: IssuerConfig[];
-  /** The token environment for one service process (only its own private key file). */
-  serviceEnv(service: SigningService): Record<string, string>;
+  /**
+   * The token environment for one service process: every issuer's public keys, and only its own
+   * private key (a file path, or `inlineKey` for a process that cannot read .data/keys, e.g. one
+   * running as another OS user).
+   */
+  serviceEnv(service: SigningService, opts?: { inlineKey?: boolean }): Record<string, string>;
   /** The token environment for a process that only verifies. */
   verifyEnv(): Record<string, string>;
   verifier: TokenVerifier;
@@ -79,7 +86,12 @@ export function devAuth(dir: string): DevAuth {
   return {
     issuers,
     verifyEnv,
-    serviceEnv: (service) => ({ ...verifyEnv(), AUTH_SIGNING_KEY_FILE: keyFile(dir, service), AUTH_ISSUER: service }),
+    serviceEnv: (service, opts = {}) => {
+      // knowledge signs nothing, so it gets no private key (tests still mint `knowledge` service tokens).
+      if (!SIGNS.has(service)) return verifyEnv();
+      const key: Record<string, string> = opts.inlineKey ? { AUTH_SIGNING_KEY: JSON.stringify(keys[service]) } : { AUTH_SIGNING_KEY_FILE: keyFile(dir, service) };
+      return { ...verifyEnv(), ...key, AUTH_ISSUER: service };
+    },
     verifier: verifierFromEnv(authEnv.parse(verifyEnv())),
     issuerFor: (service) => signer(service),
     token(principal, ttlSeconds = 3600) {
