@@ -13,18 +13,17 @@ import {
   startServiceServer,
   verifierFromEnv,
 } from '@platform/kit';
-import { corsSettings } from '@platform/kit';
+import { asyncApiDocument, corsSettings } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
-import { asyncApiDocument } from '@platform/kit';
 import { startCoordination } from './app.js';
 import { cachedPrincipalFromHeader } from './auth-cache.js';
 import { operationsTaskAccess } from './clients/operations.js';
 import { loadCoordinationConfig } from './config.js';
 import { coordinationContextFactory } from './context.js';
 import { deferred } from './deferred.js';
-import { observeCoordinationMetrics } from './metrics.js';
 import { createCoordinationRouter } from './router/index.js';
 import { BUCKETS } from './store/streams.js';
+import { observeCoordinationMetrics } from './metrics.js';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadCoordinationConfig();
