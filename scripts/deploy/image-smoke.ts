@@ -15,7 +15,7 @@
  * (non-root, read-only application files, like the image).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,8 +45,11 @@ function log(msg: string): void {
 
 /** node_modules entries `npm ci --omit=dev --omit=optional --workspace=<ws>` would create (dry run). */
 async function productionTree(workspace: string): Promise<{ dirs: string[]; links: Array<[string, string]> }> {
-  const npmRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  const Arborist = createRequire(import.meta.url)(path.join(npmRoot, 'npm', 'node_modules', '@npmcli', 'arborist')) as ArboristCtor;
+  // npm's own install (its bin/npm-cli.js, through the `npm` on the PATH), not `npm root -g`: under
+  // the Node that scripts/lib/node-runtime.sh puts first, the global root is that Node's, without npm.
+  const npmCli = realpathSync(execFileSync('bash', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+  const npmDir = path.dirname(path.dirname(npmCli));
+  const Arborist = createRequire(import.meta.url)(path.join(npmDir, 'node_modules', '@npmcli', 'arborist')) as ArboristCtor;
   const manifests = mkdtempSync(path.join(tmpdir(), 'image-smoke-manifests-'));
   try {
     for (const f of ['package.json', 'package-lock.json']) cpSync(path.join(ROOT, f), path.join(manifests, f));
