@@ -95,8 +95,9 @@ const CHANGE = { owner: 'ok', admin: 'ok', member: 'ok', viewer: 'FORBIDDEN' } a
 const MANAGE = { owner: 'ok', admin: 'ok', member: 'FORBIDDEN', viewer: 'FORBIDDEN' } as const;
 
 /** Coordination and knowledge have no platform-admin column. */
-const anyAuthed = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: o, service: o });
-const agentsOnly = () => base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', service: 'FORBIDDEN' });
+const anyAuthed = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: o, otherAgent: o, service: o, platformAdmin: o });
+/** Agent procedures on `agent`'s own name or job: users, services and admins FORBIDDEN; another agent `other`. */
+const agentsOnly = (other: Outcome = 'FORBIDDEN') => base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', otherAgent: other, service: 'FORBIDDEN', platformAdmin: 'FORBIDDEN' });
 
 const rule = (label: string, expect: Partial<Record<Caller, Outcome>>, build: Rule['build']): Rule => ({ label, expect, build });
 const one = (expect: Partial<Record<Caller, Outcome>>, build: Rule['build']): Entry => ({ rules: [rule('', expect, build)] });
@@ -282,7 +283,7 @@ const operations: Record<string, Entry> = {
   'memories.create': {
     rules: [
       rule('own', anyOps(), async (w) => ({ input: { content: `authz ${w.run}`, type: 'episodic' } })),
-      rule("for an agent", base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', service: 'FORBIDDEN', platformAdmin: 'ok' }), async (w) => ({
+      rule("for an agent", base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', otherAgent: 'FORBIDDEN', service: 'FORBIDDEN', platformAdmin: 'ok' }), async (w) => ({
         input: { content: `agent memory ${w.run}`, type: 'procedural', agentId: w.agentRowId },
       })),
     ],
@@ -293,7 +294,7 @@ const operations: Record<string, Entry> = {
         const m = await memory(w);
         return { input: { id: m.id }, secret: m.id };
       }),
-      rule("an agent's", base({ user: 'NOT_FOUND', otherUser: 'NOT_FOUND', agent: 'ok', service: 'NOT_FOUND', platformAdmin: 'ok' }), async (w) => {
+      rule("an agent's", base({ user: 'NOT_FOUND', otherUser: 'NOT_FOUND', agent: 'ok', otherAgent: 'NOT_FOUND', service: 'NOT_FOUND', platformAdmin: 'ok' }), async (w) => {
         const m = await memory(w, 'agent', { agentId: w.agentRowId });
         return { input: { id: m.id }, secret: m.id };
       }),
@@ -416,7 +417,7 @@ const coordination: Record<string, Entry> = {
   'agents.list': one(anyAuthed(), async (w) => ({ input: {}, secret: w.ids.agent })),
   'agents.get': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent }, secret: w.ids.agent })),
   // agents may only report themselves; users and services any agent
-  'agents.reportStuck': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent, reason: 'authz matrix probe' } })),
+  'agents.reportStuck': one({ ...anyAuthed(), otherAgent: 'FORBIDDEN' }, async (w) => ({ input: { name: w.ids.agent, reason: 'authz matrix probe' } })),
   'jobs.trigger': {
     rules: [
       rule('no target', makersC(), async (w, c) => ({ input: { jobType: 'proposal', params: { topic: 'authz' }, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
@@ -432,7 +433,7 @@ const coordination: Record<string, Entry> = {
         const j = await ownedJob(w, team);
         return { input: { jobId: j.jobId }, secret: j.jobId };
       }),
-      rule('held by agent', base({ agent: 'ok', otherAgent: 'NOT_FOUND' }), async (w) => {
+      rule('held by agent', base({ user: 'ok', otherUser: 'NOT_FOUND', teamMember: 'NOT_FOUND', agent: 'ok', otherAgent: 'NOT_FOUND', service: 'ok', platformAdmin: 'ok' }), async (w) => {
         const jobId = await heldJob(w);
         return { input: { jobId }, secret: jobId };
       }),
@@ -446,7 +447,7 @@ const coordination: Record<string, Entry> = {
         const j = await trigger(w, 'proposal', { targetKind: 'none', targetId, ...(team ? { teamId: w.teamId } : {}) });
         return { input: { targetId, limit: 5 }, secret: j.jobId };
       }),
-      rule('held by agent', base({ agent: 'ok', otherAgent: 'HIDDEN' }), async (w) => {
+      rule('held by agent', base({ user: 'ok', otherUser: 'HIDDEN', teamMember: 'HIDDEN', agent: 'ok', otherAgent: 'HIDDEN', service: 'ok', platformAdmin: 'ok' }), async (w) => {
         const jobId = await heldJob(w);
         return { input: { jobType: 'gap_analysis', status: 'running', limit: 200 }, secret: jobId };
       }),
@@ -458,14 +459,15 @@ const coordination: Record<string, Entry> = {
   'jobs.retry': {
     rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { jobId: await deadJob(w, team) } })),
   },
-  'jobs.claim': one(agentsOnly(), async (w) => {
+  // another agent claims for itself: past authorization (it never registered, so 412 offline)
+  'jobs.claim': one(agentsOnly('PASSES_AUTH'), async (w) => {
     await online(w);
     return { input: { capabilities: ['build'], waitMs: 0 } };
   }),
-  'jobs.progress': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), fraction: 0.5 } })),
-  'jobs.complete': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), result: { ok: true } } })),
-  'jobs.fail': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c), error: 'authz probe' } })),
-  'jobs.release': one(agentsOnly(), async (w, c) => ({ input: { jobId: await runningJob(w, c) } })),
+  'jobs.progress': one(agentsOnly('NOT_FOUND'), async (w, c) => ({ input: { jobId: await runningJob(w, c), fraction: 0.5 } })),
+  'jobs.complete': one(agentsOnly('NOT_FOUND'), async (w, c) => ({ input: { jobId: await runningJob(w, c), result: { ok: true } } })),
+  'jobs.fail': one(agentsOnly('NOT_FOUND'), async (w, c) => ({ input: { jobId: await runningJob(w, c), error: 'authz probe' } })),
+  'jobs.release': one(agentsOnly('NOT_FOUND'), async (w, c) => ({ input: { jobId: await runningJob(w, c) } })),
   'schedules.create': {
     rules: [
       rule('personal', makersC(), fixed({ cron: '0 0 1 1 *', jobType: 'proposal', params: {} })),
@@ -663,8 +665,30 @@ export const SAMPLE_INPUT = Symbol('sample input');
 
 const prefixed = (service: ServiceName, entries: Record<string, Entry>) => Object.fromEntries(Object.entries(entries).map(([k, v]) => [`${service}:${k}`, v]));
 
-export const AUTHZ_MATRIX: Record<string, Entry> = {
+const TABLE: Record<string, Entry> = {
   ...prefixed('knowledge', knowledge),
   ...prefixed('operations', operations),
   ...prefixed('coordination', coordination),
 };
+
+/**
+ * Every rule covers every kind of caller the issue names. Two columns follow from the others by a
+ * rule of the product, so they are filled in here rather than repeated in each row:
+ * - `teamMember` in a rule whose fixture is NOT shared with a team (no team column): a member of the
+ *   owner's team has no more right to the owner's personal records than any other user → `otherUser`'s outcome;
+ * - `otherAgent` where the row says nothing of it: in knowledge and operations an agent is a principal
+ *   acting for itself like any other, so a second agent gets what `agent` gets (rows where `agent`
+ *   acts on its own name, job or memories say `otherAgent` explicitly).
+ */
+function complete(table: Record<string, Entry>): Record<string, Entry> {
+  for (const entry of Object.values(table)) {
+    for (const r of entry.rules) {
+      const hasTeam = 'teamOwner' in r.expect || 'teamAdmin' in r.expect || 'teamViewer' in r.expect || 'teamMember' in r.expect;
+      if (!hasTeam && r.expect.otherUser !== undefined) r.expect.teamMember = r.expect.otherUser;
+      if (r.expect.otherAgent === undefined && r.expect.agent !== undefined) r.expect.otherAgent = r.expect.agent;
+    }
+  }
+  return table;
+}
+
+export const AUTHZ_MATRIX: Record<string, Entry> = complete(TABLE);

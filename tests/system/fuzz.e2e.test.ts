@@ -33,7 +33,7 @@ beforeAll(async () => {
   system = await startTestSystem({ ports, env: { LOG_LEVEL: 'warn' } });
   tokens.user = await tokenFor({ kind: 'user', id: `fuzz-user-${Date.now()}`, roles: ['admin'] }, 3_600);
   tokens.agent = await tokenFor({ kind: 'agent', id: `fuzz-agent-${Date.now()}`, roles: ['agent'] }, 3_600);
-  tokens.service = await tokenFor({ kind: 'service', id: 'fuzz-service', roles: ['service'] }, 3_600);
+  tokens.service = await tokenFor({ kind: 'service', id: 'operations', roles: ['service'] }, 3_600);
 });
 
 afterAll(async () => {

@@ -143,7 +143,7 @@ describe('liveness', () => {
       const taken = (await as('rescuer').jobs.claim({ capabilities: ['build'], waitMs: 1_000 })).job!;
       expect(taken).toMatchObject({ jobId, attempt: 2 });
       await as('rescuer').jobs.complete({ jobId, result: 'rescued' });
-      expect((await rejection(as('doomed').jobs.complete({ jobId }))).code).toBe('CONFLICT');
+      expect((await rejection(as('doomed').jobs.complete({ jobId }))).code).toBe('NOT_FOUND'); // the rescuer's job now
       expect((await rejection(as('doomed').jobs.claim({ capabilities: ['build'], waitMs: 0 }))).code).toBe('PRECONDITION_FAILED');
       const final = await operator().jobs.get({ jobId });
       expect(final.history.map((h) => `${h.status}:${h.agent ?? '-'}`)).toEqual(['queued:-', 'running:doomed', 'queued:-', 'running:rescuer', 'succeeded:rescuer']);

@@ -173,7 +173,7 @@ describe('lifecycle', () => {
     ]);
     // Repeating the complete (a lost answer) is answered, not refused; a different agent is refused.
     expect((await worker('runner').jobs.complete({ jobId })).job.status).toBe('succeeded');
-    expect((await rejection(worker('prio').jobs.complete({ jobId }))).code).toBe('CONFLICT');
+    expect((await rejection(worker('prio').jobs.complete({ jobId }))).code).toBe('NOT_FOUND'); // not its job: as if none
 
     await settled();
     const events = (await readEvents(coord.nc, ['coordination.job.queued', 'coordination.job.started', 'coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId);

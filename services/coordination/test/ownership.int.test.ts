@@ -139,7 +139,9 @@ describe('an agent sees a job only while it holds it', () => {
     expect(await codeOf(as(agent('bystander')).jobs.get({ jobId }))).toBe('NOT_FOUND');
     expect((await as(agent('bystander')).jobs.list({ limit: 200 })).jobs).toEqual([]);
     // ...and the bystander cannot act on it either (these already checked holding).
-    expect(await codeOf(as(agent('bystander')).jobs.complete({ jobId }))).toBe('CONFLICT');
+    expect(await codeOf(as(agent('bystander')).jobs.complete({ jobId }))).toBe('NOT_FOUND');
+    expect(await codeOf(as(agent('bystander')).jobs.progress({ jobId, fraction: 0.5 }))).toBe('NOT_FOUND');
+    expect(await codeOf(as(agent('bystander')).jobs.release({ jobId }))).toBe('NOT_FOUND');
     // Agents never cancel or retry, held or not.
     expect(await codeOf(as(agent('holder')).jobs.cancel({ jobId }))).toBe('FORBIDDEN');
 

@@ -196,7 +196,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       log: jobLog,
       signal: abort.signal,
       progress: async (fraction, message) => {
-        const answer = await client.jobs.progress.mutate({ jobId: job.jobId, ...(fraction !== undefined ? { fraction } : {}), ...(message ? { message } : {}) });
+        let answer: { keepGoing: boolean; cancelled: boolean };
+        try {
+          answer = await client.jobs.progress.mutate({ jobId: job.jobId, ...(fraction !== undefined ? { fraction } : {}), ...(message ? { message } : {}) });
+        } catch (err) {
+          // NOT_FOUND: the job is another agent's now (taken back and given out again): stop.
+          if (codeOf(err) !== 'NOT_FOUND') throw err;
+          answer = { keepGoing: false, cancelled: false };
+        }
         if (!answer.keepGoing) abortJob(job.jobId, answer.cancelled ? 'cancelled' : 'lost');
         return answer.keepGoing;
       },
@@ -281,8 +288,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       } catch (err) {
         if (seq !== null) settle(seq, null);
         seq = null;
-        // CONFLICT: cancelled or taken back while we finished. Anything else: once more, then left to the service's sweeps.
-        if (codeOf(err) === 'CONFLICT' || attempt >= 2) {
+        // CONFLICT: cancelled while we finished; NOT_FOUND: taken back and given to another agent.
+        // Anything else: once more, then left to the service's sweeps.
+        if (codeOf(err) === 'CONFLICT' || codeOf(err) === 'NOT_FOUND' || attempt >= 2) {
           jobLog.warn({ err: messageOf(err), code: codeOf(err) }, 'could not report the job');
           inFlight.delete(job.jobId);
           return null;

@@ -1,5 +1,5 @@
 import { jobTypeDefinitions, type JobStatus } from '@platform/contracts';
-import { conflict, type Clock, type IdGenerator } from '@platform/kit';
+import { conflict, notFound, type Clock, type IdGenerator } from '@platform/kit';
 import { deadLetter, jobEvent, workItem } from '../events/job-events.js';
 import type { JobRecord } from '../store/job-record.js';
 import { retryDelayMs } from './retry-policy.js';
@@ -45,6 +45,8 @@ export function afterFailure(deps: Deps, job: JobRecord, reason: string, backoff
 
 /** Agents may change only the running jobs they hold. */
 export function assertHeldBy(job: JobRecord, agent: string): void {
+  // An agent sees a job only while it holds it (or held it last): any other job is NOT_FOUND, as if
+  // it did not exist, with no hint of its state or of who holds it.
+  if (job.agent !== agent) throw notFound('job', job.id);
   if (job.status !== 'running') throw conflict(`job ${job.id} is ${job.status}, not running`, { status: job.status });
-  if (job.agent !== agent) throw conflict(`job ${job.id} is held by another agent`, { agent: job.agent });
 }

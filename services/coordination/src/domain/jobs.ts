@@ -258,7 +258,9 @@ export interface ProgressAnswer {
 /** Records progress on a running job and tells the agent whether to carry on. */
 export async function reportProgress(deps: CoordinationDeps, agent: string, id: string, progress: { fraction?: number | undefined; message?: string | undefined }): Promise<ProgressAnswer> {
   const { record } = await mutateJob(deps, id, (job) => {
-    if (job.status !== 'running' || job.agent !== agent) return UNCHANGED;
+    // Not this agent's (now or last): NOT_FOUND, like assertHeldBy, so no agent reads another's job status.
+    if (job.agent !== agent) throw notFound('job', id);
+    if (job.status !== 'running') return UNCHANGED;
     return { ...job, progress: { fraction: progress.fraction ?? null, message: progress.message ?? null, at: deps.clock().toISOString() } };
   }, {}); // no event: no marker
   const keepGoing = record.status === 'running' && record.agent === agent;
