@@ -1,23 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callerFor, codeOf, service, testDeps, user } from './support/callers.js';
-import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
+import { useScratchDb } from './support/scratch.js';
 
 // The tRPC API through createCaller (zod validation, domain rules, error mapping) on a scratch database.
-let s: ScratchDb;
-let setupError: unknown;
-beforeAll(async () => {
-  try {
-    s = await migratedScratchDb('api');
-  } catch (e) {
-    setupError = e;
-  }
-});
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-afterAll(async () => {
-  await s?.drop();
-});
+const s = useScratchDb('api');
 
 const as = (id: string, roles: string[] = []) => callerFor(testDeps(s), user(id, roles));
 const zodPaths = async (p: Promise<unknown>) => {

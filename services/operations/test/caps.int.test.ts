@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { callerFor, codeOf, testDeps, user } from './support/callers.js';
-import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
+import { useScratchDb } from './support/scratch.js';
 
 /*
  * Rule: no read answers an unbounded list. agents.list pages (limit: default 50, max 200, cursor →
@@ -8,21 +8,7 @@ import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
  * most 500 subtasks (the first in sibling order) and says `subtasksTruncated` when there are more.
  */
 
-let s: ScratchDb;
-let setupError: unknown;
-beforeAll(async () => {
-  try {
-    s = await migratedScratchDb('caps');
-  } catch (e) {
-    setupError = e;
-  }
-});
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-afterAll(async () => {
-  await s?.drop();
-});
+const s = useScratchDb('caps');
 
 const as = (id: string, roles: string[] = []) => callerFor(testDeps(s), user(id, roles));
 
@@ -30,7 +16,6 @@ describe('agents.list pages', () => {
   const names = Array.from({ length: 53 }, (_, i) => `cap-agent-${String((i * 37) % 53).padStart(2, '0')}`);
 
   beforeAll(async () => {
-    if (setupError) return;
     const root = as('root', ['admin']);
     for (const name of names) await root.agents.create({ name, config: { model: 'm' } });
   });

@@ -1,25 +1,11 @@
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callerFor, codeOf, fakeKnowledge, testDeps, user } from './support/callers.js';
-import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
+import { useScratchDb } from './support/scratch.js';
 
 // Two users and one team: what the repositories allow, and what row-level security enforces
 // underneath when a query carries no principal at all.
-let s: ScratchDb;
-let setupError: unknown;
-beforeAll(async () => {
-  try {
-    s = await migratedScratchDb('isolation');
-  } catch (e) {
-    setupError = e;
-  }
-});
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-afterAll(async () => {
-  await s?.drop();
-});
+const s = useScratchDb('isolation');
 
 const BLOCK = '0b8c6c1e-6a43-4c49-8d7c-4c1f0a1f2b3c';
 const deps = () => testDeps(s, { knowledge: fakeKnowledge([BLOCK]) });

@@ -1,27 +1,13 @@
 import type { JobOwner } from '@platform/contracts';
 import { createEnvelope } from '@platform/kit';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { onJobSucceeded } from '../src/domain/job-results.js';
 import { callerFor, silentLog, testDeps, user } from './support/callers.js';
-import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
+import { useScratchDb } from './support/scratch.js';
 
 // The job-result consumer applies a job's result AS THE JOB'S OWNER (issue 12, item 4): under
 // row-level security and the normal task rules, never as a system actor that may touch any task.
-let s: ScratchDb;
-let setupError: unknown;
-beforeAll(async () => {
-  try {
-    s = await migratedScratchDb('job_results');
-  } catch (e) {
-    setupError = e;
-  }
-});
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-afterAll(async () => {
-  await s?.drop();
-});
+const s = useScratchDb('job_results');
 
 const deps = () => ({ ...testDeps(s), log: silentLog });
 const as = (id: string) => callerFor(testDeps(s), user(id));

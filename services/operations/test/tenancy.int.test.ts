@@ -1,28 +1,14 @@
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { roleRefusal } from '../src/domain/role-check.js';
 import { createDb } from '../src/store/prisma.js';
 import { connectedRoleFacts } from '../src/store/role.js';
 import { callerFor, codeOf, testDeps, user } from './support/callers.js';
-import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
+import { useScratchDb } from './support/scratch.js';
 
 // Issue 12, item 6: FORCEd row-level security, the service refusing an unsafe role, memory history
 // without leaks, and approval requests that strangers cannot block.
-let s: ScratchDb;
-let setupError: unknown;
-beforeAll(async () => {
-  try {
-    s = await migratedScratchDb('tenancy');
-  } catch (e) {
-    setupError = e;
-  }
-});
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-afterAll(async () => {
-  await s?.drop();
-});
+const s = useScratchDb('tenancy');
 
 const deps = () => testDeps(s);
 const PER_USER_TABLES = ['agents', 'approval_requests', 'conversations', 'memories', 'memory_logs', 'memory_tags', 'messages', 'saga_instances', 'sessions', 'tasks', 'team_memberships', 'teams', 'users'];

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -92,4 +93,34 @@ export async function backendsGone(adminUrl: string, database: string, timeoutMs
   } finally {
     await c.end();
   }
+}
+
+/**
+ * A migrated scratch database for one test file: made before its tests, dropped after them. A failed
+ * set-up fails every test with its own error (not a TypeError on a missing database). What it answers
+ * stands for the database from `beforeAll` on.
+ */
+export function useScratchDb(tag: string, opts: { poolMax?: number } = {}): ScratchDb {
+  let db: ScratchDb | undefined;
+  let setupError: unknown;
+  beforeAll(async () => {
+    try {
+      db = await migratedScratchDb(tag, opts);
+    } catch (e) {
+      setupError = e;
+    }
+  });
+  beforeEach(() => {
+    if (setupError) throw setupError;
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  return new Proxy({} as ScratchDb, {
+    get(_target, prop) {
+      if (!db) throw setupError instanceof Error ? setupError : new Error(`scratch database ${tag} is not set up yet`);
+      const value: unknown = Reflect.get(db, prop);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(db) : value;
+    },
+  });
 }
