@@ -23,3 +23,4 @@ export * from './metrics.js';
 export * from './jetstream-metrics.js';
 export * from './retention.js';
 export * from './background-start.js';
+export * from './drain-loop.js';

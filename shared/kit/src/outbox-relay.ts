@@ -1,5 +1,6 @@
 import type { JetStreamClient } from 'nats';
 import type { Logger } from './logger.js';
+import { startDrainLoop, type DrainLoop } from './drain-loop.js';
 import { publishEnvelope } from './nats.js';
 
 export interface OutboxSource {
@@ -8,11 +9,7 @@ export interface OutboxSource {
   markPublished(ids: string[]): Promise<void>;
 }
 
-export interface OutboxRelay {
-  /** Ask for a pass now (after a commit) instead of waiting for the next tick. */
-  poke(): void;
-  stop(): Promise<void>;
-}
+export type OutboxRelay = DrainLoop;
 
 /**
  * Relays an outbox (Postgres table or Neo4j nodes) to JetStream. Events are published with
@@ -21,15 +18,13 @@ export interface OutboxRelay {
  */
 export function startOutboxRelay(opts: { source: OutboxSource; js: JetStreamClient; log: Logger; intervalMs: number; batch?: number }): OutboxRelay {
   const batch = opts.batch ?? 100;
-  let running: Promise<void> | null = null;
-  let again = false;
-  let stopped = false;
-
-  const pass = async () => {
-    do {
-      again = false;
+  return startDrainLoop({
+    name: 'outbox relay',
+    intervalMs: opts.intervalMs,
+    log: opts.log,
+    drain: async () => {
       const events = await opts.source.pending(batch);
-      if (events.length === 0) return;
+      if (events.length === 0) return false;
       const done: string[] = [];
       try {
         for (const e of events) {
@@ -40,30 +35,7 @@ export function startOutboxRelay(opts: { source: OutboxSource; js: JetStreamClie
       } finally {
         if (done.length > 0) await opts.source.markPublished(done);
       }
-      if (events.length === batch) again = true;
-    } while (again && !stopped);
-  };
-
-  const tick = () => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = pass()
-      .catch((err: unknown) => opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox relay pass failed; will retry'))
-      .finally(() => {
-        running = null;
-      });
-  };
-  const timer = setInterval(tick, opts.intervalMs);
-  tick();
-  return {
-    poke: tick,
-    stop: async () => {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+      return events.length === batch;
     },
-  };
+  });
 }

@@ -1,5 +1,5 @@
 import { TEAM_MEMBERSHIP_BUCKET, TeamMembershipEntry, teamMembershipKey, userIdOfTeamMembershipKey } from '@platform/contracts';
-import type { KV, Logger, NatsConnection } from '@platform/kit';
+import { startDrainLoop, type KV, type Logger, type NatsConnection } from '@platform/kit';
 import { drainDirectoryChanges, markAllForResync, type DirectoryEntry } from '../store/team-directory.js';
 import type { SqlPool } from '../store/sql.js';
 
@@ -53,38 +53,15 @@ export async function startTeamDirectoryPublisher(opts: {
   const marked = await markAllForResync(opts.sql, listed);
   log.info({ marked }, 'team directory resync queued');
 
-  let running: Promise<void> | null = null;
-  let again = false;
-  let stopped = false;
-  const pass = async () => {
-    do {
-      again = false;
+  return startDrainLoop({
+    name: 'team directory',
+    intervalMs: opts.intervalMs,
+    log,
+    drain: async () => {
       const n = await drainDirectoryChanges(opts.sql, batch, async (entries) => {
         for (const e of entries) await put(kv, e);
       });
-      if (n === batch) again = true;
-    } while (again && !stopped);
-  };
-  const tick = () => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = pass()
-      .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'team directory pass failed; will retry'))
-      .finally(() => {
-        running = null;
-      });
-  };
-  const timer = setInterval(tick, opts.intervalMs);
-  tick();
-  return {
-    poke: tick,
-    stop: async () => {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+      return n === batch;
     },
-  };
+  });
 }
