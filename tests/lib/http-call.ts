@@ -9,6 +9,21 @@ export interface CallResult {
   ms: number;
 }
 
+/** JSON headers, with the bearer token when there is one. */
+function requestHeaders(token: string | null): Record<string, string> {
+  return token ? { 'content-type': 'application/json', authorization: `Bearer ${token}` } : { 'content-type': 'application/json' };
+}
+
+/** The body as JSON, or as text when it is not JSON (e.g. 431 from node for a huge query string). */
+async function readBody(res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /**
  * Calls a procedure over tRPC's HTTP wire format directly (no typed client), so any value — valid
  * or hostile — can be sent and the raw status and error code observed.
@@ -21,21 +36,14 @@ export async function callProcedure(
   timeoutMs = 20_000,
 ): Promise<CallResult> {
   const base = `http://127.0.0.1:${ports[proc.service]}/trpc/${proc.path}`;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers['authorization'] = `Bearer ${token}`;
+  const headers = requestHeaders(token);
   const body = input === undefined ? undefined : input instanceof RawJson ? input.text : JSON.stringify(input);
   const started = performance.now();
   const res =
     proc.type === 'query'
       ? await fetch(body === undefined ? base : `${base}?input=${encodeURIComponent(body)}`, { headers, signal: AbortSignal.timeout(timeoutMs) })
       : await fetch(base, { method: 'POST', headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON (e.g. 431 from node for a huge query string): keep the text
-  }
+  const parsed = await readBody(res);
   const code = (parsed as { error?: { data?: { code?: string } } } | null)?.error?.data?.code ?? null;
   return { status: res.status, code, body: parsed, ms: performance.now() - started };
 }
@@ -57,8 +65,7 @@ export async function callRest(
 ): Promise<CallResult> {
   if (!proc.rest) throw new Error(`${proc.service}:${proc.path} has no REST route`);
   const base = `http://127.0.0.1:${ports[proc.service]}/api${proc.rest.path}`;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers['authorization'] = `Bearer ${token}`;
+  const headers = requestHeaders(token);
   const started = performance.now();
   let res: Response;
   if (proc.rest.method === 'GET') {
@@ -72,13 +79,7 @@ export async function callRest(
   } else {
     res = await fetch(base, { method: 'POST', headers, body: JSON.stringify(input ?? {}), signal: AbortSignal.timeout(timeoutMs) });
   }
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
+  const parsed = await readBody(res);
   const ok = res.status >= 200 && res.status < 300;
   const code = ok ? null : ((parsed as { code?: string } | null)?.code ?? CODE_BY_STATUS[res.status] ?? null);
   return { status: res.status, code, body: ok ? { result: { data: parsed } } : parsed, ms: performance.now() - started };

@@ -1,11 +1,10 @@
 import { heartbeatSubject, signHeartbeat, type UnsignedHeartbeat } from '@platform/contracts';
 import { connectNats, createLogger } from '@platform/kit';
-import { TRPCError } from '@trpc/server';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken } from '../../../scripts/lib/local-env.js';
 import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../src/store/streams.js';
-import { agent, FAST, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
+import { agent, FAST, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
 import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
@@ -17,14 +16,6 @@ const operator = () => coord.as(user('operator'));
 const as = (name: string) => coord.as(agent(name));
 const ALL = ['gap_analysis', 'build', 'proposal'] as const;
 
-async function rejection(p: Promise<unknown>): Promise<TRPCError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  return err as TRPCError;
-}
 
 /** Outbox sends run in the background: wait for them before looking at the streams. */
 const settled = () => coord.deps.background.idle();

@@ -1,10 +1,9 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sweepOutbox } from '../src/domain/outbox.js';
 import { jobEvent } from '../src/events/job-events.js';
 import { DEADLETTER_STREAM, JOBS_STREAM } from '../src/store/streams.js';
-import { agent, service, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
+import { agent, service, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
 import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
@@ -15,14 +14,6 @@ let coord: TestCoordination;
 const alice = () => coord.as(user('alice'));
 const worker = (name: string) => coord.as(agent(name));
 
-async function rejection(p: Promise<unknown>): Promise<TRPCError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  return err as TRPCError;
-}
 
 /** Outbox sends run in the background: wait for them before looking at the streams. */
 const settled = () => coord.deps.background.idle();

@@ -1,8 +1,7 @@
 import type { Principal } from '@platform/contracts';
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob } from '../src/domain/jobs.js';
-import { admin, agent, service, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
+import { admin, agent, service, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
 import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
@@ -19,14 +18,6 @@ const bob = user('bob');
 const carol = user('carol');
 const vera = user('vera');
 
-async function rejection(p: Promise<unknown>): Promise<TRPCError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  return err as TRPCError;
-}
 const codeOf = async (p: Promise<unknown>) => (await rejection(p)).code;
 
 /** Every job in the bucket, whoever owns it (as a service sees them). */

@@ -1,6 +1,5 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCoordination, user, agent, type TestCoordination } from './support/coordination.js';
+import { startTestCoordination, user, agent, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents } from './support/events.js';
 import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
@@ -11,14 +10,6 @@ let a: TestCoordination;
 let b: TestCoordination;
 const alice = () => a.as(user('alice'));
 
-async function rejection(p: Promise<unknown>): Promise<TRPCError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TRPCError);
-  return err as TRPCError;
-}
 
 beforeAll(async () => {
   nats = await startPrivateNats(4593);

@@ -1,4 +1,6 @@
 import type { Principal } from '@platform/contracts';
+import { TRPCError } from '@trpc/server';
+import { expect } from 'vitest';
 import { connectNats, createLogger, type NatsConnection } from '@platform/kit';
 import { DEV_AUTH } from '../../../../scripts/lib/local-env.js';
 import { startCoordination, type Coordination } from '../../src/app.js';
@@ -53,3 +55,13 @@ export const user = (id = 'alice'): Principal => ({ kind: 'user', id, roles: [] 
 export const agent = (id: string): Principal => ({ kind: 'agent', id, roles: ['agent'] });
 export const service = (id = 'operations'): Principal => ({ kind: 'service', id, roles: ['service'] });
 export const admin = (id = 'root'): Principal => ({ kind: 'user', id, roles: ['admin'] });
+
+/** The TRPCError a call was refused with (fails the test when it was not refused, or not with one). */
+export async function rejection(p: Promise<unknown>): Promise<TRPCError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(TRPCError);
+  return err as TRPCError;
+}
