@@ -74,6 +74,9 @@ async function driveWrites() {
   await alice.operations.tasks.updateStatus.mutate({ id: task.id, status: 'in_progress' });
   await alice.operations.tasks.move.mutate({ id: task.subtasks[0]!.id, parentId: null });
   await alice.operations.tasks.updateStatus.mutate({ id: task.subtasks[0]!.id, status: 'done' });
+  await alice.operations.tasks.edit.mutate({ id: task.subtasks[0]!.id, title: `${runTag} subtask, renamed`, dueAt: '2030-01-01T00:00:00Z' });
+  const doomed = await alice.operations.tasks.create.mutate({ title: `${runTag} doomed`, priority: 'P3', subtasks: [{ title: `${runTag} doomed subtask` }] });
+  await alice.operations.tasks.delete.mutate({ id: doomed.id });
   const approval = await alice.operations.approvals.request.mutate({ subjectKind: 'other', subjectId: runTag });
   await admin.operations.approvals.decide.mutate({ id: approval.id, decision: 'approved' });
   const memory = await alice.operations.memories.create.mutate({ content: `memory of ${runTag}`, type: 'semantic' });
@@ -95,7 +98,7 @@ async function driveWrites() {
 const EXPECTED = [
   'knowledge.block.created', 'knowledge.block.updated', 'knowledge.block.superseded', 'knowledge.block.archived',
   'knowledge.link.created', 'knowledge.link.removed', 'knowledge.workflow.step.changed',
-  'operations.task.created', 'operations.task.updated', 'operations.task.completed',
+  'operations.task.created', 'operations.task.updated', 'operations.task.completed', 'operations.task.deleted',
   'operations.approval.requested', 'operations.approval.decided',
   'operations.memory.created', 'operations.memory.updated', 'operations.memory.expired',
   'operations.saga.started', 'operations.saga.completed', 'operations.event.appended',

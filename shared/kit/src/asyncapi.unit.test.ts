@@ -18,7 +18,7 @@ const subjectsOf = (doc: { channels: Record<string, unknown> }) => channelsOf(do
 describe('the AsyncAPI document', () => {
   it('has one channel per subject of the shared/contracts registry, no more, no fewer', () => {
     expect(subjectsOf(asyncApiDocument())).toEqual(Object.keys(eventSchemas).sort());
-    expect(Object.keys(eventSchemas).filter((s) => s.startsWith('operations.'))).toHaveLength(14);
+    expect(Object.keys(eventSchemas).filter((s) => s.startsWith('operations.'))).toHaveLength(15);
   });
 
   it('is a valid AsyncAPI 3.0 document (the @asyncapi/specs JSON schema)', () => {
@@ -52,6 +52,10 @@ describe('the AsyncAPI document', () => {
   it.each<[string, EventSubject, Record<string, unknown>, boolean]>([
     ['a task event', 'operations.task.completed', { ...envelope, subject: 'operations.task.completed', data: task }, true],
     ['a task event with a team and its change', 'operations.task.updated', { ...envelope, subject: 'operations.task.updated', data: { ...task, teamId: null, change: 'status', previousStatus: 'todo' } }, true],
+    ['a task details edit naming its fields', 'operations.task.updated', { ...envelope, subject: 'operations.task.updated', data: { ...task, dueAt: '2027-01-01T00:00:00.000Z', change: 'details', changed: ['title', 'dueAt'] } }, true],
+    ['a task details edit naming an unknown field', 'operations.task.updated', { ...envelope, subject: 'operations.task.updated', data: { ...task, change: 'details', changed: ['status'] } }, false],
+    ['a deleted subtask naming the task deleted with it', 'operations.task.deleted', { ...envelope, subject: 'operations.task.deleted', data: { ...task, deletedWith: '0b8c6c1e-6a43-4c49-8d7c-4c1f0a1f2b3c' } }, true],
+    ['a task deletion without deletedWith', 'operations.task.deleted', { ...envelope, subject: 'operations.task.deleted', data: task }, false],
     ['an appended event with null data', 'operations.event.appended', { ...envelope, subject: 'operations.event.appended', data: { position: 1, eventId: envelope.id, aggregateId: 'a', aggregateType: 't', eventType: 'x', version: 1, data: null } }, true],
     ['a task event without its owner', 'operations.task.completed', { ...envelope, subject: 'operations.task.completed', data: { ...task, ownerId: undefined } }, false],
     ['a task event with an unknown status', 'operations.task.completed', { ...envelope, subject: 'operations.task.completed', data: { ...task, status: 'finished' } }, false],

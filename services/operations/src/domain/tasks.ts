@@ -1,4 +1,4 @@
-import { canTransition, TASK_TRANSITIONS, type Principal, type TaskStatus } from '@platform/contracts';
+import { canTransition, TASK_TRANSITIONS, type Principal, type TaskDetailField, type TaskStatus } from '@platform/contracts';
 import { badRequest, conflict, createEnvelope, notFound, withSpan } from '@platform/kit';
 import type { KnowledgePort } from '../clients/knowledge.js';
 import { appendOutbox } from '../store/outbox.js';
@@ -6,7 +6,24 @@ import type { Page } from '../store/pagination.js';
 import { asUser, type UserScope } from '../store/scope.js';
 import { findSession } from '../store/sessions.js';
 import { myRole } from '../store/teams.js';
-import { findTaskTree, insertTaskTree, listTasks as listTaskRows, lockTask, setTaskParent, setTaskStatus, type NewTask, type TaskFilter, type TaskRow, type TaskTree } from '../store/tasks.js';
+import {
+  deleteTask as deleteTaskRow,
+  findTaskTree,
+  foreignDescendants,
+  insertTaskTree,
+  listTasks as listTaskRows,
+  lockParentChanges,
+  lockSubtree,
+  lockTask,
+  setTaskDetails,
+  setTaskParent,
+  setTaskStatus,
+  type NewTask,
+  type TaskDetails,
+  type TaskFilter,
+  type TaskRow,
+  type TaskTree,
+} from '../store/tasks.js';
 import { forbidden, teamMay } from './access.js';
 import type { CoreDeps } from './deps.js';
 
@@ -22,6 +39,7 @@ export const taskEventData = (t: TaskRow) => ({
   parentId: t.parentId,
   blockId: t.blockId,
   teamId: t.teamId,
+  dueAt: t.dueAt ? t.dueAt.toISOString() : null,
 });
 
 /**
@@ -127,6 +145,72 @@ export function moveTask(deps: CoreDeps, principal: Principal, id: string, paren
       const moved = await setTaskParent(s, id, parentId);
       await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.updated', { ...taskEventData(moved), change: 'parent' as const }, deps));
       return (await findTaskTree(s, id))!;
+    },
+    { write: true },
+  );
+}
+
+/** The detail fields an edit changes (a field given with its current value is no change). */
+function changedDetails(task: TaskRow, edit: TaskDetails): Array<TaskDetailField> {
+  const changed: TaskDetailField[] = [];
+  if (edit.title !== undefined && edit.title !== task.title) changed.push('title');
+  if (edit.description !== undefined && edit.description !== task.description) changed.push('description');
+  if (edit.priority !== undefined && edit.priority !== task.priority) changed.push('priority');
+  if (edit.dueAt !== undefined && (edit.dueAt?.getTime() ?? null) !== (task.dueAt?.getTime() ?? null)) changed.push('dueAt');
+  return changed;
+}
+
+/**
+ * Edits a task's title, description, priority or due date. The same people may edit a task as may
+ * change its status (its owner, or a member/admin/owner of its team): NOT_FOUND when the caller cannot
+ * see it, FORBIDDEN when it can but may not change it. Only the fields that really change are written
+ * and announced (one operations.task.updated, change `details`, `changed` naming them); an edit that
+ * changes nothing writes nothing and announces nothing.
+ */
+export function editTask(deps: CoreDeps, principal: Principal, id: string, edit: TaskDetails): Promise<TaskRow> {
+  return asUser(
+    deps.db,
+    principal,
+    async (s) => {
+      const task = await lockForChange(s, id);
+      const changed = changedDetails(task, edit);
+      if (changed.length === 0) return task;
+      const only = Object.fromEntries(changed.map((f) => [f, edit[f]])) as TaskDetails;
+      const updated = await setTaskDetails(s, id, only);
+      await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.updated', { ...taskEventData(updated), change: 'details' as const, changed }, deps));
+      return updated;
+    },
+    { write: true },
+  );
+}
+
+/**
+ * Deletes a task with all its subtasks (any depth), in one transaction with one
+ * operations.task.deleted per deleted task, deepest first, each naming the task the owner deleted.
+ * Only the task's owner may: NOT_FOUND when the caller cannot see the task (or it is already gone),
+ * FORBIDDEN when it can see but does not own it (a team member may change a team task, not delete
+ * it). A tree holding a task someone else owns (a team member moved theirs under it) is refused with
+ * CONFLICT rather than taking their work with it: they move or delete theirs first.
+ */
+export function deleteTask(deps: CoreDeps, principal: Principal, id: string): Promise<{ id: string; deletedTaskIds: string[] }> {
+  return asUser(
+    deps.db,
+    principal,
+    async (s) => {
+      const visible = await findTaskTree(s, id);
+      if (!visible) throw notFound('task', id);
+      if (visible.ownerId !== s.userId) throw forbidden(`only its owner may delete task ${id}`);
+      await lockParentChanges(s);
+      if (!(await lockTask(s, id))) throw notFound('task', id); // deleted by a concurrent call
+      const foreign = await foreignDescendants(s, id);
+      if (foreign === null) throw notFound('task', id);
+      if (foreign > 0) throw conflict(`task ${id} has ${foreign} subtask(s) owned by someone else: they move or delete theirs first`, { foreignSubtasks: foreign });
+      const tree = await lockSubtree(s, id);
+      if (!(await deleteTaskRow(s, id))) throw notFound('task', id);
+      for (const t of tree) {
+        await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.deleted', { ...taskEventData(t), deletedWith: id }, deps));
+      }
+      return { id, deletedTaskIds: tree.map((t) => t.id) };
     },
     { write: true },
   );

@@ -13,6 +13,8 @@ export const Conversation = z.object({
   sessionId: z.uuid().nullable(),
   status: ConversationStatus,
   title: z.string().nullable(),
+  /** How many messages the conversation has. */
+  messageCount: z.number().int().min(0),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

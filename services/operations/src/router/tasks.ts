@@ -1,9 +1,9 @@
 import { BlockId, TaskId, TaskPriority, TaskStatus } from '@platform/contracts';
 import { z } from 'zod';
-import { createTask, getTask, listTasks, moveTask, updateTaskStatus, type TaskDeps } from '../domain/tasks.js';
+import { createTask, deleteTask, editTask, getTask, listTasks, moveTask, updateTaskStatus, type TaskDeps } from '../domain/tasks.js';
 import type { TaskRow, TaskTree } from '../store/tasks.js';
 import { authedProcedure, router } from '../trpc.js';
-import { Cursor, iso, isoOrNull, Limit, pageOf, toPage } from './wire.js';
+import { Cursor, DateTime, iso, isoOrNull, Limit, pageOf, toPage } from './wire.js';
 
 const TaskFields = {
   id: TaskId,
@@ -17,6 +17,7 @@ const TaskFields = {
   blockId: z.string().nullable(),
   parentId: TaskId.nullable(),
   completedAt: z.string().nullable(),
+  dueAt: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 };
@@ -38,8 +39,27 @@ export const CreateTaskInput = z.strictObject({
   /** One of the caller's sessions (sessions.create). */
   sessionId: z.uuid().optional(),
   blockId: BlockId.optional(),
+  /** When the task should be done (ISO 8601 with offset). */
+  dueAt: DateTime.optional(),
   subtasks: z.array(z.strictObject({ title: Title, description: Description, priority: TaskPriority.default('P2') })).max(100).default([]),
 });
+
+/** tasks.edit: the fields to change (at least one); null clears the description or the due date. */
+export const EditTaskInput = z
+  .strictObject({
+    id: TaskId,
+    title: Title.optional(),
+    description: z.string().max(20_000).nullable().optional(),
+    priority: TaskPriority.optional(),
+    dueAt: DateTime.nullable().optional(),
+  })
+  .refine((i) => i.title !== undefined || i.description !== undefined || i.priority !== undefined || i.dueAt !== undefined, {
+    message: 'give at least one of title, description, priority, dueAt',
+    path: ['title'],
+  });
+
+/** tasks.delete: the deleted task and every deleted task of its tree, deepest first (the task itself last). */
+export const DeletedTasks = z.object({ id: TaskId, deletedTaskIds: z.array(TaskId).min(1) });
 
 const toTask = (t: TaskRow): z.infer<typeof Task> => ({
   id: t.id,
@@ -53,6 +73,7 @@ const toTask = (t: TaskRow): z.infer<typeof Task> => ({
   blockId: t.blockId,
   parentId: t.parentId,
   completedAt: isoOrNull(t.completedAt),
+  dueAt: isoOrNull(t.dueAt),
   createdAt: iso(t.createdAt),
   updatedAt: iso(t.updatedAt),
 });
@@ -65,7 +86,7 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
       .input(CreateTaskInput)
       .output(TaskWithSubtasks)
       .mutation(async ({ ctx, input }) => {
-        const task = await createTask(deps, ctx.principal, input);
+        const task = await createTask(deps, ctx.principal, { ...input, dueAt: input.dueAt === undefined ? undefined : new Date(input.dueAt) });
         deps.afterWrite();
         return toTree(task);
       }),
@@ -104,6 +125,25 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         const task = await updateTaskStatus(deps, ctx.principal, input.id, input.status);
         deps.afterWrite();
         return toTask(task);
+      }),
+    edit: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/tasks/edit', protect: true, tags: ['tasks'], summary: 'Change a task’s title, description, priority or due date (who may change its status may edit it)' } })
+      .input(EditTaskInput)
+      .output(Task)
+      .mutation(async ({ ctx, input }) => {
+        const { id, dueAt, ...rest } = input;
+        const task = await editTask(deps, ctx.principal, id, { ...rest, dueAt: dueAt === undefined ? undefined : dueAt === null ? null : new Date(dueAt) });
+        deps.afterWrite();
+        return toTask(task);
+      }),
+    delete: authedProcedure
+      .meta({ openapi: { method: 'POST', path: '/tasks/delete', protect: true, tags: ['tasks'], summary: 'Delete a task with all its subtasks (its owner only; refused while the tree holds someone else’s task)' } })
+      .input(z.strictObject({ id: TaskId }))
+      .output(DeletedTasks)
+      .mutation(async ({ ctx, input }) => {
+        const deleted = await deleteTask(deps, ctx.principal, input.id);
+        deps.afterWrite();
+        return deleted;
       }),
     move: authedProcedure
       .meta({ openapi: { method: 'POST', path: '/tasks/move', protect: true, tags: ['tasks'], summary: 'Move a task under another parent (null: top level); cycles are refused' } })

@@ -10,6 +10,8 @@ export interface ConversationRow {
   sessionId: string | null;
   status: ConversationStatusName;
   title: string | null;
+  /** How many messages it has, counted when read (never a stored counter that could drift). */
+  messageCount: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -23,14 +25,20 @@ export interface MessageRow {
   createdAt: Date;
 }
 
+/** Counts the messages in the same statement (index messages(conversation_id, created_at)). */
+const withMessageCount = { _count: { select: { messages: true } } } as const;
+const counted = <C extends { _count: { messages: number } }>({ _count, ...c }: C): Omit<C, '_count'> & { messageCount: number } => ({ ...c, messageCount: _count.messages });
+
 const messageFields = { id: true, conversationId: true, role: true, content: true, tokenCount: true, createdAt: true } as const;
 
-export function insertConversation(s: UserScope, data: { title?: string | undefined; sessionId?: string | undefined }): Promise<ConversationRow> {
-  return s.tx.conversation.create({ data: { userId: s.userId, title: data.title ?? null, sessionId: data.sessionId ?? null } });
+export async function insertConversation(s: UserScope, data: { title?: string | undefined; sessionId?: string | undefined }): Promise<ConversationRow> {
+  const c = await s.tx.conversation.create({ data: { userId: s.userId, title: data.title ?? null, sessionId: data.sessionId ?? null } });
+  return { ...c, messageCount: 0 };
 }
 
-export function findConversation(s: UserScope, id: string): Promise<ConversationRow | null> {
-  return s.tx.conversation.findFirst({ where: { id, userId: s.userId } });
+export async function findConversation(s: UserScope, id: string): Promise<ConversationRow | null> {
+  const c = await s.tx.conversation.findFirst({ where: { id, userId: s.userId }, include: withMessageCount });
+  return c ? counted(c) : null;
 }
 
 /** Locks the conversation so a status change and a message append cannot interleave. */
@@ -44,12 +52,13 @@ export async function listConversations(s: UserScope, f: { status?: Conversation
     where: { userId: s.userId, ...(f.status ? { status: f.status } : {}), ...afterCursor(f.cursor) },
     orderBy: [...keysetOrder()],
     take: f.limit + 1,
+    include: withMessageCount,
   });
-  return toPage(rows, f.limit);
+  return toPage(rows.map(counted), f.limit);
 }
 
-export function setConversationStatus(s: UserScope, id: string, status: ConversationStatusName): Promise<ConversationRow> {
-  return s.tx.conversation.update({ where: { id }, data: { status } });
+export async function setConversationStatus(s: UserScope, id: string, status: ConversationStatusName): Promise<ConversationRow> {
+  return counted(await s.tx.conversation.update({ where: { id }, data: { status }, include: withMessageCount }));
 }
 
 /** Appends a message and bumps the conversation's updatedAt (lists show recent conversations first). */

@@ -15,6 +15,7 @@ export interface TaskRow {
   blockId: string | null;
   parentId: string | null;
   completedAt: Date | null;
+  dueAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -37,6 +38,7 @@ export interface NewTask {
   sessionId?: string | undefined;
   blockId?: string | undefined;
   parentId?: string | undefined;
+  dueAt?: Date | undefined;
   subtasks: Array<{ title: string; description?: string | undefined; priority: TaskPriority }>;
 }
 
@@ -66,6 +68,7 @@ export async function insertTaskTree(s: UserScope, t: NewTask): Promise<TaskTree
       ...shared,
       blockId: t.blockId ?? null,
       parentId: t.parentId ?? null,
+      dueAt: t.dueAt ?? null,
       subtasks: { create: t.subtasks.map((sub, i) => ({ ...sub, description: sub.description ?? null, ...shared, siblingOrder: i })) },
     },
     include: subtasksInOrder,
@@ -132,6 +135,59 @@ export async function setTaskParent(s: UserScope, id: string, parentId: string |
   return s.tx.task.update({ where: { id }, data: { parentId, siblingOrder: last === null ? 0 : last + 1 } });
 }
 
+/** What tasks.edit may change; an absent field stays as it is, null clears description or due date. */
+export interface TaskDetails {
+  title?: string | undefined;
+  description?: string | null | undefined;
+  priority?: TaskPriority | undefined;
+  dueAt?: Date | null | undefined;
+}
+
+export function setTaskDetails(s: UserScope, id: string, details: TaskDetails): Promise<TaskRow> {
+  const data: Prisma.TaskUpdateInput = {};
+  if (details.title !== undefined) data.title = details.title;
+  if (details.description !== undefined) data.description = details.description;
+  if (details.priority !== undefined) data.priority = details.priority;
+  if (details.dueAt !== undefined) data.dueAt = details.dueAt;
+  return s.tx.task.update({ where: { id }, data });
+}
+
+/**
+ * Serializes with every parent change (the tasks_parent_acyclic trigger takes the same
+ * transaction-scoped lock), so no task can move into a tree while it is being deleted.
+ */
+export async function lockParentChanges(s: UserScope): Promise<void> {
+  await s.tx.$executeRaw`SELECT pg_advisory_xact_lock(72707370)`;
+}
+
+/**
+ * How many tasks below `id` (any depth) someone other than the caller owns, counted over every row
+ * whatever the caller can see (app_task_foreign_descendants); null when the caller does not own `id`.
+ */
+export async function foreignDescendants(s: UserScope, id: string): Promise<number | null> {
+  const rows = await s.tx.$queryRaw<Array<{ n: number | null }>>`SELECT app_task_foreign_descendants(${id}::uuid) AS n`;
+  return rows[0]?.n ?? null;
+}
+
+/**
+ * A task and all its descendants, locked, deepest first (the order their deletion is announced in).
+ * Under row-level security: call it once foreignDescendants said the caller owns them all.
+ */
+export async function lockSubtree(s: UserScope, id: string): Promise<TaskRow[]> {
+  const rows = await s.tx.$queryRaw<Array<{ id: string; depth: number }>>`
+    WITH RECURSIVE down(id, depth) AS (
+      SELECT t.id, 0 FROM tasks t WHERE t.id = ${id}::uuid
+      UNION
+      SELECT t.id, down.depth + 1 FROM tasks t JOIN down ON t.parent_id = down.id
+    )
+    SELECT t.id::text AS id, down.depth FROM tasks t JOIN down ON down.id = t.id
+    ORDER BY down.depth DESC, t.sibling_order DESC, t.id
+    FOR UPDATE OF t`;
+  const found = new Map((await s.tx.task.findMany({ where: { id: { in: rows.map((r) => r.id) } } })).map((t) => [t.id, t]));
+  return rows.map((r) => found.get(r.id)).filter((t): t is NonNullable<typeof t> => t !== undefined);
+}
+
+/** Deletes a visible task the caller may delete (RLS: its owner); its subtasks go by the foreign key's cascade. */
 export async function deleteTask(s: UserScope, id: string): Promise<boolean> {
   const r = await s.tx.task.deleteMany({ where: { id, ...visibleTo(s.userId) } });
   return r.count === 1;

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { BlockId, IsoDateTime, PrincipalId, TaskId, Uuid } from '../ids.js';
 import { TaskPriority, TaskStatus } from '../tasks.js';
 
+/** The fields tasks.edit changes. */
+export const TaskDetailField = z.enum(['title', 'description', 'priority', 'dueAt']);
+export type TaskDetailField = z.infer<typeof TaskDetailField>;
+
 export const TaskEvent = z.object({
   taskId: TaskId,
   ownerId: PrincipalId,
@@ -11,9 +15,22 @@ export const TaskEvent = z.object({
   blockId: BlockId.nullable(),
   /** Team the task is shared with (absent in events written before teams existed). */
   teamId: Uuid.nullable().optional(),
-  /** On `operations.task.updated`: what changed. */
-  change: z.enum(['status', 'parent']).optional(),
+  /** When the task should be done (absent in events written before due dates existed). */
+  dueAt: IsoDateTime.nullable().optional(),
+  /** On `operations.task.updated`: what changed (`details`: title, description, priority or due date — see `changed`). */
+  change: z.enum(['status', 'parent', 'details']).optional(),
   previousStatus: TaskStatus.optional(),
+  /** On a `details` change: the fields tasks.edit changed (read their values from operations). */
+  changed: z.array(TaskDetailField).min(1).optional(),
+});
+
+/**
+ * `operations.task.deleted`: one event per deleted task, the deepest subtasks first and the task the
+ * owner deleted last, all from one transaction. The data is the task as it was.
+ */
+export const TaskDeletedEvent = TaskEvent.extend({
+  /** The task the owner deleted: the task itself, or the ancestor a subtask went with. */
+  deletedWith: TaskId,
 });
 
 export const ApprovalEvent = z.object({
@@ -65,6 +82,7 @@ export const operationsEvents = {
   'operations.task.created': TaskEvent,
   'operations.task.updated': TaskEvent,
   'operations.task.completed': TaskEvent,
+  'operations.task.deleted': TaskDeletedEvent,
   'operations.approval.requested': ApprovalEvent,
   'operations.approval.decided': ApprovalEvent,
   'operations.memory.created': MemoryEvent,
