@@ -93,6 +93,8 @@ const teamOps = (roles: { owner: Outcome; admin: Outcome; member: Outcome; viewe
 const READ = { owner: 'ok', admin: 'ok', member: 'ok', viewer: 'ok' } as const;
 const CHANGE = { owner: 'ok', admin: 'ok', member: 'ok', viewer: 'FORBIDDEN' } as const;
 const MANAGE = { owner: 'ok', admin: 'ok', member: 'FORBIDDEN', viewer: 'FORBIDDEN' } as const;
+/** Only the row's own owner: every team role sees it but is refused. */
+const OWNER_ONLY = { owner: 'FORBIDDEN', admin: 'FORBIDDEN', member: 'FORBIDDEN', viewer: 'FORBIDDEN' } as const;
 
 /** Coordination and knowledge have no platform-admin column. */
 const anyAuthed = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: o, otherAgent: o, service: o, platformAdmin: o });
@@ -198,6 +200,23 @@ const operations: Record<string, Entry> = {
     rules: [
       rule('personal', ownedOps(), async (w) => ({ input: { id: (await personalTask(w)).id, parentId: (await personalTask(w)).id } })),
       rule('team', teamOps(CHANGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: (await teamTask(w)).id, parentId: (await teamTask(w)).id } })),
+    ],
+  },
+  // edit: whoever may change the status (owner, team member+); viewers see but may not
+  'tasks.edit': {
+    rules: [
+      rule('personal', ownedOps(), async (w) => ({ input: { id: (await personalTask(w)).id, title: 'authz renamed', dueAt: '2030-01-01T00:00:00Z' } })),
+      rule('team', teamOps(CHANGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: (await teamTask(w)).id, priority: 'P0' } })),
+    ],
+  },
+  // delete: the task's owner only; every team role (even the team's owner) sees it but is refused
+  'tasks.delete': {
+    rules: [
+      rule('personal', ownedOps(), async (w) => {
+        const t = (await w.call('user', O, 'tasks.create', { title: `authz doomed ${w.run}-${w.next()}`, subtasks: [{ title: 'sub' }] })) as { id: string };
+        return { input: { id: t.id }, secret: t.id };
+      }),
+      rule('team', teamOps(OWNER_ONLY, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: (await teamTask(w)).id } })),
     ],
   },
 
@@ -653,6 +672,11 @@ const knowledge: Record<string, Entry> = {
   'workflows.descendants': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { stepId: r.run.rootStepId }, secret: r.second };
+  }),
+  'workflows.list': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
+    const name = `authz listed run ${w.run}-${w.next()}`;
+    const { run } = (await w.call('user', K, 'workflows.createRun', { name, sessionId: `authz-${w.run}`, ...(team ? { teamId: w.teamId } : {}) })) as { run: { id: string } };
+    return { input: { name }, secret: run.id };
   }),
   'workflows.replay': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);

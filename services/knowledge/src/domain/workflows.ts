@@ -7,6 +7,7 @@ import {
   findRunTree,
   findSubtree,
   listChanges,
+  listRuns as listRunRows,
   MAX_TREE_DEPTH,
   moveStepTx,
   pathToRoot,
@@ -14,13 +15,16 @@ import {
   updateStepTx,
   type NewChange,
   type NewStep,
+  type RunFilter,
   type RunRecord,
+  type RunSummary,
   type StepAtDepth,
   type StepChangeRecord,
   type StepRecord,
 } from '../store/workflows.js';
 import { ownershipFor, scopeOf } from './access.js';
 import type { BlockDeps } from './blocks.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { assertTransition, orderStepBatch, replaySteps, type ReplayedStep } from './workflow-rules.js';
 
 type Json = Record<string, unknown>;
@@ -228,4 +232,21 @@ export async function replayRun(
   if (!run) throw notFound('workflow run', input.runId);
   const { items: changes, truncated } = cut(await listChanges(deps.graph, run.id, { seq: input.untilSeq, at: input.at }, input.limit + 1), input.limit);
   return { run, changes, steps: replaySteps(changes, run.rootStepId), truncated };
+}
+
+/**
+ * Runs the caller sees, filtered, newest first, a page at a time: the cursor is the last run's
+ * (createdAt, id), in the same opaque form as blocks.list's (a foreign one is BAD_REQUEST).
+ */
+export async function listRunPage(
+  deps: BlockDeps,
+  principal: Principal,
+  input: Omit<RunFilter, 'after' | 'limit'> & { cursor?: string | undefined; limit: number },
+): Promise<{ items: RunSummary[]; nextCursor: string | null }> {
+  const { cursor, limit, ...filter } = input;
+  const after = cursor ? decodeCursor(cursor) : undefined;
+  const rows = await listRunRows(deps.graph, await scopeOf(deps.teams, principal), { ...filter, after, limit: limit + 1 });
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null };
 }

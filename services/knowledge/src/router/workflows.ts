@@ -1,7 +1,7 @@
 import { IsoDateTime, SessionId, Uuid, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
 import { z } from 'zod';
 import type { BlockDeps } from '../domain/blocks.js';
-import { addSteps, createRun, moveStep, replayRun, runTree, stepPathToRoot, stepRelatives, subtree, TREE_LIMIT, updateStep } from '../domain/workflows.js';
+import { addSteps, createRun, listRunPage, moveStep, replayRun, runTree, stepPathToRoot, stepRelatives, subtree, TREE_LIMIT, updateStep } from '../domain/workflows.js';
 import { MAX_TREE_DEPTH } from '../store/workflows.js';
 import { authedProcedure, router } from '../trpc.js';
 import { openApiMeta } from './meta.js';
@@ -20,6 +20,30 @@ const Run = z.object({
   createdBy: z.string(),
   ...ownerFields,
 });
+/** A run in a list, with its status: its root step's (a run is as far as its root says). */
+const RunSummary = Run.extend({ status: WorkflowStepStatus });
+/** workflows.list: every filter optional and combined with AND; `limit` capped at 200 like the other lists. */
+export const ListRunsInput = z
+  .strictObject({
+    status: WorkflowStepStatus.optional(),
+    name: Name.optional(),
+    namePrefix: Name.optional(),
+    sessionId: SessionId.optional(),
+    teamId: TeamId.optional(),
+    /** The owner's principal id (a user's or agent's); only runs the caller may see are listed. */
+    ownerId: z.string().min(1).max(200).optional(),
+    /** Started at or after this instant. */
+    startedAfter: IsoDateTime.optional(),
+    /** Started before this instant. */
+    startedBefore: IsoDateTime.optional(),
+    cursor: z.string().min(1).max(1_000).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .refine((i) => !i.startedAfter || !i.startedBefore || Date.parse(i.startedAfter) < Date.parse(i.startedBefore), {
+    message: 'startedAfter must be before startedBefore',
+    path: ['startedBefore'],
+  });
+
 const stepFields = {
   id: Uuid,
   runId: Uuid,
@@ -74,6 +98,11 @@ export function workflowsRouter(deps: BlockDeps & { afterWrite: () => void }) {
       .input(z.strictObject({ name: Name, sessionId: SessionId.optional(), teamId: TeamId.optional(), root: z.strictObject({ name: Name.optional(), input: JsonObject.optional() }).prefault({}) }))
       .output(z.object({ run: Run, root: Step }))
       .mutation(async ({ ctx, input }) => written(await createRun(deps, ctx.principal, input))),
+    list: authedProcedure
+      .meta(meta('GET', '/workflows/list', 'Runs the caller sees, newest first, by status (the root step’s), name or name prefix, session, team, owner or start time, paged by cursor'))
+      .input(ListRunsInput)
+      .output(z.object({ items: z.array(RunSummary), nextCursor: z.string().nullable() }))
+      .query(({ ctx, input }) => listRunPage(deps, ctx.principal, input)),
     addSteps: authedProcedure
       .meta(meta('POST', '/workflows/add-steps', 'Add steps under parents (batch, parents first; refuses cycles)'))
       .input(

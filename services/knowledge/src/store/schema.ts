@@ -80,6 +80,8 @@ export function expectedSchema(opts: SchemaOptions): SchemaObject[] {
     unique('workflow_run_id_unique', 'WorkflowRun', ['id']),
     unique('workflow_step_id_unique', 'WorkflowStep', ['id']),
     range('workflow_step_run', 'WorkflowStep', ['runId']),
+    // workflows.list pages newest first by (createdAt, id); the index lets Neo4j read in that order.
+    range('workflow_run_created', 'WorkflowRun', ['createdAt']),
     // One change per (run, seq): the history of a run has a total order that cannot fork.
     unique('step_change_seq_unique', 'StepChange', ['runId', 'seq']),
     unique('outbox_id_unique', 'Outbox', ['id']),

@@ -401,3 +401,65 @@ export function findRun(g: Graph, scope: Scope, runId: string): Promise<RunRecor
     return raw ? toRun(raw) : null;
   });
 }
+
+export interface RunFilter {
+  /** The root step's status: a run is as far as its root says. */
+  status?: WorkflowStepStatus | undefined;
+  name?: string | undefined;
+  namePrefix?: string | undefined;
+  sessionId?: string | undefined;
+  teamId?: string | undefined;
+  ownerId?: string | undefined;
+  /** Started at or after (inclusive). */
+  startedAfter?: string | undefined;
+  /** Started before (exclusive). */
+  startedBefore?: string | undefined;
+  /** Keyset position: the last run of the previous page (runs come newest first). */
+  after?: { createdAt: string; id: string } | undefined;
+  limit: number;
+}
+
+/** A run with its status (its root step's). */
+export type RunSummary = RunRecord & { status: WorkflowStepStatus };
+
+/**
+ * Runs the scope sees that match every given filter, newest first by (createdAt, id), at most
+ * `limit` (callers ask one more than they answer to learn whether there is a next page). The
+ * visibility predicate comes first, so a filter never reveals anything about another's runs.
+ */
+export function listRuns(g: Graph, scope: Scope, f: RunFilter): Promise<RunSummary[]> {
+  const where: string[] = [visible('r')];
+  if (f.name !== undefined) where.push('r.name = $name');
+  if (f.namePrefix !== undefined) where.push('r.name STARTS WITH $namePrefix');
+  if (f.sessionId !== undefined) where.push('r.sessionId = $sessionId');
+  if (f.teamId !== undefined) where.push('r.teamId = $teamId');
+  if (f.ownerId !== undefined) where.push('r.ownerId = $ownerId');
+  if (f.startedAfter !== undefined) where.push('r.createdAt >= datetime($startedAfter)');
+  if (f.startedBefore !== undefined) where.push('r.createdAt < datetime($startedBefore)');
+  if (f.after) where.push('(r.createdAt < datetime($afterAt) OR (r.createdAt = datetime($afterAt) AND r.id < $afterId))');
+  return readGraph(g, 'workflows.list', async (tx) => {
+    const res = await tx.run(
+      `MATCH (r:WorkflowRun)
+       WHERE ${where.join(' AND ')}
+       MATCH (root:WorkflowStep {id: r.rootStepId})
+       WITH r, root WHERE $status IS NULL OR root.status = $status
+       WITH r, root ORDER BY r.createdAt DESC, r.id DESC LIMIT $limit
+       RETURN ${RUN('r')} AS run, root.status AS status`,
+      {
+        status: f.status ?? null,
+        name: f.name ?? null,
+        namePrefix: f.namePrefix ?? null,
+        sessionId: f.sessionId ?? null,
+        teamId: f.teamId ?? null,
+        ownerId: f.ownerId ?? null,
+        startedAfter: f.startedAfter ?? null,
+        startedBefore: f.startedBefore ?? null,
+        afterAt: f.after?.createdAt ?? null,
+        afterId: f.after?.id ?? null,
+        limit: neo4j.int(f.limit),
+        ...scopeParams(scope),
+      },
+    );
+    return res.records.map((r) => ({ ...toRun(r.get('run')), status: r.get('status') as WorkflowStepStatus }));
+  });
+}
