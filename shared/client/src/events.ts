@@ -1,0 +1,52 @@
+import { eventSchemas, isEventSubject as isContractSubject, parseEnvelope as parseContractEnvelope } from '@platform/contracts';
+import type { EventSubject, TypedEnvelope } from './event-types.js';
+import type { ServiceName } from './routers.js';
+
+/**
+ * The JetStream stream each service publishes its events to; the stream takes the subjects
+ * `<service>.>`. Only that service may publish there, so an envelope whose `source` is another
+ * service did not come from the platform (parseEnvelope refuses it).
+ */
+export const EVENT_STREAMS = {
+  knowledge: 'KNOWLEDGE_EVENTS',
+  operations: 'OPERATIONS_EVENTS',
+  coordination: 'COORDINATION_EVENTS',
+} as const satisfies Record<ServiceName, string>;
+
+/** The filter subject that takes every event of a service, e.g. `operations.>`. */
+export const streamSubjects = (service: ServiceName): string => `${service}.>`;
+
+/** Every subject the platform publishes (one payload type each, see EventDataMap). */
+export const EVENT_SUBJECTS: readonly EventSubject[] = Object.freeze(Object.keys(eventSchemas) as EventSubject[]);
+
+/** The subjects one service publishes. */
+export const subjectsOf = (service: ServiceName): EventSubject[] => EVENT_SUBJECTS.filter((s) => s.startsWith(`${service}.`));
+
+export const isEventSubject = (subject: string): subject is EventSubject => isContractSubject(subject);
+
+export type ParsedEnvelope<S extends EventSubject> = { ok: true; envelope: TypedEnvelope<S> } | { ok: false; reason: string };
+
+const decoder = new TextDecoder();
+
+/**
+ * Checks one message: the envelope, its subject (one of `subjects` when given) and the payload
+ * against the subject's schema; refuses an envelope whose `source` is not the service that owns
+ * the subject. Takes the parsed JSON or the raw message bytes (`msg.data`).
+ */
+export function parseEnvelope<S extends EventSubject = EventSubject>(raw: unknown, subjects?: readonly S[]): ParsedEnvelope<S> {
+  let value = raw;
+  if (typeof raw === 'string' || raw instanceof Uint8Array) {
+    try {
+      value = JSON.parse(typeof raw === 'string' ? raw : decoder.decode(raw));
+    } catch (err) {
+      return { ok: false, reason: `not JSON: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+  const parsed = parseContractEnvelope<S>(value, subjects);
+  if (!parsed.ok) return parsed;
+  const owner = parsed.envelope.subject.split('.')[0];
+  if (parsed.envelope.source !== owner) {
+    return { ok: false, reason: `source ${JSON.stringify(parsed.envelope.source)} does not own subject ${parsed.envelope.subject}` };
+  }
+  return parsed;
+}
