@@ -28,11 +28,14 @@ export function eventDeclarations(program: ts.Program): string {
     `export interface EventDataMap ${print(exported('DataMap'))}`,
     `export type EventSubject = keyof EventDataMap;`,
     `export type EventData<S extends EventSubject> = EventDataMap[S];`,
-    `/** An envelope whose subject and payload were checked (parseEnvelope): \`data\` is typed by \`subject\`. */`,
-    `export type TypedEnvelope<S extends EventSubject> = Omit<EventEnvelope, 'subject' | 'data'> & {`,
+    `/**`,
+    ` * An envelope whose subject and payload were checked (parseEnvelope). Distributes over a union of`,
+    ` * subjects, so testing \`envelope.subject\` narrows \`envelope.data\` to that subject's payload.`,
+    ` */`,
+    `export type TypedEnvelope<S extends EventSubject> = S extends EventSubject ? Omit<EventEnvelope, 'subject' | 'data'> & {`,
     `    subject: S;`,
     `    data: EventDataMap[S];`,
-    `};`,
+    `} : never;`,
     '',
   ].join('\n');
 }

@@ -51,6 +51,7 @@ const TRPC = '@trpc/server';
 export function routerDeclarations(program: ts.Program): string {
   const trpcNames = new Set<string>();
   const rootTypes = new Map<string, string>(); // printed root config → alias name
+  const errorShapes = new Map<string, string>(); // printed error shape → alias name
   const unknown: string[] = [];
   const routers: string[] = [];
 
@@ -85,7 +86,15 @@ export function routerDeclarations(program: ts.Program): string {
         }
         return ts.factory.createTypeReferenceNode(standin, args);
       }
-      return ts.visitEachChild(node, rewrite, undefined);
+      const visited = ts.visitEachChild(node, rewrite, undefined);
+      // Every procedure repeats the error shape too.
+      if (ts.isPropertySignature(visited) && visited.type && ts.isTypeLiteralNode(visited.type) && ts.isIdentifier(visited.name) && visited.name.text === 'errorShape') {
+        const text = printNode(visited.type, emitted);
+        let alias = errorShapes.get(text);
+        if (!alias) errorShapes.set(text, (alias = errorShapes.size === 0 ? 'ErrorShape' : `ErrorShape${errorShapes.size + 1}`));
+        return ts.factory.updatePropertySignature(visited, visited.modifiers, visited.name, visited.questionToken, ts.factory.createTypeReferenceNode(alias));
+      }
+      return visited;
     };
     const type = ts.visitNode(decl.type, rewrite) as ts.TypeNode;
     routers.push(`/** The ${r.service} service's tRPC router (served at \`/trpc\`), as its typed client sees it. */\nexport type ${r.typeName} = ${printNode(type, emitted)};`);
@@ -94,10 +103,12 @@ export function routerDeclarations(program: ts.Program): string {
     throw new Error(`router types name declarations the client package cannot ship (add a stand-in or keep them out of the router's types):\n  ${[...new Set(unknown)].join('\n  ')}`);
   }
 
-  const roots = [...rootTypes].map(([text, alias]) => `/** tRPC's root types of the services' routers: the error shape callers receive in \`error.data\`. */\nexport type ${alias} = ${text};`);
+  const shapes = [...errorShapes].map(([text, alias]) => `/** What a failed call carries (\`TRPCClientError.shape\`); \`data\` holds the RFC 9457 problem members, \`code\` and the input's issues. */\nexport type ${alias} = ${text};`);
+  const roots = [...rootTypes].map(([text, alias]) => `/** tRPC's root types of the services' routers (one for all three): no transformer, ErrorShape for failures. */\nexport type ${alias} = ${text};`);
   return [
     `import type { ${[...trpcNames].sort().join(', ')} } from '${TRPC}';`,
     STANDINS,
+    ...shapes,
     ...roots,
     ...routers,
     `/** The three routers by service name. */\nexport interface PlatformRouters {\n${ROUTERS.map((r) => `    ${r.service}: ${r.typeName};`).join('\n')}\n}`,

@@ -28,12 +28,19 @@ export type ParsedEnvelope<S extends EventSubject> = { ok: true; envelope: Typed
 
 const decoder = new TextDecoder();
 
+export interface ParseEnvelopeOptions<S extends EventSubject> {
+  /** The subjects the subscriber expects; any other is refused. */
+  subjects?: readonly S[];
+  /** The subject the message arrived on (`msg.subject`): an envelope claiming another is refused. */
+  receivedOn?: string;
+}
+
 /**
- * Checks one message: the envelope, its subject (one of `subjects` when given) and the payload
- * against the subject's schema; refuses an envelope whose `source` is not the service that owns
- * the subject. Takes the parsed JSON or the raw message bytes (`msg.data`).
+ * Checks one message: the envelope, its subject and the payload against the subject's schema;
+ * refuses an envelope whose `source` is not the service that owns the subject, or that claims
+ * another subject than the one it arrived on. Takes the parsed JSON or the message bytes (`msg.data`).
  */
-export function parseEnvelope<S extends EventSubject = EventSubject>(raw: unknown, subjects?: readonly S[]): ParsedEnvelope<S> {
+export function parseEnvelope<S extends EventSubject = EventSubject>(raw: unknown, opts: ParseEnvelopeOptions<S> = {}): ParsedEnvelope<S> {
   let value = raw;
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
     try {
@@ -42,11 +49,12 @@ export function parseEnvelope<S extends EventSubject = EventSubject>(raw: unknow
       return { ok: false, reason: `not JSON: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
-  const parsed = parseContractEnvelope<S>(value, subjects);
-  if (!parsed.ok) return parsed;
-  const owner = parsed.envelope.subject.split('.')[0];
-  if (parsed.envelope.source !== owner) {
-    return { ok: false, reason: `source ${JSON.stringify(parsed.envelope.source)} does not own subject ${parsed.envelope.subject}` };
-  }
-  return parsed;
+  const parsed = parseContractEnvelope<S>(value, opts.subjects);
+  if (!parsed.ok) return { ok: false, reason: parsed.reason };
+  const { subject, source } = parsed.envelope;
+  if (source !== subject.split('.')[0]) return { ok: false, reason: `source ${JSON.stringify(source)} does not own subject ${subject}` };
+  if (opts.receivedOn !== undefined && opts.receivedOn !== subject) return { ok: false, reason: `envelope subject ${subject} arrived on ${opts.receivedOn}` };
+  // The contracts type the envelope for all of `S` at once; the client's TypedEnvelope is the same
+  // value typed per subject (a union member for each), which is what makes `subject` narrow `data`.
+  return { ok: true, envelope: parsed.envelope as unknown as TypedEnvelope<S> };
 }

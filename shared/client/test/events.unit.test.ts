@@ -31,7 +31,7 @@ describe('parseEnvelope', () => {
   it('returns a typed envelope from JSON, a string or the message bytes', () => {
     const e = envelope();
     for (const raw of [e, JSON.stringify(e), new TextEncoder().encode(JSON.stringify(e))]) {
-      const r = parseEnvelope(raw, ['coordination.agent.online']);
+      const r = parseEnvelope(raw, { subjects: ['coordination.agent.online'], receivedOn: 'coordination.agent.online' });
       expect(r.ok).toBe(true);
       if (r.ok) expect(r.envelope.data).toEqual(e.data);
     }
@@ -43,8 +43,11 @@ describe('parseEnvelope', () => {
   it('refuses an envelope from a service that does not own the subject', () => {
     expect(parseEnvelope(envelope({ source: 'operations' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/does not own/) });
   });
+  it('refuses an envelope that claims another subject than the one it arrived on', () => {
+    expect(parseEnvelope(envelope(), { receivedOn: 'coordination.agent.offline' })).toMatchObject({ ok: false, reason: expect.stringMatching(/arrived on/) });
+  });
   it('refuses a subject that was not asked for, an unknown subject and bytes that are not JSON', () => {
-    expect(parseEnvelope(envelope(), ['coordination.agent.offline'])).toMatchObject({ ok: false, reason: expect.stringMatching(/unexpected subject/) });
+    expect(parseEnvelope(envelope(), { subjects: ['coordination.agent.offline'] })).toMatchObject({ ok: false, reason: expect.stringMatching(/unexpected subject/) });
     expect(parseEnvelope(envelope({ subject: 'coordination.agent.eaten' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown subject/) });
     expect(parseEnvelope(new TextEncoder().encode('{nope'))).toMatchObject({ ok: false, reason: expect.stringMatching(/not JSON/) });
   });
