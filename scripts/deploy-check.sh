@@ -6,8 +6,9 @@
 #   1. tools      helm, kubeconform, kustomize: go install of pinned versions into .data/bin (idempotent)
 #   2. schemas    Kubernetes JSON schemas generated from k8s.io/kubernetes' OpenAPI spec (each version
 #                 in scripts/deploy/versions.env) + the ServiceMonitor CRD; the Compose spec schema
-#   3. charts     values.schema.json in step with scripts/deploy/helm-schemas.ts; helm dependency
-#                 update (file:// only); helm lint --strict on every chart
+#   3. charts     values.schema.json in step with scripts/deploy/helm-schemas.ts; the vendored
+#                 dependencies (helm/*/charts/) equal their sources; READMEs generated from
+#                 the @param comments; helm lint --strict on every chart
 #   4. render     helm template: default (+ required) values, production values, every profile and
 #                 service chart; kustomize build of every overlay; renders that MUST fail (defaults
 #                 alone, the deliberately bad values file, value checks) must fail, for the right reason
@@ -44,11 +45,12 @@ read -r KUBE_VERSION _ <<<"$KUBERNETES_VERSIONS"
 
 step "3. charts: values.schema.json in step, dependencies, helm lint --strict"
 npx --no-install tsx scripts/deploy/helm-schemas.ts --check
-# file:// dependencies only: vendors platform-lib into each service chart, then the service charts
-# into the umbrella chart (order matters). No repository is contacted (--skip-refresh).
-for chart in knowledge operations coordination agent-platform; do
-  "$HELM" dependency update --skip-refresh "helm/$chart" >/dev/null
-done
+# The dependencies are vendored, committed directories (helm install works from a fresh checkout):
+# they must equal their sources, byte for byte.
+bash scripts/deploy/charts-vendor.sh --check
+echo "  helm/*/charts/: vendored copies equal helm/platform-lib and helm/<service> (scripts/deploy/charts-vendor.sh)"
+npx --no-install tsx scripts/deploy/chart-readme.ts --check
+echo "  helm/*/README.md: as generated from Chart.yaml and the @param comments (scripts/deploy/chart-readme.ts)"
 lint() {
   local chart=$1
   shift

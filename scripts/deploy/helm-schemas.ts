@@ -286,6 +286,25 @@ const schemas: Record<string, Schema> = {
       ttlSecondsAfterFinished: int(0),
       resources,
     }),
+    bootstrap: obj({
+      enabled: bool,
+      existingSecret: optionalName,
+      adminUrlKey: secretKey,
+      ownerPasswordKey: secretKey,
+      appPasswordKey: secretKey,
+      // Identifiers go into the SQL through psql variables (:"x"), but they must also be roles and a
+      // database name that the service URLs can name without quoting.
+      database: str({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
+      ownerRole: str({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
+      appRole: str({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
+      image: obj({
+        repository: str({ pattern: '^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._/-][a-z0-9]+)*)*$' }),
+        tag: str({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' }),
+        digest: str({ pattern: '^$|^sha256:[a-f0-9]{64}$' }),
+        pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
+      }),
+      resources,
+    }),
     outboxPollMs: int(50, 60_000),
     retention: streamRetention({ outboxSentSeconds: int(0), processedEventsSeconds: int(0), pruneIntervalSeconds: int(1, 86_400), pruneBatch: int(1, 100_000) }),
     auth: signingKey,

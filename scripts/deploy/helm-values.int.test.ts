@@ -4,11 +4,11 @@
  * their shared defaults, `required` naming each store URL and secret name, bad values failing for
  * the right reason, and NOTES.txt telling how to reach and check each service.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node, type Pair } from 'yaml';
 import { chartSchemas } from './helm-schemas.js';
 import { KUBE_VERSION, MUST_FAIL, renderMustFail, ROOT, run, SERVICE_CHARTS, tool } from './lib.js';
 
@@ -211,5 +211,124 @@ describe('values.yaml parse check', () => {
       expect(doc.errors.map((e) => e.message), c).toEqual([]);
       expect(isMap(doc.contents) || isSeq(doc.contents)).toBe(true);
     }
+  });
+});
+
+describe('the charts as a fresh checkout has them', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'helm-vendor-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const umbrella = chartDir('agent-platform');
+  const template = (release: string, ...args: string[]) => run(tool('helm'), ['template', release, umbrella, '-n', 'agents', '-f', path.join(umbrella, 'ci/minimal-values.yaml'), ...args]);
+  const objects = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as { kind: string; metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> }; data?: Record<string, string>; spec?: Dict }).filter(Boolean);
+
+  it('vendors every dependency as a directory under charts/ (no package, no lock file to build first)', () => {
+    expect(readdirSync(path.join(umbrella, 'charts')).sort()).toEqual(['coordination', 'knowledge', 'operations']);
+    for (const c of SERVICE_CHARTS) {
+      expect(readdirSync(path.join(chartDir(c), 'charts')), c).toEqual(['platform-lib']);
+      expect(statSync(path.join(umbrella, 'charts', c, 'charts', 'platform-lib', 'Chart.yaml')).isFile()).toBe(true);
+    }
+    const r = run('bash', [path.join(ROOT, 'scripts/deploy/charts-vendor.sh'), '--check']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('charts-vendor.sh --check fails, naming the copies, when a source changed without re-vendoring', () => {
+    mkdirSync(path.join(work, 'scripts', 'deploy'), { recursive: true });
+    cpSync(path.join(ROOT, 'scripts/deploy/charts-vendor.sh'), path.join(work, 'scripts/deploy/charts-vendor.sh'));
+    cpSync(path.join(ROOT, 'helm'), path.join(work, 'helm'), { recursive: true });
+    writeFileSync(path.join(work, 'helm/platform-lib/templates/_helpers.tpl'), '{{/* changed */}}\n', { flag: 'a' });
+    const r = run('bash', [path.join(work, 'scripts/deploy/charts-vendor.sh'), '--check']);
+    expect(r.code).toBe(1);
+    for (const c of [...SERVICE_CHARTS, 'agent-platform']) expect(r.stderr).toContain(`helm/${c}/charts/ differs from its sources`);
+    expect(run('bash', [path.join(work, 'scripts/deploy/charts-vendor.sh')]).code).toBe(0);
+    expect(run('bash', [path.join(work, 'scripts/deploy/charts-vendor.sh'), '--check']).code).toBe(0);
+  });
+
+  it('renders with the plain documented command: no --kube-version (the helm build assumes its own client-go minor, as a release build does)', () => {
+    const r = template('platform');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/symbolic link/);
+    expect(objects(r.stdout).filter((o) => o.kind === 'Deployment')).toHaveLength(3);
+  });
+
+  it('the URLs between the services follow the fullname rule (a release name containing the chart name too)', () => {
+    for (const [release, knowledge, operations] of [
+      ['platform', 'platform-knowledge', 'platform-operations'],
+      ['knowledge-prod', 'knowledge-prod', 'knowledge-prod-operations'],
+    ] as const) {
+      const r = template(release);
+      expect(r.code, r.stderr).toBe(0);
+      const objs = objects(r.stdout);
+      const services = objs.filter((o) => o.kind === 'Service').map((o) => o.metadata.name);
+      expect(services).toEqual(expect.arrayContaining([knowledge, operations]));
+      const config = Object.assign({}, ...objs.filter((o) => o.kind === 'ConfigMap').map((o) => o.data ?? {})) as Record<string, string>;
+      expect(config['KNOWLEDGE_URL']).toBe(`http://${knowledge}:4101`);
+      expect(config['OPERATIONS_URL']).toBe(`http://${operations}:4102`);
+    }
+  });
+
+  it('a renamed service (fullnameOverride) fails the render until its callers URL is set', () => {
+    const renamed = template('platform', '--set', 'knowledge.fullnameOverride=graph');
+    expect(renamed.code).not.toBe(0);
+    expect(renamed.stderr).toContain('set operations.knowledge.url too (e.g. http://graph:4101)');
+    const set = template('platform', '--set', 'knowledge.fullnameOverride=graph', '--set', 'operations.knowledge.url=http://graph:4101');
+    expect(set.code, set.stderr).toBe(0);
+    expect(objects(set.stdout).some((o) => o.kind === 'Service' && o.metadata.name === 'graph')).toBe(true);
+  });
+
+  it('hooks leave nothing behind once they succeeded; helm test runs under its own ServiceAccount without a token', () => {
+    const r = run(tool('helm'), ['template', 'platform', umbrella, '-n', 'agents', '-f', path.join(umbrella, 'ci/all-features-values.yaml')]);
+    expect(r.code, r.stderr).toBe(0);
+    const objs = objects(r.stdout);
+    const hooks = objs.filter((o) => o.metadata.annotations?.['helm.sh/hook']);
+    expect(hooks.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(
+      expect.arrayContaining(['ServiceAccount/platform-operations-migrate', 'NetworkPolicy/platform-operations-migrate', 'Job/platform-operations-migrate', 'Job/platform-operations-bootstrap']),
+    );
+    for (const h of hooks) expect(h.metadata.annotations!['helm.sh/hook-delete-policy']!.split(','), `${h.kind}/${h.metadata.name}`).toEqual(['before-hook-creation', 'hook-succeeded']);
+    const testPods = objs.filter((o) => o.kind === 'Pod' && o.metadata.annotations?.['helm.sh/hook'] === 'test');
+    expect(testPods).toHaveLength(3);
+    for (const p of testPods) {
+      const sa = (p.spec as { serviceAccountName?: string }).serviceAccountName;
+      expect(sa, p.metadata.name).toBe(p.metadata.name);
+      const account = objs.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === sa) as { automountServiceAccountToken?: boolean; metadata: { annotations: Record<string, string> } } | undefined;
+      expect(account?.metadata.annotations['helm.sh/hook']).toBe('test');
+      expect(account?.automountServiceAccountToken).toBe(false);
+    }
+  });
+
+  it('the bootstrap Job (roles, database) runs before the migrations, with the admin Secret, and is off by default', () => {
+    const off = template('platform');
+    expect(objects(off.stdout).some((o) => o.metadata.name.endsWith('-bootstrap'))).toBe(false);
+    const missing = template('platform', '--set', 'operations.bootstrap.enabled=true');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/bootstrap\.existingSecret is required/);
+    const on = template('platform', '--set', 'operations.bootstrap.enabled=true', '--set', 'operations.bootstrap.existingSecret=pg-admin');
+    expect(on.code, on.stderr).toBe(0);
+    const objs = objects(on.stdout);
+    const job = (suffix: string) => objs.find((o) => o.kind === 'Job' && o.metadata.name === `platform-operations-${suffix}`)!;
+    const weight = (suffix: string) => Number(job(suffix).metadata.annotations!['helm.sh/hook-weight']);
+    expect(weight('bootstrap')).toBeLessThan(weight('migrate'));
+    const pod = (job('bootstrap').spec as { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; containers: Array<{ command: string[]; env: Array<{ name: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> }> } } }).template;
+    expect(pod.spec.serviceAccountName).toBe('platform-operations-migrate');
+    const env = Object.fromEntries(pod.spec.containers[0]!.env.map((e) => [e.name, e.valueFrom?.secretKeyRef]));
+    expect(env['ADMIN_URL']).toEqual({ name: 'pg-admin', key: 'admin-url' });
+    expect(env['OWNER_PASSWORD']).toEqual({ name: 'pg-admin', key: 'owner-password' });
+    expect(env['APP_PASSWORD']).toEqual({ name: 'pg-admin', key: 'app-password' });
+    // Idempotent SQL, values only through psql variables.
+    const script = pod.spec.containers[0]!.command.join('\n');
+    expect(script).toContain("WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'owner') \\gexec");
+    expect(script).toContain('NOBYPASSRLS');
+    expect(script).not.toContain('platform_owner');
+    // The shared NetworkPolicy (DNS and Postgres only) applies to the bootstrap pod too.
+    const np = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'platform-operations-migrate')!;
+    const selector = (np.spec as { podSelector: { matchExpressions: Array<{ key: string; values: string[] }> } }).podSelector;
+    expect(selector.matchExpressions[0]!.values).toContain(pod.metadata.labels['app.kubernetes.io/name']);
+  });
+
+  it('every chart has a README generated from its @param comments, in step', () => {
+    const r = run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/deploy/chart-readme.ts'), '--check']);
+    expect(r.code, r.stderr).toBe(0);
+    const readme = readFileSync(path.join(chartDir('operations'), 'README.md'), 'utf8');
+    expect(readme).toContain('| `bootstrap.enabled` |');
+    expect(readme).toContain('| `database.existingSecret` | (required)');
   });
 });

@@ -71,6 +71,22 @@ function podTemplate(o: K8sObject): PodTemplate | undefined {
 }
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
   !!selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
+}
+/** A label selector as the API server evaluates it (both parts must hold); an empty one matches nothing here. */
+const selects = (selector: LabelSelector, labels: Record<string, string>) => {
+  const expressions = selector.matchExpressions ?? [];
+  if (Object.keys(selector.matchLabels ?? {}).length === 0 && expressions.length === 0) return false;
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  return (
+    byLabels &&
+    expressions.every(({ key, operator, values = [] }) =>
+      operator === 'In' ? values.includes(labels[key] ?? '\u0000') : operator === 'NotIn' ? !values.includes(labels[key] ?? '\u0000') : operator === 'Exists' ? key in labels : !(key in labels),
+    )
+  );
+};
 const serviceOf = (d: K8sObject): ServiceName | undefined => {
   const name = podTemplate(d)?.spec.containers[0]?.name;
   return name && name in SERVICE_PORTS ? (name as ServiceName) : undefined;
@@ -144,8 +160,11 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
       expect((svc!.spec as { ports: Array<{ port: number }> }).ports.map((p) => p.port)).toContain(port);
       const sa = pod.spec.serviceAccountName;
       if (sa && sa !== 'default') expect(byKind('ServiceAccount').map((s) => s.metadata.name), `${at}: ServiceAccount ${sa}`).toContain(sa);
-      expect(byKind('PodDisruptionBudget').some((p) => matches((p.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels, labels)), `${at}: PDB`).toBe(true);
-      expect(byKind('NetworkPolicy').some((n) => matches((n.spec as { podSelector: { matchLabels?: Record<string, string> } }).podSelector.matchLabels, labels)), `${at}: NetworkPolicy`).toBe(true);
+      const pdb = byKind('PodDisruptionBudget').find((p) => matches((p.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels, labels));
+      expect(pdb, `${at}: PDB`).toBeDefined();
+      // Running-but-unready pods (crash loop) must not block node drains.
+      expect((pdb!.spec as { unhealthyPodEvictionPolicy?: string }).unhealthyPodEvictionPolicy, `${at}: PDB unhealthyPodEvictionPolicy`).toBe('AlwaysAllow');
+      expect(byKind('NetworkPolicy').some((n) => selects((n.spec as { podSelector: LabelSelector }).podSelector, labels)), `${at}: NetworkPolicy`).toBe(true);
       const hpa = byKind('HorizontalPodAutoscaler').find((h) => (h.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name === d.metadata.name);
       if (hpa) expect((d.spec as { replicas?: number }).replicas, `${at}: replicas left to the HPA`).toBeUndefined();
       // No other pod may carry labels the Service/PDB select (a Job pod must not receive traffic).
@@ -259,7 +278,7 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
   });
 
   it('network policies allow exactly the calls the architecture draws', () => {
-    const policies = byKind('NetworkPolicy') as Array<K8sObject & { spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes?: string[]; ingress?: Array<{ ports?: Array<{ port: string | number }>; from?: Dict[] }>; egress?: Array<{ ports?: Array<{ port: number }>; to?: Dict[] }> } }>;
+    const policies = byKind('NetworkPolicy') as Array<K8sObject & { spec: { podSelector: LabelSelector; policyTypes?: string[]; ingress?: Array<{ ports?: Array<{ port: string | number }>; from?: Dict[] }>; egress?: Array<{ ports?: Array<{ port: number }>; to?: Dict[] }> } }>;
     const otel = deployments.some((d) => byKind('ConfigMap').some((c) => c.data?.['OTEL_EXPORTER_OTLP_ENDPOINT'] && (podTemplate(d)!.spec.containers[0]!.envFrom ?? []).some((e) => e.configMapRef?.name === c.metadata.name)));
     const expected: Record<ServiceName, number[]> = {
       knowledge: [53, 4222, 7687],
@@ -271,7 +290,7 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
       const issuers = JSON.parse(plainEnv(d)['AUTH_ISSUERS'] ?? '[]') as Array<{ jwks: unknown }>;
       return [...new Set(issuers.flatMap((i) => (typeof i.jwks === 'string' && i.jwks.startsWith('https://') ? [Number(new URL(i.jwks).port || 443)] : [])))];
     };
-    const applying = (labels: Record<string, string>) => policies.filter((p) => matches(p.spec.podSelector.matchLabels, labels));
+    const applying = (labels: Record<string, string>) => policies.filter((p) => selects(p.spec.podSelector, labels));
     for (const d of deployments) {
       const service = serviceOf(d)!;
       const labels = podTemplate(d)!.metadata.labels;
@@ -335,7 +354,8 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
   });
 
   it('migrates with a one-shot Job (the operations image, owner URL from a Secret), never in the service pods', () => {
-    const jobs = byKind('Job');
+    // The optional bootstrap Job (roles and database, a stock Postgres image) is checked in helm-values.int.test.ts.
+    const jobs = byKind('Job').filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] !== 'bootstrap');
     const operations = deployments.find((d) => serviceOf(d) === 'operations');
     if (!operations) return expect(jobs).toEqual([]);
     expect(jobs).toHaveLength(1);
@@ -367,8 +387,22 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
     });
 
     it('uses one image tag for the whole release', () => {
-      const tags = new Set(workloads.flatMap((w) => podTemplate(w)!.spec.containers.map((c) => c.image.replace(/@sha256:.*/, '').split(':').at(-1))));
+      const ours = workloads.flatMap((w) => podTemplate(w)!.spec.containers.map((c) => c.image)).filter((image) => image.includes('agent-platform/'));
+      const tags = new Set(ours.map((image) => image.replace(/@sha256:.*/, '').split(':').at(-1)));
       expect(tags.size).toBe(1);
     });
   }
+});
+
+describe('examples/in-cluster-stores-values.yaml', () => {
+  it("knowledge's egress to Neo4j selects the pods of the official neo4j chart (labels app and helm.neo4j.com/instance)", () => {
+    const objs = parseManifests(render(TARGETS.find((t) => t.name === 'helm-agent-platform-in-cluster-stores')!));
+    const np = objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'platform-knowledge')!;
+    const rules = (np.spec as { egress: Array<{ ports: Array<{ port: number }>; to?: Array<{ podSelector?: LabelSelector }> }> }).egress;
+    const bolt = rules.filter((r) => r.ports.some((p) => p.port === 7687));
+    expect(bolt).toHaveLength(1);
+    // What neo4j/neo4j's StatefulSet puts on its pods for release `neo4j` (no app.kubernetes.io/name).
+    const neo4jPod = { app: 'neo4j', 'helm.neo4j.com/instance': 'neo4j' };
+    expect(bolt[0]!.to!.some((peer) => peer.podSelector && selects(peer.podSelector, neo4jPod))).toBe(true);
+  });
 });

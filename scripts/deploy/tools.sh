@@ -23,11 +23,16 @@ tools_need_go() {
   }
 }
 
-# go_tool <binary> <package path> <module path> <version>: installed unless that exact module version is there.
+# go_tool <binary> <package path> <module path> <version> [ldflags]: installed unless that exact
+# module version, built with those ldflags, is there.
 go_tool() {
-  local bin=$1 pkg=$2 mod=$3 version=$4 have
-  have=$(go version -m "$DEPLOY_BIN/$bin" 2>/dev/null | awk -v m="$mod" '$1 == "mod" && $2 == m { print $3 }' || true)
-  if [[ $have == "$version" ]]; then
+  local bin=$1 pkg=$2 mod=$3 version=$4 ldflags=${5:-} info have have_flags
+  info=$(go version -m "$DEPLOY_BIN/$bin" 2>/dev/null || true)
+  have=$(awk -v m="$mod" '$1 == "mod" && $2 == m { print $3 }' <<<"$info")
+  have_flags=$(sed -n 's/^[[:space:]]*build[[:space:]]*-ldflags=//p' <<<"$info")
+  have_flags=${have_flags#\"}
+  have_flags=${have_flags%\"}
+  if [[ $have == "$version" && $have_flags == "$ldflags" ]]; then
     echo "  $bin $version (installed)"
     return 0
   fi
@@ -35,8 +40,30 @@ go_tool() {
   echo "  $bin $version: go install $pkg@$version ..."
   local t0=$SECONDS
   # From / so no go.mod around us can interfere; GOBIN puts the binary in .data/bin.
-  (cd / && GOBIN="$DEPLOY_BIN" go install "$pkg@$version")
+  (cd / && GOBIN="$DEPLOY_BIN" go install ${ldflags:+-ldflags="$ldflags"} "$pkg@$version")
   echo "  $bin $version installed in $((SECONDS - t0)) s"
+}
+
+# The ldflags of Helm's own release build (its Makefile): the version, and the Kubernetes version
+# that `helm template`/`helm lint` assume without --kube-version, derived from Helm's client-go
+# (v0.37 -> 1.37). Without them a go-installed helm assumes Kubernetes 1.20, which every chart's
+# kubeVersion (>=1.30) refuses, and the documented commands would fail only here.
+helm_ldflags() {
+  local client_go major minor p
+  client_go=$(go_mod_require "helm.sh/helm/v3@$HELM_VERSION" k8s.io/client-go)
+  client_go=${client_go#v}
+  major=$((${client_go%%.*} + 1))
+  minor=${client_go#*.}
+  minor=${minor%%.*}
+  printf -- '-X helm.sh/helm/v3/internal/version.version=%s' "$HELM_VERSION"
+  for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    printf -- ' -X %s.k8sVersionMajor=%s -X %s.k8sVersionMinor=%s' "$p" "$major" "$p" "$minor"
+  done
+}
+
+# go_mod_require <module>@<version> <dependency>: the version that module's go.mod requires.
+go_mod_require() {
+  awk -v d="$2" '$1 == d { print $2; exit }' "$(module_dir "$1")/go.mod"
 }
 
 # module_dir <module>@<version>: downloads (cached) and prints the module's directory.
@@ -52,7 +79,7 @@ module_dir() {
 
 deploy_tools_install() {
   mkdir -p "$DEPLOY_BIN" "$DEPLOY_DATA"
-  go_tool helm helm.sh/helm/v3/cmd/helm helm.sh/helm/v3 "$HELM_VERSION"
+  go_tool helm helm.sh/helm/v3/cmd/helm helm.sh/helm/v3 "$HELM_VERSION" "$(helm_ldflags)"
   go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform github.com/yannh/kubeconform "$KUBECONFORM_VERSION"
   go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
 }

@@ -4,9 +4,7 @@ agent-platform {{ .Chart.AppVersion }} — release {{ .Release.Name }} in namesp
 {{- $ns := .Release.Namespace }}
 {{- range $svc, $port := dict "knowledge" 4101 "operations" 4102 "coordination" 4103 }}
 {{- if (index $.Values $svc).enabled }}
-{{- $name := printf "%s-%s" $.Release.Name $svc }}
-{{- if contains $svc $.Release.Name }}{{ $name = $.Release.Name }}{{ end }}
-{{- with (index $.Values $svc).fullnameOverride }}{{ $name = . }}{{ end }}
+{{- $name := include "agent-platform.serviceFullname" (dict "root" $ "svc" $svc) }}
 
 {{ $svc }}: http://{{ $name }}.{{ $ns }}.svc:{{ $port }}  (tRPC /trpc, REST /api, /openapi.json, /docs)
   kubectl -n {{ $ns }} rollout status deployment/{{ $name }}
@@ -17,8 +15,9 @@ agent-platform {{ .Chart.AppVersion }} — release {{ .Release.Name }} in namesp
 {{- end }}
 {{- if .Values.operations.enabled }}
 
-Migrations ran as the pre-install/pre-upgrade hook Job {{ .Release.Name }}-operations-migrate
-(kept after a failure: kubectl -n {{ $ns }} logs job/{{ .Release.Name }}-operations-migrate).
+{{- $migrate := printf "%s-migrate" (include "agent-platform.serviceFullname" (dict "root" $ "svc" "operations")) | trunc 63 | trimSuffix "-" }}
+Migrations ran as the pre-install/pre-upgrade hook Job {{ $migrate }}
+(deleted once it succeeded; kept after a failure: kubectl -n {{ $ns }} logs job/{{ $migrate }}).
 {{- end }}
 
 Check every service end to end (each /readyz through its Service):

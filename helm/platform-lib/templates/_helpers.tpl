@@ -25,6 +25,22 @@ If the release name contains the chart name it is used as the full name.
 {{- end }}
 {{- end }}
 
+{{/*
+Full name of another service chart of the same release (the umbrella chart's knowledge, operations,
+coordination): the fullname rule above applied to that chart's name, so the default URLs between the
+services follow the release name, including a release name that already contains the chart name.
+A sibling's own fullnameOverride/nameOverride is not visible from here (subcharts see only their
+own values); the umbrella chart refuses such an override unless the URL is set explicitly.
+Usage: include "platform-lib.peerFullname" (dict "ctx" . "chart" "knowledge")
+*/}}
+{{- define "platform-lib.peerFullname" -}}
+{{- if contains .chart .ctx.Release.Name }}
+{{- .ctx.Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .ctx.Release.Name .chart | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
 {{/* Chart name and version as used by the chart label. */}}
 {{- define "platform-lib.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}

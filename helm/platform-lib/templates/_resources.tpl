@@ -89,6 +89,9 @@ spec:
   {{- else }}
   maxUnavailable: {{ .Values.podDisruptionBudget.maxUnavailable }}
   {{- end }}
+  # A pod that is running but not ready (crash loop, lost dependency) protects nothing: without this,
+  # such pods count against the budget and block every node drain until someone deletes them.
+  unhealthyPodEvictionPolicy: AlwaysAllow
   selector:
     matchLabels:
       {{- include "platform-lib.selectorLabels" . | nindent 6 }}

@@ -6,10 +6,25 @@ service's own image (node's fetch), so no other image has to be pulled or mirror
 {{- define "platform-lib.test" -}}
 {{- if .Values.tests.enabled }}
 {{- $fullname := include "platform-lib.fullname" . -}}
+{{- $name := printf "%s-test-readyz" $fullname | trunc 63 | trimSuffix "-" }}
+# Its own ServiceAccount (no token, no RBAC): the namespace's `default` one may carry permissions
+# or image pull secrets granted to something else.
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- include "platform-lib.componentLabels" (dict "ctx" . "component" "test") | nindent 4 }}
+  annotations:
+    "helm.sh/hook": test
+    "helm.sh/hook-weight": "-1"
+    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
+automountServiceAccountToken: false
+---
 apiVersion: v1
 kind: Pod
 metadata:
-  name: {{ printf "%s-test-readyz" $fullname | trunc 63 | trimSuffix "-" }}
+  name: {{ $name }}
   labels:
     {{- include "platform-lib.componentLabels" (dict "ctx" . "component" "test") | nindent 4 }}
   annotations:
@@ -17,6 +32,7 @@ metadata:
     "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
 spec:
   restartPolicy: Never
+  serviceAccountName: {{ $name }}
   automountServiceAccountToken: false
   enableServiceLinks: false
   {{- with (include "platform-lib.imagePullSecrets" .) }}
