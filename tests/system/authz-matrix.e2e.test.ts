@@ -149,6 +149,11 @@ describe('authorization matrix', () => {
               const token = caller === 'anonymous' ? null : tokens[caller];
               const r = transport === 'trpc' ? await callProcedure(ports, p, input, token) : await callRest(ports, p, input, token);
               const why = judge(outcome, r, built.secret);
+              // tasks.delete removes a task the fixtures made: the RLS check at the end counts only rows that still exist.
+              if (key === 'operations:tasks.delete' && r.status >= 200 && r.status < 300) {
+                const gone = (input as { id: string }).id;
+                secretIds.tasks.splice(0, secretIds.tasks.length, ...secretIds.tasks.filter((id) => id !== gone));
+              }
               if (why) failures.push(`${where}: ${why}`);
             } catch (err) {
               failures.push(`${where}: fixture failed: ${err instanceof Error ? err.message : String(err)}`);
