@@ -4,6 +4,7 @@ import type { EnrolmentDeps } from '../domain/enrolment.js';
 import { agentsRouter } from './agents.js';
 import { enrolmentRouter } from './enrolment.js';
 import { jobsRouter } from './jobs.js';
+import { queuesRouter } from './queues.js';
 import { schedulesRouter } from './schedules.js';
 
 export function createCoordinationRouter(deps: CoordinationDeps, enrolment: EnrolmentDeps) {
@@ -11,6 +12,7 @@ export function createCoordinationRouter(deps: CoordinationDeps, enrolment: Enro
     agents: agentsRouter(deps),
     enrolment: enrolmentRouter(enrolment),
     jobs: jobsRouter(deps),
+    queues: queuesRouter(deps),
     schedules: schedulesRouter(deps),
   });
 }
