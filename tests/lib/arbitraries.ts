@@ -84,8 +84,17 @@ export function validInputs(schema: z.ZodType | undefined): fc.Arbitrary<unknown
   return fromJsonSchema(js);
 }
 
-/** True when the procedure's input schema accepts the value (raw JSON bodies never are). */
-export const accepts = (schema: z.ZodType | undefined, v: unknown): boolean => !(v instanceof RawJson) && (!schema || schema.safeParse(v).success);
+/**
+ * True when the procedure's input schema accepts the value as the server receives it: after the JSON
+ * round trip of the wire (NaN and ±Infinity become null, undefined members vanish), which can turn a
+ * value the schema refuses into one it accepts. Raw JSON bodies never are.
+ */
+export const accepts = (schema: z.ZodType | undefined, v: unknown): boolean => {
+  if (v instanceof RawJson) return false;
+  if (!schema) return true;
+  const wire = JSON.stringify(v);
+  return schema.safeParse(wire === undefined ? undefined : JSON.parse(wire)).success;
+};
 
 /** Strings that have broken services before: injections, unicode edge cases, format tricks. */
 export const hostileStrings = [

@@ -61,3 +61,24 @@ export function trpcCallCount(url: string, basePath = '/trpc/'): number {
   const procedures = path.slice(basePath.length);
   return procedures === '' ? 0 : procedures.split(',').length;
 }
+
+/**
+ * True when JSON text nests objects/arrays deeper than `max`. A single pass over the text that
+ * skips string contents (escapes included); it neither parses nor allocates, so it can run before
+ * the adapters parse. Malformed text is left for the parser to refuse.
+ */
+export function jsonNestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return false;
+}

@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { declaredLength, readBodyWithin, trpcCallCount } from './body-limit.js';
+import { declaredLength, jsonNestsDeeperThan, readBodyWithin, trpcCallCount } from './body-limit.js';
 import { DEFAULT_LIMITS, limitSettings, limitsEnv, resolveLimits } from './limits.js';
 
 // Rule: a body is read only while it stays within the limit; at the first byte past it reading
@@ -58,11 +58,33 @@ describe('trpcCallCount', () => {
   });
 });
 
+describe('jsonNestsDeeperThan', () => {
+  const nest = (n: number) => `${'{"a":['.repeat(n)}1${']}'.repeat(n)}`; // 2n levels
+
+  it('counts objects and arrays alike and allows exactly the maximum', () => {
+    expect(jsonNestsDeeperThan(nest(32), 64)).toBe(false);
+    expect(jsonNestsDeeperThan(`[${nest(32)}]`, 64)).toBe(true);
+    expect(jsonNestsDeeperThan('{"a":1,"b":[1,2,{"c":3}]}', 3)).toBe(false);
+    expect(jsonNestsDeeperThan('{"a":1,"b":[1,2,{"c":3}]}', 2)).toBe(true);
+  });
+
+  it('ignores brackets inside strings, escaped quotes included', () => {
+    expect(jsonNestsDeeperThan(JSON.stringify({ text: '[[[[{{{{' }), 1)).toBe(false);
+    expect(jsonNestsDeeperThan(JSON.stringify({ text: 'say \\"[[[[\\" and \\\\' }), 1)).toBe(false);
+    expect(jsonNestsDeeperThan(JSON.stringify({ text: 'a\\\\', deep: [[1]] }), 2)).toBe(true);
+  });
+
+  it('siblings do not add up: depth is the deepest path, not the number of containers', () => {
+    expect(jsonNestsDeeperThan(JSON.stringify(Array.from({ length: 1_000 }, () => ({ a: [1] }))), 3)).toBe(false);
+  });
+});
+
 describe('limitsEnv', () => {
   it('defaults: 1 MiB bodies, 20-call batches, 3000 calls/min per principal, 600 per address, on', () => {
     expect(DEFAULT_LIMITS).toEqual({
       maxBodyBytes: 1_048_576,
       maxBatchCalls: 20,
+      maxJsonDepth: 64,
       rateLimit: { enabled: true, requests: 3_000, anonymousRequests: 600, windowMs: 60_000 },
     });
   });

@@ -3,7 +3,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { createOpenApiNodeHttpHandler, generateOpenApiDocument, type OpenApiRouter } from 'trpc-to-openapi';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { declaredLength, readBodyWithin, trpcCallCount } from './body-limit.js';
+import { declaredLength, jsonNestsDeeperThan, readBodyWithin, trpcCallCount } from './body-limit.js';
 import { createCorsHandler, type CorsSettings } from './cors.js';
 import { toTrpcError } from './errors.js';
 import { PROBLEM_CONTENT_TYPE, problemJsonSchema, requestScope, sendProblem } from './problem.js';
@@ -31,7 +31,7 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
   /** Extra plain-HTTP routes (e.g. /openapi.json); return true when handled. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Body size, batch size and rate limits (see limits.ts); anything left out takes its default. */
-  limits?: { maxBodyBytes?: number; maxBatchCalls?: number; rateLimit?: Partial<RateLimitSettings> } | LimitSettings;
+  limits?: { maxBodyBytes?: number; maxBatchCalls?: number; maxJsonDepth?: number; rateLimit?: Partial<RateLimitSettings> } | LimitSettings;
   /** Browser origins allowed by CORS (cors.ts, from CORS_ORIGINS); left out, none is. */
   cors?: CorsSettings;
   /**
@@ -200,6 +200,14 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
       }
       callCounts.set(req, calls);
     }
+    const tooDeep = () =>
+      sendLimitProblem(res, 400, `The input nests objects or arrays deeper than ${limits.maxJsonDepth} levels (MAX_JSON_DEPTH)`, { maxJsonDepth: limits.maxJsonDepth }, hasBody(req));
+    // A query's input travels in the URL (`?input=` on /trpc; REST query parameters are flat).
+    const queryInput = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '').get('input');
+    if (queryInput !== null && jsonNestsDeeperThan(queryInput, limits.maxJsonDepth)) {
+      tooDeep();
+      return false;
+    }
     if (!hasBody(req)) return true;
     const tooLarge = (received: string) =>
       sendLimitProblem(res, 413, `Request body ${received} exceeds the limit of ${limits.maxBodyBytes} bytes (MAX_BODY_BYTES)`, { maxBodyBytes: limits.maxBodyBytes }, true);
@@ -214,8 +222,13 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
       tooLarge(`of more than ${read.received - 1} bytes`);
       return false;
     }
+    const text = read.body.toString('utf8');
+    if (jsonNestsDeeperThan(text, limits.maxJsonDepth)) {
+      tooDeep();
+      return false;
+    }
     // tRPC takes a string body as the raw text; trpc-to-openapi takes `req.body` as parsed input.
-    if (surface === 'trpc') (req as IncomingMessage & { body?: unknown }).body = read.body.toString('utf8');
+    if (surface === 'trpc') (req as IncomingMessage & { body?: unknown }).body = text;
     else restBody(req, read.body);
     return true;
   };

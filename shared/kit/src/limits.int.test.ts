@@ -189,6 +189,25 @@ describe('request limits on a real server', () => {
     expect(ran).toBe(5);
   });
 
+  it('an input nested deeper than MAX_JSON_DEPTH is refused with 400 before parsing, in a body or in ?input=, and no procedure runs', async () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const body = await call(s.server.url, '/trpc/echo', { token: 'service:svc', method: 'POST', body: JSON.parse(`{"text":"x","extra":${deep(64)}}`) });
+    expect(body.status).toBe(400);
+    const p = problem(body);
+    expect(p.body).toMatchObject({ type: 'https://agent-platform.dev/problems/bad-request', status: 400, maxJsonDepth: 64 });
+    expect(p.body['detail']).toMatch(/deeper than 64 levels \(MAX_JSON_DEPTH\)/);
+    const rest = await call(s.server.url, '/api/echo', { token: 'service:svc', method: 'POST', body: JSON.parse(`{"text":${deep(2_000)}}`) });
+    expect(rest.status).toBe(400);
+    expect(problem(rest).body).toMatchObject({ maxJsonDepth: 64 });
+    const query = await call(s.server.url, `/trpc/ping?input=${encodeURIComponent(`{"x":${deep(100)}}`)}`, { token: 'service:svc' });
+    expect(query.status).toBe(400);
+    expect(ran).toBe(0);
+    // At the limit it reaches the procedure, whose own schema then judges the shape (echo's drops `extra`).
+    const atLimit = await call(s.server.url, '/trpc/echo', { token: 'service:svc', method: 'POST', body: JSON.parse(`{"text":"x","extra":${deep(63)}}`) });
+    expect(atLimit.status).toBe(200);
+    expect(ran).toBe(1);
+  });
+
   it('a user past its rate gets 429 with Retry-After (tRPC and REST count together); a service is never limited', async () => {
     const statuses: number[] = [];
     let last: Answer | undefined;

@@ -11,6 +11,12 @@ export const limitsEnv = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(1_073_741_824).default(1_048_576),
   /** Most calls in one tRPC batch (`?batch=1`); a longer batch gets 400 before any procedure runs. */
   MAX_BATCH_CALLS: z.coerce.number().int().min(1).max(1_000).default(20),
+  /**
+   * Deepest nesting of objects and arrays in a request's JSON input (body or `?input=`); deeper gets
+   * 400 before parsing. No input of ours needs more than a handful of levels, while a few kilobytes
+   * of `[[[[…` can cost recursive validators and JSONB columns their stack.
+   */
+  MAX_JSON_DEPTH: z.coerce.number().int().min(2).max(1_000).default(64),
   /** `false` turns per-principal rate limiting off entirely (e.g. behind a gateway that limits). */
   RATE_LIMIT_ENABLED: z.stringbool().default(true),
   /** Calls a user or agent may make per window, per process (also the burst it may spend at once). */
@@ -33,6 +39,8 @@ export interface RateLimitSettings {
 export interface LimitSettings {
   maxBodyBytes: number;
   maxBatchCalls: number;
+  /** Deepest JSON nesting a request's input may have (MAX_JSON_DEPTH). */
+  maxJsonDepth: number;
   rateLimit: RateLimitSettings;
 }
 
@@ -41,6 +49,7 @@ export function limitSettings(env: LimitsEnv): LimitSettings {
   return {
     maxBodyBytes: env.MAX_BODY_BYTES,
     maxBatchCalls: env.MAX_BATCH_CALLS,
+    maxJsonDepth: env.MAX_JSON_DEPTH,
     rateLimit: {
       enabled: env.RATE_LIMIT_ENABLED,
       requests: env.RATE_LIMIT_REQUESTS,
@@ -54,10 +63,11 @@ export function limitSettings(env: LimitsEnv): LimitSettings {
 export const DEFAULT_LIMITS: LimitSettings = limitSettings(limitsEnv.parse({}));
 
 /** Fills what `partial` leaves out from the defaults (tests set one limit, services set all). */
-export function resolveLimits(partial: { maxBodyBytes?: number; maxBatchCalls?: number; rateLimit?: Partial<RateLimitSettings> } = {}): LimitSettings {
+export function resolveLimits(partial: { maxBodyBytes?: number; maxBatchCalls?: number; maxJsonDepth?: number; rateLimit?: Partial<RateLimitSettings> } = {}): LimitSettings {
   return {
     maxBodyBytes: partial.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes,
     maxBatchCalls: partial.maxBatchCalls ?? DEFAULT_LIMITS.maxBatchCalls,
+    maxJsonDepth: partial.maxJsonDepth ?? DEFAULT_LIMITS.maxJsonDepth,
     rateLimit: {
       enabled: partial.rateLimit?.enabled ?? DEFAULT_LIMITS.rateLimit.enabled,
       requests: partial.rateLimit?.requests ?? DEFAULT_LIMITS.rateLimit.requests,

@@ -25,6 +25,7 @@ data:
   AUTH_CLOCK_SKEW_S: {{ .Values.global.auth.clockSkewSeconds | int64 | quote }}
   MAX_BODY_BYTES: {{ .Values.limits.maxBodyBytes | int64 | quote }}
   MAX_BATCH_CALLS: {{ .Values.limits.maxBatchCalls | int64 | quote }}
+  MAX_JSON_DEPTH: {{ .Values.limits.maxJsonDepth | int64 | quote }}
   RATE_LIMIT_ENABLED: {{ .Values.limits.rateLimit.enabled | quote }}
   RATE_LIMIT_REQUESTS: {{ .Values.limits.rateLimit.requests | int64 | quote }}
   RATE_LIMIT_ANONYMOUS_REQUESTS: {{ .Values.limits.rateLimit.anonymousRequests | int64 | quote }}
