@@ -377,10 +377,15 @@ const ownedJob = (w: World, team: boolean) => trigger(w, 'proposal', team ? { te
 const online = (w: World) => w.call('agent', C, 'agents.ping', { name: w.ids.agent });
 const heldJob = async (w: World) => {
   await online(w);
-  await trigger(w, 'gap_analysis');
-  const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['gap_analysis'], waitMs: 3_000 })) as { job: { jobId: string } | null };
-  if (!claimed.job) throw new Error('the agent could not claim a gap_analysis job');
-  return claimed.job.jobId;
+  const { jobId } = await trigger(w, 'gap_analysis');
+  // The queue may still hold gap_analysis jobs of earlier rows or runs (a long-lived local NATS):
+  // finish whatever comes first until the agent holds the job just triggered (user's own).
+  for (let claims = 0; ; claims++) {
+    const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['gap_analysis'], waitMs: 3_000 })) as { job: { jobId: string } | null };
+    if (!claimed.job || claims > 50) throw new Error(`the agent claimed ${claimed.job?.jobId ?? 'nothing'}, not the gap_analysis job ${jobId}`);
+    if (claimed.job.jobId === jobId) return jobId;
+    await w.call('agent', C, 'jobs.complete', { jobId: claimed.job.jobId, result: { drained: true } });
+  }
 };
 /** For agentProcedure rows: a held job when the caller is that agent; otherwise any job (refused before it matters). */
 const runningJob = async (w: World, c: Caller) => (c === 'agent' ? heldJob(w) : (await trigger(w, 'gap_analysis')).jobId);
