@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SagaRegistry } from '../../services/operations/src/domain/sagas/definition.js';
-import { startWorkflow } from '../../services/operations/src/domain/workflows.js';
+import { startSaga } from '../../services/operations/src/domain/saga-instances.js';
 import { testDeps, user } from '../../services/operations/test/support/callers.js';
 import { migratedScratchDb, ROOT, type ScratchDb } from '../../services/operations/test/support/scratch.js';
 import { EFFECTS_DDL, effectsSaga, succeeded, type LogEntry } from '../../services/operations/test/support/test-sagas.js';
@@ -44,7 +44,7 @@ const finished = async (ids: string[]) =>
 it('every saga completes or compensates, no step twice, across random SIGKILLs', { timeout: 300_000 }, async () => {
   const deps = testDeps(s, { registry: new SagaRegistry([effectsSaga(s.admin)]) });
   const plans = Array.from({ length: SAGAS }, (_, i) => (i % 3 === 0 ? { stepMs: 30, failAt: i % 2 === 0 ? 1 : 2 } : { stepMs: 30 }));
-  const started = await Promise.all(plans.map((payload) => startWorkflow(deps, user('drill'), { workflowType: 'effects', payload })));
+  const started = await Promise.all(plans.map((payload) => startSaga(deps, user('drill'), { sagaType: 'effects', payload })));
   const ids = started.map((x) => x.id);
 
   const t0 = Date.now();

@@ -57,7 +57,7 @@ async function driveWrites() {
   const alice = clientsFor(await tokenFor({ kind: 'user', id: `alice-${runTag}`, roles: [] }), ports);
   const admin = clientsFor(await tokenFor({ kind: 'user', id: `admin-${runTag}`, roles: ['admin'] }), ports);
 
-  // knowledge: blocks, links, a workflow run
+  // knowledge: blocks, links, a run
   const a = await alice.knowledge.blocks.create.mutate({ type: 'Decision', sessionId: runTag, title: 'documented events' });
   const b = await alice.knowledge.blocks.create.mutate({ type: 'Proposal', sessionId: runTag, title: 'an AsyncAPI document' });
   await alice.knowledge.blocks.update.mutate({ id: a.id, expectedVersion: a.version, patch: { title: 'documented events, served' } });
@@ -65,9 +65,9 @@ async function driveWrites() {
   await alice.knowledge.links.remove.mutate({ sourceId: a.id, targetId: b.id, type: 'SUPPORTS' });
   await alice.knowledge.blocks.supersede.mutate({ id: b.id, replacement: { title: 'an AsyncAPI 3 document' } });
   await alice.knowledge.blocks.archive.mutate({ id: a.id });
-  const { run } = await alice.knowledge.workflows.createRun.mutate({ name: 'asyncapi run', sessionId: runTag });
-  const { steps } = await alice.knowledge.workflows.addSteps.mutate({ runId: run.id, steps: [{ parentId: run.rootStepId, name: 'first' }] });
-  await alice.knowledge.workflows.updateStep.mutate({ stepId: steps[0]!.id, status: 'running' });
+  const { run } = await alice.knowledge.runs.create.mutate({ name: 'asyncapi run', sessionId: runTag });
+  const { steps } = await alice.knowledge.runs.addSteps.mutate({ runId: run.id, steps: [{ parentId: run.rootStepId, name: 'first' }] });
+  await alice.knowledge.runs.updateStep.mutate({ stepId: steps[0]!.id, status: 'running' });
 
   // operations: tasks, approvals, memories, a saga, the event store (null data included)
   const task = await alice.operations.tasks.create.mutate({ title: `${runTag} task`, priority: 'P2', subtasks: [{ title: `${runTag} subtask` }] });
@@ -83,7 +83,7 @@ async function driveWrites() {
   await alice.operations.memories.update.mutate({ id: memory.id, content: 'changed' });
   await alice.operations.memories.tag.mutate({ id: memory.id, add: ['asyncapi'] });
   await alice.operations.memories.expire.mutate({ id: memory.id });
-  await alice.operations.workflows.start.mutate({ workflowType: 'team_onboarding', payload: { teamName: `${runTag}-team` } });
+  await alice.operations.sagas.start.mutate({ sagaType: 'team_onboarding', payload: { teamName: `${runTag}-team` } });
   await admin.operations.events.append.mutate({ aggregateId: runTag, aggregateType: 'asyncapi', expectedVersion: 'any', events: [{ type: 'Probed', data: { note: null } }, { type: 'Empty', data: null }] });
 
   // coordination: a job cancelled while queued (no agent yet), an agent, a job it runs for the task
@@ -97,7 +97,7 @@ async function driveWrites() {
 /** Subjects this run must cause (a subject missing here means the writes above no longer cause it). */
 const EXPECTED = [
   'knowledge.block.created', 'knowledge.block.updated', 'knowledge.block.superseded', 'knowledge.block.archived',
-  'knowledge.link.created', 'knowledge.link.removed', 'knowledge.workflow.step.changed',
+  'knowledge.link.created', 'knowledge.link.removed', 'knowledge.run.step.changed',
   'operations.task.created', 'operations.task.updated', 'operations.task.completed', 'operations.task.deleted',
   'operations.approval.requested', 'operations.approval.decided',
   'operations.memory.created', 'operations.memory.updated', 'operations.memory.expired',

@@ -4,7 +4,7 @@ import { storeEnv } from '../../scripts/lib/local-env.js';
 
 /**
  * Cross-user checks that go beyond one procedure call. The per-procedure cross-user reads and writes
- * (another user's task, memory, conversation/messages, approval, session, workflow) are rows of
+ * (another user's task, memory, conversation/messages, approval, session, saga) are rows of
  * authz-table.ts (the `otherUser` column); this file holds what sits underneath them: Postgres
  * row-level security on the role the service connects as.
  */

@@ -128,7 +128,7 @@ const invitee = async (w: World) => {
   return id;
 };
 const saga = async (w: World) =>
-  (await w.call('user', O, 'workflows.start', { workflowType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${w.next()}` }, idempotencyKey: `authz-${w.run}-${w.next()}` })) as { id: string };
+  (await w.call('user', O, 'sagas.start', { sagaType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${w.next()}` }, idempotencyKey: `authz-${w.run}-${w.next()}` })) as { id: string };
 
 const operations: Record<string, Entry> = {
   // users: every principal has (only) its own profile
@@ -343,13 +343,13 @@ const operations: Record<string, Entry> = {
   'events.readStream': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }), async (w) => ({ input: { aggregateId: `authz-${w.run}` } })),
   'events.readAll': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }), fixed({ fromPosition: 0, limit: 1 })),
 
-  // workflows (sagas): the starter's own
-  'workflows.start': one(anyOps(), async (w, c) => ({ input: { workflowType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${c}-${w.next()}` } } })),
-  'workflows.get': one(ownedOps(), async (w) => {
+  // sagas: the starter's own
+  'sagas.start': one(anyOps(), async (w, c) => ({ input: { sagaType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${c}-${w.next()}` } } })),
+  'sagas.get': one(ownedOps(), async (w) => {
     const s = await saga(w);
     return { input: { id: s.id }, secret: s.id };
   }),
-  'workflows.list': one(ownedOps('HIDDEN'), async (w) => {
+  'sagas.list': one(ownedOps('HIDDEN'), async (w) => {
     const s = await saga(w);
     return { input: {}, secret: s.id };
   }),
@@ -532,7 +532,7 @@ const coordination: Record<string, Entry> = {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// knowledge: every block, link and workflow run has an owner (its creator) and optionally a team.
+// knowledge: every block, link and run has an owner (its creator) and optionally a team.
 // The owner, members of its team (any role: knowledge has no team roles), services and platform
 // admins see and change it; another user, and an agent that did not create it, are told NOT_FOUND,
 // and lists and searches leave it out (HIDDEN). Anyone authenticated may create their own records;
@@ -573,8 +573,8 @@ const klink = async (w: World, team = false) => {
 /** A run of `user` (or of the team): root -> first, root -> second. */
 const krun = async (w: World, team = false) => {
   const extra = team ? { teamId: w.teamId } : {};
-  const { run } = (await w.call('user', K, 'workflows.createRun', { name: `authz run ${w.next()}`, sessionId: `authz-${w.run}`, ...extra })) as { run: { id: string; rootStepId: string } };
-  const { steps } = (await w.call('user', K, 'workflows.addSteps', { runId: run.id, steps: [{ parentId: run.rootStepId, name: 'first' }, { parentId: run.rootStepId, name: 'second' }] })) as {
+  const { run } = (await w.call('user', K, 'runs.create', { name: `authz run ${w.next()}`, sessionId: `authz-${w.run}`, ...extra })) as { run: { id: string; rootStepId: string } };
+  const { steps } = (await w.call('user', K, 'runs.addSteps', { runId: run.id, steps: [{ parentId: run.rootStepId, name: 'first' }, { parentId: run.rootStepId, name: 'second' }] })) as {
     steps: Array<{ id: string }>;
   };
   return { run, first: steps[0]!.id, second: steps[1]!.id };
@@ -643,47 +643,47 @@ const knowledge: Record<string, Entry> = {
     const b = team ? await teamBlock(w) : await kblock(w);
     return { input: { query: kword(w, b.n), limit: 10 }, secret: b.id };
   }),
-  'workflows.createRun': ownedAndTeam(anyK(), teamCreateK(), async (w, team) => ({
+  'runs.create': ownedAndTeam(anyK(), teamCreateK(), async (w, team) => ({
     input: { name: 'authz run', sessionId: `authz-${w.run}`, ...(team ? { teamId: w.teamId } : {}) },
   })),
-  'workflows.addSteps': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.addSteps': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { runId: r.run.id, steps: [{ parentId: r.first, name: 'added by the authz matrix' }] }, secret: r.run.id };
   }),
-  'workflows.updateStep': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.updateStep': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { stepId: r.first, status: 'running' }, secret: r.first };
   }),
-  'workflows.moveStep': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.moveStep': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { stepId: r.second, parentId: r.first }, secret: r.second };
   }),
-  'workflows.tree': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.tree': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { runId: r.run.id }, secret: r.second };
   }),
-  'workflows.pathToRoot': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.pathToRoot': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { stepId: r.first }, secret: r.run.rootStepId };
   }),
-  'workflows.subtree': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.subtree': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { stepId: r.run.rootStepId }, secret: r.second };
   }),
-  'workflows.ancestors': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.ancestors': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { stepId: r.first }, secret: r.run.rootStepId };
   }),
-  'workflows.descendants': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.descendants': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { stepId: r.run.rootStepId }, secret: r.second };
   }),
-  'workflows.list': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
+  'runs.list': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
     const name = `authz listed run ${w.run}-${w.next()}`;
-    const { run } = (await w.call('user', K, 'workflows.createRun', { name, sessionId: `authz-${w.run}`, ...(team ? { teamId: w.teamId } : {}) })) as { run: { id: string } };
+    const { run } = (await w.call('user', K, 'runs.create', { name, sessionId: `authz-${w.run}`, ...(team ? { teamId: w.teamId } : {}) })) as { run: { id: string } };
     return { input: { name }, secret: run.id };
   }),
-  'workflows.replay': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+  'runs.replay': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { runId: r.run.id }, secret: r.second };
   }),

@@ -160,14 +160,14 @@ async function main(): Promise<BenchTable[]> {
   let rnd = 12345;
   const word = () => VOCABULARY[(rnd = (rnd * 1103515245 + 12345) % 2 ** 31) % VOCABULARY.length]!;
   const ft = await latency(300, (i) => api.search.fullText({ query: i % 3 === 0 ? `${word()} ${word()}` : word(), limit: 20 }));
-  say('latency: workflow path-to-root at depth 50');
-  const { run, root } = await api.workflows.createRun({ name: 'bench depth 50', sessionId: `${genPrefix}-wf` });
+  say('latency: run path-to-root at depth 50');
+  const { run, root } = await api.runs.create({ name: 'bench depth 50', sessionId: `${genPrefix}-wf` });
   const chain = Array.from({ length: 50 }, () => randomUUID());
-  await api.workflows.addSteps({ runId: run.id, steps: chain.map((id, i) => ({ id, parentId: i === 0 ? root.id : chain[i - 1]!, name: `step ${i + 1}` })) });
+  await api.runs.addSteps({ runId: run.id, steps: chain.map((id, i) => ({ id, parentId: i === 0 ? root.id : chain[i - 1]!, name: `step ${i + 1}` })) });
   const deepest = chain.at(-1)!;
-  const depth = (await api.workflows.pathToRoot({ stepId: deepest })).steps.length - 1;
+  const depth = (await api.runs.pathToRoot({ stepId: deepest })).steps.length - 1;
   if (depth !== 50) throw new Error(`expected depth 50, got ${depth}`);
-  const path = await latency(200, () => api.workflows.pathToRoot({ stepId: deepest }));
+  const path = await latency(200, () => api.runs.pathToRoot({ stepId: deepest }));
   const blocksInGraph = (await graph.driver.executeQuery('MATCH (b:Block) RETURN count(b) AS n', {}, { database: graph.database })).records[0]!.get('n') as number;
 
   const latencyTable: BenchTable = {
@@ -176,7 +176,7 @@ async function main(): Promise<BenchTable[]> {
     rows: [
       ['blocks.get by id', 1_000, get.p50, get.p95, '< 5 ms', get.p95 < 5 ? 'met' : 'NOT met'],
       ['search.fullText (1–2 words, limit 20)', 300, ft.p50, ft.p95, '< 20 ms', ft.p95 < 20 ? 'met' : 'NOT met'],
-      ['workflows.pathToRoot at depth 50', 200, path.p50, path.p95, '-', '-'],
+      ['runs.pathToRoot at depth 50', 200, path.p50, path.p95, '-', '-'],
     ],
     notes: [`Blocks in the graph during the measurement: ${blocksInGraph.toLocaleString('en')} (the shared database also holds other tests' data).`],
   };

@@ -22,6 +22,11 @@ export const knowledgeEnv = baseEnv.extend({
   ...graphEnv.shape,
   PORT: z.coerce.number().int().min(0).max(65535).default(4101),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(500),
+  /**
+   * Coordination's base URL as a browser reaches it (the console's agents and queues view calls it
+   * directly; coordination's CORS_ORIGINS must list knowledge's origin). Unset: that view says so.
+   */
+  CONSOLE_COORDINATION_URL: z.url({ protocol: /^https?$/ }).optional().or(z.literal('').transform(() => undefined)),
 });
 export type KnowledgeConfig = z.infer<typeof knowledgeEnv>;
 

@@ -20,6 +20,7 @@ import { asyncApiDocument } from '@platform/kit';
 import { corsSettings } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { graphSettings, loadKnowledgeConfig } from './config.js';
+import { consoleRoutes } from './console.js';
 import { observeKnowledgeMetrics } from './metrics.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
 import { ensureKnowledgeStream } from './events/streams.js';
@@ -91,6 +92,8 @@ const server = await startServiceServer({
   port: config.PORT,
   readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
   metrics: metricsHandler(),
+  // The operator console (console/, built into dist/console): runs, agents and queues for people.
+  extraRoutes: consoleRoutes({ coordinationUrl: config.CONSOLE_COORDINATION_URL }),
 });
 // Gauges read at scrape time (Neo4j use, outbox backlog); a store that is down leaves them out.
 observeKnowledgeMetrics(graph);

@@ -71,13 +71,13 @@ describe('knowledge events', () => {
     expect(about(a.id).filter((e) => e.subject === 'knowledge.block.updated')).toHaveLength(1);
   });
 
-  it('publishes one step.changed per workflow change, in seq order', async () => {
-    const { run, root } = await api.workflows.createRun({ name: 'ev', sessionId: h.tag });
-    const { steps } = await api.workflows.addSteps({ runId: run.id, steps: [{ parentId: root.id, name: 's1' }, { parentId: root.id, name: 's2' }] });
-    await api.workflows.updateStep({ stepId: steps[0]!.id, status: 'running' });
-    await api.workflows.moveStep({ stepId: steps[1]!.id, parentId: steps[0]!.id });
+  it('publishes one step.changed per run change, in seq order', async () => {
+    const { run, root } = await api.runs.create({ name: 'ev', sessionId: h.tag });
+    const { steps } = await api.runs.addSteps({ runId: run.id, steps: [{ parentId: root.id, name: 's1' }, { parentId: root.id, name: 's2' }] });
+    await api.runs.updateStep({ stepId: steps[0]!.id, status: 'running' });
+    await api.runs.moveStep({ stepId: steps[1]!.id, parentId: steps[0]!.id });
     await waitFor('5 step events', () => about(run.id).length >= 5);
-    const changes = about(run.id).filter((e): e is TypedEnvelope<'knowledge.workflow.step.changed'> => e.subject === 'knowledge.workflow.step.changed');
+    const changes = about(run.id).filter((e): e is TypedEnvelope<'knowledge.run.step.changed'> => e.subject === 'knowledge.run.step.changed');
     expect(changes.map((e) => [e.data.seq, e.data.change]).sort((x, y) => (x[0] as number) - (y[0] as number))).toEqual([
       [1, 'added'],
       [2, 'added'],

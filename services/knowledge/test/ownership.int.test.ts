@@ -134,7 +134,7 @@ describe('teams', () => {
     await expectTrpcError(as.agent.blocks.create({ type: 'Risk', sessionId: h.tag, title: 'x', teamId: T }), 'FORBIDDEN');
     await expectTrpcError(as.alice.blocks.create({ type: 'Risk', sessionId: h.tag, title: 'x', teamId: randomUUID() }), 'FORBIDDEN');
     await expectTrpcError(as.alice.links.create({ sourceId: id['a1']!, targetId: id['a4']!, type: 'DERIVED_FROM', teamId: randomUUID() }), 'FORBIDDEN');
-    await expectTrpcError(as.bob.workflows.createRun({ name: 'x', sessionId: h.tag, teamId: T }), 'FORBIDDEN');
+    await expectTrpcError(as.bob.runs.create({ name: 'x', sessionId: h.tag, teamId: T }), 'FORBIDDEN');
     const { items } = await as.service.blocks.list({ sessionId: h.tag, limit: 200 });
     expect(items.filter((b) => b.title === 'x')).toEqual([]);
   });
@@ -270,56 +270,56 @@ describe('search', () => {
   });
 });
 
-describe('workflow runs', () => {
+describe('runs', () => {
   let run: { id: string; rootStepId: string };
   let step: string;
 
   beforeAll(async () => {
-    const created = await as.alice.workflows.createRun({ name: 'alice run', sessionId: h.tag });
+    const created = await as.alice.runs.create({ name: 'alice run', sessionId: h.tag });
     run = created.run;
-    const { steps } = await as.alice.workflows.addSteps({ runId: run.id, steps: [{ parentId: run.rootStepId, name: 'plan' }] });
+    const { steps } = await as.alice.runs.addSteps({ runId: run.id, steps: [{ parentId: run.rootStepId, name: 'plan' }] });
     step = steps[0]!.id;
-    await as.alice.workflows.updateStep({ stepId: step, status: 'running' });
+    await as.alice.runs.updateStep({ stepId: step, status: 'running' });
   });
 
   it('records the creator as the run\'s owner', async () => {
-    expect((await as.alice.workflows.tree({ runId: run.id })).run).toMatchObject({ owner: { kind: 'user', id: 'alice' }, teamId: null });
+    expect((await as.alice.runs.tree({ runId: run.id })).run).toMatchObject({ owner: { kind: 'user', id: 'alice' }, teamId: null });
   });
 
   it('answers NOT_FOUND to every read of another user\'s run: tree, paths, subtree, relatives, replay', async () => {
-    await expectTrpcError(as.bob.workflows.tree({ runId: run.id }), 'NOT_FOUND');
-    await expectTrpcError(as.bob.workflows.replay({ runId: run.id }), 'NOT_FOUND');
-    await expectTrpcError(as.bob.workflows.pathToRoot({ stepId: step }), 'NOT_FOUND');
-    await expectTrpcError(as.bob.workflows.subtree({ stepId: run.rootStepId }), 'NOT_FOUND');
-    await expectTrpcError(as.bob.workflows.ancestors({ stepId: step }), 'NOT_FOUND');
-    await expectTrpcError(as.bob.workflows.descendants({ stepId: run.rootStepId }), 'NOT_FOUND');
-    await expectTrpcError(as.agent.workflows.replay({ runId: run.id }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.tree({ runId: run.id }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.replay({ runId: run.id }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.pathToRoot({ stepId: step }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.subtree({ stepId: run.rootStepId }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.ancestors({ stepId: step }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.descendants({ stepId: run.rootStepId }), 'NOT_FOUND');
+    await expectTrpcError(as.agent.runs.replay({ runId: run.id }), 'NOT_FOUND');
   });
 
   it('answers NOT_FOUND to every change of another user\'s run, and records none', async () => {
-    await expectTrpcError(as.bob.workflows.addSteps({ runId: run.id, steps: [{ parentId: run.rootStepId, name: 'intruder' }] }), 'NOT_FOUND');
-    await expectTrpcError(as.bob.workflows.updateStep({ stepId: step, status: 'failed' }), 'NOT_FOUND');
-    await expectTrpcError(as.bob.workflows.moveStep({ stepId: step, parentId: run.rootStepId }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.addSteps({ runId: run.id, steps: [{ parentId: run.rootStepId, name: 'intruder' }] }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.updateStep({ stepId: step, status: 'failed' }), 'NOT_FOUND');
+    await expectTrpcError(as.bob.runs.moveStep({ stepId: step, parentId: run.rootStepId }), 'NOT_FOUND');
     // bob's own run cannot hang steps under alice's, nor move his under hers: her steps do not exist for him
-    const own = await as.bob.workflows.createRun({ name: 'bob run', sessionId: h.tag });
-    await expectTrpcError(as.bob.workflows.addSteps({ runId: own.run.id, steps: [{ parentId: step, name: 'graft' }] }), 'NOT_FOUND');
-    const { steps } = await as.bob.workflows.addSteps({ runId: own.run.id, steps: [{ parentId: own.run.rootStepId, name: 'b' }] });
-    await expectTrpcError(as.bob.workflows.moveStep({ stepId: steps[0]!.id, parentId: step }), 'NOT_FOUND');
-    const replay = await as.alice.workflows.replay({ runId: run.id });
+    const own = await as.bob.runs.create({ name: 'bob run', sessionId: h.tag });
+    await expectTrpcError(as.bob.runs.addSteps({ runId: own.run.id, steps: [{ parentId: step, name: 'graft' }] }), 'NOT_FOUND');
+    const { steps } = await as.bob.runs.addSteps({ runId: own.run.id, steps: [{ parentId: own.run.rootStepId, name: 'b' }] });
+    await expectTrpcError(as.bob.runs.moveStep({ stepId: steps[0]!.id, parentId: step }), 'NOT_FOUND');
+    const replay = await as.alice.runs.replay({ runId: run.id });
     expect(replay.run.seq).toBe(3);
     expect(replay.changes.map((c) => c.by)).toEqual(['alice', 'alice', 'alice']);
   });
 
   it('lets a team member read and change a team run, and services and admins any run', async () => {
-    const team = await as.alice.workflows.createRun({ name: 'team run', sessionId: h.tag, teamId: T });
-    const { steps } = await as.carol.workflows.addSteps({ runId: team.run.id, steps: [{ parentId: team.run.rootStepId, name: 'carol step' }] });
-    expect((await as.alice.workflows.tree({ runId: team.run.id })).steps.map((s) => s.name)).toEqual(['team run', 'carol step']);
-    expect((await as.carol.workflows.pathToRoot({ stepId: steps[0]!.id })).steps).toHaveLength(2);
-    await expectTrpcError(as.bob.workflows.tree({ runId: team.run.id }), 'NOT_FOUND');
+    const team = await as.alice.runs.create({ name: 'team run', sessionId: h.tag, teamId: T });
+    const { steps } = await as.carol.runs.addSteps({ runId: team.run.id, steps: [{ parentId: team.run.rootStepId, name: 'carol step' }] });
+    expect((await as.alice.runs.tree({ runId: team.run.id })).steps.map((s) => s.name)).toEqual(['team run', 'carol step']);
+    expect((await as.carol.runs.pathToRoot({ stepId: steps[0]!.id })).steps).toHaveLength(2);
+    await expectTrpcError(as.bob.runs.tree({ runId: team.run.id }), 'NOT_FOUND');
     for (const who of [as.service, as.admin]) {
-      expect((await who.workflows.tree({ runId: run.id })).steps).toHaveLength(2);
-      expect((await who.workflows.replay({ runId: run.id })).changes).toHaveLength(3);
-      expect((await who.workflows.descendants({ stepId: run.rootStepId })).descendants).toHaveLength(1);
+      expect((await who.runs.tree({ runId: run.id })).steps).toHaveLength(2);
+      expect((await who.runs.replay({ runId: run.id })).changes).toHaveLength(3);
+      expect((await who.runs.descendants({ stepId: run.rootStepId })).descendants).toHaveLength(1);
     }
   });
 });

@@ -26,7 +26,7 @@ import { createScratchDatabase, withDatabase } from '../../../scripts/prisma/scr
 import { defineSaga, SagaRegistry } from '../src/domain/sagas/definition.js';
 import { SagaOrchestrator } from '../src/domain/sagas/orchestrator.js';
 import type { StepTiming } from '../src/domain/sagas/run-saga.js';
-import { startWorkflow } from '../src/domain/workflows.js';
+import { startSaga } from '../src/domain/saga-instances.js';
 import { appendToStream } from '../src/store/event-store.js';
 import { createDb } from '../src/store/prisma.js';
 import { createPool, poolRunner } from '../src/store/sql.js';
@@ -253,7 +253,7 @@ async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> 
   const pool = createPool(appUrl, { max: 10 });
   const core = { db, sql: poolRunner(pool), clock: () => new Date(), newId: () => crypto.randomUUID() };
   const registry = new SagaRegistry([benchSaga]);
-  const start = (n: number) => startWorkflow({ ...core, registry, pokeSagas: () => undefined }, { kind: 'user', id: `bench-user-${n % 10}`, roles: [] }, { workflowType: 'bench_three_steps', payload: { n } });
+  const start = (n: number) => startSaga({ ...core, registry, pokeSagas: () => undefined }, { kind: 'user', id: `bench-user-${n % 10}`, roles: [] }, { sagaType: 'bench_three_steps', payload: { n } });
   const owner = new pg.Client({ connectionString: ownerUrl });
   await owner.connect();
   try {
@@ -298,7 +298,7 @@ async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> 
       rows: [
         ['sagas completed', `${done - SOLO} / ${SAGAS}`],
         ['steps recorded', timings.length],
-        ['start (workflows.start domain call, 32 in flight)', `${round(startedMs / 1000)} s (${round(SAGAS / (startedMs / 1000), 0)} starts/s)`],
+        ['start (sagas.start domain call, 32 in flight)', `${round(startedMs / 1000)} s (${round(SAGAS / (startedMs / 1000), 0)} starts/s)`],
         ['run: replicas start → all completed', `${round(runMs / 1000)} s (${round(SAGAS / (runMs / 1000), 0)} sagas/s, ${round((3 * SAGAS) / (runMs / 1000), 0)} steps/s)`],
         [`step overhead, all ${SAGAS} in flight: p50 / p95 / p99`, `${ms(overhead, 50)} / ${ms(overhead, 95)} / ${ms(overhead, 99)} ms`],
         ['step overhead, one saga at a time (intrinsic): p50 / p95', `${ms(idleOverhead, 50)} / ${ms(idleOverhead, 95)} ms`],

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SagaRegistry } from '../src/domain/sagas/definition.js';
-import { startWorkflow } from '../src/domain/workflows.js';
+import { startSaga } from '../src/domain/saga-instances.js';
 import { testDeps, user } from './support/callers.js';
 import { migratedScratchDb, ROOT, type ScratchDb } from './support/scratch.js';
 import { EFFECTS_DDL, effectsSaga, succeeded, type LogEntry } from './support/test-sagas.js';
@@ -70,8 +70,8 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 3
 describe('sagas survive SIGKILL', () => {
   it('resume on another replica and finish or compensate exactly once per step', async () => {
     const deps = testDeps(s, { registry: new SagaRegistry([effectsSaga(s.admin)]) });
-    const forward = await Promise.all([0, 1, 2].map(() => startWorkflow(deps, user('alice'), { workflowType: 'effects', payload: { stepMs: 400 } })));
-    const failing = await Promise.all([0, 1, 2].map(() => startWorkflow(deps, user('alice'), { workflowType: 'effects', payload: { stepMs: 400, failAt: 2 } })));
+    const forward = await Promise.all([0, 1, 2].map(() => startSaga(deps, user('alice'), { sagaType: 'effects', payload: { stepMs: 400 } })));
+    const failing = await Promise.all([0, 1, 2].map(() => startSaga(deps, user('alice'), { sagaType: 'effects', payload: { stepMs: 400, failAt: 2 } })));
 
     // 1st replica: killed while sagas are inside a step, going forward.
     const a = await startWorker('replica-a');

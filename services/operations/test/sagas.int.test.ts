@@ -3,8 +3,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SagaRegistry } from '../src/domain/sagas/definition.js';
 import { SagaOrchestrator } from '../src/domain/sagas/orchestrator.js';
-import { teamOnboardingSaga } from '../src/domain/sagas/workflows/team-onboarding.js';
-import { startWorkflow } from '../src/domain/workflows.js';
+import { teamOnboardingSaga } from '../src/domain/sagas/definitions/team-onboarding.js';
+import { startSaga } from '../src/domain/saga-instances.js';
 import { readStream } from '../src/store/event-store.js';
 import { callerFor, codeOf, silentLog, testDeps, user } from './support/callers.js';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
@@ -78,10 +78,10 @@ const effects = async (sagaId: string) =>
   (await s.admin.query<{ step: string; phase: string; attempts: number }>(`SELECT step, phase, attempts FROM saga_effects WHERE saga_id = $1 ORDER BY at`, [sagaId])).rows;
 
 describe('saga orchestrator', () => {
-  it('runs the steps in order, persisting each, and completes (workflows.start/get/list)', async () => {
+  it('runs the steps in order, persisting each, and completes (sagas.start/get/list)', async () => {
     orchestrator('replica-a');
     const alice = callerFor(deps(), user('alice'));
-    const started = await alice.workflows.start({ workflowType: 'effects_patient', payload: {} });
+    const started = await alice.sagas.start({ sagaType: 'effects_patient', payload: {} });
     expect(started).toMatchObject({ status: 'running', created: true, currentStep: 0 });
     const done = await settled(started.id);
     expect(done.status).toBe('completed');
@@ -91,11 +91,11 @@ describe('saga orchestrator', () => {
       ['charge', 'action', 1],
       ['ship', 'action', 1],
     ]);
-    const wf = await alice.workflows.get({ id: started.id });
+    const wf = await alice.sagas.get({ id: started.id });
     expect(wf).toMatchObject({ status: 'completed', currentStep: 3, outputs: { reserve: { step: 'reserve', attempt: 1 } } });
     expect(wf.finishedAt).not.toBeNull();
-    expect((await alice.workflows.list({ status: 'completed' })).items.map((w) => w.id)).toContain(started.id);
-    expect(await codeOf(callerFor(deps(), user('bob')).workflows.get({ id: started.id }))).toBe('NOT_FOUND');
+    expect((await alice.sagas.list({ status: 'completed' })).items.map((w) => w.id)).toContain(started.id);
+    expect(await codeOf(callerFor(deps(), user('bob')).sagas.get({ id: started.id }))).toBe('NOT_FOUND');
 
     // Saga state changes went to the event stream and the outbox.
     expect((await readStream(s.sql, started.id)).map((e) => e.eventType)).toEqual(['SagaStarted', 'StepSucceeded', 'StepSucceeded', 'StepSucceeded', 'SagaCompleted']);
@@ -110,7 +110,7 @@ describe('saga orchestrator', () => {
 
   it('compensates the completed steps in reverse order when a step fails for good', async () => {
     orchestrator('replica-a');
-    const saga = await startWorkflow(deps(), user('alice'), { workflowType: 'effects_patient', payload: { failAt: 2 } });
+    const saga = await startSaga(deps(), user('alice'), { sagaType: 'effects_patient', payload: { failAt: 2 } });
     const done = await settled(saga.id);
     expect(done.status).toBe('compensated');
     expect(done.error).toMatch(/ship: ship declined/);
@@ -123,7 +123,7 @@ describe('saga orchestrator', () => {
 
   it('times a hanging step out and retries it with the same idempotency key', async () => {
     orchestrator('replica-a');
-    const saga = await startWorkflow(deps(), user('alice'), { workflowType: 'effects', payload: { hangOnceAt: 1 } });
+    const saga = await startSaga(deps(), user('alice'), { sagaType: 'effects', payload: { hangOnceAt: 1 } });
     const done = await settled(saga.id);
     expect(done.status).toBe('completed');
     const charge = done.step_log.filter((e) => e.step === 'charge');
@@ -136,20 +136,20 @@ describe('saga orchestrator', () => {
 
   it('starts once per idempotency key, and refuses unknown types and bad payloads with BAD_REQUEST', async () => {
     const alice = callerFor(deps(), user('alice'));
-    const a = await alice.workflows.start({ workflowType: 'effects', payload: {}, idempotencyKey: 'order-42' });
-    const b = await alice.workflows.start({ workflowType: 'effects', payload: {}, idempotencyKey: 'order-42' });
+    const a = await alice.sagas.start({ sagaType: 'effects', payload: {}, idempotencyKey: 'order-42' });
+    const b = await alice.sagas.start({ sagaType: 'effects', payload: {}, idempotencyKey: 'order-42' });
     expect(b).toMatchObject({ id: a.id, created: false });
-    const c = await callerFor(deps(), user('bob')).workflows.start({ workflowType: 'effects', payload: {}, idempotencyKey: 'order-42' });
+    const c = await callerFor(deps(), user('bob')).sagas.start({ sagaType: 'effects', payload: {}, idempotencyKey: 'order-42' });
     expect(c.id).not.toBe(a.id); // keys are per caller
-    expect(await codeOf(alice.workflows.start({ workflowType: 'nope', payload: {} }))).toBe('BAD_REQUEST');
-    expect(await codeOf(alice.workflows.start({ workflowType: 'effects', payload: { failAt: 9 } }))).toBe('BAD_REQUEST');
+    expect(await codeOf(alice.sagas.start({ sagaType: 'nope', payload: {} }))).toBe('BAD_REQUEST');
+    expect(await codeOf(alice.sagas.start({ sagaType: 'effects', payload: { failAt: 9 } }))).toBe('BAD_REQUEST');
     orchestrator('replica-a');
     await settled(a.id);
     await settled(c.id);
   });
 
   it('several replicas: each saga has one owner at a time and each step runs once', async () => {
-    const sagas = await Promise.all(Array.from({ length: 24 }, () => startWorkflow(deps(), user('alice'), { workflowType: 'effects_patient', payload: { stepMs: 30 } })));
+    const sagas = await Promise.all(Array.from({ length: 24 }, () => startSaga(deps(), user('alice'), { sagaType: 'effects_patient', payload: { stepMs: 30 } })));
     orchestrator('replica-a', { maxConcurrent: 4 });
     orchestrator('replica-b', { maxConcurrent: 4 });
     orchestrator('replica-c', { maxConcurrent: 4 });
@@ -166,7 +166,7 @@ describe('saga orchestrator', () => {
   });
 
   it('a replica that lost its lease stops without overwriting the new owner', async () => {
-    const saga = await startWorkflow(deps(), user('alice'), { workflowType: 'effects_patient', payload: { stepMs: 400 } });
+    const saga = await startSaga(deps(), user('alice'), { sagaType: 'effects_patient', payload: { stepMs: 400 } });
     orchestrator('replica-slow', { leaseMs: 60_000 });
     // Wait until the first step runs, then hand the saga to another owner behind the replica's back.
     for (let i = 0; i < 200 && (await effects(saga.id)).length === 0; i++) await sleep(10);
@@ -182,12 +182,12 @@ describe('saga orchestrator', () => {
     const bob = callerFor(deps(), user('bob'));
     await bob.users.me({});
     const alice = callerFor(deps(), user('alice'));
-    const ok = await alice.workflows.start({
-      workflowType: 'team_onboarding',
+    const ok = await alice.sagas.start({
+      sagaType: 'team_onboarding',
       payload: { teamName: 'onboarded', members: [{ userId: 'bob', role: 'member' }], kickoffTask: { title: 'kick off', subtasks: ['agenda'] } },
     });
     expect((await settled(ok.id)).status).toBe('completed');
-    const teamId = ((await alice.workflows.get({ id: ok.id })).outputs['create_team'] as { teamId: string }).teamId;
+    const teamId = ((await alice.sagas.get({ id: ok.id })).outputs['create_team'] as { teamId: string }).teamId;
     const team = await alice.teams.get({ id: teamId });
     expect(team.members.map((m) => [m.userId, m.role]).sort()).toEqual([
       ['alice', 'owner'],
@@ -195,7 +195,7 @@ describe('saga orchestrator', () => {
     ]);
     expect((await bob.tasks.list({ teamId })).items.map((t) => t.title).sort()).toEqual(['agenda', 'kick off']);
 
-    const bad = await alice.workflows.start({ workflowType: 'team_onboarding', payload: { teamName: 'doomed', members: [{ userId: 'ghost' }] } });
+    const bad = await alice.sagas.start({ sagaType: 'team_onboarding', payload: { teamName: 'doomed', members: [{ userId: 'ghost' }] } });
     const done = await settled(bad.id);
     expect(done.status).toBe('compensated');
     expect(done.error).toMatch(/user ghost does not exist/);

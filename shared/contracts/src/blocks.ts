@@ -43,10 +43,10 @@ export type LinkDirection = z.infer<typeof LinkDirection>;
 
 export const Confidence = z.number().min(0).max(1);
 
-/** Status of one step of a workflow run (a run is a tree of steps). */
-export const WorkflowStepStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']);
-export type WorkflowStepStatus = z.infer<typeof WorkflowStepStatus>;
+/** Status of one step of a run (a run is a tree of steps, recorded by knowledge). */
+export const RunStepStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']);
+export type RunStepStatus = z.infer<typeof RunStepStatus>;
 
 /** What a recorded step change did; replaying them in order rebuilds a run at any moment. */
-export const WorkflowStepChangeKind = z.enum(['added', 'status', 'output', 'moved']);
-export type WorkflowStepChangeKind = z.infer<typeof WorkflowStepChangeKind>;
+export const RunStepChangeKind = z.enum(['added', 'status', 'output', 'moved']);
+export type RunStepChangeKind = z.infer<typeof RunStepChangeKind>;

@@ -28,7 +28,7 @@ const SUMMARIES: Record<EventSubject, string> = {
   'knowledge.block.archived': 'A block was archived.',
   'knowledge.link.created': 'A typed link between two blocks was created.',
   'knowledge.link.removed': 'A typed link between two blocks was removed.',
-  'knowledge.workflow.step.changed': 'A workflow run step was added, moved or changed status; `seq` orders the changes of one run.',
+  'knowledge.run.step.changed': 'A step of a run was added, moved or changed status; `seq` orders the changes of one run.',
   'operations.task.created': 'A task was created (one event per subtask too).',
   'operations.task.updated': 'A task changed status, parent or details (`change`; `previousStatus`, or `changed` for title, description, priority, due date).',
   'operations.task.completed': 'A task reached `done` (after its `operations.task.updated`).',

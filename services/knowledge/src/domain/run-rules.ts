@@ -1,10 +1,10 @@
-import type { WorkflowStepStatus } from '@platform/contracts';
+import type { RunStepStatus } from '@platform/contracts';
 import { badRequest, conflict, notFound } from '@platform/kit';
-import type { StepChangeRecord, StepRecord } from '../store/workflows.js';
+import type { StepChangeRecord, StepRecord } from '../store/runs.js';
 
-/** Pure rules of workflow trees: batch ordering and cycle refusal, status transitions, replay. */
+/** Pure rules of run trees: batch ordering and cycle refusal, status transitions, replay. */
 
-const TRANSITIONS: Record<WorkflowStepStatus, readonly WorkflowStepStatus[]> = {
+const TRANSITIONS: Record<RunStepStatus, readonly RunStepStatus[]> = {
   pending: ['running', 'succeeded', 'failed', 'skipped', 'cancelled'],
   running: ['succeeded', 'failed', 'cancelled'],
   // A failed step may be retried.
@@ -14,7 +14,7 @@ const TRANSITIONS: Record<WorkflowStepStatus, readonly WorkflowStepStatus[]> = {
   cancelled: [],
 };
 
-export function assertTransition(stepId: string, from: WorkflowStepStatus, to: WorkflowStepStatus): void {
+export function assertTransition(stepId: string, from: RunStepStatus, to: RunStepStatus): void {
   if (from !== to && !TRANSITIONS[from].includes(to)) {
     throw conflict(`step ${stepId} cannot go from ${from} to ${to}`, { from, to, allowed: TRANSITIONS[from] });
   }
@@ -84,7 +84,7 @@ export interface ReplayedStep {
   id: string;
   parentId: string | null;
   name: string;
-  status: WorkflowStepStatus;
+  status: RunStepStatus;
   output: Record<string, unknown> | null;
   addedSeq: number;
   lastSeq: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { StepChangeRecord } from '../store/workflows.js';
-import { assertTransition, orderStepBatch, replaySteps, treeOrder } from './workflow-rules.js';
+import type { StepChangeRecord } from '../store/runs.js';
+import { assertTransition, orderStepBatch, replaySteps, treeOrder } from './run-rules.js';
 
 const existing = new Map([
   ['root', { id: 'root', runId: 'r1' }],

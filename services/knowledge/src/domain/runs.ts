@@ -1,4 +1,4 @@
-import type { Principal, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
+import type { Principal, RunStepChangeKind, RunStepStatus } from '@platform/contracts';
 import { badRequest, conflict, createEnvelope, notFound } from '@platform/kit';
 import {
   addStepsTx,
@@ -21,11 +21,11 @@ import {
   type StepAtDepth,
   type StepChangeRecord,
   type StepRecord,
-} from '../store/workflows.js';
+} from '../store/runs.js';
 import { ownershipFor, scopeOf } from './access.js';
 import type { BlockDeps } from './blocks.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { assertTransition, orderStepBatch, replaySteps, type ReplayedStep } from './workflow-rules.js';
+import { assertTransition, orderStepBatch, replaySteps, type ReplayedStep } from './run-rules.js';
 
 type Json = Record<string, unknown>;
 const json = (v: Json | null | undefined) => (v === undefined || v === null ? null : JSON.stringify(v));
@@ -33,7 +33,7 @@ const json = (v: Json | null | undefined) => (v === undefined || v === null ? nu
 function change(
   deps: BlockDeps,
   principal: Principal,
-  c: { runId: string; seq: number; kind: WorkflowStepChangeKind; step: { id: string; parentId: string | null; name: string; status: WorkflowStepStatus; output: string | null }; previousStatus: WorkflowStepStatus | null; at: string },
+  c: { runId: string; seq: number; kind: RunStepChangeKind; step: { id: string; parentId: string | null; name: string; status: RunStepStatus; output: string | null }; previousStatus: RunStepStatus | null; at: string },
 ) {
   const record: NewChange = {
     runId: c.runId,
@@ -48,7 +48,7 @@ function change(
     at: c.at,
     by: principal.id,
   };
-  const event = createEnvelope('knowledge', 'knowledge.workflow.step.changed', {
+  const event = createEnvelope('knowledge', 'knowledge.run.step.changed', {
     runId: c.runId,
     stepId: c.step.id,
     seq: c.seq,
@@ -83,7 +83,7 @@ export interface AddStepInput {
   id?: string | undefined;
   parentId: string;
   name: string;
-  status?: WorkflowStepStatus | undefined;
+  status?: RunStepStatus | undefined;
   input?: Json | undefined;
 }
 
@@ -111,21 +111,21 @@ export async function addSteps(deps: BlockDeps, principal: Principal, input: { r
     const changes = newSteps.map((s) => change(deps, principal, { runId: run.id, seq: s.addedSeq, kind: 'added', step: s, previousStatus: null, at: now }));
     return { steps: newSteps, changes: changes.map((c) => c.record), events: changes.map((c) => c.event) };
   });
-  if (!steps) throw notFound('workflow run', input.runId);
+  if (!steps) throw notFound('run', input.runId);
   return steps;
 }
 
 export async function updateStep(
   deps: BlockDeps,
   principal: Principal,
-  input: { stepId: string; status?: WorkflowStepStatus | undefined; output?: Json | null | undefined },
+  input: { stepId: string; status?: RunStepStatus | undefined; output?: Json | null | undefined },
 ): Promise<StepRecord> {
   const now = deps.clock().toISOString();
   const updated = await updateStepTx(deps.graph, await scopeOf(deps.teams, principal), input.stepId, (run, step) => {
     const status = input.status ?? step.status;
     assertTransition(step.id, step.status, status);
     const output = input.output === undefined ? json(step.output) : json(input.output);
-    const kind: WorkflowStepChangeKind = status !== step.status ? 'status' : 'output';
+    const kind: RunStepChangeKind = status !== step.status ? 'status' : 'output';
     const c = change(deps, principal, {
       runId: run.id,
       seq: run.seq + 1,
@@ -179,7 +179,7 @@ export async function runTree(
   input: { runId: string; limit: number },
 ): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }>; truncated: boolean }> {
   const found = await findRunTree(deps.graph, await scopeOf(deps.teams, principal), input.runId, input.limit + 1);
-  if (!found) throw notFound('workflow run', input.runId);
+  if (!found) throw notFound('run', input.runId);
   const { items, truncated } = cut(found.steps, input.limit);
   return { run: found.run, steps: items, truncated };
 }
@@ -229,7 +229,7 @@ export async function replayRun(
 ): Promise<Replay> {
   // The history is read only once the run is known to be visible (ownership never changes).
   const run = await findRun(deps.graph, await scopeOf(deps.teams, principal), input.runId);
-  if (!run) throw notFound('workflow run', input.runId);
+  if (!run) throw notFound('run', input.runId);
   const { items: changes, truncated } = cut(await listChanges(deps.graph, run.id, { seq: input.untilSeq, at: input.at }, input.limit + 1), input.limit);
   return { run, changes, steps: replaySteps(changes, run.rootStepId), truncated };
 }

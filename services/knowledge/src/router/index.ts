@@ -3,7 +3,7 @@ import { router } from '../trpc.js';
 import { blocksRouter } from './blocks.js';
 import { linksRouter } from './links.js';
 import { searchRouter } from './search.js';
-import { workflowsRouter } from './workflows.js';
+import { runsRouter } from './runs.js';
 
 export interface KnowledgeDeps extends BlockDeps {
   /** Called after a committed write so the outbox relay publishes without waiting a tick. */
@@ -17,7 +17,7 @@ export function createKnowledgeRouter(deps: KnowledgeDeps) {
     blocks: blocksRouter(deps),
     links: linksRouter(deps),
     search: searchRouter(deps),
-    workflows: workflowsRouter(deps),
+    runs: runsRouter(deps),
   });
 }
 

@@ -22,6 +22,6 @@ describe('knowledge OpenAPI surface', () => {
     const missing = procedures.filter(([, p]) => !p._def.meta?.openapi?.protect).map(([name]) => name);
     expect(missing).toEqual([]);
     const doc = generateOpenApiDocument(router as unknown as OpenApiRouter, { title: 'k', version: '0', baseUrl: 'http://x/api', openApiVersion: '3.1.0' });
-    expect(Object.keys(doc.paths ?? {})).toEqual(expect.arrayContaining(['/blocks/create', '/links/shortest-path', '/search/hybrid', '/workflows/replay']));
+    expect(Object.keys(doc.paths ?? {})).toEqual(expect.arrayContaining(['/blocks/create', '/links/shortest-path', '/search/hybrid', '/runs/replay']));
   });
 });

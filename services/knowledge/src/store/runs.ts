@@ -1,4 +1,4 @@
-import type { EventSubject, TypedEnvelope, WorkflowStepChangeKind, WorkflowStepStatus } from '@platform/contracts';
+import type { EventSubject, TypedEnvelope, RunStepChangeKind, RunStepStatus } from '@platform/contracts';
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import { isoOf } from './block-record.js';
 import type { Graph } from './neo4j.js';
@@ -14,6 +14,10 @@ import { ownerProjection, scopeParams, toOwnerView, visible, type Ownership, typ
  *
  * Ownership lives on the run: its steps and changes are seen exactly when the run is (a step never
  * leaves its run), so every statement below that touches steps first matches a visible run.
+ *
+ * The labels keep their first names (WorkflowRun, WorkflowStep) although the API says "runs":
+ * renaming a label means relabelling every stored node and recreating its constraints and indexes
+ * (a data migration), which buys nothing a reader of the API sees.
  */
 
 type Envelope = TypedEnvelope<EventSubject>;
@@ -37,7 +41,7 @@ export interface StepRecord {
   runId: string;
   parentId: string | null;
   name: string;
-  status: WorkflowStepStatus;
+  status: RunStepStatus;
   input: Json | null;
   output: Json | null;
   /** The run's seq when the step was added: a stable order for siblings. */
@@ -50,12 +54,12 @@ export interface StepChangeRecord {
   runId: string;
   seq: number;
   stepId: string;
-  kind: WorkflowStepChangeKind;
+  kind: RunStepChangeKind;
   /** Snapshot of the step after the change: replay takes the last snapshot of each step. */
   parentId: string | null;
   name: string;
-  status: WorkflowStepStatus;
-  previousStatus: WorkflowStepStatus | null;
+  status: RunStepStatus;
+  previousStatus: RunStepStatus | null;
   output: Json | null;
   at: string;
   by: string;
@@ -67,7 +71,7 @@ export interface NewStep {
   runId: string;
   parentId: string | null;
   name: string;
-  status: WorkflowStepStatus;
+  status: RunStepStatus;
   input: string | null;
   output: string | null;
   addedSeq: number;
@@ -141,7 +145,7 @@ export function createRunTx(
   change: NewChange,
   event: Envelope,
 ): Promise<{ run: RunRecord; root: StepRecord }> {
-  return writeTx(g, 'workflows.createRun', async (tx) => {
+  return writeTx(g, 'runs.create', async (tx) => {
     await tx.run(
       `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: $sessionId, rootStepId: $rootStepId, seq: 0,
          createdAt: datetime($createdAt), createdBy: $createdBy, ownerKind: $ownerKind, ownerId: $ownerId, teamId: $teamId})`,
@@ -190,7 +194,7 @@ export function addStepsTx(
   referencedIds: string[],
   plan: (run: RunRecord, existing: Map<string, StepRecord>, taken: ReadonlySet<string>) => StepBatchPlan,
 ): Promise<StepRecord[] | null> {
-  return writeTx(g, 'workflows.addSteps', async (tx) => {
+  return writeTx(g, 'runs.addSteps', async (tx) => {
     const run = await lockRun(tx, scope, runId);
     if (!run) return null;
     const p = plan(run, await stepsByIds(tx, scope, referencedIds), await takenStepIds(tx, referencedIds));
@@ -207,13 +211,13 @@ async function runIdOfStep(tx: Reader, stepId: string): Promise<string | null> {
 }
 
 export interface StepChangePlan {
-  set: { status?: WorkflowStepStatus; output?: string | null };
+  set: { status?: RunStepStatus; output?: string | null };
   change: NewChange;
   event: Envelope;
 }
 
 export function updateStepTx(g: Graph, scope: Scope, stepId: string, plan: (run: RunRecord, step: StepRecord) => StepChangePlan): Promise<StepRecord | null> {
-  return writeTx(g, 'workflows.updateStep', async (tx) => {
+  return writeTx(g, 'runs.updateStep', async (tx) => {
     const runId = await runIdOfStep(tx, stepId);
     const run = runId ? await lockRun(tx, scope, runId) : null;
     if (!run) return null;
@@ -240,7 +244,7 @@ export function moveStepTx(
   newParentId: string,
   plan: (ctx: MoveContext) => { change: NewChange; event: Envelope },
 ): Promise<StepRecord | null> {
-  return writeTx(g, 'workflows.moveStep', async (tx) => {
+  return writeTx(g, 'runs.moveStep', async (tx) => {
     const runId = await runIdOfStep(tx, stepId);
     const run = runId ? await lockRun(tx, scope, runId) : null;
     if (!run) return null;
@@ -287,7 +291,7 @@ const toRows = (raw: unknown): Array<StepRecord & { depth: number }> =>
  * the tree was cut.
  */
 export function findRunTree(g: Graph, scope: Scope, runId: string, max: number): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }> } | null> {
-  return readGraph(g, 'workflows.tree', async (tx) => {
+  return readGraph(g, 'runs.tree', async (tx) => {
     const res = await tx.run(
       `MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')}
        OPTIONAL MATCH (root:WorkflowStep {id: r.rootStepId})
@@ -304,7 +308,7 @@ export function findRunTree(g: Graph, scope: Scope, runId: string, max: number):
 
 /** A visible step and at most `max` steps of its subtree in tree order (depth relative to it); null when missing or hidden. */
 export function findSubtree(g: Graph, scope: Scope, stepId: string, max: number): Promise<Array<StepRecord & { depth: number }> | null> {
-  return readGraph(g, 'workflows.subtree', async (tx) => {
+  return readGraph(g, 'runs.subtree', async (tx) => {
     const res = await tx.run(
       `MATCH (s:WorkflowStep {id: $stepId})
        MATCH (run:WorkflowRun {id: s.runId}) WHERE ${visible('run')}
@@ -319,12 +323,12 @@ export function findSubtree(g: Graph, scope: Scope, stepId: string, max: number)
 }
 
 export function findStep(g: Graph, scope: Scope, stepId: string): Promise<StepRecord | null> {
-  return readGraph(g, 'workflows.step', async (tx) => (await stepsByIds(tx, scope, [stepId])).get(stepId) ?? null);
+  return readGraph(g, 'runs.step', async (tx) => (await stepsByIds(tx, scope, [stepId])).get(stepId) ?? null);
 }
 
 /** The step, its parent, …, the root, in that order; null when the step does not exist or is hidden. */
 export function pathToRoot(g: Graph, scope: Scope, stepId: string): Promise<StepRecord[] | null> {
-  return readGraph(g, 'workflows.pathToRoot', async (tx) => {
+  return readGraph(g, 'runs.pathToRoot', async (tx) => {
     // Every node of the path must be in the start step's (visible) run; the tree rules keep it so.
     const res = await tx.run(
       `MATCH (s:WorkflowStep {id: $stepId})
@@ -360,7 +364,7 @@ export function relatives(
 ): Promise<StepAtDepth[] | null> {
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_TREE_DEPTH) throw new Error('maxDepth out of range');
   const pattern = direction === 'ancestors' ? `(s)-[:CHILD_OF*1..${maxDepth}]->(n:WorkflowStep)` : `(n:WorkflowStep)-[:CHILD_OF*1..${maxDepth}]->(s)`;
-  return readGraph(g, `workflows.${direction}`, async (tx) => {
+  return readGraph(g, `runs.${direction}`, async (tx) => {
     const res = await tx.run(
       `MATCH (s:WorkflowStep {id: $stepId})
        MATCH (run:WorkflowRun {id: s.runId}) WHERE ${visible('run')}
@@ -383,7 +387,7 @@ export function listChanges(g: Graph, runId: string, until: { seq?: number | und
   const where = ['c.runId = $runId'];
   if (until.seq !== undefined) where.push('c.seq <= $seq');
   if (until.at !== undefined) where.push('c.at <= datetime($at)');
-  return readGraph(g, 'workflows.changes', async (tx) => {
+  return readGraph(g, 'runs.changes', async (tx) => {
     const res = await tx.run(`MATCH (c:StepChange) WHERE ${where.join(' AND ')} WITH c ORDER BY c.seq LIMIT $max RETURN ${CHANGE('c')} AS change`, {
       runId,
       seq: until.seq ?? null,
@@ -395,7 +399,7 @@ export function listChanges(g: Graph, runId: string, until: { seq?: number | und
 }
 
 export function findRun(g: Graph, scope: Scope, runId: string): Promise<RunRecord | null> {
-  return readGraph(g, 'workflows.run', async (tx) => {
+  return readGraph(g, 'runs.run', async (tx) => {
     const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')} RETURN ${RUN('r')} AS run`, { runId, ...scopeParams(scope) });
     const raw: unknown = res.records[0]?.get('run');
     return raw ? toRun(raw) : null;
@@ -404,7 +408,7 @@ export function findRun(g: Graph, scope: Scope, runId: string): Promise<RunRecor
 
 export interface RunFilter {
   /** The root step's status: a run is as far as its root says. */
-  status?: WorkflowStepStatus | undefined;
+  status?: RunStepStatus | undefined;
   name?: string | undefined;
   namePrefix?: string | undefined;
   sessionId?: string | undefined;
@@ -420,7 +424,7 @@ export interface RunFilter {
 }
 
 /** A run with its status (its root step's). */
-export type RunSummary = RunRecord & { status: WorkflowStepStatus };
+export type RunSummary = RunRecord & { status: RunStepStatus };
 
 /**
  * Runs the scope sees that match every given filter, newest first by (createdAt, id), at most
@@ -437,7 +441,7 @@ export function listRuns(g: Graph, scope: Scope, f: RunFilter): Promise<RunSumma
   if (f.startedAfter !== undefined) where.push('r.createdAt >= datetime($startedAfter)');
   if (f.startedBefore !== undefined) where.push('r.createdAt < datetime($startedBefore)');
   if (f.after) where.push('(r.createdAt < datetime($afterAt) OR (r.createdAt = datetime($afterAt) AND r.id < $afterId))');
-  return readGraph(g, 'workflows.list', async (tx) => {
+  return readGraph(g, 'runs.list', async (tx) => {
     const res = await tx.run(
       `MATCH (r:WorkflowRun)
        WHERE ${where.join(' AND ')}
@@ -460,6 +464,6 @@ export function listRuns(g: Graph, scope: Scope, f: RunFilter): Promise<RunSumma
         ...scopeParams(scope),
       },
     );
-    return res.records.map((r) => ({ ...toRun(r.get('run')), status: r.get('status') as WorkflowStepStatus }));
+    return res.records.map((r) => ({ ...toRun(r.get('run')), status: r.get('status') as RunStepStatus }));
   });
 }

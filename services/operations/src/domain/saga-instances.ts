@@ -8,7 +8,7 @@ import { asUser } from '../store/scope.js';
 import type { CoreDeps } from './deps.js';
 import type { SagaRegistry } from './sagas/definition.js';
 
-export interface WorkflowDeps extends CoreDeps {
+export interface SagaDeps extends CoreDeps {
   registry: SagaRegistry;
   /** Wakes the local orchestrator after a start committed. */
   pokeSagas: () => void;
@@ -19,9 +19,9 @@ export interface WorkflowDeps extends CoreDeps {
  * SagaStarted event and an outbox row in one transaction; the orchestrator picks it up. With an
  * idempotency key, starting again returns the saga the first call created (per caller).
  */
-export async function startWorkflow(deps: WorkflowDeps, principal: Principal, input: { workflowType: string; payload: unknown; idempotencyKey?: string | undefined }): Promise<SagaRow & { created: boolean }> {
-  const def = deps.registry.get(input.workflowType);
-  if (!def) throw badRequest(`unknown workflow type ${input.workflowType}`, { known: deps.registry.types });
+export async function startSaga(deps: SagaDeps, principal: Principal, input: { sagaType: string; payload: unknown; idempotencyKey?: string | undefined }): Promise<SagaRow & { created: boolean }> {
+  const def = deps.registry.get(input.sagaType);
+  if (!def) throw badRequest(`unknown saga type ${input.sagaType}`, { known: deps.registry.types });
   const payload = def.payload.parse(input.payload) as object; // a ZodError becomes BAD_REQUEST with its issues
   const result = await asUser(
     deps.db,
@@ -50,14 +50,14 @@ export async function startWorkflow(deps: WorkflowDeps, principal: Principal, in
   return result;
 }
 
-export function getWorkflow(deps: CoreDeps, principal: Principal, id: string): Promise<SagaRow> {
+export function getSaga(deps: CoreDeps, principal: Principal, id: string): Promise<SagaRow> {
   return asUser(deps.db, principal, async (s) => {
     const saga = await findSaga(s, id);
-    if (!saga) throw notFound('workflow', id);
+    if (!saga) throw notFound('saga', id);
     return saga;
   });
 }
 
-export function listWorkflows(deps: CoreDeps, principal: Principal, f: { type?: string | undefined; status?: SagaStatusName | undefined; cursor?: string | undefined; limit: number }): Promise<Page<SagaRow>> {
+export function listSagaPage(deps: CoreDeps, principal: Principal, f: { type?: string | undefined; status?: SagaStatusName | undefined; cursor?: string | undefined; limit: number }): Promise<Page<SagaRow>> {
   return asUser(deps.db, principal, (s) => listSagas(s, f));
 }

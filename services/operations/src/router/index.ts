@@ -1,6 +1,6 @@
 import type { ApprovalDeps } from '../domain/approvals.js';
 import type { TaskDeps } from '../domain/tasks.js';
-import type { WorkflowDeps } from '../domain/workflows.js';
+import type { SagaDeps } from '../domain/saga-instances.js';
 import { router } from '../trpc.js';
 import { agentsRouter } from './agents.js';
 import { approvalsRouter } from './approvals.js';
@@ -11,9 +11,9 @@ import { sessionsRouter } from './sessions.js';
 import { tasksRouter } from './tasks.js';
 import { teamsRouter } from './teams.js';
 import { usersRouter } from './users.js';
-import { workflowsRouter } from './workflows.js';
+import { sagasRouter } from './sagas.js';
 
-export interface OperationsDeps extends TaskDeps, ApprovalDeps, WorkflowDeps {
+export interface OperationsDeps extends TaskDeps, ApprovalDeps, SagaDeps {
   /** Called after a mutation committed outbox rows: the relay publishes them now instead of at its next tick. */
   afterWrite: () => void;
 }
@@ -30,7 +30,7 @@ export function createOperationsRouter(deps: OperationsDeps) {
     agents: agentsRouter(deps),
     memories: memoriesRouter(deps),
     events: eventsRouter(deps),
-    workflows: workflowsRouter(deps),
+    sagas: sagasRouter(deps),
   });
 }
 

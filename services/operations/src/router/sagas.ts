@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { getWorkflow, listWorkflows, startWorkflow, type WorkflowDeps } from '../domain/workflows.js';
+import { getSaga, listSagaPage, startSaga, type SagaDeps } from '../domain/saga-instances.js';
 import type { SagaRow } from '../store/sagas.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Cursor, Id, iso, isoOrNull, Limit, pageOf, toPage } from './wire.js';
 
 export const SagaStatus = z.enum(['running', 'compensating', 'completed', 'compensated', 'failed']);
-export const Workflow = z.object({
+export const Saga = z.object({
   id: z.uuid(),
-  workflowType: z.string(),
+  sagaType: z.string(),
   status: SagaStatus,
   currentStep: z.number().int(),
   payload: z.unknown(),
@@ -21,9 +21,9 @@ export const Workflow = z.object({
   finishedAt: z.string().nullable(),
 });
 
-const toWorkflow = (s: SagaRow): z.infer<typeof Workflow> => ({
+const toSaga = (s: SagaRow): z.infer<typeof Saga> => ({
   id: s.id,
-  workflowType: s.type,
+  sagaType: s.type,
   status: s.status,
   currentStep: s.currentStep,
   payload: s.payload,
@@ -37,26 +37,26 @@ const toWorkflow = (s: SagaRow): z.infer<typeof Workflow> => ({
   finishedAt: isoOrNull(s.finishedAt),
 });
 
-export function workflowsRouter(deps: WorkflowDeps & { afterWrite: () => void }) {
+export function sagasRouter(deps: SagaDeps & { afterWrite: () => void }) {
   return router({
     start: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/workflows/start', protect: true, tags: ['workflows'], summary: 'Start a workflow (saga); an idempotency key makes a repeated start return the first one' } })
-      .input(z.strictObject({ workflowType: z.string().trim().min(1).max(100), payload: z.unknown(), idempotencyKey: z.string().trim().min(1).max(200).optional() }))
-      .output(Workflow.extend({ created: z.boolean() }))
+      .meta({ openapi: { method: 'POST', path: '/sagas/start', protect: true, tags: ['sagas'], summary: 'Start a saga; an idempotency key makes a repeated start return the first one' } })
+      .input(z.strictObject({ sagaType: z.string().trim().min(1).max(100), payload: z.unknown(), idempotencyKey: z.string().trim().min(1).max(200).optional() }))
+      .output(Saga.extend({ created: z.boolean() }))
       .mutation(async ({ ctx, input }) => {
-        const saga = await startWorkflow(deps, ctx.principal, input);
+        const saga = await startSaga(deps, ctx.principal, input);
         if (saga.created) deps.afterWrite();
-        return { ...toWorkflow(saga), created: saga.created };
+        return { ...toSaga(saga), created: saga.created };
       }),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/workflows/get', protect: true, tags: ['workflows'], summary: 'A workflow the caller started, with its step log' } })
+      .meta({ openapi: { method: 'GET', path: '/sagas/get', protect: true, tags: ['sagas'], summary: 'A saga the caller started, with its step log' } })
       .input(z.strictObject({ id: Id }))
-      .output(Workflow)
-      .query(async ({ ctx, input }) => toWorkflow(await getWorkflow(deps, ctx.principal, input.id))),
+      .output(Saga)
+      .query(async ({ ctx, input }) => toSaga(await getSaga(deps, ctx.principal, input.id))),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/workflows/list', protect: true, tags: ['workflows'], summary: 'Workflows the caller started, newest first' } })
-      .input(z.strictObject({ workflowType: z.string().min(1).max(100).optional(), status: SagaStatus.optional(), cursor: Cursor, limit: Limit }))
-      .output(pageOf(Workflow))
-      .query(async ({ ctx, input }) => toPage(await listWorkflows(deps, ctx.principal, { type: input.workflowType, status: input.status, cursor: input.cursor, limit: input.limit }), toWorkflow)),
+      .meta({ openapi: { method: 'GET', path: '/sagas/list', protect: true, tags: ['sagas'], summary: 'Sagas the caller started, newest first' } })
+      .input(z.strictObject({ sagaType: z.string().min(1).max(100).optional(), status: SagaStatus.optional(), cursor: Cursor, limit: Limit }))
+      .output(pageOf(Saga))
+      .query(async ({ ctx, input }) => toPage(await listSagaPage(deps, ctx.principal, { type: input.sagaType, status: input.status, cursor: input.cursor, limit: input.limit }), toSaga)),
   });
 }

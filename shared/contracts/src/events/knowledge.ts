@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BlockStatus, BlockType, RelationshipType, WorkflowStepChangeKind, WorkflowStepStatus } from '../blocks.js';
+import { BlockStatus, BlockType, RelationshipType, RunStepChangeKind, RunStepStatus } from '../blocks.js';
 import { BlockId, PrincipalId, Uuid } from '../ids.js';
 import { PrincipalKind } from '../principal.js';
 
@@ -47,15 +47,15 @@ export const LinkChanged = z.object({
   by: PrincipalId,
 });
 
-export const WorkflowStepChanged = z.object({
+export const RunStepChanged = z.object({
   runId: Uuid,
   stepId: Uuid,
   /** Position of the change in its run's history (1, 2, …): consumers can order and detect gaps. */
   seq: z.number().int().min(1),
-  change: WorkflowStepChangeKind,
+  change: RunStepChangeKind,
   parentId: Uuid.nullable(),
-  status: WorkflowStepStatus,
-  previousStatus: WorkflowStepStatus.nullable(),
+  status: RunStepStatus,
+  previousStatus: RunStepStatus.nullable(),
   by: PrincipalId,
 });
 
@@ -67,5 +67,5 @@ export const knowledgeEvents = {
   'knowledge.block.archived': BlockArchived,
   'knowledge.link.created': LinkChanged,
   'knowledge.link.removed': LinkChanged,
-  'knowledge.workflow.step.changed': WorkflowStepChanged,
+  'knowledge.run.step.changed': RunStepChanged,
 } as const;

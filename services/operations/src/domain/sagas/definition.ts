@@ -44,7 +44,7 @@ export interface SagaStep<P> {
 
 export interface SagaDefinition<P> {
   type: string;
-  /** Validates workflows.start's payload (BAD_REQUEST with the zod issues otherwise). */
+  /** Validates sagas.start's payload (BAD_REQUEST with the zod issues otherwise). */
   payload: z.ZodType<P>;
   steps: ReadonlyArray<SagaStep<P>>;
 }
@@ -56,7 +56,7 @@ export class PermanentStepError extends Error {
 
 /**
  * Checks a definition and erases its payload type for the registry: the orchestrator only ever hands
- * a saga's steps the payload that this definition's schema produced at workflows.start.
+ * a saga's steps the payload that this definition's schema produced at sagas.start.
  */
 export function defineSaga<P>(d: SagaDefinition<P>): SagaDefinition<unknown> {
   if (!/^[a-z][a-z0-9_]{0,99}$/.test(d.type)) throw new Error(`saga type "${d.type}" must be snake_case`);

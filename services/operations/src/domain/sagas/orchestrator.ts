@@ -44,7 +44,7 @@ export class SagaOrchestrator {
     return this;
   }
 
-  /** Look for work now (e.g. right after workflows.start committed). */
+  /** Look for work now (e.g. right after sagas.start committed). */
   poke(): void {
     if (this.stopping) return;
     if (this.ticking) {
