@@ -51,6 +51,11 @@ DEPLOY_CHECK_IMAGES=1 npm run --silent deploy:check
 echo "== Schemathesis (PyPI) for the OpenAPI tests"
 bash scripts/tools/schemathesis.sh >/dev/null
 
+echo "== Chromium (Debian's) for the console's browser test"
+# shellcheck source=lib/chromium.sh
+source scripts/lib/chromium.sh
+ensure_chromium "$ROOT"
+
 echo "== unit, integration and end-to-end tests"
 # One kind at a time: end-to-end files start whole systems that share durable consumers, so they
 # must not overlap with each other or with integration files.

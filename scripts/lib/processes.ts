@@ -32,7 +32,10 @@ export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number>
     KNOWLEDGE_URL: `http://127.0.0.1:${ports.knowledge}`,
     OPERATIONS_URL: `http://127.0.0.1:${ports.operations}`,
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
-    CORS_ORIGINS: 'http://localhost:3000,http://localhost:5173,http://localhost:8000', // development front ends
+    // Development front ends, and knowledge's own origin: the console it serves at /console/ calls coordination.
+    CORS_ORIGINS: ['http://localhost:3000', 'http://localhost:5173', 'http://localhost:8000', `http://127.0.0.1:${ports.knowledge}`, `http://localhost:${ports.knowledge}`].join(','),
+    // Where the console's browser finds coordination (knowledge hands it to the page).
+    ...(name === 'knowledge' ? { CONSOLE_COORDINATION_URL: `http://127.0.0.1:${ports.coordination}` } : {}),
     ...extra,
   };
 }

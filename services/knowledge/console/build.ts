@@ -25,7 +25,7 @@ export async function buildConsole(opts: { minify?: boolean } = {}): Promise<{ o
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
-    legalComments: 'linked',
+    legalComments: 'eof',
   });
   await Promise.all(['index.html', 'styles.css'].map((f) => copyFile(join(here, f), join(CONSOLE_OUT, f))));
   const bytes = result.metafile.outputs[join('services', 'knowledge', 'dist', 'console', 'app.js')]?.bytes
