@@ -3,6 +3,7 @@ import { authEnv } from './auth-config.js';
 import { corsEnv } from './cors.js';
 import { limitsEnv } from './limits.js';
 import { retentionEnv } from './retention.js';
+import { subscriptionsEnv } from './subscriptions.js';
 
 /** Raised at start when the environment does not satisfy the service's schema; names every bad variable. */
 export class ConfigError extends Error {
@@ -21,6 +22,7 @@ export const baseEnv = z.object({
   ...limitsEnv.shape,
   ...corsEnv.shape,
   ...retentionEnv.shape,
+  ...subscriptionsEnv.shape,
   NATS_URL: z.string().min(1),
   NATS_USER: z.string().min(1).optional(),
   NATS_PASSWORD: z.string().min(1).optional(),

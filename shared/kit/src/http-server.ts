@@ -10,6 +10,7 @@ import { PROBLEM_CONTENT_TYPE, problemJsonSchema, requestScope, sendProblem } fr
 import { resolveLimits, type LimitSettings, type RateLimitSettings } from './limits.js';
 import type { Logger } from './logger.js';
 import { createRateLimiter } from './rate-limit.js';
+import { adoptConnectionParamsToken, DEFAULT_SUBSCRIPTIONS, SubscriptionRegistry, type CallInfo, type SubscriptionSettings } from './subscriptions.js';
 import type { RequestContext } from './trpc.js';
 
 /** A dependency check for /readyz: resolves when healthy, throws (or times out) otherwise. */
@@ -32,6 +33,8 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Body size, batch size and rate limits (see limits.ts); anything left out takes its default. */
   limits?: { maxBodyBytes?: number; maxBatchCalls?: number; maxJsonDepth?: number; rateLimit?: Partial<RateLimitSettings> } | LimitSettings;
+  /** Limits on open subscriptions (subscriptions.ts, from SUBSCRIPTIONS_PER_PRINCIPAL); left out, the default. */
+  subscriptions?: SubscriptionSettings;
   /** Browser origins allowed by CORS (cors.ts, from CORS_ORIGINS); left out, none is. */
   cors?: CorsSettings;
   /**
@@ -49,6 +52,8 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
 export interface ServiceServer {
   server: Server;
   url: string;
+  /** Open subscriptions (SSE streams) and who holds them. */
+  subscriptions: SubscriptionRegistry;
   close(): Promise<void>;
 }
 
@@ -167,14 +172,18 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   const limits = resolveLimits(opts.limits);
   const limiter = createRateLimiter(limits.rateLimit);
   const callCounts = new WeakMap<IncomingMessage, number>();
+  const subscriptions = new SubscriptionRegistry((opts.subscriptions ?? DEFAULT_SUBSCRIPTIONS).perPrincipal, opts.log);
   // The principal is known once the context is built: the rate check runs there, before any
-  // procedure, and answers TOO_MANY_REQUESTS (429) in each adapter's own error shape.
-  const createContext = async ({ req, res }: { req: IncomingMessage; res: { setHeader(name: string, value: string): unknown } }): Promise<RequestContext> => {
+  // procedure, and answers TOO_MANY_REQUESTS (429) in each adapter's own error shape. A
+  // subscription (one long SSE response, subscriptions.ts) is one call for the rate limit and
+  // the metrics, may carry its token in connectionParams, and counts against the open-stream cap.
+  const createContext = async ({ req, res, info }: { req: IncomingMessage; res: { setHeader(name: string, value: string): unknown }; info?: CallInfo }): Promise<RequestContext> => {
     try {
       opts.gate?.();
     } catch (err) {
       throw toTrpcError(err);
     }
+    adoptConnectionParamsToken(req, info);
     const ctx = await opts.createContext({ req });
     const decision = limiter.check(ctx.principal, req.socket.remoteAddress, callCounts.get(req) ?? 1);
     if (!decision.allowed) {
@@ -184,6 +193,7 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
         message: `Rate limit of ${decision.limit} calls per ${decision.windowMs / 1_000} s exceeded; retry after ${decision.retryAfterSeconds} s`,
       });
     }
+    if (info?.type === 'subscription') subscriptions.admit(ctx.principal, info.calls?.[0]?.path ?? 'unknown', res as ServerResponse);
     return ctx;
   };
 
@@ -329,11 +339,14 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   return {
     server,
     url,
+    subscriptions,
     close: () =>
       new Promise<void>((resolve) => {
-        // Stop accepting; idle keep-alive sockets close now, in-flight requests finish.
+        // Stop accepting; idle keep-alive sockets close now, in-flight requests finish. Open
+        // subscriptions never finish by themselves: they end now and their clients resume elsewhere.
         server.close(() => resolve());
         server.closeIdleConnections();
+        subscriptions.closeAll();
       }),
   };
 }

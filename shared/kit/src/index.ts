@@ -24,3 +24,4 @@ export * from './jetstream-metrics.js';
 export * from './retention.js';
 export * from './background-start.js';
 export * from './drain-loop.js';
+export * from './subscriptions.js';

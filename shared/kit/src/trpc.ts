@@ -7,6 +7,7 @@ import { errorData, toTrpcError } from './errors.js';
 import type { Logger } from './logger.js';
 import { recordProcedureCall } from './metrics.js';
 import { problemMembers, requestScope, restProblemBody } from './problem.js';
+import { SSE_SETTINGS } from './subscriptions.js';
 import { currentTraceId } from './telemetry.js';
 
 /** What every procedure sees: who calls (or null for anonymous), a logger bound to the request. */
@@ -39,6 +40,8 @@ export function createTrpc() {
   const t = initTRPC.context<RequestContext>().meta<OpenApiMeta>().create({
     // Never send stack traces to callers, whatever NODE_ENV says.
     isDev: false,
+    // Subscriptions over server-sent events: pings, client inactivity timeout, stream lifetime (subscriptions.ts).
+    sse: SSE_SETTINGS,
     // `data` keeps tRPC's code/httpStatus/path and our zodIssues/details, and adds the RFC 9457
     // members (problem.ts) so a non-TypeScript caller of /trpc reads the same fields as on /api.
     errorFormatter({ shape, error, path }) {
