@@ -1,12 +1,21 @@
 // Agents (online, stale, offline, current job) and the job queues (waiting per type and priority),
 // with the signed-in user's recent jobs: all read from coordination, kept current.
-import type { CoordinationClient } from './api.js';
+import { useState } from 'preact/hooks';
+import type { Agent, CoordinationClient } from './api.js';
 import { usePolled } from './hooks.js';
 import { StatusBadge } from './runs.js';
 import { formatAgo, formatTime } from './tree.js';
 
 export const AGENTS_INTERVAL_MS = 1_000;
 const AGENT_STATUSES = ['online', 'stale', 'offline'] as const;
+/** Offline agents shown before "show all": old test or crashed agents stay in the registry and would bury the live ones. */
+const OFFLINE_SHOWN = 3;
+
+/** Online first, then stale, then offline; within each, the most recently seen first. */
+export function sortAgents(agents: readonly Agent[]): Agent[] {
+  const rank = (a: Agent) => AGENT_STATUSES.indexOf(a.status);
+  return [...agents].sort((x, y) => rank(x) - rank(y) || Date.parse(y.lastPingAt) - Date.parse(x.lastPingAt) || x.name.localeCompare(y.name));
+}
 
 export function AgentsView(props: { client: CoordinationClient | null; onUnauthorized: () => void }) {
   if (!props.client) {
@@ -34,8 +43,13 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
     [client],
     props.onUnauthorized,
   );
+  const [allOffline, setAllOffline] = useState(false);
   const now = Date.now();
   const agents = live.data?.agents ?? [];
+  const sorted = sortAgents(agents);
+  const offline = sorted.filter((a) => a.status === 'offline');
+  const hidden = allOffline ? 0 : Math.max(0, offline.length - OFFLINE_SHOWN);
+  const shown = hidden > 0 ? sorted.slice(0, sorted.length - hidden) : sorted;
   const counts = AGENT_STATUSES.map((s) => `${agents.filter((a) => a.status === s).length} ${s}`).join(' · ');
   return (
     <>
@@ -63,7 +77,7 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
               </tr>
             </thead>
             <tbody>
-              {agents.map((a) => (
+              {shown.map((a) => (
                 <tr key={a.name}>
                   <td>{a.name}</td>
                   <td>
@@ -77,6 +91,13 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
               ))}
             </tbody>
           </table>
+        )}
+        {hidden > 0 && (
+          <p>
+            <button type="button" class="link" onClick={() => setAllOffline(true)}>
+              Show {hidden} more offline agent{hidden === 1 ? '' : 's'}
+            </button>
+          </p>
         )}
       </section>
 

@@ -249,7 +249,7 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
         <dd>{live.data.tree.steps.length}{live.data.tree.truncated ? ' (first part only)' : ''}</dd>
       </dl>
 
-      <section class="replay" aria-label="Replay">
+      <section class="replay" aria-label="Replay history">
         <label for="scrub">Replay</label>
         <input
           id="scrub"
