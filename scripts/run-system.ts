@@ -40,6 +40,7 @@ try {
   console.log(`  postgres  ${redact(stores['DATABASE_URL'])}`);
   console.log(`  nats      ${redact(stores['NATS_URL'])}`);
   console.log(`  neo4j     ${stores['NEO4J_URI']} (user ${stores['NEO4J_USER']})`);
+  console.log(`Console (runs, agents, queues): http://127.0.0.1:${SERVICE_PORTS.knowledge}/console/   sign in with a token from: npm run --silent dev-token -- user alice`);
   console.log('Token for calls: npm run dev-token -- user alice   |   walk the slice: npm run demo   |   Ctrl-C stops everything');
   await new Promise(() => undefined);
 } catch (err) {

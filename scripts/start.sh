@@ -12,4 +12,6 @@ bash scripts/infra.sh up
 eval "$(bash scripts/infra.sh env)"
 npm run --silent db:generate
 npm run --silent db:migrate
+# The console knowledge serves at /console/ is a bundle (services run from source here): build it.
+npm run --silent -w @platform/knowledge build:console
 exec npx tsx --conditions=@platform/source scripts/run-system.ts
