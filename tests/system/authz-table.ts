@@ -442,6 +442,8 @@ const coordination: Record<string, Entry> = {
   'agents.get': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent }, secret: w.ids.agent })),
   // agents may only report themselves; users and services any agent
   'agents.reportStuck': one({ ...anyAuthed(), otherAgent: 'FORBIDDEN' }, async (w) => ({ input: { name: w.ids.agent, reason: 'authz matrix probe' } })),
+  // counts per queue only (no job ids or owners): anyone signed in, like the agent registry
+  'queues.depths': one(anyAuthed(), fixed({})),
   'jobs.trigger': {
     rules: [
       rule('no target', makersC(), async (w, c) => ({ input: { jobType: 'proposal', params: { topic: 'authz' }, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
