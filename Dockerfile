@@ -37,28 +37,30 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
  && npm ci
 
-# ---- build: tsc for this service and the workspace packages it depends on (turbo ^build) --------
-# Coordination imports operations' router type (typed client) and operations' build generates the
-# Prisma client, hence the prisma files for both. The client is generated here from
-# prisma/schema.prisma (never committed, never downloaded).
+# ---- build: tsc for the three services and the workspace packages they depend on (turbo ^build) ----
+# One build for all three (not per SERVICE): coordination's dependencies already take in operations
+# (its router type, for the typed client) and knowledge, so this costs one service's build and the
+# second and third image find it cached. Operations' build generates the Prisma client here from
+# prisma/schema.prisma (never committed, never downloaded); the migrator is compiled beside it.
 FROM deps AS build
-ARG SERVICE
-RUN case "$SERVICE" in knowledge|operations|coordination) ;; \
-      *) echo "build argument SERVICE must be knowledge, operations or coordination (got '$SERVICE')" >&2; exit 1 ;; esac
 COPY tsconfig.base.json turbo.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY scripts/prisma ./scripts/prisma
 COPY scripts/deploy/tsconfig.migrate.json ./scripts/deploy/
 COPY shared ./shared
 COPY services ./services
-RUN npx turbo run build --filter=@platform/${SERVICE}...
-# What only one service ships, gathered under /extra (empty for the others): operations' migrator,
-# its migrations, and Prisma's schema engine compiled to WebAssembly (no native engine, no download),
-# the migrator's only package outside operations' own dependencies (pg, @prisma/adapter-pg, zod).
+RUN npx turbo run build --filter=@platform/knowledge... --filter=@platform/operations... --filter=@platform/coordination... \
+ && npx tsc -p scripts/deploy/tsconfig.migrate.json
+
+# ---- extra: what only one service ships, under /extra (empty for the others) -------------------------
+# Operations: the migrator, its migrations, and Prisma's schema engine compiled to WebAssembly (no
+# native engine, no download), the migrator's only package outside operations' own dependencies
+# (pg, @prisma/adapter-pg, zod).
+FROM build AS extra
+ARG SERVICE
 RUN mkdir /extra \
  && if [ "$SERVICE" = operations ]; then \
-      npx tsc -p scripts/deploy/tsconfig.migrate.json \
-      && mkdir -p /extra/dist /extra/prisma /extra/node_modules/@prisma \
+      mkdir -p /extra/dist /extra/prisma /extra/node_modules/@prisma \
       && cp -r dist/migrate /extra/dist/ \
       && cp -r prisma/migrations /extra/prisma/ \
       && cp -r node_modules/@prisma/schema-engine-wasm /extra/node_modules/@prisma/; \
@@ -69,6 +71,8 @@ RUN mkdir /extra \
 # peer of @trpc/server that nothing loads at run time.
 FROM ${NODE_IMAGE} AS prod-deps
 ARG SERVICE
+RUN case "$SERVICE" in knowledge|operations|coordination) ;; \
+      *) echo "build argument SERVICE must be knowledge, operations or coordination (got '$SERVICE')" >&2; exit 1 ;; esac
 ENV npm_config_update_notifier=false
 WORKDIR /app
 COPY --from=deps /app/package.json /app/package-lock.json /app/.npmrc ./
@@ -103,7 +107,7 @@ COPY --from=build /app/shared/contracts/dist ./shared/contracts/dist
 COPY --from=build /app/shared/kit/dist ./shared/kit/dist
 COPY --from=build /app/shared/otel/dist ./shared/otel/dist
 COPY --from=build /app/services/${SERVICE}/dist ./services/${SERVICE}/dist
-COPY --from=build /extra ./
+COPY --from=extra /extra ./
 WORKDIR /app/services/${SERVICE}
 USER node
 EXPOSE ${PORT}

@@ -18,7 +18,7 @@ import { knowledgeEnv } from '../../services/knowledge/src/config.js';
 import { operationsEnv } from '../../services/operations/src/config.js';
 import { devAuth, keyFile } from '../lib/dev-keys.js';
 import { NATS_USER_NAMES, passwordEnvVar } from '../infra/nats-config.js';
-import { DEPLOY_DATA, ROOT } from './lib.js';
+import { DEPLOY_DATA, ROOT, SERVICE_PORTS, type ServiceName } from './lib.js';
 import { COMPOSE_NATS_CONF, composeNatsConf } from './nats-conf.js';
 
 type Dict = Record<string, unknown>;
@@ -255,6 +255,9 @@ describe('docker-compose.yml', () => {
       const build = svc['build'] as Dict;
       expect(build['context']).toBe('.');
       expect(existsSync(path.join(ROOT, String(build['dockerfile']))), `${name}: ${String(build['dockerfile'])}`).toBe(true);
+      // The one Dockerfile builds each service from its SERVICE/PORT pair (the migrator is operations').
+      const service = name === 'migrate' ? 'operations' : name;
+      expect(build['args'], name).toEqual({ SERVICE: service, PORT: String(SERVICE_PORTS[service as ServiceName]) });
     }
   });
 

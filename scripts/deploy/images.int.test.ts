@@ -1,8 +1,9 @@
 /**
- * The Dockerfiles and .dockerignore, checked without a Docker engine: stages, install/prune steps,
- * the runtime contract (non-root, NODE_ENV, HOST/PORT, HEALTHCHECK on /healthz, tini as PID 1, the
- * built entry point), the workspace packages each image copies, and what the build context keeps out.
- * scripts/deploy/image-smoke.ts then runs the exact runtime file tree against real stores.
+ * The Dockerfile and .dockerignore, read as text: stages, install/prune steps, the runtime contract
+ * (non-root, NODE_ENV, HOST/PORT, HEALTHCHECK on /healthz, tini as PID 1, the built entry point), the
+ * workspace packages each image copies, and what the build context keeps out. What only a build can
+ * show (sizes, Node 24 inside, no npm, labels, running hardened) is scripts/images/check.ts, on
+ * images built by scripts/images/build.sh.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -97,65 +98,90 @@ function dockerignore(): (file: string) => boolean {
   return (file) => rules.reduce((ignored, r) => (r.re.test(file) ? !r.negate : ignored), false);
 }
 
-describe.each(SERVICE_CHARTS)('services/%s/Dockerfile', (service) => {
-  const file = path.join(ROOT, 'services', service, 'Dockerfile');
-  const text = readFileSync(file, 'utf8');
+describe('Dockerfile (one for the three services)', () => {
+  const text = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
   const ins = parseDockerfile(text);
   const inStage = (stage: string, op: string) => ins.filter((i) => i.stage === stage && i.op === op);
   const runtime = (op: string) => inStage('runtime', op);
+  const runs = (stage: string) => inStage(stage, 'RUN').map((i) => i.args).join('\n');
 
-  it('is multi-stage on a small Node 24 LTS base: deps → build → prod-deps → runtime', () => {
-    expect(ins.filter((i) => i.op === 'FROM').map((i) => i.stage)).toEqual(['deps', 'build', 'prod-deps', 'runtime']);
+  it('is multi-stage on a small Node 24 LTS base: deps → build → extra → prod-deps → runtime', () => {
+    expect(ins.filter((i) => i.op === 'FROM').map((i) => i.stage)).toEqual(['deps', 'build', 'extra', 'prod-deps', 'runtime']);
     expect(text).toMatch(/^ARG NODE_IMAGE=node:24-[a-z]+-slim$/m);
-    expect(ins.filter((i) => i.op === 'FROM' && i.stage !== 'build').every((i) => i.args.startsWith('${NODE_IMAGE}'))).toBe(true);
+    expect(ins.filter((i) => i.op === 'FROM' && i.stage !== 'build' && i.stage !== 'extra').every((i) => i.args.startsWith('${NODE_IMAGE}'))).toBe(true);
+    // A `# syntax=` line makes BuildKit pull its frontend from Docker Hub; the built-in one has cache mounts.
+    expect(text).not.toMatch(/^#\s*syntax=/m);
   });
 
   it('installs with npm ci against the lockfile, copying every workspace manifest first', () => {
     const copies = inStage('deps', 'COPY').map((i) => i.args);
     expect(copies[0]).toBe('package.json package-lock.json .npmrc ./');
     for (const dir of workspaces.keys()) expect(copies, `COPY ${dir}/package.json`).toContain(`${dir}/package.json ${dir}/`);
-    expect(inStage('deps', 'RUN').map((i) => i.args).join('\n')).toMatch(/\bnpm ci\b/);
+    expect(runs('deps')).toMatch(/\bnpm ci\b/);
   });
 
-  it('builds with turbo (tsc) for this service and its dependencies', () => {
-    const run = inStage('build', 'RUN').map((i) => i.args).join('\n');
-    expect(run).toContain(`npx turbo run build --filter=@platform/${service}...`);
+  it('trusts an extra CA for npm only when the optional npm_ca build secret is given, never in a layer', () => {
+    for (const stage of ['deps', 'prod-deps']) {
+      const run = runs(stage);
+      expect(run, stage).toContain('--mount=type=secret,id=npm_ca');
+      expect(run, stage).toContain('if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi');
+      expect(run, stage).toContain('--mount=type=cache,target=/root/.npm');
+    }
+    expect(ins.filter((i) => i.op === 'ENV' || i.op === 'ARG').map((i) => i.args).join(' ')).not.toMatch(/CA_CERTS|cafile/i);
+  });
+
+  it('builds the three services once with turbo (tsc), and the migrator', () => {
+    for (const service of SERVICE_CHARTS) expect(runs('build')).toContain(`--filter=@platform/${service}...`);
+    expect(runs('build')).toContain('npx tsc -p scripts/deploy/tsconfig.migrate.json');
+    expect(inStage('build', 'ARG')).toEqual([]); // nothing per service: the second and third image find it cached
+  });
+
+  it('checks the SERVICE/PORT pair against each service default port', () => {
+    expect(runs('prod-deps')).toContain(`case "$SERVICE" in ${SERVICE_CHARTS.join('|')})`);
+    expect(runs('runtime')).toContain(`case "$SERVICE:$PORT" in ${SERVICE_CHARTS.map((s) => `${s}:${ports[s]}`).join('|')})`);
   });
 
   it('prunes to the production dependencies of this workspace only', () => {
-    const run = inStage('prod-deps', 'RUN').map((i) => i.args).join('\n');
-    expect(run).toMatch(new RegExp(`npm ci --omit=dev --omit=optional --workspace=@platform/${service}\\b`));
+    expect(runs('prod-deps')).toMatch(/npm ci --omit=dev --omit=optional --workspace=@platform\/\$\{SERVICE\}/);
   });
 
-  it('copies the built output of exactly the workspaces it needs at run time', () => {
+  it('copies the built output of exactly the workspaces each service needs at run time', () => {
     const dists = runtime('COPY')
       .map((i) => /--from=build \/app\/(\S+)\/dist \.\/(\S+)\/dist/.exec(i.args))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => {
         expect(m[1]).toBe(m[2]);
         return m[1]!;
-      })
-      .sort();
-    expect(dists).toEqual(runtimeWorkspaces(service));
+      });
+    for (const service of SERVICE_CHARTS) {
+      const copied = dists.map((d) => d.replace('${SERVICE}', service)).sort();
+      expect(copied, service).toEqual(runtimeWorkspaces(service));
+    }
   });
 
   it('runs as non-root, NODE_ENV=production, HOST 0.0.0.0 and its own port, under tini, with a /healthz HEALTHCHECK', () => {
     const env = runtime('ENV').map((i) => i.args).join(' ');
     expect(env).toContain('NODE_ENV=production');
     expect(env).toContain('HOST=0.0.0.0');
-    expect(env).toContain(`PORT=${ports[service]}`);
-    expect(runtime('EXPOSE').map((i) => i.args)).toEqual([String(ports[service])]);
+    expect(env).toContain('PORT=${PORT}');
+    expect(runtime('EXPOSE').map((i) => i.args)).toEqual(['${PORT}']);
     const user = runtime('USER').at(-1)?.args;
     expect(user && !/^(root|0)(:|$)/.test(user), `USER ${user}`).toBe(true);
-    expect(runtime('HEALTHCHECK')[0]?.args).toMatch(/CMD \[.*\/healthz/);
+    expect(runtime('HEALTHCHECK')[0]?.args).toMatch(/CMD \[.*process\.env\.PORT.*\/healthz/);
     expect(runtime('STOPSIGNAL')[0]?.args).toBe('SIGTERM');
     expect(runtime('ENTRYPOINT')[0]?.args).toBe('["/usr/bin/tini", "--"]');
     expect(runtime('CMD')[0]?.args).toBe('["node", "--import", "./dist/instrumentation.js", "dist/main.js"]');
-    expect(runtime('WORKDIR').at(-1)?.args).toBe(`/app/services/${service}`);
-    for (const f of ['dist/instrumentation.js', 'dist/main.js']) {
-      // The entry points exist in the source as .ts (the build turns them into these .js files).
-      expect(existsSync(path.join(ROOT, 'services', service, 'src', path.basename(f).replace(/\.js$/, '.ts'))), f).toBe(true);
+    expect(runtime('WORKDIR').at(-1)?.args).toBe('/app/services/${SERVICE}');
+    for (const service of SERVICE_CHARTS) {
+      for (const f of ['dist/instrumentation.js', 'dist/main.js']) {
+        // The entry points exist in the source as .ts (the build turns them into these .js files).
+        expect(existsSync(path.join(ROOT, 'services', service, 'src', path.basename(f).replace(/\.js$/, '.ts'))), `${service} ${f}`).toBe(true);
+      }
     }
+  });
+
+  it('takes npm, npx, corepack and yarn off the runtime (it only runs node)', () => {
+    expect(runs('runtime')).toMatch(/rm -rf \/usr\/local\/lib\/node_modules \/usr\/local\/bin\/npm \/usr\/local\/bin\/npx \/usr\/local\/bin\/corepack/);
   });
 
   it('keeps the root filesystem read-only friendly: files owned by root, nothing written at run time', () => {
@@ -163,25 +189,26 @@ describe.each(SERVICE_CHARTS)('services/%s/Dockerfile', (service) => {
     expect(runtime('VOLUME')).toEqual([]);
   });
 
-  if (service === 'operations') {
-    it('generates the Prisma client at build time and ships the migrator (never run on start)', () => {
-      const build = inStage('build', 'COPY').map((i) => i.args);
-      expect(build).toContain('prisma ./prisma');
-      expect(build).toContain('scripts/prisma ./scripts/prisma');
-      expect(inStage('build', 'RUN').map((i) => i.args).join('\n')).toContain('npx tsc -p scripts/deploy/tsconfig.migrate.json');
-      // turbo's build depends on prisma:generate (turbo.json), which operations defines.
-      const turbo = JSON.parse(readFileSync(path.join(ROOT, 'turbo.json'), 'utf8')) as { tasks: Record<string, { dependsOn?: string[] }> };
-      expect(turbo.tasks['build']?.dependsOn).toContain('prisma:generate');
-      expect(readJson(path.join(ROOT, 'services/operations/package.json'))).toHaveProperty(['scripts', 'prisma:generate']);
-      const copies = runtime('COPY').map((i) => i.args);
-      expect(copies).toContain('--from=build /app/dist/migrate ./dist/migrate');
-      expect(copies).toContain('prisma/migrations ./prisma/migrations');
-      expect(inStage('prod-deps', 'COPY').map((i) => i.args)).toContain(
-        '--from=deps /app/node_modules/@prisma/schema-engine-wasm ./node_modules/@prisma/schema-engine-wasm',
-      );
-      expect(runtime('CMD')[0]?.args).not.toMatch(/migrate/);
-    });
-  }
+  it('carries the OCI labels, last (a new revision re-labels without rebuilding a layer)', () => {
+    const label = runtime('LABEL').map((i) => i.args).join(' ');
+    for (const key of ['title', 'description', 'version', 'revision', 'created', 'source']) expect(label).toContain(`org.opencontainers.image.${key}=`);
+    expect(ins.at(-1)?.op).toBe('LABEL');
+  });
+
+  it('generates the Prisma client at build time and ships the migrator with operations only (never run on start)', () => {
+    const build = inStage('build', 'COPY').map((i) => i.args);
+    expect(build).toContain('prisma ./prisma');
+    expect(build).toContain('scripts/prisma ./scripts/prisma');
+    // turbo's build depends on prisma:generate (turbo.json), which operations defines.
+    const turbo = JSON.parse(readFileSync(path.join(ROOT, 'turbo.json'), 'utf8')) as { tasks: Record<string, { dependsOn?: string[] }> };
+    expect(turbo.tasks['build']?.dependsOn).toContain('prisma:generate');
+    expect(readJson(path.join(ROOT, 'services/operations/package.json'))).toHaveProperty(['scripts', 'prisma:generate']);
+    const extra = runs('extra');
+    expect(extra).toMatch(/if \[ "\$SERVICE" = operations \]; then/);
+    for (const p of ['cp -r dist/migrate /extra/dist/', 'cp -r prisma/migrations /extra/prisma/', 'cp -r node_modules/@prisma/schema-engine-wasm /extra/node_modules/@prisma/']) expect(extra).toContain(p);
+    expect(runtime('COPY').map((i) => i.args)).toContain('--from=extra /extra ./');
+    expect(runtime('CMD')[0]?.args).not.toMatch(/migrate/);
+  });
 });
 
 describe('.dockerignore', () => {

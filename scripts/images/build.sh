@@ -96,6 +96,7 @@ done
 echo
 echo "== images (budget ${IMAGES_BUDGET_MB} MB each, uncompressed; base $base $(podman image inspect --format '{{.Size}}' "$base" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 printf '  %s\n' "${report[@]}"
+printf '%s\n' "${report[@]}" >"$IMAGES_DATA/sizes.txt"
 if ((over)); then
   echo "ERROR [images]: an image is over the ${IMAGES_BUDGET_MB} MB budget (see the reasons in scripts/images/build.sh)" >&2
   exit 1

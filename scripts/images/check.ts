@@ -30,8 +30,12 @@ import { walkVerticalSlice } from '../lib/vertical-slice.js';
 
 const SERVICES: ServiceName[] = ['knowledge', 'coordination', 'operations'];
 const LABELS = ['title', 'description', 'version', 'revision', 'created', 'source'].map((l) => `org.opencontainers.image.${l}`);
-/** How every container here runs: what the Helm charts' securityContext and compose ask for. */
-const HARDENED = ['--read-only', '--cap-drop=ALL', '--security-opt', 'no-new-privileges', '--user', '1000', '--tmpfs', '/tmp:rw,size=64m,mode=1777', '--network=host'];
+/**
+ * How every container here runs: what the Helm charts' securityContext and compose ask for.
+ * --no-healthcheck: podman runs HEALTHCHECK through systemd timers, absent here; the check polls
+ * /readyz itself.
+ */
+const HARDENED = ['--read-only', '--cap-drop=ALL', '--security-opt', 'no-new-privileges', '--user', '1000', '--tmpfs', '/tmp:rw,size=64m,mode=1777', '--network=host', '--no-healthcheck'];
 const LOG_DIR = path.join(ROOT, '.data', 'logs', 'images');
 
 function log(msg: string): void {
@@ -73,7 +77,7 @@ function inspectImage(service: ServiceName, image: string): void {
     'echo "pid1=$(tr "\\0" " " </proc/1/cmdline)"',
   ].join('; ');
   // No --user here: uid 1000 must be the image's own USER.
-  const facts = podmanOk(['run', '--rm', '--read-only', '--cap-drop=ALL', '--security-opt', 'no-new-privileges', '--tmpfs', '/tmp', '--network=none', image, 'sh', '-c', script]);
+  const facts = podmanOk(['run', '--rm', '--read-only', '--cap-drop=ALL', '--security-opt', 'no-new-privileges', '--tmpfs', '/tmp', '--network=none', '--no-healthcheck', image, 'sh', '-c', script]);
   const lines = facts.split('\n');
   const get = (k: string) => lines.filter((l) => l.startsWith(`${k}=`)).map((l) => l.slice(k.length + 1));
   if (!/^v24\./.test(get('node')[0] ?? '')) fail(`${image}: node --version is ${get('node')[0]}, not v24`);
