@@ -18,6 +18,8 @@ const REPLACED: Record<string, Record<string, string>> = {
   '@platform/kit': { RequestContext: 'ServerContext', ProblemIssue: 'ProblemIssue' },
   'trpc-to-openapi': { OpenApiMeta: 'ProcedureMeta' },
   'zod/v4/core': { $ZodIssue: 'ZodIssue' },
+  // A subscription's events (tRPC's `tracked(id, data)` as the client receives them).
+  '@trpc/server/unstable-core-do-not-import': { TrackedData: 'TrackedData' },
 };
 
 /** Declarations of the stand-ins above, written once at the top of the published file. */
@@ -38,6 +40,11 @@ export interface ZodIssue {
     readonly message: string;
     readonly input?: unknown;
     readonly [key: string]: unknown;
+}
+/** One event of a subscription: \`id\` goes back as \`lastEventId\` when the client resumes (tRPC's TrackedData). */
+export interface TrackedData<TData> {
+    id: string;
+    data: TData;
 }`;
 
 const TRPC = '@trpc/server';

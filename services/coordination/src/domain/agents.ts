@@ -28,7 +28,7 @@ export interface AgentView {
 
 const later = (a: string, b: string | undefined) => (b && b > a ? b : a);
 
-function toView(record: AgentRecord, live: Liveness | null | undefined): AgentView {
+export function toView(record: AgentRecord, live: Liveness | null | undefined): AgentView {
   const { outbox: _outbox, updatedAt: _updatedAt, ...rest } = record;
   const running = live?.runningJobIds ?? [];
   return { ...rest, lastPingAt: later(record.lastPingAt, live?.lastPingAt), currentJobId: running[0] ?? null, runningJobIds: running, load: live?.load ?? null };

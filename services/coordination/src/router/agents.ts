@@ -4,6 +4,7 @@ import { assertActsFor, getAgent, listAgents, pingAgent, registerAgent, reportSt
 import type { CoordinationDeps } from '../domain/deps.js';
 import { AgentCard } from '../store/agent-record.js';
 import { agentProcedure, authedProcedure, router } from '../trpc.js';
+import { agentChangesProcedure } from './live.js';
 import { openapiMeta } from './meta.js';
 import { Agent, AgentName, Session } from './shapes.js';
 
@@ -93,5 +94,6 @@ export function agentsRouter(deps: CoordinationDeps) {
         assertActsFor(ctx.principal, input.name);
         return reportStuck(deps, input.name, input);
       }),
+    onChange: agentChangesProcedure(deps),
   });
 }

@@ -6,6 +6,7 @@ import type { CoordinationDeps } from '../domain/deps.js';
 import { cancelJob, completeJob, failJob, getJob, listJobs, releaseJob, reportProgress, retryJob, triggerJob } from '../domain/jobs.js';
 import { publicJob } from '../store/job-record.js';
 import { agentProcedure, authedProcedure, callerProcedure, router } from '../trpc.js';
+import { jobStatusProcedure } from './live.js';
 import { openapiMeta } from './meta.js';
 import { AgentName, Job, Session } from './shapes.js';
 
@@ -123,5 +124,6 @@ export function jobsRouter(deps: CoordinationDeps) {
       .input(z.strictObject({ jobId: JobId, reason: z.string().min(1).max(1_000).optional() }))
       .output(Job)
       .mutation(async ({ ctx, input }) => publicJob(await releaseJob(deps, ctx.agent, input.jobId, input.reason))),
+    onStatus: jobStatusProcedure(deps),
   });
 }
