@@ -99,8 +99,19 @@ describe('saga orchestrator', () => {
 
     // Saga state changes went to the event stream and the outbox.
     expect((await readStream(s.sql, started.id)).map((e) => e.eventType)).toEqual(['SagaStarted', 'StepSucceeded', 'StepSucceeded', 'StepSucceeded', 'SagaCompleted']);
-    const outbox = await s.admin.query(`SELECT subject FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`, [started.id]);
-    expect(outbox.rows.map((r) => r.subject)).toEqual(['operations.saga.started', 'operations.saga.completed']);
+    const outbox = await s.admin.query(`SELECT subject, envelope->'data' AS data FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`, [started.id]);
+    // The saga's events and one step event per step change, each step's output summarised.
+    expect(outbox.rows.map((r) => (r.subject === 'operations.saga.step.changed' ? `step ${r.data.name} ${r.data.status}` : r.subject))).toEqual([
+      'operations.saga.started',
+      'step reserve running',
+      'step reserve succeeded',
+      'step charge running',
+      'step charge succeeded',
+      'step ship running',
+      'step ship succeeded',
+      'operations.saga.completed',
+    ]);
+    expect(outbox.rows.find((r) => r.data.name === 'ship' && r.data.status === 'succeeded').data.output).toEqual({ step: 'ship', attempt: 1 });
 
     // Every step is a span carrying the saga id.
     await tracing.forceFlush();
@@ -117,8 +128,25 @@ describe('saga orchestrator', () => {
     expect(succeeded(done.step_log)).toEqual(['action:reserve', 'action:charge', 'compensation:charge', 'compensation:reserve']);
     expect(done.step_log.filter((e) => e.outcome === 'gave_up').map((e) => e.step)).toEqual(['ship']); // permanent: no retries
     expect((await effects(saga.id)).map((e) => `${e.phase}:${e.step}`)).toEqual(['action:reserve', 'action:charge', 'compensation:charge', 'compensation:reserve']);
-    const outbox = await s.admin.query(`SELECT subject FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`, [saga.id]);
-    expect(outbox.rows.map((r) => r.subject)).toEqual(['operations.saga.started', 'operations.saga.compensating', 'operations.saga.compensated']);
+    const outbox = await s.admin.query(`SELECT subject, envelope->'data' AS data FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`, [saga.id]);
+    const sagaEvents = outbox.rows.filter((r) => r.subject !== 'operations.saga.step.changed');
+    expect(sagaEvents.map((r) => `${r.subject}@${r.data.version}`)).toEqual(['operations.saga.started@1', 'operations.saga.compensating@4', 'operations.saga.compensated@7']);
+    // Every step change is announced in the transaction that records it, ordered by the saga's version.
+    const steps = outbox.rows.filter((r) => r.subject === 'operations.saga.step.changed').map((r) => `${r.data.phase}:${r.data.name}#${r.data.index}:${r.data.status}@${r.data.version}`);
+    expect(steps).toEqual([
+      'action:reserve#0:running@1',
+      'action:reserve#0:succeeded@2',
+      'action:charge#1:running@2',
+      'action:charge#1:succeeded@3',
+      'action:ship#2:running@3',
+      'action:ship#2:failed@4',
+      'compensation:charge#1:running@4',
+      'compensation:charge#1:succeeded@5',
+      'compensation:reserve#0:running@5',
+      'compensation:reserve#0:succeeded@6',
+    ]);
+    const failed = outbox.rows.find((r) => r.subject === 'operations.saga.step.changed' && r.data.status === 'failed');
+    expect(failed.data).toMatchObject({ sagaType: 'effects_patient', startedBy: 'alice', error: 'ship declined', attempt: 1 });
   });
 
   it('times a hanging step out and retries it with the same idempotency key', async () => {
@@ -131,6 +159,12 @@ describe('saga orchestrator', () => {
       ['failed', 1],
       ['succeeded', 2],
     ]);
+    // The failed attempt is announced as `retrying` (in the transaction that logged it), with the saga's version then.
+    const retrying = await s.admin.query(
+      `SELECT envelope->'data' AS data FROM outbox WHERE envelope->'data'->>'sagaId' = $1 AND subject = 'operations.saga.step.changed' AND envelope->'data'->>'status' = 'retrying'`,
+      [saga.id],
+    );
+    expect(retrying.rows.map((r) => [r.data.name, r.data.phase, r.data.attempt, r.data.version, r.data.error])).toEqual([['charge', 'action', 1, 3, 'timed out after 1000 ms']]);
     expect(charge[0]!.error).toMatch(/timed out after 1000 ms/);
   });
 

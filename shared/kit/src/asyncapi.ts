@@ -43,6 +43,7 @@ const SUMMARIES: Record<EventSubject, string> = {
   'operations.saga.completed': 'A saga ran all its steps.',
   'operations.saga.compensated': 'A saga undid its steps after a failure.',
   'operations.saga.failed': 'A saga failed and could not be compensated (`error`).',
+  'operations.saga.step.changed': 'A saga step (or its compensation) started, is retrying, succeeded or failed; `version` orders the events of one saga.',
   'operations.event.appended': 'An event was appended to the event store (one per event, in position order per stream).',
   'coordination.job.queued': 'A job was queued (triggered, scheduled or retried).',
   'coordination.job.started': 'An agent claimed a job.',

@@ -30,6 +30,7 @@ export function jobEvent(deps: { clock: Clock; newId: IdGenerator }, job: JobRec
       ...(job.error !== undefined ? { error: job.error } : {}),
       // Consumers that act on the target act as the owner (operations applies a result as them).
       ...(job.owner ? { owner: job.owner } : {}),
+      version: job.history.length,
     },
     deps,
   );

@@ -33,8 +33,11 @@ export async function startSaga(deps: SagaDeps, principal: Principal, input: { s
       }
       const saga = await insertSaga(s, { type: def.type, payload, idempotencyKey: input.idempotencyKey });
       await appendToStream({ tx: s.tx, reader: deps.sql }, saga.id, 'saga', [{ type: 'SagaStarted', data: { sagaType: def.type, payload, startedBy: principal.id } }], 'no_stream', { now: deps.clock() });
-      const data = { sagaId: saga.id, sagaType: saga.type, status: saga.status, currentStep: 0, startedBy: principal.id, error: null };
+      const data = { sagaId: saga.id, sagaType: saga.type, status: saga.status, currentStep: 0, startedBy: principal.id, error: null, version: 1 };
       await appendOutbox(s.tx, createEnvelope('operations', 'operations.saga.started', data, deps));
+      // The saga is at its first step from now on (the orchestrator runs it next): its step event says so.
+      const first = { sagaId: saga.id, sagaType: saga.type, startedBy: principal.id, version: 1, index: 0, name: def.steps[0]!.name, phase: 'action' as const, status: 'running' as const, attempt: 0, error: null };
+      await appendOutbox(s.tx, createEnvelope('operations', 'operations.saga.step.changed', first, deps));
       return { ...saga, created: true };
     },
     { write: true },

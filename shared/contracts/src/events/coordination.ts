@@ -23,6 +23,11 @@ export const JobEvent = z.object({
    * such events are not applied to anything.
    */
   owner: JobOwner.optional(),
+  /**
+   * How many transitions the job has had (its history's length): orders the events of one job.
+   * Absent in events written before it existed.
+   */
+  version: z.number().int().min(1).optional(),
 });
 
 /** An agent's liveness as coordination sees it: `stale` after 2 missed heartbeats, `offline` after the TTL. */

@@ -64,6 +64,37 @@ export const SagaEvent = z.object({
   currentStep: z.number().int(),
   startedBy: PrincipalId,
   error: z.string().nullable(),
+  /**
+   * The saga's stream version after this change: orders every event of one saga (saga and step
+   * events written in one transaction share it). Absent in events written before it existed.
+   */
+  version: z.number().int().min(1).optional(),
+});
+
+/** A step of a saga changed: what it does (`action`) or its undoing (`compensation`). */
+export const SagaStepPhase = z.enum(['action', 'compensation']);
+/**
+ * `running`: the saga is at this step now; `retrying`: an attempt failed and another follows;
+ * `succeeded` / `failed`: the step's final outcome (`failed`: its retries were used up).
+ */
+export const SagaStepStatus = z.enum(['running', 'retrying', 'succeeded', 'failed']);
+
+/** `operations.saga.step.changed`: written in the transaction that records the step's state. */
+export const SagaStepEvent = z.object({
+  sagaId: Uuid,
+  sagaType: z.string().min(1).max(100),
+  startedBy: PrincipalId,
+  /** The saga's stream version after this change (see SagaEvent.version). */
+  version: z.number().int().min(1),
+  /** The step's position in its saga's definition (0 = first). */
+  index: z.number().int().min(0),
+  name: z.string().min(1).max(200),
+  phase: SagaStepPhase,
+  status: SagaStepStatus,
+  attempt: z.number().int().min(0),
+  /** On `succeeded` actions: the step's result, cut to a summary when large (`{ truncated, preview }`). */
+  output: z.unknown().optional(),
+  error: z.string().max(1_000).nullable(),
 });
 
 /** An event appended to operations' event store (the envelope id is the stored event's id). */
@@ -93,5 +124,6 @@ export const operationsEvents = {
   'operations.saga.completed': SagaEvent,
   'operations.saga.compensated': SagaEvent,
   'operations.saga.failed': SagaEvent,
+  'operations.saga.step.changed': SagaStepEvent,
   'operations.event.appended': AppendedEvent,
 } as const;

@@ -62,6 +62,32 @@ interface State {
 }
 
 type Phase = 'action' | 'compensation';
+
+/** A step change announced as `operations.saga.step.changed` (the persist fills in saga and version). */
+export interface StepNotice {
+  index: number;
+  name: string;
+  phase: Phase;
+  status: 'running' | 'retrying' | 'succeeded' | 'failed';
+  attempt: number;
+  output?: unknown;
+  error?: string | null;
+}
+
+/** Largest step output an event carries whole; a larger one travels as a preview (the saga row has it all). */
+const OUTPUT_SUMMARY_CHARS = 2_000;
+
+/** A step's output as its event carries it: whole when small, else its first characters. */
+export function outputSummary(value: unknown): unknown {
+  const json = JSON.stringify(value ?? null);
+  return json.length <= OUTPUT_SUMMARY_CHARS ? (value ?? null) : { truncated: true, preview: json.slice(0, OUTPUT_SUMMARY_CHARS) };
+}
+
+/** The step compensation reaches next from `from` down (steps without a compensation are passed over), or null. */
+function nextCompensable(def: SagaDefinition<unknown>, from: number): { index: number; name: string } | null {
+  for (let i = from; i >= 0; i--) if (def.steps[i]!.compensate) return { index: i, name: def.steps[i]!.name };
+  return null;
+}
 type Attempt = { ok: true; value: unknown; entry: StepLogEntry; ms: number } | { ok: false; error: string; entry: StepLogEntry; ms: number };
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1_000);
@@ -86,14 +112,19 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
   };
   const lease = heartbeat(deps, row.id);
 
-  const persist = async (p: Omit<Progress, 'version'>, events: NewEvent[], notify?: Exclude<SagaStatusName, 'running'>): Promise<number> => {
+  const persist = async (p: Omit<Progress, 'version'>, events: NewEvent[], notify?: Exclude<SagaStatusName, 'running'>, steps: StepNotice[] = []): Promise<number> => {
     const t0 = performance.now();
     const version = state.version + events.length;
     await asSystemSql(deps.sql, 'saga-orchestrator', async (tx) => {
       if (!(await persistProgress(tx, row.id, deps.owner, state.version, { ...p, version }, deps.leaseMs))) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
       await appendToStream({ tx, reader: deps.sql }, row.id, SAGA_AGGREGATE, events, state.version, { now: deps.clock() });
+      // Step events first, then the saga's: a consumer applying them in order sees the step end before the saga does.
+      for (const n of steps) {
+        const data = { sagaId: row.id, sagaType: row.type, startedBy: row.startedBy, version, ...n, error: n.error ?? null };
+        await appendOutboxSql(tx, createEnvelope('operations', 'operations.saga.step.changed', data, deps));
+      }
       if (notify) {
-        const data = { sagaId: row.id, sagaType: row.type, status: p.status, currentStep: p.currentStep, startedBy: row.startedBy, error: p.error ?? null };
+        const data = { sagaId: row.id, sagaType: row.type, status: p.status, currentStep: p.currentStep, startedBy: row.startedBy, error: p.error ?? null, version };
         await appendOutboxSql(tx, createEnvelope('operations', `operations.saga.${notify}`, data, deps));
       }
     });
@@ -116,11 +147,16 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
           const last = index === def.steps.length - 1;
           const events: NewEvent[] = [{ type: 'StepSucceeded', data: { step: step.name, index, attempt: a.entry.attempt, output: a.value ?? null } }];
           if (last) events.push({ type: 'SagaCompleted', data: {} });
-          const ms = await persist({ status: last ? 'completed' : 'running', currentStep: index + 1, outputs: { [step.name]: a.value ?? null }, log: [a.entry], finished: last }, events, last ? 'completed' : undefined);
+          const notices: StepNotice[] = [{ index, name: step.name, phase: 'action', status: 'succeeded', attempt: a.entry.attempt, output: outputSummary(a.value) }];
+          if (!last) notices.push({ index: index + 1, name: def.steps[index + 1]!.name, phase: 'action', status: 'running', attempt: 0 });
+          const ms = await persist({ status: last ? 'completed' : 'running', currentStep: index + 1, outputs: { [step.name]: a.value ?? null }, log: [a.entry], finished: last }, events, last ? 'completed' : undefined, notices);
           report(step, 'action', a, ms);
         } else {
           const events: NewEvent[] = [{ type: 'StepFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }];
-          const ms = await persist({ status: 'compensating', currentStep: index - 1, log: [a.entry], error: `${step.name}: ${a.error}` }, events, 'compensating');
+          const notices: StepNotice[] = [{ index, name: step.name, phase: 'action', status: 'failed', attempt: a.entry.attempt, error: a.error }];
+          const undo = nextCompensable(def, index - 1);
+          if (undo) notices.push({ ...undo, phase: 'compensation', status: 'running', attempt: 0 });
+          const ms = await persist({ status: 'compensating', currentStep: index - 1, log: [a.entry], error: `${step.name}: ${a.error}` }, events, 'compensating', notices);
           report(step, 'action', a, ms);
         }
         continue;
@@ -138,12 +174,16 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
       }
       const a = await attempts(deps, def, row, state, step, index, 'compensation', lease, persist);
       if (a.ok) {
-        const ms = await persist({ status: 'compensating', currentStep: index - 1, log: [a.entry] }, [{ type: 'StepCompensated', data: { step: step.name, index, attempt: a.entry.attempt } }]);
+        const notices: StepNotice[] = [{ index, name: step.name, phase: 'compensation', status: 'succeeded', attempt: a.entry.attempt }];
+        const undo = nextCompensable(def, index - 1);
+        if (undo) notices.push({ ...undo, phase: 'compensation', status: 'running', attempt: 0 });
+        const ms = await persist({ status: 'compensating', currentStep: index - 1, log: [a.entry] }, [{ type: 'StepCompensated', data: { step: step.name, index, attempt: a.entry.attempt } }], undefined, notices);
         report(step, 'compensation', a, ms);
       } else {
         // A compensation that keeps failing needs a human: the saga stops here, marked failed.
         const events: NewEvent[] = [{ type: 'CompensationFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }, { type: 'SagaFailed', data: {} }];
-        const ms = await persist({ status: 'failed', currentStep: index, log: [a.entry], error: `compensating ${step.name}: ${a.error}`, finished: true }, events, 'failed');
+        const notices: StepNotice[] = [{ index, name: step.name, phase: 'compensation', status: 'failed', attempt: a.entry.attempt, error: a.error }];
+        const ms = await persist({ status: 'failed', currentStep: index, log: [a.entry], error: `compensating ${step.name}: ${a.error}`, finished: true }, events, 'failed', notices);
         report(step, 'compensation', a, ms);
       }
     }
@@ -169,7 +209,7 @@ async function attempts(
   index: number,
   phase: Phase,
   lease: Lease,
-  persist: (p: Omit<Progress, 'version'>, events: NewEvent[]) => Promise<number>,
+  persist: (p: Omit<Progress, 'version'>, events: NewEvent[], notify?: undefined, steps?: StepNotice[]) => Promise<number>,
 ): Promise<Attempt> {
   const policy: RetryPolicy = phase === 'action' ? retryPolicy(DEFAULT_ACTION_RETRY, step.retry) : retryPolicy(DEFAULT_COMPENSATION_RETRY, step.compensationRetry);
   const timeoutMs = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
@@ -196,9 +236,12 @@ async function attempts(
       const error = message(err);
       if (attempt >= policy.maxAttempts || err instanceof PermanentStepError) return { ok: false, error, entry: entry('gave_up', ms, error), ms };
       deps.log.warn({ sagaId: row.id, step: step.name, phase, attempt, err: error }, 'saga step attempt failed; retrying');
-      await persist({ status: state.status, currentStep: state.currentStep, log: [entry('failed', ms, error)] }, [
-        { type: 'StepAttemptFailed', data: { step: step.name, index, phase, attempt, error } },
-      ]);
+      await persist(
+        { status: state.status, currentStep: state.currentStep, log: [entry('failed', ms, error)] },
+        [{ type: 'StepAttemptFailed', data: { step: step.name, index, phase, attempt, error } }],
+        undefined,
+        [{ index, name: step.name, phase, status: 'retrying', attempt, error }],
+      );
       await sleep(backoffDelay(policy, attempt));
     }
   }
