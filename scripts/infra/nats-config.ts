@@ -40,9 +40,15 @@ export const EVENT_STREAMS: Record<string, ServiceName> = {
 export const TEAM_MEMBERSHIP_BUCKET = 'TEAM_MEMBERSHIP';
 /** shared/kit DEAD_LETTER_STREAM: where consumeEvents puts failed and refused events, as `deadletter.<durable>`. */
 export const DEAD_LETTER_STREAM = 'DEADLETTER';
-/** Durable consumers a service keeps on another service's event stream (operations' on coordination's). */
+/**
+ * Durable consumers a service keeps on another service's event stream: operations' on coordination's,
+ * knowledge's run recorder on operations' and coordination's (services/knowledge/src/events/recorder.ts).
+ */
 export const FOREIGN_DURABLES: Record<ServiceName, Array<{ stream: string; durable: string }>> = {
-  knowledge: [],
+  knowledge: [
+    { stream: 'OPERATIONS_EVENTS', durable: 'knowledge-runs-operations' },
+    { stream: 'COORDINATION_EVENTS', durable: 'knowledge-runs-coordination' },
+  ],
   operations: [
     { stream: 'COORDINATION_EVENTS', durable: 'operations-job-results' },
     { stream: 'COORDINATION_EVENTS', durable: 'operations-agent-stuck' },

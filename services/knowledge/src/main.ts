@@ -2,6 +2,7 @@ import {
   connectNatsInBackground,
   contextFactory,
   createLogger,
+  deadLetterLimits,
   eventStreamLimits,
   exitOnStartRefused,
   limitSettings,
@@ -23,6 +24,7 @@ import { graphSettings, loadKnowledgeConfig } from './config.js';
 import { consoleRoutes } from './console.js';
 import { observeKnowledgeMetrics } from './metrics.js';
 import { startKnowledgeOutbox } from './events/outbox.js';
+import { startRunRecorder, type RunRecorder } from './events/recorder.js';
 import { ensureKnowledgeStream } from './events/streams.js';
 import { createKnowledgeRouter } from './router/index.js';
 import { createGraph } from './store/neo4j.js';
@@ -65,6 +67,12 @@ void Promise.all([neo4j.ready, nats.ready]).then(
   ([, { nc }]) => (relay = startKnowledgeOutbox(graph, nc.jetstream(), log, config.OUTBOX_POLL_MS)),
   () => undefined, // a refusal exits (exitOnStartRefused); a start abandoned at shutdown starts nothing
 );
+// The platform's sagas, tasks and jobs recorded as runs, from operations' and coordination's events.
+let recorder: RunRecorder | undefined;
+void Promise.all([neo4j.ready, nats.ready]).then(
+  ([, { nc }]) => (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log }, log, deadLetterLimits(config))),
+  () => undefined,
+);
 
 const server = await startServiceServer({
   name: 'knowledge',
@@ -102,6 +110,7 @@ log.info({ url: server.url }, 'knowledge listening');
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
   ['http', () => server.close()],
   ['background starts', async () => [neo4j, nats].forEach((s) => s.stop())],
+  ['run recorder', async () => recorder?.stop()],
   ['outbox', async () => relay?.stop()],
   ['nats', async () => nats.current()?.nc.drain()],
   ['neo4j', () => graph.driver.close()],

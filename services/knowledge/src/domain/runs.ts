@@ -69,6 +69,11 @@ export interface CreateRunInput {
   teamId?: string | undefined;
 }
 
+/** A recorded run (a saga's, task's or job's) changes only through its source's events, never through the API. */
+function assertManual(run: RunRecord): void {
+  if (run.kind !== 'manual') throw badRequest(`run ${run.id} is recorded from the platform's ${run.kind} events and cannot be changed through the API`, { runId: run.id, kind: run.kind });
+}
+
 /** A run starts with its root step (change seq 1); every other step hangs below it. */
 export async function createRun(deps: BlockDeps, principal: Principal, input: CreateRunInput): Promise<{ run: RunRecord; root: StepRecord }> {
   const owner = ownershipFor(principal, await scopeOf(deps.teams, principal), input.teamId);
@@ -93,6 +98,7 @@ export async function addSteps(deps: BlockDeps, principal: Principal, input: { r
   const batch = input.steps.map((s) => ({ ...s, id: s.id ?? deps.newId() }));
   const referenced = [...new Set(batch.flatMap((s) => [s.id, s.parentId]))];
   const steps = await addStepsTx(deps.graph, await scopeOf(deps.teams, principal), input.runId, referenced, (run, existing, taken) => {
+    assertManual(run);
     // Step ids are unique in the whole graph: one taken in a run the caller cannot see is still
     // taken (a random UUID only its owner knows; the answer names no run).
     for (const s of batch) if (taken.has(s.id) && !existing.has(s.id)) throw conflict(`step ${s.id} already exists`, { stepId: s.id });
@@ -122,6 +128,7 @@ export async function updateStep(
 ): Promise<StepRecord> {
   const now = deps.clock().toISOString();
   const updated = await updateStepTx(deps.graph, await scopeOf(deps.teams, principal), input.stepId, (run, step) => {
+    assertManual(run);
     const status = input.status ?? step.status;
     assertTransition(step.id, step.status, status);
     const output = input.output === undefined ? json(step.output) : json(input.output);
@@ -144,6 +151,7 @@ export async function updateStep(
 export async function moveStep(deps: BlockDeps, principal: Principal, input: { stepId: string; parentId: string }): Promise<StepRecord> {
   const now = deps.clock().toISOString();
   const moved = await moveStepTx(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.parentId, ({ run, step, newParent, wouldCycle }) => {
+    assertManual(run);
     if (!newParent) throw notFound('step', input.parentId);
     if (newParent.runId !== run.id) throw badRequest(`parent ${newParent.id} belongs to another run`, { parentId: newParent.id });
     if (wouldCycle) throw badRequest(`moving step ${step.id} under ${newParent.id} would create a cycle`, { stepId: step.id, parentId: newParent.id });

@@ -10,8 +10,11 @@ import { JsonObject, ownerFields, TeamId } from './schemas.js';
 const meta = openApiMeta('runs');
 
 const Name = z.string().trim().min(1).max(500);
+/** 'manual': made through runs.create; 'saga', 'task', 'job': recorded by knowledge from the platform's events. */
+const RunKind = z.enum(['manual', 'saga', 'task', 'job']);
 const Run = z.object({
   id: Uuid,
+  kind: RunKind,
   name: z.string(),
   sessionId: z.string().nullable(),
   rootStepId: Uuid,
@@ -26,6 +29,7 @@ const RunSummary = Run.extend({ status: RunStepStatus });
 export const ListRunsInput = z
   .strictObject({
     status: RunStepStatus.optional(),
+    kind: RunKind.optional(),
     name: Name.optional(),
     namePrefix: Name.optional(),
     sessionId: SessionId.optional(),

@@ -1,6 +1,7 @@
 import type { EventSubject, TypedEnvelope, RunStepChangeKind, RunStepStatus } from '@platform/contracts';
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import { isoOf } from './block-record.js';
+import type { RunKind } from '../domain/recorded-runs.js';
 import type { Graph } from './neo4j.js';
 import { readGraph, writeTx, type Reader } from './neo4j.js';
 import { appendOutboxMany } from './outbox.js';
@@ -28,6 +29,8 @@ export const MAX_TREE_DEPTH = 10_000;
 
 export interface RunRecord extends OwnerView {
   id: string;
+  /** 'manual' (runs.create), or what knowledge recorded from the platform's events: 'saga', 'task', 'job'. */
+  kind: RunKind;
   name: string;
   sessionId: string | null;
   rootStepId: string;
@@ -82,7 +85,7 @@ export type NewChange = Omit<StepChangeRecord, 'output'> & { output: string | nu
 
 const parse = (s: string | null | undefined): Json | null => (s ? (JSON.parse(s) as Json) : null);
 
-const RUN = (v: string) => `${v} { .id, .name, .sessionId, .rootStepId, .seq, .createdBy, ${ownerProjection(v)}, createdAt: toString(${v}.createdAt) }`;
+const RUN = (v: string) => `${v} { .id, kind: coalesce(${v}.kind, 'manual'), .name, .sessionId, .rootStepId, .seq, .createdBy, ${ownerProjection(v)}, createdAt: toString(${v}.createdAt) }`;
 const STEP = (v: string) => `${v} { .id, .runId, .name, .status, .input, .output, .addedSeq,
   createdAt: toString(${v}.createdAt), updatedAt: toString(${v}.updatedAt),
   parentId: [(${v})-[:CHILD_OF]->(parent) | parent.id][0] }`;
@@ -140,14 +143,14 @@ async function writeChanges(tx: ManagedTransaction, runId: string, changes: NewC
 
 export function createRunTx(
   g: Graph,
-  run: Omit<RunRecord, 'seq' | 'owner' | 'teamId'> & Ownership,
+  run: Omit<RunRecord, 'seq' | 'owner' | 'teamId' | 'kind'> & Ownership,
   root: NewStep,
   change: NewChange,
   event: Envelope,
 ): Promise<{ run: RunRecord; root: StepRecord }> {
   return writeTx(g, 'runs.create', async (tx) => {
     await tx.run(
-      `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: $sessionId, rootStepId: $rootStepId, seq: 0,
+      `CREATE (:WorkflowRun {id: $id, kind: 'manual', name: $name, sessionId: $sessionId, rootStepId: $rootStepId, seq: 0,
          createdAt: datetime($createdAt), createdBy: $createdBy, ownerKind: $ownerKind, ownerId: $ownerId, teamId: $teamId})`,
       run,
     );
@@ -407,6 +410,7 @@ export function findRun(g: Graph, scope: Scope, runId: string): Promise<RunRecor
 }
 
 export interface RunFilter {
+  kind?: RunKind | undefined;
   /** The root step's status: a run is as far as its root says. */
   status?: RunStepStatus | undefined;
   name?: string | undefined;
@@ -433,6 +437,7 @@ export type RunSummary = RunRecord & { status: RunStepStatus };
  */
 export function listRuns(g: Graph, scope: Scope, f: RunFilter): Promise<RunSummary[]> {
   const where: string[] = [visible('r')];
+  if (f.kind !== undefined) where.push("coalesce(r.kind, 'manual') = $kind");
   if (f.name !== undefined) where.push('r.name = $name');
   if (f.namePrefix !== undefined) where.push('r.name STARTS WITH $namePrefix');
   if (f.sessionId !== undefined) where.push('r.sessionId = $sessionId');
@@ -451,6 +456,7 @@ export function listRuns(g: Graph, scope: Scope, f: RunFilter): Promise<RunSumma
        RETURN ${RUN('r')} AS run, root.status AS status`,
       {
         status: f.status ?? null,
+        kind: f.kind ?? null,
         name: f.name ?? null,
         namePrefix: f.namePrefix ?? null,
         sessionId: f.sessionId ?? null,

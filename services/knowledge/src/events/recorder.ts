@@ -1,0 +1,57 @@
+import type { TypedEnvelope } from '@platform/contracts';
+import { consumeEvents, startInBackground, type Logger, type NatsConnection, type RunningConsumer, type StreamLimits } from '@platform/kit';
+import { planFor, RECORDED_COORDINATION_SUBJECTS, RECORDED_OPERATIONS_SUBJECTS, type RecordedSubject } from '../domain/recorded-runs.js';
+import { recordPlan, type RecordDeps } from '../store/recorded-runs.js';
+
+/** Durable consumer names (scripts/infra/nats-config.ts grants knowledge exactly these on the two streams). */
+export const RUN_RECORDER_DURABLES = {
+  operations: { stream: 'OPERATIONS_EVENTS', durable: 'knowledge-runs-operations' },
+  coordination: { stream: 'COORDINATION_EVENTS', durable: 'knowledge-runs-coordination' },
+} as const;
+
+export interface RunRecorder {
+  stop(): Promise<void>;
+}
+
+/** Records one event (also the entry point of tests that deliver events in their own order). */
+export async function recordEvent(deps: RecordDeps, event: TypedEnvelope<RecordedSubject>): Promise<number> {
+  return recordPlan(deps, planFor(event));
+}
+
+/**
+ * Records the platform's sagas, tasks and jobs as runs: durable consumers on operations' and
+ * coordination's event streams (consumeEvents: validated envelopes, source checked against the
+ * stream's owner, retried with delay, dead-lettered after the last delivery). Each stream is owned
+ * and created by its service, so each consumer waits for its stream in the background, with backoff:
+ * the services start in any order. Redelivery is harmless (recordPlan is idempotent).
+ */
+export function startRunRecorder(nc: NatsConnection, deps: RecordDeps, log: Logger, deadLetterLimits?: StreamLimits): RunRecorder {
+  const handler = async (event: TypedEnvelope<RecordedSubject>) => {
+    const changes = await recordEvent(deps, event);
+    log.debug({ eventId: event.id, subject: event.subject, changes }, 'run recorded');
+  };
+  const start = (name: keyof typeof RUN_RECORDER_DURABLES, subjects: readonly RecordedSubject[]) =>
+    startInBackground<RunningConsumer>({
+      name: `run recorder (${name})`,
+      log,
+      maxDelayMs: 10_000,
+      start: () =>
+        consumeEvents({
+          nc,
+          ...RUN_RECORDER_DURABLES[name],
+          subjects,
+          log,
+          handler,
+          ...(deadLetterLimits ? { deadLetterLimits } : {}),
+        }),
+    });
+  const consumers = [start('operations', RECORDED_OPERATIONS_SUBJECTS), start('coordination', RECORDED_COORDINATION_SUBJECTS)];
+  return {
+    async stop() {
+      for (const c of consumers) {
+        c.stop();
+        await c.current()?.stop();
+      }
+    },
+  };
+}
