@@ -14,6 +14,7 @@ import { ensureKnowledgeStream } from '../../services/knowledge/src/events/strea
 import { ensureOperationsStream } from '../../services/operations/src/events/streams.js';
 import { teamMembershipBucket } from '../../services/operations/src/events/team-directory.js';
 import { JOB_RESULTS_CONSUMER } from '../../services/operations/src/domain/job-results.js';
+import { RUN_RECORDER_DURABLES } from '../../services/knowledge/src/events/recorder.js';
 import type { NatsUserName } from './nats-config.js';
 
 const log = createLogger('nats-permissions', 'fatal');
@@ -201,6 +202,30 @@ describe('the subscriber', () => {
 });
 
 describe('consumers', () => {
+  it("knowledge's run recorder consumes operations' and coordination's events through its own durables, and only those", async () => {
+    const sagaStarted = createEnvelope('operations', 'operations.saga.started', { sagaId: crypto.randomUUID(), sagaType: 'checkout', status: 'running', currentStep: 0, startedBy: 'alice', error: null, version: 1 });
+    const jobDone = jobSucceeded();
+    const handled: string[] = [];
+    const consumers = await Promise.all([
+      consumeEvents({ nc: await as('knowledge'), ...RUN_RECORDER_DURABLES.operations, subjects: ['operations.saga.started'], log, handler: async (e) => void handled.push(e.id) }),
+      consumeEvents({ nc: await as('knowledge'), ...RUN_RECORDER_DURABLES.coordination, subjects: ['coordination.job.succeeded'], log, handler: async (e) => void handled.push(e.id) }),
+    ]);
+    try {
+      await publishEnvelope((await as('operations')).jetstream(), sagaStarted);
+      await publishEnvelope((await as('coordination')).jetstream(), jobDone);
+      const deadline = Date.now() + 10_000;
+      // A new durable starts at the stream's beginning: earlier tests' events come too.
+      while (!(handled.includes(sagaStarted.id) && handled.includes(jobDone.id)) && Date.now() < deadline) await sleep(50);
+      expect(handled).toEqual(expect.arrayContaining([sagaStarted.id, jobDone.id]));
+    } finally {
+      await Promise.all(consumers.map((c) => c.stop()));
+    }
+    // Another durable on those streams (it could take operations' job results away from it) is refused.
+    const jsm = await (await as('knowledge')).jetstreamManager();
+    await expect(jsm.consumers.add('COORDINATION_EVENTS', { durable_name: 'knowledge-other' })).rejects.toThrow(pubViolation('$JS.API.CONSUMER.CREATE.COORDINATION_EVENTS.knowledge-other'));
+    await expect(jsm.consumers.add('OPERATIONS_EVENTS', { durable_name: 'knowledge-other' })).rejects.toThrow(pubViolation('$JS.API.CONSUMER.CREATE.OPERATIONS_EVENTS.knowledge-other'));
+  });
+
   it('refuse an envelope whose source does not own the stream: terminated and dead-lettered with the reason', async () => {
     // Only the operator's user can still put such a message there (every service is refused above).
     const forged = jobSucceeded('operations');
