@@ -3,6 +3,7 @@ import { router } from '../trpc.js';
 import { blocksRouter } from './blocks.js';
 import { linksRouter } from './links.js';
 import { searchRouter } from './search.js';
+import { runChangesProcedure } from './run-feed.js';
 import { runsRouter } from './runs.js';
 
 export interface KnowledgeDeps extends BlockDeps {
@@ -17,7 +18,8 @@ export function createKnowledgeRouter(deps: KnowledgeDeps) {
     blocks: blocksRouter(deps),
     links: linksRouter(deps),
     search: searchRouter(deps),
-    runs: runsRouter(deps),
+    // runs.onChange (a subscription) lives in its own module, beside the queries and mutations.
+    runs: router({ ...runsRouter(deps)._def.record, onChange: runChangesProcedure(deps) }),
   });
 }
 
