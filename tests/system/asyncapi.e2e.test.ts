@@ -101,7 +101,7 @@ const EXPECTED = [
   'operations.task.created', 'operations.task.updated', 'operations.task.completed', 'operations.task.deleted',
   'operations.approval.requested', 'operations.approval.decided',
   'operations.memory.created', 'operations.memory.updated', 'operations.memory.expired',
-  'operations.saga.started', 'operations.saga.completed', 'operations.event.appended',
+  'operations.saga.started', 'operations.saga.step.changed', 'operations.saga.completed', 'operations.event.appended',
   'coordination.job.queued', 'coordination.job.cancelled', 'coordination.job.started', 'coordination.job.succeeded', 'coordination.agent.online',
 ];
 
