@@ -24,9 +24,72 @@ async function readBody(res: Response): Promise<unknown> {
   }
 }
 
+/** The SSE events in `text` so far: complete ones only (a blank line ends each). */
+function sseEvents(text: string): Array<{ event: string; data: string; id?: string }> {
+  return text
+    .split(/\r?\n\r?\n/)
+    .slice(0, -1)
+    .map((block) => {
+      const e: { event: string; data: string; id?: string } = { event: 'message', data: '' };
+      for (const line of block.split(/\r?\n/)) {
+        const [field, ...rest] = line.split(':');
+        const value = rest.join(':').replace(/^ /, '');
+        if (field === 'event') e.event = value;
+        else if (field === 'data') e.data += value;
+        else if (field === 'id') e.id = value;
+      }
+      return e;
+    });
+}
+
+/**
+ * A subscription (tRPC over server-sent events): GET with the input in the query, as
+ * httpSubscriptionLink sends it. tRPC answers 200 and reports a refusal as a `serialized-error`
+ * event right after `connected`; that becomes the result's status (the error's httpStatus) and code,
+ * as a query's would. Otherwise the first event (or none within `settleMs`) is the answer, and the
+ * stream is closed.
+ */
+async function callSubscription(url: string, headers: Record<string, string>, timeoutMs: number, settleMs = 2_000): Promise<Omit<CallResult, 'ms'>> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  try {
+    const res = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal: ac.signal });
+    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      const parsed = await readBody(res);
+      return { status: res.status, code: (parsed as { error?: { data?: { code?: string } } } | null)?.error?.data?.code ?? null, body: parsed };
+    }
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let settle: NodeJS.Timeout | undefined;
+    const settled = new Promise<'settled'>((resolve) => (settle = setTimeout(() => resolve('settled'), settleMs)));
+    try {
+      for (;;) {
+        const chunk = await Promise.race([reader.read(), settled]);
+        if (chunk === 'settled' || chunk.done) return { status: 200, code: null, body: { result: { data: null } } };
+        text += decoder.decode(chunk.value, { stream: true });
+        for (const e of sseEvents(text)) {
+          if (e.event === 'serialized-error') {
+            const error = JSON.parse(e.data) as { data?: { code?: string; httpStatus?: number } };
+            return { status: error.data?.httpStatus ?? 500, code: error.data?.code ?? null, body: { error } };
+          }
+          if (e.event === 'message') return { status: 200, code: null, body: { result: { data: JSON.parse(e.data) as unknown, id: e.id } } };
+        }
+      }
+    } finally {
+      clearTimeout(settle);
+      await reader.cancel().catch(() => undefined);
+    }
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+}
+
 /**
  * Calls a procedure over tRPC's HTTP wire format directly (no typed client), so any value — valid
- * or hostile — can be sent and the raw status and error code observed.
+ * or hostile — can be sent and the raw status and error code observed. A subscription is opened,
+ * read up to its first event (or refusal) and closed (callSubscription).
  */
 export async function callProcedure(
   ports: Record<ServiceName, number>,
@@ -39,6 +102,10 @@ export async function callProcedure(
   const headers = requestHeaders(token);
   const body = input === undefined ? undefined : input instanceof RawJson ? input.text : JSON.stringify(input);
   const started = performance.now();
+  if (proc.type === 'subscription') {
+    const url = body === undefined ? base : `${base}?input=${encodeURIComponent(body)}`;
+    return { ...(await callSubscription(url, headers, timeoutMs)), ms: performance.now() - started };
+  }
   const res =
     proc.type === 'query'
       ? await fetch(body === undefined ? base : `${base}?input=${encodeURIComponent(body)}`, { headers, signal: AbortSignal.timeout(timeoutMs) })

@@ -440,6 +440,9 @@ const coordination: Record<string, Entry> = {
   'agents.ping': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent } })),
   'agents.list': one(anyAuthed(), async (w) => ({ input: {}, secret: w.ids.agent })),
   'agents.get': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent }, secret: w.ids.agent })),
+  // Subscriptions (tRPC over SSE only; the matrix reads up to the first event or refusal): as the matching read.
+  // The registry: whoever may list agents (the first event is some agent, so no secret is checked).
+  'agents.onChange': one(anyAuthed(), fixed({})),
   // agents may only report themselves; users and services any agent
   'agents.reportStuck': one({ ...anyAuthed(), otherAgent: 'FORBIDDEN' }, async (w) => ({ input: { name: w.ids.agent, reason: 'authz matrix probe' } })),
   // counts per queue only (no job ids or owners): anyone signed in, like the agent registry
@@ -454,6 +457,19 @@ const coordination: Record<string, Entry> = {
     ],
   },
   'jobs.get': {
+    rules: [
+      ...ownedAndTeamC(ownedC('NOT_FOUND'), teamC('NOT_FOUND'), async (w, team) => {
+        const j = await ownedJob(w, team);
+        return { input: { jobId: j.jobId }, secret: j.jobId };
+      }),
+      rule('held by agent', base({ user: 'ok', otherUser: 'NOT_FOUND', teamMember: 'NOT_FOUND', agent: 'ok', otherAgent: 'NOT_FOUND', service: 'ok', platformAdmin: 'ok' }), async (w) => {
+        const jobId = await heldJob(w);
+        return { input: { jobId }, secret: jobId };
+      }),
+    ],
+  },
+  // A job's status transitions: whoever jobs.get answers (the first event names the job).
+  'jobs.onStatus': {
     rules: [
       ...ownedAndTeamC(ownedC('NOT_FOUND'), teamC('NOT_FOUND'), async (w, team) => {
         const j = await ownedJob(w, team);
@@ -688,6 +704,11 @@ const knowledge: Record<string, Entry> = {
   'runs.replay': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
     const r = await krun(w, team);
     return { input: { runId: r.run.id }, secret: r.second };
+  }),
+  // A subscription (tRPC over SSE only): whoever may replay the run; its first event is the root's change, naming the run.
+  'runs.onChange': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
+    const r = await krun(w, team);
+    return { input: { runId: r.run.id }, secret: r.run.id };
   }),
 };
 
