@@ -76,8 +76,8 @@ it('signs in with a token, lists only the caller\'s runs, shows a run live, its 
   // --- the runs list: alice's runs with their status, never bob's ---
   const runLink = page.getByRole('link', { name: `deploy-${tag}` });
   await runLink.waitFor({ timeout: 10_000 });
-  await expect.poll(() => page.getByRole('row', { name: new RegExp(`nightly-report-${tag}`) }).textContent()).toContain('succeeded');
-  expect(await page.getByRole('row', { name: new RegExp(`deploy-${tag}`) }).textContent()).toContain('running');
+  await expect.poll(() => page.getByRole('table', { name: 'Runs' }).getByRole('row', { name: new RegExp(`nightly-report-${tag}`) }).textContent()).toContain('succeeded');
+  expect(await page.getByRole('table', { name: 'Runs' }).getByRole('row', { name: new RegExp(`deploy-${tag}`) }).textContent()).toContain('running');
   expect(await page.getByText(`bob-secret-${tag}`).count()).toBe(0);
   // A run started while the list is open appears without a reload.
   const appearStarted = Date.now();
@@ -147,13 +147,13 @@ it('signs in with a token, lists only the caller\'s runs, shows a run live, its 
   const queued = await a.coordination.jobs.trigger.mutate({ jobType: 'proposal', priority: 'high', params: { topic: 'console' }, idempotencyKey: `console-queued-${tag}` });
 
   await page.getByRole('link', { name: 'Agents & queues' }).click();
-  const agentRow = page.getByRole('row', { name: new RegExp(agentName) });
+  const agentRow = page.getByRole('table', { name: 'Agents' }).getByRole('row', { name: new RegExp(agentName) });
   await agentRow.waitFor({ timeout: 10_000 });
   await expect.poll(() => agentRow.textContent()).toContain('online');
   expect(await agentRow.textContent()).toContain(held.jobId.slice(0, 8));
-  const queueRow = page.getByRole('row', { name: /^proposal high/ });
+  const queueRow = page.getByRole('table', { name: 'Job queues' }).getByRole('row', { name: /^proposal high/ });
   await expect.poll(async () => Number(await queueRow.locator('td').nth(2).textContent())).toBeGreaterThanOrEqual(1);
-  const jobRow = page.getByRole('row', { name: new RegExp(queued.jobId.slice(0, 8)) });
+  const jobRow = page.getByRole('table', { name: 'Your recent jobs' }).getByRole('row', { name: new RegExp(queued.jobId.slice(0, 8)) });
   await expect.poll(() => jobRow.textContent()).toContain('queued');
   await shot('agents.png');
 

@@ -2,8 +2,8 @@
 // with the signed-in user's recent jobs: all read from coordination, kept current.
 import { useState } from 'preact/hooks';
 import type { Agent, CoordinationClient } from './api.js';
-import { usePolled } from './hooks.js';
-import { StatusBadge } from './runs.js';
+import { useLive } from './hooks.js';
+import { StatusBadge, Updated } from './runs.js';
 import { formatAgo, formatTime } from './tree.js';
 
 export const AGENTS_INTERVAL_MS = 1_000;
@@ -34,14 +34,12 @@ export function AgentsView(props: { client: CoordinationClient | null; onUnautho
 
 function Agents(props: { client: CoordinationClient; onUnauthorized: () => void }) {
   const { client } = props;
-  const live = usePolled(
+  const live = useLive(
     async () => {
       const [agents, queues, jobs] = await Promise.all([client.agents.list.query({ limit: 500 }), client.queues.depths.query({}), client.jobs.list.query({ limit: 20 })]);
       return { agents: agents.agents, queues: queues.queues, jobs: jobs.jobs };
     },
-    AGENTS_INTERVAL_MS,
-    [client],
-    props.onUnauthorized,
+    { intervalMs: AGENTS_INTERVAL_MS, deps: [client], onUnauthorized: props.onUnauthorized },
   );
   const [allOffline, setAllOffline] = useState(false);
   const now = Date.now();
@@ -56,16 +54,13 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
       <section aria-labelledby="agents-title">
         <div class="title-row">
           <h1 id="agents-title">Agents</h1>
-          <p class="updated" aria-live="polite">
-            {live.error ? <span class="error" role="alert">{live.error}</span> : <span class="live-dot" aria-hidden="true" />}
-            {live.updatedAt ? `updated ${formatTime(live.updatedAt.toISOString())}` : 'loading…'}
-          </p>
+          <Updated live={live} />
         </div>
         {live.data && <p class="summary">{counts}</p>}
         {live.data && agents.length === 0 ? (
           <p class="empty">No agent has registered.</p>
         ) : (
-          <table class="agents">
+          <table class="agents" aria-label="Agents">
             <thead>
               <tr>
                 <th>Agent</th>
@@ -103,7 +98,7 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
 
       <section aria-labelledby="queues-title">
         <h2 id="queues-title">Job queues</h2>
-        <table class="queues">
+        <table class="queues" aria-label="Job queues">
           <thead>
             <tr>
               <th>Job type</th>
@@ -130,7 +125,7 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
         {live.data && live.data.jobs.length === 0 ? (
           <p class="empty">You have no jobs.</p>
         ) : (
-          <table class="jobs">
+          <table class="jobs" aria-label="Your recent jobs">
             <thead>
               <tr>
                 <th>Job</th>

@@ -2,7 +2,7 @@
 // hands out in /console/config.json (cross-origin: coordination's CORS_ORIGINS lists this origin).
 // The router types are imported as types only, so no server code reaches the bundle.
 import type { CoordinationRouter } from '@platform/coordination/router';
-import { createTRPCClient, httpBatchLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError, type TRPCClient } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import type { KnowledgeRouter } from '../../src/router/index.js';
 
@@ -34,18 +34,25 @@ const MAX_BATCH = 20;
 const TIMEOUT_MS = 10_000;
 
 function link(url: string, token: () => string | null) {
-  return httpBatchLink({
-    url,
-    maxItems: MAX_BATCH,
-    headers: () => {
-      const t = token();
-      return t ? { authorization: `Bearer ${t}` } : {};
-    },
-    // Every call has a deadline: a hung service shows as an error, not as a page that never loads.
-    fetch: (input, init) => {
-      const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS);
-      return fetch(input, { ...init, signal } as RequestInit);
-    },
+  return splitLink({
+    condition: (op) => op.type === 'subscription',
+    // Subscriptions are server-sent event streams: a browser's EventSource cannot send an
+    // Authorization header, so the token goes in connectionParams (the services accept it there
+    // for subscriptions only). It reconnects by itself, resuming from the last event id.
+    true: httpSubscriptionLink({ url, connectionParams: () => ({ token: token() ?? '' }) }),
+    false: httpBatchLink({
+      url,
+      maxItems: MAX_BATCH,
+      headers: () => {
+        const t = token();
+        return t ? { authorization: `Bearer ${t}` } : {};
+      },
+      // Every call has a deadline: a hung service shows as an error, not as a page that never loads.
+      fetch: (input, init) => {
+        const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS);
+        return fetch(input, { ...init, signal } as RequestInit);
+      },
+    }),
   });
 }
 

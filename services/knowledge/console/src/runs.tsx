@@ -2,7 +2,7 @@
 // path from a chosen step to the root highlighted and a scrubber through its recorded history.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { errorCode, errorMessage, type KnowledgeClient, type Replay, type RunTree } from './api.js';
-import { usePolled } from './hooks.js';
+import { useLive, type Live } from './hooks.js';
 import { buildTree, durationMs, formatDuration, formatTime, pathToRoot, stepTimings, type StepStatus, type Timing, type TreeNode } from './tree.js';
 
 const STATUSES: StepStatus[] = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'];
@@ -14,11 +14,14 @@ export function StatusBadge(props: { status: string }) {
   return <span class={`badge status-${props.status}`}>{props.status}</span>;
 }
 
-function Updated(props: { at: Date | null; error: string | null }) {
+/** When the view last heard from the service, and how it keeps up (pushed events or polling). */
+export function Updated(props: { live: Pick<Live<unknown>, 'updatedAt' | 'error' | 'mode'> }) {
+  const { updatedAt, error, mode } = props.live;
   return (
     <p class="updated" aria-live="polite">
-      {props.error ? <span class="error" role="alert">{props.error}</span> : <span class="live-dot" aria-hidden="true" />}
-      {props.at ? `updated ${formatTime(props.at.toISOString())}` : 'loading…'}
+      {error ? <span class="error" role="alert">{error}</span> : <span class={`live-dot ${mode}`} aria-hidden="true" />}
+      {updatedAt ? `updated ${formatTime(updatedAt.toISOString())}` : 'loading…'}
+      {updatedAt && !error && <span class="muted">{mode === 'push' ? ' · live' : ' · polling'}</span>}
     </p>
   );
 }
@@ -27,18 +30,17 @@ export function RunsList(props: { client: KnowledgeClient; onUnauthorized: () =>
   const [status, setStatus] = useState<StepStatus | ''>('');
   const [prefix, setPrefix] = useState('');
   const namePrefix = prefix.trim();
-  const live = usePolled(
-    () => props.client.runs.list.query({ limit: 50, ...(status ? { status } : {}), ...(namePrefix ? { namePrefix } : {}) }),
-    LIST_INTERVAL_MS,
-    [props.client, status, namePrefix],
-    props.onUnauthorized,
-  );
+  const live = useLive(() => props.client.runs.list.query({ limit: 50, ...(status ? { status } : {}), ...(namePrefix ? { namePrefix } : {}) }), {
+    intervalMs: LIST_INTERVAL_MS,
+    deps: [props.client, status, namePrefix],
+    onUnauthorized: props.onUnauthorized,
+  });
   const runs = live.data?.items ?? [];
   return (
     <section aria-labelledby="runs-title">
       <div class="title-row">
         <h1 id="runs-title">Runs</h1>
-        <Updated at={live.updatedAt} error={live.error} />
+        <Updated live={live} />
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
@@ -57,7 +59,7 @@ export function RunsList(props: { client: KnowledgeClient; onUnauthorized: () =>
       {live.data && runs.length === 0 ? (
         <p class="empty">No runs{status || namePrefix ? ' match these filters' : ' yet'}. Start a saga or trigger a job and it appears here.</p>
       ) : (
-        <table class="runs">
+        <table class="runs" aria-label="Runs">
           <thead>
             <tr>
               <th>Run</th>
@@ -106,14 +108,12 @@ interface History {
 export function RunView(props: { runId: string; client: KnowledgeClient; onUnauthorized: () => void }) {
   const { client, runId } = props;
   // The tree (steps with input and output) and the history (each change's time) in one batched request.
-  const live = usePolled<History>(
+  const live = useLive<History>(
     async () => {
       const [tree, history] = await Promise.all([client.runs.tree.query({ runId }), client.runs.replay.query({ runId })]);
       return { tree, history };
     },
-    RUN_INTERVAL_MS,
-    [client, runId],
-    props.onUnauthorized,
+    { intervalMs: RUN_INTERVAL_MS, deps: [client, runId], onUnauthorized: props.onUnauthorized },
   );
   const [scrub, setScrub] = useState<number | null>(null);
   const [past, setPast] = useState<Replay | null>(null);
@@ -170,7 +170,7 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
         <p>
           <a href="#/runs">← Runs</a>
         </p>
-        {notFound ? <p class="error" role="alert">No run {runId} that you may see.</p> : <Updated at={null} error={live.error} />}
+        {notFound ? <p class="error" role="alert">No run {runId} that you may see.</p> : <Updated live={live} />}
       </section>
     );
   }
@@ -234,7 +234,7 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
         <h1 id="run-title">
           {run.name} <StatusBadge status={rootStatus} />
         </h1>
-        <Updated at={live.updatedAt} error={live.error} />
+        <Updated live={live} />
       </div>
       <dl class="facts">
         <dt>Run</dt>
