@@ -71,7 +71,10 @@ images_base_ensure() {
     return 0
   fi
   command -v debootstrap >/dev/null || {
-    [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null || { echo "ERROR [images]: debootstrap is missing (apt-get install debootstrap)" >&2; return 1; }
+    if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null; then
+      echo "ERROR [images]: debootstrap is missing (apt-get install debootstrap), needed to make the base image" >&2
+      return 1
+    fi
     info images "installing debootstrap with apt-get" >&2
     { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap; } >"$IMAGES_DATA/logs/debootstrap-install.log" 2>&1 ||
       fail_with_log images "apt-get install debootstrap failed" "$IMAGES_DATA/logs/debootstrap-install.log"

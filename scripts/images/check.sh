@@ -11,4 +11,6 @@ bash scripts/images/build.sh
 # What build.sh wrote and used; podman reads it from the environment.
 export CONTAINERS_CONF="$ROOT/.data/images/containers.conf"
 [[ -n ${NATS_URL:-} ]] || eval "$(bash scripts/infra.sh env)"
-npx --no-install tsx --conditions=@platform/source scripts/images/check.ts --port-base "${IMAGES_PORT_BASE:-4601}"
+# One check at a time on a machine: the containers' names and ports are fixed.
+flock -w 900 "$ROOT/.data/images/check.lock" \
+  npx --no-install tsx --conditions=@platform/source scripts/images/check.ts --port-base "${IMAGES_PORT_BASE:-4601}"
