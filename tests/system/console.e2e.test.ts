@@ -157,5 +157,14 @@ it('signs in with a token, lists only the caller\'s runs, shows a run live, its 
   await expect.poll(() => jobRow.textContent()).toContain('queued');
   await shot('agents.png');
 
+  // --- bob, signed in through the address once: the token leaves the address bar, he sees his run and none of alice's ---
+  const bobPage = await browser.context.newPage();
+  await bobPage.goto(`${consoleUrl}?token=${encodeURIComponent(await tokenFor(bob, 3_600))}#/runs`);
+  await bobPage.getByText(`Signed in as user:${bob.id}`).waitFor({ timeout: 10_000 });
+  expect(bobPage.url()).not.toContain('token=');
+  await bobPage.getByRole('link', { name: `bob-secret-${tag}` }).waitFor({ timeout: 10_000 });
+  expect(await bobPage.getByText(new RegExp(`(deploy|hotfix|nightly-report)-${tag}`)).count()).toBe(0);
+  await bobPage.close();
+
   console.log(`console e2e: a new run listed ${appearMs} ms after it was created; a step's new status on screen ${liveMs} ms after the API answered`);
 });
