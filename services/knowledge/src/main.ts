@@ -70,7 +70,7 @@ void Promise.all([neo4j.ready, nats.ready]).then(
 // The platform's sagas, tasks and jobs recorded as runs, from operations' and coordination's events.
 let recorder: RunRecorder | undefined;
 void Promise.all([neo4j.ready, nats.ready]).then(
-  ([, { nc }]) => (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log }, log, deadLetterLimits(config))),
+  ([, { nc }]) => (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log, afterWrite: () => relay?.poke() }, log, deadLetterLimits(config))),
   () => undefined,
 );
 

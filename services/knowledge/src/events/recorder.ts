@@ -28,6 +28,7 @@ export async function recordEvent(deps: RecordDeps, event: TypedEnvelope<Recorde
 export function startRunRecorder(nc: NatsConnection, deps: RecordDeps, log: Logger, deadLetterLimits?: StreamLimits): RunRecorder {
   const handler = async (event: TypedEnvelope<RecordedSubject>) => {
     const changes = await recordEvent(deps, event);
+    if (changes > 0) deps.afterWrite?.();
     log.debug({ eventId: event.id, subject: event.subject, changes }, 'run recorded');
   };
   const start = (name: keyof typeof RUN_RECORDER_DURABLES, subjects: readonly RecordedSubject[]) =>

@@ -24,6 +24,8 @@ export interface RecordDeps {
   clock: Clock;
   newId: IdGenerator;
   log: Logger;
+  /** Called after a recorded change committed (its outbox rows): the relay publishes them now, not at its next poll. */
+  afterWrite?: () => void;
 }
 
 interface Existing {
