@@ -80,6 +80,10 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
   expect(total(k, 'platform_neo4j_operations_active')).toBeGreaterThanOrEqual(0);
   expect(select(k, 'platform_outbox_backlog', { outbox: 'knowledge' })[0]?.value).toBeGreaterThanOrEqual(0);
   expect(select(k, 'platform_outbox_oldest_age_seconds', { outbox: 'knowledge' })[0]?.value).toBeLessThan(3_600);
+  // The run recorder's durables on operations' and coordination's streams.
+  // (read every 5 s, and the consumers are made once both stores were reached: polled.)
+  const recorder = await eventually(() => scrape('knowledge'), (s) => select(s, 'platform_jetstream_consumer_lag').length === 2, 20_000, 'run recorder lag reported');
+  expect(select(recorder, 'platform_jetstream_consumer_lag').map((s) => s.labels['consumer']).sort()).toEqual(['knowledge-runs-coordination', 'knowledge-runs-operations']);
 
   // --- operations ---
   const operationsFamilies = {

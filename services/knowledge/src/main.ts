@@ -106,7 +106,7 @@ const server = await startServiceServer({
   extraRoutes: consoleRoutes({ coordinationUrl: config.CONSOLE_COORDINATION_URL }),
 });
 // Gauges read at scrape time (Neo4j use, outbox backlog); a store that is down leaves them out.
-observeKnowledgeMetrics(graph);
+observeKnowledgeMetrics(graph, { nats: () => nats.current()?.nc });
 log.info({ url: server.url }, 'knowledge listening');
 
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
