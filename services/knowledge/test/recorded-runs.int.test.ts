@@ -130,6 +130,28 @@ describe('sagas recorded as runs', () => {
     expect(after.changes).toEqual(before.changes);
   });
 
+  it('two replicas recording the same events at once, in different orders, build the same run', async () => {
+    const sagaId = crypto.randomUUID();
+    const runId = recordedIds.sagaRun(sagaId);
+    runIds.push(runId);
+    const events = compensatedSaga(sagaId, `alice-${h.tag}`);
+    // As consumeEvents does: a failed handling (two replicas creating one node) is delivered again.
+    const deliver = async (e: TypedEnvelope<RecordedSubject>) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await recordEvent(deps, e);
+        } catch (err) {
+          if (attempt >= 5) throw err;
+        }
+      }
+    };
+    const shuffled = [...events].sort(() => Math.random() - 0.5);
+    await Promise.all([(async () => { for (const e of events) await deliver(e); })(), (async () => { for (const e of shuffled) await deliver(e); })()]);
+    expect(await tree(alice, runId)).toEqual(COMPENSATED_TREE);
+    const { changes, run } = await alice.runs.replay({ runId });
+    expect(changes.map((c) => c.seq)).toEqual(Array.from({ length: run.seq }, (_, i) => i + 1));
+  });
+
   it('replays a recorded saga as it was at any seq', async () => {
     const sagaId = crypto.randomUUID();
     const runId = recordedIds.sagaRun(sagaId);

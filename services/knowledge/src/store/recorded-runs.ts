@@ -50,9 +50,14 @@ interface Snapshot {
 
 const json = (v: Record<string, unknown> | null) => (v === null ? null : JSON.stringify(v));
 
+/**
+ * A step as it is now, write-locked for the rest of the transaction: another replica recording an
+ * event about the same step waits, then reads what this one wrote (so an older observation can
+ * never win on a stale read).
+ */
 async function findStep(tx: ManagedTransaction, id: string): Promise<Existing | null> {
   const res = await tx.run(
-    `MATCH (s:WorkflowStep {id: $id})
+    `MATCH (s:WorkflowStep {id: $id}) SET s._lock = true REMOVE s._lock
      RETURN s { .id, .runId, .name, .status, .input, .output, srcOrder: coalesce(s.srcOrder, -1), placeholder: coalesce(s.placeholder, false),
        parentId: [(s)-[:CHILD_OF]->(p) | p.id][0] } AS step`,
     { id },
