@@ -294,7 +294,8 @@ const operations: Record<string, Entry> = {
   // the agent registry: readable by all, managed by platform admins
   'agents.create': one(anyOps('FORBIDDEN'), async (w, c) => ({ input: { name: `authz-agent-${w.run}-${c}-${w.next()}`, config: { model: 'test-model' } } })),
   'agents.get': one(anyOps(), async (w) => ({ input: { id: w.agentRowId }, secret: w.agentRowId })),
-  'agents.list': one(anyOps(), async (w) => ({ input: {}, secret: w.agentRowId })),
+  // narrowed to the fixture's name: other runs' and the fuzzer's agents may fill the first page
+  'agents.list': one(anyOps(), async (w) => ({ input: { namePrefix: w.ids.agent }, secret: w.agentRowId })),
   'agents.update': one(anyOps('FORBIDDEN'), async (w) => ({ input: { id: w.agentRowId, description: `updated ${w.next()}` } })),
   // (platformAdmin overrides below)
 

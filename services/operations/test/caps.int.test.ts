@@ -53,6 +53,17 @@ describe('agents.list pages', () => {
     expect(second.nextCursor).toBeNull();
   });
 
+  it('pages within a name prefix, which matches literally (% and _ are not wildcards)', async () => {
+    const root = as('root', ['admin']);
+    await root.agents.create({ name: 'cap%wild_1', config: { model: 'm' } });
+    const first = await root.agents.list({ namePrefix: 'cap-agent-1', limit: 6 });
+    const second = await root.agents.list({ namePrefix: 'cap-agent-1', limit: 6, cursor: first.nextCursor! });
+    expect([...first.items, ...second.items].map((a) => a.name)).toEqual(names.filter((n) => n.startsWith('cap-agent-1')).sort());
+    expect(second.nextCursor).toBeNull();
+    expect((await root.agents.list({ namePrefix: 'cap%' })).items.map((a) => a.name)).toEqual(['cap%wild_1']);
+    expect((await root.agents.list({ namePrefix: 'cap_' })).items).toEqual([]);
+  });
+
   it('refuses a limit over 200 or under 1 and a cursor it did not make', async () => {
     expect(await codeOf(as('reader').agents.list({ limit: 201 }))).toBe('BAD_REQUEST');
     expect(await codeOf(as('reader').agents.list({ limit: 0 }))).toBe('BAD_REQUEST');

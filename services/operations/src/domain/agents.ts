@@ -33,7 +33,7 @@ export function getAgent(deps: CoreDeps, principal: Principal, where: { id: stri
   });
 }
 
-export function listAgents(deps: CoreDeps, principal: Principal, q: { status?: AgentStatusName | undefined; cursor?: string | undefined; limit: number }): Promise<Page<AgentRow>> {
+export function listAgents(deps: CoreDeps, principal: Principal, q: { status?: AgentStatusName | undefined; namePrefix?: string | undefined; cursor?: string | undefined; limit: number }): Promise<Page<AgentRow>> {
   return asUser(deps.db, principal, (s) => listAgentRows(s, q));
 }
 

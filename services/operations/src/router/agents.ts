@@ -33,8 +33,8 @@ export function agentsRouter(deps: CoreDeps) {
       .output(Agent)
       .query(async ({ ctx, input }) => toAgent(await getAgent(deps, ctx.principal, input.id !== undefined ? { id: input.id } : { name: input.name! }))),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/agents/list', protect: true, tags: ['agents'], summary: 'Registered agents by name, a page at a time' } })
-      .input(z.strictObject({ status: AgentStatus.optional(), cursor: Cursor, limit: Limit }))
+      .meta({ openapi: { method: 'GET', path: '/agents/list', protect: true, tags: ['agents'], summary: 'Registered agents by name, a page at a time; `namePrefix` keeps those whose name starts with it' } })
+      .input(z.strictObject({ status: AgentStatus.optional(), namePrefix: z.string().min(1).max(200).optional(), cursor: Cursor, limit: Limit }))
       .output(pageOf(Agent))
       .query(async ({ ctx, input }) => toPage(await listAgents(deps, ctx.principal, input), toAgent)),
     update: authedProcedure

@@ -23,14 +23,20 @@ export function findAgent(s: UserScope, where: { id: string } | { name: string }
   return s.tx.agent.findUnique({ where });
 }
 
+/** Prisma passes startsWith to LIKE as written: escape its wildcards (and the escape) so a prefix is literal. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
 /**
  * Agents by name, a page at a time: keyset on the (unique) name, so the cursor is the last name
  * answered (base64url JSON, opaque to callers); `limit + 1` rows are read to know if more follow.
  */
-export async function listAgents(s: UserScope, q: { status?: AgentStatusName | undefined; cursor?: string | undefined; limit: number }): Promise<Page<AgentRow>> {
+export async function listAgents(s: UserScope, q: { status?: AgentStatusName | undefined; namePrefix?: string | undefined; cursor?: string | undefined; limit: number }): Promise<Page<AgentRow>> {
   const after = q.cursor === undefined ? null : decodeNameCursor(q.cursor);
   const rows = await s.tx.agent.findMany({
-    where: { ...(q.status ? { status: q.status } : {}), ...(after !== null ? { name: { gt: after } } : {}) },
+    where: {
+      ...(q.status ? { status: q.status } : {}),
+      ...(after !== null || q.namePrefix !== undefined ? { name: { ...(after !== null ? { gt: after } : {}), ...(q.namePrefix !== undefined ? { startsWith: likeLiteral(q.namePrefix) } : {}) } } : {}),
+    },
     orderBy: { name: 'asc' },
     take: q.limit + 1,
   });
