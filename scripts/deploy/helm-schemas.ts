@@ -163,6 +163,7 @@ function serviceProperties(port: number): Record<string, Schema> {
       maxBodyBytes: int(1_024, 1_073_741_824),
       maxBatchCalls: int(1, 1_000),
       maxJsonDepth: int(2, 1_000),
+      subscriptionsPerPrincipal: int(1, 10_000),
       rateLimit: obj({ enabled: bool, requests: int(1, 1_000_000), anonymousRequests: int(1, 1_000_000), windowSeconds: int(1, 86_400) }),
     }),
     retention: streamRetention(),

@@ -26,6 +26,7 @@ data:
   MAX_BODY_BYTES: {{ .Values.limits.maxBodyBytes | int64 | quote }}
   MAX_BATCH_CALLS: {{ .Values.limits.maxBatchCalls | int64 | quote }}
   MAX_JSON_DEPTH: {{ .Values.limits.maxJsonDepth | int64 | quote }}
+  SUBSCRIPTIONS_PER_PRINCIPAL: {{ .Values.limits.subscriptionsPerPrincipal | int64 | quote }}
   RATE_LIMIT_ENABLED: {{ .Values.limits.rateLimit.enabled | quote }}
   RATE_LIMIT_REQUESTS: {{ .Values.limits.rateLimit.requests | int64 | quote }}
   RATE_LIMIT_ANONYMOUS_REQUESTS: {{ .Values.limits.rateLimit.anonymousRequests | int64 | quote }}
