@@ -68,7 +68,10 @@ RUN mkdir /extra \
 
 # ---- prod-deps: runtime dependencies of this one workspace only ----------------------------------
 # --omit=optional drops what only optional peers pull in (the prisma CLI, Studio); typescript is a
-# peer of @trpc/server that nothing loads at run time.
+# peer of @trpc/server that nothing loads at run time. Only this service's manifest: with the other
+# services' present, npm keeps the production dependencies of each service this one links as a
+# devDependency for its router type (coordination → operations: @prisma/client, 73 MB; operations →
+# knowledge: neo4j-driver), none of which it loads.
 FROM ${NODE_IMAGE} AS prod-deps
 ARG SERVICE
 RUN case "$SERVICE" in knowledge|operations|coordination) ;; \
@@ -77,7 +80,7 @@ ENV npm_config_update_notifier=false
 WORKDIR /app
 COPY --from=deps /app/package.json /app/package-lock.json /app/.npmrc ./
 COPY --from=deps /app/shared ./shared
-COPY --from=deps /app/services ./services
+COPY --from=deps /app/services/${SERVICE}/package.json ./services/${SERVICE}/
 RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
  && npm ci --omit=dev --omit=optional --workspace=@platform/${SERVICE} --ignore-scripts \

@@ -141,8 +141,12 @@ describe('Dockerfile (one for the three services)', () => {
     expect(runs('runtime')).toContain(`case "$SERVICE:$PORT" in ${SERVICE_CHARTS.map((s) => `${s}:${ports[s]}`).join('|')})`);
   });
 
-  it('prunes to the production dependencies of this workspace only', () => {
+  it('prunes to the production dependencies of this workspace only, without the other services\' manifests', () => {
     expect(runs('prod-deps')).toMatch(/npm ci --omit=dev --omit=optional --workspace=@platform\/\$\{SERVICE\}/);
+    // Another service's manifest would bring in the dependencies of the services this one links for types.
+    const copies = inStage('prod-deps', 'COPY').map((i) => i.args);
+    expect(copies).toContain('--from=deps /app/services/${SERVICE}/package.json ./services/${SERVICE}/');
+    expect(copies.filter((c) => /\/app\/services\b/.test(c))).toHaveLength(1);
   });
 
   it('copies the built output of exactly the workspaces each service needs at run time', () => {

@@ -8,7 +8,7 @@
  *      none pending
  *   3. knowledge, coordination, operations as containers (host network, 127.0.0.1, ports from
  *      --port-base: 4601–4603 by default, apart from `npm start`'s 4101–4103) against the local
- *      stores, each /readyz 200, tini as PID 1
+ *      stores, each /readyz 200, tini as PID 1 (knowledge also serves its console page)
  *   4. the vertical slice (scripts/lib/vertical-slice.ts, what `npm run demo` walks) through them,
  *      with an example agent on the host taking the job
  *   5. SIGTERM (`podman stop`: the image's STOPSIGNAL, forwarded by tini): every container exits 0
@@ -186,7 +186,12 @@ async function main(): Promise<void> {
       const ready = await waitReady(service, name(service), ports[service]);
       const pid1 = podmanOk(['exec', name(service), 'sh', '-c', 'tr "\\0" " " </proc/1/cmdline']);
       if (!pid1.startsWith('/usr/bin/tini -- node ')) fail(`${service}: PID 1 is "${pid1}"`);
-      log(`${service}: container up, /readyz 200 ${JSON.stringify(ready)}`);
+      if (service === 'knowledge') {
+        // The operator console's bundle (built into dist/console by knowledge's build) ships in the image.
+        const page = await fetch(`http://127.0.0.1:${ports.knowledge}/console/`);
+        if (page.status !== 200 || !(page.headers.get('content-type') ?? '').startsWith('text/html')) fail(`knowledge /console/ answered ${page.status} ${page.headers.get('content-type')}`);
+      }
+      log(`${service}: container up, /readyz 200 ${JSON.stringify(ready)}${service === 'knowledge' ? ', /console/ 200' : ''}`);
     }
 
     const coordinationUrl = `http://127.0.0.1:${ports.coordination}`;
