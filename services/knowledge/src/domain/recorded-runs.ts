@@ -53,6 +53,8 @@ export interface RunSpec {
   /** The source record the run stands for (saga, task or job id). */
   sourceId: string;
   owner: Ownership;
+  /** When the event that made the run happened: the run's createdAt (lists order and filter by it). */
+  at: string;
 }
 
 type Json = Record<string, unknown>;
@@ -110,12 +112,12 @@ export type RecordedSubject = (typeof RECORDED_OPERATIONS_SUBJECTS)[number] | (t
 /** A saga's owner: the principal that started it. Sagas are not shared with a team. */
 const sagaOwner = (startedBy: string): Ownership => ({ ownerKind: 'user', ownerId: startedBy, teamId: null });
 
-function sagaRun(d: { sagaId: string; sagaType: string; startedBy: string }): RunSpec {
-  return { id: recordedIds.sagaRun(d.sagaId), kind: 'saga', name: d.sagaType, sourceId: d.sagaId, owner: sagaOwner(d.startedBy) };
+function sagaRun(d: { sagaId: string; sagaType: string; startedBy: string }, at: string): RunSpec {
+  return { id: recordedIds.sagaRun(d.sagaId), kind: 'saga', name: d.sagaType, sourceId: d.sagaId, owner: sagaOwner(d.startedBy), at };
 }
 
-function sagaRootPlaceholder(d: { sagaId: string; sagaType: string; startedBy: string }): NodeObservation {
-  return { stepId: recordedIds.sagaRoot(d.sagaId), parentStepId: null, run: sagaRun(d), name: d.sagaType, placeholder: true, status: 'running', input: null, output: null, order: 0, ownsRun: false };
+function sagaRootPlaceholder(d: { sagaId: string; sagaType: string; startedBy: string }, at: string): NodeObservation {
+  return { stepId: recordedIds.sagaRoot(d.sagaId), parentStepId: null, run: sagaRun(d, at), name: d.sagaType, placeholder: true, status: 'running', input: null, output: null, order: 0, ownsRun: false };
 }
 
 const SAGA_STATUS: Record<string, RunStepStatus> = { started: 'running', compensating: 'running', completed: 'succeeded', compensated: 'failed', failed: 'failed' };
@@ -127,7 +129,7 @@ function sagaPlan(e: TypedEnvelope<SagaSubject>): RecordPlan {
   const d = e.data;
   const verb = e.subject.slice('operations.saga.'.length);
   const root: NodeObservation = {
-    ...sagaRootPlaceholder(d),
+    ...sagaRootPlaceholder(d, e.occurredAt),
     placeholder: false,
     status: SAGA_STATUS[verb]!,
     input: { sagaId: d.sagaId, sagaType: d.sagaType },
@@ -142,29 +144,35 @@ const STEP_STATUS: Record<string, RunStepStatus> = { running: 'running', retryin
 
 function sagaStepPlan(e: TypedEnvelope<'operations.saga.step.changed'>): RecordPlan {
   const d = e.data;
-  const root = sagaRootPlaceholder(d);
+  const root = sagaRootPlaceholder(d, e.occurredAt);
   const stepId = recordedIds.sagaStep(d.sagaId, d.index);
   const output: Json = { phase: d.phase, stepStatus: d.status, attempt: d.attempt, ...(d.output !== undefined ? { output: d.output } : {}), ...(d.error !== null ? { error: d.error } : {}) };
   const observed = { placeholder: false, status: STEP_STATUS[d.status]!, input: { sagaId: d.sagaId, index: d.index, step: d.name }, output, order: d.version, run: null, ownsRun: false };
+  // Siblings are ordered by when they were added: the steps before this one are named first (as
+  // placeholders, filled in by their own events), so a saga's steps stay in definition order
+  // whatever order their events arrive in.
+  const earlier: NodeObservation[] = Array.from({ length: d.index }, (_, i) => ({
+    stepId: recordedIds.sagaStep(d.sagaId, i), parentStepId: root.stepId, run: null, name: `step ${i}`, placeholder: true, status: 'pending', input: null, output: null, order: 0, ownsRun: false,
+  }));
   if (d.phase === 'action') {
-    return { by: e.source, nodes: [root, { stepId, parentStepId: root.stepId, name: d.name, ...observed }] };
+    return { by: e.source, nodes: [root, ...earlier, { stepId, parentStepId: root.stepId, name: d.name, ...observed }] };
   }
   // A compensation hangs under the step it undoes (a placeholder until that step's own event is recorded).
   const undone: NodeObservation = { stepId, parentStepId: root.stepId, run: null, name: d.name, placeholder: true, status: 'pending', input: null, output: null, order: 0, ownsRun: false };
-  return { by: e.source, nodes: [root, undone, { stepId: recordedIds.sagaCompensation(d.sagaId, d.index), parentStepId: stepId, name: `compensate ${d.name}`, ...observed }] };
+  return { by: e.source, nodes: [root, ...earlier, undone, { stepId: recordedIds.sagaCompensation(d.sagaId, d.index), parentStepId: stepId, name: `compensate ${d.name}`, ...observed }] };
 }
 
 const TASK_STATUS: Record<TaskStatus, RunStepStatus> = { todo: 'pending', blocked: 'pending', in_progress: 'running', done: 'succeeded', cancelled: 'cancelled' };
 
 const taskName = (taskId: string) => `task ${taskId}`;
 
-function taskRun(taskId: string, owner: Ownership): RunSpec {
-  return { id: recordedIds.taskRun(taskId), kind: 'task', name: taskName(taskId), sourceId: taskId, owner };
+function taskRun(taskId: string, owner: Ownership, at: string): RunSpec {
+  return { id: recordedIds.taskRun(taskId), kind: 'task', name: taskName(taskId), sourceId: taskId, owner, at };
 }
 
 /** A task named before its own event (a subtask's parent, a job's target): it roots its own run until it says otherwise. */
-function taskPlaceholder(taskId: string, owner: Ownership): NodeObservation {
-  return { stepId: recordedIds.taskStep(taskId), parentStepId: null, run: taskRun(taskId, owner), name: taskName(taskId), placeholder: true, status: 'pending', input: null, output: null, order: 0, ownsRun: false };
+function taskPlaceholder(taskId: string, owner: Ownership, at: string): NodeObservation {
+  return { stepId: recordedIds.taskStep(taskId), parentStepId: null, run: taskRun(taskId, owner, at), name: taskName(taskId), placeholder: true, status: 'pending', input: null, output: null, order: 0, ownsRun: false };
 }
 
 function taskPlan(e: TypedEnvelope<TaskSubject>): RecordPlan {
@@ -174,7 +182,7 @@ function taskPlan(e: TypedEnvelope<TaskSubject>): RecordPlan {
   const task: NodeObservation = {
     stepId: recordedIds.taskStep(d.taskId),
     parentStepId: d.parentId ? recordedIds.taskStep(d.parentId) : null,
-    run: d.parentId ? null : taskRun(d.taskId, owner),
+    run: d.parentId ? null : taskRun(d.taskId, owner, e.occurredAt),
     name: taskName(d.taskId),
     placeholder: false,
     status: deleted ? 'cancelled' : TASK_STATUS[d.status],
@@ -183,7 +191,7 @@ function taskPlan(e: TypedEnvelope<TaskSubject>): RecordPlan {
     order: Date.parse(e.occurredAt),
     ownsRun: d.parentId === null,
   };
-  return { by: e.source, nodes: d.parentId ? [taskPlaceholder(d.parentId, owner), task] : [task] };
+  return { by: e.source, nodes: d.parentId ? [taskPlaceholder(d.parentId, owner, e.occurredAt), task] : [task] };
 }
 
 const JOB_STATUS: Record<string, RunStepStatus> = { queued: 'pending', running: 'running', succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled', dead: 'failed' };
@@ -198,7 +206,7 @@ function jobPlan(e: TypedEnvelope<JobSubject>): RecordPlan {
   const job: NodeObservation = {
     stepId,
     parentStepId: forTask ? recordedIds.taskStep(d.targetId!) : null,
-    run: forTask ? null : { id: recordedIds.jobRun(d.jobId), kind: 'job', name: `${d.jobType} job`, sourceId: d.jobId, owner },
+    run: forTask ? null : { id: recordedIds.jobRun(d.jobId), kind: 'job', name: `${d.jobType} job`, sourceId: d.jobId, owner, at: e.occurredAt },
     name: `${d.jobType} job`,
     placeholder: false,
     status: JOB_STATUS[d.status]!,
@@ -214,7 +222,7 @@ function jobPlan(e: TypedEnvelope<JobSubject>): RecordPlan {
     order: d.version ?? d.attempt * 10 + JOB_RANK[d.status]!,
     ownsRun: !forTask,
   };
-  return { by: e.source, nodes: forTask ? [taskPlaceholder(d.targetId!, owner), job] : [job] };
+  return { by: e.source, nodes: forTask ? [taskPlaceholder(d.targetId!, owner, e.occurredAt), job] : [job] };
 }
 
 /** What an event of the recorded subjects says about runs. */

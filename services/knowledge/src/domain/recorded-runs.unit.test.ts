@@ -20,12 +20,14 @@ describe('planFor', () => {
   it('puts a compensation under the step it undoes, naming that step as a placeholder', () => {
     const e = createEnvelope('operations', 'operations.saga.step.changed', { sagaId, sagaType: 'checkout', startedBy: 'alice', version: 6, index: 1, name: 'charge', phase: 'compensation', status: 'succeeded', attempt: 1, error: null });
     const plan = planFor(e);
+    // The root, the earlier step (so siblings keep definition order), the undone step, the compensation.
     expect(plan.nodes.map((n) => [n.stepId, n.parentStepId, n.placeholder])).toEqual([
       [recordedIds.sagaRoot(sagaId), null, true],
+      [recordedIds.sagaStep(sagaId, 0), recordedIds.sagaRoot(sagaId), true],
       [recordedIds.sagaStep(sagaId, 1), recordedIds.sagaRoot(sagaId), true],
       [recordedIds.sagaCompensation(sagaId, 1), recordedIds.sagaStep(sagaId, 1), false],
     ]);
-    expect(plan.nodes[2]).toMatchObject({ name: 'compensate charge', status: 'succeeded', order: 6 });
+    expect(plan.nodes[3]).toMatchObject({ name: 'compensate charge', status: 'succeeded', order: 6 });
     expect(plan.nodes[0]!.run).toMatchObject({ kind: 'saga', owner: { ownerKind: 'user', ownerId: 'alice', teamId: null } });
   });
 

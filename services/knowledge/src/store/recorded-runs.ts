@@ -97,9 +97,9 @@ class Recorder {
 
   async createRun(run: RunSpec, node: NodeObservation): Promise<void> {
     await this.tx.run(
-      `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: null, rootStepId: $rootStepId, seq: 0, createdAt: datetime($now), createdBy: $by,
+      `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: null, rootStepId: $rootStepId, seq: 0, createdAt: datetime($at), createdBy: $by,
          ownerKind: $ownerKind, ownerId: $ownerId, teamId: $teamId, kind: $kind, sourceId: $sourceId, srcOrder: $srcOrder})`,
-      { id: run.id, name: run.name, rootStepId: node.stepId, now: this.now, by: this.by, ...run.owner, kind: run.kind, sourceId: run.sourceId, srcOrder: node.ownsRun ? node.order : -1 },
+      { id: run.id, name: run.name, rootStepId: node.stepId, at: run.at, by: this.by, ...run.owner, kind: run.kind, sourceId: run.sourceId, srcOrder: node.ownsRun ? node.order : -1 },
     );
     await this.createStep(run.id, null, node);
   }
