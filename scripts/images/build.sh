@@ -27,11 +27,13 @@ source scripts/images/engine.sh
 source scripts/images/base.sh
 
 # Size budget per image (uncompressed, as `podman image inspect` reports it). Measured at 0.1.0:
-# base ≈ 250 MB (Debian minbase ≈ 80 MB, the node binary ≈ 120 MB, npm ≈ 20 MB and its removal
-# whiteouts) plus the service's production node_modules and dist (≈ 30–70 MB; operations the most:
-# pg, Prisma's client and the WebAssembly schema engine of the migrator). 400 MB leaves room for
-# ordinary dependency growth and fails on the mistakes that matter: dev dependencies, the npm
-# cache, a second copy of node_modules, or build tools in the runtime stage (each ≥ 100 MB).
+# base 222 MB (Debian minbase ≈ 80 MB, the node binary ≈ 120 MB, npm ≈ 20 MB, kept in the lower layer
+# when the runtime stage removes it), knowledge 292, operations 359, coordination 276 MB: the service's
+# production node_modules and dist on top (operations the most: pg, @prisma/client with its runtimes
+# for every database, and the migrator's WebAssembly schema engine). 400 MB leaves room for ordinary
+# dependency growth and fails on the mistakes that matter: dev dependencies, the npm cache, a second
+# copy of node_modules, another service's dependencies, or build tools in the runtime stage (each
+# ≥ 70 MB here).
 IMAGES_BUDGET_MB=${IMAGES_BUDGET_MB:-400}
 IMAGE_TAG=${IMAGE_TAG:-dev}
 SERVICES=(knowledge operations coordination)
