@@ -1,7 +1,7 @@
 // Agents (online, stale, offline, current job) and the job queues (waiting per type and priority),
 // with the signed-in user's recent jobs: all read from coordination, kept current.
 import { useState } from 'preact/hooks';
-import type { Agent, CoordinationClient } from './api.js';
+import { changeHandlers, type Agent, type CoordinationClient } from './api.js';
 import { useLive } from './hooks.js';
 import { StatusBadge, Updated } from './runs.js';
 import { formatAgo, formatTime } from './tree.js';
@@ -39,7 +39,17 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
       const [agents, queues, jobs] = await Promise.all([client.agents.list.query({ limit: 500 }), client.queues.depths.query({}), client.jobs.list.query({ limit: 20 })]);
       return { agents: agents.agents, queues: queues.queues, jobs: jobs.jobs };
     },
-    { intervalMs: AGENTS_INTERVAL_MS, deps: [client], onUnauthorized: props.onUnauthorized },
+    {
+      intervalMs: AGENTS_INTERVAL_MS,
+      // The registry's changes are pushed (agents.onChange); queue depths are not, so the poll stays brisk.
+      subscribe: (h) => {
+        const sub = client.agents.onChange.subscribe({}, changeHandlers(h));
+        return () => sub.unsubscribe();
+      },
+      pushedIntervalMs: 2_000,
+      deps: [client],
+      onUnauthorized: props.onUnauthorized,
+    },
   );
   const [allOffline, setAllOffline] = useState(false);
   const now = Date.now();

@@ -78,3 +78,17 @@ export function errorMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return code ? `${code}: ${message}` : message;
 }
+
+/** The callbacks of a tRPC subscription that the console's live views use: any event means "read again". */
+export function changeHandlers(h: { onChange: () => void; onConnected: () => void; onLost: () => void }) {
+  return {
+    onStarted: h.onConnected,
+    onData: h.onChange,
+    // A refused or failed stream (NOT_FOUND, UNAUTHORIZED, …) ends it: the poll takes over and shows why.
+    onError: h.onLost,
+    // While it reconnects by itself (a dropped connection, a server restart), the poll keeps the view current.
+    onConnectionStateChange: (s: { state: string; error: unknown }) => {
+      if (s.state === 'connecting' && s.error) h.onLost();
+    },
+  };
+}

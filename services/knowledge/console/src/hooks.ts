@@ -23,7 +23,10 @@ const SAFETY_NET_MS = 10_000;
  * polling taking over whenever the push channel is down. A refused token signs the user out
  * (onUnauthorized); any other failure keeps the last data and shows the error.
  */
-export function useLive<T>(read: () => Promise<T>, opts: { intervalMs: number; subscribe?: Subscribe | undefined; deps: unknown[]; onUnauthorized: () => void }): Live<T> {
+export function useLive<T>(
+  read: () => Promise<T>,
+  opts: { intervalMs: number; subscribe?: Subscribe | undefined; pushedIntervalMs?: number; deps: unknown[]; onUnauthorized: () => void },
+): Live<T> {
   const [state, setState] = useState<Omit<Live<T>, 'mode'>>({ data: null, error: null, updatedAt: null });
   const [mode, setMode] = useState<'push' | 'poll'>('poll');
   const readRef = useRef(read);
@@ -46,7 +49,7 @@ export function useLive<T>(read: () => Promise<T>, opts: { intervalMs: number; s
       onChange: () => poller.poke(),
       onConnected: () => {
         if (!current) return;
-        poller.setInterval(SAFETY_NET_MS);
+        poller.setInterval(opts.pushedIntervalMs ?? SAFETY_NET_MS);
         setMode('push');
         // anything that changed while it was connecting
         poller.poke();

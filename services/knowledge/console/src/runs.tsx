@@ -1,13 +1,16 @@
 // Runs: the list (filtered, kept current) and one run as a tree that updates while it runs, with the
 // path from a chosen step to the root highlighted and a scrubber through its recorded history.
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { errorCode, errorMessage, type KnowledgeClient, type Replay, type RunTree } from './api.js';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { changeHandlers, errorCode, errorMessage, type KnowledgeClient, type Replay, type RunSummary, type RunTree } from './api.js';
 import { useLive, type Live } from './hooks.js';
 import { buildTree, durationMs, formatDuration, formatTime, pathToRoot, stepTimings, type StepStatus, type Timing, type TreeNode } from './tree.js';
 
 const STATUSES: StepStatus[] = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'];
+type RunKind = RunSummary['kind'];
+/** What made a run: a saga in operations, a task tree (with its jobs), a job of its own, or a caller of runs.create. */
+const KINDS: RunKind[] = ['saga', 'task', 'job', 'manual'];
 /** How often a list and an open run are read again; a run's tree changes are on screen within this. */
-export const LIST_INTERVAL_MS = 700;
+export const LIST_INTERVAL_MS = 500;
 export const RUN_INTERVAL_MS = 500;
 
 export function StatusBadge(props: { status: string }) {
@@ -28,11 +31,12 @@ export function Updated(props: { live: Pick<Live<unknown>, 'updatedAt' | 'error'
 
 export function RunsList(props: { client: KnowledgeClient; onUnauthorized: () => void }) {
   const [status, setStatus] = useState<StepStatus | ''>('');
+  const [kind, setKind] = useState<RunKind | ''>('');
   const [prefix, setPrefix] = useState('');
   const namePrefix = prefix.trim();
-  const live = useLive(() => props.client.runs.list.query({ limit: 50, ...(status ? { status } : {}), ...(namePrefix ? { namePrefix } : {}) }), {
+  const live = useLive(() => props.client.runs.list.query({ limit: 50, ...(status ? { status } : {}), ...(kind ? { kind } : {}), ...(namePrefix ? { namePrefix } : {}) }), {
     intervalMs: LIST_INTERVAL_MS,
-    deps: [props.client, status, namePrefix],
+    deps: [props.client, status, kind, namePrefix],
     onUnauthorized: props.onUnauthorized,
   });
   const runs = live.data?.items ?? [];
@@ -53,16 +57,26 @@ export function RunsList(props: { client: KnowledgeClient; onUnauthorized: () =>
           </select>
         </label>
         <label>
+          Kind{' '}
+          <select value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value as RunKind | '')}>
+            <option value="">any</option>
+            {KINDS.map((k) => (
+              <option value={k}>{k}</option>
+            ))}
+          </select>
+        </label>
+        <label>
           Name starts with <input type="search" value={prefix} onInput={(e) => setPrefix((e.target as HTMLInputElement).value)} />
         </label>
       </form>
       {live.data && runs.length === 0 ? (
-        <p class="empty">No runs{status || namePrefix ? ' match these filters' : ' yet'}. Start a saga or trigger a job and it appears here.</p>
+        <p class="empty">No runs{status || kind || namePrefix ? ' match these filters' : ' yet'}. Start a saga or trigger a job and it appears here.</p>
       ) : (
         <table class="runs" aria-label="Runs">
           <thead>
             <tr>
               <th>Run</th>
+              <th>Kind</th>
               <th>Status</th>
               <th>Started</th>
               <th>Owner</th>
@@ -75,6 +89,7 @@ export function RunsList(props: { client: KnowledgeClient; onUnauthorized: () =>
                 <td>
                   <a href={`#/runs/${encodeURIComponent(r.id)}`}>{r.name}</a>
                 </td>
+                <td>{r.kind}</td>
                 <td>
                   <StatusBadge status={r.status} />
                 </td>
@@ -108,12 +123,25 @@ interface History {
 export function RunView(props: { runId: string; client: KnowledgeClient; onUnauthorized: () => void }) {
   const { client, runId } = props;
   // The tree (steps with input and output) and the history (each change's time) in one batched request.
+  // The last change this page has read: the subscription starts after it (the service sends the
+  // backlog after the given id, then each change as it is recorded) and resumes from its own last one.
+  const seen = useRef<number | undefined>(undefined);
   const live = useLive<History>(
     async () => {
       const [tree, history] = await Promise.all([client.runs.tree.query({ runId }), client.runs.replay.query({ runId })]);
+      seen.current = tree.run.seq;
       return { tree, history };
     },
-    { intervalMs: RUN_INTERVAL_MS, deps: [client, runId], onUnauthorized: props.onUnauthorized },
+    {
+      intervalMs: RUN_INTERVAL_MS,
+      // Each change the service pushes (runs.onChange over server-sent events) makes the page read the run again.
+      subscribe: (h) => {
+        const sub = client.runs.onChange.subscribe({ runId, ...(seen.current ? { lastEventId: String(seen.current) } : {}) }, changeHandlers(h));
+        return () => sub.unsubscribe();
+      },
+      deps: [client, runId],
+      onUnauthorized: props.onUnauthorized,
+    },
   );
   const [scrub, setScrub] = useState<number | null>(null);
   const [past, setPast] = useState<Replay | null>(null);
@@ -241,6 +269,8 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
         <dd>
           <code>{run.id}</code>
         </dd>
+        <dt>Kind</dt>
+        <dd>{run.kind}</dd>
         <dt>Started</dt>
         <dd>{formatTime(run.createdAt)}</dd>
         <dt>Owner</dt>
