@@ -71,7 +71,7 @@ function inspectImage(service: ServiceName, image: string): void {
     'echo "node=$(node --version)"',
     'echo "uid=$(id -u)"',
     'for t in npm npx corepack yarn gcc make python3 tsc; do command -v "$t" >/dev/null && echo "tool=$t"; done',
-    'for d in /root/.npm /home/node/.npm /app/node_modules/typescript /app/node_modules/.cache; do [ -e "$d" ] && echo "present=$d"; done',
+    'for d in /root/.npm /home/node/.npm /app/node_modules/typescript /app/node_modules/.cache /run/secrets/npm_ca; do [ -e "$d" ] && echo "present=$d"; done',
     'touch /app/x 2>/dev/null && echo "writable=/app"',
     'touch /tmp/x && echo "tmp=writable"',
     'echo "pid1=$(tr "\\0" " " </proc/1/cmdline)"',
@@ -87,7 +87,7 @@ function inspectImage(service: ServiceName, image: string): void {
   if (get('writable').length) fail(`${image}: /app is writable`);
   if (get('tmp')[0] !== 'writable') fail(`${image}: /tmp (tmpfs) is not writable`);
   if (!/^\/usr\/bin\/tini -- /.test(get('pid1')[0] ?? '')) fail(`${image}: PID 1 is "${get('pid1')[0]}", not tini`);
-  log(`${service}: ${get('node')[0]}, uid 1000, no npm/npx/corepack/build tools, no npm cache, /app read-only, tini PID 1, labels ${labels!['org.opencontainers.image.version']}@${(labels!['org.opencontainers.image.revision'] ?? '').slice(0, 12)}`);
+  log(`${service}: ${get('node')[0]}, uid 1000, no npm/npx/corepack/build tools, no npm cache or CA secret, /app read-only, tini PID 1, labels ${labels!['org.opencontainers.image.version']}@${(labels!['org.opencontainers.image.revision'] ?? '').slice(0, 12)}`);
 }
 
 /** Step 2: the migrator, twice, on a scratch database. */
