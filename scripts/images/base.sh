@@ -87,7 +87,10 @@ images_base_ensure() {
   info images "building base image $tag: debootstrap $IMAGES_DEBIAN_SUITE from $mirror, Node $NODE_RUNTIME_VERSION, npm $npm_version (one-time; log: ${log#"$ROOT"/})" >&2
   node_tgz=$(images_npm_tarball "node-linux-$arch@$NODE_RUNTIME_VERSION")
   npm_tgz=$(images_npm_tarball "npm@$npm_version")
-  rm -rf "$IMAGES_DATA"/base-rootfs.*   # left by a failed run (build.sh holds the lock)
+  # Left by a failed run (build.sh holds the lock). A debootstrap that was killed leaves its /proc
+  # (and /sys) mounted inside the tree, where rm -rf cannot go: unmount those first.
+  findmnt -rn -o TARGET | grep -F "$IMAGES_DATA/base-rootfs." | sort -r | xargs -r -n1 umount -l
+  rm -rf "$IMAGES_DATA"/base-rootfs.*
   rootfs=$(mktemp -d "$IMAGES_DATA/base-rootfs.XXXXXX")
   run_with_progress images "$log" "debootstrap" debootstrap --variant=minbase "$IMAGES_DEBIAN_SUITE" "$rootfs" "$mirror" >&2 ||
     fail_with_log images "debootstrap --variant=minbase $IMAGES_DEBIAN_SUITE $rootfs $mirror failed" "$log"
