@@ -225,6 +225,41 @@ describe('tasks and jobs recorded as runs', () => {
     expect(await recordAll(Object.values(events))).toBe(0);
   });
 
+  it('follows a task moved to the top level, into another tree and back, replaying each run as it was', async () => {
+    const owner = `alice-${h.tag}`;
+    const [a, b, c, d, j] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    runIds.push(recordedIds.taskRun(a), recordedIds.taskRun(b), recordedIds.taskRun(d));
+    const created = { a: task('operations.task.created', a, null, 'todo', owner), b: task('operations.task.created', b, a, 'todo', owner) };
+    await recordAll([created.a, created.b, task('operations.task.created', c, b, 'todo', owner), job('coordination.job.queued', j, c, 1, owner), task('operations.task.created', d, null, 'todo', owner)]);
+    const runA = recordedIds.taskRun(a);
+    expect(await tree(alice, runA)).toEqual([`task ${a} pending`, `  task ${b} pending`, `    task ${c} pending`, '      gap_analysis job pending']);
+    const beforeMove = (await alice.runs.tree({ runId: runA })).run.seq;
+
+    // b (with c and the job) moves to the top level: it leaves a's run and roots its own.
+    await recordAll([task('operations.task.updated', b, null, 'in_progress', owner)]);
+    expect(await tree(alice, runA)).toEqual([`task ${a} pending`]);
+    expect(await tree(alice, recordedIds.taskRun(b))).toEqual([`task ${b} running`, `  task ${c} pending`, '    gap_analysis job pending']);
+    // a's replay: before the move the subtree is there, after it gone.
+    expect((await alice.runs.replay({ runId: runA, untilSeq: beforeMove })).steps.map((s) => s.name)).toEqual([`task ${a}`, `task ${b}`, `task ${c}`, 'gap_analysis job']);
+    expect((await alice.runs.replay({ runId: runA })).steps.map((s) => s.name)).toEqual([`task ${a}`]);
+    // The late, older event that put b under a changes nothing.
+    expect(await recordAll([created.b])).toBe(0);
+    expect(await tree(alice, recordedIds.taskRun(b))).toEqual([`task ${b} running`, `  task ${c} pending`, '    gap_analysis job pending']);
+
+    // b joins d's tree (its own run is folded in), then c (not a root) moves back under a.
+    await recordAll([task('operations.task.updated', b, d, 'in_progress', owner)]);
+    await expectTrpcError(alice.runs.tree({ runId: recordedIds.taskRun(b) }), 'NOT_FOUND');
+    expect(await tree(alice, recordedIds.taskRun(d))).toEqual([`task ${d} pending`, `  task ${b} running`, `    task ${c} pending`, '      gap_analysis job pending']);
+    await recordAll([task('operations.task.updated', c, a, 'done', owner)]);
+    expect(await tree(alice, recordedIds.taskRun(d))).toEqual([`task ${d} pending`, `  task ${b} running`]);
+    expect(await tree(alice, runA)).toEqual([`task ${a} pending`, `  task ${c} succeeded`, '    gap_analysis job pending']);
+    for (const runId of [runA, recordedIds.taskRun(d)]) {
+      const replay = await alice.runs.replay({ runId });
+      expect(replay.changes.map((x) => x.seq)).toEqual(Array.from({ length: replay.run.seq }, (_, i) => i + 1));
+      expect(replay.steps.map((x) => x.id)).toEqual((await alice.runs.tree({ runId })).steps.map((x) => x.id));
+    }
+  });
+
   it('in order, the same tree; a job without a task is a run of its own, owned by its owner', async () => {
     const owner = `alice-${h.tag}`;
     const [a, b, j, solo] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];

@@ -47,6 +47,10 @@ export const Confidence = z.number().min(0).max(1);
 export const RunStepStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']);
 export type RunStepStatus = z.infer<typeof RunStepStatus>;
 
-/** What a recorded step change did; replaying them in order rebuilds a run at any moment. */
-export const RunStepChangeKind = z.enum(['added', 'status', 'output', 'moved']);
+/**
+ * What a recorded step change did; replaying them in order rebuilds a run at any moment. `removed`:
+ * the step left the run (a recorded task moved to another tree takes its subtree along, one
+ * `removed` each, and is `added` to the run it joins).
+ */
+export const RunStepChangeKind = z.enum(['added', 'status', 'output', 'moved', 'removed']);
 export type RunStepChangeKind = z.infer<typeof RunStepChangeKind>;

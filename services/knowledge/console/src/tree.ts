@@ -45,7 +45,7 @@ export function pathToRoot(steps: readonly FlatStep[], stepId: string): string[]
 export interface Change {
   seq: number;
   stepId: string;
-  kind: 'added' | 'status' | 'output' | 'moved';
+  kind: 'added' | 'status' | 'output' | 'moved' | 'removed';
   status: StepStatus;
   at: string;
 }

@@ -98,6 +98,10 @@ export interface ReplayedStep {
 export function replaySteps(changes: StepChangeRecord[], rootId: string): ReplayedStep[] {
   const steps = new Map<string, Omit<ReplayedStep, 'depth'>>();
   for (const c of [...changes].sort((a, b) => a.seq - b.seq)) {
+    if (c.kind === 'removed') {
+      steps.delete(c.stepId);
+      continue;
+    }
     const prev = steps.get(c.stepId);
     steps.set(c.stepId, {
       id: c.stepId,

@@ -63,4 +63,14 @@ describe('tree order and replay', () => {
       ['b', 'root', 'pending'],
     ]);
   });
+
+  it('drops a removed step from the replay from its removal on (a recorded task that left for another tree)', () => {
+    const c = (seq: number, stepId: string, parentId: string | null, kind: StepChangeRecord['kind'] = 'added'): StepChangeRecord => ({
+      runId: 'r', seq, stepId, kind, parentId, name: stepId, status: 'pending', previousStatus: null, output: null, at: new Date(seq * 1000).toISOString(), by: 'u',
+    });
+    const changes = [c(1, 'root', null), c(2, 'a', 'root'), c(3, 'a1', 'a'), c(4, 'a1', 'a', 'removed'), c(5, 'a', 'root', 'removed')];
+    expect(replaySteps(changes.slice(0, 3), 'root').map((s) => s.id)).toEqual(['root', 'a', 'a1']);
+    expect(replaySteps(changes.slice(0, 4), 'root').map((s) => s.id)).toEqual(['root', 'a']);
+    expect(replaySteps(changes, 'root').map((s) => s.id)).toEqual(['root']);
+  });
 });

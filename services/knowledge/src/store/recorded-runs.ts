@@ -165,6 +165,59 @@ class Recorder {
     await this.tx.run('MATCH (r:WorkflowRun {id: $from}) DETACH DELETE r', { from: root.runId });
   }
 
+  /** The step and every step below it in its run, in tree order. */
+  private async subtreeOf(step: Existing): Promise<Array<{ id: string; name: string; status: RunStepStatus; output: string | null; addedSeq: number; parentId: string | null }>> {
+    const res = await this.tx.run(
+      `MATCH (top:WorkflowStep {id: $id})
+       MATCH p = (s:WorkflowStep)-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(top) WHERE all(x IN nodes(p) WHERE x.runId = top.runId)
+       RETURN s { .id, .name, .status, .output, addedSeq: toInteger(s.addedSeq), parentId: [(s)-[:CHILD_OF]->(q) | q.id][0] } AS step`,
+      { id: step.id },
+    );
+    const rows = res.records.map((r) => {
+      const s = r.get('step') as { id: string; name: string; status: RunStepStatus; output: string | null; addedSeq: unknown; parentId?: string | null };
+      return { ...s, addedSeq: Number(s.addedSeq), parentId: s.parentId ?? null };
+    });
+    // treeOrder starts at a root: the moving step is one for this walk.
+    return treeOrder(rows.map((s) => (s.id === step.id ? { ...s, parentId: null } : s)), step.id).map((s) => (s.id === step.id ? { ...s, parentId: step.parentId } : s));
+  }
+
+  /**
+   * A recorded task moved to another tree, or to the top level, after it was recorded: it leaves its
+   * run with everything below it (a `removed` change each, so the old run's replay shows them gone
+   * from then on) and joins the parent's run, or roots a run of its own (an `added` change each).
+   */
+  async transplant(step: Existing, parent: Existing | null, ownRun: RunSpec | null): Promise<void> {
+    const moving = await this.subtreeOf(step);
+    for (const s of [...moving].reverse()) {
+      await this.change(step.runId, 'removed', { id: s.id, parentId: s.parentId, name: s.name, status: s.status, output: s.output }, s.status);
+    }
+    let to: string;
+    if (parent) {
+      to = parent.runId;
+    } else {
+      if (!ownRun) throw new Error(`step ${step.id} cannot root a run: its event names none`);
+      to = ownRun.id;
+      await this.tx.run(
+        `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: null, rootStepId: $rootStepId, seq: 0, createdAt: datetime($at), createdBy: $by,
+           ownerKind: $ownerKind, ownerId: $ownerId, teamId: $teamId, kind: $kind, sourceId: $sourceId, srcOrder: -1})`,
+        { id: ownRun.id, name: ownRun.name, rootStepId: step.id, at: ownRun.at, by: this.by, ...ownRun.owner, kind: ownRun.kind, sourceId: ownRun.sourceId },
+      );
+    }
+    await this.tx.run(
+      `UNWIND $ids AS id MATCH (s:WorkflowStep {id: id}) SET s.runId = $to
+       WITH count(*) AS moved
+       MATCH (top:WorkflowStep {id: $id}) OPTIONAL MATCH (top)-[old:CHILD_OF]->() DELETE old
+       WITH top SET top.updatedAt = datetime($now)
+       WITH top OPTIONAL MATCH (p:WorkflowStep {id: $parentId})
+       FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (top)-[:CHILD_OF]->(p))`,
+      { ids: moving.map((s) => s.id), to, id: step.id, parentId: parent?.id ?? null, now: this.now },
+    );
+    for (const s of moving) {
+      const seq = await this.change(to, 'added', { id: s.id, parentId: s.id === step.id ? (parent?.id ?? null) : s.parentId, name: s.name, status: s.status, output: s.output }, null);
+      await this.tx.run('MATCH (s:WorkflowStep {id: $id}) SET s.addedSeq = toInteger($seq)', { id: s.id, seq });
+    }
+  }
+
   /** Takes a newer observation's fields (name, status, input, output); an older or equal one changes nothing. */
   async observe(step: Existing, node: NodeObservation): Promise<void> {
     if (node.placeholder || node.order <= step.srcOrder) return;
@@ -199,31 +252,28 @@ export function recordPlan(deps: RecordDeps, plan: RecordPlan): Promise<number> 
     const r = new Recorder(tx, deps, plan.by, deps.clock().toISOString());
     for (const node of plan.nodes) {
       let step = await findStep(tx, node.stepId);
-      if (node.parentStepId === null) {
-        if (!step) {
-          if (!node.run) throw new Error(`step ${node.stepId} has neither a parent nor a run`);
-          await r.createRun(node.run, node);
-          continue;
+      const parent = node.parentStepId === null ? null : await findStep(tx, node.parentStepId);
+      if (node.parentStepId !== null && !parent) throw new Error(`parent step ${node.parentStepId} of ${node.stepId} was not written first`);
+      if (!step) {
+        if (parent) await r.createStep(parent.runId, parent.id, node);
+        else if (node.run) await r.createRun(node.run, node);
+        else throw new Error(`step ${node.stepId} has neither a parent nor a run`);
+        continue;
+      }
+      // A placeholder only makes sure the node exists; an older (or the same) observation changes nothing, its place included.
+      if (node.placeholder || node.order <= step.srcOrder) continue;
+      if (parent && step.parentId !== parent.id) {
+        if (step.runId === parent.runId) {
+          if (!(await r.move(step, parent))) deps.log.warn({ stepId: step.id, parentId: parent.id }, 'recorded step not moved: its new parent lies below it');
+        } else if (step.parentId === null) {
+          await r.adopt(step, parent);
+        } else {
+          await r.transplant(step, parent, null);
         }
-        // A recorded step that moved under a parent stays there (a task moved to the top level keeps its tree: known limit).
-      } else {
-        const parent = await findStep(tx, node.parentStepId);
-        if (!parent) throw new Error(`parent step ${node.parentStepId} of ${node.stepId} was not written first`);
-        if (!step) {
-          await r.createStep(parent.runId, parent.id, node);
-          continue;
-        }
-        if (step.parentId !== parent.id) {
-          if (step.runId === parent.runId) {
-            if (!(await r.move(step, parent))) deps.log.warn({ stepId: step.id, parentId: parent.id }, 'recorded step not moved: its new parent lies below it');
-          } else if (step.parentId === null) {
-            await r.adopt(step, parent);
-          } else {
-            // Moving a subtree between two recorded trees is not recorded (known limit): it stays where it is.
-            deps.log.warn({ stepId: step.id, parentId: parent.id }, 'recorded step not moved: it belongs to another tree');
-          }
-          step = (await findStep(tx, node.stepId))!;
-        }
+        step = (await findStep(tx, node.stepId))!;
+      } else if (!parent && step.parentId !== null) {
+        await r.transplant(step, null, node.run);
+        step = (await findStep(tx, node.stepId))!;
       }
       await r.observe(step, node);
     }
