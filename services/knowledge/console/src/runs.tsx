@@ -9,8 +9,8 @@ const STATUSES: StepStatus[] = ['pending', 'running', 'succeeded', 'failed', 'sk
 type RunKind = RunSummary['kind'];
 /** What made a run: a saga in operations, a task tree (with its jobs), a job of its own, or a caller of runs.create. */
 const KINDS: RunKind[] = ['saga', 'task', 'job', 'manual'];
-/** How often a list and an open run are read again; a run's tree changes are on screen within this. */
-export const LIST_INTERVAL_MS = 500;
+/** How often the list is read again (no push for lists: a new run shows within this plus its recording, well under a second) and an open run when its pushed changes are unavailable. */
+export const LIST_INTERVAL_MS = 300;
 export const RUN_INTERVAL_MS = 500;
 
 export function StatusBadge(props: { status: string }) {
