@@ -106,6 +106,20 @@ export function RunsList(props: { client: KnowledgeClient; onUnauthorized: () =>
   );
 }
 
+/** One recorded change as a person reads it beside the replay slider. */
+function describeChange(c: { name: string; kind: string; status: string }): string {
+  switch (c.kind) {
+    case 'added':
+      return `${c.name} added (${c.status})`;
+    case 'status':
+      return `${c.name} → ${c.status}`;
+    case 'output':
+      return `${c.name}: new output`;
+    default:
+      return `${c.name} ${c.kind}`;
+  }
+}
+
 /** A step as the tree shows it: the live tree's steps and replayed ones have these in common. */
 interface ShownStep {
   id: string;
@@ -295,7 +309,7 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
         />
         <span class="scrub-state" aria-live="polite">
           {scrub === null ? `live · change ${maxSeq} of ${maxSeq}` : `change ${scrub} of ${maxSeq}`}
-          {scrubChange && ` · ${formatTime(scrubChange.at)} · ${scrubChange.name} ${scrubChange.kind === 'added' ? 'added' : scrubChange.kind} → ${scrubChange.status}`}
+          {scrubChange && ` · ${formatTime(scrubChange.at)} · ${describeChange(scrubChange)}`}
         </span>
         <button type="button" disabled={scrub === null} onClick={() => setScrub(null)}>
           Back to live
