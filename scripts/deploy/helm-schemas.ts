@@ -267,6 +267,7 @@ const schemas: Record<string, Schema> = {
       passwordKey: secretKey,
     }),
     outboxPollMs: int(50, 60_000),
+    console: obj({ coordinationUrl: str({ pattern: '^$|^https?://[^\\s]+$' }) }),
   }),
   operations: chartSchema('operations chart values', {
     ...serviceProperties(4102),
