@@ -69,7 +69,7 @@ export async function migratedScratchDb(tag: string, opts: { poolMax?: number } 
       await db.$disconnect().catch(() => undefined);
       await sqlPool.end().catch(() => undefined);
       await admin.end().catch(() => undefined);
-      await backendsGone(env['DATABASE_ADMIN_URL']!, scratch.name);
+      if (!(await backendsGone(env['DATABASE_ADMIN_URL']!, scratch.name))) await endOwnBackends(env['DATABASE_URL']!, scratch.name);
       await scratch.drop();
     },
   };
@@ -78,18 +78,35 @@ export async function migratedScratchDb(tag: string, opts: { poolMax?: number } 
 /**
  * A closed client's server process exits a moment after its socket closes. DROP DATABASE … WITH (FORCE)
  * would try to terminate such a still-exiting operations_app backend, which the owner role may not do,
- * so wait until the service role's backends are gone (killed test workers included).
+ * so wait until the service role's backends are gone (killed test workers included). False when some
+ * are still there after `timeoutMs`.
  */
-export async function backendsGone(adminUrl: string, database: string, timeoutMs = 10_000): Promise<void> {
+export async function backendsGone(adminUrl: string, database: string, timeoutMs = 5_000): Promise<boolean> {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
   try {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1`, [database]);
-      if (rows[0]!.n === 0) return;
+      if (rows[0]!.n === 0) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
+    return false;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Ends the service role's connections to `database` that outlived the wait (an idle pooled connection
+ * some client never closed, seen under load): a role may end its own backends, which the owner may
+ * not. Connects as that role to its usual database, never to the one being dropped.
+ */
+async function endOwnBackends(appUrl: string, database: string): Promise<void> {
+  const c = new pg.Client({ connectionString: appUrl });
+  await c.connect();
+  try {
+    await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()`, [database]);
   } finally {
     await c.end();
   }
