@@ -2,6 +2,17 @@ import type { ServiceName } from '../../scripts/lib/local-env.js';
 import { RawJson } from './arbitraries.js';
 import type { ProcedureInfo } from './procedures.js';
 
+
+/**
+ * The error code of a /trpc answer: tRPC's error shape, or — for a request refused before tRPC
+ * read it (a limit: batch size, body size, JSON depth) — the problem document's own `code`.
+ */
+function trpcCode(parsed: unknown): string | null {
+  const p = parsed as { error?: { data?: { code?: unknown } }; code?: unknown } | null;
+  const code = p?.error?.data?.code ?? p?.code;
+  return typeof code === 'string' ? code : null;
+}
+
 export interface CallResult {
   status: number;
   code: string | null;
@@ -56,7 +67,7 @@ async function callSubscription(url: string, headers: Record<string, string>, ti
     const res = await fetch(url, { headers: { ...headers, accept: 'text/event-stream' }, signal: ac.signal });
     if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
       const parsed = await readBody(res);
-      return { status: res.status, code: (parsed as { error?: { data?: { code?: string } } } | null)?.error?.data?.code ?? null, body: parsed };
+      return { status: res.status, code: trpcCode(parsed), body: parsed };
     }
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
@@ -111,8 +122,7 @@ export async function callProcedure(
       ? await fetch(body === undefined ? base : `${base}?input=${encodeURIComponent(body)}`, { headers, signal: AbortSignal.timeout(timeoutMs) })
       : await fetch(base, { method: 'POST', headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
   const parsed = await readBody(res);
-  const code = (parsed as { error?: { data?: { code?: string } } } | null)?.error?.data?.code ?? null;
-  return { status: res.status, code, body: parsed, ms: performance.now() - started };
+  return { status: res.status, code: trpcCode(parsed), body: parsed, ms: performance.now() - started };
 }
 
 /** tRPC error codes by the HTTP status the REST surface answers with. */

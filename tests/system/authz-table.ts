@@ -569,9 +569,14 @@ const teamCreateK = () => base({ ...teamK('FORBIDDEN') });
 
 /** A word only this fixture's title contains (Lucene's standard analyzer keeps it one token). */
 const kword = (w: World, n: number) => `kauthz${w.run.replace(/[^a-z0-9]/gi, '')}n${n}`;
-/** A unit vector in a direction of its own (seeded by n), so the fixture is its own nearest neighbour. */
-const kembedding = (n: number) => {
-  const v = Array.from({ length: 384 }, (_, i) => Math.sin((i + 1) * (n + 1) * 12.9898) * 43758.5453 % 1);
+/**
+ * A unit vector in a direction of its own (seeded by the run and n), so the fixture is its own nearest
+ * neighbour, also on a graph that keeps earlier runs' fixtures (a seed of n alone repeats their vectors).
+ */
+const kembedding = (w: World, n: number) => {
+  let seed = 2166136261;
+  for (const ch of `${w.run}:${n}`) seed = Math.imul(seed ^ ch.charCodeAt(0), 16777619) >>> 0;
+  const v = Array.from({ length: 384 }, (_, i) => Math.sin((i + 1) * ((seed % 100_000) + 1) * 12.9898) * 43758.5453 % 1);
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
 };
@@ -655,8 +660,8 @@ const knowledge: Record<string, Entry> = {
   }),
   'search.vector': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
     const n = w.next();
-    const b = team ? await teamBlock(w, { embedding: kembedding(n) }) : await kblock(w, { embedding: kembedding(n) });
-    return { input: { embedding: kembedding(n), limit: 5 }, secret: b.id };
+    const b = team ? await teamBlock(w, { embedding: kembedding(w, n) }) : await kblock(w, { embedding: kembedding(w, n) });
+    return { input: { embedding: kembedding(w, n), limit: 5 }, secret: b.id };
   }),
   'search.hybrid': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
     const b = team ? await teamBlock(w) : await kblock(w);

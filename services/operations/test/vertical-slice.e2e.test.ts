@@ -82,6 +82,7 @@ describe('vertical slice', () => {
 
   it('applies a redelivered job.succeeded event only once', async () => {
     const task = await alice.operations.tasks.create.mutate({ title: `${runTag} idempotent` });
+    const triggeredAt = new Date(Date.now() - 1_000);
     const { jobId } = await alice.coordination.jobs.trigger.mutate({ jobType: 'gap_analysis', targetId: task.id });
     const done = await eventually(() => alice.operations.tasks.get.query({ id: task.id }), (t) => t.status === 'done', 30_000, 'task done');
 
@@ -89,9 +90,16 @@ describe('vertical slice', () => {
     // the consumer's processed-event table must.
     const nc = await connectNats({ url: stores['NATS_URL']!, user: stores['NATS_USER'], password: stores['NATS_PASSWORD'], name: 'slice-test', log: createLogger('slice-test', 'warn') });
     try {
-      const sub = await nc.jetstream().streams.get('COORDINATION_EVENTS');
-      const stored = await sub.getMessage({ last_by_subj: 'coordination.job.succeeded' });
-      const envelope = stored.json<{ id: string; data: { jobId: string } }>();
+      // This job's event, not simply the last one: the system's agent may finish other queued jobs
+      // (left by earlier test files on a shared server) right after it.
+      const succeededEvents = await nc.jetstream().consumers.get('COORDINATION_EVENTS', { filterSubjects: ['coordination.job.succeeded'], opt_start_time: triggeredAt.toISOString() });
+      let envelope: { id: string; data: { jobId: string } } | undefined;
+      while (!envelope) {
+        const m = await succeededEvents.next({ expires: 5_000 });
+        if (!m) throw new Error(`no coordination.job.succeeded for job ${jobId} in the stream`);
+        const e = m.json<{ id: string; data: { jobId: string } }>();
+        if (e.data.jobId === jobId) envelope = e;
+      }
       expect(envelope.data.jobId).toBe(jobId);
       await nc.jetstream().publish('coordination.job.succeeded', JSON.stringify(envelope), { msgID: `replay-${envelope.id}`, headers: headers() });
       await nc.flush();
