@@ -1,15 +1,15 @@
 import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type TeamDirectory, type TokenIssuer } from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
-import type { Claimant } from './domain/claim.js';
 import { absorbHeartbeats } from './domain/heartbeats.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
-import type { CoordinationDeps } from './domain/deps.js';
+import type { Claimant, CoordinationDeps } from './domain/deps.js';
 import { Enrolment, type EnrolmentDeps } from './domain/enrolment.js';
-import { sweepOutbox } from './domain/outbox.js';
 import type { TaskAccess } from './domain/task-access.js';
 import { fireDueSchedules } from './domain/schedules.js';
+import { outboxRelay, sweepOutbox } from './events/outbox-relay.js';
 import { WorkNotifier } from './events/work-notifier.js';
+import { jetStreamWorkQueues } from './events/work-queues.js';
 import { createCoordinationRouter } from './router/index.js';
 import { AgentRecord, Lease, Liveness } from './store/agent-record.js';
 import { HeartbeatKeyRecord } from './store/heartbeat-keys.js';
@@ -101,12 +101,15 @@ export async function startCoordination(opts: {
   await Promise.all(Object.values(caches).map((c) => c.ready));
   const notifier = new WorkNotifier<JobRecord, Claimant>(config.CLAIM_RESWEEP_MS).start(nc);
 
+  const background = new Background(log);
   const deps: CoordinationDeps = {
     js,
     stores,
     caches,
     notifier,
-    background: new Background(log),
+    outbox: outboxRelay({ js, log, background }),
+    workQueues: jetStreamWorkQueues(js),
+    background,
     clock: opts.clock ?? systemClock,
     newId: opts.newId ?? uuid,
     log,
