@@ -6,7 +6,7 @@ import type { JobRecord } from '../store/job-record.js';
 import { isWorkItemSubject, jobConsumer } from '../store/streams.js';
 import type { Versioned } from '../store/typed-kv.js';
 import type { ClaimTag, CoordinationDeps, Settlement, WorkDelivery } from './deps.js';
-import { transition } from './job-transitions.js';
+import { isClaimable, transition } from './job-transitions.js';
 import { releaseJob } from './job-writes.js';
 import { mutateRecord } from './mutate-record.js';
 
@@ -149,7 +149,7 @@ async function startJob(
       'job',
       jobId,
       (job) => {
-        if (job.status !== 'queued') throw new NotClaimable();
+        if (!isClaimable(job)) throw new NotClaimable();
         return transition(deps, adjust(job), 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
       },
       { initial: found, premark: marker },

@@ -1,12 +1,12 @@
 import { jobTypeDefinitions, type JobOwner, type JobPriority, type JobStatus, type JobTargetKind, type JobType, type Principal } from '@platform/contracts';
-import { badRequest, conflict, notFound, traceHeaders } from '@platform/kit';
+import { badRequest, notFound, traceHeaders } from '@platform/kit';
 import type { JobRecord } from '../store/job-record.js';
 import { AlreadyExists } from '../store/typed-kv.js';
 import { countAgentError } from './agents.js';
 import { dispatchCreated } from './claim.js';
 import type { CoordinationDeps } from './deps.js';
 import { idempotentJobId } from './idempotency.js';
-import { afterFailure, assertHeldBy, requeue, transition } from './job-transitions.js';
+import { afterFailure, assertCancellable, assertHeldBy, assertRetryable, requeue, transition } from './job-transitions.js';
 import { ended, endLease, heldBy, mutateJob } from './job-writes.js';
 import { UNCHANGED } from './mutate-record.js';
 import { assertMayShareWith, ownerOf, viewerFor } from './ownership.js';
@@ -178,7 +178,7 @@ export async function cancelJob(deps: CoordinationDeps, principal: Principal, id
   await getJob(deps, principal, id); // NOT_FOUND unless the caller may see it (owner and team never change)
   let held: ReturnType<typeof heldBy> = null;
   const { record } = await mutateJob(deps, id, (job) => {
-    if (job.status !== 'queued' && job.status !== 'running') throw conflict(`job ${id} is ${job.status}; only queued or running jobs can be cancelled`, { status: job.status });
+    assertCancellable(job);
     held = heldBy(job);
     return transition(deps, job, 'cancelled', ended, reason ?? `cancelled by ${principal.kind} ${principal.id}`);
   });
@@ -190,7 +190,7 @@ export async function cancelJob(deps: CoordinationDeps, principal: Principal, id
 export async function retryJob(deps: CoordinationDeps, principal: Principal, id: string): Promise<JobRecord> {
   await getJob(deps, principal, id); // NOT_FOUND unless the caller may see it
   const { record } = await mutateJob(deps, id, (job) => {
-    if (job.status !== 'dead') throw conflict(`job ${id} is ${job.status}; only dead jobs can be retried`, { status: job.status });
+    assertRetryable(job);
     return requeue(deps, job, { failures: 0, notBefore: null }, `retried by ${principal.kind} ${principal.id}`);
   });
   return record;
