@@ -7,6 +7,7 @@ import type { Claimant, CoordinationDeps } from './domain/deps.js';
 import { Enrolment, type EnrolmentDeps } from './domain/enrolment.js';
 import type { TaskAccess } from './domain/task-access.js';
 import { fireDueSchedules } from './domain/schedules.js';
+import { natsHeartbeatInbox } from './events/heartbeat-inbox.js';
 import { outboxRelay, sweepOutbox } from './events/outbox-relay.js';
 import { WorkNotifier } from './events/work-notifier.js';
 import { jetStreamWorkQueues } from './events/work-queues.js';
@@ -16,6 +17,7 @@ import { HeartbeatKeyRecord } from './store/heartbeat-keys.js';
 import { JobRecord } from './store/job-record.js';
 import { KvCache } from './store/kv-cache.js';
 import { openOutboxStore } from './store/outbox-store.js';
+import { queueDepths } from './store/queue-depths.js';
 import { ScheduleRecord } from './store/schedule-record.js';
 import { BUCKETS, ensureCoordinationStreams, type CoordinationStreamLimits } from './store/streams.js';
 import { openTypedKv } from './store/typed-kv.js';
@@ -102,13 +104,15 @@ export async function startCoordination(opts: {
   const notifier = new WorkNotifier<JobRecord, Claimant>(config.CLAIM_RESWEEP_MS).start(nc);
 
   const background = new Background(log);
+  const relay = { js, log, background };
   const deps: CoordinationDeps = {
-    js,
+    queueDepths: () => queueDepths(js),
     stores,
     caches,
     notifier,
-    outbox: outboxRelay({ js, log, background }),
+    outbox: outboxRelay(relay),
     workQueues: jetStreamWorkQueues(js),
+    heartbeats: natsHeartbeatInbox(js),
     background,
     clock: opts.clock ?? systemClock,
     newId: opts.newId ?? uuid,
@@ -131,8 +135,8 @@ export async function startCoordination(opts: {
   const leaseChecks = new Map<string, number>();
   const loops = [
     every('outbox', config.OUTBOX_SWEEP_MS, log, async () => {
-      await sweepOutbox(deps, stores.jobs, config.OUTBOX_MIN_AGE_MS, deps.clock());
-      await sweepOutbox(deps, stores.agents, config.OUTBOX_MIN_AGE_MS, deps.clock());
+      await sweepOutbox(relay, stores.jobs, config.OUTBOX_MIN_AGE_MS, deps.clock());
+      await sweepOutbox(relay, stores.agents, config.OUTBOX_MIN_AGE_MS, deps.clock());
     }),
     every('liveness', config.LIVENESS_SWEEP_MS, log, async () => {
       // Heartbeats over NATS first, so the sweep sees them; a failure there must not stop the sweeps.

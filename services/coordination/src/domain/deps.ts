@@ -1,4 +1,4 @@
-import type { Clock, IdGenerator, JetStreamClient, Logger, TeamDirectory } from '@platform/kit';
+import type { Clock, IdGenerator, Logger, TeamDirectory } from '@platform/kit';
 import type { WorkNotifier } from '../events/work-notifier.js';
 import type { Background } from './background.js';
 import type { TaskAccess } from './task-access.js';
@@ -7,6 +7,7 @@ import type { HeartbeatKeyRecord } from '../store/heartbeat-keys.js';
 import type { JobRecord } from '../store/job-record.js';
 import type { KvCache } from '../store/kv-cache.js';
 import type { OutboxStore, WithOutbox } from '../store/outbox-store.js';
+import type { QueueDepth } from '../store/queue-depths.js';
 import type { ScheduleRecord } from '../store/schedule-record.js';
 import type { TypedKv, Versioned } from '../store/typed-kv.js';
 
@@ -92,9 +93,22 @@ export interface WorkQueues {
   pull(durable: string): Promise<WorkDelivery | null>;
 }
 
+/** A heartbeat as it arrived over NATS: its subject, its body, and when the stream stored it (ms since the epoch). */
+export interface ArrivedHeartbeat {
+  subject: string;
+  body: string;
+  storedAt: number;
+}
+
+/** Port: the agents' heartbeats that arrived since the last take (events/heartbeat-inbox.ts), at most `max`. */
+export interface HeartbeatInbox {
+  take(max: number): Promise<ArrivedHeartbeat[]>;
+}
+
 /** What every domain function receives: stores, clock, id generator, logger, settings, and who may see and target what. */
 export interface CoordinationDeps {
-  js: JetStreamClient;
+  /** How much waits in each work queue (read from JetStream at the edge: store/queue-depths.ts). */
+  queueDepths: () => Promise<QueueDepth[]>;
   stores: CoordinationStores;
   caches: CoordinationCaches;
   /** Wakes waiting claims, and holds them for jobs handed over directly (dispatchCreated). */
@@ -103,6 +117,8 @@ export interface CoordinationDeps {
   outbox: OutboxSender;
   /** Where claims pull work items from (JetStream acks and naks live at the edge). */
   workQueues: WorkQueues;
+  /** Where the heartbeats agents publish over NATS are taken from. */
+  heartbeats: HeartbeatInbox;
   settings: CoordinationSettings;
   /** Work calls start without waiting for (outbox sends, lease removals); see Background. */
   background: Background;
