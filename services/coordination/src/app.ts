@@ -1,21 +1,23 @@
 import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type TeamDirectory, type TokenIssuer } from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
-import type { Claimant } from './domain/claim.js';
 import { absorbHeartbeats } from './domain/heartbeats.js';
 import { sweepAgentStatus, sweepLeases } from './domain/liveness.js';
-import type { CoordinationDeps } from './domain/deps.js';
+import type { Claimant, CoordinationDeps } from './domain/deps.js';
 import { Enrolment, type EnrolmentDeps } from './domain/enrolment.js';
-import { sweepOutbox } from './domain/outbox.js';
 import type { TaskAccess } from './domain/task-access.js';
 import { fireDueSchedules } from './domain/schedules.js';
+import { natsHeartbeatInbox } from './adapters/heartbeat-inbox.js';
+import { outboxRelay, sweepOutbox } from './adapters/outbox-relay.js';
 import { WorkNotifier } from './events/work-notifier.js';
+import { jetStreamWorkQueues } from './adapters/work-queues.js';
 import { createCoordinationRouter } from './router/index.js';
 import { AgentRecord, Lease, Liveness } from './store/agent-record.js';
 import { HeartbeatKeyRecord } from './store/heartbeat-keys.js';
 import { JobRecord } from './store/job-record.js';
 import { KvCache } from './store/kv-cache.js';
 import { openOutboxStore } from './store/outbox-store.js';
+import { queueDepths } from './store/queue-depths.js';
 import { ScheduleRecord } from './store/schedule-record.js';
 import { BUCKETS, ensureCoordinationStreams, type CoordinationStreamLimits } from './store/streams.js';
 import { openTypedKv } from './store/typed-kv.js';
@@ -101,12 +103,17 @@ export async function startCoordination(opts: {
   await Promise.all(Object.values(caches).map((c) => c.ready));
   const notifier = new WorkNotifier<JobRecord, Claimant>(config.CLAIM_RESWEEP_MS).start(nc);
 
+  const background = new Background(log);
+  const relay = { js, log, background };
   const deps: CoordinationDeps = {
-    js,
+    queueDepths: () => queueDepths(js),
     stores,
     caches,
     notifier,
-    background: new Background(log),
+    outbox: outboxRelay(relay),
+    workQueues: jetStreamWorkQueues(js),
+    heartbeats: natsHeartbeatInbox(js),
+    background,
     clock: opts.clock ?? systemClock,
     newId: opts.newId ?? uuid,
     log,
@@ -128,8 +135,8 @@ export async function startCoordination(opts: {
   const leaseChecks = new Map<string, number>();
   const loops = [
     every('outbox', config.OUTBOX_SWEEP_MS, log, async () => {
-      await sweepOutbox(deps, stores.jobs, config.OUTBOX_MIN_AGE_MS, deps.clock());
-      await sweepOutbox(deps, stores.agents, config.OUTBOX_MIN_AGE_MS, deps.clock());
+      await sweepOutbox(relay, stores.jobs, config.OUTBOX_MIN_AGE_MS, deps.clock());
+      await sweepOutbox(relay, stores.agents, config.OUTBOX_MIN_AGE_MS, deps.clock());
     }),
     every('liveness', config.LIVENESS_SWEEP_MS, log, async () => {
       // Heartbeats over NATS first, so the sweep sees them; a failure there must not stop the sweeps.

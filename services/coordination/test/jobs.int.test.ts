@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { sweepOutbox } from '../src/domain/outbox.js';
+import { sweepOutbox } from '../src/adapters/outbox-relay.js';
 import { jobEvent } from '../src/events/job-events.js';
 import { DEADLETTER_STREAM, JOBS_STREAM } from '../src/store/streams.js';
 import { agent, service, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
@@ -279,7 +279,7 @@ describe('outbox', () => {
     const owed = jobEvent(coord.deps, { ...afterClaim.record, progress: { fraction: 0.5, message: 'crash', at: new Date().toISOString() } });
     await jobs.update(jobId, { ...afterClaim.record, outbox: [...afterClaim.record.outbox, owed] }, afterClaim.revision);
     expect((await readEvents(coord.nc, ['coordination.job.started'])).filter((e) => e.id === owed.msgId)).toHaveLength(0);
-    expect(await sweepOutbox(coord.deps, jobs, 0, new Date())).toBeGreaterThanOrEqual(1);
+    expect(await sweepOutbox({ js: coord.nc.jetstream(), log: coord.deps.log, background: coord.deps.background }, jobs, 0, new Date())).toBeGreaterThanOrEqual(1);
     const started = (await readEvents(coord.nc, ['coordination.job.started'])).filter((e) => e.data.jobId === jobId);
     // The owed event arrived once, and the started event already sent was not published twice.
     expect(started.map((e) => e.id)).toEqual([afterClaim.record.outbox[0]!.msgId, owed.msgId]);

@@ -5,7 +5,7 @@ import { agentStatusEvent, agentStuckEvent } from '../events/agent-events.js';
 import { agentKey, leaseKey, type AgentCard, type AgentRecord, type Liveness } from '../store/agent-record.js';
 import { AlreadyExists, RevisionConflict } from '../store/typed-kv.js';
 import type { CoordinationDeps } from './deps.js';
-import { mutateRecord, sendOutbox, UNCHANGED } from './outbox.js';
+import { mutateRecord, UNCHANGED } from './mutate-record.js';
 import { keysetPage, type Page } from './paging.js';
 
 /** What callers see of an agent: its registration and its latest heartbeat. */
@@ -111,7 +111,7 @@ export async function registerAgent(deps: CoordinationDeps, name: string, input:
   let record: AgentRecord;
   try {
     const written = await deps.stores.agents.create(key, fresh);
-    sendOutbox(deps, deps.stores.agents, key, { record: fresh, revision: written.revision }, written.marker);
+    deps.outbox.send(deps.stores.agents, key, { record: fresh, revision: written.revision }, written.marker);
     record = fresh;
     deps.caches.agents.remember(key, record, written.revision);
   } catch (err) {

@@ -1,14 +1,14 @@
 import { JobPriority, type JobType } from '@platform/contracts';
-import { badRequest, DomainError, pullNext, type JsMsg } from '@platform/kit';
+import { badRequest, DomainError } from '@platform/kit';
 import { z } from 'zod';
 import { agentKey, leaseKey } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
-import { isWorkItemSubject, jobConsumer, JOBS_STREAM } from '../store/streams.js';
+import { isWorkItemSubject, jobConsumer } from '../store/streams.js';
 import type { Versioned } from '../store/typed-kv.js';
-import type { CoordinationDeps } from './deps.js';
-import { transition } from './job-transitions.js';
-import { releaseJob } from './jobs.js';
-import { mutateRecord, sendOutbox } from './outbox.js';
+import type { ClaimTag, CoordinationDeps, Settlement, WorkDelivery } from './deps.js';
+import { isClaimable, transition } from './job-transitions.js';
+import { releaseJob } from './job-writes.js';
+import { mutateRecord } from './mutate-record.js';
 
 const WorkItem = z.object({ jobId: z.string() });
 
@@ -20,17 +20,7 @@ class NotClaimable extends Error {}
  * is acked only once the job is recorded as running (compare-and-set from `queued`), so two
  * agents — through one replica or several — never both get a job.
  */
-/** Who asks, as the SDK tags it: the agent process (session) and the claim's number in it. */
-export interface ClaimTag {
-  session: string;
-  seq: number;
-}
-
-/** A claim waiting on this replica, as the notifier holds it for a direct hand-over. */
-export interface Claimant {
-  agent: string;
-  tag: ClaimTag | undefined;
-}
+export type { ClaimTag, Claimant } from './deps.js';
 
 export async function claimJob(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[], waitMs: number, signal?: AbortSignal, tag?: ClaimTag): Promise<JobRecord | null> {
   const key = agentKey(agent);
@@ -89,7 +79,7 @@ export async function dispatchCreated(deps: CoordinationDeps, created: Versioned
     }
     waiter.wake();
   }
-  sendOutbox(deps, deps.stores.jobs, job.id, created, marker);
+  deps.outbox.send(deps.stores.jobs, job.id, created, marker);
 }
 
 async function takeNext(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[], tag: ClaimTag | undefined): Promise<JobRecord | null> {
@@ -101,14 +91,14 @@ async function takeNext(deps: CoordinationDeps, agent: string, capabilities: rea
       const queue = jobConsumer(type, priority);
       while (deps.notifier.mayHaveWork(queue)) {
         const version = deps.notifier.versionOf(queue);
-        const msg = await pullNext(deps.js, JOBS_STREAM, queue);
-        if (!msg) {
+        const item = await deps.workQueues.pull(queue);
+        if (!item) {
           deps.notifier.markEmpty(queue, version);
           break;
         }
         // The server says how many items were left behind this one: none, and the next claim need not ask.
-        if (msg.info.pending === 0) deps.notifier.markEmpty(queue, version);
-        const job = await claimItem(deps, agent, msg, type, priority, tag);
+        if (item.pending === 0) deps.notifier.markEmpty(queue, version);
+        const job = await claimItem(deps, agent, item, type, priority, tag);
         if (job) return job;
       }
     }
@@ -116,7 +106,7 @@ async function takeNext(deps: CoordinationDeps, agent: string, capabilities: rea
   return null;
 }
 
-type StartOutcome = { started: JobRecord } | { gone: true } | { laterMs: number };
+export type StartOutcome = { started: JobRecord } | { gone: true } | { laterMs: number };
 
 /**
  * Turns a queued job into `agent`'s running job: its lease (written while the job is read, and
@@ -159,7 +149,7 @@ async function startJob(
       'job',
       jobId,
       (job) => {
-        if (job.status !== 'queued') throw new NotClaimable();
+        if (!isClaimable(job)) throw new NotClaimable();
         return transition(deps, adjust(job), 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
       },
       { initial: found, premark: marker },
@@ -173,39 +163,33 @@ async function startJob(
 }
 
 /** Turns one pulled work item into a running job, or disposes of an item that no longer applies. */
-async function claimItem(deps: CoordinationDeps, agent: string, msg: JsMsg, type: JobType, priority: JobPriority, tag: ClaimTag | undefined): Promise<JobRecord | null> {
-  const item = WorkItem.safeParse(safeJson(msg));
+async function claimItem(deps: CoordinationDeps, agent: string, delivery: WorkDelivery, type: JobType, priority: JobPriority, tag: ClaimTag | undefined): Promise<JobRecord | null> {
+  const item = WorkItem.safeParse(delivery.body);
   if (!item.success) {
-    deps.log.warn({ subject: msg.subject }, 'dropping a malformed work item');
-    msg.term();
+    deps.log.warn({ subject: delivery.subject }, 'dropping a malformed work item');
+    delivery.settle({ kind: 'drop' });
     return null;
   }
   let outcome: StartOutcome;
   try {
     outcome = await startJob(deps, agent, item.data.jobId, tag, deps.stores.jobs.get(item.data.jobId));
   } catch (err) {
-    msg.nak();
+    delivery.settle({ kind: 'redeliver' });
     throw err;
   }
-  if ('started' in outcome) {
-    msg.ack();
-    return outcome.started;
-  }
-  if ('laterMs' in outcome) {
-    // A retry in its backoff: JetStream gives the item back when it is due.
-    msg.nak(outcome.laterMs);
-    deps.notifier.announceLater(type, priority, outcome.laterMs);
-    return null;
-  }
-  // Cancelled while queued, or a duplicate item of a job that already runs: nothing to do.
-  msg.term();
+  delivery.settle(settlementFor(outcome));
+  if ('started' in outcome) return outcome.started;
+  if ('laterMs' in outcome) deps.notifier.announceLater(type, priority, outcome.laterMs);
   return null;
 }
 
-function safeJson(msg: JsMsg): unknown {
-  try {
-    return msg.json();
-  } catch {
-    return null;
-  }
+/**
+ * What becomes of a work item once its claim is decided: started, it is done; a retry still in
+ * its backoff comes back when due; cancelled while queued, or a duplicate item of a job that
+ * already runs, it is dropped (nothing to do).
+ */
+export function settlementFor(outcome: StartOutcome): Settlement {
+  if ('started' in outcome) return { kind: 'done' };
+  if ('laterMs' in outcome) return { kind: 'later', ms: outcome.laterMs };
+  return { kind: 'drop' };
 }

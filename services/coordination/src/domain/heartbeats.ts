@@ -1,9 +1,8 @@
 import { agentKey, AgentHeartbeat, HEARTBEAT_SUBJECT_PREFIX, heartbeatMac } from '@platform/contracts';
-import { DomainError, pullBatch, type JsMsg } from '@platform/kit';
+import { DomainError } from '@platform/kit';
 import { timingSafeEqual } from 'node:crypto';
-import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../store/streams.js';
 import { recordHeartbeat } from './agents.js';
-import type { CoordinationDeps } from './deps.js';
+import type { ArrivedHeartbeat, CoordinationDeps } from './deps.js';
 
 const BATCH = 1_000;
 
@@ -36,7 +35,7 @@ export interface AbsorbCounts {
 export async function absorbHeartbeats(deps: CoordinationDeps): Promise<AbsorbCounts> {
   const counts: AbsorbCounts = { recorded: 0, dropped: 0 };
   for (;;) {
-    const batch = await pullBatch(deps.js, HEARTBEATS_STREAM, HEARTBEATS_CONSUMER, BATCH);
+    const batch = await deps.heartbeats.take(BATCH);
     const outcomes = await Promise.all(batch.map((m) => absorb(deps, m)));
     for (const ok of outcomes) counts[ok ? 'recorded' : 'dropped']++;
     if (batch.length < BATCH) return counts;
@@ -65,17 +64,17 @@ function signedWith(key: string, heartbeat: AgentHeartbeat): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-async function absorb(deps: CoordinationDeps, m: JsMsg): Promise<boolean> {
+async function absorb(deps: CoordinationDeps, m: ArrivedHeartbeat): Promise<boolean> {
   const key = m.subject.slice(HEARTBEAT_SUBJECT_PREFIX.length + 1);
   const drop = (why: string) => {
     deps.log.debug({ subject: m.subject, why }, 'heartbeat dropped');
     return false;
   };
   // When the stream stored it: what the heartbeat proves is that the agent was alive then.
-  const storedAt = Math.floor(m.info.timestampNanos / 1e6);
+  const { storedAt } = m;
   const sentAt = new Date(storedAt);
   if (Date.now() - storedAt > deps.settings.heartbeatIntervalMs) return drop('older than an interval');
-  const heartbeat = parse(m.string());
+  const heartbeat = parse(m.body);
   if (typeof heartbeat === 'string') return drop(heartbeat);
   if (agentKey(heartbeat.agent) !== key) return drop('subject is not this agent’s');
   const issued = deps.caches.heartbeatKeys.get(key)?.record;

@@ -43,6 +43,19 @@ export function afterFailure(deps: Deps, job: JobRecord, reason: string, backoff
   return requeue(deps, counted, { notBefore }, `retry ${failures}/${job.maxAttempts - 1}${delay > 0 ? ` after ${delay} ms` : ''}: ${reason}`);
 }
 
+/** Only a queued or running job can be cancelled (cancelled → cancelled is refused too: the caller learns it was already). */
+export function assertCancellable(job: JobRecord): void {
+  if (job.status !== 'queued' && job.status !== 'running') throw conflict(`job ${job.id} is ${job.status}; only queued or running jobs can be cancelled`, { status: job.status });
+}
+
+/** Only a dead job can be retried by hand (a failed one is already queued again or dead). */
+export function assertRetryable(job: JobRecord): void {
+  if (job.status !== 'dead') throw conflict(`job ${job.id} is ${job.status}; only dead jobs can be retried`, { status: job.status });
+}
+
+/** Only a queued job can be claimed (started): anything else was cancelled, is running, or is over. */
+export const isClaimable = (job: JobRecord): boolean => job.status === 'queued';
+
 /** Agents may change only the running jobs they hold. */
 export function assertHeldBy(job: JobRecord, agent: string): void {
   // An agent sees a job only while it holds it (or held it last): any other job is NOT_FOUND, as if

@@ -1,17 +1,20 @@
 import { jobTypeDefinitions, type JobOwner, type JobPriority, type JobStatus, type JobTargetKind, type JobType, type Principal } from '@platform/contracts';
-import { badRequest, conflict, notFound, traceHeaders } from '@platform/kit';
-import { leaseKey } from '../store/agent-record.js';
+import { badRequest, notFound, traceHeaders } from '@platform/kit';
 import type { JobRecord } from '../store/job-record.js';
 import { AlreadyExists } from '../store/typed-kv.js';
 import { countAgentError } from './agents.js';
 import { dispatchCreated } from './claim.js';
 import type { CoordinationDeps } from './deps.js';
 import { idempotentJobId } from './idempotency.js';
-import { afterFailure, assertHeldBy, requeue, transition } from './job-transitions.js';
-import { mutateRecord, UNCHANGED, type MutateOptions } from './outbox.js';
+import { afterFailure, assertCancellable, assertHeldBy, assertRetryable, requeue, transition } from './job-transitions.js';
+import { ended, endLease, heldBy, mutateJob } from './job-writes.js';
+import { UNCHANGED } from './mutate-record.js';
 import { assertMayShareWith, ownerOf, viewerFor } from './ownership.js';
 import { parseJobParams } from './params.js';
 import { assertMayTarget, targetOf } from './task-access.js';
+
+// claim.ts hands a job back with it too, so it lives beside the writes both share.
+export { releaseJob } from './job-writes.js';
 
 export interface TriggerInput {
   jobType: JobType;
@@ -32,23 +35,6 @@ export interface JobOrigin {
   createdBy: string;
   scheduleId: string | null;
 }
-
-/** A job transition: it always owes an event, so the outbox marker is written while the job is read. */
-const mutateJob = (deps: CoordinationDeps, id: string, change: (job: JobRecord) => JobRecord | typeof UNCHANGED, opts: MutateOptions<JobRecord> = { premark: true }) =>
-  mutateRecord(deps, deps.stores.jobs, 'job', id, change, opts);
-
-/**
- * A job's lease ends with its run, in the background: the job's record already says it is not
- * running, and a lease left behind by a crash is removed by the lease sweep.
- */
-function endLease(deps: CoordinationDeps, held: { agent: string | null; leaseRevision: number | null } | null, jobId: string): void {
-  const agent = held?.agent;
-  if (agent) deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(leaseKey(agent, jobId), held.leaseRevision ?? undefined));
-}
-
-/** What a running job's lease was, read inside a change function (the record before the change). */
-const heldBy = (job: JobRecord) => (job.status === 'running' ? { agent: job.agent, leaseRevision: job.leaseRevision } : null);
-const ended = { leaseRevision: null } as const;
 
 /**
  * Validates params against the job type's schema (BAD_REQUEST with the issues, nothing written),
@@ -192,7 +178,7 @@ export async function cancelJob(deps: CoordinationDeps, principal: Principal, id
   await getJob(deps, principal, id); // NOT_FOUND unless the caller may see it (owner and team never change)
   let held: ReturnType<typeof heldBy> = null;
   const { record } = await mutateJob(deps, id, (job) => {
-    if (job.status !== 'queued' && job.status !== 'running') throw conflict(`job ${id} is ${job.status}; only queued or running jobs can be cancelled`, { status: job.status });
+    assertCancellable(job);
     held = heldBy(job);
     return transition(deps, job, 'cancelled', ended, reason ?? `cancelled by ${principal.kind} ${principal.id}`);
   });
@@ -204,7 +190,7 @@ export async function cancelJob(deps: CoordinationDeps, principal: Principal, id
 export async function retryJob(deps: CoordinationDeps, principal: Principal, id: string): Promise<JobRecord> {
   await getJob(deps, principal, id); // NOT_FOUND unless the caller may see it
   const { record } = await mutateJob(deps, id, (job) => {
-    if (job.status !== 'dead') throw conflict(`job ${id} is ${job.status}; only dead jobs can be retried`, { status: job.status });
+    assertRetryable(job);
     return requeue(deps, job, { failures: 0, notBefore: null }, `retried by ${principal.kind} ${principal.id}`);
   });
   return record;
@@ -233,18 +219,6 @@ export async function failJob(deps: CoordinationDeps, agent: string, id: string,
   });
   endLease(deps, held, id);
   deps.background.run(`error count ${agent}`, () => countAgentError(deps, agent));
-  return record;
-}
-
-/** The agent hands a job back untouched (e.g. it is shutting down): queued again, not counted as a failure. */
-export async function releaseJob(deps: CoordinationDeps, agent: string, id: string, reason?: string): Promise<JobRecord> {
-  let held: ReturnType<typeof heldBy> = null;
-  const { record } = await mutateJob(deps, id, (job) => {
-    assertHeldBy(job, agent);
-    held = heldBy(job);
-    return requeue(deps, job, ended, reason ? `released by agent: ${reason}` : 'released by agent');
-  });
-  endLease(deps, held, id);
   return record;
 }
 

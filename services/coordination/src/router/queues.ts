@@ -1,7 +1,6 @@
 import { JobPriority, JobType } from '@platform/contracts';
 import { z } from 'zod';
 import type { CoordinationDeps } from '../domain/deps.js';
-import { queueDepths } from '../domain/queues.js';
 import { authedProcedure, router } from '../trpc.js';
 import { openapiMeta } from './meta.js';
 
@@ -14,12 +13,12 @@ const QueueDepth = z.object({
   delivered: z.number().int().min(0),
 });
 
-export function queuesRouter(deps: Pick<CoordinationDeps, 'js' | 'clock'>) {
+export function queuesRouter(deps: Pick<CoordinationDeps, 'queueDepths' | 'clock'>) {
   return router({
     depths: authedProcedure
       .meta(meta('GET', '/queues/depths', 'Every job queue (type × priority) with how many jobs wait in it and how many are delivered but not yet running; counts only'))
       .input(z.strictObject({}).prefault({}))
       .output(z.object({ queues: z.array(QueueDepth), at: z.string() }))
-      .query(async () => ({ queues: await queueDepths(deps.js), at: deps.clock().toISOString() })),
+      .query(async () => ({ queues: await deps.queueDepths(), at: deps.clock().toISOString() })),
   });
 }

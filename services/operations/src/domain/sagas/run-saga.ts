@@ -18,6 +18,7 @@ import {
   type SagaStep,
 } from './definition.js';
 import { stepKey } from './idempotency.js';
+import { nextSagaStep, type Phase, type SagaAfter } from './next-step.js';
 
 /** Timing of one persisted step outcome (the bench's "step overhead" is persistMs). */
 export interface StepTiming {
@@ -61,8 +62,6 @@ interface State {
   version: number;
 }
 
-type Phase = 'action' | 'compensation';
-
 /** A step change announced as `operations.saga.step.changed` (the persist fills in saga and version). */
 export interface StepNotice {
   index: number;
@@ -83,11 +82,6 @@ export function outputSummary(value: unknown): unknown {
   return json.length <= OUTPUT_SUMMARY_CHARS ? (value ?? null) : { truncated: true, preview: json.slice(0, OUTPUT_SUMMARY_CHARS) };
 }
 
-/** The step compensation reaches next from `from` down (steps without a compensation are passed over), or null. */
-function nextCompensable(def: SagaDefinition<unknown>, from: number): { index: number; name: string } | null {
-  for (let i = from; i >= 0; i--) if (def.steps[i]!.compensate) return { index: i, name: def.steps[i]!.name };
-  return null;
-}
 type Attempt = { ok: true; value: unknown; entry: StepLogEntry; ms: number } | { ok: false; error: string; entry: StepLogEntry; ms: number };
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1_000);
@@ -136,54 +130,47 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
     deps.onStep?.({ sagaId: row.id, sagaType: row.type, step: step.name, phase, outcome: a.entry.outcome, actionMs: a.ms, persistMs });
 
   try {
-    while (state.status === 'running' || state.status === 'compensating') {
+    for (;;) {
+      const next = nextSagaStep(def, state);
+      if (next.kind === 'idle') break;
       if (lease.lost()) return 'lease_lost';
       if (deps.isStopping()) return 'released';
-      if (state.status === 'running') {
-        const index = state.currentStep;
-        const step = def.steps[index]!;
-        const a = await attempts(deps, def, row, state, step, index, 'action', lease, persist);
-        if (a.ok) {
-          const last = index === def.steps.length - 1;
-          const events: NewEvent[] = [{ type: 'StepSucceeded', data: { step: step.name, index, attempt: a.entry.attempt, output: a.value ?? null } }];
-          if (last) events.push({ type: 'SagaCompleted', data: {} });
-          const notices: StepNotice[] = [{ index, name: step.name, phase: 'action', status: 'succeeded', attempt: a.entry.attempt, output: outputSummary(a.value) }];
-          if (!last) notices.push({ index: index + 1, name: def.steps[index + 1]!.name, phase: 'action', status: 'running', attempt: 0 });
-          const ms = await persist({ status: last ? 'completed' : 'running', currentStep: index + 1, outputs: { [step.name]: a.value ?? null }, log: [a.entry], finished: last }, events, last ? 'completed' : undefined, notices);
-          report(step, 'action', a, ms);
-        } else {
-          const events: NewEvent[] = [{ type: 'StepFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }];
-          const notices: StepNotice[] = [{ index, name: step.name, phase: 'action', status: 'failed', attempt: a.entry.attempt, error: a.error }];
-          const undo = nextCompensable(def, index - 1);
-          if (undo) notices.push({ ...undo, phase: 'compensation', status: 'running', attempt: 0 });
-          const ms = await persist({ status: 'compensating', currentStep: index - 1, log: [a.entry], error: `${step.name}: ${a.error}` }, events, 'compensating', notices);
-          report(step, 'action', a, ms);
-        }
-        continue;
-      }
-      // compensating: undo completed steps, last first
-      const index = state.currentStep;
-      if (index < 0) {
+      if (next.kind === 'finish') {
+        // Compensating with nothing (left) to undo.
         await persist({ status: 'compensated', currentStep: -1, log: [], finished: true }, [{ type: 'SagaCompensated', data: {} }], 'compensated');
         continue;
       }
+      const { phase, index } = next;
       const step = def.steps[index]!;
-      if (!step.compensate) {
-        state = { ...state, currentStep: index - 1 }; // nothing to undo; the next persist records the position
-        continue;
-      }
-      const a = await attempts(deps, def, row, state, step, index, 'compensation', lease, persist);
-      if (a.ok) {
-        const notices: StepNotice[] = [{ index, name: step.name, phase: 'compensation', status: 'succeeded', attempt: a.entry.attempt }];
-        const undo = nextCompensable(def, index - 1);
-        if (undo) notices.push({ ...undo, phase: 'compensation', status: 'running', attempt: 0 });
-        const ms = await persist({ status: 'compensating', currentStep: index - 1, log: [a.entry] }, [{ type: 'StepCompensated', data: { step: step.name, index, attempt: a.entry.attempt } }], undefined, notices);
-        report(step, 'compensation', a, ms);
-      } else {
+      // Steps passed over without a compensation: the next persist records the position.
+      if (phase === 'compensation') state = { ...state, currentStep: index };
+      const { attempt: a, then } = await attempts(deps, def, row, state, step, index, phase, lease, persist);
+      if (phase === 'action' && a.ok) {
+        const last = then.kind === 'finish';
+        const events: NewEvent[] = [{ type: 'StepSucceeded', data: { step: step.name, index, attempt: a.entry.attempt, output: a.value ?? null } }];
+        if (last) events.push({ type: 'SagaCompleted', data: {} });
+        const notices: StepNotice[] = [{ index, name: step.name, phase: 'action', status: 'succeeded', attempt: a.entry.attempt, output: outputSummary(a.value) }];
+        if (then.kind === 'run') notices.push({ index: then.index, name: def.steps[then.index]!.name, phase: 'action', status: 'running', attempt: 0 });
+        const ms = await persist({ status: last ? 'completed' : 'running', currentStep: index + 1, outputs: { [step.name]: a.value ?? null }, log: [a.entry], finished: last }, events, last ? 'completed' : undefined, notices);
+        report(step, 'action', a, ms);
+      } else if (then.kind === 'compensate') {
+        // An action gave up (the saga turns to compensating), or a compensation is done (it goes on).
+        const notices: StepNotice[] = [{ index, name: step.name, phase, status: a.ok ? 'succeeded' : 'failed', attempt: a.entry.attempt, ...(a.ok ? {} : { error: a.error }) }];
+        if (then.next) notices.push({ ...then.next, phase: 'compensation', status: 'running', attempt: 0 });
+        const ms = a.ok
+          ? await persist({ status: 'compensating', currentStep: then.currentStep, log: [a.entry] }, [{ type: 'StepCompensated', data: { step: step.name, index, attempt: a.entry.attempt } }], undefined, notices)
+          : await persist(
+              { status: 'compensating', currentStep: then.currentStep, log: [a.entry], error: `${step.name}: ${a.error}` },
+              [{ type: 'StepFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }],
+              'compensating',
+              notices,
+            );
+        report(step, phase, a, ms);
+      } else if (then.kind === 'finish' && !a.ok) {
         // A compensation that keeps failing needs a human: the saga stops here, marked failed.
         const events: NewEvent[] = [{ type: 'CompensationFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }, { type: 'SagaFailed', data: {} }];
         const notices: StepNotice[] = [{ index, name: step.name, phase: 'compensation', status: 'failed', attempt: a.entry.attempt, error: a.error }];
-        const ms = await persist({ status: 'failed', currentStep: index, log: [a.entry], error: `compensating ${step.name}: ${a.error}`, finished: true }, events, 'failed', notices);
+        const ms = await persist({ status: 'failed', currentStep: then.currentStep, log: [a.entry], error: `compensating ${step.name}: ${a.error}`, finished: true }, events, 'failed', notices);
         report(step, 'compensation', a, ms);
       }
     }
@@ -210,7 +197,7 @@ async function attempts(
   phase: Phase,
   lease: Lease,
   persist: (p: Omit<Progress, 'version'>, events: NewEvent[], notify?: undefined, steps?: StepNotice[]) => Promise<number>,
-): Promise<Attempt> {
+): Promise<{ attempt: Attempt; then: SagaAfter }> {
   const policy: RetryPolicy = phase === 'action' ? retryPolicy(DEFAULT_ACTION_RETRY, step.retry) : retryPolicy(DEFAULT_COMPENSATION_RETRY, step.compensationRetry);
   const timeoutMs = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const run = phase === 'action' ? step.action : step.compensate!;
@@ -229,12 +216,14 @@ async function attempts(
         ),
       );
       const ms = performance.now() - t0;
-      return { ok: true, value: value === undefined ? null : value, entry: entry('succeeded', ms), ms };
+      const then = nextSagaStep(def, state, { phase, index, ok: true });
+      return { attempt: { ok: true, value: value === undefined ? null : value, entry: entry('succeeded', ms), ms }, then };
     } catch (err) {
       const ms = performance.now() - t0;
       if (lease.lost()) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
       const error = message(err);
-      if (attempt >= policy.maxAttempts || err instanceof PermanentStepError) return { ok: false, error, entry: entry('gave_up', ms, error), ms };
+      const then = nextSagaStep(def, state, { phase, index, ok: false, attempt, maxAttempts: policy.maxAttempts, permanent: err instanceof PermanentStepError });
+      if (then.kind !== 'retry') return { attempt: { ok: false, error, entry: entry('gave_up', ms, error), ms }, then };
       deps.log.warn({ sagaId: row.id, step: step.name, phase, attempt, err: error }, 'saga step attempt failed; retrying');
       await persist(
         { status: state.status, currentStep: state.currentStep, log: [entry('failed', ms, error)] },

@@ -1,6 +1,6 @@
 import { JobPriority, JobType } from '@platform/contracts';
 import type { JetStreamClient } from '@platform/kit';
-import { jobConsumer, JOBS_STREAM } from '../store/streams.js';
+import { jobConsumer, JOBS_STREAM } from './streams.js';
 
 /** One work queue (a job type at a priority) and how much is waiting in it. */
 export interface QueueDepth {
