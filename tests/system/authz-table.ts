@@ -381,10 +381,16 @@ const heldJob = async (w: World) => {
   const { jobId } = await trigger(w, 'gap_analysis');
   // The queue may still hold gap_analysis jobs of earlier rows or runs (a long-lived local NATS):
   // finish whatever comes first until the agent holds the job just triggered (user's own).
-  for (let claims = 0; ; claims++) {
+  // A claim may also come back empty while the new job is still on its way to the queue (the outbox
+  // relay publishes it): ask again, a bounded number of times.
+  for (let claims = 0, empty = 0; ; ) {
     const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['gap_analysis'], waitMs: 3_000 })) as { job: { jobId: string } | null };
-    if (!claimed.job || claims > 50) throw new Error(`the agent claimed ${claimed.job?.jobId ?? 'nothing'}, not the gap_analysis job ${jobId}`);
+    if (!claimed.job) {
+      if (++empty >= 5) throw new Error(`the agent claimed nothing in ${empty} tries, not the gap_analysis job ${jobId}`);
+      continue;
+    }
     if (claimed.job.jobId === jobId) return jobId;
+    if (++claims > 50) throw new Error(`the agent claimed ${claims} other jobs, not the gap_analysis job ${jobId}`);
     await w.call('agent', C, 'jobs.complete', { jobId: claimed.job.jobId, result: { drained: true } });
   }
 };
