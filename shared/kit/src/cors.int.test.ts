@@ -2,9 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { corsEnv, corsSettings } from './cors.js';
-import { startServiceServer, type ServiceServer } from './http-server.js';
+import type { ServiceServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { createTrpc, type RequestContext } from './trpc.js';
+import { startTestServer } from '../test/support/test-server.js';
 
 // Rule (issue 13, item 4): browsers may call a service only from the origins in CORS_ORIGINS.
 // An allowed origin gets its own origin back (never `*`) and a 204 preflight naming the allowed
@@ -26,16 +27,11 @@ const DEV = 'http://localhost:3000,http://localhost:5173, http://localhost:8000'
 const CORS_HEADERS = ['access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-max-age', 'access-control-expose-headers', 'access-control-allow-credentials'];
 
 async function start(env: Record<string, string>): Promise<ServiceServer> {
-  return startServiceServer({
+  return startTestServer({
     name: 'cors-test',
     router: appRouter,
     createContext,
-    readiness: {},
     log,
-    host: '127.0.0.1',
-    port: 0,
-    readinessTimeoutMs: 500,
-    openapi: { title: 'cors test', version: '0' },
     cors: corsSettings(corsEnv.parse(env)),
   });
 }

@@ -1,11 +1,11 @@
-import { PrincipalKind, type Principal } from '@platform/contracts';
-import { request, type IncomingMessage } from 'node:http';
+import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startServiceServer, type ServiceServer } from './http-server.js';
+import type { ServiceServer } from './http-server.js';
 import { createLogger } from './logger.js';
-import { createTrpc, type RequestContext } from './trpc.js';
+import { createTrpc } from './trpc.js';
+import { bearerIdentity, startTestServer } from '../test/support/test-server.js';
 
 // Rule (ARCHITECTURE "Requests have limits"): a body over the limit is answered 413 without being
 // read whole; a tRPC batch over the maximum is refused before any procedure runs; a user, agent or
@@ -37,26 +37,15 @@ const appRouter = router({
     }),
 });
 
-/** Test-only identity: `Authorization: Bearer <kind>:<id>` (token checks are auth.ts's tests' business). */
-async function createContext({ req }: { req: IncomingMessage }): Promise<RequestContext> {
-  const m = /^Bearer (\w+):(\S+)$/.exec(req.headers.authorization ?? '');
-  const kind = PrincipalKind.safeParse(m?.[1]);
-  const principal: Principal | null = m && kind.success ? { kind: kind.data, id: m[2]!, roles: [] } : null;
-  return { principal, authError: null, log };
-}
+const createContext = bearerIdentity(log);
 
-async function start(limits: Parameters<typeof startServiceServer>[0]['limits']) {
+async function start(limits: Parameters<typeof startTestServer>[0]['limits']) {
   const sockets: Socket[] = [];
-  const server = await startServiceServer({
+  const server = await startTestServer({
     name: 'limits-test',
     router: appRouter,
     createContext,
-    readiness: {},
     log,
-    host: '127.0.0.1',
-    port: 0,
-    readinessTimeoutMs: 500,
-    openapi: { title: 'limits test', version: '0' },
     limits,
   });
   server.server.on('connection', (s: Socket) => sockets.push(s));

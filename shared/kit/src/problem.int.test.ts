@@ -1,14 +1,13 @@
-import { PrincipalKind, type Principal } from '@platform/contracts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
-import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { conflict, notFound } from './errors.js';
-import { startServiceServer, type ServiceServer } from './http-server.js';
+import type { ServiceServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { PROBLEM_TYPE_BASE } from './problem.js';
-import { createTrpc, type RequestContext } from './trpc.js';
+import { createTrpc } from './trpc.js';
+import { bearerIdentity, startTestServer } from '../test/support/test-server.js';
 
 // Rule (issue 13, item 3): every error on /api is RFC 9457 application/problem+json with a stable
 // `type` per error kind, `title`, `status`, `detail`, `instance` (the request path), `code`, the
@@ -51,27 +50,17 @@ const appRouter = router({
     .query(() => ({ ok: true })),
 });
 
-/** Test-only identity: `Authorization: Bearer <kind>:<id>`. */
-async function createContext({ req }: { req: IncomingMessage }): Promise<RequestContext> {
-  const m = /^Bearer (\w+):(\S+)$/.exec(req.headers.authorization ?? '');
-  const kind = PrincipalKind.safeParse(m?.[1]);
-  const principal: Principal | null = m && kind.success ? { kind: kind.data, id: m[2]!, roles: [] } : null;
-  return { principal, authError: null, log };
-}
+const createContext = bearerIdentity(log);
 
 let server: ServiceServer;
 let problemSchema: object;
 beforeAll(async () => {
-  server = await startServiceServer({
+  server = await startTestServer({
     name: 'problem-test',
     router: appRouter,
     createContext,
     readiness: { store: async () => Promise.reject(new Error('down')) },
     log,
-    host: '127.0.0.1',
-    port: 0,
-    readinessTimeoutMs: 500,
-    openapi: { title: 'problem test', version: '0' },
     limits: { rateLimit: { requests: 2, anonymousRequests: 1_000, windowMs: 60_000 } },
   });
   const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { components: { schemas: Record<string, object> } };

@@ -1,15 +1,14 @@
-import { PrincipalKind, type Principal } from '@platform/contracts';
 import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink, type TRPCClientError } from '@trpc/client';
 import { tracked } from '@trpc/server';
 import { EventSource } from 'eventsource';
 import { EventEmitter, once } from 'node:events';
-import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startServiceServer, type ServiceServer } from './http-server.js';
+import type { ServiceServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { LastEventId, parseEventId } from './subscriptions.js';
-import { createTrpc, type RequestContext } from './trpc.js';
+import { createTrpc } from './trpc.js';
+import { bearerIdentity, startTestServer } from '../test/support/test-server.js';
 
 // Subscriptions over SSE through the kit's server, over real sockets with tRPC's own client:
 // a token in the Authorization header (an EventSource that can send one) or in connectionParams
@@ -46,26 +45,15 @@ const appRouter = router({
   }),
 });
 
-/** Test-only identity: `Bearer <kind>:<id>` (token checks are auth.ts's tests' business). */
-async function createContext({ req }: { req: IncomingMessage }): Promise<RequestContext> {
-  const m = /^Bearer (\w+):(\S+)$/.exec(req.headers.authorization ?? '');
-  const kind = PrincipalKind.safeParse(m?.[1]);
-  const principal: Principal | null = m && kind.success ? { kind: kind.data, id: m[2]!, roles: [] } : null;
-  return { principal, authError: null, log };
-}
+const createContext = bearerIdentity(log);
 
 let server: ServiceServer;
 beforeAll(async () => {
-  server = await startServiceServer({
+  server = await startTestServer({
     name: 'subscriptions-test',
     router: appRouter,
     createContext,
-    readiness: {},
     log,
-    host: '127.0.0.1',
-    port: 0,
-    readinessTimeoutMs: 500,
-    openapi: { title: 'subscriptions test', version: '0' },
     subscriptions: { perPrincipal: 2 },
   });
 });
@@ -218,16 +206,11 @@ describe('subscriptions over server-sent events', () => {
   });
 
   it('closing the server ends open streams at once instead of waiting for them', async () => {
-    const extra = await startServiceServer({
+    const extra = await startTestServer({
       name: 'subscriptions-close',
       router: appRouter,
       createContext,
-      readiness: {},
-      log,
-      host: '127.0.0.1',
-      port: 0,
-      readinessTimeoutMs: 500,
-      openapi: { title: 'close test', version: '0' },
+        log,
     });
     push(1);
     const res = await fetch(`${extra.url}/trpc/feed?input=${encodeURIComponent('{}')}`, { headers: { authorization: 'Bearer user:frank', accept: 'text/event-stream' } });
