@@ -74,9 +74,11 @@ async function freePort([from, to]: [number, number]): Promise<number> {
   throw new Error(`no free port in ${from}-${to} for a test nats-server`);
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForPort(port: number, child: ChildProcess, failed: () => Error | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const err = failed();
+    if (err) throw new Error(`nats-server did not start: ${err.message}`);
     if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
@@ -102,14 +104,19 @@ export async function startPrivateNats(portOrOptions: number | PrivateNatsOption
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const running = () => child !== undefined && child.pid !== undefined && child.exitCode === null && child.signalCode === null;
   const start = async () => {
     if (running()) return;
     const c = spawn(natsBinary(), args, { stdio: 'ignore' });
     child = c;
-    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    // A binary that cannot be spawned (ENOENT) emits 'error' and never 'exit'.
+    let spawnError: Error | undefined;
+    exited = new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.once('error', (err) => ((spawnError = err), resolve()));
+    });
     try {
-      await waitForPort(port, c, 10_000);
+      await waitForPort(port, c, () => spawnError, 10_000);
     } catch (err) {
       c.kill('SIGKILL');
       await exited;
