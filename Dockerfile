@@ -30,6 +30,7 @@ COPY shared/kit/package.json shared/kit/
 COPY shared/otel/package.json shared/otel/
 COPY shared/agent-sdk/package.json shared/agent-sdk/
 COPY shared/client/package.json shared/client/
+COPY shared/testkit/package.json shared/testkit/
 COPY services/knowledge/package.json services/knowledge/
 COPY services/operations/package.json services/operations/
 COPY services/coordination/package.json services/coordination/

@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ROOT } from './lib/local-env.js';
+import { ROOT } from '@platform/testkit';
 
 const BenchFile = z.object({
   area: z.string(),

@@ -11,7 +11,10 @@ npm run --silent db:migrate
 rm -rf .data/bench
 run() { echo "== bench: $1"; npx tsx --conditions=@platform/source "$2"; }
 run http scripts/bench/http.ts
-for svc in knowledge operations coordination; do
+for svc in knowledge operations; do
   if [ -f "services/$svc/bench/run.ts" ]; then run "$svc" "services/$svc/bench/run.ts"; fi
 done
+# Coordination's bench drives it with the agent SDK, which depends on coordination: it lives here,
+# outside both packages, so neither reaches into the other.
+run coordination scripts/bench/coordination.ts
 npx tsx --conditions=@platform/source scripts/bench-report.ts

@@ -1,5 +1,5 @@
 // Walks the vertical slice against the running system (`npm start`) and prints each step.
-import { SERVICE_PORTS } from './lib/local-env.js';
+import { SERVICE_PORTS } from '@platform/testkit';
 import { walkVerticalSlice } from './lib/vertical-slice.js';
 
 const user = process.argv[2] ?? 'demo-user';

@@ -1,6 +1,6 @@
 // Prints a development token for a principal: npm run dev-token -- user alice [role,...]
 import { Principal } from '@platform/contracts';
-import { devToken } from './lib/local-env.js';
+import { devToken } from '@platform/testkit';
 
 const [kind = 'user', id = 'dev-user', roles = ''] = process.argv.slice(2);
 const principal = Principal.parse({ kind, id, roles: roles ? roles.split(',') : [] });

@@ -1,6 +1,6 @@
 // Runs the three services and the example agent as local processes and prints where to reach them.
 // Called by `npm start` after the infrastructure is up and migrations are applied.
-import { agentNatsEnv, SERVICE_PORTS, storeEnv, type ServiceName } from './lib/local-env.js';
+import { agentNatsEnv, SERVICE_PORTS, storeEnv, type ServiceName } from '@platform/testkit';
 import { enrolAgent, EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './lib/processes.js';
 
 const order: ServiceName[] = ['knowledge', 'coordination', 'operations'];

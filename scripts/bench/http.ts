@@ -4,8 +4,8 @@ import { createLogger, createServiceClient, createTrpc, contextFactory, startSer
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { percentile, round, writeBenchResult } from '../lib/bench.js';
-import { devToken, DEV_AUTH } from '../lib/local-env.js';
+import { percentile, round, writeBenchResult } from '@platform/testkit';
+import { devToken, DEV_AUTH } from '@platform/testkit';
 
 const N = Number(process.env['BENCH_HTTP_REQUESTS'] ?? 3_000);
 const CONCURRENCY = 8;

@@ -16,8 +16,8 @@ import type { z } from 'zod';
 import { coordinationEnv } from '../../services/coordination/src/config.js';
 import { knowledgeEnv } from '../../services/knowledge/src/config.js';
 import { operationsEnv } from '../../services/operations/src/config.js';
-import { devAuth, keyFile } from '../lib/dev-keys.js';
-import { NATS_USER_NAMES, passwordEnvVar } from '../infra/nats-config.js';
+import { devAuth, keyFile } from '@platform/testkit';
+import { NATS_USER_NAMES, passwordEnvVar } from '@platform/testkit';
 import { DEPLOY_DATA, ROOT, SERVICE_PORTS, type ServiceName } from './lib.js';
 import { COMPOSE_NATS_CONF, composeNatsConf } from './nats-conf.js';
 

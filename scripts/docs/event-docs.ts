@@ -1,6 +1,6 @@
 import { asyncApiDocument } from '@platform/kit';
 import { join } from 'node:path';
-import { ROOT } from '../lib/local-env.js';
+import { ROOT } from '@platform/testkit';
 import { renderEventsMarkdown } from './events-md.js';
 
 /** The generated event documentation: absolute path → content. */

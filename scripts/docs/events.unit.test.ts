@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../lib/local-env.js';
+import { ROOT } from '@platform/testkit';
 import { eventDocs } from './event-docs.js';
 import { renderEventsMarkdown, typeOf } from './events-md.js';
 import { asyncApiDocument } from '@platform/kit';

@@ -24,7 +24,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createScratchDatabase } from '../prisma/scratch-db.js';
-import { agentNatsEnv, DEV_AUTH, ROOT, storeEnv, type ServiceName } from '../lib/local-env.js';
+import { agentNatsEnv, DEV_AUTH, ROOT, storeEnv, type ServiceName } from '@platform/testkit';
 import { enrolAgent, EXAMPLE_AGENT_ARGS, spawnNode, type ServiceProcess } from '../lib/processes.js';
 import { walkVerticalSlice } from '../lib/vertical-slice.js';
 

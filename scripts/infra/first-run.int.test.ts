@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT } from '../lib/local-env.js';
+import { ROOT } from '@platform/testkit';
 
 const realNats = join(ROOT, '.data', 'bin', 'nats-server');
 const HEALTH_LIMIT_S = 3;

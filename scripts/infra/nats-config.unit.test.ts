@@ -6,7 +6,7 @@ import { OPERATIONS_STREAM } from '../../services/operations/src/events/streams.
 import { TEAM_MEMBERSHIP_BUCKET as CONTRACT_BUCKET } from '@platform/contracts';
 import { DEAD_LETTER_STREAM as KIT_DEAD_LETTER, envelopeRefusal, EVENT_STREAM_OWNERS, natsInboxPrefix } from '@platform/kit';
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_STREAM, EVENT_STREAMS, FOREIGN_DURABLES, inboxPrefixOf, natsPermissions, renderNatsConfig, TEAM_MEMBERSHIP_BUCKET } from './nats-config.js';
+import { DEAD_LETTER_STREAM, EVENT_STREAMS, FOREIGN_DURABLES, inboxPrefixOf, natsPermissions, renderNatsConfig, TEAM_MEMBERSHIP_BUCKET } from '@platform/testkit';
 
 // The renderer names streams, buckets and durables the services define in code: if one is renamed
 // there and not here, the service would be refused at start. These keep the two in step.

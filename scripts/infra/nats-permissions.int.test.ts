@@ -8,14 +8,14 @@ import { createEnvelope, consumeEvents, createLogger, DEAD_LETTER_STREAM, natsTe
 import { heartbeatSubject, TEAM_MEMBERSHIP_BUCKET, teamMembershipKey } from '@platform/contracts';
 import { consumerOpts } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateNats, type PrivateNats } from '../../services/coordination/test/support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { ensureCoordinationStreams } from '../../services/coordination/src/store/streams.js';
 import { ensureKnowledgeStream } from '../../services/knowledge/src/events/streams.js';
 import { ensureOperationsStream } from '../../services/operations/src/events/streams.js';
 import { teamMembershipBucket } from '../../services/operations/src/events/team-directory.js';
 import { JOB_RESULTS_CONSUMER } from '../../services/operations/src/domain/job-results.js';
 import { RUN_RECORDER_DURABLES } from '../../services/knowledge/src/events/recorder.js';
-import type { NatsUserName } from './nats-config.js';
+import type { NatsUserName } from '@platform/testkit';
 
 const log = createLogger('nats-permissions', 'fatal');
 let nats: PrivateNats;
@@ -79,7 +79,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('services', () => {

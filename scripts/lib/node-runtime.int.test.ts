@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './local-env.js';
+import { ROOT } from '@platform/testkit';
 
 const script = readFileSync(join(ROOT, 'scripts', 'lib', 'node-runtime.sh'), 'utf8');
 const pinned = /^NODE_RUNTIME_VERSION=(\d+)\.(\d+)\.(\d+)$/m.exec(script);

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { createServiceClient } from '@platform/kit';
-import { DEV_AUTH, devToken, ROOT, SERVICE_PORTS, storeEnv, type ServiceName } from './local-env.js';
+import { DEV_AUTH, devToken, ROOT, SERVICE_PORTS, type ServiceName, storeEnv } from '@platform/testkit';
 
 export interface ServiceProcess {
   name: string;

@@ -3,7 +3,7 @@ import type { CoordinationRouter } from '@platform/coordination/router';
 import { createServiceClient } from '@platform/kit';
 import type { KnowledgeRouter } from '@platform/knowledge/router';
 import type { OperationsRouter } from '@platform/operations/router';
-import { agentNatsEnv, devToken, SERVICE_PORTS, type ServiceName } from './local-env.js';
+import { agentNatsEnv, devToken, SERVICE_PORTS, type ServiceName } from '@platform/testkit';
 import { enrolAgent, EXAMPLE_AGENT_ARGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from './processes.js';
 
 /** Ports for test runs, apart from `npm start`'s so both can run at once. */
@@ -66,16 +66,6 @@ export async function startTestSystem(opts: { agents?: number; ports?: Record<Se
   };
 }
 
-/** Polls `read` until `done` holds, failing with the last value after `timeoutMs`. */
-export async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (done(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-}
+export { eventually } from '@platform/testkit';
 
 export { SERVICE_PORTS };

@@ -11,7 +11,7 @@ import type { CoordinationRouter } from '@platform/coordination/router';
 import type { KnowledgeRouter } from '@platform/knowledge/router';
 import type { OperationsRouter } from '@platform/operations/router';
 import { TRPCClientError } from '@trpc/client';
-import { devToken, type ServiceName } from './local-env.js';
+import { devToken, type ServiceName } from '@platform/testkit';
 
 export type SliceStep = (n: number, text: string, detail: unknown) => void;
 

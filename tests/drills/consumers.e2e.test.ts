@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connectNats, consumeEvents, createEnvelope, createLogger, DEAD_LETTER_STREAM, ensureStream, publishEnvelope, type NatsConnection } from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateNats, type PrivateNats } from '../lib/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Drills on the shared consumer runtime (every service's consumers use consumeEvents), against a
 // private nats-server: a poison message is dead-lettered and the stream keeps flowing; a slow
@@ -22,7 +22,7 @@ const jobEvent = (status: 'succeeded' | 'failed' = 'succeeded') =>
   });
 
 beforeAll(async () => {
-  nats = await startPrivateNats(4482);
+  nats = await startPrivateNats({ port: 4482, as: 'platform' });
   nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'drill', log });
   await ensureStream(nc, { name: 'COORDINATION_EVENTS', subjects: ['coordination.>'] });
 });

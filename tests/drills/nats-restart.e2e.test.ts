@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connectNats, consumeEvents, createEnvelope, createLogger, ensureStream, startOutboxRelay, type NatsConnection } from '@platform/kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startPrivateNats, type PrivateNats } from '../lib/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Drill: NATS is killed (SIGKILL) and restarted in the middle of a burst of 5,000 events leaving
 // through the outbox relay. Pass: every event reaches the durable consumer, none is applied twice.
@@ -11,7 +11,7 @@ let nats: PrivateNats;
 const conns: NatsConnection[] = [];
 
 beforeAll(async () => {
-  nats = await startPrivateNats(4481);
+  nats = await startPrivateNats({ port: 4481, as: 'platform' });
 });
 afterAll(async () => {
   await Promise.allSettled(conns.map((c) => c.close()));

@@ -2,10 +2,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../scripts/lib/processes.js';
 import { tokenFor } from '../../scripts/lib/test-system.js';
-import { percentile } from '../../scripts/lib/bench.js';
+import { percentile, type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { callProcedure } from '../lib/http-call.js';
-import { startPrivateNats, type PrivateNats } from '../lib/private-nats.js';
-import { startPrivatePostgres, type PrivatePostgres } from '../lib/private-postgres.js';
+import { startPrivatePostgres, type PrivatePostgres } from '@platform/testkit';
 
 // Drill: Postgres stops for 5 s under write load. Pass: writes fail fast with a typed error while
 // it is down, succeed again without restarting the service, no acknowledged write is lost, and
@@ -20,7 +19,7 @@ beforeAll(async () => {
   db.migrate();
   // Its own NATS too: an operations on a private database must not publish into (or resync the team
   // directory of) the shared server, where it would overwrite what the shared operations published.
-  nats = await startPrivateNats(4487);
+  nats = await startPrivateNats({ port: 4487, as: 'platform' });
   const natsEnv = { NATS_URL: nats.url, NATS_USER: nats.user, NATS_PASSWORD: nats.password };
   operations = spawnService('operations', serviceEnv('operations', ports, { DATABASE_URL: db.databaseUrl, ...natsEnv, LOG_LEVEL: 'warn' }), 'drill-operations');
   await waitForHttp(`${operations.url}/readyz`, 60_000, operations);

@@ -1,4 +1,4 @@
-import type { ServiceName } from '../../scripts/lib/local-env.js';
+import type { ServiceName } from '@platform/testkit';
 import { RawJson } from './arbitraries.js';
 import type { ProcedureInfo } from './procedures.js';
 

@@ -2,7 +2,7 @@ import { createCoordinationRouter } from '@platform/coordination/router';
 import { createKnowledgeRouter } from '@platform/knowledge/router';
 import { createOperationsRouter } from '@platform/operations/router';
 import type { z } from 'zod';
-import type { ServiceName } from '../../scripts/lib/local-env.js';
+import type { ServiceName } from '@platform/testkit';
 
 export interface ProcedureInfo {
   service: ServiceName;

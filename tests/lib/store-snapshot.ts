@@ -1,7 +1,7 @@
 import { connectNats, createLogger } from '@platform/kit';
 import neo4j from 'neo4j-driver';
 import pg from 'pg';
-import { storeEnv } from '../../scripts/lib/local-env.js';
+import { storeEnv } from '@platform/testkit';
 
 /**
  * Counts of everything a refused call could have written: rows per Postgres table, Neo4j nodes and

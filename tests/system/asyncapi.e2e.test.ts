@@ -2,7 +2,7 @@ import { asyncApiDocument, connectNats, createLogger, EVENT_STREAM_OWNERS, type 
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { storeEnv } from '../../scripts/lib/local-env.js';
+import { storeEnv } from '@platform/testkit';
 import { clientsFor, eventually, startTestSystem, tokenFor, type TestSystem } from '../../scripts/lib/test-system.js';
 
 // Event subscribers are users too: whatever a service publishes must be in the AsyncAPI document it

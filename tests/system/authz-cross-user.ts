@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { expect } from 'vitest';
-import { storeEnv } from '../../scripts/lib/local-env.js';
+import { storeEnv } from '@platform/testkit';
 
 /**
  * Cross-user checks that go beyond one procedure call. The per-procedure cross-user reads and writes

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '@platform/contracts';
-import type { ServiceName } from '../../scripts/lib/local-env.js';
+import type { ServiceName } from '@platform/testkit';
 import { startTestSystem, tokenFor, type TestSystem } from '../../scripts/lib/test-system.js';
 import { clampWaits, validInputs } from '../lib/arbitraries.js';
 import { callProcedure, callRest, type CallResult } from '../lib/http-call.js';

@@ -1,4 +1,4 @@
-import type { ServiceName } from '../../scripts/lib/local-env.js';
+import type { ServiceName } from '@platform/testkit';
 
 /**
  * The authorization matrix: for every procedure of every service (`'<service>:<path>'`), which

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/local-env.js';
+import { ROOT } from '@platform/testkit';
 import { clientsFor, startTestSystem, tokenFor, type TestSystem } from '../../scripts/lib/test-system.js';
 import { buildConsole } from '../../services/knowledge/console/build.js';
 import { recordedIds } from '../../services/knowledge/src/domain/recorded-runs.js';

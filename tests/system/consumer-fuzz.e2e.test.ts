@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connectNats, createLogger, type NatsConnection } from '@platform/kit';
 import { headers } from 'nats';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { storeEnv } from '../../scripts/lib/local-env.js';
+import { storeEnv } from '@platform/testkit';
 import { clientsFor, eventually, startTestSystem, tokenFor, type TestSystem } from '../../scripts/lib/test-system.js';
 
 // Malformed envelopes on every durable consumer operations runs (job results, stuck agents):

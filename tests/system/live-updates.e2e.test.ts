@@ -6,7 +6,7 @@ import type { AnyRouter } from '@trpc/server';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordedIds } from '../../services/knowledge/src/domain/recorded-runs.js';
-import type { ServiceName } from '../../scripts/lib/local-env.js';
+import type { ServiceName } from '@platform/testkit';
 import { clientsFor, startTestSystem, tokenFor, type TestSystem } from '../../scripts/lib/test-system.js';
 
 // Live updates (issue 15, item 2) against the three services as processes on the real stores, with

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/local-env.js';
+import { ROOT } from '@platform/testkit';
 import { startTestSystem, tokenFor, type TestSystem } from '../../scripts/lib/test-system.js';
 
 // Schemathesis (from PyPI) against each running service's /openapi.json, with a valid token:

@@ -1,7 +1,7 @@
 import { consumeEvents, createLogger, DEAD_LETTER_STREAM, DiscardPolicy, ensureStream, nanos, RetentionPolicy, type StreamLimits } from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEADLETTER_STREAM, ensureCoordinationStreams, JOBS_STREAM, type CoordinationStreamLimits } from '../../services/coordination/src/store/streams.js';
-import { startPrivateNats, type PrivateNats } from '../../services/coordination/test/support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { ensureKnowledgeStream, KNOWLEDGE_STREAM } from '../../services/knowledge/src/events/streams.js';
 import { COORDINATION_STREAM, ensureOperationsStream, OPERATIONS_STREAM } from '../../services/operations/src/events/streams.js';
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
   nats = await startPrivateNats(4589);
 });
 afterAll(async () => {
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('event stream retention', () => {

@@ -2,11 +2,10 @@ import { heartbeatSubject, signHeartbeat, type UnsignedHeartbeat } from '@platfo
 import { connectNats, createLogger } from '@platform/kit';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devToken } from '../../../scripts/lib/local-env.js';
+import { devToken, type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../src/store/streams.js';
 import { agent, FAST, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
 // The agent registry against a private nats-server with fast timings (FAST: heartbeat 300 ms →
 // stale after 600 ms; offline TTL 1.5 s; sweeps every 100 ms; stuck grace 800 ms).
@@ -33,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('agents.register', () => {

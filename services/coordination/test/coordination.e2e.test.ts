@@ -1,11 +1,10 @@
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { connectNats, createLogger, createServiceClient, type NatsConnection } from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devToken } from '../../../scripts/lib/local-env.js';
+import { devToken, type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { enrolAgent, NODE_TS_FLAGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { JOBS_STREAM } from '../src/store/streams.js';
 import { readEvents, waitFor, waitForEvents } from './support/events.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
 // Coordination as processes: two replicas (4501, 4502) on a private nats-server, example agents
 // as processes. Heartbeat 500 ms (stale after 1 s), offline TTL 2.5 s.
@@ -69,7 +68,7 @@ afterAll(async () => {
   await Promise.all(agents.map((a) => a.stop('SIGKILL')));
   await Promise.all(replicas.map((r) => r.stop()));
   await nc?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('coordination processes', () => {

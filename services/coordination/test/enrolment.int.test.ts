@@ -1,8 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DEV_AUTH } from '../../../scripts/lib/local-env.js';
+import { DEV_AUTH, type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { startTestCoordination, user, type TestCoordination } from './support/coordination.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
 // Agent enrolment against a private nats-server: an operator (platform admin) or a service enrols an
 // agent; the agent trades the one-time token for its own short-lived token and refreshes it. Nothing
@@ -24,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('agent enrolment', () => {

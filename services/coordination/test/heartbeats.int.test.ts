@@ -1,12 +1,11 @@
 import { heartbeatSubject, signHeartbeat, type UnsignedHeartbeat } from '@platform/contracts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devToken } from '../../../scripts/lib/local-env.js';
+import { devToken, type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { absorbHeartbeats, HEARTBEAT_CLOCK_SKEW_MS } from '../src/domain/heartbeats.js';
 import { BUCKETS } from '../src/store/streams.js';
 import { agent, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
 import { readEvents } from './support/events.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 
 // Heartbeats over NATS taken by hand (absorbHeartbeats), so the order of events is the test's:
 // this coordination's own liveness loop does not run within the test (LIVENESS_SWEEP_MS 1 h).
@@ -21,7 +20,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 /** Registers `name` (as that agent) and answers the heartbeat key the registration issued. */

@@ -5,7 +5,7 @@ import { jobEvent } from '../src/events/job-events.js';
 import { DEADLETTER_STREAM, JOBS_STREAM } from '../src/store/streams.js';
 import { agent, service, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Jobs through the router (createCaller) against a private nats-server: validation, idempotency,
 // priorities, the lifecycle with its events, retries and dead letters, cancel, release, list.
@@ -46,7 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('jobs.trigger', () => {

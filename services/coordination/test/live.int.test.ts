@@ -1,7 +1,7 @@
 import type { Principal } from '@platform/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agent, rejection, service, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Live updates (issue 15, item 2) through the router against a private nats-server: jobs.onStatus
 // and agents.onChange yield tracked events whose ids resume a stream with no gap and no duplicate;
@@ -60,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 type JobEvent = { jobId: string; seq: number; status: string; agent: string | null; result?: unknown };

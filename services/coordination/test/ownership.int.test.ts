@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob } from '../src/domain/jobs.js';
 import { admin, agent, service, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Ownership of jobs and schedules (issue 12, item 4) through the router against a private
 // nats-server. Operations' side (teams, who may change a task) is FakeOperations, which answers by
@@ -32,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('a job belongs to whoever triggered it', () => {

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agent, service, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 /*
  * Rule: agents.list and schedules.list answer a page at a time (limit: default 100, max 500) with
@@ -43,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('agents.list pages', () => {

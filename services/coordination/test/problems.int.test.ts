@@ -1,9 +1,9 @@
 import type { ServiceServer } from '@platform/kit';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectProblem, issueLines, serveRouter } from '../../../tests/lib/problem-server.js';
+import { bearer, expectProblem, issueLines, serveRouter } from '@platform/testkit';
 import { startTestCoordination, type TestCoordination } from './support/coordination.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Rule (issue 13, item 3): coordination's errors on /api are RFC 9457 problem+json a non-TypeScript
 // caller can read. Its real router behind the kit's HTTP server, on a private nats-server.
@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('coordination /api errors', () => {

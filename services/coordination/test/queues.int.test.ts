@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agent, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // queues.depths through the router against a private nats-server: what the console's queue table shows.
 let nats: PrivateNats;
@@ -20,7 +20,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('queues.depths', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCoordination, user, agent, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents } from './support/events.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Schedules against a private nats-server, with two coordination replicas (separate connections,
 // each running its scheduler every 100 ms) firing the same schedules.
@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await a?.close();
   await b?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('schedules', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { eventually, tokenFor } from '../../../scripts/lib/test-system.js';
 import { callProcedure } from '../../../tests/lib/http-call.js';
-import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Rule: coordination starts while NATS (its store: streams and KV buckets) is down — here a private
 // server that does not exist yet — answers /healthz 200, /readyz 503 problem+json naming nats,
@@ -10,7 +10,7 @@ import { startPrivateNats, type PrivateNats } from './support/private-nats.js';
 // (streams and buckets made, calls served) once NATS comes up: the same process, no restart.
 const ports = { knowledge: 4289, operations: 4288, coordination: 4287 };
 const NATS_PORT = 4599;
-// The private server's users (support/private-nats.ts): coordination's own, with its permissions.
+// The private server's users (@platform/testkit's private-nats.ts): coordination's own, with its permissions.
 const NATS_ENV = { NATS_URL: `nats://127.0.0.1:${NATS_PORT}`, NATS_USER: 'coordination', NATS_PASSWORD: 'coordination_test_pw' };
 let coordination: ServiceProcess | undefined;
 let nats: PrivateNats | undefined;
@@ -21,7 +21,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await coordination?.stop();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 const listJobs = async () => callProcedure(ports, { service: 'coordination', path: 'jobs.list', type: 'query' }, {}, await tokenFor({ kind: 'user', id: 'no-store', roles: [] }));

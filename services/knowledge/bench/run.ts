@@ -1,8 +1,7 @@
 import { staticTeamDirectory, systemClock, uuid } from '@platform/kit';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { percentile, round, writeBenchResult, type BenchTable } from '../../../scripts/lib/bench.js';
-import { storeEnv } from '../../../scripts/lib/local-env.js';
+import { type BenchTable, percentile, round, storeEnv, writeBenchResult } from '@platform/testkit';
 import { graphSettings, loadGraphConfig } from '../src/config.js';
 import { importLegacy, type ImportOptions } from '../src/import/importer.js';
 import { lineProgress } from '../src/import/progress.js';

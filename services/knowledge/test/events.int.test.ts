@@ -2,7 +2,7 @@ import { parseEnvelope, type EventSubject, type TypedEnvelope } from '@platform/
 import { staticTeamDirectory, systemClock, uuid, type NatsConnection } from '@platform/kit';
 import type { Subscription } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../../../scripts/lib/test-system.js';
+import { eventually } from '@platform/testkit';
 import { startKnowledgeOutbox } from '../src/events/outbox.js';
 import { createKnowledgeRouter } from '../src/router/index.js';
 import { createCallerFactory } from '../src/trpc.js';

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Principal } from '@platform/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, storeEnv } from '../../../scripts/lib/local-env.js';
+import { ROOT, storeEnv } from '@platform/testkit';
 import { blockIdFor } from '../src/import/legacy-ids.js';
 import { importLegacy } from '../src/import/importer.js';
 import { lineProgress } from '../src/import/progress.js';

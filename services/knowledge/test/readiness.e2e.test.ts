@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, storeEnv } from '../../../scripts/lib/local-env.js';
+import { ROOT, storeEnv } from '@platform/testkit';
 import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { eventually, tokenFor } from '../../../scripts/lib/test-system.js';
 import { callProcedure } from '../../../tests/lib/http-call.js';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, storeEnv } from '../../../scripts/lib/local-env.js';
+import { ROOT, storeEnv } from '@platform/testkit';
 import type { Graph } from '../src/store/neo4j.js';
 import { bootstrapSchema, expectedSchema, SCHEMA_VERSION, schemaStatus } from '../src/store/schema.js';
 import { openTestGraph, testGraphConfig } from './support/harness.js';

@@ -6,12 +6,12 @@ import { startOperationsOutbox } from '../src/events/outbox.js';
 import { COORDINATION_STREAM, ensureOperationsStream, OPERATIONS_STREAM } from '../src/events/streams.js';
 import { markProcessed } from '../src/store/inbox.js';
 import { callerFor, silentLog, testDeps, user } from './support/callers.js';
-import { ownNatsServer, type OwnNats } from './support/nats-server.js';
+import { startPrivateNats, type PrivateNats } from '@platform/testkit';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
 
 // The outbox against a NATS server this test owns, so it can stop it in the middle of writes.
 let s: ScratchDb;
-let nats: OwnNats;
+let nats: PrivateNats;
 let nc: NatsConnection;
 let setupError: unknown;
 
@@ -20,8 +20,8 @@ beforeAll(async () => {
     s = await migratedScratchDb('outbox');
     await s.admin.query(`CREATE TABLE consumed (event_id uuid NOT NULL, subject text NOT NULL)`);
     await s.admin.query(`GRANT SELECT, INSERT ON consumed TO operations_app`);
-    nats = await ownNatsServer();
-    nc = await connectNats({ url: nats.url, name: 'outbox-test', log: silentLog });
+    nats = await startPrivateNats({ portRange: [4491, 4499], as: 'platform' });
+    nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'outbox-test', log: silentLog });
     await ensureOperationsStream(nc);
     await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'] });
   } catch (e) {
@@ -70,7 +70,7 @@ describe('outbox relay and idempotent consumers', () => {
       for (let i = 0; i < 5; i++) await alice.tasks.create({ title: `before ${i}` });
       await waitFor('first events consumed', async () => (await count('consumed')) === 5);
 
-      await nats.stop();
+      await nats.kill('SIGTERM');
       for (let i = 0; i < 10; i++) await alice.tasks.create({ title: `while down ${i}`, subtasks: [{ title: `sub ${i}` }] });
       await sleep(500); // the relay tries (and fails) meanwhile
       expect(await count(`outbox WHERE published_at IS NULL`)).toBe(20);

@@ -1,7 +1,7 @@
 import type { ServiceServer } from '@platform/kit';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectProblem, issueLines, serveRouter } from '../../../tests/lib/problem-server.js';
+import { bearer, expectProblem, issueLines, serveRouter } from '@platform/testkit';
 import { createOperationsRouter } from '../src/router/index.js';
 import { testDeps } from './support/callers.js';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';

@@ -6,7 +6,7 @@ import { CONSUMED_STREAMS, streamHorizons } from '../src/events/retention.js';
 import { COORDINATION_STREAM } from '../src/events/streams.js';
 import { appendOutboxSql } from '../src/store/outbox.js';
 import { silentLog } from './support/callers.js';
-import { ownNatsServer, type OwnNats } from './support/nats-server.js';
+import { startPrivateNats, type PrivateNats } from '@platform/testkit';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
 
 // The rule: sent outbox rows and processed-event markers go after their retention, in bounded
@@ -16,15 +16,15 @@ import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
 const DAY = 24 * 3600_000;
 const STREAM_MAX_AGE = 10 * DAY;
 let s: ScratchDb;
-let nats: OwnNats;
+let nats: PrivateNats;
 let nc: NatsConnection;
 let setupError: unknown;
 
 beforeAll(async () => {
   try {
     s = await migratedScratchDb('retention');
-    nats = await ownNatsServer();
-    nc = await connectNats({ url: nats.url, name: 'retention-test', log: silentLog });
+    nats = await startPrivateNats({ portRange: [4491, 4499], as: 'platform' });
+    nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'retention-test', log: silentLog });
     await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'], ...limitsRetention({ maxAgeMs: STREAM_MAX_AGE, maxBytes: 1024 ** 2 }) });
   } catch (e) {
     setupError = e;

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { eventually, tokenFor } from '../../../scripts/lib/test-system.js';
 import { callProcedure } from '../../../tests/lib/http-call.js';
-import { startPrivateNats, type PrivateNats } from '../../../tests/lib/private-nats.js';
-import { startPrivatePostgres, type PrivatePostgres } from '../../../tests/lib/private-postgres.js';
+import { type PrivateNats, startPrivateNats } from '@platform/testkit';
+import { startPrivatePostgres, type PrivatePostgres } from '@platform/testkit';
 
 // Rule: operations starts while its Postgres is down, answers /healthz 200, /readyz 503 problem+json
 // naming postgres, refuses calls with SERVICE_UNAVAILABLE and a message that names postgres, and
@@ -21,7 +21,7 @@ let operations: ServiceProcess | undefined;
 let unsafe: ServiceProcess | undefined;
 
 beforeAll(async () => {
-  nats = await startPrivateNats(4483);
+  nats = await startPrivateNats({ port: 4483, as: 'platform' });
   const natsEnv = { NATS_URL: nats.url, NATS_USER: nats.user, NATS_PASSWORD: nats.password };
   db = startPrivatePostgres(55497);
   db.migrate(); // the schema exists; only the server is down when the service starts

@@ -2,7 +2,7 @@ import { eventSchemas, type JobOwner } from '@platform/contracts';
 import { createEnvelope, type ServiceServer } from '@platform/kit';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectProblem, issueLines, serveRouter } from '../../../tests/lib/problem-server.js';
+import { bearer, expectProblem, issueLines, serveRouter } from '@platform/testkit';
 import { onJobSucceeded } from '../src/domain/job-results.js';
 import { createOperationsRouter } from '../src/router/index.js';
 import { asUser } from '../src/store/scope.js';

@@ -3,13 +3,13 @@ import { connectNats, natsTeamDirectory, type NatsConnection } from '@platform/k
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTeamDirectoryPublisher, teamMembershipBucket, type TeamDirectoryPublisher } from '../src/events/team-directory.js';
 import { callerFor, silentLog, testDeps, user } from './support/callers.js';
-import { ownNatsServer, type OwnNats } from './support/nats-server.js';
+import { startPrivateNats, type PrivateNats } from '@platform/testkit';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
 
 // Team memberships in Postgres → the TEAM_MEMBERSHIP KV bucket → natsTeamDirectory, against a real
 // nats-server (this test's own) and a scratch database.
 let s: ScratchDb;
-let nats: OwnNats;
+let nats: PrivateNats;
 let nc: NatsConnection;
 let publisher: TeamDirectoryPublisher | undefined;
 let setupError: unknown;
@@ -17,8 +17,8 @@ let setupError: unknown;
 beforeAll(async () => {
   try {
     s = await migratedScratchDb('teamdir');
-    nats = await ownNatsServer();
-    nc = await connectNats({ url: nats.url, name: 'team-directory-test', log: silentLog });
+    nats = await startPrivateNats({ portRange: [4491, 4499], as: 'platform' });
+    nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'team-directory-test', log: silentLog });
   } catch (e) {
     setupError = e;
   }

@@ -3,7 +3,7 @@ import { connectNats, createLogger } from '@platform/kit';
 import { headers } from 'nats';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeEnv } from '../../../scripts/lib/local-env.js';
+import { storeEnv } from '@platform/testkit';
 import { clientsFor, eventually, startTestSystem, TEST_PORTS, tokenFor, type TestSystem } from '../../../scripts/lib/test-system.js';
 
 // The vertical slice across three processes, real Neo4j, Postgres and NATS:

@@ -1,11 +1,9 @@
 import { contextFactory, createLogger, createServiceClient, startServiceServer, type ServiceServer } from '@platform/kit';
 import type { CoordinationRouter } from '@platform/coordination/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devToken, DEV_AUTH } from '../../../scripts/lib/local-env.js';
-import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../../../services/coordination/src/store/streams.js';
-import { FAST, startTestCoordination, type TestCoordination } from '../../../services/coordination/test/support/coordination.js';
-import { readEvents, waitFor } from '../../../services/coordination/test/support/events.js';
-import { startPrivateNats, type PrivateNats } from '../../../services/coordination/test/support/private-nats.js';
+import { DEV_AUTH, devToken, type PrivateNats, startPrivateNats } from '@platform/testkit';
+import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '@platform/contracts';
+import { ensureCoordinationStreams, FAST, readEvents, startTestCoordination, waitFor, type TestCoordination } from '@platform/coordination/testing';
 import { startAgent, type AgentOptions, type JobHandler, type RunningAgent } from '../src/agent.js';
 
 // The SDK against a real coordination HTTP server (in-process, port 4503) on a private nats-server.
@@ -62,7 +60,7 @@ afterAll(async () => {
   await Promise.all(running.map((a) => a.stop({ drainTimeoutMs: 0 })));
   await server?.close();
   await coord?.close();
-  await nats?.stop();
+  await nats?.destroy();
 });
 
 describe('agent SDK', () => {

@@ -17,6 +17,9 @@ export const agentKey = (name: string): string => (SAFE_KEY.test(name) ? name : 
  * `agents.ping` is the other way to send one, and the one that answers (cancellations).
  */
 export const HEARTBEAT_SUBJECT_PREFIX = 'agents.heartbeat';
+/** The JetStream stream coordination keeps heartbeats in (latest per agent), and its one durable shared by the replicas. */
+export const HEARTBEATS_STREAM = 'AGENT_HEARTBEATS';
+export const HEARTBEATS_CONSUMER = 'coordination';
 export const heartbeatSubject = (agentName: string): string => `${HEARTBEAT_SUBJECT_PREFIX}.${agentKey(agentName)}`;
 
 /** 32 random bytes, base64url without padding (43 characters). */

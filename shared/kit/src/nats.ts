@@ -34,7 +34,7 @@ export interface NatsSettings {
 /**
  * The inbox prefix of a NATS user: `_INBOX_<user>` (characters other than letters, digits, `_` and
  * `-` become `_`), plain `_INBOX` without a user. The server lets each user subscribe to its own
- * prefix only (scripts/infra/nats-config.ts), so the replies to one user's JetStream API, KV and
+ * prefix only (shared/testkit/src/nats-config.ts), so the replies to one user's JetStream API, KV and
  * publish requests never reach another user — an agent cannot read a service's KV reads.
  */
 export const natsInboxPrefix = (user: string | undefined): string => (user ? `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}` : '_INBOX');
@@ -179,7 +179,7 @@ export const DEAD_LETTER_STREAM = 'DEADLETTER';
 
 /**
  * The event streams and the service that owns each. Only the owner may publish to its stream's
- * subjects (NATS permissions, scripts/infra/nats-config.ts), and consumeEvents refuses an envelope
+ * subjects (NATS permissions, shared/testkit/src/nats-config.ts), and consumeEvents refuses an envelope
  * whose `source` names anyone else: a message that got in some other way is not believed.
  */
 export const EVENT_STREAM_OWNERS: Readonly<Record<string, string>> = {

@@ -12,7 +12,7 @@ import {
   type NatsConnection,
   type StreamLimits,
 } from '@platform/kit';
-import { HEARTBEAT_SUBJECT_PREFIX, JobPriority, JobType } from '@platform/contracts';
+import { HEARTBEAT_SUBJECT_PREFIX, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, JobPriority, JobType } from '@platform/contracts';
 
 /** Coordination's events, consumed by other services. */
 export const COORDINATION_STREAM = 'COORDINATION_EVENTS';
@@ -25,9 +25,8 @@ export const jobConsumer = (jobType: JobType, priority: JobPriority) => `jobs-${
 export const DEADLETTER_STREAM = 'JOBS_DEADLETTER';
 export const deadLetterSubject = (jobType: JobType) => `jobs.dead.${jobType}`;
 
-/** Agents' heartbeats over NATS (latest per agent), taken in batches by one durable shared by the replicas. */
-export const HEARTBEATS_STREAM = 'AGENT_HEARTBEATS';
-export const HEARTBEATS_CONSUMER = 'coordination';
+/** Agents' heartbeats over NATS (latest per agent), taken in batches by one durable shared by the replicas (names in contracts). */
+export { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM };
 
 export const BUCKETS = {
   /** Job records (with their outbox), key = job id. */

@@ -2,11 +2,10 @@ import type { Principal } from '@platform/contracts';
 import { TRPCError } from '@trpc/server';
 import { expect } from 'vitest';
 import { connectNats, createLogger, type NatsConnection } from '@platform/kit';
-import { DEV_AUTH } from '../../../../scripts/lib/local-env.js';
+import { DEV_AUTH, type PrivateNats } from '@platform/testkit';
 import { startCoordination, type Coordination } from '../../src/app.js';
 import { createCallerFactory } from '../../src/trpc.js';
 import { FakeOperations } from './fake-operations.js';
-import type { PrivateNats } from './private-nats.js';
 
 /** Fast timings for tests: heartbeat 300 ms (stale after 600 ms), offline after 1.5 s, sweeps every 100 ms. */
 export const FAST = {

@@ -3,7 +3,7 @@ import { consumeEvents, startInBackground, type Logger, type NatsConnection, typ
 import { planFor, RECORDED_COORDINATION_SUBJECTS, RECORDED_OPERATIONS_SUBJECTS, type RecordedSubject } from '../domain/recorded-runs.js';
 import { recordPlan, type RecordDeps } from '../store/recorded-runs.js';
 
-/** Durable consumer names (scripts/infra/nats-config.ts grants knowledge exactly these on the two streams). */
+/** Durable consumer names (shared/testkit/src/nats-config.ts grants knowledge exactly these on the two streams). */
 export const RUN_RECORDER_DURABLES = {
   operations: { stream: 'OPERATIONS_EVENTS', durable: 'knowledge-runs-operations' },
   coordination: { stream: 'COORDINATION_EVENTS', durable: 'knowledge-runs-coordination' },

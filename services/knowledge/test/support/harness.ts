@@ -1,7 +1,7 @@
 import type { Principal } from '@platform/contracts';
 import { connectNats, createLogger, staticTeamDirectory, systemClock, uuid, type NatsConnection, type OutboxRelay, type TeamDirectory } from '@platform/kit';
 import { randomBytes } from 'node:crypto';
-import { storeEnv } from '../../../../scripts/lib/local-env.js';
+import { storeEnv } from '@platform/testkit';
 import { graphSettings, loadGraphConfig, type GraphConfig } from '../../src/config.js';
 import { startKnowledgeOutbox } from '../../src/events/outbox.js';
 import { ensureKnowledgeStream } from '../../src/events/streams.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { deploy } from '../../../../scripts/prisma/commands.js';
 import { createScratchDatabase, withDatabase } from '../../../../scripts/prisma/scratch-db.js';
-import { storeEnv } from '../../../../scripts/lib/local-env.js';
+import { storeEnv } from '@platform/testkit';
 import { createDb, type Db } from '../../src/store/prisma.js';
 import { createPool, poolRunner, type SqlPool } from '../../src/store/sql.js';
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../../scripts/lib/local-env.js';
+import { ROOT } from './local-env.js';
 
 /**
  * A second, throwaway Postgres cluster started by the same scripts/infra.sh (INFRA_DATA and

@@ -1,5 +1,5 @@
 // Coordination benchmark (part of `npm run bench`; alone:
-//   npx tsx --conditions=@platform/source services/coordination/bench/run.ts).
+//   npx tsx --conditions=@platform/source scripts/bench/coordination.ts).
 // Starts its own nats-server (port 4599) and a coordination process (port 4509) with production
 // timings, then measures, in one run:
 //   1. raw JetStream publish → consume at 200 msg/s and as a burst (the baseline);
@@ -11,12 +11,9 @@ import type { CoordinationRouter } from '@platform/coordination/router';
 import { AckPolicy, connectNats, KvWatchInclude, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy } from '@platform/kit';
 import { execSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { percentile, round, writeBenchResult, type BenchTable } from '../../../scripts/lib/bench.js';
-import { devToken } from '../../../scripts/lib/local-env.js';
-import { serviceEnv, spawnService, waitForHttp } from '../../../scripts/lib/processes.js';
-import { startAgent, type RunningAgent } from '../../../shared/agent-sdk/src/agent.js';
-import { runHeartbeats, TRPC_PING_EVERY } from '../../../shared/agent-sdk/src/heartbeats.js';
-import { startPrivateNats } from '../test/support/private-nats.js';
+import { type BenchTable, devToken, percentile, round, startPrivateNats, writeBenchResult } from '@platform/testkit';
+import { runHeartbeats, startAgent, TRPC_PING_EVERY, type RunningAgent } from '@platform/agent-sdk';
+import { serviceEnv, spawnService, waitForHttp } from '../lib/processes.js';
 
 const RATE = 200; // per second, the issue's target load
 const PACED_SECONDS = 10;
@@ -352,5 +349,5 @@ try {
 } finally {
   await Promise.all(agents.map((a) => a.stop({ drainTimeoutMs: 0 })));
   await coordination.stop();
-  await nats.stop();
+  await nats.destroy();
 }

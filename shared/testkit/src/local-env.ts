@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { Principal } from '@platform/contracts';
 import { devAuth } from './dev-keys.js';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// shared/testkit/src → the repository root.
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /**
  * Local development signing keys (.data/keys, made on first use): user tokens from a local identity
