@@ -17,7 +17,7 @@ import { coordinationEnv } from '../../services/coordination/src/config.js';
 import { knowledgeEnv } from '../../services/knowledge/src/config.js';
 import { operationsEnv } from '../../services/operations/src/config.js';
 import { devAuth, keyFile } from '@platform/testkit';
-import { NATS_USER_NAMES, passwordEnvVar } from '@platform/testkit';
+import { NATS_USER_NAMES, passwordEnvVar } from '@platform/contracts/nats-permissions';
 import { DEPLOY_DATA, ROOT, SERVICE_PORTS, type ServiceName } from './lib.js';
 import { COMPOSE_NATS_CONF, composeNatsConf } from './nats-conf.js';
 
@@ -355,7 +355,7 @@ describe('docker-compose.yml: NATS users (least privilege)', () => {
     expect(readFileSync(COMPOSE_NATS_CONF, 'utf8'), `${path.relative(ROOT, COMPOSE_NATS_CONF)} is out of date`).toBe(composeNatsConf());
   });
 
-  it('the config has every user of nats-config.ts, each password read from $<USER>_NATS_PASSWORD, and the nats service is given exactly those variables', () => {
+  it('the config has every user of nats-permissions.ts, each password read from $<USER>_NATS_PASSWORD, and the nats service is given exactly those variables', () => {
     const conf = readFileSync(COMPOSE_NATS_CONF, 'utf8');
     const users = [...conf.matchAll(/\{ user: "([^"]+)", password: \$([A-Z_]+)/g)].map((m) => [m[1], m[2]]);
     expect(users).toEqual(NATS_USER_NAMES.map((u) => [u, passwordEnvVar(u)]));

@@ -1,19 +1,19 @@
 /**
  * docker compose's nats-server config, deploy/nats/nats.conf: the users and permissions of
- * shared/testkit/src/nats-config.ts (one user per service, `subscriber`, `agent`, `platform`), each
+ * shared/contracts/src/nats-permissions.ts (one user per service, `subscriber`, `agent`, `platform`), each
  * password read from the server's environment (`$<USER>_NATS_PASSWORD`, which compose passes from
  * .env). Committed so compose needs no Node to start; scripts/deploy/compose.int.test.ts fails when it
- * differs from what nats-config.ts renders now.
+ * differs from what @platform/contracts/nats-permissions renders now.
  *
  *   npx tsx scripts/deploy/nats-conf.ts          write deploy/nats/nats.conf
  *   npx tsx scripts/deploy/nats-conf.ts --check  exit 1 when the committed file is out of date
  *
- * JetStream is switched on by compose's command line (`-js -sd /data`), as nats-config.ts expects.
+ * JetStream is switched on by compose's command line (`-js -sd /data`), as nats-permissions.ts expects.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderNatsConfig } from '@platform/testkit/nats-config';
+import { renderNatsConfig } from '@platform/contracts/nats-permissions';
 import { ROOT } from './lib.js';
 
 export const COMPOSE_NATS_CONF = path.join(ROOT, 'deploy', 'nats', 'nats.conf');
@@ -22,7 +22,7 @@ export const COMPOSE_NATS_CONF = path.join(ROOT, 'deploy', 'nats', 'nats.conf');
 export function composeNatsConf(): string {
   return [
     '# docker compose\'s NATS config (docker-compose.yml `configs: nats-conf`). Generated: run',
-    '# `npx tsx scripts/deploy/nats-conf.ts` after changing shared/testkit/src/nats-config.ts.',
+    '# `npx tsx scripts/deploy/nats-conf.ts` after changing shared/contracts/src/nats-permissions.ts.',
     '# Passwords come from the server\'s environment ($<USER>_NATS_PASSWORD, set from .env).',
     renderNatsConfig({ serverName: 'agent_platform', listen: '0.0.0.0:4222', http: '127.0.0.1:8222', passwords: {}, envRefs: true }),
   ].join('\n');

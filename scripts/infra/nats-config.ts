@@ -1,10 +1,10 @@
-// The CLI of the NATS users-and-permissions renderer (shared/testkit/src/nats-config.ts, which the
+// The CLI of the NATS users-and-permissions renderer (shared/contracts/src/nats-permissions.ts, which the
 // private test server renders from too):
 //   node --import tsx scripts/infra/nats-config.ts [--server-name N] [--listen H:P] [--http H:P] \
 //     [--password user=secret ...] [--env-refs]
 // The subpath, not the package index: this runs without the source condition (nats.sh), and the
 // renderer alone has no imports to resolve.
-import { NATS_USER_NAMES, renderNatsConfig, type NatsConfigOptions, type NatsUserName } from '@platform/testkit/nats-config';
+import { NATS_USER_NAMES, renderNatsConfig, type NatsConfigOptions, type NatsUserName } from '@platform/contracts/nats-permissions';
 
 function main(argv: string[]): void {
   const o: NatsConfigOptions = { passwords: {} };

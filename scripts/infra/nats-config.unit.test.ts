@@ -1,29 +1,26 @@
-import { AGENT_STUCK_CONSUMER } from '../../services/operations/src/domain/agent-stuck.js';
-import { JOB_RESULTS_CONSUMER } from '../../services/operations/src/domain/job-results.js';
-import { BUCKETS, COORDINATION_STREAM, DEADLETTER_STREAM, HEARTBEATS_STREAM, JOBS_STREAM } from '../../services/coordination/src/store/streams.js';
-import { KNOWLEDGE_STREAM } from '../../services/knowledge/src/events/streams.js';
-import { OPERATIONS_STREAM } from '../../services/operations/src/events/streams.js';
-import { TEAM_MEMBERSHIP_BUCKET as CONTRACT_BUCKET } from '@platform/contracts';
-import { DEAD_LETTER_STREAM as KIT_DEAD_LETTER, envelopeRefusal, EVENT_STREAM_OWNERS, natsInboxPrefix } from '@platform/kit';
+import { COORDINATION_BUCKETS, EVENT_STREAM_OWNERS, EVENT_STREAMS, FOREIGN_DURABLES, HEARTBEATS_STREAM, JOBS_DEADLETTER_STREAM, JOBS_STREAM } from '@platform/contracts';
+import { inboxPrefixOf, natsPermissions, renderNatsConfig } from '@platform/contracts/nats-permissions';
+import { envelopeRefusal, natsInboxPrefix } from '@platform/kit';
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_STREAM, EVENT_STREAMS, FOREIGN_DURABLES, inboxPrefixOf, natsPermissions, renderNatsConfig, TEAM_MEMBERSHIP_BUCKET } from '@platform/testkit';
 
-// The renderer names streams, buckets and durables the services define in code: if one is renamed
-// there and not here, the service would be refused at start. These keep the two in step.
-describe('nats-config names what the code uses', () => {
-  it('event streams, their owners, the team bucket, the dead-letter stream and inbox prefixes', () => {
-    expect(EVENT_STREAMS).toEqual({ [KNOWLEDGE_STREAM]: 'knowledge', [OPERATIONS_STREAM]: 'operations', [COORDINATION_STREAM]: 'coordination' });
-    expect(EVENT_STREAMS).toEqual(EVENT_STREAM_OWNERS);
-    expect(TEAM_MEMBERSHIP_BUCKET).toBe(CONTRACT_BUCKET);
-    expect(DEAD_LETTER_STREAM).toBe(KIT_DEAD_LETTER);
+// The names come from @platform/contracts (the services create what it names); these check that the
+// permissions grant each service what it creates and reads, and nothing wider.
+describe('NATS permissions', () => {
+  it('event streams and their owners are one table both ways, and the inbox prefixes are the kit\'s', () => {
+    expect(Object.fromEntries(Object.entries(EVENT_STREAM_OWNERS).map(([stream, svc]) => [svc, stream]))).toEqual(EVENT_STREAMS);
     for (const u of ['knowledge', 'agent', 'subscriber']) expect(inboxPrefixOf(u)).toBe(natsInboxPrefix(u));
   });
 
-  it("operations' durables on coordination's stream, and coordination's streams and buckets", () => {
-    expect(FOREIGN_DURABLES.operations.map((d) => d.durable).sort()).toEqual([AGENT_STUCK_CONSUMER, JOB_RESULTS_CONSUMER].sort());
-    const coordination = natsPermissions().coordination.publish.allow;
-    for (const stream of [HEARTBEATS_STREAM, JOBS_STREAM, DEADLETTER_STREAM, COORDINATION_STREAM]) expect(coordination).toContain(`$JS.API.STREAM.CREATE.${stream}`);
-    for (const bucket of Object.values(BUCKETS)) expect(coordination).toContain(`$KV.${bucket}.>`);
+  it('each service may create its own event stream and its foreign durables, coordination its streams and buckets', () => {
+    const perms = natsPermissions();
+    for (const [svc, stream] of Object.entries(EVENT_STREAMS)) expect(perms[svc as keyof typeof EVENT_STREAMS].publish.allow).toContain(`$JS.API.STREAM.CREATE.${stream}`);
+    for (const [svc, durables] of Object.entries(FOREIGN_DURABLES)) {
+      for (const { stream, durable } of durables) expect(perms[svc as keyof typeof EVENT_STREAMS].publish.allow).toContain(`$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${durable}`);
+    }
+    expect(perms.knowledge.publish.allow).not.toContain(`$JS.API.STREAM.CREATE.${EVENT_STREAMS.operations}`);
+    const coordination = perms.coordination.publish.allow;
+    for (const stream of [HEARTBEATS_STREAM, JOBS_STREAM, JOBS_DEADLETTER_STREAM, EVENT_STREAMS.coordination]) expect(coordination).toContain(`$JS.API.STREAM.CREATE.${stream}`);
+    for (const bucket of Object.values(COORDINATION_BUCKETS)) expect(coordination).toContain(`$KV.${bucket}.>`);
   });
 
   it('gives no user but the operator a wildcard over the JetStream API, and agents nothing but heartbeats', () => {

@@ -5,7 +5,8 @@
  * same call as the user allowed to make it), so a test fails if the server stops refusing.
  */
 import { createEnvelope, consumeEvents, createLogger, DEAD_LETTER_STREAM, natsTeamDirectory, publishEnvelope, type NatsConnection } from '@platform/kit';
-import { heartbeatSubject, TEAM_MEMBERSHIP_BUCKET, teamMembershipKey } from '@platform/contracts';
+import { DURABLES, heartbeatSubject, TEAM_MEMBERSHIP_BUCKET, teamMembershipKey } from '@platform/contracts';
+
 import { consumerOpts } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
@@ -13,9 +14,8 @@ import { ensureCoordinationStreams } from '../../services/coordination/src/store
 import { ensureKnowledgeStream } from '../../services/knowledge/src/events/streams.js';
 import { ensureOperationsStream } from '../../services/operations/src/events/streams.js';
 import { teamMembershipBucket } from '../../services/operations/src/events/team-directory.js';
-import { JOB_RESULTS_CONSUMER } from '../../services/operations/src/domain/job-results.js';
 import { RUN_RECORDER_DURABLES } from '../../services/knowledge/src/events/recorder.js';
-import type { NatsUserName } from '@platform/testkit';
+import type { NatsUserName } from '@platform/contracts/nats-permissions';
 
 const log = createLogger('nats-permissions', 'fatal');
 let nats: PrivateNats;
@@ -190,11 +190,11 @@ describe('the subscriber', () => {
     await expect(jsm.streams.delete('KNOWLEDGE_EVENTS')).rejects.toThrow(pubViolation('$JS.API.STREAM.DELETE.KNOWLEDGE_EVENTS'));
     await expect(jsm.streams.purge('COORDINATION_EVENTS')).rejects.toThrow(pubViolation('$JS.API.STREAM.PURGE.COORDINATION_EVENTS'));
     await expect(jsm.streams.info('JOBS')).rejects.toThrow(pubViolation('$JS.API.STREAM.INFO.JOBS'));
-    await expect(jsm.consumers.delete('COORDINATION_EVENTS', JOB_RESULTS_CONSUMER)).rejects.toThrow(pubViolation(`$JS.API.CONSUMER.DELETE.COORDINATION_EVENTS.${JOB_RESULTS_CONSUMER}`));
+    await expect(jsm.consumers.delete('COORDINATION_EVENTS', DURABLES.operationsJobResults)).rejects.toThrow(pubViolation(`$JS.API.CONSUMER.DELETE.COORDINATION_EVENTS.${DURABLES.operationsJobResults}`));
     // Taking messages from operations' durable would steal its job results.
-    await (await as('operations')).jetstreamManager().then((m) => m.consumers.add('COORDINATION_EVENTS', { durable_name: JOB_RESULTS_CONSUMER, ack_policy: 'explicit' as never }));
-    await expect((await as('subscriber')).jetstream().pull('COORDINATION_EVENTS', JOB_RESULTS_CONSUMER)).rejects.toThrow(
-      pubViolation(`$JS.API.CONSUMER.MSG.NEXT.COORDINATION_EVENTS.${JOB_RESULTS_CONSUMER}`),
+    await (await as('operations')).jetstreamManager().then((m) => m.consumers.add('COORDINATION_EVENTS', { durable_name: DURABLES.operationsJobResults, ack_policy: 'explicit' as never }));
+    await expect((await as('subscriber')).jetstream().pull('COORDINATION_EVENTS', DURABLES.operationsJobResults)).rejects.toThrow(
+      pubViolation(`$JS.API.CONSUMER.MSG.NEXT.COORDINATION_EVENTS.${DURABLES.operationsJobResults}`),
     );
     expect(await trySubscribe('subscriber', '_INBOX.>')).toBe(subViolation('_INBOX.>'));
     expect(await trySubscribe('subscriber', 'jobs.queue.>')).toBe(subViolation('jobs.queue.>'));
@@ -234,7 +234,7 @@ describe('consumers', () => {
     const consumer = await consumeEvents({
       nc: await as('operations'),
       stream: 'COORDINATION_EVENTS',
-      durable: JOB_RESULTS_CONSUMER,
+      durable: DURABLES.operationsJobResults,
       subjects: ['coordination.job.succeeded'],
       log,
       handler: async (e) => void handled.push(e.id),
@@ -248,11 +248,11 @@ describe('consumers', () => {
       expect(handled).toContain(genuine.id);
       expect(handled).not.toContain(forged.id);
       const jsm = await (await as('platform')).jetstreamManager();
-      const letter = (await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: `deadletter.${JOB_RESULTS_CONSUMER}` })).json<{ reason: string; envelope: { id: string } }>();
+      const letter = (await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: `deadletter.${DURABLES.operationsJobResults}` })).json<{ reason: string; envelope: { id: string } }>();
       expect(letter.envelope.id).toBe(forged.id);
       expect(letter.reason).toBe('source "operations" does not own stream COORDINATION_EVENTS (owner coordination)');
       // Terminated, not left for redelivery.
-      expect((await jsm.consumers.info('COORDINATION_EVENTS', JOB_RESULTS_CONSUMER)).num_ack_pending).toBe(0);
+      expect((await jsm.consumers.info('COORDINATION_EVENTS', DURABLES.operationsJobResults)).num_ack_pending).toBe(0);
     } finally {
       await consumer.stop();
     }

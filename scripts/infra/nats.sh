@@ -6,7 +6,7 @@ NATS_PORT=${INFRA_NATS_PORT:-4333}
 NATS_MON_PORT=${INFRA_NATS_MON_PORT:-8333}
 NATS_DIR="$DATA/nats"
 NATS_CONF="$NATS_DIR/nats.conf"
-# Users and permissions come from shared/testkit/src/nats-config.ts through its CLI scripts/infra/nats-config.ts (the same renderer the private test
+# Users and permissions come from shared/contracts/src/nats-permissions.ts through its CLI scripts/infra/nats-config.ts (the same renderer the private test
 # servers and the NATS permission tests use): one user per service (knowledge, operations,
 # coordination) publishing only its own subjects, `subscriber` (read-only, outside event
 # subscribers), `agent` (heartbeats only) and `platform` (operators and test tooling only: every

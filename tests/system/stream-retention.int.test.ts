@@ -1,9 +1,10 @@
 import { consumeEvents, createLogger, DEAD_LETTER_STREAM, DiscardPolicy, ensureStream, nanos, RetentionPolicy, type StreamLimits } from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEADLETTER_STREAM, ensureCoordinationStreams, JOBS_STREAM, type CoordinationStreamLimits } from '../../services/coordination/src/store/streams.js';
+import { ensureCoordinationStreams, type CoordinationStreamLimits } from '../../services/coordination/src/store/streams.js';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
-import { ensureKnowledgeStream, KNOWLEDGE_STREAM } from '../../services/knowledge/src/events/streams.js';
-import { COORDINATION_STREAM, ensureOperationsStream, OPERATIONS_STREAM } from '../../services/operations/src/events/streams.js';
+import { ensureKnowledgeStream } from '../../services/knowledge/src/events/streams.js';
+import { ensureOperationsStream } from '../../services/operations/src/events/streams.js';
+import { EVENT_STREAMS, JOBS_DEADLETTER_STREAM, JOBS_STREAM } from '@platform/contracts';
 
 // The rule: every stream a service ensures at start has retention limits, applied to a new stream
 // and brought up to date on an existing one whose limits differ; the job queue never gets an age
@@ -37,8 +38,8 @@ describe('event stream retention', () => {
     const first: StreamLimits = { maxAgeMs: 7 * DAY, maxBytes: 64 * MIB };
     const changed: StreamLimits = { maxAgeMs: 2 * DAY, maxBytes: 16 * MIB };
     const ensure = {
-      [KNOWLEDGE_STREAM]: async (l: StreamLimits) => ensureKnowledgeStream(await as('knowledge'), l),
-      [OPERATIONS_STREAM]: async (l: StreamLimits) => ensureOperationsStream(await as('operations'), l),
+      [EVENT_STREAMS.knowledge]: async (l: StreamLimits) => ensureKnowledgeStream(await as('knowledge'), l),
+      [EVENT_STREAMS.operations]: async (l: StreamLimits) => ensureOperationsStream(await as('operations'), l),
     };
     for (const [stream, run] of Object.entries(ensure)) {
       expect(await run(first)).toBe('created');
@@ -58,19 +59,19 @@ describe('event stream retention', () => {
     const opts = { agentTtlMs: 5_000, heartbeatIntervalMs: 1_000 };
     // Streams as a deployment from before retention limits has them: no limits at all.
     const platform = await as('platform');
-    await ensureStream(platform, { name: COORDINATION_STREAM, subjects: ['coordination.>'] });
+    await ensureStream(platform, { name: EVENT_STREAMS.coordination, subjects: ['coordination.>'] });
     await ensureStream(platform, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], retention: RetentionPolicy.Workqueue });
     expect(await limitsOf(JOBS_STREAM)).toEqual({ max_age: 0, max_bytes: -1, discard: DiscardPolicy.Old });
 
     await ensureCoordinationStreams(coordination, { ...opts, limits: limits({ maxAgeMs: 7 * DAY, maxBytes: 64 * MIB }, 32 * MIB) });
-    expect(await limitsOf(COORDINATION_STREAM)).toEqual(expected({ maxAgeMs: 7 * DAY, maxBytes: 64 * MIB }));
-    expect(await limitsOf(DEADLETTER_STREAM)).toEqual(expected({ maxAgeMs: 30 * DAY, maxBytes: 8 * MIB }));
+    expect(await limitsOf(EVENT_STREAMS.coordination)).toEqual(expected({ maxAgeMs: 7 * DAY, maxBytes: 64 * MIB }));
+    expect(await limitsOf(JOBS_DEADLETTER_STREAM)).toEqual(expected({ maxAgeMs: 30 * DAY, maxBytes: 8 * MIB }));
     const jobs = await config(JOBS_STREAM);
     expect({ retention: jobs.retention, max_age: jobs.max_age, max_bytes: jobs.max_bytes, discard: jobs.discard }).toEqual({ retention: RetentionPolicy.Workqueue, max_age: 0, max_bytes: 32 * MIB, discard: DiscardPolicy.New });
 
     // A restart with other limits brings the existing streams to them.
     await ensureCoordinationStreams(coordination, { ...opts, limits: limits({ maxAgeMs: DAY, maxBytes: 16 * MIB }, 4 * MIB) });
-    expect(await limitsOf(COORDINATION_STREAM)).toEqual(expected({ maxAgeMs: DAY, maxBytes: 16 * MIB }));
+    expect(await limitsOf(EVENT_STREAMS.coordination)).toEqual(expected({ maxAgeMs: DAY, maxBytes: 16 * MIB }));
     expect((await config(JOBS_STREAM)).max_bytes).toBe(4 * MIB);
     expect((await config(JOBS_STREAM)).max_age).toBe(0);
   });
@@ -78,7 +79,7 @@ describe('event stream retention', () => {
   it('the dead-letter stream of consumeEvents gets its limits, ensured by the consuming service as itself', async () => {
     const operations = await as('operations');
     const deadLetterLimits: StreamLimits = { maxAgeMs: 3 * DAY, maxBytes: 2 * MIB };
-    const consumer = await consumeEvents({ nc: operations, stream: COORDINATION_STREAM, durable: 'operations-job-results', subjects: ['coordination.job.succeeded'], log, handler: async () => undefined, deadLetterLimits });
+    const consumer = await consumeEvents({ nc: operations, stream: EVENT_STREAMS.coordination, durable: 'operations-job-results', subjects: ['coordination.job.succeeded'], log, handler: async () => undefined, deadLetterLimits });
     await consumer.stop();
     expect(await limitsOf(DEAD_LETTER_STREAM)).toEqual(expected(deadLetterLimits));
   });

@@ -19,8 +19,9 @@ import { KvCache } from './store/kv-cache.js';
 import { openOutboxStore } from './store/outbox-store.js';
 import { queueDepths } from './store/queue-depths.js';
 import { ScheduleRecord } from './store/schedule-record.js';
-import { BUCKETS, ensureCoordinationStreams, type CoordinationStreamLimits } from './store/streams.js';
+import { ensureCoordinationStreams, type CoordinationStreamLimits } from './store/streams.js';
 import { openTypedKv } from './store/typed-kv.js';
+import { COORDINATION_BUCKETS } from '@platform/contracts';
 
 export interface Coordination {
   deps: CoordinationDeps;
@@ -87,12 +88,12 @@ export async function startCoordination(opts: {
   await ensureCoordinationStreams(nc, { agentTtlMs: config.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS, ...(opts.streamLimits ? { limits: opts.streamLimits } : {}) });
   const js = nc.jetstream();
   const stores = {
-    jobs: await openOutboxStore(js, BUCKETS.jobs, BUCKETS.jobsOutbox, JobRecord),
-    agents: await openOutboxStore(js, BUCKETS.agents, BUCKETS.agentsOutbox, AgentRecord),
-    liveness: await openTypedKv(js, BUCKETS.liveness, Liveness),
-    leases: await openTypedKv(js, BUCKETS.leases, Lease),
-    schedules: await openTypedKv(js, BUCKETS.schedules, ScheduleRecord),
-    heartbeatKeys: await openTypedKv(js, BUCKETS.heartbeatKeys, HeartbeatKeyRecord),
+    jobs: await openOutboxStore(js, COORDINATION_BUCKETS.jobs, COORDINATION_BUCKETS.jobsOutbox, JobRecord),
+    agents: await openOutboxStore(js, COORDINATION_BUCKETS.agents, COORDINATION_BUCKETS.agentsOutbox, AgentRecord),
+    liveness: await openTypedKv(js, COORDINATION_BUCKETS.liveness, Liveness),
+    leases: await openTypedKv(js, COORDINATION_BUCKETS.leases, Lease),
+    schedules: await openTypedKv(js, COORDINATION_BUCKETS.schedules, ScheduleRecord),
+    heartbeatKeys: await openTypedKv(js, COORDINATION_BUCKETS.heartbeatKeys, HeartbeatKeyRecord),
   };
   const caches = {
     agents: new KvCache(stores.agents.records, log).start(),
@@ -148,13 +149,13 @@ export async function startCoordination(opts: {
   ];
 
   const enrolment: EnrolmentDeps = {
-    enrolments: await openTypedKv(js, BUCKETS.enrolments, Enrolment),
+    enrolments: await openTypedKv(js, COORDINATION_BUCKETS.enrolments, Enrolment),
     issuer: opts.issuer,
     clock: deps.clock,
     agentTokenTtlSeconds: config.AGENT_TOKEN_TTL_S,
   };
   const readiness: Record<string, ReadinessCheck> = { nats: () => nc.flush() };
-  for (const bucket of Object.values(BUCKETS)) {
+  for (const bucket of Object.values(COORDINATION_BUCKETS)) {
     readiness[`kv:${bucket}`] = async () => (await js.views.kv(bucket, { bindOnly: true })).status();
   }
 

@@ -1,19 +1,4 @@
-import {
-  connectNatsInBackground,
-  createLogger,
-  deadLetterLimits,
-  eventStreamLimits,
-  exitOnStartRefused,
-  issuerFromEnv,
-  limitSettings,
-  subscriptionSettings,
-  natsTeamDirectory,
-  onShutdown,
-  requireStarted,
-  serviceTokens,
-  startServiceServer,
-  verifierFromEnv,
-} from '@platform/kit';
+import { connectNatsInBackground, createLogger, deadLetterLimits, eventStreamLimits, exitOnStartRefused, issuerFromEnv, limitSettings, subscriptionSettings, natsTeamDirectory, onShutdown, requireStarted, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
 import { asyncApiDocument, corsSettings } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { startCoordination } from './app.js';
@@ -23,8 +8,8 @@ import { loadCoordinationConfig } from './config.js';
 import { coordinationContextFactory } from './context.js';
 import { deferred } from './deferred.js';
 import { createCoordinationRouter } from './router/index.js';
-import { BUCKETS } from './store/streams.js';
 import { observeCoordinationMetrics } from './metrics.js';
+import { COORDINATION_BUCKETS } from '@platform/contracts';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadCoordinationConfig();
@@ -50,7 +35,7 @@ exitOnStartRefused(log, nats);
 const coordination = () => nats.require().prepared;
 // /readyz names the same checks as before (nats and each bucket); each fails until NATS was reached.
 const readiness = Object.fromEntries(
-  ['nats', ...Object.values(BUCKETS).map((b) => `kv:${b}`)].map((name) => [
+  ['nats', ...Object.values(COORDINATION_BUCKETS).map((b) => `kv:${b}`)].map((name) => [
     name,
     nats.readiness(async ({ prepared }, signal) => {
       const check = prepared.readiness[name];

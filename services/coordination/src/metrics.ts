@@ -1,8 +1,9 @@
-import { AgentStatus, JobPriority, JobType } from '@platform/contracts';
+import { AgentStatus, COORDINATION_BUCKETS, JobPriority, JOBS_STREAM, JobType } from '@platform/contracts';
+
 import { ageSeconds, cachedReading, consumerBacklogReading, observeConsumerLag, observeGauges, observeOutboxes, type NatsConnection, type OutboxBacklog } from '@platform/kit';
 import type { AgentRecord } from './store/agent-record.js';
 import type { KvCache } from './store/kv-cache.js';
-import { BUCKETS, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer, JOBS_STREAM } from './store/streams.js';
+import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer } from './store/streams.js';
 
 /** The durable consumers coordination owns: the heartbeat batcher and one work queue per (job type, priority). */
 export const COORDINATION_CONSUMERS = [
@@ -52,7 +53,7 @@ export function observeCoordinationMetrics(deps: { nc: NatsConnection; agents: K
           const { state } = await jsm.streams.info(`KV_${bucket}`);
           return { backlog: state.messages, oldestAgeSeconds: state.messages > 0 ? ageSeconds(new Date(state.first_ts), now()) : 0 };
         };
-        const [jobs, agents] = await Promise.all([read(BUCKETS.jobsOutbox), read(BUCKETS.agentsOutbox)]);
+        const [jobs, agents] = await Promise.all([read(COORDINATION_BUCKETS.jobsOutbox), read(COORDINATION_BUCKETS.agentsOutbox)]);
         return { jobs, agents };
       },
       { ttlMs: 5_000, timeoutMs: 2_000 },

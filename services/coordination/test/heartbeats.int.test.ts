@@ -1,9 +1,9 @@
-import { heartbeatSubject, signHeartbeat, type UnsignedHeartbeat } from '@platform/contracts';
+import { COORDINATION_BUCKETS, heartbeatSubject, signHeartbeat, type UnsignedHeartbeat } from '@platform/contracts';
+
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken, type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { absorbHeartbeats, HEARTBEAT_CLOCK_SKEW_MS } from '../src/domain/heartbeats.js';
-import { BUCKETS } from '../src/store/streams.js';
 import { agent, startTestCoordination, user, type TestCoordination } from './support/coordination.js';
 import { readEvents } from './support/events.js';
 
@@ -81,7 +81,7 @@ describe('taking heartbeats from NATS', () => {
     expect(JSON.stringify(views)).toContain('keyholder');
     for (const key of [first, second]) expect(JSON.stringify(views)).not.toContain(key);
     // The agent registry's buckets are not where keys live.
-    expect(BUCKETS.heartbeatKeys).not.toBe(BUCKETS.agents);
+    expect(COORDINATION_BUCKETS.heartbeatKeys).not.toBe(COORDINATION_BUCKETS.agents);
   });
 
   it('drops a heartbeat that is unsigned (version 1 bearer token), wrongly signed, another agent’s, or malformed', async () => {

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sweepOutbox } from '../src/adapters/outbox-relay.js';
 import { jobEvent } from '../src/events/job-events.js';
-import { DEADLETTER_STREAM, JOBS_STREAM } from '../src/store/streams.js';
 import { agent, service, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
+import { JOBS_DEADLETTER_STREAM, JOBS_STREAM } from '@platform/contracts';
 
 // Jobs through the router (createCaller) against a private nats-server: validation, idempotency,
 // priorities, the lifecycle with its events, retries and dead letters, cancel, release, list.
@@ -195,7 +195,7 @@ describe('lifecycle', () => {
 
     await settled();
     const js = coord.nc.jetstream();
-    const letter = await (await js.streams.get(DEADLETTER_STREAM)).getMessage({ last_by_subj: 'jobs.dead.proposal' });
+    const letter = await (await js.streams.get(JOBS_DEADLETTER_STREAM)).getMessage({ last_by_subj: 'jobs.dead.proposal' });
     const body = letter.json<{ reason: string; job: { jobId: string; history: unknown[] } }>();
     expect(body.job.jobId).toBe(jobId);
     expect(body.job.history).toHaveLength(7);

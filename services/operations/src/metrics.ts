@@ -1,16 +1,14 @@
 import { ageSeconds, cachedReading, consumerBacklogReading, observeConsumerLag, observeOutboxes, type NatsConnection } from '@platform/kit';
 import type pg from 'pg';
-import { AGENT_STUCK_CONSUMER } from './domain/agent-stuck.js';
-import { JOB_RESULTS_CONSUMER } from './domain/job-results.js';
-import { COORDINATION_STREAM } from './events/streams.js';
 import { outboxBacklog } from './store/outbox.js';
 import { observePgPools } from './store/pool-metrics.js';
 import type { SqlRunner } from './store/sql.js';
+import { DURABLES, EVENT_STREAMS } from '@platform/contracts';
 
 /** The durable consumers operations owns (both on coordination's event stream). */
 export const OPERATIONS_CONSUMERS = [
-  { stream: COORDINATION_STREAM, consumer: JOB_RESULTS_CONSUMER },
-  { stream: COORDINATION_STREAM, consumer: AGENT_STUCK_CONSUMER },
+  { stream: EVENT_STREAMS.coordination, consumer: DURABLES.operationsJobResults },
+  { stream: EVENT_STREAMS.coordination, consumer: DURABLES.operationsAgentStuck },
 ];
 
 /**

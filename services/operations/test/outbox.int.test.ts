@@ -3,11 +3,12 @@ import { connectNats } from '@platform/kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAgentStuckConsumer } from '../src/events/agent-stuck.js';
 import { startOperationsOutbox } from '../src/events/outbox.js';
-import { COORDINATION_STREAM, ensureOperationsStream, OPERATIONS_STREAM } from '../src/events/streams.js';
+import { ensureOperationsStream } from '../src/events/streams.js';
 import { markProcessed } from '../src/store/inbox.js';
 import { callerFor, silentLog, testDeps, user } from './support/callers.js';
 import { startPrivateNats, type PrivateNats } from '@platform/testkit';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
+import { EVENT_STREAMS } from '@platform/contracts';
 
 // The outbox against a NATS server this test owns, so it can stop it in the middle of writes.
 let s: ScratchDb;
@@ -23,7 +24,7 @@ beforeAll(async () => {
     nats = await startPrivateNats({ portRange: [4491, 4499], as: 'platform' });
     nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'outbox-test', log: silentLog });
     await ensureOperationsStream(nc);
-    await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'] });
+    await ensureStream(nc, { name: EVENT_STREAMS.coordination, subjects: ['coordination.>'] });
   } catch (e) {
     setupError = e;
   }
@@ -53,7 +54,7 @@ describe('outbox relay and idempotent consumers', () => {
     // A consumer in the style of this service: the effect and its processed-event id commit together.
     const consumer: RunningConsumer = await consumeEvents({
       nc,
-      stream: OPERATIONS_STREAM,
+      stream: EVENT_STREAMS.operations,
       durable: 'outbox-test-consumer',
       subjects: ['operations.task.created'],
       log: silentLog,
@@ -80,15 +81,15 @@ describe('outbox relay and idempotent consumers', () => {
       expect(await count(`outbox WHERE published_at IS NULL`)).toBe(0);
 
       // A crash between publish and "mark published" re-sends: JetStream drops the duplicate by Nats-Msg-Id…
-      const stream = await (await nc.jetstreamManager()).streams.info(OPERATIONS_STREAM);
+      const stream = await (await nc.jetstreamManager()).streams.info(EVENT_STREAMS.operations);
       await s.admin.query(`UPDATE outbox SET published_at = NULL WHERE id IN (SELECT id FROM outbox ORDER BY seq LIMIT 5)`);
       relay.poke();
       await waitFor('re-sent', async () => (await count(`outbox WHERE published_at IS NULL`)) === 0);
-      expect((await (await nc.jetstreamManager()).streams.info(OPERATIONS_STREAM)).state.messages).toBe(stream.state.messages);
+      expect((await (await nc.jetstreamManager()).streams.info(EVENT_STREAMS.operations)).state.messages).toBe(stream.state.messages);
       // …and a copy outside the dedupe window (new message id) is dropped by the consumer's inbox.
       const copies = (await s.admin.query(`SELECT envelope FROM outbox ORDER BY seq LIMIT 3`)).rows.map((r) => r.envelope as { id: string; subject: string });
       for (const env of copies) await nc.jetstream().publish(env.subject, JSON.stringify(env), { msgID: `replay-${env.id}` });
-      await waitFor('copies delivered', async () => (await (await nc.jetstreamManager()).consumers.info(OPERATIONS_STREAM, 'outbox-test-consumer')).num_pending === 0);
+      await waitFor('copies delivered', async () => (await (await nc.jetstreamManager()).consumers.info(EVENT_STREAMS.operations, 'outbox-test-consumer')).num_pending === 0);
       await sleep(300);
 
       expect(await count('consumed')).toBe(25);

@@ -3,11 +3,11 @@ import { connectNats, createEnvelope, ensureStream, limitsRetention, type NatsCo
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pruneOnce, type RetentionDeps, type RetentionSettings } from '../src/domain/retention.js';
 import { CONSUMED_STREAMS, streamHorizons } from '../src/events/retention.js';
-import { COORDINATION_STREAM } from '../src/events/streams.js';
 import { appendOutboxSql } from '../src/store/outbox.js';
 import { silentLog } from './support/callers.js';
 import { startPrivateNats, type PrivateNats } from '@platform/testkit';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
+import { EVENT_STREAMS } from '@platform/contracts';
 
 // The rule: sent outbox rows and processed-event markers go after their retention, in bounded
 // batches; an unsent outbox row never goes, however old; a marker never goes while the stream its
@@ -25,7 +25,7 @@ beforeAll(async () => {
     s = await migratedScratchDb('retention');
     nats = await startPrivateNats({ portRange: [4491, 4499], as: 'platform' });
     nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'retention-test', log: silentLog });
-    await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'], ...limitsRetention({ maxAgeMs: STREAM_MAX_AGE, maxBytes: 1024 ** 2 }) });
+    await ensureStream(nc, { name: EVENT_STREAMS.coordination, subjects: ['coordination.>'], ...limitsRetention({ maxAgeMs: STREAM_MAX_AGE, maxBytes: 1024 ** 2 }) });
   } catch (e) {
     setupError = e;
   }
@@ -121,7 +121,7 @@ describe('retention of the outbox and the processed-event markers', () => {
     expect(await outboxIds()).not.toContain(oldSent);
 
     await ensureStream(nc, { name: 'FOREVER', subjects: ['forever.>'], max_age: 0 });
-    const forever = await pruneOnce(deps({ horizons: () => streamHorizons(nc, [COORDINATION_STREAM, 'FOREVER']) }), settings);
+    const forever = await pruneOnce(deps({ horizons: () => streamHorizons(nc, [EVENT_STREAMS.coordination, 'FOREVER']) }), settings);
     expect(forever).toMatchObject({ markersDeleted: 0, markerCutoff: null });
     expect(await markerIds()).toEqual(new Set([old]));
   });

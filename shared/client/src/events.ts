@@ -1,4 +1,4 @@
-import { eventSchemas, isEventSubject as isContractSubject, parseEnvelope as parseContractEnvelope } from '@platform/contracts';
+import { EVENT_STREAMS, eventSchemas, isEventSubject as isContractSubject, parseEnvelope as parseContractEnvelope } from '@platform/contracts';
 import type { EventSubject, TypedEnvelope } from './event-types.js';
 import type { ServiceName } from './routers.js';
 
@@ -7,11 +7,7 @@ import type { ServiceName } from './routers.js';
  * `<service>.>`. Only that service may publish there, so an envelope whose `source` is another
  * service did not come from the platform (parseEnvelope refuses it).
  */
-export const EVENT_STREAMS = {
-  knowledge: 'KNOWLEDGE_EVENTS',
-  operations: 'OPERATIONS_EVENTS',
-  coordination: 'COORDINATION_EVENTS',
-} as const satisfies Record<ServiceName, string>;
+export { EVENT_STREAMS };
 
 /** The filter subject that takes every event of a service, e.g. `operations.>`. */
 export const streamSubjects = (service: ServiceName): string => `${service}.>`;

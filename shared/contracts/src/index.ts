@@ -9,3 +9,4 @@ export * from './events/operations.js';
 export * from './events/coordination.js';
 export * from './heartbeats.js';
 export * from './team-membership.js';
+export * from './streams.js';

@@ -1,4 +1,4 @@
-import { parseEnvelope, type EventSubject, type TypedEnvelope } from '@platform/contracts';
+import { DEAD_LETTER_STREAM, EVENT_STREAM_OWNERS, parseEnvelope, type EventSubject, type TypedEnvelope } from '@platform/contracts';
 import {
   AckPolicy,
   connect,
@@ -34,7 +34,7 @@ export interface NatsSettings {
 /**
  * The inbox prefix of a NATS user: `_INBOX_<user>` (characters other than letters, digits, `_` and
  * `-` become `_`), plain `_INBOX` without a user. The server lets each user subscribe to its own
- * prefix only (shared/testkit/src/nats-config.ts), so the replies to one user's JetStream API, KV and
+ * prefix only (shared/contracts/src/nats-permissions.ts), so the replies to one user's JetStream API, KV and
  * publish requests never reach another user — an agent cannot read a service's KV reads.
  */
 export const natsInboxPrefix = (user: string | undefined): string => (user ? `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}` : '_INBOX');
@@ -174,19 +174,9 @@ export function publishEnvelope(js: JetStreamClient, envelope: { id: string; sub
   return publishJson(js, envelope.subject, JSON.stringify(envelope), envelope.id, envelope.traceparent);
 }
 
-/** Where consumers put messages that failed their last delivery (`deadletter.<durable>`), with the reason. */
-export const DEAD_LETTER_STREAM = 'DEADLETTER';
 
-/**
- * The event streams and the service that owns each. Only the owner may publish to its stream's
- * subjects (NATS permissions, shared/testkit/src/nats-config.ts), and consumeEvents refuses an envelope
- * whose `source` names anyone else: a message that got in some other way is not believed.
- */
-export const EVENT_STREAM_OWNERS: Readonly<Record<string, string>> = {
-  KNOWLEDGE_EVENTS: 'knowledge',
-  OPERATIONS_EVENTS: 'operations',
-  COORDINATION_EVENTS: 'coordination',
-};
+// Stream names (and who owns each event stream) are the contracts': the kit reads them from there.
+export { DEAD_LETTER_STREAM, EVENT_STREAM_OWNERS };
 
 /**
  * Why a valid envelope taken from `stream` must not be believed, or null: its `source` is not the

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNats, createLogger, type NatsConnection } from '@platform/kit';
 import { ROOT } from './local-env.js';
-import { renderNatsConfig, NATS_USER_NAMES, type NatsUserName } from './nats-config.js';
+import { renderNatsConfig, NATS_USER_NAMES, type NatsUserName } from '@platform/contracts/nats-permissions';
 
 /**
  * The one throwaway nats-server with JetStream for tests, drills and benches: its own port, data
  * directory and credentials, so tests that need clean state or kill NATS never disturb the shared
- * server. Users and permissions are the local server's (nats-config.ts, as scripts/infra/nats.sh
+ * server. Users and permissions are the local server's (@platform/contracts/nats-permissions, as scripts/infra/nats.sh
  * renders them). The data directory survives kill() and start() (like a real outage); destroy()
  * removes it.
  */

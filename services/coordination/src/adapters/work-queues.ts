@@ -1,6 +1,6 @@
 import { pullNext, type JetStreamClient, type JsMsg } from '@platform/kit';
 import type { Settlement, WorkQueues } from '../domain/deps.js';
-import { JOBS_STREAM } from '../store/streams.js';
+import { JOBS_STREAM } from '@platform/contracts';
 
 /**
  * The job queues' edge: pulls work items from the JOBS stream's durables and replies to

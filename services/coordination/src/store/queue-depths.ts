@@ -1,6 +1,7 @@
-import { JobPriority, JobType } from '@platform/contracts';
+import { JobPriority, JOBS_STREAM, JobType } from '@platform/contracts';
+
 import type { JetStreamClient } from '@platform/kit';
-import { jobConsumer, JOBS_STREAM } from './streams.js';
+import { jobConsumer } from './streams.js';
 
 /** One work queue (a job type at a priority) and how much is waiting in it. */
 export interface QueueDepth {

@@ -1,52 +1,15 @@
-import {
-  AckPolicy,
-  DEFAULT_DEAD_LETTER_LIMITS,
-  DEFAULT_EVENT_STREAM_LIMITS,
-  DiscardPolicy,
-  ensureConsumer,
-  ensureStream,
-  limitsRetention,
-  nanos,
-  RetentionPolicy,
-  StorageType,
-  type NatsConnection,
-  type StreamLimits,
-} from '@platform/kit';
-import { HEARTBEAT_SUBJECT_PREFIX, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, JobPriority, JobType } from '@platform/contracts';
+import { AckPolicy, DEFAULT_DEAD_LETTER_LIMITS, DEFAULT_EVENT_STREAM_LIMITS, DiscardPolicy, ensureConsumer, ensureStream, limitsRetention, nanos, RetentionPolicy, StorageType, type NatsConnection, type StreamLimits } from '@platform/kit';
+import { COORDINATION_BUCKETS, EVENT_STREAMS, HEARTBEAT_SUBJECT_PREFIX, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, JobPriority, JOBS_DEADLETTER_STREAM, JOBS_STREAM, JobType } from '@platform/contracts';
 
-/** Coordination's events, consumed by other services. */
-export const COORDINATION_STREAM = 'COORDINATION_EVENTS';
-/** Work queue: one subject per job type and priority, so agents take only the types they can do. */
-export const JOBS_STREAM = 'JOBS';
+
 export const jobSubject = (jobType: JobType, priority: JobPriority) => `jobs.queue.${jobType}.${priority}`;
 export const isWorkItemSubject = (subject: string) => subject.startsWith('jobs.queue.');
 export const jobConsumer = (jobType: JobType, priority: JobPriority) => `jobs-${jobType}-${priority}`;
-/** Dead letters: a job that used up its attempts, with its history (limits retention: kept for inspection). */
-export const DEADLETTER_STREAM = 'JOBS_DEADLETTER';
 export const deadLetterSubject = (jobType: JobType) => `jobs.dead.${jobType}`;
 
 /** Agents' heartbeats over NATS (latest per agent), taken in batches by one durable shared by the replicas (names in contracts). */
 export { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM };
 
-export const BUCKETS = {
-  /** Job records (with their outbox), key = job id. */
-  jobs: 'jobs',
-  /** Markers for job records that may still owe messages. */
-  jobsOutbox: 'jobs_outbox',
-  /** Agent registry records (with their outbox), key = agentKey(name). */
-  agents: 'agents',
-  agentsOutbox: 'agents_outbox',
-  /** Heartbeats, key = agentKey(name); the bucket's TTL is the agent's offline TTL (see ensureLivenessTtl). */
-  liveness: 'agent_liveness',
-  /** Which agent holds which running job, key = `${agentKey}.${jobId}`. */
-  leases: 'job_leases',
-  /** Cron schedules, key = schedule id. */
-  schedules: 'schedules',
-  /** One-time agent enrolments, key = sha256 of the enrolment token; kept a week (longest enrolment). */
-  enrolments: 'agent_enrolments',
-  /** Each agent's heartbeat signing key (HeartbeatKeyRecord), key = agentKey(name); replaced at every registration. */
-  heartbeatKeys: 'agent_heartbeat_keys',
-} as const;
 
 /**
  * How much coordination's streams keep. Events and dead jobs: limits retention, oldest dropped
@@ -89,7 +52,7 @@ const legacyConsumers = JobType.options.map((t) => `jobs-${t}`);
  */
 export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agentTtlMs: number; heartbeatIntervalMs: number; limits?: CoordinationStreamLimits }): Promise<void> {
   const limits = opts.limits ?? DEFAULT_COORDINATION_LIMITS;
-  await ensureStream(nc, { name: COORDINATION_STREAM, subjects: ['coordination.>'], ...limitsRetention(limits.events) });
+  await ensureStream(nc, { name: EVENT_STREAMS.coordination, subjects: ['coordination.>'], ...limitsRetention(limits.events) });
   // Only an agent's latest heartbeat matters, and only while it is fresh: one per subject, in
   // memory, gone after two intervals (a restarted server loses at most that).
   await ensureStream(nc, {
@@ -105,7 +68,7 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
   // No acks: a heartbeat taken by a replica that dies before recording it is replaced by the next one.
   await ensureConsumer(nc, HEARTBEATS_STREAM, { durable_name: HEARTBEATS_CONSUMER, ack_policy: AckPolicy.None, max_deliver: -1 });
   await ensureStream(nc, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], ...jobsQueueRetention(limits.jobsMaxBytes) });
-  await ensureStream(nc, { name: DEADLETTER_STREAM, subjects: ['jobs.dead.>'], ...limitsRetention(limits.deadJobs) });
+  await ensureStream(nc, { name: JOBS_DEADLETTER_STREAM, subjects: ['jobs.dead.>'], ...limitsRetention(limits.deadJobs) });
   const jsm = await nc.jetstreamManager();
   for (const name of legacyConsumers) await jsm.consumers.delete(JOBS_STREAM, name).catch(() => undefined);
   for (const type of JobType.options) {
@@ -122,10 +85,10 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
     }
   }
   const js = nc.jetstream();
-  for (const bucket of [BUCKETS.jobs, BUCKETS.jobsOutbox, BUCKETS.agents, BUCKETS.agentsOutbox, BUCKETS.leases, BUCKETS.schedules, BUCKETS.heartbeatKeys]) {
+  for (const bucket of [COORDINATION_BUCKETS.jobs, COORDINATION_BUCKETS.jobsOutbox, COORDINATION_BUCKETS.agents, COORDINATION_BUCKETS.agentsOutbox, COORDINATION_BUCKETS.leases, COORDINATION_BUCKETS.schedules, COORDINATION_BUCKETS.heartbeatKeys]) {
     await js.views.kv(bucket, { history: 1 });
   }
-  await js.views.kv(BUCKETS.enrolments, { history: 1, ttl: 7 * 24 * 3600_000 });
+  await js.views.kv(COORDINATION_BUCKETS.enrolments, { history: 1, ttl: 7 * 24 * 3600_000 });
   await ensureLivenessTtl(nc, opts.agentTtlMs);
 }
 
@@ -139,9 +102,9 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
  */
 async function ensureLivenessTtl(nc: NatsConnection, ttlMs: number): Promise<void> {
   const js = nc.jetstream();
-  await js.views.kv(BUCKETS.liveness, { history: 1, ttl: ttlMs });
+  await js.views.kv(COORDINATION_BUCKETS.liveness, { history: 1, ttl: ttlMs });
   const jsm = await nc.jetstreamManager();
-  const stream = `KV_${BUCKETS.liveness}`;
+  const stream = `KV_${COORDINATION_BUCKETS.liveness}`;
   const info = await jsm.streams.info(stream);
   if (info.config.max_age !== nanos(ttlMs)) await jsm.streams.update(stream, { ...info.config, max_age: nanos(ttlMs) });
 }

@@ -1,15 +1,15 @@
-import { parseEnvelope, type EventSubject, type TypedEnvelope } from '@platform/contracts';
+import { EVENT_STREAMS, type EventSubject, parseEnvelope, type TypedEnvelope } from '@platform/contracts';
+
 import type { NatsConnection } from '@platform/kit';
-import { COORDINATION_STREAM } from '../../src/store/streams.js';
 
 /** Every envelope in COORDINATION_EVENTS on `subjects` (read with an ephemeral ordered consumer). */
 export async function readEvents<S extends EventSubject>(nc: NatsConnection, subjects: readonly S[]): Promise<Array<TypedEnvelope<S>>> {
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
-  const info = await jsm.streams.info(COORDINATION_STREAM);
+  const info = await jsm.streams.info(EVENT_STREAMS.coordination);
   const out: Array<TypedEnvelope<S>> = [];
   if (info.state.messages === 0) return out;
-  const consumer = await js.consumers.get(COORDINATION_STREAM, { filterSubjects: [...subjects] });
+  const consumer = await js.consumers.get(EVENT_STREAMS.coordination, { filterSubjects: [...subjects] });
   const pending = (await consumer.info()).num_pending;
   if (pending === 0) return out;
   const messages = await consumer.fetch({ max_messages: pending, expires: 2_000 });

@@ -1,12 +1,12 @@
-import type { TypedEnvelope } from '@platform/contracts';
+import { DURABLES, EVENT_STREAMS, type TypedEnvelope } from '@platform/contracts';
 import { consumeEvents, startInBackground, type Logger, type NatsConnection, type RunningConsumer, type StreamLimits } from '@platform/kit';
 import { planFor, RECORDED_COORDINATION_SUBJECTS, RECORDED_OPERATIONS_SUBJECTS, type RecordedSubject } from '../domain/recorded-runs.js';
 import { recordPlan, type RecordDeps } from '../store/recorded-runs.js';
 
-/** Durable consumer names (shared/testkit/src/nats-config.ts grants knowledge exactly these on the two streams). */
+/** Durable consumer names (shared/contracts/src/nats-permissions.ts grants knowledge exactly these on the two streams). */
 export const RUN_RECORDER_DURABLES = {
-  operations: { stream: 'OPERATIONS_EVENTS', durable: 'knowledge-runs-operations' },
-  coordination: { stream: 'COORDINATION_EVENTS', durable: 'knowledge-runs-coordination' },
+  operations: { stream: EVENT_STREAMS.operations, durable: DURABLES.knowledgeRunsOperations },
+  coordination: { stream: EVENT_STREAMS.coordination, durable: DURABLES.knowledgeRunsCoordination },
 } as const;
 
 export interface RunRecorder {

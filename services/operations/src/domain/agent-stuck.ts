@@ -6,8 +6,8 @@ import { appendOutbox } from '../store/outbox.js';
 import { asSystem } from '../store/scope.js';
 import { approvalEventData } from './approvals.js';
 import type { CoreDeps } from './deps.js';
+import { DURABLES } from '@platform/contracts';
 
-export const AGENT_STUCK_CONSUMER = 'operations-agent-stuck';
 export const AGENT_STUCK_SUBJECT_KIND = 'agent_stuck';
 
 export interface AgentStuckDeps extends CoreDeps {
@@ -25,7 +25,7 @@ export async function onAgentStuck(deps: AgentStuckDeps, event: TypedEnvelope<'c
   const { agent, jobId, reason, reportedAt } = event.data;
   const subjectId = jobId ?? agent;
   return asSystem(deps.db, 'agent-stuck', async (s) => {
-    if (!(await markProcessed(s.tx, AGENT_STUCK_CONSUMER, event.id))) return 'duplicate';
+    if (!(await markProcessed(s.tx, DURABLES.operationsAgentStuck, event.id))) return 'duplicate';
     if (await findPendingFor(s, AGENT_STUCK_SUBJECT_KIND, subjectId)) return 'already_escalated';
     const escalation = await insertEscalation(s, {
       subjectKind: AGENT_STUCK_SUBJECT_KIND,

@@ -1,11 +1,11 @@
-import { TaskId, type Principal, type TypedEnvelope } from '@platform/contracts';
+import { DURABLES, type Principal, TaskId, type TypedEnvelope } from '@platform/contracts';
+
 import { DomainError, type Logger } from '@platform/kit';
 import { markProcessed } from '../store/inbox.js';
 import { asUser } from '../store/scope.js';
 import type { CoreDeps } from './deps.js';
 import { changeTaskStatus } from './tasks.js';
 
-export const JOB_RESULTS_CONSUMER = 'operations-job-results';
 
 export interface JobResultDeps extends CoreDeps {
   log: Logger;
@@ -37,7 +37,7 @@ export async function onJobSucceeded(deps: JobResultDeps, event: TypedEnvelope<'
   const principal: Principal = { kind: owner.kind, id: owner.id, roles: [] };
   // No just-in-time provisioning: an owner operations has never seen owns no task and is in no team.
   return asUser(deps.db, principal, async (s) => {
-    if (!(await markProcessed(s.tx, JOB_RESULTS_CONSUMER, event.id))) return 'duplicate';
+    if (!(await markProcessed(s.tx, DURABLES.operationsJobResults, event.id))) return 'duplicate';
     try {
       const { changed } = await changeTaskStatus(deps, s, targetId, 'done');
       return changed ? 'applied' : 'ignored';

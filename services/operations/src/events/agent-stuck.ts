@@ -1,6 +1,7 @@
 import type { Logger, NatsConnection, RunningConsumer, StreamLimits } from '@platform/kit';
-import { AGENT_STUCK_CONSUMER, onAgentStuck, type AgentStuckDeps } from '../domain/agent-stuck.js';
+import { onAgentStuck, type AgentStuckDeps } from '../domain/agent-stuck.js';
 import { consumeCoordinationEvents } from './coordination-consumer.js';
+import { DURABLES } from '@platform/contracts';
 
 /**
  * Escalates stuck agents: a durable consumer of `coordination.agent.stuck`, so a report sent while
@@ -9,7 +10,7 @@ import { consumeCoordinationEvents } from './coordination-consumer.js';
 export function startAgentStuckConsumer(nc: NatsConnection, deps: AgentStuckDeps, log: Logger, deadLetterLimits?: StreamLimits): Promise<RunningConsumer> {
   return consumeCoordinationEvents({
     nc,
-    durable: AGENT_STUCK_CONSUMER,
+    durable: DURABLES.operationsAgentStuck,
     subjects: ['coordination.agent.stuck'],
     log,
     ...(deadLetterLimits ? { deadLetterLimits } : {}),

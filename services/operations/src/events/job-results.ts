@@ -1,12 +1,13 @@
 import type { Logger, NatsConnection, RunningConsumer, StreamLimits } from '@platform/kit';
-import { JOB_RESULTS_CONSUMER, onJobSucceeded, type JobResultDeps } from '../domain/job-results.js';
+import { onJobSucceeded, type JobResultDeps } from '../domain/job-results.js';
 import { consumeCoordinationEvents } from './coordination-consumer.js';
+import { DURABLES } from '@platform/contracts';
 
 /** Marks tasks done when their jobs succeed (`coordination.job.succeeded`). */
 export function startJobResultsConsumer(nc: NatsConnection, deps: JobResultDeps, log: Logger, deadLetterLimits?: StreamLimits): Promise<RunningConsumer> {
   return consumeCoordinationEvents({
     nc,
-    durable: JOB_RESULTS_CONSUMER,
+    durable: DURABLES.operationsJobResults,
     subjects: ['coordination.job.succeeded'],
     log,
     ...(deadLetterLimits ? { deadLetterLimits } : {}),

@@ -2,10 +2,10 @@ import { systemClock, type Logger, type NatsConnection } from '@platform/kit';
 import type { OperationsConfig } from '../config.js';
 import { startRetentionLoop, type RetentionLoop, type RetentionSettings, type StreamHorizon } from '../domain/retention.js';
 import type { SqlRunner } from '../store/sql.js';
-import { COORDINATION_STREAM } from './streams.js';
+import { EVENT_STREAMS } from '@platform/contracts';
 
 /** The streams operations' consumers read: their processed-event markers guard these streams' events. */
-export const CONSUMED_STREAMS = [COORDINATION_STREAM] as const;
+export const CONSUMED_STREAMS = [EVENT_STREAMS.coordination] as const;
 
 const nanosToMs = (ns: number) => Math.ceil(ns / 1e6);
 

@@ -23,41 +23,27 @@
  * replies of push consumers on `$JS.FC.<stream>.…`, KV writes on `$KV.<bucket>.<key>`.
  */
 
-export type ServiceName = 'knowledge' | 'operations' | 'coordination';
+import { HEARTBEATS_STREAM } from './heartbeats.js';
+import {
+  COORDINATION_BUCKETS,
+  DEAD_LETTER_STREAM,
+  EVENT_STREAM_OWNERS,
+  EVENT_STREAMS,
+  FOREIGN_DURABLES,
+  JOBS_DEADLETTER_STREAM,
+  JOBS_STREAM,
+  type ServiceName,
+} from './streams.js';
+import { TEAM_MEMBERSHIP_BUCKET } from './team-membership.js';
+
 export type NatsUserName = ServiceName | 'subscriber' | 'agent' | 'platform';
 export const NATS_USER_NAMES: readonly NatsUserName[] = ['platform', 'knowledge', 'operations', 'coordination', 'subscriber', 'agent'];
 
 /** The inbox prefix a user's connections use (shared/kit connectNats derives the same from the user name). */
 export const inboxPrefixOf = (user: string): string => `_INBOX_${user}`;
 
-/** Event streams: name → owning service; each captures `<service>.>` and only its owner may publish there. */
-export const EVENT_STREAMS: Record<string, ServiceName> = {
-  KNOWLEDGE_EVENTS: 'knowledge',
-  OPERATIONS_EVENTS: 'operations',
-  COORDINATION_EVENTS: 'coordination',
-};
-/** The KV bucket operations writes and knowledge and coordination read (shared/contracts TEAM_MEMBERSHIP_BUCKET). */
-export const TEAM_MEMBERSHIP_BUCKET = 'TEAM_MEMBERSHIP';
-/** shared/kit DEAD_LETTER_STREAM: where consumeEvents puts failed and refused events, as `deadletter.<durable>`. */
-export const DEAD_LETTER_STREAM = 'DEADLETTER';
-/**
- * Durable consumers a service keeps on another service's event stream: operations' on coordination's,
- * knowledge's run recorder on operations' and coordination's (services/knowledge/src/events/recorder.ts).
- */
-export const FOREIGN_DURABLES: Record<ServiceName, Array<{ stream: string; durable: string }>> = {
-  knowledge: [
-    { stream: 'OPERATIONS_EVENTS', durable: 'knowledge-runs-operations' },
-    { stream: 'COORDINATION_EVENTS', durable: 'knowledge-runs-coordination' },
-  ],
-  operations: [
-    { stream: 'COORDINATION_EVENTS', durable: 'operations-job-results' },
-    { stream: 'COORDINATION_EVENTS', durable: 'operations-agent-stuck' },
-  ],
-  coordination: [],
-};
-/** Coordination's streams and buckets besides its event stream (services/coordination/src/store/streams.ts). */
-const COORDINATION_STREAMS = ['AGENT_HEARTBEATS', 'JOBS', 'JOBS_DEADLETTER'];
-const COORDINATION_BUCKETS = ['jobs', 'jobs_outbox', 'agents', 'agents_outbox', 'agent_liveness', 'job_leases', 'schedules', 'agent_enrolments', 'agent_heartbeat_keys'];
+/** Coordination's streams and buckets besides its event stream. */
+const COORDINATION_STREAMS = [HEARTBEATS_STREAM, JOBS_STREAM, JOBS_DEADLETTER_STREAM];
 
 export interface Permissions {
   publish: { allow: string[]; deny?: string[] };
@@ -122,7 +108,7 @@ const foreignDurable = ({ stream, durable }: { stream: string; durable: string }
   `deadletter.${durable}`,
 ];
 
-const eventStreamOf = (service: ServiceName) => Object.keys(EVENT_STREAMS).find((s) => EVENT_STREAMS[s] === service)!;
+const eventStreamOf = (service: ServiceName) => EVENT_STREAMS[service];
 
 /** What a service may do. */
 function servicePermissions(service: ServiceName): Permissions {
@@ -148,7 +134,7 @@ function servicePermissions(service: ServiceName): Permissions {
       'jobs.dead.>',
       '_coordination.work.>',
       ...COORDINATION_STREAMS.flatMap(ownStream),
-      ...COORDINATION_BUCKETS.flatMap(ownBucket),
+      ...Object.values(COORDINATION_BUCKETS).flatMap(ownBucket),
       ...readBucket(TEAM_MEMBERSHIP_BUCKET),
     );
     // WorkNotifier: every replica sees each published work item and each hint (core NATS).
@@ -169,7 +155,7 @@ function servicePermissions(service: ServiceName): Permissions {
  * take their messages). It may not delete consumers (ephemeral ones expire on their own).
  */
 function subscriberPermissions(): Permissions {
-  const streams = Object.keys(EVENT_STREAMS);
+  const streams = Object.keys(EVENT_STREAM_OWNERS);
   const allow = [
     '$JS.API.INFO',
     '$JS.API.STREAM.NAMES', // js.subscribe finds the stream of a subject
@@ -191,7 +177,7 @@ function subscriberPermissions(): Permissions {
   ]);
   return {
     publish: { allow, deny },
-    subscribe: { allow: [...Object.values(EVENT_STREAMS).map((svc) => `${svc}.>`), `${inboxPrefixOf('subscriber')}.>`] },
+    subscribe: { allow: [...Object.values(EVENT_STREAM_OWNERS).map((svc) => `${svc}.>`), `${inboxPrefixOf('subscriber')}.>`] },
   };
 }
 
@@ -262,7 +248,7 @@ export interface NatsConfigOptions {
 /** A whole nats-server config file (JetStream is enabled on the command line: -js -sd <dir>). */
 export function renderNatsConfig(o: NatsConfigOptions): string {
   return [
-    '# Rendered from shared/testkit/src/nats-config.ts (CLI: scripts/infra/nats-config.ts); edit that file, not this one.',
+    '# Rendered from shared/contracts/src/nats-permissions.ts (CLI: scripts/infra/nats-config.ts); edit that file, not this one.',
     ...(o.serverName ? [`server_name: ${q(o.serverName)}`] : []),
     ...(o.listen ? [`listen: ${q(o.listen)}`] : []),
     ...(o.http ? [`# Monitoring (healthz/varz).`, `http: ${q(o.http)}`] : []),
