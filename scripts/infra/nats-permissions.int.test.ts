@@ -10,7 +10,7 @@ import { DURABLES, heartbeatSubject, TEAM_MEMBERSHIP_BUCKET, teamMembershipKey }
 import { consumerOpts } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
-import { ensureCoordinationStreams } from '../../services/coordination/src/store/streams.js';
+import { ensureCoordinationStreams } from '../../services/coordination/src/events/streams.js';
 import { ensureKnowledgeStream } from '../../services/knowledge/src/events/streams.js';
 import { ensureOperationsStream } from '../../services/operations/src/events/streams.js';
 import { teamMembershipBucket } from '../../services/operations/src/events/team-directory.js';

@@ -1,6 +1,6 @@
 import { consumeEvents, createLogger, DEAD_LETTER_STREAM, DiscardPolicy, ensureStream, nanos, RetentionPolicy, type StreamLimits } from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCoordinationStreams, type CoordinationStreamLimits } from '../../services/coordination/src/store/streams.js';
+import { ensureCoordinationStreams, type CoordinationStreamLimits } from '../../services/coordination/src/events/streams.js';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { ensureKnowledgeStream } from '../../services/knowledge/src/events/streams.js';
 import { ensureOperationsStream } from '../../services/operations/src/events/streams.js';

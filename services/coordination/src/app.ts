@@ -1,4 +1,4 @@
-import { systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type TeamDirectory, type TokenIssuer } from '@platform/kit';
+import { startDrainLoop, systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type TeamDirectory, type TokenIssuer } from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
 import { absorbHeartbeats } from './domain/heartbeats.js';
@@ -19,7 +19,7 @@ import { KvCache } from './store/kv-cache.js';
 import { openOutboxStore } from './store/outbox-store.js';
 import { queueDepths } from './store/queue-depths.js';
 import { ScheduleRecord } from './store/schedule-record.js';
-import { ensureCoordinationStreams, type CoordinationStreamLimits } from './store/streams.js';
+import { ensureCoordinationStreams, type CoordinationStreamLimits } from './events/streams.js';
 import { openTypedKv } from './store/typed-kv.js';
 import { COORDINATION_BUCKETS } from '@platform/contracts';
 
@@ -46,23 +46,6 @@ type Config = Pick<
   | 'SCHEDULER_TICK_MS'
   | 'AGENT_TOKEN_TTL_S'
 >;
-
-/** Runs `fn` every `ms`, never two at once; a failure is logged and the next tick tries again. */
-function every(name: string, ms: number, log: Logger, fn: () => Promise<unknown>): { stop(): Promise<void> } {
-  let running: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = fn()
-      .catch((err: unknown) => log.warn({ loop: name, err: err instanceof Error ? err.message : String(err) }, 'background loop failed'))
-      .finally(() => (running = null));
-  }, ms);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
-}
 
 /**
  * Builds the service on a NATS connection: streams and buckets, stores and their mirrors, the
@@ -134,18 +117,25 @@ export async function startCoordination(opts: {
   // Every replica runs every loop: the writes they make are compare-and-set or deduped, so
   // several replicas agree instead of needing a leader.
   const leaseChecks = new Map<string, number>();
+  // The kit's drain loop: never two passes at once, a failed pass logged and retried at the next tick.
+  const every = (name: string, intervalMs: number, pass: () => Promise<unknown>) =>
+    startDrainLoop({ name: `${name} loop`, intervalMs, log, drain: async () => {
+        await pass();
+        return false; // one pass per tick: nothing to drain right away
+      },
+    });
   const loops = [
-    every('outbox', config.OUTBOX_SWEEP_MS, log, async () => {
+    every('outbox', config.OUTBOX_SWEEP_MS, async () => {
       await sweepOutbox(relay, stores.jobs, config.OUTBOX_MIN_AGE_MS, deps.clock());
       await sweepOutbox(relay, stores.agents, config.OUTBOX_MIN_AGE_MS, deps.clock());
     }),
-    every('liveness', config.LIVENESS_SWEEP_MS, log, async () => {
+    every('liveness', config.LIVENESS_SWEEP_MS, async () => {
       // Heartbeats over NATS first, so the sweep sees them; a failure there must not stop the sweeps.
       await absorbHeartbeats(deps).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take heartbeats from NATS; will retry'));
       await sweepAgentStatus(deps);
       await sweepLeases(deps, leaseChecks);
     }),
-    every('schedules', config.SCHEDULER_TICK_MS, log, () => fireDueSchedules(deps)),
+    every('schedules', config.SCHEDULER_TICK_MS, () => fireDueSchedules(deps)),
   ];
 
   const enrolment: EnrolmentDeps = {

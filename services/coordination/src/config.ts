@@ -1,6 +1,6 @@
 import { baseEnv, loadConfig } from '@platform/kit';
 import { z } from 'zod';
-import { DEFAULT_JOBS_MAX_BYTES } from './store/streams.js';
+import { DEFAULT_JOBS_MAX_BYTES } from './events/streams.js';
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 

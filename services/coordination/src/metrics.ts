@@ -3,7 +3,7 @@ import { AgentStatus, COORDINATION_BUCKETS, JobPriority, JOBS_STREAM, JobType } 
 import { ageSeconds, cachedReading, consumerBacklogReading, observeConsumerLag, observeGauges, observeOutboxes, type NatsConnection, type OutboxBacklog } from '@platform/kit';
 import type { AgentRecord } from './store/agent-record.js';
 import type { KvCache } from './store/kv-cache.js';
-import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer } from './store/streams.js';
+import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer } from '@platform/contracts';
 
 /** The durable consumers coordination owns: the heartbeat batcher and one work queue per (job type, priority). */
 export const COORDINATION_CONSUMERS = [

@@ -3,7 +3,8 @@ import { connectNats, createLogger } from '@platform/kit';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken, type PrivateNats, startPrivateNats } from '@platform/testkit';
-import { ensureCoordinationStreams, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../src/store/streams.js';
+import { ensureCoordinationStreams } from '../src/events/streams.js';
+import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '@platform/contracts';
 import { agent, FAST, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
 

@@ -4,6 +4,8 @@
  * and by outside subscribers (@platform/client re-exports the event streams).
  */
 
+import type { JobPriority, JobType } from './jobs.js';
+
 export type ServiceName = 'knowledge' | 'operations' | 'coordination';
 export const SERVICE_NAMES: readonly ServiceName[] = ['knowledge', 'operations', 'coordination'];
 
@@ -29,6 +31,13 @@ export const DEAD_LETTER_STREAM = 'DEADLETTER';
 
 /** Coordination's work queue: one subject per job type and priority. */
 export const JOBS_STREAM = 'JOBS';
+/** A work item's subject: one per job type and priority, so agents take only the types they can do. */
+export const jobSubject = (jobType: JobType, priority: JobPriority): string => `jobs.queue.${jobType}.${priority}`;
+export const isWorkItemSubject = (subject: string): boolean => subject.startsWith('jobs.queue.');
+/** The durable consumer on JOBS for one job type and priority, shared by coordination's replicas. */
+export const jobConsumer = (jobType: JobType, priority: JobPriority): string => `jobs-${jobType}-${priority}`;
+/** Where a job that used up its attempts is kept, by type. */
+export const deadLetterSubject = (jobType: JobType): string => `jobs.dead.${jobType}`;
 /** Jobs that used up their attempts, with their history (coordination's own dead letters). */
 export const JOBS_DEADLETTER_STREAM = 'JOBS_DEADLETTER';
 

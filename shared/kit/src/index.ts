@@ -7,6 +7,7 @@ export * from './nats.js';
 export * from './telemetry.js';
 export * from './trpc-client.js';
 export * from './trpc.js';
+export * from './openapi-meta.js';
 export * from './events.js';
 export * from './asyncapi.js';
 export * from './outbox-relay.js';

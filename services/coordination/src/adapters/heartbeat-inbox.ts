@@ -1,6 +1,6 @@
 import { pullBatch, type JetStreamClient } from '@platform/kit';
 import type { HeartbeatInbox } from '../domain/deps.js';
-import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '../store/streams.js';
+import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '@platform/contracts';
 
 /**
  * The heartbeats' edge: takes what agents published over NATS from the durable the replicas share

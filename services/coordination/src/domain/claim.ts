@@ -3,7 +3,7 @@ import { badRequest, DomainError } from '@platform/kit';
 import { z } from 'zod';
 import { agentKey, leaseKey } from '../store/agent-record.js';
 import type { JobRecord } from '../store/job-record.js';
-import { isWorkItemSubject, jobConsumer } from '../store/streams.js';
+import { isWorkItemSubject, jobConsumer } from '@platform/contracts';
 import type { Versioned } from '../store/typed-kv.js';
 import type { ClaimTag, CoordinationDeps, Settlement, WorkDelivery } from './deps.js';
 import { isClaimable, transition } from './job-transitions.js';

@@ -2,7 +2,7 @@ import type { JobStatus, Principal } from '@platform/contracts';
 import { mapStreamErrors } from '@platform/kit';
 import { tracked } from '@trpc/server';
 import type { z } from 'zod';
-import type { Agent } from '../router/shapes.js';
+import type { Agent } from '../router/wire.js';
 import type { JobRecord } from '../store/job-record.js';
 import { watchEntries } from '../store/kv-watch.js';
 import { toView } from './agents.js';

@@ -2,7 +2,7 @@ import type { JobStatus } from '@platform/contracts';
 import { createEnvelope, type Clock, type IdGenerator } from '@platform/kit';
 import { publicJob, type JobRecord } from '../store/job-record.js';
 import type { PendingMessage } from '../store/outbox-store.js';
-import { deadLetterSubject, jobSubject } from '../store/streams.js';
+import { deadLetterSubject, jobSubject } from '@platform/contracts';
 
 export const jobEventSubject = {
   queued: 'coordination.job.queued',

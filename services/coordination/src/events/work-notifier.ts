@@ -1,6 +1,6 @@
 import { JobPriority, JobType } from '@platform/contracts';
 import type { NatsConnection, Subscription } from '@platform/kit';
-import { jobConsumer } from '../store/streams.js';
+import { jobConsumer } from '@platform/contracts';
 
 /** Core-NATS subject (not captured by any stream) telling every replica that a queue has work again. */
 const HINT_PREFIX = '_coordination.work';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobConsumer } from '../store/streams.js';
+import { jobConsumer } from '@platform/contracts';
 import { WorkNotifier } from './work-notifier.js';
 
 describe('WorkNotifier', () => {

@@ -1,3 +1,4 @@
+import { openApiMeta } from '@platform/kit';
 import { AgentStatus, HeartbeatKey, JobId, JobType } from '@platform/contracts';
 import { z } from 'zod';
 import { assertActsFor, getAgent, listAgents, pingAgent, registerAgent, reportStuck } from '../domain/agents.js';
@@ -5,10 +6,9 @@ import type { CoordinationDeps } from '../domain/deps.js';
 import { AgentCard } from '../store/agent-record.js';
 import { agentProcedure, authedProcedure, router } from '../trpc.js';
 import { agentChangesProcedure } from './live.js';
-import { openapiMeta } from './meta.js';
-import { Agent, AgentName, Session } from './shapes.js';
+import { Agent, AgentName, Session } from './wire.js';
 
-const meta = openapiMeta('agents');
+const meta = openApiMeta('agents');
 const RunningJobIds = z.array(JobId).max(256);
 
 /** Agents register and ping as themselves: `name` must be the token's subject. */

@@ -1,10 +1,10 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import { createEnrolment, exchangeEnrolment, refreshAgentToken, type EnrolmentDeps } from '../domain/enrolment.js';
 import { agentProcedure, authedProcedure, publicProcedure, router } from '../trpc.js';
-import { openapiMeta } from './meta.js';
-import { AgentName } from './shapes.js';
+import { AgentName } from './wire.js';
 
-const meta = openapiMeta('enrolment');
+const meta = openApiMeta('enrolment');
 const AgentToken = z.object({ token: z.string(), agentName: z.string(), expiresAt: z.iso.datetime() });
 
 export function enrolmentRouter(deps: EnrolmentDeps) {
@@ -15,7 +15,7 @@ export function enrolmentRouter(deps: EnrolmentDeps) {
       .output(z.object({ enrolmentToken: z.string(), agentName: z.string(), expiresAt: z.iso.datetime() }))
       .mutation(({ ctx, input }) => createEnrolment(deps, ctx.principal, input)),
     exchange: publicProcedure
-      .meta({ openapi: { method: 'POST', path: '/enrolment/exchange', protect: false, tags: ['enrolment'], summary: 'Agent: trade a one-time enrolment token for a short-lived agent token' } })
+      .meta(meta('POST', '/enrolment/exchange', 'Agent: trade a one-time enrolment token for a short-lived agent token', { protect: false }))
       .input(z.strictObject({ enrolmentToken: z.string().min(10).max(200) }))
       .output(AgentToken)
       .mutation(({ input }) => exchangeEnrolment(deps, input.enrolmentToken)),

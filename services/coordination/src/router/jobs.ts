@@ -1,3 +1,4 @@
+import { openApiMeta } from '@platform/kit';
 import { JobId, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
 import type { Logger } from '@platform/kit';
 import { z } from 'zod';
@@ -7,10 +8,9 @@ import { cancelJob, completeJob, failJob, getJob, listJobs, releaseJob, reportPr
 import { publicJob } from '../store/job-record.js';
 import { agentProcedure, authedProcedure, callerProcedure, router } from '../trpc.js';
 import { jobStatusProcedure } from './live.js';
-import { openapiMeta } from './meta.js';
-import { AgentName, Job, Session } from './shapes.js';
+import { AgentName, Job, Session } from './wire.js';
 
-const meta = openapiMeta('jobs');
+const meta = openApiMeta('jobs');
 
 /** A claim: the types to take, how long to wait, and (SDK) the agent process and claim number. */
 const ClaimInput = z.strictObject({

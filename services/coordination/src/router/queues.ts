@@ -1,10 +1,10 @@
+import { openApiMeta } from '@platform/kit';
 import { JobPriority, JobType } from '@platform/contracts';
 import { z } from 'zod';
 import type { CoordinationDeps } from '../domain/deps.js';
 import { authedProcedure, router } from '../trpc.js';
-import { openapiMeta } from './meta.js';
 
-const meta = openapiMeta('queues');
+const meta = openApiMeta('queues');
 
 const QueueDepth = z.object({
   jobType: JobType,

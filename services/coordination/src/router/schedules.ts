@@ -1,13 +1,13 @@
+import { openApiMeta } from '@platform/kit';
 import { JobPriority, JobTargetKind, JobType } from '@platform/contracts';
 import { z } from 'zod';
 import type { CoordinationDeps } from '../domain/deps.js';
 import { createSchedule, deleteSchedule, listSchedules, nextRunAt } from '../domain/schedules.js';
 import type { ScheduleRecord } from '../store/schedule-record.js';
 import { authedProcedure, callerProcedure, router } from '../trpc.js';
-import { openapiMeta } from './meta.js';
-import { Schedule } from './shapes.js';
+import { Schedule } from './wire.js';
 
-const meta = openapiMeta('schedules');
+const meta = openApiMeta('schedules');
 
 export function schedulesRouter(deps: CoordinationDeps) {
   const view = ({ id, ...rest }: ScheduleRecord): z.infer<typeof Schedule> => ({ scheduleId: id, ...rest, nextRunAt: nextRunAt({ id, ...rest }, deps.clock()) });

@@ -1,7 +1,7 @@
 import { JobPriority, JOBS_STREAM, JobType } from '@platform/contracts';
 
 import type { JetStreamClient } from '@platform/kit';
-import { jobConsumer } from './streams.js';
+import { jobConsumer } from '@platform/contracts';
 
 /** One work queue (a job type at a priority) and how much is waiting in it. */
 export interface QueueDepth {

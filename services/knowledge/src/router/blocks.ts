@@ -1,3 +1,4 @@
+import { openApiMeta } from '@platform/kit';
 import { BlockId, BlockStatus, BlockType, Confidence, EditableBlockStatus, IsoDateTime, SessionId } from '@platform/contracts';
 import { z } from 'zod';
 import {
@@ -11,10 +12,9 @@ import {
   type BlockDeps,
 } from '../domain/blocks.js';
 import { authedProcedure, router } from '../trpc.js';
-import { openApiMeta } from './meta.js';
-import { AbstractionLevel, Block, blockFields, Content, createBlockInput, embeddingSchema, IdeaId, JsonObject, Title } from './schemas.js';
+import { AbstractionLevel, Block, blockFields, Content, createBlockInput, embeddingSchema, IdeaId, JsonObject, Title } from './wire.js';
 
-export { Block } from './schemas.js';
+export { Block } from './wire.js';
 
 export interface BlocksRouterDeps extends BlockDeps {
   afterWrite: () => void;

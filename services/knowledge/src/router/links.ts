@@ -1,10 +1,10 @@
+import { openApiMeta } from '@platform/kit';
 import { BlockId, Confidence, LinkDirection, RelationshipType } from '@platform/contracts';
 import { z } from 'zod';
 import type { BlockDeps } from '../domain/blocks.js';
 import { createLink, linksOf, neighboursOf, pathBetween, removeLink } from '../domain/links.js';
 import { authedProcedure, router } from '../trpc.js';
-import { openApiMeta } from './meta.js';
-import { Block, Link, TeamId } from './schemas.js';
+import { Block, Link, TeamId } from './wire.js';
 
 const meta = openApiMeta('links');
 const Types = z.array(RelationshipType).max(RelationshipType.options.length).optional();

@@ -1,11 +1,11 @@
+import { openApiMeta } from '@platform/kit';
 import { IsoDateTime, SessionId, Uuid, RunStepChangeKind, RunStepStatus } from '@platform/contracts';
 import { z } from 'zod';
 import type { BlockDeps } from '../domain/blocks.js';
 import { addSteps, createRun, listRunPage, moveStep, replayRun, runTree, stepPathToRoot, stepRelatives, subtree, TREE_LIMIT, updateStep } from '../domain/runs.js';
 import { MAX_TREE_DEPTH } from '../store/runs.js';
 import { authedProcedure, router } from '../trpc.js';
-import { openApiMeta } from './meta.js';
-import { JsonObject, ownerFields, TeamId } from './schemas.js';
+import { JsonObject, ownerFields, TeamId } from './wire.js';
 
 const meta = openApiMeta('runs');
 

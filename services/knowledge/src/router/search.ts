@@ -1,10 +1,10 @@
+import { openApiMeta } from '@platform/kit';
 import { BlockId, BlockStatus, BlockType, RelationshipType, SessionId } from '@platform/contracts';
 import { z } from 'zod';
 import type { BlockDeps } from '../domain/blocks.js';
 import { searchFullText, searchHybrid, searchVector } from '../domain/search.js';
 import { authedProcedure, router } from '../trpc.js';
-import { openApiMeta } from './meta.js';
-import { Block, embeddingSchema } from './schemas.js';
+import { Block, embeddingSchema } from './wire.js';
 
 const post = openApiMeta('search');
 const meta = (path: `/${string}`, summary: string) => post('POST', path, summary);

@@ -1,9 +1,12 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import { AgentConfig, createAgent, getAgent, listAgents, updateAgent } from '../domain/agents.js';
 import type { CoreDeps } from '../domain/deps.js';
 import type { AgentRow } from '../store/agents.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Cursor, Id, iso, Limit, pageOf, toPage } from './wire.js';
+
+const meta = openApiMeta('agents');
 
 export const AgentStatus = z.enum(['active', 'paused', 'retired']);
 export const Agent = z.object({
@@ -23,22 +26,22 @@ const toAgent = (a: AgentRow): z.infer<typeof Agent> => ({ ...a, config: a.confi
 export function agentsRouter(deps: CoreDeps) {
   return router({
     create: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/agents/create', protect: true, tags: ['agents'], summary: 'Register an agent with a validated configuration (platform admins)' } })
+      .meta(meta('POST', '/agents/create', 'Register an agent with a validated configuration (platform admins)'))
       .input(z.strictObject({ name: AgentName, config: AgentConfig, description: z.string().max(2_000).optional() }))
       .output(Agent)
       .mutation(async ({ ctx, input }) => toAgent(await createAgent(deps, ctx.principal, input))),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/agents/get', protect: true, tags: ['agents'], summary: 'An agent by id or by name' } })
+      .meta(meta('GET', '/agents/get', 'An agent by id or by name'))
       .input(z.strictObject({ id: Id.optional(), name: AgentName.optional() }).refine((v) => (v.id === undefined) !== (v.name === undefined), 'give exactly one of id or name'))
       .output(Agent)
       .query(async ({ ctx, input }) => toAgent(await getAgent(deps, ctx.principal, input.id !== undefined ? { id: input.id } : { name: input.name! }))),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/agents/list', protect: true, tags: ['agents'], summary: 'Registered agents by name, a page at a time; `namePrefix` keeps those whose name starts with it' } })
+      .meta(meta('GET', '/agents/list', 'Registered agents by name, a page at a time; `namePrefix` keeps those whose name starts with it'))
       .input(z.strictObject({ status: AgentStatus.optional(), namePrefix: z.string().min(1).max(200).optional(), cursor: Cursor, limit: Limit }))
       .output(pageOf(Agent))
       .query(async ({ ctx, input }) => toPage(await listAgents(deps, ctx.principal, input), toAgent)),
     update: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/agents/update', protect: true, tags: ['agents'], summary: 'Change an agent’s status, configuration or description (platform admins)' } })
+      .meta(meta('POST', '/agents/update', 'Change an agent’s status, configuration or description (platform admins)'))
       .input(z.strictObject({ id: Id, status: AgentStatus.optional(), config: AgentConfig.optional(), description: z.string().max(2_000).optional() }))
       .output(Agent)
       .mutation(async ({ ctx, input }) => toAgent(await updateAgent(deps, ctx.principal, input))),

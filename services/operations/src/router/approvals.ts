@@ -1,8 +1,11 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import { decideApproval, getApproval, listApprovals, requestApproval, type ApprovalDeps } from '../domain/approvals.js';
 import type { ApprovalRow } from '../store/approvals.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Cursor, Id, iso, isoOrNull, JsonObject, Limit, pageOf, toPage } from './wire.js';
+
+const meta = openApiMeta('approvals');
 
 export const ApprovalStatus = z.enum(['pending', 'approved', 'rejected', 'cancelled']);
 export const Approval = z.object({
@@ -32,7 +35,7 @@ const toApproval = (a: ApprovalRow): z.infer<typeof Approval> => ({
 export function approvalsRouter(deps: ApprovalDeps & { afterWrite: () => void }) {
   return router({
     request: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/approvals/request', protect: true, tags: ['approvals'], summary: 'Ask for a decision about a subject (one pending request per subject in the team, or per requester without a team)' } })
+      .meta(meta('POST', '/approvals/request', 'Ask for a decision about a subject (one pending request per subject in the team, or per requester without a team)'))
       .input(
         z.strictObject({
           subjectKind: z.enum(['knowledge_block', 'task', 'workflow', 'other']),
@@ -48,7 +51,7 @@ export function approvalsRouter(deps: ApprovalDeps & { afterWrite: () => void })
         return toApproval(a);
       }),
     decide: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/approvals/decide', protect: true, tags: ['approvals'], summary: 'Approve or reject, once (team owners/admins or platform admins; never the requester)' } })
+      .meta(meta('POST', '/approvals/decide', 'Approve or reject, once (team owners/admins or platform admins; never the requester)'))
       .input(z.strictObject({ id: Id, decision: z.enum(['approved', 'rejected']), note: z.string().trim().min(1).max(5_000).optional() }))
       .output(Approval)
       .mutation(async ({ ctx, input }) => {
@@ -57,12 +60,12 @@ export function approvalsRouter(deps: ApprovalDeps & { afterWrite: () => void })
         return toApproval(a);
       }),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/approvals/get', protect: true, tags: ['approvals'], summary: 'One approval request' } })
+      .meta(meta('GET', '/approvals/get', 'One approval request'))
       .input(z.strictObject({ id: Id }))
       .output(Approval)
       .query(async ({ ctx, input }) => toApproval(await getApproval(deps, ctx.principal, input.id))),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/approvals/list', protect: true, tags: ['approvals'], summary: 'Visible approval requests, newest first' } })
+      .meta(meta('GET', '/approvals/list', 'Visible approval requests, newest first'))
       .input(z.strictObject({ status: ApprovalStatus.optional(), subjectKind: z.string().min(1).max(50).optional(), teamId: Id.optional(), cursor: Cursor, limit: Limit }))
       .output(pageOf(Approval))
       .query(async ({ ctx, input }) => toPage(await listApprovals(deps, ctx.principal, input), toApproval)),

@@ -1,9 +1,12 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import type { CoreDeps } from '../domain/deps.js';
 import { appendEvents, readAllEvents, readEventStream } from '../domain/events.js';
 import type { StoredEvent } from '../store/event-store.js';
 import { authedProcedure, router } from '../trpc.js';
 import { iso, JsonObject } from './wire.js';
+
+const meta = openApiMeta('events');
 
 export const StoredEventOut = z.object({
   position: z.number().int(),
@@ -28,7 +31,7 @@ const toEvent = (e: StoredEvent): z.infer<typeof StoredEventOut> => ({ ...e, cre
 export function eventsRouter(deps: CoreDeps & { afterWrite: () => void }) {
   return router({
     append: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/events/append', protect: true, tags: ['events'], summary: 'Append events to a stream at an expected version (CONFLICT with the actual version otherwise)' } })
+      .meta(meta('POST', '/events/append', 'Append events to a stream at an expected version (CONFLICT with the actual version otherwise)'))
       .input(
         z.strictObject({
           aggregateId: Name,
@@ -47,12 +50,12 @@ export function eventsRouter(deps: CoreDeps & { afterWrite: () => void }) {
         return r;
       }),
     readStream: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/events/read-stream', protect: true, tags: ['events'], summary: 'A stream’s events from a version, in version order' } })
+      .meta(meta('GET', '/events/read-stream', 'A stream’s events from a version, in version order'))
       .input(z.strictObject({ aggregateId: Name, fromVersion: z.coerce.number().int().min(1).max(MAX_VERSION).default(1), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
       .output(z.array(StoredEventOut))
       .query(async ({ ctx, input }) => (await readEventStream(deps, ctx.principal, input)).map(toEvent)),
     readAll: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/events/read-all', protect: true, tags: ['events'], summary: 'All events after a global position, in global order, never skipping in-flight appends' } })
+      .meta(meta('GET', '/events/read-all', 'All events after a global position, in global order, never skipping in-flight appends'))
       .input(z.strictObject({ fromPosition: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
       .output(z.object({ events: z.array(StoredEventOut), nextPosition: z.number().int(), complete: z.boolean() }))
       .query(async ({ ctx, input }) => {

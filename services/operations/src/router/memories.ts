@@ -1,9 +1,12 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import type { CoreDeps } from '../domain/deps.js';
 import { createMemory, expireMemories, getMemory, listMemories, memoryHistory, searchMemories, tagMemory, updateMemory } from '../domain/memories.js';
 import type { MemoryWithTags } from '../store/memories.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Cursor, DateTime, Id, iso, isoOrNull, JsonObject, Limit, pageOf, toPage } from './wire.js';
+
+const meta = openApiMeta('memories');
 
 export const MemoryType = z.enum(['episodic', 'semantic', 'procedural']);
 export const MemoryStatus = z.enum(['active', 'archived', 'expired']);
@@ -56,7 +59,7 @@ const toMemory = (m: MemoryWithTags): z.infer<typeof Memory> => ({
 export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
   return router({
     create: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/memories/create', protect: true, tags: ['memories'], summary: 'Store a memory for the caller (or for an agent)' } })
+      .meta(meta('POST', '/memories/create', 'Store a memory for the caller (or for an agent)'))
       .input(
         z.strictObject({
           content: Content,
@@ -82,12 +85,12 @@ export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
         return toMemory(m);
       }),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/memories/get', protect: true, tags: ['memories'], summary: 'Read a memory (counts as an access)' } })
+      .meta(meta('GET', '/memories/get', 'Read a memory (counts as an access)'))
       .input(z.strictObject({ id: Id }))
       .output(Memory)
       .query(async ({ ctx, input }) => toMemory(await getMemory(deps, ctx.principal, input.id))),
     update: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/memories/update', protect: true, tags: ['memories'], summary: 'Change a memory; the change is logged in the same transaction' } })
+      .meta(meta('POST', '/memories/update', 'Change a memory; the change is logged in the same transaction'))
       .input(
         z.strictObject({
           id: Id,
@@ -110,7 +113,7 @@ export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
         return toMemory(m);
       }),
     tag: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/memories/tag', protect: true, tags: ['memories'], summary: 'Add and remove tags' } })
+      .meta(meta('POST', '/memories/tag', 'Add and remove tags'))
       .input(z.strictObject({ id: Id, add: Tags.default([]), remove: Tags.default([]), expectedVersion: z.number().int().min(1).optional() }))
       .output(Memory)
       .mutation(async ({ ctx, input }) => {
@@ -119,7 +122,7 @@ export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
         return toMemory(m);
       }),
     search: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/memories/search', protect: true, tags: ['memories'], summary: 'Full-text search over visible memories' } })
+      .meta(meta('GET', '/memories/search', 'Full-text search over visible memories'))
       .input(
         z.strictObject({
           query: z.string().trim().min(1).max(500),
@@ -135,12 +138,12 @@ export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
         return hits.map((m) => ({ ...toMemory(m), rank: m.rank }));
       }),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/memories/list', protect: true, tags: ['memories'], summary: 'Visible memories by type, tier, status, agent or tag, newest first' } })
+      .meta(meta('GET', '/memories/list', 'Visible memories by type, tier, status, agent or tag, newest first'))
       .input(z.strictObject({ type: MemoryType.optional(), tier: MemoryTier.optional(), status: MemoryStatus.optional(), agentId: Id.optional(), tag: Tag.optional(), cursor: Cursor, limit: Limit }))
       .output(pageOf(Memory))
       .query(async ({ ctx, input }) => toPage(await listMemories(deps, ctx.principal, input), toMemory)),
     expire: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/memories/expire', protect: true, tags: ['memories'], summary: 'Expire one memory now, or all visible memories past their expiry' } })
+      .meta(meta('POST', '/memories/expire', 'Expire one memory now, or all visible memories past their expiry'))
       .input(z.strictObject({ id: Id.optional(), limit: z.number().int().min(1).max(1_000).default(500) }))
       .output(z.object({ expired: z.array(Memory) }))
       .mutation(async ({ ctx, input }) => {
@@ -149,7 +152,7 @@ export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
         return { expired: expired.map(toMemory) };
       }),
     history: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/memories/history', protect: true, tags: ['memories'], summary: 'The audit log of a memory (also after it is gone)' } })
+      .meta(meta('GET', '/memories/history', 'The audit log of a memory (also after it is gone)'))
       .input(z.strictObject({ id: Id, limit: Limit }))
       .output(z.array(MemoryLogEntry))
       .query(async ({ ctx, input }) =>

@@ -1,8 +1,11 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import { getSaga, listSagaPage, startSaga, type SagaDeps } from '../domain/saga-instances.js';
 import type { SagaRow } from '../store/sagas.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Cursor, Id, iso, isoOrNull, Limit, pageOf, toPage } from './wire.js';
+
+const meta = openApiMeta('sagas');
 
 export const SagaStatus = z.enum(['running', 'compensating', 'completed', 'compensated', 'failed']);
 export const Saga = z.object({
@@ -40,7 +43,7 @@ const toSaga = (s: SagaRow): z.infer<typeof Saga> => ({
 export function sagasRouter(deps: SagaDeps & { afterWrite: () => void }) {
   return router({
     start: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/sagas/start', protect: true, tags: ['sagas'], summary: 'Start a saga; an idempotency key makes a repeated start return the first one' } })
+      .meta(meta('POST', '/sagas/start', 'Start a saga; an idempotency key makes a repeated start return the first one'))
       .input(z.strictObject({ sagaType: z.string().trim().min(1).max(100), payload: z.unknown(), idempotencyKey: z.string().trim().min(1).max(200).optional() }))
       .output(Saga.extend({ created: z.boolean() }))
       .mutation(async ({ ctx, input }) => {
@@ -49,12 +52,12 @@ export function sagasRouter(deps: SagaDeps & { afterWrite: () => void }) {
         return { ...toSaga(saga), created: saga.created };
       }),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/sagas/get', protect: true, tags: ['sagas'], summary: 'A saga the caller started, with its step log' } })
+      .meta(meta('GET', '/sagas/get', 'A saga the caller started, with its step log'))
       .input(z.strictObject({ id: Id }))
       .output(Saga)
       .query(async ({ ctx, input }) => toSaga(await getSaga(deps, ctx.principal, input.id))),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/sagas/list', protect: true, tags: ['sagas'], summary: 'Sagas the caller started, newest first' } })
+      .meta(meta('GET', '/sagas/list', 'Sagas the caller started, newest first'))
       .input(z.strictObject({ sagaType: z.string().min(1).max(100).optional(), status: SagaStatus.optional(), cursor: Cursor, limit: Limit }))
       .output(pageOf(Saga))
       .query(async ({ ctx, input }) => toPage(await listSagaPage(deps, ctx.principal, { type: input.sagaType, status: input.status, cursor: input.cursor, limit: input.limit }), toSaga)),

@@ -1,9 +1,12 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import type { CoreDeps } from '../domain/deps.js';
 import { createSession, endSession, getSession, listSessions } from '../domain/sessions.js';
 import type { SessionRow } from '../store/sessions.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Cursor, Id, iso, isoOrNull, Limit, pageOf, toPage } from './wire.js';
+
+const meta = openApiMeta('sessions');
 
 export const SessionKind = z.enum(['interactive', 'planning', 'review', 'automation']);
 export const Session = z.object({
@@ -22,17 +25,17 @@ const toSession = (s: SessionRow): z.infer<typeof Session> => ({ ...s, endedAt: 
 export function sessionsRouter(deps: CoreDeps) {
   return router({
     create: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/sessions/create', protect: true, tags: ['sessions'], summary: 'Start a session' } })
+      .meta(meta('POST', '/sessions/create', 'Start a session'))
       .input(z.strictObject({ channel: z.string().trim().min(1).max(50), kind: SessionKind.default('interactive'), title: z.string().trim().min(1).max(500).optional() }))
       .output(Session)
       .mutation(async ({ ctx, input }) => toSession(await createSession(deps, ctx.principal, input))),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/sessions/get', protect: true, tags: ['sessions'], summary: 'One of the caller’s sessions' } })
+      .meta(meta('GET', '/sessions/get', 'One of the caller’s sessions'))
       .input(z.strictObject({ id: Id }))
       .output(Session)
       .query(async ({ ctx, input }) => toSession(await getSession(deps, ctx.principal, input.id))),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/sessions/list', protect: true, tags: ['sessions'], summary: 'The caller’s sessions, newest first' } })
+      .meta(meta('GET', '/sessions/list', 'The caller’s sessions, newest first'))
       .input(z.strictObject({ state: z.enum(['open', 'ended']).optional(), cursor: Cursor, limit: Limit }))
       .output(pageOf(Session))
       .query(async ({ ctx, input }) => {
@@ -40,7 +43,7 @@ export function sessionsRouter(deps: CoreDeps) {
         return toPage(await listSessions(deps, ctx.principal, { open, cursor: input.cursor, limit: input.limit }), toSession);
       }),
     end: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/sessions/end', protect: true, tags: ['sessions'], summary: 'End a session (once)' } })
+      .meta(meta('POST', '/sessions/end', 'End a session (once)'))
       .input(z.strictObject({ id: Id }))
       .output(Session)
       .mutation(async ({ ctx, input }) => toSession(await endSession(deps, ctx.principal, input.id))),

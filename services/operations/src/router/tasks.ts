@@ -1,9 +1,12 @@
+import { openApiMeta } from '@platform/kit';
 import { BlockId, TaskId, TaskPriority, TaskStatus } from '@platform/contracts';
 import { z } from 'zod';
 import { createTask, deleteTask, editTask, getTask, listTasks, moveTask, updateTaskStatus, type TaskDeps } from '../domain/tasks.js';
 import type { TaskRow, TaskTree } from '../store/tasks.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Cursor, DateTime, iso, isoOrNull, Limit, pageOf, toPage } from './wire.js';
+
+const meta = openApiMeta('tasks');
 
 const TaskFields = {
   id: TaskId,
@@ -82,7 +85,7 @@ const toTree = (t: TaskTree) => ({ ...toTask(t), subtasks: t.subtasks.map(toTask
 export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
   return router({
     create: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/tasks/create', protect: true, tags: ['tasks'], summary: 'Create a task with nested subtasks' } })
+      .meta(meta('POST', '/tasks/create', 'Create a task with nested subtasks'))
       .input(CreateTaskInput)
       .output(TaskWithSubtasks)
       .mutation(async ({ ctx, input }) => {
@@ -91,7 +94,7 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         return toTree(task);
       }),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/tasks/get', protect: true, tags: ['tasks'], summary: 'Get a task and its subtasks, and whether the caller may change it' } })
+      .meta(meta('GET', '/tasks/get', 'Get a task and its subtasks, and whether the caller may change it'))
       .input(z.strictObject({ id: TaskId }))
       .output(TaskForCaller)
       .query(async ({ ctx, input }) => {
@@ -99,7 +102,7 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         return { ...toTree(task), mayChange: task.mayChange };
       }),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/tasks/list', protect: true, tags: ['tasks'], summary: 'Visible tasks (own and teams’) by status, priority, owner, team or parent, newest first' } })
+      .meta(meta('GET', '/tasks/list', 'Visible tasks (own and teams’) by status, priority, owner, team or parent, newest first'))
       .input(
         z.strictObject({
           status: TaskStatus.optional(),
@@ -118,7 +121,7 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         return toPage(await listTasks(deps, ctx.principal, { ...input, parentId }), toTask);
       }),
     updateStatus: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/tasks/update-status', protect: true, tags: ['tasks'], summary: 'Change a task’s status along the allowed transitions' } })
+      .meta(meta('POST', '/tasks/update-status', 'Change a task’s status along the allowed transitions'))
       .input(z.strictObject({ id: TaskId, status: TaskStatus }))
       .output(Task)
       .mutation(async ({ ctx, input }) => {
@@ -127,7 +130,7 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         return toTask(task);
       }),
     edit: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/tasks/edit', protect: true, tags: ['tasks'], summary: 'Change a task’s title, description, priority or due date (who may change its status may edit it)' } })
+      .meta(meta('POST', '/tasks/edit', 'Change a task’s title, description, priority or due date (who may change its status may edit it)'))
       .input(EditTaskInput)
       .output(Task)
       .mutation(async ({ ctx, input }) => {
@@ -137,7 +140,7 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         return toTask(task);
       }),
     delete: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/tasks/delete', protect: true, tags: ['tasks'], summary: 'Delete a task with all its subtasks (its owner only; refused while the tree holds someone else’s task)' } })
+      .meta(meta('POST', '/tasks/delete', 'Delete a task with all its subtasks (its owner only; refused while the tree holds someone else’s task)'))
       .input(z.strictObject({ id: TaskId }))
       .output(DeletedTasks)
       .mutation(async ({ ctx, input }) => {
@@ -146,7 +149,7 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
         return deleted;
       }),
     move: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/tasks/move', protect: true, tags: ['tasks'], summary: 'Move a task under another parent (null: top level); cycles are refused' } })
+      .meta(meta('POST', '/tasks/move', 'Move a task under another parent (null: top level); cycles are refused'))
       .input(z.strictObject({ id: TaskId, parentId: TaskId.nullable() }))
       .output(TaskWithSubtasks)
       .mutation(async ({ ctx, input }) => {

@@ -1,9 +1,12 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import type { CoreDeps } from '../domain/deps.js';
 import { createTeam, getTeam, inviteMember, listTeams, removeMember, setMemberRole, type TeamWithMembers } from '../domain/teams.js';
 import type { MembershipRow } from '../store/teams.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Id, iso } from './wire.js';
+
+const meta = openApiMeta('teams');
 
 export const TeamRole = z.enum(['owner', 'admin', 'member', 'viewer']);
 export const Membership = z.object({ teamId: z.uuid(), userId: z.string(), role: TeamRole, createdAt: z.string(), updatedAt: z.string() });
@@ -24,32 +27,32 @@ const toTeam = (t: TeamWithMembers): z.infer<typeof Team> => ({
 export function teamsRouter(deps: CoreDeps) {
   return router({
     create: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/teams/create', protect: true, tags: ['teams'], summary: 'Create a team (the caller becomes its owner)' } })
+      .meta(meta('POST', '/teams/create', 'Create a team (the caller becomes its owner)'))
       .input(z.strictObject({ name: z.string().trim().min(1).max(200) }))
       .output(Team)
       .mutation(async ({ ctx, input }) => toTeam(await createTeam(deps, ctx.principal, input.name))),
     get: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/teams/get', protect: true, tags: ['teams'], summary: 'A team and its members (members only)' } })
+      .meta(meta('GET', '/teams/get', 'A team and its members (members only)'))
       .input(z.strictObject({ id: Id }))
       .output(Team)
       .query(async ({ ctx, input }) => toTeam(await getTeam(deps, ctx.principal, input.id))),
     list: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/teams/list', protect: true, tags: ['teams'], summary: "The caller's teams, with the caller's membership" } })
+      .meta(meta('GET', '/teams/list', "The caller's teams, with the caller's membership"))
       .input(z.strictObject({}))
       .output(z.array(Team))
       .query(async ({ ctx }) => (await listTeams(deps, ctx.principal)).map(toTeam)),
     invite: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/teams/invite', protect: true, tags: ['teams'], summary: 'Add a user to a team with a role (owners: any role; admins: member or viewer)' } })
+      .meta(meta('POST', '/teams/invite', 'Add a user to a team with a role (owners: any role; admins: member or viewer)'))
       .input(z.strictObject({ teamId: Id, userId: UserId, role: TeamRole.default('member') }))
       .output(Membership)
       .mutation(async ({ ctx, input }) => toMembership(await inviteMember(deps, ctx.principal, input.teamId, input.userId, input.role))),
     setRole: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/teams/set-role', protect: true, tags: ['teams'], summary: "Change a member's role (a team keeps at least one owner)" } })
+      .meta(meta('POST', '/teams/set-role', "Change a member's role (a team keeps at least one owner)"))
       .input(z.strictObject({ teamId: Id, userId: UserId, role: TeamRole }))
       .output(Membership)
       .mutation(async ({ ctx, input }) => toMembership(await setMemberRole(deps, ctx.principal, input.teamId, input.userId, input.role))),
     removeMember: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/teams/remove-member', protect: true, tags: ['teams'], summary: 'Remove a member, or leave a team' } })
+      .meta(meta('POST', '/teams/remove-member', 'Remove a member, or leave a team'))
       .input(z.strictObject({ teamId: Id, userId: UserId }))
       .output(z.object({ removed: z.literal(true) }))
       .mutation(async ({ ctx, input }) => {

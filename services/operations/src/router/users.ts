@@ -1,9 +1,12 @@
+import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import type { CoreDeps } from '../domain/deps.js';
 import { getMe, registerUser, updateUser } from '../domain/users.js';
 import type { UserRow } from '../store/users.js';
 import { authedProcedure, router } from '../trpc.js';
 import { iso } from './wire.js';
+
+const meta = openApiMeta('users');
 
 export const User = z.object({
   id: z.uuid(),
@@ -23,17 +26,17 @@ const toUser = (u: UserRow): z.infer<typeof User> => ({ ...u, createdAt: iso(u.c
 export function usersRouter(deps: CoreDeps) {
   return router({
     create: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/users/create', protect: true, tags: ['users'], summary: "Register the caller's profile (email unique)" } })
+      .meta(meta('POST', '/users/create', "Register the caller's profile (email unique)"))
       .input(z.strictObject({ email: Email, name: Name }))
       .output(User)
       .mutation(async ({ ctx, input }) => toUser(await registerUser(deps, ctx.principal, input))),
     me: authedProcedure
-      .meta({ openapi: { method: 'GET', path: '/users/me', protect: true, tags: ['users'], summary: "The caller's profile" } })
+      .meta(meta('GET', '/users/me', "The caller's profile"))
       .input(z.strictObject({}))
       .output(User)
       .query(async ({ ctx }) => toUser(await getMe(deps, ctx.principal))),
     update: authedProcedure
-      .meta({ openapi: { method: 'POST', path: '/users/update', protect: true, tags: ['users'], summary: "Change the caller's name or email" } })
+      .meta(meta('POST', '/users/update', "Change the caller's name or email"))
       .input(z.strictObject({ email: Email.optional(), name: Name.optional() }))
       .output(User)
       .mutation(async ({ ctx, input }) => toUser(await updateUser(deps, ctx.principal, input))),

@@ -1,14 +1,5 @@
 import { AckPolicy, DEFAULT_DEAD_LETTER_LIMITS, DEFAULT_EVENT_STREAM_LIMITS, DiscardPolicy, ensureConsumer, ensureStream, limitsRetention, nanos, RetentionPolicy, StorageType, type NatsConnection, type StreamLimits } from '@platform/kit';
-import { COORDINATION_BUCKETS, EVENT_STREAMS, HEARTBEAT_SUBJECT_PREFIX, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, JobPriority, JOBS_DEADLETTER_STREAM, JOBS_STREAM, JobType } from '@platform/contracts';
-
-
-export const jobSubject = (jobType: JobType, priority: JobPriority) => `jobs.queue.${jobType}.${priority}`;
-export const isWorkItemSubject = (subject: string) => subject.startsWith('jobs.queue.');
-export const jobConsumer = (jobType: JobType, priority: JobPriority) => `jobs-${jobType}-${priority}`;
-export const deadLetterSubject = (jobType: JobType) => `jobs.dead.${jobType}`;
-
-/** Agents' heartbeats over NATS (latest per agent), taken in batches by one durable shared by the replicas (names in contracts). */
-export { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM };
+import { COORDINATION_BUCKETS, EVENT_STREAMS, HEARTBEAT_SUBJECT_PREFIX, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer, JobPriority, jobSubject, JOBS_DEADLETTER_STREAM, JOBS_STREAM, JobType } from '@platform/contracts';
 
 
 /**
