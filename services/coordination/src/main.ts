@@ -1,4 +1,4 @@
-import { connectNatsInBackground, createLogger, deadLetterLimits, eventStreamLimits, exitOnStartRefused, issuerFromEnv, limitSettings, subscriptionSettings, natsTeamDirectory, onShutdown, requireStarted, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
+import { connectNatsInBackground, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, limitSettings, subscriptionSettings, natsTeamDirectory, onShutdown, requireStarted, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
 import { asyncApiDocument, corsSettings } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { startCoordination } from './app.js';
@@ -6,7 +6,6 @@ import { cachedPrincipalFromHeader } from './auth-cache.js';
 import { operationsTaskAccess } from './clients/operations.js';
 import { loadCoordinationConfig } from './config.js';
 import { coordinationContextFactory } from './context.js';
-import { deferred } from './deferred.js';
 import { createCoordinationRouter } from './router/index.js';
 import { observeCoordinationMetrics } from './metrics.js';
 import { COORDINATION_BUCKETS } from '@platform/contracts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { sweepOutbox } from '../src/adapters/outbox-relay.js';
+import { sweepOutbox } from '../src/events/outbox.js';
 import { jobEvent } from '../src/events/job-events.js';
 import { agent, service, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';

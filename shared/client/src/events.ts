@@ -1,13 +1,18 @@
-import { EVENT_STREAMS, eventSchemas, isEventSubject as isContractSubject, parseEnvelope as parseContractEnvelope } from '@platform/contracts';
+import { eventSchemas, isEventSubject as isContractSubject, parseEnvelope as parseContractEnvelope } from '@platform/contracts';
 import type { EventSubject, TypedEnvelope } from './event-types.js';
 import type { ServiceName } from './routers.js';
 
 /**
  * The JetStream stream each service publishes its events to; the stream takes the subjects
  * `<service>.>`. Only that service may publish there, so an envelope whose `source` is another
- * service did not come from the platform (parseEnvelope refuses it).
+ * service did not come from the platform (parseEnvelope refuses it). Spelled out here (the published
+ * package ships no @platform/* import); a unit test keeps it equal to @platform/contracts' EVENT_STREAMS.
  */
-export { EVENT_STREAMS };
+export const EVENT_STREAMS = {
+  knowledge: 'KNOWLEDGE_EVENTS',
+  operations: 'OPERATIONS_EVENTS',
+  coordination: 'COORDINATION_EVENTS',
+} as const satisfies Record<ServiceName, string>;
 
 /** The filter subject that takes every event of a service, e.g. `operations.>`. */
 export const streamSubjects = (service: ServiceName): string => `${service}.>`;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_STREAM_OWNERS } from '@platform/kit';
-import { eventSchemas } from '@platform/contracts';
+import { EVENT_STREAMS as CONTRACT_STREAMS, eventSchemas } from '@platform/contracts';
 import { describe, expect, it } from 'vitest';
 import { EVENT_STREAMS, EVENT_SUBJECTS, isEventSubject, parseEnvelope, streamSubjects, subjectsOf } from '../src/events.js';
 
@@ -14,8 +13,8 @@ const envelope = (over: Record<string, unknown> = {}) => ({
 });
 
 describe('stream and subject names', () => {
-  it('are the streams the services own (kit is where the services take them from)', () => {
-    expect(Object.fromEntries(Object.entries(EVENT_STREAMS).map(([service, stream]) => [stream, service]))).toEqual(EVENT_STREAM_OWNERS);
+  it('are the streams the services own (@platform/contracts, where the services take them from)', () => {
+    expect(EVENT_STREAMS).toEqual(CONTRACT_STREAMS);
     expect(streamSubjects('knowledge')).toBe('knowledge.>');
   });
   it('list every subject of the contracts, each under its service', () => {

@@ -1,12 +1,31 @@
-import type { AgentStatus, JobType, Principal } from '@platform/contracts';
+import { AgentStatus, JobType, type Principal } from '@platform/contracts';
 import { DomainError, notFound } from '@platform/kit';
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { agentStatusEvent, agentStuckEvent } from '../events/agent-events.js';
-import { agentKey, leaseKey, type AgentCard, type AgentRecord, type Liveness } from '../store/agent-record.js';
+import { AgentCard, agentKey, leaseKey, StuckReport, type AgentRecord, type Liveness } from '../store/agent-record.js';
 import { AlreadyExists, RevisionConflict } from '../store/typed-kv.js';
 import type { CoordinationDeps } from './deps.js';
 import { mutateRecord, UNCHANGED } from './mutate-record.js';
 import { keysetPage, type Page } from './paging.js';
+
+/** What callers see of an agent on the wire (agents.get and list, agents.onChange): AgentView, as a schema. */
+export const Agent = z.object({
+  name: z.string(),
+  version: z.string(),
+  capabilities: z.array(JobType),
+  card: AgentCard.nullable(),
+  status: AgentStatus,
+  registeredAt: z.string(),
+  statusChangedAt: z.string(),
+  lastPingAt: z.string(),
+  currentJobId: z.string().nullable(),
+  runningJobIds: z.array(z.string()),
+  load: z.number().nullable(),
+  errorCount: z.number().int(),
+  stuckCount: z.number().int(),
+  lastStuck: StuckReport.nullable(),
+});
 
 /** What callers see of an agent: its registration and its latest heartbeat. */
 export interface AgentView {

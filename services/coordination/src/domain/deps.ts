@@ -65,7 +65,7 @@ export interface Claimant {
 /**
  * Port: sends what a just-written record owes (work items, events) without making the caller
  * wait. The record and its marker are durable, so a send lost to a crash is the outbox sweep's.
- * Implemented at the edge (adapters/outbox-relay.ts), which is what publishes to NATS.
+ * Implemented at the edge (events/outbox.ts), which is what publishes to NATS.
  */
 export interface OutboxSender {
   send<T extends WithOutbox>(store: OutboxStore<T>, key: string, written: Versioned<T>, marker: number | null): void;
@@ -73,7 +73,7 @@ export interface OutboxSender {
 
 /**
  * What the domain decides about a pulled work item; the edge turns it into the JetStream reply
- * (see adapters/work-queues.ts): `done` ack, `later` nak with a delay, `redeliver` nak now, `drop` term.
+ * (see events/work-queues.ts): `done` ack, `later` nak with a delay, `redeliver` nak now, `drop` term.
  */
 export type Settlement = { kind: 'done' } | { kind: 'later'; ms: number } | { kind: 'redeliver' } | { kind: 'drop' };
 
@@ -100,7 +100,7 @@ export interface ArrivedHeartbeat {
   storedAt: number;
 }
 
-/** Port: the agents' heartbeats that arrived since the last take (adapters/heartbeat-inbox.ts), at most `max`. */
+/** Port: the agents' heartbeats that arrived since the last take (events/heartbeat-inbox.ts), at most `max`. */
 export interface HeartbeatInbox {
   take(max: number): Promise<ArrivedHeartbeat[]>;
 }

@@ -1,6 +1,5 @@
-import { AgentStatus, JobId, JobOwner, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
+import { JobId, JobOwner, JobPriority, JobStatus, JobTargetKind, JobType } from '@platform/contracts';
 import { z } from 'zod';
-import { AgentCard, StuckReport } from '../store/agent-record.js';
 import { JobProgress, JobTransition } from '../store/job-record.js';
 
 /** Output shapes: explicit, so nothing internal (the outbox) leaks and OpenAPI documents them. */
@@ -31,22 +30,8 @@ export const Job = z.object({
   history: z.array(JobTransition),
 });
 
-export const Agent = z.object({
-  name: z.string(),
-  version: z.string(),
-  capabilities: z.array(JobType),
-  card: AgentCard.nullable(),
-  status: AgentStatus,
-  registeredAt: z.string(),
-  statusChangedAt: z.string(),
-  lastPingAt: z.string(),
-  currentJobId: z.string().nullable(),
-  runningJobIds: z.array(z.string()),
-  load: z.number().nullable(),
-  errorCount: z.number().int(),
-  stuckCount: z.number().int(),
-  lastStuck: StuckReport.nullable(),
-});
+// The agent's shape is the domain's (agents.onChange streams it too).
+export { Agent } from '../domain/agents.js';
 
 export const Schedule = z.object({
   scheduleId: z.uuid(),
