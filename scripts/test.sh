@@ -44,7 +44,7 @@ npx tsc -p scripts/tsconfig.json
 npx tsc -p scripts/prisma/tsconfig.json
 npx tsc -p tests/tsconfig.json
 npx eslint .
-# No circles, packages reached by name and exports only, router/ on top (.dependency-cruiser.cjs).
+# No circles, packages reached by name and exports only, router/ on top (.dependency-cruiser.mjs).
 npm run --silent lint:deps
 
 echo "== deployment artifacts (Dockerfile, compose, kustomize, Helm) with helm, kubeconform, kustomize; the images built and run with podman"

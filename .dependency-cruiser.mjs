@@ -1,7 +1,7 @@
 // Dependency rules checked by `npm run lint` (depcruise): no circles anywhere, packages reached by
 // name and exports only, and a service's router/ on top (nothing below imports it).
 /** @type {import('dependency-cruiser').IConfiguration} */
-module.exports = {
+export default {
   forbidden: [
     {
       name: 'no-circular',
