@@ -1,5 +1,4 @@
-import { connectNatsInBackground, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, limitSettings, subscriptionSettings, natsTeamDirectory, onShutdown, requireStarted, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
-import { asyncApiDocument, corsSettings } from '@platform/kit';
+import { connectNatsInBackground, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, natsTeamDirectory, onShutdown, requireStarted, serverSettings, serviceDocuments, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { startCoordination } from './app.js';
 import { cachedPrincipalFromHeader } from './auth-cache.js';
@@ -51,16 +50,9 @@ const server = await startServiceServer({
   createContext: coordinationContextFactory(verifyToken, log),
   readiness,
   gate: requireStarted(nats),
-  openapi: { title: 'Coordination service', version: '0.2.0' },
-  // Its own subjects only: during a rollout each service is the authority on what it publishes now.
-  asyncapi: () => asyncApiDocument({ services: ['coordination'], version: '0.2.0' }),
+  ...serviceDocuments('coordination', 'Coordination service', '0.2.0'),
   log,
-  limits: limitSettings(config),
-  subscriptions: subscriptionSettings(config),
-  cors: corsSettings(config),
-  host: config.HOST,
-  port: config.PORT,
-  readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+  ...serverSettings(config),
   metrics: metricsHandler(),
 });
 // Gauges read at scrape time: consumer lag, queue depth, agents by status, outbox markers (once NATS was reached).

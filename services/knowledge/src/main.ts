@@ -5,11 +5,11 @@ import {
   deadLetterLimits,
   eventStreamLimits,
   exitOnStartRefused,
-  limitSettings,
-  subscriptionSettings,
   natsTeamDirectory,
   onShutdown,
   requireStarted,
+  serverSettings,
+  serviceDocuments,
   startInBackground,
   startServiceServer,
   systemClock,
@@ -18,8 +18,6 @@ import {
   type OutboxRelay,
   type TeamDirectory,
 } from '@platform/kit';
-import { asyncApiDocument } from '@platform/kit';
-import { corsSettings } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { graphSettings, loadKnowledgeConfig } from './config.js';
 import { consoleRoutes } from './console.js';
@@ -91,16 +89,9 @@ const server = await startServiceServer({
     nats: nats.readiness(({ nc }) => nc.flush()),
   },
   gate: requireStarted(neo4j, nats),
-  openapi: { title: 'Knowledge service', version: '0.1.0' },
-  // Its own subjects only: during a rollout each service is the authority on what it publishes now.
-  asyncapi: () => asyncApiDocument({ services: ['knowledge'], version: '0.1.0' }),
+  ...serviceDocuments('knowledge', 'Knowledge service', '0.1.0'),
   log,
-  limits: limitSettings(config),
-  subscriptions: subscriptionSettings(config),
-  cors: corsSettings(config),
-  host: config.HOST,
-  port: config.PORT,
-  readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+  ...serverSettings(config),
   metrics: metricsHandler(),
   // The operator console (console/, built into dist/console): runs, agents and queues for people.
   extraRoutes: consoleRoutes({ coordinationUrl: config.CONSOLE_COORDINATION_URL }),

@@ -6,10 +6,10 @@ import {
   eventStreamLimits,
   exitOnStartRefused,
   issuerFromEnv,
-  limitSettings,
-  subscriptionSettings,
   onShutdown,
   requireStarted,
+  serverSettings,
+  serviceDocuments,
   serviceTokens,
   startInBackground,
   StartRefused,
@@ -21,8 +21,6 @@ import {
   type OutboxRelay,
   type RunningConsumer,
 } from '@platform/kit';
-import { asyncApiDocument } from '@platform/kit';
-import { corsSettings } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { knowledgeClient } from './clients/knowledge.js';
 import { loadOperationsConfig } from './config.js';
@@ -103,16 +101,9 @@ const server = await startServiceServer({
   },
   // Every procedure reads or writes Postgres; events wait in the outbox while NATS is away.
   gate: requireStarted(postgres),
-  openapi: { title: 'Operations service', version: '0.1.0' },
-  // Its own subjects only: during a rollout each service is the authority on what it publishes now.
-  asyncapi: () => asyncApiDocument({ services: ['operations'], version: '0.1.0' }),
+  ...serviceDocuments('operations', 'Operations service', '0.1.0'),
   log,
-  limits: limitSettings(config),
-  subscriptions: subscriptionSettings(config),
-  cors: corsSettings(config),
-  host: config.HOST,
-  port: config.PORT,
-  readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+  ...serverSettings(config),
   metrics: metricsHandler(),
 });
 log.info({ url: server.url, instance: config.INSTANCE_ID }, 'operations listening');

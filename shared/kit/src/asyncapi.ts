@@ -177,3 +177,11 @@ export function asyncApiDocument(opts: AsyncApiOptions = {}) {
   };
 }
 export type AsyncApiDocument = ReturnType<typeof asyncApiDocument>;
+
+/**
+ * A service's two documents for startServiceServer: /openapi.json (title, version) and /asyncapi.json
+ * with its own subjects only (during a rollout each service is the authority on what it publishes now).
+ */
+export function serviceDocuments(service: 'knowledge' | 'operations' | 'coordination', title: string, version: string) {
+  return { openapi: { title, version }, asyncapi: () => asyncApiDocument({ services: [service], version }) };
+}

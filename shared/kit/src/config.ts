@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { authEnv } from './auth-config.js';
-import { corsEnv } from './cors.js';
-import { limitsEnv } from './limits.js';
+import { corsEnv, corsSettings } from './cors.js';
+import { limitsEnv, limitSettings } from './limits.js';
 import { retentionEnv } from './retention.js';
-import { subscriptionsEnv } from './subscriptions.js';
+import { subscriptionSettings, subscriptionsEnv } from './subscriptions.js';
 
 /** Raised at start when the environment does not satisfy the service's schema; names every bad variable. */
 export class ConfigError extends Error {
@@ -42,4 +42,16 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
       return `${name}: ${value === undefined ? 'missing' : 'invalid'} (${issue.message})`;
     }),
   );
+}
+
+/** What startServiceServer takes from the environment, read the same way by every service. */
+export function serverSettings(env: BaseEnv) {
+  return {
+    host: env.HOST,
+    port: env.PORT,
+    readinessTimeoutMs: env.READINESS_TIMEOUT_MS,
+    limits: limitSettings(env),
+    subscriptions: subscriptionSettings(env),
+    cors: corsSettings(env),
+  };
 }
