@@ -1,10 +1,9 @@
-import { connectNatsInBackground, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, natsTeamDirectory, onShutdown, requireStarted, serverSettings, serviceDocuments, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
+import { connectNatsInBackground, contextFactory, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, natsTeamDirectory, onShutdown, requireStarted, serverSettings, serviceDocuments, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { startCoordination } from './app.js';
 import { cachedPrincipalFromHeader } from './auth-cache.js';
 import { operationsTaskAccess } from './clients/operations.js';
 import { loadCoordinationConfig } from './config.js';
-import { coordinationContextFactory } from './context.js';
 import { createCoordinationRouter } from './router/index.js';
 import { observeCoordinationMetrics } from './metrics.js';
 import { COORDINATION_BUCKETS } from '@platform/contracts';
@@ -47,7 +46,7 @@ const server = await startServiceServer({
   name: 'coordination',
   // Built now over dependencies read at each call: procedures only run once NATS was reached (gate).
   router: createCoordinationRouter(deferred(() => coordination().deps), deferred(() => coordination().enrolment)),
-  createContext: coordinationContextFactory(verifyToken, log),
+  createContext: contextFactory({ fromHeader: verifyToken }, log),
   readiness,
   gate: requireStarted(nats),
   ...serviceDocuments('coordination', 'Coordination service', '0.2.0'),
