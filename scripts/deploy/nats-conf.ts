@@ -5,8 +5,8 @@
  * .env). Committed so compose needs no Node to start; scripts/deploy/compose.int.test.ts fails when it
  * differs from what @platform/contracts/nats-permissions renders now.
  *
- *   npx tsx scripts/deploy/nats-conf.ts          write deploy/nats/nats.conf
- *   npx tsx scripts/deploy/nats-conf.ts --check  exit 1 when the committed file is out of date
+ *   npx tsx --conditions=@platform/source scripts/deploy/nats-conf.ts          write deploy/nats/nats.conf
+ *   npx tsx --conditions=@platform/source scripts/deploy/nats-conf.ts --check  exit 1 when the committed file is out of date
  *
  * JetStream is switched on by compose's command line (`-js -sd /data`), as nats-permissions.ts expects.
  */
@@ -22,7 +22,7 @@ export const COMPOSE_NATS_CONF = path.join(ROOT, 'deploy', 'nats', 'nats.conf');
 export function composeNatsConf(): string {
   return [
     '# docker compose\'s NATS config (docker-compose.yml `configs: nats-conf`). Generated: run',
-    '# `npx tsx scripts/deploy/nats-conf.ts` after changing shared/contracts/src/nats-permissions.ts.',
+    '# `npx tsx --conditions=@platform/source scripts/deploy/nats-conf.ts` after changing shared/contracts/src/nats-permissions.ts.',
     '# Passwords come from the server\'s environment ($<USER>_NATS_PASSWORD, set from .env).',
     renderNatsConfig({ serverName: 'agent_platform', listen: '0.0.0.0:4222', http: '127.0.0.1:8222', passwords: {}, envRefs: true }),
   ].join('\n');
@@ -40,7 +40,7 @@ if (isMain) {
       // missing: reported as out of date below
     }
     if (current !== want) {
-      process.stderr.write(`${rel} is out of date: run npx tsx scripts/deploy/nats-conf.ts\n`);
+      process.stderr.write(`${rel} is out of date: run npx tsx --conditions=@platform/source scripts/deploy/nats-conf.ts\n`);
       process.exit(1);
     }
   } else {

@@ -1,6 +1,6 @@
 // The CLI of the NATS users-and-permissions renderer (shared/contracts/src/nats-permissions.ts, which the
 // private test server renders from too):
-//   node --import tsx scripts/infra/nats-config.ts [--server-name N] [--listen H:P] [--http H:P] \
+//   node --conditions=@platform/source --import tsx scripts/infra/nats-config.ts [--server-name N] [--listen H:P] [--http H:P] \
 //     [--password user=secret ...] [--env-refs]
 // The subpath, not the package index: this runs without the source condition (nats.sh), and the
 // renderer alone has no imports to resolve.

@@ -67,7 +67,7 @@ nats_write_conf() {
     --password "$SUBSCRIBER_NATS_USER_NAME=$SUBSCRIBER_NATS_USER_PW") u
   for u in "${NATS_SERVICE_USERS[@]}"; do args+=(--password "$u=${u}_local"); done
   [[ -f $ROOT/node_modules/tsx/package.json ]] || die nats "node_modules/tsx is missing: run 'npm ci' first (the NATS config is rendered by scripts/infra/nats-config.ts)"
-  (cd "$ROOT" && node --import tsx scripts/infra/nats-config.ts "${args[@]}") >"$NATS_CONF.tmp" ||
+  (cd "$ROOT" && node --conditions=@platform/source --import tsx scripts/infra/nats-config.ts "${args[@]}") >"$NATS_CONF.tmp" ||
     die nats "rendering the NATS config (scripts/infra/nats-config.ts) failed"
   # Answers 0 when the file changed (a running server must reload it), 1 when it is the same.
   if cmp -s "$NATS_CONF.tmp" "$NATS_CONF"; then

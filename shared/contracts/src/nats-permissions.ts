@@ -4,7 +4,7 @@
  * test server (private-nats.ts) and the NATS permission tests render their config from here;
  * deployments render theirs with `--env-refs` (passwords read from the server's environment). Run:
  *
- *   node --import tsx scripts/infra/nats-config.ts [--server-name N] [--listen H:P] [--http H:P] \
+ *   node --conditions=@platform/source --import tsx scripts/infra/nats-config.ts [--server-name N] [--listen H:P] [--http H:P] \
  *     [--password user=secret ...] [--env-refs]
  *
  * Rules (the "NATS is least privilege" section of ARCHITECTURE.md):
