@@ -272,7 +272,7 @@ const schemas: Record<string, Schema> = {
   operations: chartSchema('operations chart values', {
     ...serviceProperties(4102),
     networkPolicy: networkPolicy(true),
-    database: obj({ existingSecret: optionalName, urlKey: secretKey, port: int(1, 65535) }),
+    database: obj({ existingSecret: optionalName, urlKey: secretKey, port: int(1, 65535), poolMax: int(2, 200), maxConnections: int(1, 100000), reservedConnections: int(0, 100000) }),
     knowledge: obj({
       // Rendered with tpl: a URL or a template producing one.
       url: str({ pattern: '^$|^https?://.+$' }),
