@@ -10,7 +10,7 @@
 # The operations image also carries the database migrator, run as a one-shot (compose service,
 # Kubernetes Job, Helm pre-install/pre-upgrade hook) with the schema owner's URL, never on a replica's start:
 #   docker run --rm -e DATABASE_ADMIN_URL=postgresql://owner:…@host:5432/platform \
-#     agent-platform/operations:dev node /app/dist/migrate/migrate.js deploy
+#     agent-platform/operations:dev node /app/services/operations/dist/migrate/migrate.js deploy
 #
 # Optional, for networks whose egress proxy re-signs TLS: a CA bundle as the build secret `npm_ca`
 # (`--secret id=npm_ca,src=/etc/ssl/certs/ca-certificates.crt`) is trusted by `npm ci` through
@@ -42,27 +42,24 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
 # One build for all three (not per SERVICE): coordination's dependencies already take in operations
 # (its router type, for the typed client) and knowledge, so this costs one service's build and the
 # second and third image find it cached. Operations' build generates the Prisma client here from
-# prisma/schema.prisma (never committed, never downloaded); the migrator is compiled beside it.
+# prisma/schema.prisma (never committed, never downloaded) and compiles its migrator
+# (services/operations/migrate) to services/operations/dist/migrate beside the service.
 FROM deps AS build
 COPY tsconfig.base.json turbo.json prisma.config.ts ./
 COPY prisma ./prisma
-COPY scripts/prisma ./scripts/prisma
-COPY scripts/deploy/tsconfig.migrate.json ./scripts/deploy/
 COPY shared ./shared
 COPY services ./services
-RUN npx turbo run build --filter=@platform/knowledge... --filter=@platform/operations... --filter=@platform/coordination... \
- && npx tsc -p scripts/deploy/tsconfig.migrate.json
+RUN npx turbo run build --filter=@platform/knowledge... --filter=@platform/operations... --filter=@platform/coordination...
 
 # ---- extra: what only one service ships, under /extra (empty for the others) -------------------------
-# Operations: the migrator, its migrations, and Prisma's schema engine compiled to WebAssembly (no
-# native engine, no download), the migrator's only package outside operations' own dependencies
-# (pg, @prisma/adapter-pg, zod).
+# Operations: the migrator's migrations, and Prisma's schema engine compiled to WebAssembly (no native
+# engine, no download), the migrator's only package outside operations' own dependencies (pg,
+# @prisma/adapter-pg, zod). The migrator itself ships in operations' dist/ with the service.
 FROM build AS extra
 ARG SERVICE
 RUN mkdir /extra \
  && if [ "$SERVICE" = operations ]; then \
-      mkdir -p /extra/dist /extra/prisma /extra/node_modules/@prisma \
-      && cp -r dist/migrate /extra/dist/ \
+      mkdir -p /extra/prisma /extra/node_modules/@prisma \
       && cp -r prisma/migrations /extra/prisma/ \
       && cp -r node_modules/@prisma/schema-engine-wasm /extra/node_modules/@prisma/; \
     fi

@@ -30,18 +30,5 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // Operations' scratch databases and bench still run the migrator from scripts/prisma (it ships in
-    // the operations image from there): the one back door left, until the migrator moves into operations.
-    files: ['services/operations/test/support/scratch.ts', 'services/operations/bench/run.ts'],
-    rules: { 'no-restricted-imports': 'off' },
-  },
-  {
-    // The services' whole-system e2e tests spawn processes through scripts/lib/{processes,test-system}
-    // and call them through tests/lib/http-call; those helpers need the three routers' types, so they
-    // cannot live in @platform/testkit (every service depends on it). Left until they move to tests/.
-    files: ['services/*/test/*.e2e.test.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(services|shared)/', message: 'Reach another package by its name and public exports.' }] }] },
-  },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
 );

@@ -41,7 +41,6 @@ npm run --silent db:migrate:check
 echo "== typecheck and lint"
 npx turbo run typecheck --output-logs=errors-only
 npx tsc -p scripts/tsconfig.json
-npx tsc -p scripts/prisma/tsconfig.json
 npx tsc -p tests/tsconfig.json
 npx eslint .
 # No circles, packages reached by name and exports only, router/ on top (.dependency-cruiser.mjs).

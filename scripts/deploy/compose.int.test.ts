@@ -191,7 +191,7 @@ describe('docker-compose.yml', () => {
     const migrate = services['migrate']!;
     expect(migrate['restart']).toBe('no');
     expect(migrate['image']).toBe(services['operations']!['image']);
-    expect(migrate['command']).toEqual(['node', '/app/dist/migrate/migrate.js', 'deploy']);
+    expect(migrate['command']).toEqual(['node', '/app/services/operations/dist/migrate/migrate.js', 'deploy']);
     expect(environment(migrate)['DATABASE_ADMIN_URL']).toMatch(/^postgresql:\/\/platform_owner:[^@]+@postgres:5432\/platform$/);
     // The service itself connects as the weak role, never as the owner.
     expect(environment(services['operations']!)['DATABASE_URL']).toMatch(/^postgresql:\/\/operations_app:/);

@@ -130,9 +130,9 @@ describe('Dockerfile (one for the three services)', () => {
     expect(ins.filter((i) => i.op === 'ENV' || i.op === 'ARG').map((i) => i.args).join(' ')).not.toMatch(/CA_CERTS|cafile/i);
   });
 
-  it('builds the three services once with turbo (tsc), and the migrator', () => {
+  it('builds the three services once with turbo (tsc), and operations its migrator with it', () => {
     for (const service of SERVICE_CHARTS) expect(runs('build')).toContain(`--filter=@platform/${service}...`);
-    expect(runs('build')).toContain('npx tsc -p scripts/deploy/tsconfig.migrate.json');
+    expect(readJson(path.join(ROOT, 'services/operations/package.json'))).toHaveProperty(['scripts', 'build'], expect.stringContaining('tsc -p tsconfig.migrate.json'));
     expect(inStage('build', 'ARG')).toEqual([]); // nothing per service: the second and third image find it cached
   });
 
@@ -202,14 +202,14 @@ describe('Dockerfile (one for the three services)', () => {
   it('generates the Prisma client at build time and ships the migrator with operations only (never run on start)', () => {
     const build = inStage('build', 'COPY').map((i) => i.args);
     expect(build).toContain('prisma ./prisma');
-    expect(build).toContain('scripts/prisma ./scripts/prisma');
+    expect(build).toContain('services ./services');
     // turbo's build depends on prisma:generate (turbo.json), which operations defines.
     const turbo = JSON.parse(readFileSync(path.join(ROOT, 'turbo.json'), 'utf8')) as { tasks: Record<string, { dependsOn?: string[] }> };
     expect(turbo.tasks['build']?.dependsOn).toContain('prisma:generate');
     expect(readJson(path.join(ROOT, 'services/operations/package.json'))).toHaveProperty(['scripts', 'prisma:generate']);
     const extra = runs('extra');
     expect(extra).toMatch(/if \[ "\$SERVICE" = operations \]; then/);
-    for (const p of ['cp -r dist/migrate /extra/dist/', 'cp -r prisma/migrations /extra/prisma/', 'cp -r node_modules/@prisma/schema-engine-wasm /extra/node_modules/@prisma/']) expect(extra).toContain(p);
+    for (const p of ['cp -r prisma/migrations /extra/prisma/', 'cp -r node_modules/@prisma/schema-engine-wasm /extra/node_modules/@prisma/']) expect(extra).toContain(p);
     expect(runtime('COPY').map((i) => i.args)).toContain('--from=extra /extra ./');
     expect(runtime('CMD')[0]?.args).not.toMatch(/migrate/);
   });
@@ -225,6 +225,9 @@ describe('.dockerignore', () => {
       'shared/kit/node_modules/x/index.js',
       'services/knowledge/dist/main.js',
       'dist/migrate/migrate.js',
+      'services/operations/dist/migrate/migrate.js',
+      'services/operations/migrate/migrate.int.test.ts',
+      'scripts/lib/processes.ts',
       '.turbo/cache/x',
       '.git/HEAD',
       '.env',
@@ -249,8 +252,8 @@ describe('.dockerignore', () => {
       'prisma.config.ts',
       'prisma/schema.prisma',
       'prisma/migrations/migration_lock.toml',
-      'scripts/prisma/migrate.ts',
-      'scripts/deploy/tsconfig.migrate.json',
+      'services/operations/migrate/migrate.ts',
+      'services/operations/tsconfig.migrate.json',
       'shared/kit/src/index.ts',
       'shared/kit/tsconfig.build.json',
       'services/operations/src/main.ts',

@@ -361,7 +361,7 @@ describe.each(rendered)('$target.name', ({ target, objects }) => {
     expect(jobs).toHaveLength(1);
     const c = podTemplate(jobs[0]!)!.spec.containers[0]!;
     expect(c.image).toBe(podTemplate(operations)!.spec.containers[0]!.image);
-    expect(c.args).toEqual(['node', '/app/dist/migrate/migrate.js', 'deploy']);
+    expect(c.args).toEqual(['node', '/app/services/operations/dist/migrate/migrate.js', 'deploy']);
     expect(c.env?.find((e) => e.name === 'DATABASE_ADMIN_URL')?.valueFrom?.secretKeyRef).toBeDefined();
     expect(JSON.stringify(podTemplate(operations))).not.toContain('DATABASE_ADMIN_URL');
     if (target.kind === 'helm') {

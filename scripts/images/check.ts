@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createScratchDatabase } from '../prisma/scratch-db.js';
+import { createScratchDatabase } from '@platform/operations/migrate';
 import { agentNatsEnv, DEV_AUTH, ROOT, storeEnv, type ServiceName } from '@platform/testkit';
 import { enrolAgent, EXAMPLE_AGENT_ARGS, spawnNode, type ServiceProcess } from '../lib/processes.js';
 import { walkVerticalSlice } from '../lib/vertical-slice.js';
@@ -99,7 +99,7 @@ async function migrate(image: string, adminUrl: string): Promise<void> {
       [2, /no pending migrations/],
     ] as const) {
       const env = { DATABASE_ADMIN_URL: scratch.url };
-      const r = podman(['run', '--rm', ...HARDENED, ...envFlags(env), image, 'node', '/app/dist/migrate/migrate.js', 'deploy'], env);
+      const r = podman(['run', '--rm', ...HARDENED, ...envFlags(env), image, 'node', '/app/services/operations/dist/migrate/migrate.js', 'deploy'], env);
       const out = `${r.out}\n${r.err}`.trim();
       writeFileSync(path.join(LOG_DIR, `migrate-${round}.log`), out);
       if (r.code !== 0 || !expect.test(out)) fail(`migrator round ${round} exited ${r.code}:\n${out}`);

@@ -32,7 +32,7 @@ export function startPrivatePostgres(port: number): PrivatePostgres {
     stop: () => void infra('down', 'postgres'),
     start: () => void infra('up', 'postgres'),
     migrate: () =>
-      void execFileSync('npx', ['tsx', 'scripts/prisma/migrate.ts', 'deploy'], {
+      void execFileSync('npm', ['run', '--silent', 'db:migrate'], {
         cwd: ROOT,
         env: { ...process.env, DATABASE_ADMIN_URL: exported.DATABASE_ADMIN_URL },
         stdio: 'pipe',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { eventually, tokenFor } from '../../../scripts/lib/test-system.js';
-import { callProcedure } from '../../../tests/lib/http-call.js';
+import { callProcedure } from '../../lib/http-call.js';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
 // Rule: coordination starts while NATS (its store: streams and KV buckets) is down — here a private

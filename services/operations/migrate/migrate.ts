@@ -3,17 +3,21 @@
  * Prisma's own schema engine compiled to WASM, driven through @prisma/adapter-pg.
  * Background and measured facts: /work/shared/PRISMA-MIGRATIONS.md (Route A).
  *
- *   npx tsx scripts/prisma/migrate.ts create <name> [--empty]   new prisma/migrations/<UTC ts>_<name>/migration.sql
- *   npx tsx scripts/prisma/migrate.ts deploy                     apply pending migrations
- *   npx tsx scripts/prisma/migrate.ts status [--no-drift]        applied / pending / failed + drift (exit 1 unless all applied and no drift)
- *   npx tsx scripts/prisma/migrate.ts check                      CI gate: schema ≡ migrations, live database ≡ applied migrations
- *   npx tsx scripts/prisma/migrate.ts generate                   prisma generate, never downloading engines
- * Options: --schema <file> (default prisma/schema.prisma), --migrations <dir> (default: next to the schema).
+ * Operations' database migrator (its only SQL database), in the operations package and compiled into its
+ * image (dist/migrate/migrate.js). From the repository root:
+ *   npm run db:migrate:create -- <name> [--empty]   new prisma/migrations/<UTC ts>_<name>/migration.sql
+ *   npm run db:migrate                              apply pending migrations
+ *   npm run db:migrate:status [-- --no-drift]       applied / pending / failed + drift (exit 1 unless all applied and no drift)
+ *   npm run db:migrate:check                        CI gate: schema ≡ migrations, live database ≡ applied migrations
+ *   npm run db:generate                             prisma generate, never downloading engines
+ * (each runs `tsx migrate/migrate.ts <command>` in services/operations; see its package.json).
+ * Options: --schema <file> (default prisma/schema.prisma), --migrations <dir> (default: next to the schema);
+ * relative paths are taken from the directory npm was started in.
  * Env: DATABASE_ADMIN_URL (fallback DATABASE_URL); PRISMA_MIGRATE_LOG=1 for engine logs.
  * create/check/status-with-drift replay migrations in a scratch database: the role needs CREATEDB.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +27,21 @@ import { check, createMigration, deploy, status, type CommandContext, type Statu
 import { readEnv, requireDatabaseUrl, type MigrateEnv } from './env.js';
 import { redact } from './scratch-db.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * The directory holding prisma/migrations: the repository root in a checkout (three levels above this
+ * file), /app in the operations image (four above dist/migrate/migrate.js). Found by looking upwards, so
+ * the source and the compiled file agree without a path that holds for only one of them.
+ */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'prisma', 'migrations'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no prisma/migrations above ${from}`);
+  }
+}
+
+const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+/** Where the user started npm (npm runs the script in services/operations), for relative --schema/--migrations. */
+const CALLER_DIR = process.env['INIT_CWD'] ?? process.cwd();
 
 const Command = z.enum(['create', 'deploy', 'status', 'check', 'generate'], {
   error: () => 'usage: migrate.ts <create <name> [--empty] | deploy | status [--no-drift] | check | generate> [--schema file] [--migrations dir]',
@@ -79,8 +97,8 @@ async function main(argv: string[], env: MigrateEnv): Promise<number> {
   const cmd = Command.parse(rawCommand);
   if (cmd === 'generate') return generate();
 
-  const schema = path.resolve(values.schema ?? path.join(ROOT, 'prisma', 'schema.prisma'));
-  const migrationsDir = path.resolve(values.migrations ?? path.join(path.dirname(schema), 'migrations'));
+  const schema = path.resolve(CALLER_DIR, values.schema ?? path.join(ROOT, 'prisma', 'schema.prisma'));
+  const migrationsDir = path.resolve(CALLER_DIR, values.migrations ?? path.join(path.dirname(schema), 'migrations'));
   const databaseUrl = requireDatabaseUrl(env);
   const ctx: CommandContext = {
     paths: { schema, migrationsDir },
@@ -94,7 +112,7 @@ async function main(argv: string[], env: MigrateEnv): Promise<number> {
       const name = z.string({ error: () => 'usage: migrate.ts create <name> [--empty]' }).parse(rest[0]);
       const r = await createMigration(ctx, name, { empty: values.empty });
       if (r.file === null) print(`no changes: ${path.relative(ROOT, schema)} matches ${path.relative(ROOT, migrationsDir)}`);
-      else print(`created ${path.relative(process.cwd(), r.file)}${values.empty ? ' (empty: add your SQL)' : ''}`);
+      else print(`created ${path.relative(CALLER_DIR, r.file)}${values.empty ? ' (empty: add your SQL)' : ''}`);
       return 0;
     }
     case 'deploy': {

@@ -5,7 +5,7 @@
  * FAILS — never skips — when that variable is missing or Postgres is unreachable.
  *
  *   DATABASE_ADMIN_URL=postgresql://platform_owner:platform_owner_local@127.0.0.1:55432/platform \
- *     npx vitest run --project int scripts/prisma
+ *     npx vitest run --project int services/operations/migrate
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -20,7 +20,8 @@ import { PostgresUrl } from './env.js';
 import { checksum, readMigrationsDir } from './migrations-dir.js';
 import { createScratchDatabase, SCRATCH_PREFIX, type ScratchDatabase } from './scratch-db.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..', '..');
 
 const adminUrl = z
   .string({ error: () => 'DATABASE_ADMIN_URL must be set for the int tests (postgresql://… of a role with CREATEDB)' })
@@ -66,7 +67,7 @@ async function setup(): Promise<void> {
   await mkdir(path.join(workDir, 'prisma'));
   // A frozen fixture, not prisma/schema.prisma: the product schema relies on hand-written migration SQL
   // (generated columns, function defaults) that a from-scratch generated migration cannot apply.
-  await cp(path.join(ROOT, 'scripts', 'prisma', 'fixtures', 'slice.schema.prisma'), path.join(workDir, 'prisma', 'schema.prisma'));
+  await cp(path.join(HERE, 'fixtures', 'slice.schema.prisma'), path.join(workDir, 'prisma', 'schema.prisma'));
   ctx = {
     paths: { schema: path.join(workDir, 'prisma', 'schema.prisma'), migrationsDir: path.join(workDir, 'prisma', 'migrations') },
     databaseUrl: db.url,
@@ -78,7 +79,7 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-describe('scripts/prisma migration tool (WASM schema engine)', () => {
+describe('operations migration tool (WASM schema engine)', () => {
   it('create writes a migration folder from the schema, then reports no changes', async () => {
     const first = await createMigration(ctx, 'init', { now: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) });
     expect(first.file).toBe(path.join(ctx.paths.migrationsDir, '20260102030405_init', 'migration.sql'));
@@ -126,7 +127,7 @@ describe('scripts/prisma migration tool (WASM schema engine)', () => {
       expect(r.problems[0]).toContain('hand_made');
 
       // Same through the CLI: readable message on stderr, exit code 1.
-      const cli = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/prisma/migrate.ts'), 'check', '--schema', ctx.paths.schema], {
+      const cli = spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'migrate.ts'), 'check', '--schema', ctx.paths.schema], {
         cwd: ROOT,
         env: { ...process.env, DATABASE_ADMIN_URL: ctx.databaseUrl, DATABASE_URL: '' },
         encoding: 'utf8',

@@ -3,7 +3,7 @@ import { connectNats, createLogger, createServiceClient, type NatsConnection } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devToken, type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { enrolAgent, NODE_TS_FLAGS, serviceEnv, spawnNode, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
-import { readEvents, waitFor, waitForEvents } from './support/events.js';
+import { readEvents, waitFor, waitForEvents } from '../../../services/coordination/test/support/events.js';
 import { JOBS_STREAM } from '@platform/contracts';
 
 // Coordination as processes: two replicas (4501, 4502) on a private nats-server, example agents

@@ -2,9 +2,9 @@ import { createServiceClient } from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { tokenFor } from '../../../scripts/lib/test-system.js';
-import type { KnowledgeRouter } from '../src/router/index.js';
-import { deleteTagged } from './support/cleanup.js';
-import { openTestGraph, uniqueTag } from './support/harness.js';
+import type { KnowledgeRouter } from '@platform/knowledge/router';
+import { deleteTagged } from '../../../services/knowledge/test/support/cleanup.js';
+import { openTestGraph, uniqueTag } from '../../../services/knowledge/test/support/harness.js';
 
 // The service as a process: it boots with the full router (the OpenAPI document is generated at
 // start), and answers both typed tRPC clients and plain REST callers.

@@ -9,7 +9,7 @@
  * This is unsupported internal API: every version is pinned exactly in the root package.json
  * (prisma, @prisma/internals, @prisma/adapter-pg, @prisma/driver-adapter-utils = 7.10.0,
  * @prisma/schema-engine-wasm = 7.10.0-4.0edf323…); upgrade them together and rerun
- * scripts/prisma/migrate.int.test.ts.
+ * services/operations/migrate/migrate.int.test.ts.
  *
  * Loading mirrors @prisma/internals/dist/WasmSchemaEngineLoader (chunk-SBUSVJCV.js): instantiate the
  * `schema_engine_bg.wasm` module against `@prisma/schema-engine-wasm/schema_engine_bg`, call

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, storeEnv } from '@platform/testkit';
 import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { eventually, tokenFor } from '../../../scripts/lib/test-system.js';
-import { callProcedure } from '../../../tests/lib/http-call.js';
+import { callProcedure } from '../../lib/http-call.js';
 
 // Stopping Neo4j must turn knowledge's /readyz into a 503 naming neo4j while /healthz stays 200,
 // and knowledge must recover by itself once Neo4j is back. This needs the Neo4j that

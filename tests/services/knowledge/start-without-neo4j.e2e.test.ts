@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '@platform/testkit';
 import { serviceEnv, spawnService, waitForHttp, type ServiceProcess } from '../../../scripts/lib/processes.js';
 import { eventually, tokenFor } from '../../../scripts/lib/test-system.js';
-import { callProcedure } from '../../../tests/lib/http-call.js';
+import { callProcedure } from '../../lib/http-call.js';
 
 // Rule: knowledge starts while its Neo4j is down (here: a private Neo4j that was never started),
 // answers /healthz 200, /readyz 503 problem+json naming neo4j, refuses calls with SERVICE_UNAVAILABLE

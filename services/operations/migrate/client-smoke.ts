@@ -1,11 +1,11 @@
 /**
  * Smoke test of the generated client against a migrated database (run after db:generate + db:migrate):
- *   DATABASE_URL=postgresql://operations_app:operations_app_local@127.0.0.1:55432/platform npx tsx scripts/prisma/client-smoke.ts
+ *   DATABASE_URL=postgresql://operations_app:operations_app_local@127.0.0.1:55432/platform npx tsx services/operations/migrate/client-smoke.ts
  * Uses the service role on purpose: it also proves the grants migration. Cleans up what it creates.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import { z } from 'zod';
-import { PrismaClient, TaskStatus } from '../../services/operations/src/generated/prisma/client.js';
+import { PrismaClient, TaskStatus } from '../src/generated/prisma/client.js';
 import { PostgresUrl } from './env.js';
 
 const connectionString = z.string({ error: () => 'set DATABASE_URL' }).pipe(PostgresUrl).parse(process.env['DATABASE_URL']);
