@@ -42,7 +42,8 @@ const plain = createServer((req, res) => {
 await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
 const plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`;
 
-const token = await devToken({ kind: 'service', id: 'bench', roles: [] });
+// A service caller (services are never rate limited; a user would hit RATE_LIMIT_REQUESTS within the run).
+const token = await devToken({ kind: 'service', id: 'knowledge', roles: [] });
 const client = createServiceClient<typeof echoRouter>({ baseUrl: trpcServer.url, getToken: async () => token });
 
 async function run(call: () => Promise<unknown>): Promise<{ latencies: number[]; seconds: number }> {
