@@ -107,17 +107,26 @@ interface Contender {
   close(): Promise<void>;
 }
 
-/** `shared`: appends in flight at once share statements (the default); false: one statement each. */
-async function ours(appUrl: string, writers: number, shared: boolean): Promise<Contender> {
+/**
+ * Ours, twice over one pool (Postgres' connection slots are shared with the other contenders and
+ * pgbench): `ours` with appends in flight sharing statements (the default), `solo` with one statement
+ * per append.
+ */
+async function ours(appUrl: string, writers: number): Promise<{ ours: Contender; solo: Contender }> {
   const pool = createPool(appUrl, { max: writers });
-  const sql = poolRunner(pool);
-  configureAppendBatching(sql, { maxInFlight: shared ? IN_FLIGHT : Infinity });
-  const versions = Array.from({ length: writers }, () => 0);
-  const tag = shared ? 'ours' : 'solo';
-  // Each writer owns a stream and appends at the version it expects (optimistic check on every append).
-  const append = (w: number, v: number) => appendToStream(sql, `${tag}-w${writers}-${w}`, 'Bench', [{ type: 'Happened', data: event(w, v) }], v === 0 ? 'no_stream' : v);
-  await closedLoop(writers, 0.5, versions, append); // warm-up: connections, plans
-  return { round: (seconds) => closedLoop(writers, seconds, versions, append), close: () => pool.end() };
+  const contender = async (shared: boolean): Promise<Contender> => {
+    const sql = poolRunner(pool);
+    configureAppendBatching(sql, { maxInFlight: shared ? IN_FLIGHT : Infinity });
+    const versions = Array.from({ length: writers }, () => 0);
+    const tag = shared ? 'ours' : 'solo';
+    // Each writer owns a stream and appends at the version it expects (optimistic check on every append).
+    const append = (w: number, v: number) => appendToStream(sql, `${tag}-w${writers}-${w}`, 'Bench', [{ type: 'Happened', data: event(w, v) }], v === 0 ? 'no_stream' : v);
+    await closedLoop(writers, 0.5, versions, append); // warm-up: connections, plans
+    return { round: (seconds) => closedLoop(writers, seconds, versions, append), close: async () => undefined };
+  };
+  const shared = await contender(true);
+  const solo = await contender(false);
+  return { ours: { ...shared, close: () => pool.end() }, solo };
 }
 
 async function emmett(url: string, writers: number): Promise<Contender> {
@@ -185,7 +194,7 @@ async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable
   const slice = SECONDS / ROUNDS;
   for (const writers of WRITERS) {
     process.stderr.write(`append: ${writers} writer(s)…\n`);
-    const contenders = { ours: await ours(appUrl, writers, true), solo: await ours(appUrl, writers, false), emmett: await emmett(ownerUrl, writers) };
+    const contenders = { ...(await ours(appUrl, writers)), emmett: await emmett(ownerUrl, writers) };
     const runs: Record<keyof typeof contenders, RunResult[]> & { pgbench: Array<{ tps: number; latencyMs: number }> } = { ours: [], solo: [], emmett: [], pgbench: [] };
     const names = Object.keys(contenders) as Array<keyof typeof contenders>;
     for (let r = 0; r < ROUNDS; r++) {
