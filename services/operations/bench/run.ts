@@ -37,6 +37,8 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
 const SAGAS = Number(process.env['BENCH_SAGAS'] ?? 1000);
 const WRITERS = (process.env['BENCH_WRITERS'] ?? '1,16,64').split(',').map(Number);
 const ROUNDS = 3;
+/** Idle connections of the contenders' pools close after this long (so pgbench finds free slots). */
+const IDLE_MS = 300;
 /** Append statements in flight per pool for "ours" (BENCH_APPEND_IN_FLIGHT; default: the store's default). */
 const IN_FLIGHT = Number(process.env['BENCH_APPEND_IN_FLIGHT'] ?? DEFAULT_APPEND_BATCHING.maxInFlight);
 const log = createLogger('operations-bench', 'warn');
@@ -113,7 +115,7 @@ interface Contender {
  * per append.
  */
 async function ours(appUrl: string, writers: number): Promise<{ ours: Contender; solo: Contender }> {
-  const pool = createPool(appUrl, { max: writers });
+  const pool = new pg.Pool({ connectionString: appUrl, max: writers, idleTimeoutMillis: IDLE_MS });
   const contender = async (shared: boolean): Promise<Contender> => {
     const sql = poolRunner(pool);
     configureAppendBatching(sql, { maxInFlight: shared ? IN_FLIGHT : Infinity });
@@ -131,7 +133,7 @@ async function ours(appUrl: string, writers: number): Promise<{ ours: Contender;
 
 async function emmett(url: string, writers: number): Promise<Contender> {
   applyParsers(emmettParsers!);
-  const pool = new pg.Pool({ connectionString: url, max: writers });
+  const pool = new pg.Pool({ connectionString: url, max: writers, idleTimeoutMillis: IDLE_MS });
   const store = getPostgreSQLEventStore(url, { connectionOptions: { pooled: true, pool } });
   const versions = Array.from({ length: writers }, () => 0);
   const append = (w: number, v: number) =>
@@ -200,6 +202,9 @@ async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? names : [...names].reverse();
       for (const who of order) runs[who].push(await contenders[who].round(slice));
+      // The pools' idle connections close first: at 64 writers, two pools' and pgbench's connections
+      // together come near max_connections, which other work on the server also uses.
+      await new Promise((r) => setTimeout(r, IDLE_MS * 3));
       runs.pgbench.push(benchPgbench(ownerUrl, writers, Math.max(2, Math.round(slice))));
     }
     for (const c of Object.values(contenders)) await c.close();
