@@ -18,7 +18,8 @@ beforeAll(async () => {
   system = await startTestSystem({
     ports,
     agents: 1,
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '200', LOG_LEVEL: 'info' },
+    // debug: a call that goes well is logged (with its trace id) at debug only (shared/kit trpc.ts).
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '200', LOG_LEVEL: 'debug' },
   });
 });
 afterAll(async () => {

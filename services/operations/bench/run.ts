@@ -7,7 +7,8 @@
  *   npx tsx --conditions=@platform/source services/operations/bench/run.ts
  *
  * Env: BENCH_SECONDS (per store and writer count, split in 3 interleaved rounds; default 6), BENCH_SAGAS
- * (default 1000; 0 skips the saga table), BENCH_WRITERS (default 1,16,64).
+ * (default 1000; 0 skips the saga table), BENCH_WRITERS (default 1,16,64), BENCH_APPEND_IN_FLIGHT (append
+ * statements in flight per pool before appends share one; default the store's).
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ import { defineSaga, SagaRegistry } from '../src/domain/sagas/definition.js';
 import { SagaOrchestrator } from '../src/domain/sagas/orchestrator.js';
 import type { StepTiming } from '../src/domain/sagas/run-saga.js';
 import { startSaga } from '../src/domain/saga-instances.js';
-import { appendToStream } from '../src/store/event-store.js';
+import { appendToStream, configureAppendBatching, DEFAULT_APPEND_BATCHING } from '../src/store/event-store.js';
 import { createDb } from '../src/store/prisma.js';
 import { createPool, poolRunner } from '../src/store/sql.js';
 
@@ -36,6 +37,10 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 6);
 const SAGAS = Number(process.env['BENCH_SAGAS'] ?? 1000);
 const WRITERS = (process.env['BENCH_WRITERS'] ?? '1,16,64').split(',').map(Number);
 const ROUNDS = 3;
+/** Idle connections of the contenders' pools close after this long (so pgbench finds free slots). */
+const IDLE_MS = 300;
+/** Append statements in flight per pool for "ours" (BENCH_APPEND_IN_FLIGHT; default: the store's default). */
+const IN_FLIGHT = Number(process.env['BENCH_APPEND_IN_FLIGHT'] ?? DEFAULT_APPEND_BATCHING.maxInFlight);
 const log = createLogger('operations-bench', 'warn');
 
 const env = storeEnv();
@@ -104,19 +109,31 @@ interface Contender {
   close(): Promise<void>;
 }
 
-async function ours(appUrl: string, writers: number): Promise<Contender> {
-  const pool = createPool(appUrl, { max: writers });
-  const sql = poolRunner(pool);
-  const versions = Array.from({ length: writers }, () => 0);
-  // Each writer owns a stream and appends at the version it expects (optimistic check on every append).
-  const append = (w: number, v: number) => appendToStream(sql, `ours-w${writers}-${w}`, 'Bench', [{ type: 'Happened', data: event(w, v) }], v === 0 ? 'no_stream' : v);
-  await closedLoop(writers, 0.5, versions, append); // warm-up: connections, plans
-  return { round: (seconds) => closedLoop(writers, seconds, versions, append), close: () => pool.end() };
+/**
+ * Ours, twice over one pool (Postgres' connection slots are shared with the other contenders and
+ * pgbench): `ours` with appends in flight sharing statements (the default), `solo` with one statement
+ * per append.
+ */
+async function ours(appUrl: string, writers: number): Promise<{ ours: Contender; solo: Contender }> {
+  const pool = new pg.Pool({ connectionString: appUrl, max: writers, idleTimeoutMillis: IDLE_MS });
+  const contender = async (shared: boolean): Promise<Contender> => {
+    const sql = poolRunner(pool);
+    configureAppendBatching(sql, { maxInFlight: shared ? IN_FLIGHT : Infinity });
+    const versions = Array.from({ length: writers }, () => 0);
+    const tag = shared ? 'ours' : 'solo';
+    // Each writer owns a stream and appends at the version it expects (optimistic check on every append).
+    const append = (w: number, v: number) => appendToStream(sql, `${tag}-w${writers}-${w}`, 'Bench', [{ type: 'Happened', data: event(w, v) }], v === 0 ? 'no_stream' : v);
+    await closedLoop(writers, 0.5, versions, append); // warm-up: connections, plans
+    return { round: (seconds) => closedLoop(writers, seconds, versions, append), close: async () => undefined };
+  };
+  const shared = await contender(true);
+  const solo = await contender(false);
+  return { ours: { ...shared, close: () => pool.end() }, solo };
 }
 
 async function emmett(url: string, writers: number): Promise<Contender> {
   applyParsers(emmettParsers!);
-  const pool = new pg.Pool({ connectionString: url, max: writers });
+  const pool = new pg.Pool({ connectionString: url, max: writers, idleTimeoutMillis: IDLE_MS });
   const store = getPostgreSQLEventStore(url, { connectionOptions: { pooled: true, pool } });
   const versions = Array.from({ length: writers }, () => 0);
   const append = (w: number, v: number) =>
@@ -160,7 +177,7 @@ const row = (name: string, writers: number, r: RunResult) => [
   r.errors,
 ];
 
-async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable> {
+async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable[]> {
   const admin = new pg.Client({ connectionString: ownerUrl });
   await admin.connect();
   await admin.query(`CREATE TABLE bench_insert (id bigserial PRIMARY KEY, data jsonb NOT NULL)`);
@@ -175,36 +192,51 @@ async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable
   // The machine is shared and its load moves: each contender runs ROUNDS short rounds, interleaved and
   // in alternating order, so a busy moment hurts both alike.
   const rows: BenchTable['rows'] = [];
+  const targets: BenchTable['rows'] = [];
   const slice = SECONDS / ROUNDS;
   for (const writers of WRITERS) {
     process.stderr.write(`append: ${writers} writer(s)…\n`);
-    const a = await ours(appUrl, writers);
-    const b = await emmett(ownerUrl, writers);
-    const runs: { ours: RunResult[]; emmett: RunResult[]; pgbench: Array<{ tps: number; latencyMs: number }> } = { ours: [], emmett: [], pgbench: [] };
+    const contenders = { ...(await ours(appUrl, writers)), emmett: await emmett(ownerUrl, writers) };
+    const runs: Record<keyof typeof contenders, RunResult[]> & { pgbench: Array<{ tps: number; latencyMs: number }> } = { ours: [], solo: [], emmett: [], pgbench: [] };
+    const names = Object.keys(contenders) as Array<keyof typeof contenders>;
     for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? (['ours', 'emmett'] as const) : (['emmett', 'ours'] as const);
-      for (const who of order) runs[who].push(await (who === 'ours' ? a : b).round(slice));
+      const order = r % 2 === 0 ? names : [...names].reverse();
+      for (const who of order) runs[who].push(await contenders[who].round(slice));
+      // The pools' idle connections close first: at 64 writers, two pools' and pgbench's connections
+      // together come near max_connections, which other work on the server also uses.
+      await new Promise((r) => setTimeout(r, IDLE_MS * 3));
       runs.pgbench.push(benchPgbench(ownerUrl, writers, Math.max(2, Math.round(slice))));
     }
-    await a.close();
-    await b.close();
-    rows.push(row('operations appendToStream', writers, merge(runs.ours)));
-    rows.push(row('Emmett PostgreSQL appendToStream', writers, merge(runs.emmett)));
+    for (const c of Object.values(contenders)) await c.close();
     const tps = runs.pgbench.reduce((n, p) => n + p.tps, 0) / ROUNDS;
     const lat = runs.pgbench.reduce((n, p) => n + p.latencyMs, 0) / ROUNDS;
-    rows.push(['pgbench single-row INSERT (ceiling)', writers, '—', round(tps, 0), `avg ${round(lat)}`, '—', '—', 0]);
+    const share = (r: RunResult) => round(r.ops / r.seconds / tps, 2);
+    const ourRun = merge(runs.ours);
+    rows.push([...row('operations appendToStream', writers, ourRun), share(ourRun)]);
+    const soloRun = merge(runs.solo);
+    rows.push([...row('  same, one statement per append (no sharing)', writers, soloRun), share(soloRun)]);
+    const emmettRun = merge(runs.emmett);
+    rows.push([...row('Emmett PostgreSQL appendToStream', writers, emmettRun), share(emmettRun)]);
+    rows.push(['pgbench single-row INSERT (ceiling)', writers, '—', round(tps, 0), `avg ${round(lat)}`, '—', '—', 0, 1]);
+    targets.push([writers, round(tps, 0), round(ourRun.ops / ourRun.seconds, 0), share(ourRun), '≥ 0.6', share(ourRun) >= 0.6 ? 'met' : 'not met']);
   }
-  return {
+  const target: BenchTable = {
+    title: 'Event append target: appends/s as a share of the pgbench ceiling in the same run (issue 16 item 4)',
+    columns: ['writers', 'pgbench single-row commits/s (baseline)', 'operations appends/s', 'ratio', 'target', 'met'],
+    rows: targets,
+    notes: ['Expected-version check and the outbox row in the same transaction as each event, as in production.'],
+  };
+  return [target, {
     title: `Event append: single-event appends, distinct streams, ${SECONDS} s per store and writer count in ${ROUNDS} interleaved rounds (same Postgres, same run)`,
-    columns: ['store', 'writers', 'appends', 'appends/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors'],
+    columns: ['store', 'writers', 'appends', 'appends/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', '× pgbench'],
     rows,
     notes: [
       'Each writer appends to its own stream at the version it expects (optimistic check every time); pools sized to the writer count.',
-      'Ours: one statement per append (version check + event + its outbox row for JetStream) on node-postgres. Emmett: its emt_append_to_stream function (stream row upsert + message) on node-postgres.',
+      `Ours: one statement (version check + event + its outbox row for JetStream) on node-postgres; at most ${IN_FLIGHT} append statements in flight per pool, appends arriving meanwhile share the next one (one commit for several appends, each still checked against its own expected version). "No sharing": every append its own statement and commit. Emmett: its emt_append_to_stream function (stream row upsert + message) on node-postgres.`,
       'pgbench: `INSERT INTO bench_insert (data) VALUES (…)` with -c <writers> -j 2, no outbox, no version check: the ceiling of one-row commits on this Postgres.',
       'Machine: 2 cores shared with other work; Postgres, Node and pgbench on the same host.',
     ],
-  };
+  }];
 }
 
 const noop = async () => ({ ok: true });
@@ -319,7 +351,7 @@ const scratch = await createScratchDatabase(adminUrl, 'ops_bench');
 try {
   await deploy({ paths: { schema: path.join(ROOT, 'prisma', 'schema.prisma'), migrationsDir: path.join(ROOT, 'prisma', 'migrations') }, databaseUrl: scratch.url });
   const appUrl = withDatabase(appBase, scratch.name);
-  const tables = [await appendBench(appUrl, scratch.url), ...(SAGAS > 0 ? [await sagaBench(appUrl, scratch.url)] : [])];
+  const tables = [...(await appendBench(appUrl, scratch.url)), ...(SAGAS > 0 ? [await sagaBench(appUrl, scratch.url)] : [])];
   writeBenchResult('operations', tables);
 } finally {
   // Closed clients' server processes exit a moment later; DROP … WITH (FORCE) may not terminate the service role's.

@@ -1,7 +1,8 @@
 import { parseEnvelope } from '@platform/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSubscription } from '../src/events/event-store-subscription.js';
-import { appendToStream, ConcurrencyError, readAll, readStream, type StoredEvent } from '../src/store/event-store.js';
+import { appendToStream, ConcurrencyError, configureAppendBatching, readAll, readStream, type StoredEvent } from '../src/store/event-store.js';
+import type { SqlRunner } from '../src/store/sql.js';
 import { silentLog } from './support/callers.js';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
 
@@ -74,6 +75,74 @@ describe('event store', () => {
     const parsed = parseEnvelope(outbox.rows[1].envelope, ['operations.event.appended']);
     expect(parsed.ok && parsed.envelope.data).toMatchObject({ aggregateId: stream, aggregateType: 'T', eventType: 'E', version: 2, data: { i: 1 } });
     await expect(appendToStream(s.sql, streamName('other'), 'T', events, 'any')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  describe('appends in flight share statements', () => {
+    /** The scratch pool, counting the append statements sent through it. */
+    const counting = () => {
+      const counts = { appendStatements: 0 };
+      const runner: SqlRunner = {
+        query: (text, params, name) => {
+          if (name === 'event_store_append') counts.appendStatements++;
+          return s.sql.query(text, params, name);
+        },
+      };
+      configureAppendBatching(runner, { maxInFlight: 1 });
+      return { runner, counts };
+    };
+
+    it('40 concurrent appends to distinct streams: fewer statements than appends, each append checked and outboxed', async () => {
+      const { runner, counts } = counting();
+      const streams = Array.from({ length: 40 }, () => streamName('shared'));
+      await Promise.all(streams.map((st) => appendToStream(runner, st, 'T', [{ type: 'Created', data: { st } }], 'no_stream')));
+      const results = await Promise.all(streams.map((st, i) => appendToStream(runner, st, 'T', [{ type: 'A', data: { i } }, { type: 'B', data: { i } }], 1)));
+      expect(counts.appendStatements).toBeLessThan(80);
+      expect(results.every((r) => r.nextExpectedVersion === 3 && !r.duplicate)).toBe(true);
+      for (const [i, st] of streams.entries()) {
+        const events = await readStream(s.sql, st);
+        expect(events.map((e) => [e.version, e.eventType, e.data])).toEqual([[1, 'Created', { st }], [2, 'A', { i }], [3, 'B', { i }]]);
+        expect(results[i]!.events.map((e) => e.eventId)).toEqual(events.slice(1).map((e) => e.eventId));
+      }
+      const outbox = await s.admin.query(`SELECT count(*)::int AS n FROM outbox WHERE envelope->'data'->>'aggregateId' = ANY($1)`, [streams]);
+      expect(outbox.rows[0].n).toBe(120);
+    });
+
+    it("one append's failure is never its neighbours': a stale version and a reused event id fail alone", async () => {
+      const { runner, counts } = counting();
+      const streams = Array.from({ length: 12 }, () => streamName('neigh'));
+      await Promise.all(streams.map((st) => appendToStream(runner, st, 'T', [{ type: 'Created', data: {} }], 'no_stream')));
+      const taken = (await readStream(s.sql, streams[0]!))[0]!.eventId;
+      const before = counts.appendStatements;
+      const results = await Promise.allSettled(
+        streams.map((st, i) =>
+          i === 3
+            ? appendToStream(runner, st, 'T', [{ type: 'Stale', data: {} }], 7) // the stream is at 1
+            : i === 5
+              ? appendToStream(runner, st, 'T', [{ id: taken, type: 'Reused', data: {} }], 1) // an id of another stream's event
+              : appendToStream(runner, st, 'T', [{ type: 'Fine', data: { i } }], 1),
+        ),
+      );
+      expect(counts.appendStatements - before).toBeGreaterThan(0);
+      results.forEach((r, i) => {
+        if (i === 3) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT', actualVersion: 1 } });
+        else if (i === 5) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'BAD_REQUEST' } });
+        else expect(r).toMatchObject({ status: 'fulfilled', value: { nextExpectedVersion: 2 } });
+      });
+      expect(await readStream(s.sql, streams[3]!)).toHaveLength(1);
+      expect(await readStream(s.sql, streams[5]!)).toHaveLength(1);
+      expect((await readStream(s.sql, streams[0]!)).map((e) => e.eventType)).toEqual(['Created', 'Fine']);
+    });
+
+    it('two appends to one stream never share a statement: the second sees the first', async () => {
+      const { runner } = counting();
+      const st = streamName('same');
+      const [a, b] = await Promise.allSettled([
+        appendToStream(runner, st, 'T', [{ type: 'One', data: {} }], 'no_stream'),
+        appendToStream(runner, st, 'T', [{ type: 'Two', data: {} }], 1),
+      ]);
+      expect(a).toMatchObject({ status: 'fulfilled', value: { nextExpectedVersion: 1 } });
+      expect(b).toMatchObject({ status: 'fulfilled', value: { nextExpectedVersion: 2 } });
+    });
   });
 
   it('readAll never skips events of transactions still in flight, under concurrent writers that also roll back', async () => {

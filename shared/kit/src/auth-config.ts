@@ -2,7 +2,7 @@ import { PrincipalKind } from '@platform/contracts';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { AuthError, createTokenVerifier, TOKEN_ALGORITHMS, type TokenVerifier, type TrustedIssuer } from './auth.js';
+import { AuthError, createTokenVerifier, DEFAULT_VERIFIED_TOKEN_CACHE, TOKEN_ALGORITHMS, type TokenVerifier, type TrustedIssuer } from './auth.js';
 import { createTokenIssuer, PrivateJwk, type TokenIssuer } from './token-issuer.js';
 
 const PublicJwk = z.object({ kty: z.enum(['OKP', 'EC']), kid: z.string().min(1), alg: z.enum(TOKEN_ALGORITHMS).optional(), d: z.never('a JWKS holds public keys only (this one has "d")').optional() }).loose();
@@ -45,6 +45,8 @@ export const authEnv = z.object({
   AUTH_AUDIENCE: z.string().min(1).default('agent-platform'),
   AUTH_MAX_TOKEN_LIFETIME_S: z.coerce.number().int().positive().max(7 * 24 * 3600).default(3600),
   AUTH_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
+  /** Verified tokens remembered per process (until their exp, re-checked against the key set); 0 = off. */
+  AUTH_VERIFIED_TOKEN_CACHE: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_VERIFIED_TOKEN_CACHE),
   /** This process's own private key (JWK JSON), for services that sign tokens; or a file holding it. */
   AUTH_SIGNING_KEY: jsonOf(PrivateJwk).optional(),
   AUTH_SIGNING_KEY_FILE: z.string().min(1).optional(),
@@ -72,6 +74,7 @@ export function verifierFromEnv(env: AuthEnv): TokenVerifier {
     audience: env.AUTH_AUDIENCE,
     maxLifetimeSeconds: env.AUTH_MAX_TOKEN_LIFETIME_S,
     clockSkewSeconds: env.AUTH_CLOCK_SKEW_S,
+    cacheSize: env.AUTH_VERIFIED_TOKEN_CACHE,
   });
 }
 

@@ -1,5 +1,5 @@
 import { Principal, type Principal as PrincipalT, type PrincipalKind } from '@platform/contracts';
-import { decodeJwt, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, errors as joseErrors, jwtVerify, type CompactJWSHeaderParameters, type FlattenedJWSInput, type JWTVerifyGetKey } from 'jose';
 
 /**
  * Bearer tokens are JWTs signed with a private key that only their issuer holds, and verified here
@@ -28,6 +28,63 @@ export interface VerifierSettings {
   maxLifetimeSeconds: number;
   /** Allowed difference between our clock and the issuer's. */
   clockSkewSeconds: number;
+  /**
+   * Most verified tokens remembered (see VerifiedTokenCache); 0 turns the cache off. Default
+   * DEFAULT_VERIFIED_TOKEN_CACHE.
+   */
+  cacheSize?: number;
+  /** The clock in ms (tests); default Date.now. Drives both the claims checks and the cache. */
+  now?: () => number;
+}
+
+export const DEFAULT_VERIFIED_TOKEN_CACHE = 4_096;
+
+interface VerifiedToken {
+  principal: PrincipalT;
+  /** The token's `exp` in ms: the entry is never used from then on (clock skew is not granted here). */
+  expiresAtMs: number;
+  trusted: TrustedIssuer;
+  header: CompactJWSHeaderParameters;
+  input: FlattenedJWSInput;
+  /** The key object the signature was checked with, as the issuer's key set resolved it. */
+  key: unknown;
+}
+
+/**
+ * Verified tokens by token string, so the calls a caller makes with one token (a service reuses its
+ * token for minutes, see serviceTokens) verify its signature once: an EdDSA/ES256 check costs more
+ * than the rest of a small call together (measured in shared/kit/README.md). Bounded (least recently
+ * used out first) and never trusted past the token's own `exp`. Key rotation still applies: on every
+ * hit the issuer's key set is asked again for the token's key, and anything but the very key object
+ * the signature was checked with (its kid is gone, or the set was refetched and now holds other keys)
+ * drops the entry and verifies the token from scratch. Only successful verifications are kept.
+ */
+class VerifiedTokenCache {
+  private readonly entries = new Map<string, VerifiedToken>();
+
+  constructor(private readonly max: number) {}
+
+  async get(token: string, nowMs: number): Promise<PrincipalT | undefined> {
+    const hit = this.entries.get(token);
+    if (!hit) return undefined;
+    this.entries.delete(token);
+    if (nowMs >= hit.expiresAtMs) return undefined;
+    let key: unknown;
+    try {
+      key = await hit.trusted.keys(hit.header, hit.input);
+    } catch {
+      return undefined; // the key is gone from the set: verify again (and be refused)
+    }
+    if (key !== hit.key) return undefined;
+    this.entries.set(token, hit); // most recently used last
+    return hit.principal;
+  }
+
+  set(token: string, entry: VerifiedToken): void {
+    if (this.max <= 0) return;
+    this.entries.set(token, entry);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
 }
 
 export class AuthError extends Error {
@@ -42,7 +99,17 @@ export interface TokenVerifier {
 
 export function createTokenVerifier(settings: VerifierSettings): TokenVerifier {
   const byIssuer = new Map(settings.issuers.map((i) => [i.issuer, i]));
+  const now = settings.now ?? Date.now;
+  const cache = new VerifiedTokenCache(settings.cacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE);
   const verify = async (token: string): Promise<PrincipalT> => {
+    const nowMs = now();
+    const cached = await cache.get(token, nowMs);
+    if (cached) return cached;
+    const verified = await verifyFully(token, nowMs);
+    cache.set(token, verified);
+    return verified.principal;
+  };
+  const verifyFully = async (token: string, nowMs: number): Promise<VerifiedToken> => {
     let claims;
     try {
       claims = decodeJwt(token); // unverified: only to pick the issuer's keys
@@ -51,15 +118,16 @@ export function createTokenVerifier(settings: VerifierSettings): TokenVerifier {
     }
     const trusted = typeof claims.iss === 'string' ? byIssuer.get(claims.iss) : undefined;
     if (!trusted) throw new AuthError('invalid token: unknown issuer');
-    let payload;
+    let payload, protectedHeader, key;
     try {
-      ({ payload } = await jwtVerify(token, trusted.keys, {
+      ({ payload, protectedHeader, key } = await jwtVerify(token, trusted.keys, {
         issuer: trusted.issuer,
         audience: settings.audience,
         algorithms: [...TOKEN_ALGORITHMS],
         clockTolerance: settings.clockSkewSeconds,
         requiredClaims: ['exp', 'iat', 'sub'],
         maxTokenAge: settings.maxLifetimeSeconds + settings.clockSkewSeconds,
+        currentDate: new Date(nowMs),
       }));
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) throw new AuthError(`invalid token: ${err.code}`);
@@ -70,6 +138,16 @@ export function createTokenVerifier(settings: VerifierSettings): TokenVerifier {
     if (lifetime <= 0) throw new AuthError('invalid token: expires before it was issued');
     const parsed = Principal.safeParse({ kind: payload['kind'], id: payload.sub, roles: payload['roles'] ?? [] });
     if (!parsed.success) throw new AuthError('invalid token: claims are not a valid principal');
+    const [protectedB64 = '', payloadB64 = '', signature = ''] = token.split('.');
+    // Frozen: the cache hands the same object to every call made with this token.
+    const verified = (principal: PrincipalT): VerifiedToken => ({
+      principal: Object.freeze({ ...principal, roles: Object.freeze([...principal.roles]) as PrincipalT['roles'] }),
+      expiresAtMs: (payload.exp as number) * 1_000,
+      trusted,
+      header: protectedHeader,
+      input: { protected: protectedB64, payload: payloadB64, signature },
+      key,
+    });
     const principal = parsed.data;
     const act = payload['act'];
     if (act !== undefined) {
@@ -77,11 +155,11 @@ export function createTokenVerifier(settings: VerifierSettings): TokenVerifier {
       const actor = typeof act === 'object' && act !== null && 'sub' in act ? (act as { sub: unknown }).sub : undefined;
       if (!trusted.delegates || actor !== trusted.issuer) throw new AuthError('invalid token: this issuer may not act on behalf of others');
       if (principal.kind === 'service') throw new AuthError('invalid token: a service acts on behalf of users and agents only');
-      return { ...principal, via: trusted.issuer };
+      return verified({ ...principal, via: trusted.issuer });
     }
     if (!trusted.kinds.includes(principal.kind)) throw new AuthError(`invalid token: issuer ${trusted.issuer} may not vouch for a ${principal.kind}`);
     if (principal.kind === 'service' && principal.id !== trusted.issuer) throw new AuthError('invalid token: a service token must name its own issuer');
-    return principal;
+    return verified(principal);
   };
   return {
     verify,

@@ -1,9 +1,9 @@
-import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, SignJWT, type JWTVerifyGetKey } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEnv, issuerFromEnv, verifierFromEnv } from './auth-config.js';
-import { AuthError } from './auth.js';
+import { AuthError, createTokenVerifier } from './auth.js';
 import { createTokenIssuer, PrivateJwk, publicJwk, serviceTokens } from './token-issuer.js';
 
 const AUD = 'agent-platform';
@@ -117,5 +117,69 @@ describe('service tokens', () => {
     const env = authEnv.parse({ AUTH_ISSUERS: JSON.stringify([{ issuer: 'operations', jwks: { keys: [publicJwk(ops)] }, kinds: ['service'] }]) });
     expect(() => issuerFromEnv(env, 'operations')).toThrow(/AUTH_SIGNING_KEY/);
     expect(() => PrivateJwk.parse(publicJwk(ops))).toThrow();
+  });
+});
+
+describe('verified-token cache', () => {
+  /** A verifier whose identity provider's key set and clock the test controls. */
+  function controlled(keys: PrivateJwk[]) {
+    let set = createLocalJWKSet({ keys: keys.map(publicJwk) });
+    const clock = { ms: Date.now() };
+    const v = createTokenVerifier({
+      issuers: [{ issuer: 'https://idp.example', keys: ((h, t) => set(h, t)) as JWTVerifyGetKey, kinds: ['user'], delegates: false }],
+      audience: AUD,
+      maxLifetimeSeconds: 3600,
+      clockSkewSeconds: 0,
+      now: () => clock.ms,
+    });
+    return { v, clock, publish: (next: PrivateJwk[]) => (set = createLocalJWKSet({ keys: next.map(publicJwk) })) };
+  }
+  const sign = (key: PrivateJwk, ttl = 600) => createTokenIssuer({ issuer: 'https://idp.example', audience: AUD, key }).sign({ kind: 'user', id: 'carol', roles: ['admin'] }, ttl);
+
+  it('answers a repeated token, but refuses it once its key is rotated out of the set', async () => {
+    const { v, publish } = controlled([idp, idpNext]);
+    const token = await sign(idp);
+    await expect(v.verify(token)).resolves.toEqual({ kind: 'user', id: 'carol', roles: ['admin'] });
+    await expect(v.verify(token)).resolves.toEqual({ kind: 'user', id: 'carol', roles: ['admin'] }); // from the cache
+    publish([idpNext]); // idp-1 revoked
+    await expect(v.verify(token)).rejects.toThrow(/ERR_JWKS_NO_MATCHING_KEY/);
+    await expect(v.verify(token)).rejects.toThrow(AuthError);
+  });
+
+  it('verifies again after the set is refetched: another key under the same kid does not pass', async () => {
+    const { v, publish } = controlled([idp]);
+    const token = await sign(idp);
+    await expect(v.verify(token)).resolves.toMatchObject({ id: 'carol' });
+    publish([idp]); // the same key, refetched: verified again, still fine
+    await expect(v.verify(token)).resolves.toMatchObject({ id: 'carol' });
+    publish([stranger]); // kid idp-1 now names another key
+    await expect(v.verify(token)).rejects.toThrow(/ERR_JWS_SIGNATURE_VERIFICATION_FAILED/);
+  });
+
+  it('never answers from the cache once the token has expired', async () => {
+    const { v, clock } = controlled([idp]);
+    const token = await sign(idp, 60);
+    await expect(v.verify(token)).resolves.toMatchObject({ id: 'carol' });
+    clock.ms += 59_000;
+    await expect(v.verify(token)).resolves.toMatchObject({ id: 'carol' });
+    clock.ms += 2_000;
+    await expect(v.verify(token)).rejects.toThrow(/ERR_JWT_EXPIRED/);
+  });
+
+  it('keys by the whole token: a cached token with another signature is refused', async () => {
+    const { v } = controlled([idp]);
+    const token = await sign(idp);
+    await v.verify(token);
+    const [h, p, sig] = token.split('.');
+    const forged = `${h}.${p}.${sig!.startsWith('A') ? 'B' : 'A'}${sig!.slice(1)}`;
+    await expect(v.verify(forged)).rejects.toThrow(/ERR_JWS_SIGNATURE_VERIFICATION_FAILED/);
+  });
+
+  it('hands out a frozen principal, so no call can change what the next one sees', async () => {
+    const { v } = controlled([idp]);
+    const token = await sign(idp);
+    const p = await v.verify(token);
+    expect(() => (p.roles as string[]).push('root')).toThrow(TypeError);
+    await expect(v.verify(token)).resolves.toEqual({ kind: 'user', id: 'carol', roles: ['admin'] });
   });
 });

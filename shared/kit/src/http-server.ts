@@ -12,6 +12,7 @@ import type { Logger } from './logger.js';
 import { createRateLimiter } from './rate-limit.js';
 import { adoptConnectionParamsToken, DEFAULT_SUBSCRIPTIONS, SubscriptionRegistry, type CallInfo, type SubscriptionSettings } from './subscriptions.js';
 import type { RequestContext } from './trpc.js';
+import { createDirectCaller } from './trpc-direct.js';
 
 /** A dependency check for /readyz: resolves when healthy, throws (or times out) otherwise. */
 export type ReadinessCheck = (signal: AbortSignal) => Promise<unknown>;
@@ -47,6 +48,11 @@ export interface ServiceServerOptions<TRouter extends AnyRouter> {
    * store has not been reached since boot, see background-start.ts) refuses the call with that error.
    */
   gate?: () => void;
+  /**
+   * Single /trpc queries and mutations are answered without tRPC's Fetch adapter (trpc-direct.ts);
+   * false sends every call through the adapter (the parity test compares the two). Default true.
+   */
+  directCalls?: boolean;
 }
 
 export interface ServiceServer {
@@ -253,6 +259,12 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
     ...(opts.cors?.origins.length ? { responseMeta: () => ({ headers: new Headers([['vary', 'Origin']]) }) } : {}),
   });
 
+  // Single queries and mutations skip the adapter's Fetch Request/Response (trpc-direct.ts).
+  const direct =
+    opts.directCalls === false
+      ? async () => false
+      : createDirectCaller({ router: opts.router, basePath: '/trpc/', createContext, ...(opts.cors?.origins.length ? { extraVary: 'Origin' } : {}) });
+
   const rest = createOpenApiNodeHttpHandler({
     router: opts.router as unknown as OpenApiRouter,
     createContext,
@@ -271,7 +283,9 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
       if (await corsHandler(req, res)) return;
       if (path.startsWith('/trpc/')) {
         if (!(await admit(req, res, 'trpc'))) return;
-        return await requestScope.run({ surface: 'trpc', path }, () => trpc(req, res));
+        return await requestScope.run({ surface: 'trpc', path }, async () => {
+          if (!(await direct(req, res))) await trpc(req, res);
+        });
       }
       if (path.startsWith('/api/')) {
         if (!(await admit(req, res, 'rest'))) return;

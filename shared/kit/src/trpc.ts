@@ -30,11 +30,15 @@ export function contextFactory(verifier: Pick<TokenVerifier, 'fromHeader'>, log:
   };
 }
 
+export const DEFAULT_SLOW_CALL_MS = 500;
+
 /**
  * The one tRPC setup, shared by all services: error formatter with zod issues, domain
  * errors mapped to codes, and `authed` procedures that require a verified principal.
  */
-export function createTrpc() {
+export function createTrpc(opts: { slowCallMs?: number } = {}) {
+  /** Calls at least this long are logged at warn (see mapErrors). */
+  const slowCallMs = opts.slowCallMs ?? DEFAULT_SLOW_CALL_MS;
   // OpenApiMeta: every procedure declares `.meta({ openapi: { method, path, protect } })` so the
   // same zod schemas also describe a REST surface (/api) and /openapi.json for non-TypeScript callers.
   const t = initTRPC.context<RequestContext>().meta<OpenApiMeta>().create({
@@ -64,8 +68,12 @@ export function createTrpc() {
     const seconds = (performance.now() - started) / 1_000;
     // Every call over /trpc and /api passes here (health routes never do): the one place to count them.
     recordProcedureCall({ procedure: path, type, code: mapped ? mapped.code : 'OK', seconds });
-    // One line per call, carrying the trace id (logger mixin), so logs join the trace of each hop.
-    ctx.log.info({ path, type, ms: Math.round(seconds * 1_000), ok: result.ok, ...(mapped ? { code: mapped.code } : {}) }, 'procedure');
+    // A line per call joins the logs to each hop's trace (logger mixin), but at info it cost every
+    // call a serialised line (shared/kit/README.md): a call that went well and fast is logged at debug
+    // only; one that failed (info; INTERNAL also as an error below) or was slow (warn) always is.
+    const ms = Math.round(seconds * 1_000);
+    const level = mapped ? 'info' : ms >= slowCallMs ? 'warn' : 'debug';
+    if (ctx.log.isLevelEnabled(level)) ctx.log[level]({ path, type, ms, ok: result.ok, ...(mapped ? { code: mapped.code } : {}) }, ms >= slowCallMs ? 'slow procedure' : 'procedure');
     if (!result.ok && mapped) {
       if (mapped.code === 'INTERNAL_SERVER_ERROR') ctx.log.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
       if (mapped !== result.error) return { ...result, error: mapped };

@@ -8,7 +8,8 @@ import { isSqlRunner, prismaRunner, type SqlRunner } from './sql.js';
  * The event store: append-only streams (one per aggregate) with a global order.
  *
  * - appendToStream writes the events AND their outbox rows in ONE statement (so one round trip and
- *   atomic without an explicit transaction), or inside the caller's transaction.
+ *   atomic without an explicit transaction), or inside the caller's transaction. On a pool, appends
+ *   that arrive while others are in flight share the next statement (AppendBatcher below).
  * - The optimistic check is twofold: the statement only inserts when the stream is at the expected
  *   version (no gaps), and the unique (aggregate_id, version) index stops two writers that both saw
  *   that version (no forks). Either failure is a ConcurrencyError carrying the actual version.
@@ -93,6 +94,17 @@ function expectedNumber(expected: ExpectedVersion): number | null {
   return expected;
 }
 
+/** One append as the statement takes it (and as the batcher queues it). */
+interface PendingAppend {
+  aggregateId: string;
+  aggregateType: string;
+  events: Array<{ id: string; type: string; data: unknown; metadata: Record<string, unknown> }>;
+  expected: number | null;
+  occurredAt: string;
+  correlationId: string | null;
+  causationId: string | null;
+}
+
 export async function appendToStream(
   target: AppendTarget,
   aggregateId: string,
@@ -102,17 +114,28 @@ export async function appendToStream(
   opts: AppendOptions = {},
 ): Promise<AppendResult> {
   if (events.length === 0) throw badRequest('nothing to append');
-  const conn = 'tx' in target ? (isSqlRunner(target.tx) ? target.tx : prismaRunner(target.tx)) : target;
-  const reader = 'tx' in target ? target.reader : target;
+  const inTx = 'tx' in target;
+  const conn = inTx ? (isSqlRunner(target.tx) ? target.tx : prismaRunner(target.tx)) : target;
+  const reader = inTx ? target.reader : target;
   const withIds = events.map((e) => ({ id: e.id ?? randomUUID(), type: e.type, data: e.data ?? null, metadata: e.metadata ?? {} }));
   if (new Set(withIds.map((e) => e.id)).size !== withIds.length) throw badRequest('event ids must be unique within an append');
-  const expected = expectedNumber(expectedVersion);
-  const occurredAt = (opts.now ?? new Date()).toISOString();
+  const append: PendingAppend = {
+    aggregateId,
+    aggregateType,
+    events: withIds,
+    expected: expectedNumber(expectedVersion),
+    occurredAt: (opts.now ?? new Date()).toISOString(),
+    correlationId: opts.correlationId ?? null,
+    causationId: opts.causationId ?? null,
+  };
+  // On a pool (autocommit), concurrent appends share statements (see AppendBatcher); in the caller's
+  // transaction the append is one statement of that transaction.
+  const batcher = inTx ? undefined : batcherFor(target);
 
   for (let attempt = 1; ; attempt++) {
     let rows: InsertedRow[];
     try {
-      rows = await insertEvents(conn, aggregateId, aggregateType, withIds, expected, occurredAt, opts);
+      rows = batcher ? await batcher.append(append) : await insertBatch(conn, [append]).then((r) => r[0]!);
     } catch (err) {
       const pg = pgFailure(err);
       if (pg?.sqlState !== '23505') throw toDomainError(err);
@@ -123,7 +146,7 @@ export async function appendToStream(
         throw badRequest('event ids are already used by other events', { eventIds: withIds.map((e) => e.id) });
       }
       // (aggregate_id, version): another writer took the version between our check and our insert.
-      if (expected === null && attempt < ANY_ATTEMPTS && !('tx' in target)) {
+      if (append.expected === null && attempt < ANY_ATTEMPTS && !inTx) {
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt * 2)));
         continue;
       }
@@ -142,64 +165,156 @@ export async function appendToStream(
 }
 
 /**
- * One statement: read the stream's version, insert the events after it when it is the expected one,
- * and write an outbox row per inserted event. Versions follow input order, and so do positions
- * (the default event_store_next_position() runs per row in ORDER BY order).
+ * One statement for one or more appends (each to a different stream): per append, read its stream's
+ * version, insert its events after it when it is the expected one, and write an outbox row per
+ * inserted event. An append whose check fails inserts nothing and does not stop the others; a unique
+ * violation fails the whole statement (the batcher then runs its appends one by one). Versions follow
+ * input order, and so do positions (event_store_next_position() runs per row in ORDER BY order) and
+ * outbox rows (seq).
  */
 const APPEND_SQL = `
-  WITH input AS (
-    SELECT (e->>'id')::uuid AS event_id, e->>'type' AS event_type, e->'data' AS data, e->'metadata' AS metadata, n
-    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n)
-  ), current_version AS (
-    SELECT coalesce(max(version), 0) AS v FROM event_store WHERE aggregate_id = $2
+  WITH item AS (
+    SELECT it->>'a' AS aggregate_id, it->>'t' AS aggregate_type, (it->>'x')::int AS expected, it->>'o' AS occurred_at,
+           it->>'c' AS correlation_id, it->>'k' AS causation_id, it->'e' AS events, ord
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(it, ord)
+  ), ready AS (
+    SELECT item.*, cv.v FROM item
+    CROSS JOIN LATERAL (SELECT coalesce(max(version), 0) AS v FROM event_store s WHERE s.aggregate_id = item.aggregate_id) cv
+    WHERE item.expected IS NULL OR cv.v = item.expected
+  ), input AS (
+    SELECT r.aggregate_id, r.aggregate_type, r.occurred_at, r.correlation_id, r.causation_id, r.v, r.ord,
+           (e->>'id')::uuid AS event_id, e->>'type' AS event_type, e->'data' AS data, e->'metadata' AS metadata, n
+    FROM ready r CROSS JOIN LATERAL jsonb_array_elements(r.events) WITH ORDINALITY AS x(e, n)
   ), inserted AS (
     INSERT INTO event_store (event_id, aggregate_id, aggregate_type, event_type, data, metadata, version)
-    SELECT i.event_id, $2, $3, i.event_type, i.data, i.metadata, c.v + i.n::int
-    FROM input i CROSS JOIN current_version c
-    WHERE $4::int IS NULL OR c.v = $4::int
-    ORDER BY i.n
-    RETURNING position, event_id, version, event_type, data
+    SELECT event_id, aggregate_id, aggregate_type, event_type, data, metadata, v + n::int
+    FROM input ORDER BY ord, n
+    RETURNING position, event_id, aggregate_id, aggregate_type, version, event_type, data
   ), outboxed AS (
     INSERT INTO outbox (id, subject, envelope)
     -- jsonb_strip_nulls drops the absent correlationId/causationId; it recurses, so the event's data
     -- is added after it: a null (or a null inside) is the appender's and is published as such.
-    SELECT ins.event_id, $5, jsonb_strip_nulls(jsonb_build_object(
-      'id', ins.event_id, 'subject', $5::text, 'occurredAt', $6::text, 'source', 'operations',
-      'correlationId', $7::text, 'causationId', $8::text))
-      || jsonb_build_object('data', jsonb_build_object('position', ins.position, 'eventId', ins.event_id, 'aggregateId', $2::text,
-        'aggregateType', $3::text, 'eventType', ins.event_type, 'version', ins.version, 'data', ins.data))
-    FROM inserted ins
+    SELECT ins.event_id, $2, jsonb_strip_nulls(jsonb_build_object(
+      'id', ins.event_id, 'subject', $2::text, 'occurredAt', i.occurred_at, 'source', 'operations',
+      'correlationId', i.correlation_id, 'causationId', i.causation_id))
+      || jsonb_build_object('data', jsonb_build_object('position', ins.position, 'eventId', ins.event_id, 'aggregateId', ins.aggregate_id,
+        'aggregateType', ins.aggregate_type, 'eventType', ins.event_type, 'version', ins.version, 'data', ins.data))
+    FROM inserted ins JOIN input i ON i.event_id = ins.event_id
+    ORDER BY ins.position
   )
-  SELECT position, event_id::text AS event_id, version FROM inserted ORDER BY version`;
+  SELECT position, event_id::text AS event_id, version, aggregate_id FROM inserted ORDER BY position`;
+
+/** Runs APPEND_SQL for `appends` (distinct streams); the inserted rows of each, in its input order. */
+async function insertBatch(conn: SqlRunner, appends: readonly PendingAppend[]): Promise<InsertedRow[][]> {
+  const input = appends.map((a) => ({ a: a.aggregateId, t: a.aggregateType, x: a.expected, o: a.occurredAt, c: a.correlationId, k: a.causationId, e: a.events }));
+  const rows = await conn.query<InsertedRow & { aggregate_id: string }>(APPEND_SQL, [JSON.stringify(input), APPENDED_SUBJECT], 'event_store_append');
+  if (appends.length === 1) return [rows];
+  const byStream = new Map<string, InsertedRow[]>(appends.map((a) => [a.aggregateId, []]));
+  for (const r of rows) byStream.get(r.aggregate_id)!.push(r);
+  return appends.map((a) => byStream.get(a.aggregateId)!);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Appends on a pool share statements (group commit in the application)
+// ---------------------------------------------------------------------------------------------------
+//
+// An append is one short statement whose cost is mostly its commit: the WAL flush (fsync) and the
+// per-statement work around it. With many writers, Postgres already flushes several commits at once,
+// but each still pays its own statement, snapshot, commit record and round trip. So at most
+// `maxInFlight` append statements run at once per pool; appends that arrive meanwhile wait and go
+// together in the next statement (one transaction: all their events and outbox rows commit together,
+// each append still checked against its own expected version). A lone writer never waits: with fewer
+// appends in flight than the limit, an append is sent at once, alone. Two appends to the same stream
+// never share a statement (each must see the other's version), and when a shared statement fails
+// (a unique violation: a concurrent writer elsewhere took a version, or an event id is reused), each
+// of its appends is run again alone, so one append's failure is never another's.
+
+export interface AppendBatchSettings {
+  /** Append statements in flight at once on this pool; more appends wait and share the next one. */
+  maxInFlight: number;
+  /** Most appends in one statement. */
+  maxBatch: number;
+}
+
+export const DEFAULT_APPEND_BATCHING: AppendBatchSettings = { maxInFlight: 2, maxBatch: 64 };
+
+interface Queued {
+  append: PendingAppend;
+  resolve: (rows: InsertedRow[]) => void;
+  reject: (err: unknown) => void;
+}
+
+class AppendBatcher {
+  private readonly queue: Queued[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly conn: SqlRunner,
+    readonly settings: AppendBatchSettings,
+  ) {}
+
+  append(append: PendingAppend): Promise<InsertedRow[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ append, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.settings.maxInFlight && this.queue.length > 0) {
+      const batch: Queued[] = [];
+      const streams = new Set<string>();
+      for (let i = 0; i < this.queue.length && batch.length < this.settings.maxBatch; ) {
+        const q = this.queue[i]!;
+        if (streams.has(q.append.aggregateId)) {
+          i++; // waits for the next statement, behind the append to its stream in this one
+          continue;
+        }
+        streams.add(q.append.aggregateId);
+        batch.push(q);
+        this.queue.splice(i, 1);
+      }
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async run(batch: Queued[]): Promise<void> {
+    try {
+      const rows = await insertBatch(this.conn, batch.map((q) => q.append));
+      batch.forEach((q, i) => q.resolve(rows[i]!));
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.reject(err);
+      // The statement failed as a whole: nothing of it was written. Each append again, alone.
+      await Promise.all(
+        batch.map((q) =>
+          insertBatch(this.conn, [q.append]).then(
+            (rows) => q.resolve(rows[0]!),
+            (e: unknown) => q.reject(e),
+          ),
+        ),
+      );
+    }
+  }
+}
+
+const batchers = new WeakMap<SqlRunner, AppendBatcher>();
+
+function batcherFor(runner: SqlRunner): AppendBatcher {
+  let b = batchers.get(runner);
+  if (!b) batchers.set(runner, (b = new AppendBatcher(runner, DEFAULT_APPEND_BATCHING)));
+  return b;
+}
 
 /**
- * One statement: read the stream's version, insert the events after it when it is the expected one,
- * and write an outbox row per inserted event. Versions follow input order, and so do positions
- * (the default event_store_next_position() runs per row in ORDER BY order).
+ * Sets how appends on `runner` (a pool) share statements; before its first append. `maxInFlight:
+ * Infinity` turns sharing off (every append its own statement, as many at once as the pool allows).
  */
-function insertEvents(
-  conn: SqlRunner,
-  aggregateId: string,
-  aggregateType: string,
-  events: Array<{ id: string; type: string; data: unknown; metadata: Record<string, unknown> }>,
-  expected: number | null,
-  occurredAt: string,
-  opts: AppendOptions,
-): Promise<InsertedRow[]> {
-  return conn.query<InsertedRow>(
-    APPEND_SQL,
-    [
-    JSON.stringify(events),
-    aggregateId,
-    aggregateType,
-    expected,
-    APPENDED_SUBJECT,
-    occurredAt,
-    opts.correlationId ?? null,
-    opts.causationId ?? null,
-    ],
-    'event_store_append',
-  );
+export function configureAppendBatching(runner: SqlRunner, settings: Partial<AppendBatchSettings>): void {
+  batchers.set(runner, new AppendBatcher(runner, { ...DEFAULT_APPEND_BATCHING, ...settings }));
 }
 
 /** The result of an earlier append of exactly these event ids to this stream, or null. */
