@@ -1,7 +1,6 @@
 import { connectNatsInBackground, contextFactory, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, natsTeamDirectory, onShutdown, requireStarted, serverSettings, serviceDocuments, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { startCoordination } from './app.js';
-import { cachedPrincipalFromHeader } from './auth-cache.js';
 import { operationsTaskAccess } from './clients/operations.js';
 import { loadCoordinationConfig } from './config.js';
 import { createCoordinationRouter } from './router/index.js';
@@ -15,8 +14,9 @@ const log = createLogger('coordination', config.LOG_LEVEL);
 const issuer = issuerFromEnv(config, 'coordination');
 const tokens = serviceTokens(issuer);
 
-// One token cache for tRPC requests (heartbeats over NATS carry no token: they are signed, see domain/heartbeats.ts).
-const verifyToken = cachedPrincipalFromHeader(verifierFromEnv(config));
+// Tokens are verified once and cached until they expire (the kit's verifier, AUTH_VERIFIED_TOKEN_CACHE);
+// heartbeats over NATS carry no token: they are signed (domain/heartbeats.ts).
+const verifier = verifierFromEnv(config);
 // A task a job targets is checked with operations AS THE CALLER (a token coordination signs on its behalf).
 const taskAccess = operationsTaskAccess({ baseUrl: config.OPERATIONS_URL, timeoutMs: config.OPERATIONS_TIMEOUT_MS, tokens });
 const streamLimits = { events: eventStreamLimits(config), deadJobs: deadLetterLimits(config), jobsMaxBytes: config.JOBS_STREAM_MAX_BYTES };
@@ -46,7 +46,7 @@ const server = await startServiceServer({
   name: 'coordination',
   // Built now over dependencies read at each call: procedures only run once NATS was reached (gate).
   router: createCoordinationRouter(deferred(() => coordination().deps), deferred(() => coordination().enrolment)),
-  createContext: contextFactory({ fromHeader: verifyToken }, log),
+  createContext: contextFactory(verifier, log),
   readiness,
   gate: requireStarted(nats),
   ...serviceDocuments('coordination', 'Coordination service', '0.2.0'),
