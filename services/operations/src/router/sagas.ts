@@ -37,7 +37,7 @@ const toSaga = (s: SagaRow): z.infer<typeof Saga> => ({
   finishedAt: isoOrNull(s.finishedAt),
 });
 
-export function sagasRouter(deps: SagaDeps & { afterWrite: () => void }) {
+export function sagasRouter(deps: SagaDeps) {
   return router({
     start: authedProcedure
       .meta({ openapi: { method: 'POST', path: '/sagas/start', protect: true, tags: ['sagas'], summary: 'Start a saga; an idempotency key makes a repeated start return the first one' } })
@@ -45,7 +45,6 @@ export function sagasRouter(deps: SagaDeps & { afterWrite: () => void }) {
       .output(Saga.extend({ created: z.boolean() }))
       .mutation(async ({ ctx, input }) => {
         const saga = await startSaga(deps, ctx.principal, input);
-        if (saga.created) deps.afterWrite();
         return { ...toSaga(saga), created: saga.created };
       }),
     get: authedProcedure
