@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connectNats, consumeEvents, createEnvelope, createLogger, ensureStream, startOutboxRelay, type NatsConnection } from '@platform/kit';
+import { connectNats, consumeEvents, createEnvelope, createLogger, ensureStream, outboxSignal, startOutboxRelay, type NatsConnection } from '@platform/kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
@@ -29,12 +29,15 @@ it('delivers every event exactly once as applied, across a NATS kill and restart
   await ensureStream(pub, { name: 'OPERATIONS_EVENTS', subjects: ['operations.>'] });
 
   // The outbox: pending events by id, in insertion order (a Map keeps it), removed once published.
+  // `written` is what a store rings once a write with events committed (here: after the burst).
   const outbox = new Map<string, string>();
+  const written = outboxSignal();
   const relay = startOutboxRelay({
     source: {
       pending: async (limit) => [...outbox.entries()].slice(0, limit).map(([id, json]) => ({ id, json })),
       markPublished: async (ids) => ids.forEach((id) => outbox.delete(id)),
     },
+    signal: written,
     js: pub.jetstream(),
     log,
     intervalMs: 50,
@@ -67,7 +70,7 @@ it('delivers every event exactly once as applied, across a NATS kill and restart
     });
     outbox.set(e.id, JSON.stringify(e));
   }
-  relay.poke();
+  written.written();
   // Kill the server once a third of the burst has been published, bring it back 1.5 s later.
   while (TOTAL - outbox.size < 1_500) await new Promise((r) => setTimeout(r, 5));
   const publishedAtKill = TOTAL - outbox.size;

@@ -37,7 +37,7 @@ const graph = await connectGraph(graphSettings(config));
 await bootstrapSchema(graph, { embeddingDimensions: config.EMBEDDING_DIMENSIONS });
 /** Imported blocks belong to the bench's caller, so the reads below see them. */
 const BENCH_OWNER = { kind: alice.kind, id: alice.id };
-const api = createCallerFactory(createKnowledgeRouter({ graph, clock: systemClock, newId: uuid, afterWrite: () => undefined, embeddingDimensions: config.EMBEDDING_DIMENSIONS, teams: staticTeamDirectory() }))({ principal: alice, authError: null, log });
+const api = createCallerFactory(createKnowledgeRouter({ graph, clock: systemClock, newId: uuid, embeddingDimensions: config.EMBEDDING_DIMENSIONS, teams: staticTeamDirectory() }))({ principal: alice, authError: null, log });
 
 const prefixes: string[] = [];
 const tempDirs: Array<() => void> = [];

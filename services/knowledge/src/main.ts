@@ -61,6 +61,8 @@ exitOnStartRefused(log, neo4j, nats);
 let teamDirectory: TeamDirectory | undefined;
 const teams: TeamDirectory = { teamsOf: (userId) => (teamDirectory ??= natsTeamDirectory(nats.require().nc, { ttlMs: 3_000 })).teamsOf(userId) };
 // The outbox relay starts once both stores were reached; from then on it rides out outages by itself.
+// It hears of every committed write that made events from the graph handle (writeTx rings
+// graph.outboxWritten), so neither the router nor the run recorder pokes it.
 let relay: OutboxRelay | undefined;
 void Promise.all([neo4j.ready, nats.ready]).then(
   ([, { nc }]) => (relay = startKnowledgeOutbox(graph, nc.jetstream(), log, config.OUTBOX_POLL_MS)),
@@ -69,7 +71,7 @@ void Promise.all([neo4j.ready, nats.ready]).then(
 // The platform's sagas, tasks and jobs recorded as runs, from operations' and coordination's events.
 let recorder: RunRecorder | undefined;
 void Promise.all([neo4j.ready, nats.ready]).then(
-  ([, { nc }]) => (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log, afterWrite: () => relay?.poke() }, log, deadLetterLimits(config))),
+  ([, { nc }]) => (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log }, log, deadLetterLimits(config))),
   () => undefined,
 );
 
@@ -79,7 +81,6 @@ const server = await startServiceServer({
     graph,
     clock: systemClock,
     newId: uuid,
-    afterWrite: () => relay?.poke(),
     embeddingDimensions: config.EMBEDDING_DIMENSIONS,
     teams,
   }),

@@ -90,7 +90,7 @@ describe('knowledge events', () => {
   it('keeps an event committed with its change while no relay runs, and publishes it once a relay starts', async () => {
     // The harness relay is stopped and this router's relay is "crashed": nothing publishes the outbox.
     await h.relay.stop();
-    const caller = createCallerFactory(createKnowledgeRouter({ graph: h.graph, clock: systemClock, newId: uuid, afterWrite: () => undefined, embeddingDimensions: h.config.EMBEDDING_DIMENSIONS, teams: staticTeamDirectory() }))({ principal: alice, authError: null, log });
+    const caller = createCallerFactory(createKnowledgeRouter({ graph: h.graph, clock: systemClock, newId: uuid, embeddingDimensions: h.config.EMBEDDING_DIMENSIONS, teams: staticTeamDirectory() }))({ principal: alice, authError: null, log });
     const block = await caller.blocks.create({ type: 'Question', sessionId: h.tag, title: 'survives a crash' });
     const pending = await h.graph.driver.executeQuery(
       "MATCH (o:Outbox {subject: 'knowledge.block.created'}) WHERE o.envelope CONTAINS $id RETURN count(o) AS n",

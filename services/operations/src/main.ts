@@ -38,6 +38,7 @@ import { createOperationsRouter } from './router/index.js';
 import { observeOperationsMetrics } from './metrics.js';
 import { createDbOnPool } from './store/prisma.js';
 import { createPool, poolRunner } from './store/sql.js';
+import { startWriteListener, type WriteListener } from './store/write-listener.js';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadOperationsConfig();
@@ -71,13 +72,12 @@ exitOnStartRefused(log, postgres, nats);
 const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, tokens });
 const core = { db, sql: poolRunner(eventPool), clock: systemClock, newId: uuid };
 // Started once both stores were reached (below): the outbox relay, and the team directory publisher.
+// Both hear of committed writes from Postgres (the write listener's LISTEN, rung by the outbox's and
+// the directory queue's NOTIFY triggers), whoever wrote them: no router or saga step pokes them.
+let writes: WriteListener | undefined;
 let relay: OutboxRelay | undefined;
 let retention: { stop(): Promise<void> } | undefined;
 let directory: BackgroundStart<TeamDirectoryPublisher> | undefined;
-const afterWrite = () => {
-  relay?.poke();
-  directory?.current()?.poke();
-};
 const registry = productionSagas(core);
 const sagas = new SagaOrchestrator({
   ...core,
@@ -87,13 +87,11 @@ const sagas = new SagaOrchestrator({
   pollMs: config.SAGA_POLL_MS,
   maxConcurrent: config.SAGA_CONCURRENCY,
   log: log.child({ component: 'sagas' }),
-  // Saga steps write outbox rows (and memberships) too: publish them promptly.
-  onStep: afterWrite,
 });
 
 const server = await startServiceServer({
   name: 'operations',
-  router: createOperationsRouter({ ...core, knowledge, registry, pokeSagas: () => sagas.poke(), afterWrite }),
+  router: createOperationsRouter({ ...core, knowledge, registry, pokeSagas: () => sagas.poke() }),
   createContext: contextFactory(verifier, log),
   readiness: {
     postgres: postgres.readiness(() => db.$queryRaw`SELECT 1`),
@@ -117,10 +115,11 @@ const consumers: Array<Promise<RunningConsumer>> = [];
 void postgres.ready.then(() => sagas.start(), () => undefined);
 void Promise.all([postgres.ready, nats.ready]).then(
   ([, { nc }]) => {
-    relay = startOperationsOutbox(db, nc.jetstream(), log, config.OUTBOX_POLL_MS);
+    const listener = (writes = startWriteListener({ connectionString: config.DATABASE_URL, log }));
+    relay = startOperationsOutbox(db, listener.outboxWritten, nc.jetstream(), log, config.OUTBOX_POLL_MS);
     // Sent outbox rows and processed-event markers are deleted after their retention (README).
     retention = startOperationsRetention({ sql: core.sql, nc, log, config });
-    directory = startInBackground({ name: 'team directory', log, start: () => startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS }) });
+    directory = startInBackground({ name: 'team directory', log, start: () => startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS, written: listener.teamDirectoryWritten }) });
     // Gauges read at scrape time: both pools, the outbox backlog, the lag of the consumers started here.
     observeOperationsMetrics({ pools: { prisma: dbPool, sql: eventPool }, sql: core.sql, nc });
     consumers.push(startJobResultsConsumer(nc, consumerDeps, log, deadLetterLimits(config)), startAgentStuckConsumer(nc, consumerDeps, log, deadLetterLimits(config)));
@@ -136,6 +135,7 @@ onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [
   ['outbox', async () => relay?.stop()],
   ['retention', async () => retention?.stop()],
   ['team directory', async () => directory?.current()?.stop()],
+  ['write listener', async () => writes?.stop()],
   ['nats', async () => nats.current()?.nc.drain()],
   ['postgres', () => Promise.all([db.$disconnect(), eventPool.end()])],
 ]);

@@ -5,6 +5,7 @@ import { startAgentStuckConsumer } from '../src/events/agent-stuck.js';
 import { startOperationsOutbox } from '../src/events/outbox.js';
 import { ensureOperationsStream } from '../src/events/streams.js';
 import { markProcessed } from '../src/store/inbox.js';
+import { startWriteListener } from '../src/store/write-listener.js';
 import { callerFor, silentLog, testDeps, user } from './support/callers.js';
 import { startPrivateNats, type PrivateNats } from '@platform/testkit';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
@@ -50,7 +51,8 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 3
 
 describe('outbox relay and idempotent consumers', () => {
   it('NATS stopped during writes: nothing is lost, and no consumer applies an event twice', async () => {
-    const relay = startOperationsOutbox(s.db, nc.jetstream(), silentLog, 100);
+    const writes = startWriteListener({ connectionString: s.appUrl, log: silentLog });
+    const relay = startOperationsOutbox(s.db, writes.outboxWritten, nc.jetstream(), silentLog, 100);
     // A consumer in the style of this service: the effect and its processed-event id commit together.
     const consumer: RunningConsumer = await consumeEvents({
       nc,
@@ -66,7 +68,7 @@ describe('outbox relay and idempotent consumers', () => {
         });
       },
     });
-    const alice = callerFor(testDeps(s, { afterWrite: () => relay.poke() }), user('alice'));
+    const alice = callerFor(testDeps(s), user('alice'));
     try {
       for (let i = 0; i < 5; i++) await alice.tasks.create({ title: `before ${i}` });
       await waitFor('first events consumed', async () => (await count('consumed')) === 5);
@@ -100,6 +102,7 @@ describe('outbox relay and idempotent consumers', () => {
     } finally {
       await consumer.stop();
       await relay.stop();
+      await writes.stop();
     }
   });
 

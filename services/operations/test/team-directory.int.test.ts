@@ -2,6 +2,7 @@ import { teamMembershipKey } from '@platform/contracts';
 import { connectNats, natsTeamDirectory, type NatsConnection } from '@platform/kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTeamDirectoryPublisher, teamMembershipBucket, type TeamDirectoryPublisher } from '../src/events/team-directory.js';
+import { startWriteListener, type WriteListener } from '../src/store/write-listener.js';
 import { callerFor, silentLog, testDeps, user } from './support/callers.js';
 import { startPrivateNats, type PrivateNats } from '@platform/testkit';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
@@ -12,6 +13,7 @@ let s: ScratchDb;
 let nats: PrivateNats;
 let nc: NatsConnection;
 let publisher: TeamDirectoryPublisher | undefined;
+let writes: WriteListener;
 let setupError: unknown;
 
 beforeAll(async () => {
@@ -19,6 +21,7 @@ beforeAll(async () => {
     s = await migratedScratchDb('teamdir');
     nats = await startPrivateNats({ portRange: [4491, 4499], as: 'platform' });
     nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'team-directory-test', log: silentLog });
+    writes = startWriteListener({ connectionString: s.appUrl, log: silentLog });
   } catch (e) {
     setupError = e;
   }
@@ -28,15 +31,17 @@ beforeEach(() => {
 });
 afterAll(async () => {
   await publisher?.stop();
+  await writes?.stop();
   await nc?.close().catch(() => undefined);
   await nats?.destroy();
   await s?.drop();
 });
 
 const BOUND_MS = 3_000;
-const start = async () => (publisher = await startTeamDirectoryPublisher({ sql: s.sql, nc, log: silentLog, intervalMs: 100 }));
-// Pokes the publisher after each write, as main.ts wires it.
-const deps = () => testDeps(s, { afterWrite: () => publisher?.poke() });
+// Wired as main.ts does: woken by the directory queue's NOTIFY (the write listener), nobody pokes it.
+// Its safety-net poll is a minute here, so every bound below is met by the notification alone.
+const start = async () => (publisher = await startTeamDirectoryPublisher({ sql: s.sql, nc, log: silentLog, intervalMs: 60_000, written: writes.teamDirectoryWritten }));
+const deps = () => testDeps(s);
 
 /** Waits until `check` holds for the user's teams, or fails after BOUND_MS. */
 async function eventually(directory: ReturnType<typeof natsTeamDirectory>, userId: string, check: (teams: ReadonlySet<string>) => boolean): Promise<number> {
@@ -94,7 +99,6 @@ describe('team directory', () => {
     await carol.teams.invite({ teamId: team.id, userId: 'dave', role: 'member' });
     await eventually(directory, 'dave', (t) => t.has(team.id));
     await s.admin.query(`DELETE FROM users WHERE principal_id = 'dave'`);
-    publisher?.poke();
     await eventually(directory, 'dave', (t) => t.size === 0);
   });
 

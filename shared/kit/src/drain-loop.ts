@@ -1,4 +1,5 @@
 import type { Logger } from './logger.js';
+import type { OutboxSignal } from './outbox-signal.js';
 
 export interface DrainLoop {
   /** Ask for a pass now (after a commit) instead of waiting for the next tick. */
@@ -11,10 +12,11 @@ export interface DrainLoop {
  * Runs `drain` every `intervalMs` and whenever poked, never two passes at once. `drain` answers true
  * when there may be more right away (it took a full batch); a poke that arrives during a pass runs
  * another one after it, so a commit made while a pass was reading is never left for the next tick.
- * A failed pass is logged and the next tick tries again. Used by the outbox relays and operations'
- * team-directory publisher.
+ * A failed pass is logged and the next tick tries again. With `signal`, every ring is a poke (the
+ * store rings it when a write committed, see OutboxSignal): the timer is then only a safety net.
+ * Used by the outbox relays and operations' team-directory publisher.
  */
-export function startDrainLoop(opts: { name: string; intervalMs: number; log: Logger; drain: () => Promise<boolean> }): DrainLoop {
+export function startDrainLoop(opts: { name: string; intervalMs: number; log: Logger; drain: () => Promise<boolean>; signal?: OutboxSignal }): DrainLoop {
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
@@ -37,12 +39,14 @@ export function startDrainLoop(opts: { name: string; intervalMs: number; log: Lo
       });
   };
   const timer = setInterval(tick, opts.intervalMs);
+  const unlisten = opts.signal?.listen(tick);
   tick();
   return {
     poke: tick,
     stop: async () => {
       stopped = true;
       clearInterval(timer);
+      unlisten?.();
       await running;
     },
   };

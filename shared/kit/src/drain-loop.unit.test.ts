@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startDrainLoop } from './drain-loop.js';
 import { createLogger } from './logger.js';
+import { outboxSignal } from './outbox-signal.js';
 
 const log = createLogger('drain-loop-test', 'silent');
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
@@ -57,5 +58,20 @@ describe('startDrainLoop', () => {
     const after = calls;
     await tick(30);
     expect(calls).toBe(after); // stopped: no more passes
+  });
+
+  it('runs a pass on every ring of its signal (no poke from the writer), and stops listening when stopped', async () => {
+    const signal = outboxSignal();
+    let passes = 0;
+    const loop = startDrainLoop({ name: 't', intervalMs: 60_000, log, signal, drain: async () => (passes++, false) });
+    await tick();
+    expect(passes).toBe(1); // the start pass
+    signal.written();
+    await tick();
+    expect(passes).toBe(2); // far sooner than the 60 s poll
+    await loop.stop();
+    signal.written();
+    await tick();
+    expect(passes).toBe(2);
   });
 });

@@ -12,6 +12,7 @@ export * from './deferred.js';
 export * from './events.js';
 export * from './asyncapi.js';
 export * from './outbox-relay.js';
+export * from './outbox-signal.js';
 export * from './team-directory.js';
 export * from './nats-team-directory.js';
 export * from './auth-config.js';

@@ -27,8 +27,8 @@ export async function recordEvent(deps: RecordDeps, event: TypedEnvelope<Recorde
  */
 export function startRunRecorder(nc: NatsConnection, deps: RecordDeps, log: Logger, deadLetterLimits?: StreamLimits): RunRecorder {
   const handler = async (event: TypedEnvelope<RecordedSubject>) => {
+    // The outbox rows of a recorded change reach the relay by themselves (writeTx rings graph.outboxWritten).
     const changes = await recordEvent(deps, event);
-    if (changes > 0) deps.afterWrite?.();
     log.debug({ eventId: event.id, subject: event.subject, changes }, 'run recorded');
   };
   const start = (name: keyof typeof RUN_RECORDER_DURABLES, subjects: readonly RecordedSubject[]) =>

@@ -17,7 +17,6 @@ import { AbstractionLevel, Block, blockFields, Content, createBlockInput, embedd
 export { Block } from './wire.js';
 
 export interface BlocksRouterDeps extends BlockDeps {
-  afterWrite: () => void;
   embeddingDimensions: number;
 }
 
@@ -43,20 +42,12 @@ export function blocksRouter(deps: BlocksRouterDeps) {
       .meta(meta('POST', '/blocks/create', 'Create a block'))
       .input(CreateBlockInput)
       .output(Block)
-      .mutation(async ({ ctx, input }) => {
-        const block = await createBlock(deps, ctx.principal, input);
-        deps.afterWrite();
-        return block;
-      }),
+      .mutation(({ ctx, input }) => createBlock(deps, ctx.principal, input)),
     createMany: authedProcedure
       .meta(meta('POST', '/blocks/create-many', 'Create up to 500 blocks in one transaction'))
       .input(z.strictObject({ blocks: z.array(CreateBlockInput).min(1).max(500) }))
       .output(z.object({ blocks: z.array(Block) }))
-      .mutation(async ({ ctx, input }) => {
-        const blocks = await createBlocks(deps, ctx.principal, input.blocks);
-        deps.afterWrite();
-        return { blocks };
-      }),
+      .mutation(async ({ ctx, input }) => ({ blocks: await createBlocks(deps, ctx.principal, input.blocks) })),
     get: authedProcedure
       .meta(meta('GET', '/blocks/get', 'Get a block by id'))
       .input(z.strictObject({ id: BlockId }))
@@ -66,11 +57,7 @@ export function blocksRouter(deps: BlocksRouterDeps) {
       .meta(meta('POST', '/blocks/update', 'Update a block (optimistic: pass the version you read)'))
       .input(z.strictObject({ id: BlockId, expectedVersion: z.number().int().min(1), patch: UpdatePatch }))
       .output(Block)
-      .mutation(async ({ ctx, input }) => {
-        const block = await updateBlock(deps, ctx.principal, input);
-        deps.afterWrite();
-        return block;
-      }),
+      .mutation(({ ctx, input }) => updateBlock(deps, ctx.principal, input)),
     supersede: authedProcedure
       .meta(meta('POST', '/blocks/supersede', 'Replace a block: new block REPLACES old, old validity closed'))
       .input(
@@ -82,20 +69,12 @@ export function blocksRouter(deps: BlocksRouterDeps) {
         }),
       )
       .output(z.object({ old: Block, replacement: Block }))
-      .mutation(async ({ ctx, input }) => {
-        const result = await supersedeBlock(deps, ctx.principal, input);
-        deps.afterWrite();
-        return result;
-      }),
+      .mutation(({ ctx, input }) => supersedeBlock(deps, ctx.principal, input)),
     archive: authedProcedure
       .meta(meta('POST', '/blocks/archive', 'Archive a block (never deleted; validity closed)'))
       .input(z.strictObject({ id: BlockId, expectedVersion: z.number().int().min(1).optional() }))
       .output(Block)
-      .mutation(async ({ ctx, input }) => {
-        const block = await archiveBlock(deps, ctx.principal, input);
-        deps.afterWrite();
-        return block;
-      }),
+      .mutation(({ ctx, input }) => archiveBlock(deps, ctx.principal, input)),
     list: authedProcedure
       .meta(meta('GET', '/blocks/list', 'List blocks by type, session, status, idea or validity time, paged by cursor'))
       .input(

@@ -6,9 +6,8 @@ import { searchRouter } from './search.js';
 import { runChangesProcedure } from './run-feed.js';
 import { runsRouter } from './runs.js';
 
+/** What the router needs. No publishing hook: the store tells the outbox relay of each committed write (graph.outboxWritten). */
 export interface KnowledgeDeps extends BlockDeps {
-  /** Called after a committed write so the outbox relay publishes without waiting a tick. */
-  afterWrite: () => void;
   /** Length every embedding must have (the vector index's dimension). */
   embeddingDimensions: number;
 }

@@ -14,26 +14,18 @@ const LinkKey = z.strictObject({ sourceId: BlockId, targetId: BlockId, type: Rel
 export const MAX_NEIGHBOUR_DEPTH = 5;
 export const MAX_PATH_DEPTH = 10;
 
-export function linksRouter(deps: BlockDeps & { afterWrite: () => void }) {
+export function linksRouter(deps: BlockDeps) {
   return router({
     create: authedProcedure
       .meta(meta('POST', '/links/create', 'Link two blocks with an allow-listed relationship type'))
       .input(LinkKey.extend({ confidence: Confidence.default(0.5), reason: z.string().max(2_000).optional(), teamId: TeamId.optional() }))
       .output(Link)
-      .mutation(async ({ ctx, input }) => {
-        const link = await createLink(deps, ctx.principal, input);
-        deps.afterWrite();
-        return link;
-      }),
+      .mutation(({ ctx, input }) => createLink(deps, ctx.principal, input)),
     remove: authedProcedure
       .meta(meta('POST', '/links/remove', 'Remove a link'))
       .input(LinkKey)
       .output(Link)
-      .mutation(async ({ ctx, input }) => {
-        const link = await removeLink(deps, ctx.principal, input);
-        deps.afterWrite();
-        return link;
-      }),
+      .mutation(({ ctx, input }) => removeLink(deps, ctx.principal, input)),
     list: authedProcedure
       .meta(meta('POST', '/links/list', "List a block's links by direction and types"))
       .input(z.strictObject({ blockId: BlockId, direction: LinkDirection.default('both'), types: Types, limit: z.number().int().min(1).max(1_000).default(200) }))

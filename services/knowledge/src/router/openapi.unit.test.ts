@@ -10,7 +10,6 @@ const router = createKnowledgeRouter({
   graph: {} as Graph,
   clock: () => new Date(0),
   newId: () => '00000000-0000-4000-8000-000000000000',
-  afterWrite: () => undefined,
   embeddingDimensions: 8,
   teams: staticTeamDirectory(),
 });

@@ -91,17 +91,13 @@ const Depth = z.number().int().min(1).max(MAX_TREE_DEPTH).optional();
 const TreeLimit = z.number().int().min(1).max(TREE_LIMIT.max).default(TREE_LIMIT.default);
 const Truncated = z.boolean();
 
-export function runsRouter(deps: BlockDeps & { afterWrite: () => void }) {
-  const written = <T>(v: T): T => {
-    deps.afterWrite();
-    return v;
-  };
+export function runsRouter(deps: BlockDeps) {
   return router({
     create: authedProcedure
       .meta(meta('POST', '/runs/create', 'Start a run (with its root step)'))
       .input(z.strictObject({ name: Name, sessionId: SessionId.optional(), teamId: TeamId.optional(), root: z.strictObject({ name: Name.optional(), input: JsonObject.optional() }).prefault({}) }))
       .output(z.object({ run: Run, root: Step }))
-      .mutation(async ({ ctx, input }) => written(await createRun(deps, ctx.principal, input))),
+      .mutation(({ ctx, input }) => createRun(deps, ctx.principal, input)),
     list: authedProcedure
       .meta(meta('GET', '/runs/list', 'Runs the caller sees, newest first, by status (the root step’s), name or name prefix, session, team, owner or start time, paged by cursor'))
       .input(ListRunsInput)
@@ -116,7 +112,7 @@ export function runsRouter(deps: BlockDeps & { afterWrite: () => void }) {
         }),
       )
       .output(z.object({ steps: z.array(Step) }))
-      .mutation(async ({ ctx, input }) => written({ steps: await addSteps(deps, ctx.principal, input) })),
+      .mutation(async ({ ctx, input }) => ({ steps: await addSteps(deps, ctx.principal, input) })),
     updateStep: authedProcedure
       .meta(meta('POST', '/runs/update-step', "Change a step's status and/or output"))
       .input(
@@ -125,12 +121,12 @@ export function runsRouter(deps: BlockDeps & { afterWrite: () => void }) {
           .refine((i) => i.status !== undefined || i.output !== undefined, { message: 'give a status, an output or both', path: ['status'] }),
       )
       .output(Step)
-      .mutation(async ({ ctx, input }) => written(await updateStep(deps, ctx.principal, input))),
+      .mutation(({ ctx, input }) => updateStep(deps, ctx.principal, input)),
     moveStep: authedProcedure
       .meta(meta('POST', '/runs/move-step', 'Re-parent a step within its run (a move that would make a cycle is refused)'))
       .input(z.strictObject({ stepId: Uuid, parentId: Uuid }))
       .output(Step)
-      .mutation(async ({ ctx, input }) => written(await moveStep(deps, ctx.principal, input))),
+      .mutation(({ ctx, input }) => moveStep(deps, ctx.principal, input)),
     tree: authedProcedure
       .meta(meta('GET', '/runs/tree', 'A run and its steps in tree order with depths: the first `limit` (default 1,000, max 5,000); `truncated` when there are more'))
       .input(z.strictObject({ runId: Uuid, limit: TreeLimit }))

@@ -1,4 +1,4 @@
-import { DomainError, withSpan } from '@platform/kit';
+import { DomainError, outboxSignal, withSpan, type OutboxSignal } from '@platform/kit';
 import neo4j, { isRetryableError, Neo4jError, type Driver, type ManagedTransaction } from 'neo4j-driver';
 import { measuredOperation } from './neo4j-metrics.js';
 
@@ -13,6 +13,11 @@ export interface Neo4jSettings {
 export interface Graph {
   driver: Driver;
   database: string;
+  /**
+   * Rung by writeTx when a transaction that wrote (:Outbox) nodes committed; the outbox relay
+   * listens (events/outbox.ts). No caller of the store pokes the relay.
+   */
+  outboxWritten: OutboxSignal;
 }
 
 /**
@@ -27,7 +32,7 @@ export function createGraph(s: Neo4jSettings): Graph {
     connectionTimeout: 3_000,
     maxTransactionRetryTime: 10_000,
   });
-  return { driver, database: s.database };
+  return { driver, database: s.database, outboxWritten: outboxSignal() };
 }
 
 /** The graph handle once Neo4j answered (for tools and tests that need Neo4j now or not at all). */
@@ -45,12 +50,31 @@ function unavailable(err: unknown): unknown {
   return err;
 }
 
-/** A managed write transaction (retried by the driver on transient errors) inside a span. */
+/** Transactions that created (:Outbox) nodes (store/outbox.ts marks them), for writeTx to ring after commit. */
+const wroteOutbox = new WeakSet<ManagedTransaction>();
+
+/** Called by the outbox's append functions with the transaction they wrote in. */
+export function markOutboxWrite(tx: ManagedTransaction): void {
+  wroteOutbox.add(tx);
+}
+
+/**
+ * A managed write transaction (retried by the driver on transient errors) inside a span. Once it
+ * committed, if it wrote outbox nodes, the graph's outboxWritten signal rings (only the attempt that
+ * committed counts: a retried attempt's work runs again on a new transaction).
+ */
 export function writeTx<T>(g: Graph, name: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
   return withSpan(`neo4j write ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () => measuredOperation('write', name, async () => {
     const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.WRITE });
+    let rings = false;
     try {
-      return await session.executeWrite(work);
+      const result = await session.executeWrite(async (tx) => {
+        const r = await work(tx);
+        rings = wroteOutbox.has(tx);
+        return r;
+      });
+      if (rings) g.outboxWritten.written();
+      return result;
     } catch (err) {
       throw unavailable(err);
     } finally {

@@ -1,13 +1,15 @@
 import type { EventSubject, TypedEnvelope } from '@platform/contracts';
 import neo4j, { type ManagedTransaction } from 'neo4j-driver';
 import type { Graph } from './neo4j.js';
-import { readGraph, writeTx } from './neo4j.js';
+import { markOutboxWrite, readGraph, writeTx } from './neo4j.js';
 
 /**
  * Writes the event in the same transaction as the change it announces, so a crash between the
- * Neo4j commit and the JetStream publish loses nothing: the relay publishes it later.
+ * Neo4j commit and the JetStream publish loses nothing: the relay publishes it later. The relay
+ * hears of it when the transaction commits (writeTx rings graph.outboxWritten).
  */
 export async function appendOutbox(tx: ManagedTransaction, envelope: TypedEnvelope<EventSubject>): Promise<void> {
+  markOutboxWrite(tx);
   await tx.run('CREATE (:Outbox {id: $id, subject: $subject, envelope: $json, createdAt: datetime($occurredAt)})', {
     id: envelope.id,
     subject: envelope.subject,
@@ -19,6 +21,7 @@ export async function appendOutbox(tx: ManagedTransaction, envelope: TypedEnvelo
 /** Several events of one change (a batch, a supersede) in one statement, same transaction. */
 export async function appendOutboxMany(tx: ManagedTransaction, envelopes: Array<TypedEnvelope<EventSubject>>): Promise<void> {
   if (envelopes.length === 0) return;
+  markOutboxWrite(tx);
   await tx.run(
     `UNWIND $rows AS r
      CREATE (:Outbox {id: r.id, subject: r.subject, envelope: r.json, createdAt: datetime(r.occurredAt)})`,

@@ -24,8 +24,6 @@ export interface RecordDeps {
   clock: Clock;
   newId: IdGenerator;
   log: Logger;
-  /** Called after a recorded change committed (its outbox rows): the relay publishes them now, not at its next poll. */
-  afterWrite?: () => void;
 }
 
 interface Existing {

@@ -62,7 +62,7 @@ export async function startHarness(prefix: string, opts: { teams?: TeamDirectory
   const nc = await connectNats({ url: stores['NATS_URL'], user: stores['NATS_USER'], password: stores['NATS_PASSWORD'], name: `knowledge-test-${prefix}`, log, attempts: 2 });
   await ensureKnowledgeStream(nc);
   const relay = startKnowledgeOutbox(graph, nc.jetstream(), log, 200);
-  const deps: KnowledgeDeps = { graph, clock: systemClock, newId: uuid, afterWrite: () => relay.poke(), embeddingDimensions: config.EMBEDDING_DIMENSIONS, teams: opts.teams ?? staticTeamDirectory() };
+  const deps: KnowledgeDeps = { graph, clock: systemClock, newId: uuid, embeddingDimensions: config.EMBEDDING_DIMENSIONS, teams: opts.teams ?? staticTeamDirectory() };
   const factory = callerFactory(deps);
   const tag = uniqueTag(prefix);
   return {

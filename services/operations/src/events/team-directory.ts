@@ -1,5 +1,5 @@
 import { TEAM_MEMBERSHIP_BUCKET, TeamMembershipEntry, teamMembershipKey, userIdOfTeamMembershipKey } from '@platform/contracts';
-import { startDrainLoop, type KV, type Logger, type NatsConnection } from '@platform/kit';
+import { startDrainLoop, type KV, type Logger, type NatsConnection, type OutboxSignal } from '@platform/kit';
 import { drainDirectoryChanges, markAllForResync, type DirectoryEntry } from '../store/team-directory.js';
 import type { SqlPool } from '../store/sql.js';
 
@@ -28,7 +28,8 @@ async function put(kv: KV, e: DirectoryEntry): Promise<void> {
 /**
  * Keeps the TEAM_MEMBERSHIP bucket equal to team_memberships. Every membership write leaves a row in
  * team_directory_changes (a trigger, in the writer's transaction); this drains those rows into the
- * bucket on every poke and every `intervalMs`, so a failed KV write (NATS down) or a crash between
+ * bucket whenever such a transaction commits (`written`, rung by the write listener from the queue's
+ * NOTIFY trigger), on every poke and every `intervalMs`, so a failed KV write (NATS down) or a crash between
  * commit and publish is retried until it lands. On start it first marks every member — and every
  * user the bucket still lists — for republishing (the bucket may have been lost or written by an
  * older release).
@@ -38,6 +39,8 @@ export async function startTeamDirectoryPublisher(opts: {
   nc: NatsConnection;
   log: Logger;
   intervalMs: number;
+  /** Rings when a transaction that queued directory changes committed (WriteListener.teamDirectoryWritten). */
+  written: OutboxSignal;
   batch?: number;
   bucket?: string;
 }): Promise<TeamDirectoryPublisher> {
@@ -57,6 +60,7 @@ export async function startTeamDirectoryPublisher(opts: {
     name: 'team directory',
     intervalMs: opts.intervalMs,
     log,
+    signal: opts.written,
     drain: async () => {
       const n = await drainDirectoryChanges(opts.sql, batch, async (entries) => {
         for (const e of entries) await put(kv, e);

@@ -32,7 +32,7 @@ const toApproval = (a: ApprovalRow): z.infer<typeof Approval> => ({
   updatedAt: iso(a.updatedAt),
 });
 
-export function approvalsRouter(deps: ApprovalDeps & { afterWrite: () => void }) {
+export function approvalsRouter(deps: ApprovalDeps) {
   return router({
     request: authedProcedure
       .meta(meta('POST', '/approvals/request', 'Ask for a decision about a subject (one pending request per subject in the team, or per requester without a team)'))
@@ -45,20 +45,12 @@ export function approvalsRouter(deps: ApprovalDeps & { afterWrite: () => void })
         }),
       )
       .output(Approval)
-      .mutation(async ({ ctx, input }) => {
-        const a = await requestApproval(deps, ctx.principal, input);
-        deps.afterWrite();
-        return toApproval(a);
-      }),
+      .mutation(async ({ ctx, input }) => toApproval(await requestApproval(deps, ctx.principal, input))),
     decide: authedProcedure
       .meta(meta('POST', '/approvals/decide', 'Approve or reject, once (team owners/admins or platform admins; never the requester)'))
       .input(z.strictObject({ id: Id, decision: z.enum(['approved', 'rejected']), note: z.string().trim().min(1).max(5_000).optional() }))
       .output(Approval)
-      .mutation(async ({ ctx, input }) => {
-        const a = await decideApproval(deps, ctx.principal, input);
-        deps.afterWrite();
-        return toApproval(a);
-      }),
+      .mutation(async ({ ctx, input }) => toApproval(await decideApproval(deps, ctx.principal, input))),
     get: authedProcedure
       .meta(meta('GET', '/approvals/get', 'One approval request'))
       .input(z.strictObject({ id: Id }))

@@ -28,7 +28,7 @@ const ExpectedVersion = z.union([z.number().int().min(0).max(MAX_VERSION), z.lit
 const toEvent = (e: StoredEvent): z.infer<typeof StoredEventOut> => ({ ...e, createdAt: iso(e.createdAt) });
 
 /** The event store for services and platform admins (FORBIDDEN for others). */
-export function eventsRouter(deps: CoreDeps & { afterWrite: () => void }) {
+export function eventsRouter(deps: CoreDeps) {
   return router({
     append: authedProcedure
       .meta(meta('POST', '/events/append', 'Append events to a stream at an expected version (CONFLICT with the actual version otherwise)'))
@@ -44,11 +44,7 @@ export function eventsRouter(deps: CoreDeps & { afterWrite: () => void }) {
         }),
       )
       .output(z.object({ nextExpectedVersion: z.number().int(), duplicate: z.boolean(), events: z.array(z.object({ eventId: z.uuid(), position: z.number().int(), version: z.number().int() })) }))
-      .mutation(async ({ ctx, input }) => {
-        const r = await appendEvents(deps, ctx.principal, input);
-        if (!r.duplicate) deps.afterWrite();
-        return r;
-      }),
+      .mutation(({ ctx, input }) => appendEvents(deps, ctx.principal, input)),
     readStream: authedProcedure
       .meta(meta('GET', '/events/read-stream', 'A stream’s events from a version, in version order'))
       .input(z.strictObject({ aggregateId: Name, fromVersion: z.coerce.number().int().min(1).max(MAX_VERSION).default(1), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))

@@ -13,10 +13,12 @@ import { teamsRouter } from './teams.js';
 import { usersRouter } from './users.js';
 import { sagasRouter } from './sagas.js';
 
-export interface OperationsDeps extends TaskDeps, ApprovalDeps, SagaDeps {
-  /** Called after a mutation committed outbox rows: the relay publishes them now instead of at its next tick. */
-  afterWrite: () => void;
-}
+/**
+ * What the router needs. No publishing hook: Postgres tells the outbox relay of every committed
+ * outbox insert (trigger NOTIFY → store/write-listener.ts), so a procedure only validates, calls the
+ * domain and shapes the answer.
+ */
+export type OperationsDeps = TaskDeps & ApprovalDeps & SagaDeps;
 
 export function createOperationsRouter(deps: OperationsDeps) {
   return router({

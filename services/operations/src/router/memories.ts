@@ -56,7 +56,7 @@ const toMemory = (m: MemoryWithTags): z.infer<typeof Memory> => ({
   updatedAt: iso(m.updatedAt),
 });
 
-export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
+export function memoriesRouter(deps: CoreDeps) {
   return router({
     create: authedProcedure
       .meta(meta('POST', '/memories/create', 'Store a memory for the caller (or for an agent)'))
@@ -81,7 +81,6 @@ export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
           metadata: input.metadata as object,
           expiresAt: input.expiresAt ? new Date(input.expiresAt) : undefined,
         });
-        deps.afterWrite();
         return toMemory(m);
       }),
     get: authedProcedure
@@ -108,19 +107,13 @@ export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
       .mutation(async ({ ctx, input }) => {
         const { id, expectedVersion, expiresAt, metadata, ...rest } = input;
         const patch = { ...rest, ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}), ...(metadata !== undefined ? { metadata: metadata as object } : {}) };
-        const m = await updateMemory(deps, ctx.principal, id, patch, expectedVersion);
-        deps.afterWrite();
-        return toMemory(m);
+        return toMemory(await updateMemory(deps, ctx.principal, id, patch, expectedVersion));
       }),
     tag: authedProcedure
       .meta(meta('POST', '/memories/tag', 'Add and remove tags'))
       .input(z.strictObject({ id: Id, add: Tags.default([]), remove: Tags.default([]), expectedVersion: z.number().int().min(1).optional() }))
       .output(Memory)
-      .mutation(async ({ ctx, input }) => {
-        const m = await tagMemory(deps, ctx.principal, { ...input, add: [...new Set(input.add)], remove: [...new Set(input.remove)] });
-        deps.afterWrite();
-        return toMemory(m);
-      }),
+      .mutation(async ({ ctx, input }) => toMemory(await tagMemory(deps, ctx.principal, { ...input, add: [...new Set(input.add)], remove: [...new Set(input.remove)] }))),
     search: authedProcedure
       .meta(meta('GET', '/memories/search', 'Full-text search over visible memories'))
       .input(
@@ -146,11 +139,7 @@ export function memoriesRouter(deps: CoreDeps & { afterWrite: () => void }) {
       .meta(meta('POST', '/memories/expire', 'Expire one memory now, or all visible memories past their expiry'))
       .input(z.strictObject({ id: Id.optional(), limit: z.number().int().min(1).max(1_000).default(500) }))
       .output(z.object({ expired: z.array(Memory) }))
-      .mutation(async ({ ctx, input }) => {
-        const expired = await expireMemories(deps, ctx.principal, input);
-        if (expired.length > 0) deps.afterWrite();
-        return { expired: expired.map(toMemory) };
-      }),
+      .mutation(async ({ ctx, input }) => ({ expired: (await expireMemories(deps, ctx.principal, input)).map(toMemory) })),
     history: authedProcedure
       .meta(meta('GET', '/memories/history', 'The audit log of a memory (also after it is gone)'))
       .input(z.strictObject({ id: Id, limit: Limit }))

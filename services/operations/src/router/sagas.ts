@@ -40,7 +40,7 @@ const toSaga = (s: SagaRow): z.infer<typeof Saga> => ({
   finishedAt: isoOrNull(s.finishedAt),
 });
 
-export function sagasRouter(deps: SagaDeps & { afterWrite: () => void }) {
+export function sagasRouter(deps: SagaDeps) {
   return router({
     start: authedProcedure
       .meta(meta('POST', '/sagas/start', 'Start a saga; an idempotency key makes a repeated start return the first one'))
@@ -48,7 +48,6 @@ export function sagasRouter(deps: SagaDeps & { afterWrite: () => void }) {
       .output(Saga.extend({ created: z.boolean() }))
       .mutation(async ({ ctx, input }) => {
         const saga = await startSaga(deps, ctx.principal, input);
-        if (saga.created) deps.afterWrite();
         return { ...toSaga(saga), created: saga.created };
       }),
     get: authedProcedure

@@ -82,17 +82,13 @@ const toTask = (t: TaskRow): z.infer<typeof Task> => ({
 });
 const toTree = (t: TaskTree) => ({ ...toTask(t), subtasks: t.subtasks.map(toTask), subtasksTruncated: t.subtasksTruncated });
 
-export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
+export function tasksRouter(deps: TaskDeps) {
   return router({
     create: authedProcedure
       .meta(meta('POST', '/tasks/create', 'Create a task with nested subtasks'))
       .input(CreateTaskInput)
       .output(TaskWithSubtasks)
-      .mutation(async ({ ctx, input }) => {
-        const task = await createTask(deps, ctx.principal, { ...input, dueAt: input.dueAt === undefined ? undefined : new Date(input.dueAt) });
-        deps.afterWrite();
-        return toTree(task);
-      }),
+      .mutation(async ({ ctx, input }) => toTree(await createTask(deps, ctx.principal, { ...input, dueAt: input.dueAt === undefined ? undefined : new Date(input.dueAt) }))),
     get: authedProcedure
       .meta(meta('GET', '/tasks/get', 'Get a task and its subtasks, and whether the caller may change it'))
       .input(z.strictObject({ id: TaskId }))
@@ -124,38 +120,24 @@ export function tasksRouter(deps: TaskDeps & { afterWrite: () => void }) {
       .meta(meta('POST', '/tasks/update-status', 'Change a task’s status along the allowed transitions'))
       .input(z.strictObject({ id: TaskId, status: TaskStatus }))
       .output(Task)
-      .mutation(async ({ ctx, input }) => {
-        const task = await updateTaskStatus(deps, ctx.principal, input.id, input.status);
-        deps.afterWrite();
-        return toTask(task);
-      }),
+      .mutation(async ({ ctx, input }) => toTask(await updateTaskStatus(deps, ctx.principal, input.id, input.status))),
     edit: authedProcedure
       .meta(meta('POST', '/tasks/edit', 'Change a task’s title, description, priority or due date (who may change its status may edit it)'))
       .input(EditTaskInput)
       .output(Task)
       .mutation(async ({ ctx, input }) => {
         const { id, dueAt, ...rest } = input;
-        const task = await editTask(deps, ctx.principal, id, { ...rest, dueAt: dueAt === undefined ? undefined : dueAt === null ? null : new Date(dueAt) });
-        deps.afterWrite();
-        return toTask(task);
+        return toTask(await editTask(deps, ctx.principal, id, { ...rest, dueAt: dueAt === undefined ? undefined : dueAt === null ? null : new Date(dueAt) }));
       }),
     delete: authedProcedure
       .meta(meta('POST', '/tasks/delete', 'Delete a task with all its subtasks (its owner only; refused while the tree holds someone else’s task)'))
       .input(z.strictObject({ id: TaskId }))
       .output(DeletedTasks)
-      .mutation(async ({ ctx, input }) => {
-        const deleted = await deleteTask(deps, ctx.principal, input.id);
-        deps.afterWrite();
-        return deleted;
-      }),
+      .mutation(({ ctx, input }) => deleteTask(deps, ctx.principal, input.id)),
     move: authedProcedure
       .meta(meta('POST', '/tasks/move', 'Move a task under another parent (null: top level); cycles are refused'))
       .input(z.strictObject({ id: TaskId, parentId: TaskId.nullable() }))
       .output(TaskWithSubtasks)
-      .mutation(async ({ ctx, input }) => {
-        const task = await moveTask(deps, ctx.principal, input.id, input.parentId);
-        deps.afterWrite();
-        return toTree(task);
-      }),
+      .mutation(async ({ ctx, input }) => toTree(await moveTask(deps, ctx.principal, input.id, input.parentId))),
   });
 }

@@ -25,7 +25,6 @@ export function testDeps(stores: { db: Db; sql: SqlPool }, over: Partial<Operati
     knowledge: fakeKnowledge(),
     registry: new SagaRegistry([]),
     pokeSagas: () => undefined,
-    afterWrite: () => undefined,
     ...over,
   };
 }
