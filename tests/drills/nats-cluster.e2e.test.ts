@@ -198,9 +198,13 @@ describe('three-node NATS cluster, replicas 3', () => {
     const watcherNode = cluster.nodes.find((n) => n !== victim)!;
     const watcher = await connectNats({ url: watcherNode.url, user: 'platform', password: cluster.passwords.platform, name: 'drill-watcher', log, attempts: 1 });
     const succeededAt: number[] = [];
-    const sub = watcher.subscribe('coordination.job.succeeded');
+    const startedAt: number[] = [];
+    const sub = watcher.subscribe('coordination.job.*');
     void (async () => {
-      for await (const _ of sub) succeededAt.push(Date.now());
+      for await (const m of sub) {
+        if (m.subject === 'coordination.job.succeeded') succeededAt.push(Date.now());
+        if (m.subject === 'coordination.job.started') startedAt.push(Date.now());
+      }
     })();
 
     const jobIds: string[] = [];
@@ -223,8 +227,12 @@ describe('three-node NATS cluster, replicas 3', () => {
     await eventually(tasksDone, (n) => n >= JOBS, 180_000, `${JOBS} tasks done by their jobs`);
     const allDoneMs = Date.now() - started;
     await restart;
-    const firstAfterKill = succeededAt.find((t) => t > killedAt);
-    const resumeMs = firstAfterKill === undefined ? Infinity : firstAfterKill - killedAt;
+    // Dispatch stalled for the longest gap between two job starts after the kill (the kill itself
+    // counting as one end): a job claimed just before the kill may still start or finish right after
+    // it, so the first event after the kill says nothing; the longest gap is the election's cost.
+    const after = [killedAt, ...startedAt.filter((t) => t > killedAt)];
+    const stallMs = after.length < 2 ? Infinity : Math.max(...after.slice(1).map((t, i) => t - after[i]!));
+    const startsAfterKill = after.length - 1;
 
     // Coordination's records: every job succeeded on its first attempt.
     const records = await Promise.all(jobIds.map((jobId) => alice.coordination.jobs.get.query({ jobId })));
@@ -252,14 +260,15 @@ describe('three-node NATS cluster, replicas 3', () => {
     const recordedChanges = await jobChanges();
     await watcher.close();
     console.log(
-      `drill cluster dispatch: ${JOBS} jobs, JOBS leader ${victim.name} SIGKILLed after ${doneAtKill} had succeeded; first success after the kill ${resumeMs} ms later ` +
-        `(bound ${RESUME_BOUND_MS} ms); all applied ${allDoneMs} ms after the first trigger; records not once ${notOnce.length}, ran twice ${ranTwice.length}, ` +
+      `drill cluster dispatch: ${JOBS} jobs, JOBS leader ${victim.name} SIGKILLed after ${doneAtKill} had succeeded; ${startsAfterKill} jobs started after the kill, ` +
+        `longest dispatch stall ${stallMs} ms (bound ${RESUME_BOUND_MS} ms); all applied ${allDoneMs} ms after the first trigger; records not once ${notOnce.length}, ran twice ${ranTwice.length}, ` +
         `operations markers ${markers}, knowledge job-step changes ${recordedChanges}`,
     );
     expect(notOnce).toEqual([]);
     expect(ranTwice).toEqual([]);
     expect(markers).toBe(JOBS);
     expect(recordedChanges).toBe(3 * JOBS);
-    expect(resumeMs).toBeLessThanOrEqual(RESUME_BOUND_MS);
+    expect(startsAfterKill).toBeGreaterThan(0);
+    expect(stallMs).toBeLessThanOrEqual(RESUME_BOUND_MS);
   });
 });
