@@ -111,7 +111,7 @@ describe('three-node NATS cluster, replicas 3', () => {
     }
   });
 
-  it('a node SIGKILLed during a 5,000-event burst and restarted: every event applied, none twice', { timeout: 300_000 }, async () => {
+  it('a node SIGKILLed during a 5,000-event burst and restarted: every event applied, none twice', { timeout: 420_000 }, async () => {
     const ownerId = `burst-${runTag}`;
     const alice = clientsFor(await tokenFor({ kind: 'user', id: ownerId, roles: [] }, 1_800), ports);
     const nc = await cluster.connectAs('platform');
@@ -146,7 +146,8 @@ describe('three-node NATS cluster, replicas 3', () => {
 
     // What the consumer applied: one recorded run (and one step, and one change) per task.
     const runs = () => graphCount('MATCH (r:WorkflowRun {kind: "task", ownerId: $ownerId}) RETURN count(r)', { ownerId });
-    await eventually(runs, (n) => n >= BURST, 180_000, `${BURST} task runs recorded`);
+    // Knowledge records ~35 events/s on a busy 2-core machine (one graph transaction each): minutes, not seconds.
+    await eventually(runs, (n) => n >= BURST, 270_000, `${BURST} task runs recorded`);
     const allAppliedMs = Date.now() - started;
     await cluster.waitForReplicasCurrent(EVENT_STREAMS.operations);
 
