@@ -136,7 +136,12 @@ const global = described(
     // issuers may be empty here: the template fails the render naming global.auth.issuers.
     auth: obj({ issuers: { type: 'array', items: issuer }, audience: str({ minLength: 1 }), maxTokenLifetimeSeconds: int(60, 604_800), clockSkewSeconds: int(0, 300) }),
     // No shared NATS credentials here: each service has its own user and Secret (its `nats` value).
-    nats: obj({ url: str({ pattern: '^$|^(nats|tls)://[^\\s/]+$' }) }),
+    // Replicas: 1..5 copies of each stream and KV bucket (3 on a three-node cluster); overrides by stream name.
+    nats: obj({
+      url: str({ pattern: '^$|^(nats|tls)://[^\\s/]+$' }),
+      streamReplicas: int(1, 5),
+      streamReplicaOverrides: { type: 'object', propertyNames: { pattern: '^[A-Za-z0-9_-]+$' }, additionalProperties: int(1, 5) },
+    }),
     otel: obj({ endpoint: str({ pattern: '^$|^https?://[^\\s]+$' }) }),
     // Origins exactly as a browser sends them (no path, no trailing slash); the kit refuses others at start.
     cors: obj({ allowedOrigins: { type: 'array', uniqueItems: true, items: str({ pattern: '^https?://[^\\s/]+$' }) } }),

@@ -155,7 +155,8 @@ describe('NATS credentials in the charts', () => {
       expect((parseDocument(valuesText(c)).toJS() as Dict)['nats'], c).toEqual({ existingSecret: '', passwordKey: 'nats-password' });
     }
     for (const c of VALUE_CHARTS) {
-      expect(Object.keys((parseDocument(valuesText(c)).toJS() as { global: { nats: Dict } }).global.nats), c).toEqual(['url']);
+      // The server and how many copies of each stream: no user, password or Secret.
+      expect(Object.keys((parseDocument(valuesText(c)).toJS() as { global: { nats: Dict } }).global.nats), c).toEqual(['url', 'streamReplicas', 'streamReplicaOverrides']);
     }
     // The umbrella names each service's Secret under the service's block.
     const umbrella = parseDocument(valuesText('agent-platform')).toJS() as Record<string, Dict>;

@@ -51,3 +51,22 @@ describe('envelopeRefusal', () => {
     expect(envelopeRefusal({ source: 'coordination', subject: 'coordination.agent.stuck' }, from)).toBe('envelope subject coordination.agent.stuck was published on coordination.job.succeeded');
   });
 });
+
+describe('NATS config for a cluster node', () => {
+  it('writes JetStream with its fsync policy and the cluster block, before the users', () => {
+    const conf = renderNatsConfig({
+      passwords: { platform: 'pw' },
+      serverName: 'n1',
+      jetstream: { storeDir: '/data/js', syncInterval: 'always' },
+      cluster: { name: 'platform', listen: '0.0.0.0:6222', routes: ['nats-route://a:6222', 'nats-route://b:6222'] },
+    });
+    expect(conf).toContain('jetstream {\n  store_dir: "/data/js"\n  sync_interval: "always"\n}');
+    expect(conf).toContain('cluster {\n  name: "platform"\n  listen: "0.0.0.0:6222"\n  routes: ["nats-route://a:6222", "nats-route://b:6222"]\n}');
+    expect(conf.indexOf('cluster {')).toBeLessThan(conf.indexOf('authorization {'));
+  });
+
+  it('refuses a cluster node without a server name or JetStream store (the cluster could not tell its nodes apart)', () => {
+    expect(() => renderNatsConfig({ passwords: {}, cluster: { name: 'c', listen: ':6222', routes: ['nats-route://a:6222'] }, jetstream: { storeDir: '/d' } })).toThrow(/serverName/);
+    expect(() => renderNatsConfig({ passwords: {}, serverName: 'n1', cluster: { name: 'c', listen: ':6222', routes: ['nats-route://a:6222'] } })).toThrow(/jetstream/);
+  });
+});

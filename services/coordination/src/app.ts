@@ -1,4 +1,4 @@
-import { startDrainLoop, systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type TeamDirectory, type TokenIssuer } from '@platform/kit';
+import { startDrainLoop, systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type StreamReplicas, type TeamDirectory, type TokenIssuer } from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
 import { absorbHeartbeats } from './domain/heartbeats.js';
@@ -66,9 +66,16 @@ export async function startCoordination(opts: {
   newId?: IdGenerator;
   /** Retention of the event, job and dead-job streams; default DEFAULT_COORDINATION_LIMITS. */
   streamLimits?: CoordinationStreamLimits;
+  /** Copies of each stream and bucket (NATS_STREAM_REPLICAS); default one. */
+  replicas?: StreamReplicas;
 }): Promise<Coordination> {
   const { nc, config, log } = opts;
-  await ensureCoordinationStreams(nc, { agentTtlMs: config.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS, ...(opts.streamLimits ? { limits: opts.streamLimits } : {}) });
+  await ensureCoordinationStreams(nc, {
+    agentTtlMs: config.AGENT_OFFLINE_AFTER_MS,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    ...(opts.replicas ? { replicas: opts.replicas } : {}),
+    ...(opts.streamLimits ? { limits: opts.streamLimits } : {}),
+  });
   const js = nc.jetstream();
   const stores = {
     jobs: await openOutboxStore(js, COORDINATION_BUCKETS.jobs, COORDINATION_BUCKETS.jobsOutbox, JobRecord),

@@ -1,4 +1,4 @@
-import { connectNatsInBackground, contextFactory, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, natsTeamDirectory, onShutdown, requireStarted, serverSettings, serviceDocuments, serviceTokens, startServiceServer, verifierFromEnv } from '@platform/kit';
+import { connectNatsInBackground, contextFactory, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, natsTeamDirectory, onShutdown, requireStarted, serverSettings, serviceDocuments, serviceTokens, startServiceServer, streamReplicas, verifierFromEnv } from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { startCoordination } from './app.js';
 import { operationsTaskAccess } from './clients/operations.js';
@@ -26,7 +26,7 @@ const streamLimits = { events: eventStreamLimits(config), deadJobs: deadLetterLi
 // and needs no restart when it comes up. Once connected, nats.js reconnects by itself.
 const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log }, (nc) =>
   // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
-  startCoordination({ nc, config, log, issuer, teams: natsTeamDirectory(nc, { ttlMs: 3_000 }), taskAccess, streamLimits }),
+  startCoordination({ nc, config, log, issuer, teams: natsTeamDirectory(nc, { ttlMs: 3_000 }), taskAccess, streamLimits, replicas: streamReplicas(config) }),
 );
 exitOnStartRefused(log, nats);
 const coordination = () => nats.require().prepared;

@@ -4,6 +4,7 @@ import {
   createLogger,
   deadLetterLimits,
   eventStreamLimits,
+  streamReplicas,
   exitOnStartRefused,
   natsTeamDirectory,
   onShutdown,
@@ -31,6 +32,8 @@ import { bootstrapSchema, schemaStatus } from './store/schema.js';
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadKnowledgeConfig();
+// Copies of each stream and KV bucket this service creates (NATS_STREAM_REPLICAS, 3 on a three-node cluster).
+const replicas = streamReplicas(config);
 const log = createLogger('knowledge', config.LOG_LEVEL);
 // Knowledge only verifies tokens (public keys); it signs none, so it holds no private key.
 const verifier = verifierFromEnv(config);
@@ -52,7 +55,7 @@ const neo4j = startInBackground({
   },
 });
 const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log }, (nc) =>
-  ensureKnowledgeStream(nc, eventStreamLimits(config)),
+  ensureKnowledgeStream(nc, eventStreamLimits(config), replicas),
 );
 exitOnStartRefused(log, neo4j, nats);
 
@@ -71,7 +74,7 @@ void Promise.all([neo4j.ready, nats.ready]).then(
 // The platform's sagas, tasks and jobs recorded as runs, from operations' and coordination's events.
 let recorder: RunRecorder | undefined;
 void Promise.all([neo4j.ready, nats.ready]).then(
-  ([, { nc }]) => (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log }, log, deadLetterLimits(config))),
+  ([, { nc }]) => (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log }, log, deadLetterLimits(config), replicas)),
   () => undefined,
 );
 

@@ -4,6 +4,7 @@ import {
   createLogger,
   deadLetterLimits,
   eventStreamLimits,
+  streamReplicas,
   exitOnStartRefused,
   issuerFromEnv,
   onShutdown,
@@ -42,6 +43,8 @@ import { startWriteListener, type WriteListener } from './store/write-listener.j
 
 // Wiring only: config, clients, server, shutdown.
 const config = loadOperationsConfig();
+// Copies of each stream and KV bucket this service creates (NATS_STREAM_REPLICAS, 3 on a three-node cluster).
+const replicas = streamReplicas(config);
 const log = createLogger('operations', config.LOG_LEVEL);
 const verifier = verifierFromEnv(config);
 // Operations signs its own service tokens and tokens on its callers' behalf (calls to knowledge).
@@ -67,7 +70,7 @@ const postgres = startInBackground({
 });
 // The event store's statements run on node-postgres directly (see store/sql.ts): a second, smaller pool.
 const eventPool = createPool(config.DATABASE_URL, { max: Math.max(2, Math.ceil(config.DATABASE_POOL_MAX / 2)), onError: poolError });
-const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log }, (nc) => ensureOperationsStream(nc, eventStreamLimits(config)));
+const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log }, (nc) => ensureOperationsStream(nc, eventStreamLimits(config), replicas));
 exitOnStartRefused(log, postgres, nats);
 const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, tokens });
 const core = { db, sql: poolRunner(eventPool), clock: systemClock, newId: uuid };
@@ -119,10 +122,10 @@ void Promise.all([postgres.ready, nats.ready]).then(
     relay = startOperationsOutbox(db, listener.outboxWritten, nc.jetstream(), log, config.OUTBOX_POLL_MS);
     // Sent outbox rows and processed-event markers are deleted after their retention (README).
     retention = startOperationsRetention({ sql: core.sql, nc, log, config });
-    directory = startInBackground({ name: 'team directory', log, start: () => startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS, written: listener.teamDirectoryWritten }) });
+    directory = startInBackground({ name: 'team directory', log, start: () => startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS, written: listener.teamDirectoryWritten, replicas }) });
     // Gauges read at scrape time: both pools, the outbox backlog, the lag of the consumers started here.
     observeOperationsMetrics({ pools: { prisma: dbPool, sql: eventPool }, sql: core.sql, nc });
-    consumers.push(startJobResultsConsumer(nc, consumerDeps, log, deadLetterLimits(config)), startAgentStuckConsumer(nc, consumerDeps, log, deadLetterLimits(config)));
+    consumers.push(startJobResultsConsumer(nc, consumerDeps, log, deadLetterLimits(config), replicas), startAgentStuckConsumer(nc, consumerDeps, log, deadLetterLimits(config), replicas));
   },
   () => undefined, // a refusal exits (exitOnStartRefused); a start abandoned at shutdown starts nothing
 );

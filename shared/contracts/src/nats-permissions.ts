@@ -235,6 +235,19 @@ export function renderNatsAuthorization(passwords: NatsPasswords, opts: { envRef
   return `authorization {\n  users: [\n${users.join('\n')}\n  ]\n}\n`;
 }
 
+/**
+ * One node of a JetStream cluster: the cluster's name (the same on every node), where this node
+ * listens for routes, and the route URL of every node (its own included; the server skips itself).
+ * Each node needs its own `serverName` and store directory.
+ */
+export interface NatsClusterOptions {
+  name: string;
+  /** host:port for routes from the other nodes. */
+  listen: string;
+  /** nats-route://host:port of every node. */
+  routes: string[];
+}
+
 export interface NatsConfigOptions {
   serverName?: string;
   /** host:port for clients. */
@@ -243,15 +256,28 @@ export interface NatsConfigOptions {
   http?: string;
   passwords: NatsPasswords;
   envRefs?: boolean;
+  /** Makes this server a node of a JetStream cluster (needs `serverName` and `jetstream`). */
+  cluster?: NatsClusterOptions;
+  /**
+   * JetStream in the config file rather than on the command line (-js -sd): where it stores, and
+   * how often it fsyncs (`sync_interval`: `always` fsyncs before every acknowledgement, the
+   * setting docs/deploy.md asks of a cluster; nats-server's default is every 2 minutes).
+   */
+  jetstream?: { storeDir: string; syncInterval?: string };
 }
 
-/** A whole nats-server config file (JetStream is enabled on the command line: -js -sd <dir>). */
+/** A whole nats-server config file (JetStream is enabled here with `jetstream`, or on the command line: -js -sd <dir>). */
 export function renderNatsConfig(o: NatsConfigOptions): string {
+  if (o.cluster && (!o.serverName || !o.jetstream)) throw new Error('a cluster node needs serverName and jetstream');
   return [
     '# Rendered from shared/contracts/src/nats-permissions.ts (CLI: scripts/infra/nats-config.ts); edit that file, not this one.',
     ...(o.serverName ? [`server_name: ${q(o.serverName)}`] : []),
     ...(o.listen ? [`listen: ${q(o.listen)}`] : []),
     ...(o.http ? [`# Monitoring (healthz/varz).`, `http: ${q(o.http)}`] : []),
+    ...(o.jetstream
+      ? [`jetstream {\n  store_dir: ${q(o.jetstream.storeDir)}${o.jetstream.syncInterval ? `\n  sync_interval: ${q(o.jetstream.syncInterval)}` : ''}\n}`]
+      : []),
+    ...(o.cluster ? [`cluster {\n  name: ${q(o.cluster.name)}\n  listen: ${q(o.cluster.listen)}\n  routes: ${list(o.cluster.routes)}\n}`] : []),
     renderNatsAuthorization(o.passwords, { envRefs: o.envRefs ?? false }),
   ].join('\n');
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { authEnv } from './auth-config.js';
 import { corsEnv, corsSettings } from './cors.js';
 import { limitsEnv, limitSettings } from './limits.js';
+import { replicasEnv } from './replicas.js';
 import { retentionEnv } from './retention.js';
 import { subscriptionSettings, subscriptionsEnv } from './subscriptions.js';
 
@@ -22,6 +23,7 @@ export const baseEnv = z.object({
   ...limitsEnv.shape,
   ...corsEnv.shape,
   ...retentionEnv.shape,
+  ...replicasEnv.shape,
   ...subscriptionsEnv.shape,
   NATS_URL: z.string().min(1),
   NATS_USER: z.string().min(1).optional(),

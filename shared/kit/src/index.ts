@@ -25,6 +25,7 @@ export * from './cors.js';
 export * from './metrics.js';
 export * from './jetstream-metrics.js';
 export * from './retention.js';
+export * from './replicas.js';
 export * from './background-start.js';
 export * from './drain-loop.js';
 export * from './subscriptions.js';

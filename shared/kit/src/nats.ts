@@ -16,6 +16,7 @@ import {
 import { isDeepStrictEqual } from 'node:util';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from './logger.js';
+import { SINGLE_REPLICA, type StreamReplicas } from './replicas.js';
 import { DEFAULT_DEAD_LETTER_LIMITS, limitsRetention, type StreamLimits } from './retention.js';
 import { contextFromHeaders, SpanKind, traceHeaders, withSpan } from './telemetry.js';
 
@@ -45,8 +46,12 @@ export const natsInboxPrefix = (user: string | undefined): string => (user ? `_I
  * Replies arrive on the user's own inbox prefix (natsInboxPrefix) unless `inboxPrefix` says otherwise.
  */
 export async function connectNats(opts: NatsSettings & { name: string; log: Logger; attempts?: number }): Promise<NatsConnection> {
-  const url = new URL(opts.url.replace(/^nats:/, 'http:'));
-  const server = `${url.hostname}:${url.port || '4222'}`;
+  // A cluster is a comma-separated list of its nodes' URLs: the client starts with any that answers
+  // and then learns the others from the cluster, so a node down at start or later is no outage.
+  const urls = opts.url.split(',').map((u) => new URL(u.trim().replace(/^nats:/, 'http:')));
+  const url = urls[0]!;
+  const servers = urls.map((u) => `${u.hostname}:${u.port || '4222'}`);
+  const server = servers.join(',');
   const user = opts.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
   const pass = opts.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
   const inboxPrefix = opts.inboxPrefix ?? natsInboxPrefix(user);
@@ -56,7 +61,7 @@ export async function connectNats(opts: NatsSettings & { name: string; log: Logg
         // noAsyncTraces: nats.js otherwise builds two Error objects (stack captures) for every
         // request, just in case it times out; on the dispatch path that was a measurable share of
         // the CPU, and a timeout's message still names what timed out.
-        return await connect({ servers: server, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true, inboxPrefix, ...(user ? { user, pass } : {}) });
+        return await connect({ servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true, inboxPrefix, ...(user ? { user, pass } : {}) });
       } catch (err) {
         if (err instanceof Error && /authorization|authentication/i.test(err.message)) throw new AbortError(err);
         throw err;
@@ -206,6 +211,8 @@ export interface ConsumeOptions<S extends EventSubject> {
   owner?: string;
   /** Retention of the dead-letter stream (ensured here); default DEFAULT_DEAD_LETTER_LIMITS. */
   deadLetterLimits?: StreamLimits;
+  /** Replicas of the dead-letter stream (NATS_STREAM_REPLICAS); default one. */
+  replicas?: StreamReplicas;
   retryDelayMs?: number;
 }
 
@@ -228,7 +235,12 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
   const owner = opts.owner ?? EVENT_STREAM_OWNERS[opts.stream];
   if (!owner) throw new Error(`consumeEvents: no owner known for stream ${opts.stream}; pass \`owner\``);
   // Dead letters need a stream to land in, or the publish would fail and the message be lost.
-  await ensureStream(opts.nc, { name: DEAD_LETTER_STREAM, subjects: ['deadletter.>'], ...limitsRetention(opts.deadLetterLimits ?? DEFAULT_DEAD_LETTER_LIMITS) });
+  await ensureStream(opts.nc, {
+    name: DEAD_LETTER_STREAM,
+    subjects: ['deadletter.>'],
+    ...limitsRetention(opts.deadLetterLimits ?? DEFAULT_DEAD_LETTER_LIMITS),
+    num_replicas: (opts.replicas ?? SINGLE_REPLICA)(DEAD_LETTER_STREAM),
+  });
   await ensureConsumer(opts.nc, opts.stream, {
     durable_name: opts.durable,
     filter_subjects: [...opts.subjects],

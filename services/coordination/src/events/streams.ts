@@ -1,4 +1,20 @@
-import { AckPolicy, DEFAULT_DEAD_LETTER_LIMITS, DEFAULT_EVENT_STREAM_LIMITS, DiscardPolicy, ensureConsumer, ensureStream, limitsRetention, nanos, RetentionPolicy, StorageType, type NatsConnection, type StreamLimits } from '@platform/kit';
+import {
+  AckPolicy,
+  DEFAULT_DEAD_LETTER_LIMITS,
+  DEFAULT_EVENT_STREAM_LIMITS,
+  DiscardPolicy,
+  ensureConsumer,
+  ensureKvBucket,
+  ensureStream,
+  limitsRetention,
+  nanos,
+  RetentionPolicy,
+  SINGLE_REPLICA,
+  StorageType,
+  type NatsConnection,
+  type StreamLimits,
+  type StreamReplicas,
+} from '@platform/kit';
 import { COORDINATION_BUCKETS, EVENT_STREAMS, HEARTBEAT_SUBJECT_PREFIX, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer, JobPriority, jobSubject, JOBS_DEADLETTER_STREAM, JOBS_STREAM, JobType } from '@platform/contracts';
 
 
@@ -39,11 +55,16 @@ const legacyConsumers = JobType.options.map((t) => `jobs-${t}`);
  * `agentTtlMs` becomes the liveness bucket's max age; `limits` are applied to a new stream and to
  * an existing one whose limits differ. KV buckets get no age or size limit: a record (job, agent,
  * schedule) must not vanish while it is current; their markers and leases are deleted when done,
- * enrolments and liveness keys expire by TTL, and heartbeats keep one message per agent.
+ * enrolments and liveness keys expire by TTL, and heartbeats keep one message per agent. Every
+ * stream and bucket gets `replicas(name)` copies (NATS_STREAM_REPLICAS; 3 on a three-node cluster).
  */
-export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agentTtlMs: number; heartbeatIntervalMs: number; limits?: CoordinationStreamLimits }): Promise<void> {
+export async function ensureCoordinationStreams(
+  nc: NatsConnection,
+  opts: { agentTtlMs: number; heartbeatIntervalMs: number; limits?: CoordinationStreamLimits; replicas?: StreamReplicas },
+): Promise<void> {
   const limits = opts.limits ?? DEFAULT_COORDINATION_LIMITS;
-  await ensureStream(nc, { name: EVENT_STREAMS.coordination, subjects: ['coordination.>'], ...limitsRetention(limits.events) });
+  const replicas = opts.replicas ?? SINGLE_REPLICA;
+  await ensureStream(nc, { name: EVENT_STREAMS.coordination, subjects: ['coordination.>'], ...limitsRetention(limits.events), num_replicas: replicas(EVENT_STREAMS.coordination) });
   // Only an agent's latest heartbeat matters, and only while it is fresh: one per subject, in
   // memory, gone after two intervals (a restarted server loses at most that).
   await ensureStream(nc, {
@@ -55,11 +76,12 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
     max_msg_size: 64 * 1024,
     max_age: nanos(2 * opts.heartbeatIntervalMs),
     duplicate_window: nanos(Math.min(2 * opts.heartbeatIntervalMs, 2 * 60_000)),
+    num_replicas: replicas(HEARTBEATS_STREAM),
   });
   // No acks: a heartbeat taken by a replica that dies before recording it is replaced by the next one.
   await ensureConsumer(nc, HEARTBEATS_STREAM, { durable_name: HEARTBEATS_CONSUMER, ack_policy: AckPolicy.None, max_deliver: -1 });
-  await ensureStream(nc, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], ...jobsQueueRetention(limits.jobsMaxBytes) });
-  await ensureStream(nc, { name: JOBS_DEADLETTER_STREAM, subjects: ['jobs.dead.>'], ...limitsRetention(limits.deadJobs) });
+  await ensureStream(nc, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], ...jobsQueueRetention(limits.jobsMaxBytes), num_replicas: replicas(JOBS_STREAM) });
+  await ensureStream(nc, { name: JOBS_DEADLETTER_STREAM, subjects: ['jobs.dead.>'], ...limitsRetention(limits.deadJobs), num_replicas: replicas(JOBS_DEADLETTER_STREAM) });
   const jsm = await nc.jetstreamManager();
   for (const name of legacyConsumers) await jsm.consumers.delete(JOBS_STREAM, name).catch(() => undefined);
   for (const type of JobType.options) {
@@ -75,27 +97,15 @@ export async function ensureCoordinationStreams(nc: NatsConnection, opts: { agen
       });
     }
   }
-  const js = nc.jetstream();
   for (const bucket of [COORDINATION_BUCKETS.jobs, COORDINATION_BUCKETS.jobsOutbox, COORDINATION_BUCKETS.agents, COORDINATION_BUCKETS.agentsOutbox, COORDINATION_BUCKETS.leases, COORDINATION_BUCKETS.schedules, COORDINATION_BUCKETS.heartbeatKeys]) {
-    await js.views.kv(bucket, { history: 1 });
+    await ensureKvBucket(nc, bucket, { history: 1, replicas });
   }
-  await js.views.kv(COORDINATION_BUCKETS.enrolments, { history: 1, ttl: 7 * 24 * 3600_000 });
-  await ensureLivenessTtl(nc, opts.agentTtlMs);
-}
-
-/**
- * Liveness TTL. Every agent has the same TTL, so the bucket's max age *is* a per-key TTL: each
- * ping rewrites the key and restarts its clock, and the server deletes the key of an agent that
- * stopped pinging. That is the plain KV API of nats.js 2.29 (no per-message `Nats-TTL` headers
- * published by hand to `$KV.<bucket>.<key>`), and works on any nats-server ≥ 2.2. The sweep in
- * domain/liveness.ts treats "key gone on the server" as offline. nats.js does not update an
- * existing bucket's config, so a changed TTL is applied here.
- */
-async function ensureLivenessTtl(nc: NatsConnection, ttlMs: number): Promise<void> {
-  const js = nc.jetstream();
-  await js.views.kv(COORDINATION_BUCKETS.liveness, { history: 1, ttl: ttlMs });
-  const jsm = await nc.jetstreamManager();
-  const stream = `KV_${COORDINATION_BUCKETS.liveness}`;
-  const info = await jsm.streams.info(stream);
-  if (info.config.max_age !== nanos(ttlMs)) await jsm.streams.update(stream, { ...info.config, max_age: nanos(ttlMs) });
+  await ensureKvBucket(nc, COORDINATION_BUCKETS.enrolments, { history: 1, ttlMs: 7 * 24 * 3600_000, replicas });
+  // Liveness TTL. Every agent has the same TTL, so the bucket's max age *is* a per-key TTL: each
+  // ping rewrites the key and restarts its clock, and the server deletes the key of an agent that
+  // stopped pinging. That is the plain KV API of nats.js 2.29 (no per-message `Nats-TTL` headers
+  // published by hand to `$KV.<bucket>.<key>`), and works on any nats-server ≥ 2.2. The sweep in
+  // domain/liveness.ts treats "key gone on the server" as offline. A changed TTL is applied to the
+  // existing bucket (ensureKvBucket).
+  await ensureKvBucket(nc, COORDINATION_BUCKETS.liveness, { history: 1, ttlMs: opts.agentTtlMs, replicas });
 }

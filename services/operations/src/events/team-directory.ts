@@ -1,5 +1,5 @@
 import { TEAM_MEMBERSHIP_BUCKET, TeamMembershipEntry, teamMembershipKey, userIdOfTeamMembershipKey } from '@platform/contracts';
-import { startDrainLoop, type KV, type Logger, type NatsConnection, type OutboxSignal } from '@platform/kit';
+import { ensureKvBucket, startDrainLoop, type KV, type Logger, type NatsConnection, type OutboxSignal, type StreamReplicas } from '@platform/kit';
 import { drainDirectoryChanges, markAllForResync, type DirectoryEntry } from '../store/team-directory.js';
 import type { SqlPool } from '../store/sql.js';
 
@@ -10,9 +10,9 @@ export interface TeamDirectoryPublisher {
 }
 
 /** Opens (creating when missing) the bucket knowledge and coordination read through natsTeamDirectory. */
-export function teamMembershipBucket(nc: NatsConnection, bucket = TEAM_MEMBERSHIP_BUCKET): Promise<KV> {
+export function teamMembershipBucket(nc: NatsConnection, bucket = TEAM_MEMBERSHIP_BUCKET, replicas?: StreamReplicas): Promise<KV> {
   // history 1: readers only ever want the latest set of teams.
-  return nc.jetstream().views.kv(bucket, { history: 1 });
+  return ensureKvBucket(nc, bucket, { history: 1, ...(replicas ? { replicas } : {}) });
 }
 
 async function put(kv: KV, e: DirectoryEntry): Promise<void> {
@@ -43,10 +43,12 @@ export async function startTeamDirectoryPublisher(opts: {
   written: OutboxSignal;
   batch?: number;
   bucket?: string;
+  /** Replicas of the bucket (NATS_STREAM_REPLICAS). */
+  replicas?: StreamReplicas;
 }): Promise<TeamDirectoryPublisher> {
   const log = opts.log.child({ component: 'team-directory' });
   const batch = opts.batch ?? 200;
-  const kv = await teamMembershipBucket(opts.nc, opts.bucket);
+  const kv = await teamMembershipBucket(opts.nc, opts.bucket, opts.replicas);
 
   const listed: string[] = [];
   for await (const key of await kv.keys()) {

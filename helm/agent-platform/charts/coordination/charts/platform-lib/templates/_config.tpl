@@ -43,6 +43,13 @@ data:
   AUTH_SIGNING_KEY_FILE: {{ include "platform-lib.signingKeyFile" . | quote }}
   {{- end }}
   NATS_URL: {{ required "global.nats.url is required: the NATS server (JetStream enabled), e.g. nats://nats.messaging:4222" .Values.global.nats.url | quote }}
+  {{- /* Copies of each stream and KV bucket, applied at every start (docs/deploy.md "A NATS cluster"). */}}
+  NATS_STREAM_REPLICAS: {{ .Values.global.nats.streamReplicas | int64 | quote }}
+  {{- $overrides := list }}
+  {{- range $stream, $n := .Values.global.nats.streamReplicaOverrides }}
+  {{- $overrides = append $overrides (printf "%s=%d" $stream (int64 $n)) }}
+  {{- end }}
+  NATS_STREAM_REPLICAS_OVERRIDES: {{ join "," $overrides | quote }}
   {{- /*
   Each service is the NATS user of its own name, with only its own subjects and inbox prefix
   (scripts/infra/nats-config.ts); the kit derives the inbox prefix from it, so it is not a value.
