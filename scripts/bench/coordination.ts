@@ -24,6 +24,10 @@ const SLOTS = 4;
 const PINGERS = 1_000;
 const PING_EVERY_MS = 5_000;
 const PING_SECONDS = 30;
+/** `COORDINATION_BENCH_ONLY=dispatch`: the raw baseline and dispatch only (profiling, iterating). */
+const DISPATCH_ONLY = process.env['COORDINATION_BENCH_ONLY'] === 'dispatch';
+/** `COORDINATION_CPU_PROF=<dir>`: coordination writes a V8 CPU profile there when it stops. */
+const CPU_PROF_DIR = process.env['COORDINATION_CPU_PROF'];
 
 const log = createLogger('bench', 'warn');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,13 +60,19 @@ async function cpuPercentDuring(pid: number, fn: () => Promise<unknown>): Promis
 }
 
 const nats = await startPrivateNats(4599);
-const env = { ...serviceEnv('coordination', { knowledge: 0, operations: 0, coordination: 4509 }), ...nats.env, LOG_LEVEL: 'warn' };
+const env = {
+  ...serviceEnv('coordination', { knowledge: 0, operations: 0, coordination: 4509 }),
+  ...nats.env,
+  LOG_LEVEL: 'warn',
+  ...(CPU_PROF_DIR ? { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}`.trim() } : {}),
+};
 const coordination = spawnService('coordination', env, 'bench-coordination');
 const agents: RunningAgent[] = [];
 try {
   await waitForHttp(`${coordination.url}/readyz`, 90_000, coordination);
   const pid = coordination.child.pid!;
-  const nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'bench', log });
+  // The operator's user: the raw baseline makes its own stream, which no service user may.
+  const nc = await connectNats({ url: nats.url, user: nats.adminUser, password: nats.adminPassword, name: 'bench', log });
   const tables: BenchTable[] = [];
 
   // 1. Raw JetStream: publish → consume through a work-queue stream with a durable consumer.
@@ -219,130 +229,132 @@ try {
     ],
   });
 
-  // 3. Heartbeats: 1,000 registered agents, each pinging every 5 s (200 pings/s), spread evenly.
-  const pingers = await Promise.all(
-    Array.from({ length: PINGERS }, async (_, i) => {
-      const name = `sim-${i}`;
-      const token = await devToken({ kind: 'agent', id: name, roles: ['agent'] }, 3_600);
-      const getToken = async () => token;
-      return { name, getToken, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken, timeoutMs: 10_000 }), heartbeatKey: null as string | null };
-    }),
-  );
-  // Registering answers each agent's heartbeat signing key (its NATS heartbeats are signed with it).
-  const registerPinger = async (p: (typeof pingers)[number]) => {
-    p.heartbeatKey = (await p.client.agents.register.mutate({ name: p.name, version: '1', capabilities: ['build'], runningJobIds: [], session: p.name })).heartbeatKey;
-  };
-  for (let i = 0; i < PINGERS; i += 50) await Promise.all(pingers.slice(i, i + 50).map(registerPinger));
-  await sleep(2_000);
-  const idleCpu = await cpuPercentDuring(pid, () => sleep(5_000));
-  const pingLatency: number[] = [];
-  let pingErrors = 0;
-  const pingCount = (PINGERS * PING_SECONDS * 1000) / PING_EVERY_MS;
-  const pingCpu = await cpuPercentDuring(pid, () =>
-    paced(pingCount, (PINGERS * 1000) / PING_EVERY_MS, async (i) => {
-      const p = pingers[i % PINGERS]!;
-      const t0 = performance.now();
-      try {
-        await p.client.agents.ping.mutate({ name: p.name, runningJobIds: [], load: 0 });
-        pingLatency.push(performance.now() - t0);
-      } catch {
-        pingErrors++;
-      }
-    }),
-  );
-  /** Online simulated agents, over every page of agents.list (a page holds at most 500). */
-  const onlineSims = async () => {
-    let count = 0;
-    let cursor: string | undefined;
-    do {
-      const page = await client.agents.list.query({ status: 'online', limit: 500, ...(cursor ? { cursor } : {}) });
-      count += page.agents.filter((a) => a.name.startsWith('sim-')).length;
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    return count;
-  };
-  const online = await onlineSims();
+  if (!DISPATCH_ONLY) {
+    // 3. Heartbeats: 1,000 registered agents, each pinging every 5 s (200 pings/s), spread evenly.
+    const pingers = await Promise.all(
+      Array.from({ length: PINGERS }, async (_, i) => {
+        const name = `sim-${i}`;
+        const token = await devToken({ kind: 'agent', id: name, roles: ['agent'] }, 3_600);
+        const getToken = async () => token;
+        return { name, getToken, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken, timeoutMs: 10_000 }), heartbeatKey: null as string | null };
+      }),
+    );
+    // Registering answers each agent's heartbeat signing key (its NATS heartbeats are signed with it).
+    const registerPinger = async (p: (typeof pingers)[number]) => {
+      p.heartbeatKey = (await p.client.agents.register.mutate({ name: p.name, version: '1', capabilities: ['build'], runningJobIds: [], session: p.name })).heartbeatKey;
+    };
+    for (let i = 0; i < PINGERS; i += 50) await Promise.all(pingers.slice(i, i + 50).map(registerPinger));
+    await sleep(2_000);
+    const idleCpu = await cpuPercentDuring(pid, () => sleep(5_000));
+    const pingLatency: number[] = [];
+    let pingErrors = 0;
+    const pingCount = (PINGERS * PING_SECONDS * 1000) / PING_EVERY_MS;
+    const pingCpu = await cpuPercentDuring(pid, () =>
+      paced(pingCount, (PINGERS * 1000) / PING_EVERY_MS, async (i) => {
+        const p = pingers[i % PINGERS]!;
+        const t0 = performance.now();
+        try {
+          await p.client.agents.ping.mutate({ name: p.name, runningJobIds: [], load: 0 });
+          pingLatency.push(performance.now() - t0);
+        } catch {
+          pingErrors++;
+        }
+      }),
+    );
+    /** Online simulated agents, over every page of agents.list (a page holds at most 500). */
+    const onlineSims = async () => {
+      let count = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await client.agents.list.query({ status: 'online', limit: 500, ...(cursor ? { cursor } : {}) });
+        count += page.agents.filter((a) => a.name.startsWith('sim-')).length;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return count;
+    };
+    const online = await onlineSims();
 
-  // The same 1,000 agents with the SDK's heartbeat loop over NATS (idle agents: every 12th beat is
-  // a tRPC ping), one loop each, their starts spread over an interval, on one NATS connection.
-  const beats = { nats: [] as number[], trpc: [] as number[], failed: 0 };
-  // How long after its acknowledgement a NATS heartbeat is recorded: the liveness bucket, watched from here.
-  const ackedAt = new Map<string, number>();
-  const recordedAfter: number[] = [];
-  const livenessWatch = await (await js.views.kv('agent_liveness', { bindOnly: true })).watch({ include: KvWatchInclude.UpdatesOnly });
-  void (async () => {
-    for await (const e of livenessWatch) {
-      const acked = ackedAt.get(e.key);
-      if (acked !== undefined && e.operation === 'PUT') {
-        recordedAfter.push(performance.now() - acked);
-        ackedAt.delete(e.key);
+    // The same 1,000 agents with the SDK's heartbeat loop over NATS (idle agents: every 12th beat is
+    // a tRPC ping), one loop each, their starts spread over an interval, on one NATS connection.
+    const beats = { nats: [] as number[], trpc: [] as number[], failed: 0 };
+    // How long after its acknowledgement a NATS heartbeat is recorded: the liveness bucket, watched from here.
+    const ackedAt = new Map<string, number>();
+    const recordedAfter: number[] = [];
+    const livenessWatch = await (await js.views.kv('agent_liveness', { bindOnly: true })).watch({ include: KvWatchInclude.UpdatesOnly });
+    void (async () => {
+      for await (const e of livenessWatch) {
+        const acked = ackedAt.get(e.key);
+        if (acked !== undefined && e.operation === 'PUT') {
+          recordedAfter.push(performance.now() - acked);
+          ackedAt.delete(e.key);
+        }
       }
-    }
-  })();
-  const stopBeats = new AbortController();
-  // Published as the agents' NATS user, as SDK agents do (coordination's own user may not publish heartbeats).
-  const agentJs = (await nats.connectAs('agent')).jetstream();
-  let loops: Array<Promise<void>> = [];
-  const natsCpu = await cpuPercentDuring(pid, async () => {
-    loops = pingers.map(async (p, i) => {
-      await sleep((i * PING_EVERY_MS) / PINGERS);
-      await runHeartbeats({
-        name: p.name,
-        client: p.client,
-        heartbeatKey: () => p.heartbeatKey,
-        intervalMs: PING_EVERY_MS,
-        state: () => ({ runningJobIds: [], load: 0, session: p.name, claimsSettled: 0 }),
-        js: agentJs,
-        onAnswer: () => undefined,
-        onUnknown: () => registerPinger(p),
-        onBeat: (b) => {
-          if (!b.ok) beats.failed++;
-          else beats[b.via].push(b.ms);
-          if (b.ok && b.via === 'nats') ackedAt.set(p.name, performance.now());
-        },
-        log,
-        signal: stopBeats.signal,
+    })();
+    const stopBeats = new AbortController();
+    // Published as the agents' NATS user, as SDK agents do (coordination's own user may not publish heartbeats).
+    const agentJs = (await nats.connectAs('agent')).jetstream();
+    let loops: Array<Promise<void>> = [];
+    const natsCpu = await cpuPercentDuring(pid, async () => {
+      loops = pingers.map(async (p, i) => {
+        await sleep((i * PING_EVERY_MS) / PINGERS);
+        await runHeartbeats({
+          name: p.name,
+          client: p.client,
+          heartbeatKey: () => p.heartbeatKey,
+          intervalMs: PING_EVERY_MS,
+          state: () => ({ runningJobIds: [], load: 0, session: p.name, claimsSettled: 0 }),
+          js: agentJs,
+          onAnswer: () => undefined,
+          onUnknown: () => registerPinger(p),
+          onBeat: (b) => {
+            if (!b.ok) beats.failed++;
+            else beats[b.via].push(b.ms);
+            if (b.ok && b.via === 'nats') ackedAt.set(p.name, performance.now());
+          },
+          log,
+          signal: stopBeats.signal,
+        });
       });
+      await sleep(PING_SECONDS * 1000);
     });
-    await sleep(PING_SECONDS * 1000);
-  });
-  stopBeats.abort();
-  livenessWatch.stop();
-  await Promise.all(loops);
-  const onlineNats = await onlineSims();
+    stopBeats.abort();
+    livenessWatch.stop();
+    await Promise.all(loops);
+    const onlineNats = await onlineSims();
 
-  // The machine's floor at the same rate: a bare node:http server (child process), and bare nats.js KV puts (this process).
-  const bare = spawn(process.execPath, ['-e', "require('node:http').createServer((q,s)=>{let b='';q.on('data',c=>b+=c);q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(JSON.stringify({ok:b.length}))})}).listen(4508,'127.0.0.1')"], { stdio: 'ignore' });
-  await sleep(500);
-  const bareHttpCpu = await cpuPercentDuring(bare.pid!, () =>
-    paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, () => fetch('http://127.0.0.1:4508/', { method: 'POST', body: '{"name":"sim-1","runningJobIds":[]}' }).then((r) => r.text())),
-  );
-  bare.kill();
-  const calib = await js.views.kv('bench_calibration', { history: 1, ttl: 30_000 });
-  const own0 = process.cpuUsage();
-  const ownT0 = performance.now();
-  await paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, (i) => calib.put(`sim-${i % PINGERS}`, JSON.stringify({ lastPingAt: new Date().toISOString(), runningJobIds: [], load: 0 })));
-  const own = process.cpuUsage(own0);
-  const barePutCpu = (100 * (own.user + own.system)) / 1000 / (performance.now() - ownT0);
-  tables.push({
-    title: `Heartbeats: ${PINGERS.toLocaleString('en')} agents pinging every ${PING_EVERY_MS / 1000} s`,
-    columns: ['measurement', 'pings', 'p50 ms', 'p95 ms', 'p99 ms', 'coordination CPU % of one core'],
-    rows: [
-      [`idle: ${PINGERS} registered agents, sweeps only (5 s)`, 0, '', '', '', round(idleCpu, 1)],
-      [`agents.ping at ${(PINGERS * 1000) / PING_EVERY_MS}/s for ${PING_SECONDS} s`, pingLatency.length, ms(percentile(pingLatency, 50)), ms(percentile(pingLatency, 95)), ms(percentile(pingLatency, 99)), round(pingCpu, 1)],
-      [`SDK heartbeats over NATS (idle agents) for ${PING_SECONDS} s: publish → stream ack`, beats.nats.length, ms(percentile(beats.nats, 50)), ms(percentile(beats.nats, 95)), ms(percentile(beats.nats, 99)), round(natsCpu, 1)],
-      [`  of which every ${TRPC_PING_EVERY}th beat: agents.ping over tRPC`, beats.trpc.length, ms(percentile(beats.trpc, 50)), ms(percentile(beats.trpc, 95)), ms(percentile(beats.trpc, 99)), ''],
-      ['  NATS heartbeat ack → recorded in the liveness bucket', recordedAfter.length, ms(percentile(recordedAfter, 50)), ms(percentile(recordedAfter, 95)), ms(percentile(recordedAfter, 99)), ''],
-      [`floor: bare node:http server, same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(bareHttpCpu, 1)],
-      [`floor: bare nats.js KV put (client side), same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(barePutCpu, 1)],
-    ],
-    notes: [
-      `Target: under 10 % of one core. tRPC: ${pingErrors} ping errors, ${online}/${PINGERS} agents online at the end. NATS: ${beats.failed} failed heartbeats, ${onlineNats}/${PINGERS} online at the end.`,
-      'Over NATS the service takes the heartbeats in batches on its liveness tick (every second by default): a heartbeat is recorded within a tick of its ack, far inside the stale bound (two intervals).',
-      'CPU is the coordination process (utime + stime from /proc) over the window; the bench client, nats-server and the simulated agents run on the same machine.',
-      'A tRPC ping is one HTTP request (cached token check) and one KV put (the per-key TTL); the two floor rows are those two costs alone on this machine at the same rate. A heartbeat over NATS costs the service its share of a batch pull, an HMAC check against the agent’s heartbeat key (held in memory) and a KV put sent with the rest of the batch.',
-    ],
-  });
+    // The machine's floor at the same rate: a bare node:http server (child process), and bare nats.js KV puts (this process).
+    const bare = spawn(process.execPath, ['-e', "require('node:http').createServer((q,s)=>{let b='';q.on('data',c=>b+=c);q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(JSON.stringify({ok:b.length}))})}).listen(4508,'127.0.0.1')"], { stdio: 'ignore' });
+    await sleep(500);
+    const bareHttpCpu = await cpuPercentDuring(bare.pid!, () =>
+      paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, () => fetch('http://127.0.0.1:4508/', { method: 'POST', body: '{"name":"sim-1","runningJobIds":[]}' }).then((r) => r.text())),
+    );
+    bare.kill();
+    const calib = await js.views.kv('bench_calibration', { history: 1, ttl: 30_000 });
+    const own0 = process.cpuUsage();
+    const ownT0 = performance.now();
+    await paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, (i) => calib.put(`sim-${i % PINGERS}`, JSON.stringify({ lastPingAt: new Date().toISOString(), runningJobIds: [], load: 0 })));
+    const own = process.cpuUsage(own0);
+    const barePutCpu = (100 * (own.user + own.system)) / 1000 / (performance.now() - ownT0);
+    tables.push({
+      title: `Heartbeats: ${PINGERS.toLocaleString('en')} agents pinging every ${PING_EVERY_MS / 1000} s`,
+      columns: ['measurement', 'pings', 'p50 ms', 'p95 ms', 'p99 ms', 'coordination CPU % of one core'],
+      rows: [
+        [`idle: ${PINGERS} registered agents, sweeps only (5 s)`, 0, '', '', '', round(idleCpu, 1)],
+        [`agents.ping at ${(PINGERS * 1000) / PING_EVERY_MS}/s for ${PING_SECONDS} s`, pingLatency.length, ms(percentile(pingLatency, 50)), ms(percentile(pingLatency, 95)), ms(percentile(pingLatency, 99)), round(pingCpu, 1)],
+        [`SDK heartbeats over NATS (idle agents) for ${PING_SECONDS} s: publish → stream ack`, beats.nats.length, ms(percentile(beats.nats, 50)), ms(percentile(beats.nats, 95)), ms(percentile(beats.nats, 99)), round(natsCpu, 1)],
+        [`  of which every ${TRPC_PING_EVERY}th beat: agents.ping over tRPC`, beats.trpc.length, ms(percentile(beats.trpc, 50)), ms(percentile(beats.trpc, 95)), ms(percentile(beats.trpc, 99)), ''],
+        ['  NATS heartbeat ack → recorded in the liveness bucket', recordedAfter.length, ms(percentile(recordedAfter, 50)), ms(percentile(recordedAfter, 95)), ms(percentile(recordedAfter, 99)), ''],
+        [`floor: bare node:http server, same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(bareHttpCpu, 1)],
+        [`floor: bare nats.js KV put (client side), same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(barePutCpu, 1)],
+      ],
+      notes: [
+        `Target: under 10 % of one core. tRPC: ${pingErrors} ping errors, ${online}/${PINGERS} agents online at the end. NATS: ${beats.failed} failed heartbeats, ${onlineNats}/${PINGERS} online at the end.`,
+        'Over NATS the service takes the heartbeats in batches on its liveness tick (every second by default): a heartbeat is recorded within a tick of its ack, far inside the stale bound (two intervals).',
+        'CPU is the coordination process (utime + stime from /proc) over the window; the bench client, nats-server and the simulated agents run on the same machine.',
+        'A tRPC ping is one HTTP request (cached token check) and one KV put (the per-key TTL); the two floor rows are those two costs alone on this machine at the same rate. A heartbeat over NATS costs the service its share of a batch pull, an HMAC check against the agent’s heartbeat key (held in memory) and a KV put sent with the rest of the batch.',
+      ],
+    });
+  }
 
   await nc.close();
   writeBenchResult('coordination', tables);
