@@ -15,9 +15,20 @@ import { type BenchTable, devToken, percentile, round, startPrivateNats, writeBe
 import { runHeartbeats, startAgent, TRPC_PING_EVERY, type RunningAgent } from '@platform/agent-sdk';
 import { serviceEnv, spawnService, waitForHttp } from '../lib/processes.js';
 
-const RATE = 200; // per second, the issue's target load
+/**
+ * The paced load, as a share of the raw JetStream burst rate measured in the same run (absolute
+ * rates swing 2–3× between runs here). The throughput target is dispatch ≥ 10 % of raw, so 5 % of
+ * raw is half of a dispatcher that meets it: that is where trigger → started must stay under 50 ms.
+ */
+const PACED_SHARE = 0.05;
+const THROUGHPUT_TARGET = 0.1;
+const LATENCY_TARGET_MS = 50;
 const PACED_SECONDS = 10;
 const BURST = 2_000;
+/** Raw bursts measured; the median is the baseline (one burst of 2,000 lasts ~0.1 s: noisy alone). */
+const RAW_BURSTS = 3;
+/** Jobs run while counting the NATS messages each costs. */
+const ROUND_TRIP_JOBS = 300;
 const AGENTS = 10;
 /** Jobs each agent runs at once in the latency run: dispatch latency needs agents with a free slot. */
 const SLOTS = 4;
@@ -32,7 +43,7 @@ const CPU_PROF_DIR = process.env['COORDINATION_CPU_PROF'];
 const log = createLogger('bench', 'warn');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (v: number) => round(v, 2);
-const latencyRow = (label: string, rate: string, values: number[]) => [label, rate, values.length, ms(percentile(values, 50)), ms(percentile(values, 95)), ms(percentile(values, 99))];
+const latencyRow = (label: string, rate: string, values: number[], target = '', result = '') => [label, rate, values.length, ms(percentile(values, 50)), ms(percentile(values, 95)), ms(percentile(values, 99)), target, result];
 
 /** Calls `fire(i)` `count` times at `perSecond`, on an absolute schedule (a slow call does not slow the rest). */
 async function paced(count: number, perSecond: number, fire: (i: number) => Promise<unknown>): Promise<void> {
@@ -64,6 +75,9 @@ const env = {
   ...serviceEnv('coordination', { knowledge: 0, operations: 0, coordination: 4509 }),
   ...nats.env,
   LOG_LEVEL: 'warn',
+  // One bench user triggers thousands of jobs a minute: the per-principal limit stays on (its cost is
+  // part of every call) but far above the load.
+  RATE_LIMIT_REQUESTS: '1000000',
   ...(CPU_PROF_DIR ? { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}`.trim() } : {}),
 };
 const coordination = spawnService('coordination', env, 'bench-coordination');
@@ -96,16 +110,23 @@ try {
     sentAt.set(i, performance.now());
     return js.publish('bench.raw', String(i));
   };
+  const rawBursts: number[] = [];
+  for (let b = 0; b < RAW_BURSTS; b++) {
+    rawLatency.clear();
+    received.length = 0;
+    const rawBurstStart = performance.now();
+    const burstIds = Array.from({ length: BURST }, (_, i) => (b + 1) * 1_000_000 + i);
+    for (let i = 0; i < burstIds.length; i += 100) await Promise.all(burstIds.slice(i, i + 100).map(publish));
+    while (rawLatency.size < BURST) await sleep(10);
+    rawBursts.push((Math.max(...received) - rawBurstStart) / 1000);
+  }
+  const rawBurstSeconds = [...rawBursts].sort((a, b) => a - b)[Math.floor(RAW_BURSTS / 2)]!;
+  const rawRate = BURST / rawBurstSeconds;
+  const RATE = Math.max(10, Math.round(rawRate * PACED_SHARE));
+  rawLatency.clear();
   await paced(RATE * PACED_SECONDS, RATE, publish);
   while (rawLatency.size < RATE * PACED_SECONDS) await sleep(20);
   const rawPaced = [...rawLatency.values()];
-  rawLatency.clear();
-  received.length = 0;
-  const rawBurstStart = performance.now();
-  const burstIds = Array.from({ length: BURST }, (_, i) => 1_000_000 + i);
-  for (let i = 0; i < burstIds.length; i += 100) await Promise.all(burstIds.slice(i, i + 100).map(publish));
-  while (rawLatency.size < BURST) await sleep(10);
-  const rawBurstSeconds = (Math.max(...received) - rawBurstStart) / 1000;
   await messages.close();
 
   // 2. Coordination: 10 SDK agents whose handlers return at once.
@@ -182,51 +203,96 @@ try {
   // then the same run again on the warm process (the one the target is about).
   const cold = await pacedRun(RATE);
   const warm = await pacedRun(RATE);
-  const half = await pacedRun(RATE / 2);
+  const half = await pacedRun(Math.round(RATE / 2));
 
-  /** Triggers BURST jobs 50 at a time and answers how long until the last one started. */
+  /**
+   * Triggers BURST jobs 50 at a time and answers how long until the last one started, and the CPU
+   * (% of one core) of coordination, nats-server and this process (triggers + agents) meanwhile.
+   */
   const burst = async () => {
     const burstAt = new Map<string, number>();
     const ids: string[] = [];
+    const own0 = process.cpuUsage();
+    const [c0, n0] = [cpuMs(pid), cpuMs(nats.pid)];
     const start = performance.now();
     for (let i = 0; i < BURST; i += 50) ids.push(...(await Promise.all(Array.from({ length: Math.min(50, BURST - i) }, () => trigger(burstAt)))));
     await waitStarted(ids);
-    return (Math.max(...ids.map((id) => startedAt.get(id)!)) - start) / 1000;
+    const elapsed = performance.now() - start;
+    const own = process.cpuUsage(own0);
+    const cpu = { coordination: (100 * (cpuMs(pid) - c0)) / elapsed, nats: (100 * (cpuMs(nats.pid) - n0)) / elapsed, bench: (100 * (own.user + own.system)) / 1000 / elapsed };
+    return { seconds: (Math.max(...ids.map((id) => startedAt.get(id)!)) - start) / 1000, cpu };
   };
   const burstSlots = await burst();
   const processedSlots = await stopAgents();
   await startAgents(1);
   const burstSingle = await burst();
+  // NATS messages per job: everything published on the server while ROUND_TRIP_JOBS jobs run
+  // (this bench's agents use no NATS), by kind, seen by a wildcard subscriber. Not during the timed
+  // bursts: delivering every message to one more subscriber costs nats-server CPU.
+  const seen = new Map<string, number>();
+  const kindOf = (subject: string) => {
+    if (subject.startsWith('_INBOX')) return 'replies';
+    if (subject.startsWith('$KV.')) return `KV put ${subject.split('.')[1]}`;
+    if (subject.startsWith('$JS.API.DIRECT.GET.KV_')) return `KV get ${subject.split('.')[4]!.slice(3)}`;
+    if (subject.startsWith('$JS.API.STREAM.MSG.DELETE.KV_')) return `KV remove ${subject.split('.')[5]!.slice(3)}`;
+    if (subject.startsWith('$JS.API.CONSUMER.MSG.NEXT.')) return 'work item pull';
+    if (subject.startsWith('$JS.ACK.')) return 'work item ack/nak/term';
+    if (subject.startsWith('$JS.API.')) return `JetStream API ${subject.split('.').slice(2, 4).join('.')}`;
+    if (subject.startsWith('jobs.queue.')) return 'work item publish';
+    if (subject.startsWith('coordination.')) return 'event publish';
+    return subject.split('.')[0]!;
+  };
+  const spy = nc.subscribe('>', { callback: (_err, m) => seen.set(kindOf(m.subject), (seen.get(kindOf(m.subject)) ?? 0) + 1) });
+  const roundTripAt = new Map<string, number>();
+  const roundTripIds: string[] = [];
+  await paced(ROUND_TRIP_JOBS, 100, async () => roundTripIds.push(await trigger(roundTripAt)));
+  await waitStarted(roundTripIds);
+  await sleep(1_000); // completions, their events and lease removals
+  spy.unsubscribe();
   const processedSingle = await stopAgents();
+  const perJob = [...seen].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, round(n / ROUND_TRIP_JOBS, 2)] as const);
+  const cpuNote = (c: { coordination: number; nats: number; bench: number }) => `coordination ${round(c.coordination, 0)} %, nats-server ${round(c.nats, 0)} %, bench ${round(c.bench, 0)} %`;
+  const ratio = (seconds: number) => BURST / seconds / rawRate;
+  const met = (ok: boolean) => (ok ? 'met' : 'not met');
 
   tables.push({
     title: 'Dispatch latency: trigger → handler started (10 agents) vs raw JetStream publish → consume',
-    columns: ['measurement', 'rate', 'count', 'p50 ms', 'p95 ms', 'p99 ms'],
+    columns: ['measurement', 'rate', 'count', 'p50 ms', 'p95 ms', 'p99 ms', 'target', 'result'],
     rows: [
-      latencyRow('raw JetStream publish → consume (baseline)', `${RATE}/s`, rawPaced),
-      latencyRow(`coordination jobs.trigger → agent handler started (${AGENTS} agents × ${SLOTS} slots), warm`, `${RATE}/s`, warm.latency),
+      latencyRow(`raw JetStream publish → consume (baseline), ${PACED_SHARE * 100} % of the raw burst rate`, `${RATE}/s`, rawPaced),
+      latencyRow(`coordination jobs.trigger → agent handler started (${AGENTS} agents × ${SLOTS} slots), warm, ${PACED_SHARE * 100} % of raw`, `${RATE}/s`, warm.latency, `p95 < ${LATENCY_TARGET_MS} ms`, met(percentile(warm.latency, 95) < LATENCY_TARGET_MS)),
       latencyRow(`the same, first load after start (cold: JIT warming; coordination CPU ${round(cold.cpu, 1)} %)`, `${RATE}/s`, cold.latency),
-      latencyRow(`the same at half the rate, warm (coordination CPU ${round(half.cpu, 1)} %)`, `${RATE / 2}/s`, half.latency),
+      latencyRow(`the same at half the rate, warm (coordination CPU ${round(half.cpu, 1)} %)`, `${Math.round(RATE / 2)}/s`, half.latency),
     ],
     notes: [
-      `Target: trigger → started p95 < 50 ms at ${RATE} jobs/s. CPU during the warm run: coordination ${round(warm.cpu, 1)} %, this bench process (triggers + ${AGENTS} agents) ${round(warm.clientCpu, 1)} % of one core.`,
+      `Target: trigger → started p95 < ${LATENCY_TARGET_MS} ms at ${PACED_SHARE * 100} % of the raw JetStream burst rate measured in this run (${RATE} jobs/s; half the rate a dispatcher meeting the ≥ ${THROUGHPUT_TARGET * 100} % throughput target sustains): p95 ${ms(percentile(warm.latency, 95))} ms, ${met(percentile(warm.latency, 95) < LATENCY_TARGET_MS)}. CPU during the warm run: coordination ${round(warm.cpu, 1)} %, this bench process (triggers + ${AGENTS} agents) ${round(warm.clientCpu, 1)} % of one core.`,
       'trigger → started spans: the tRPC trigger (validate, outbox marker, KV create), then either the hand-over to a claim waiting on the replica (lease + KV compare-and-set + started event) or, when no claim waits, the work item through the queue (publish, notification, no-wait pull, the same claim, ack), and the long-poll answer to the agent.',
       'This machine is a nested-virtualisation VM where each event-loop wake-up costs ~0.4 ms of CPU (see the floor rows below): at 200/s coordination, the bench process and nats-server share the 2 cores, so the latency is mostly queueing; on a cold process (first row below the warm one) it is worse and varies most between runs (p95 from 40 ms to over 1 s seen here).',
     ],
   });
   tables.push({
     title: 'Dispatch throughput (burst, all at once)',
-    columns: ['measurement', 'count', 'seconds', 'per second'],
+    columns: ['measurement', 'count', 'seconds', 'per second', 'ratio to raw', 'target', 'result'],
     rows: [
-      ['raw JetStream publish → consume (baseline)', BURST, round(rawBurstSeconds, 2), Math.round(BURST / rawBurstSeconds)],
-      [`coordination jobs dispatched to ${AGENTS} agents × ${SLOTS} slots (trigger → handler started)`, BURST, round(burstSlots, 2), Math.round(BURST / burstSlots)],
-      [`coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`, BURST, round(burstSingle, 2), Math.round(BURST / burstSingle)],
+      [`raw JetStream publish → consume (baseline; median of ${RAW_BURSTS} bursts)`, BURST, round(rawBurstSeconds, 3), Math.round(rawRate), 1, '', ''],
+      [`coordination jobs dispatched to ${AGENTS} agents × ${SLOTS} slots (trigger → handler started)`, BURST, round(burstSlots.seconds, 2), Math.round(BURST / burstSlots.seconds), round(ratio(burstSlots.seconds), 3), `≥ ${THROUGHPUT_TARGET}`, met(ratio(burstSlots.seconds) >= THROUGHPUT_TARGET)],
+      [`coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`, BURST, round(burstSingle.seconds, 2), Math.round(BURST / burstSingle.seconds), round(ratio(burstSingle.seconds), 3), '', ''],
+      ['jobs whose handler ran more than once (all runs above)', duplicateRuns, '', '', '', '0', met(duplicateRuns === 0)],
     ],
     notes: [
+      `Raw bursts (s): ${rawBursts.map((b) => round(b, 3)).join(', ')}. CPU (% of one core) during the ${SLOTS}-slot burst: ${cpuNote(burstSlots.cpu)}; 1-slot burst: ${cpuNote(burstSingle.cpu)} (2 cores in all).`,
       `Triggers retried after a network error (same idempotency key): ${retriedTriggers}. Jobs whose handler ran more than once: ${duplicateRuns}.`,
       `Jobs per agent (incl. the paced run), ${SLOTS} slots: ${processedSlots.join(', ')}; 1 slot: ${processedSingle.join(', ')}.`,
       'Each agent slot reports a job and claims the next in one request (jobs.complete with `next`), so one slot costs one HTTP round trip per job plus the service’s NATS round trips.',
     ],
+  });
+
+  const requests = perJob.filter(([k]) => k !== 'replies').reduce((sum, [, n]) => sum + n, 0);
+  tables.push({
+    title: `NATS messages per job (${ROUND_TRIP_JOBS} jobs at 100/s, ${AGENTS} agents × 1 slot, trigger → completed)`,
+    columns: ['kind', 'per job'],
+    rows: [...perJob.map(([k, n]) => [k, n]), ['all but replies', round(requests, 2)]],
+    notes: ['Counted by a wildcard subscriber as the operator: every publish, KV write, JetStream API request and ack on the server during the run; `replies` are the answers to the requests (one per round trip coordination waits for, besides acks it does not wait for).'],
   });
 
   if (!DISPATCH_ONLY) {
@@ -358,6 +424,8 @@ try {
 
   await nc.close();
   writeBenchResult('coordination', tables);
+  // After the tables are written (so the report shows it): a job run twice is a safety failure, not a slow run.
+  if (duplicateRuns > 0) throw new Error(`${duplicateRuns} job(s) ran more than once`);
 } finally {
   await Promise.all(agents.map((a) => a.stop({ drainTimeoutMs: 0 })));
   await coordination.stop();

@@ -24,7 +24,11 @@ const isConnection = (n: NatsConnection | NatsSettings): n is NatsConnection => 
  */
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const claimWaitMs = opts.claimWaitMs ?? 5_000;
-  const client = createServiceClient<CoordinationRouter>({ baseUrl: opts.coordinationUrl, getToken: opts.getToken, timeoutMs: claimWaitMs + 10_000 });
+  // The slots' calls made in the same tick (reports with the next claim, claims) share one HTTP
+  // request, each answer streamed back as it is ready: under load the slots finish together and
+  // the agent costs coordination one request per batch instead of one per job. A batch carries the
+  // trace of its first call.
+  const client = createServiceClient<CoordinationRouter>({ baseUrl: opts.coordinationUrl, getToken: opts.getToken, timeoutMs: claimWaitMs + 10_000, batch: { maxItems: 20 } });
   const capabilities = Object.keys(opts.capabilities) as JobType[];
   if (capabilities.length === 0) throw new Error('an agent needs at least one capability');
   const log = opts.log.child({ agent: opts.name });

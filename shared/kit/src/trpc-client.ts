@@ -1,4 +1,4 @@
-import { createTRPCClient, httpLink, type TRPCClient, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, httpBatchStreamLink, httpLink, type TRPCClient, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { traceHeaders } from './telemetry.js';
 import { Principal } from '@platform/contracts';
@@ -13,6 +13,13 @@ export interface ServiceClientOptions {
    */
   getToken: (context: Record<string, unknown>) => Promise<string>;
   timeoutMs?: number;
+  /**
+   * Sends the calls made in the same tick as one HTTP request (up to `maxItems`, at most the
+   * server's MAX_BATCH_CALLS), each answer streamed back as soon as it is ready, so a long poll in
+   * the batch does not hold the others' answers. The calls of one batch share one token (the first
+   * call's context chooses it): for clients that call as one identity (an agent), not for tokensFor.
+   */
+  batch?: { maxItems: number };
 }
 
 /**
@@ -33,13 +40,24 @@ export function tokensFor(tokens: ServiceTokens): ServiceClientOptions['getToken
 export function createServiceClient<TRouter extends AnyRouter>(opts: ServiceClientOptions): TRPCClient<TRouter> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   // Built for AnyRouter (no transformer) and narrowed: our routers use none, so the options are the same.
-  const link = httpLink<AnyRouter>({
-    url: `${opts.baseUrl.replace(/\/$/, '')}/trpc`,
-    headers: async ({ op }) => ({ authorization: `Bearer ${await opts.getToken(op.context)}`, ...traceHeaders() }),
-    fetch: (url, init) => {
-      const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
-      return fetch(url, { ...init, signal } as RequestInit);
-    },
-  }) as unknown as TRPCLink<TRouter>;
+  const url = `${opts.baseUrl.replace(/\/$/, '')}/trpc`;
+  const fetchWithTimeout = (input: string | URL | Request, init?: RequestInit) => {
+    const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    return fetch(input, { ...init, signal } as RequestInit);
+  };
+  const link = (
+    opts.batch
+      ? httpBatchStreamLink<AnyRouter>({
+          url,
+          maxItems: opts.batch.maxItems,
+          headers: async ({ opList }) => ({ authorization: `Bearer ${await opts.getToken(opList[0]?.context ?? {})}`, ...traceHeaders() }),
+          fetch: fetchWithTimeout,
+        })
+      : httpLink<AnyRouter>({
+          url,
+          headers: async ({ op }) => ({ authorization: `Bearer ${await opts.getToken(op.context)}`, ...traceHeaders() }),
+          fetch: fetchWithTimeout,
+        })
+  ) as unknown as TRPCLink<TRouter>;
   return createTRPCClient<TRouter>({ links: [link] });
 }

@@ -170,9 +170,14 @@ async function claimItem(deps: CoordinationDeps, agent: string, delivery: WorkDe
     delivery.settle({ kind: 'drop' });
     return null;
   }
+  // A job this process last saw queued (it created or requeued it) is tried without a read: if it
+  // changed since, the compare-and-set fails and startJob decides on a fresh read. Any other state
+  // is read first, since "not queued" would drop the item.
+  const seen = deps.stores.jobs.recent.get(item.data.jobId);
+  const read = seen?.record.status === 'queued' && seen.record.notBefore === null ? seen : deps.stores.jobs.get(item.data.jobId);
   let outcome: StartOutcome;
   try {
-    outcome = await startJob(deps, agent, item.data.jobId, tag, deps.stores.jobs.get(item.data.jobId));
+    outcome = await startJob(deps, agent, item.data.jobId, tag, read);
   } catch (err) {
     delivery.settle({ kind: 'redeliver' });
     throw err;
