@@ -244,7 +244,7 @@ try {
     if (subject.startsWith('$JS.API.')) return `JetStream API ${subject.split('.').slice(2, 4).join('.')}`;
     if (subject.startsWith('jobs.queue.')) return 'work item publish';
     if (subject.startsWith('coordination.')) return 'event publish';
-    return subject.split('.')[0]!;
+    return subject.split('.').slice(0, 3).join('.');
   };
   const spy = nc.subscribe('>', { callback: (_err, m) => seen.set(kindOf(m.subject), (seen.get(kindOf(m.subject)) ?? 0) + 1) });
   const roundTripAt = new Map<string, number>();
