@@ -126,10 +126,9 @@ async function startJob(
   standingMarker?: number,
 ): Promise<StartOutcome> {
   const lease = leaseKey(agent, jobId);
-  const [found, leaseRevision, marker] = await Promise.all([
+  const [found, leaseRevision] = await Promise.all([
     read,
     deps.stores.leases.put(lease, { jobId, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null }),
-    standingMarker ?? deps.stores.jobs.mark(jobId), // a job that is not started leaves it to the outbox sweep
   ]);
   const dropLease = () => deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(lease, leaseRevision));
   if (!found || found.record.status !== 'queued') {
@@ -152,7 +151,9 @@ async function startJob(
         if (!isClaimable(job)) throw new NotClaimable();
         return transition(deps, adjust(job), 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
       },
-      { initial: found, premark: marker },
+      // The lease, durable before the write, covers its started event (no outbox marker; see
+      // coveredByLease); a hand-over reuses the create's marker, which covers the queued event too.
+      standingMarker !== undefined ? { initial: found, premark: standingMarker } : { initial: found, coveredByLease: {} },
     );
     return { started: record };
   } catch (err) {

@@ -19,6 +19,13 @@ export interface MutateOptions<T> {
    * or pass the revision of a marker already written (first attempt; retries write a new one).
    */
   premark?: true | number;
+  /**
+   * The job's lease covers the change instead of an outbox marker: the lease was written before the
+   * change and is removed only after its outbox is published (`afterSent`), and the lease sweep
+   * publishes a job's outbox before it removes a lease a crash left (liveness.ts). Saves the
+   * marker's write and removal on the two busiest transitions (started, succeeded).
+   */
+  coveredByLease?: { afterSent?: () => Promise<unknown> };
 }
 
 /**
@@ -50,7 +57,7 @@ export async function mutateRecord<T extends WithOutbox>(
     const guessed = guess !== null;
     if (i === 0 && opts.initial) found = opts.initial;
     else if (guess) found = guess; // its write marks first (store.update), like an unmarked change
-    else if (opts.premark !== undefined && (reads > 0 || opts.premark === true)) [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
+    else if (!opts.coveredByLease && opts.premark !== undefined && (reads > 0 || opts.premark === true)) [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
     else found = await store.get(key);
     guess = null;
     if (!guessed) reads++;
@@ -68,12 +75,12 @@ export async function mutateRecord<T extends WithOutbox>(
     }
     let written: Written;
     try {
-      written = await store.update(key, next, found.revision, next.outbox.length > 0 && !guessed ? marker : undefined);
+      written = await store.update(key, next, found.revision, opts.coveredByLease ? null : next.outbox.length > 0 && !guessed ? marker : undefined);
     } catch (err) {
       if (err instanceof RevisionConflict) continue;
       throw err;
     }
-    deps.outbox.send(store, key, { record: next, revision: written.revision }, written.marker);
+    deps.outbox.send(store, key, { record: next, revision: written.revision }, written.marker, opts.coveredByLease?.afterSent);
     return { record: next, revision: written.revision, changed: true };
   }
   throw conflict(`${what} ${key} is changing too fast; retry`);

@@ -78,9 +78,10 @@ export interface OutboxStore<T extends WithOutbox> {
   create(key: string, record: T): Promise<Written>;
   /**
    * Compare-and-set. The marker is written first — unless `marker` is the revision of one
-   * written for this change already (see mark).
+   * written for this change already (see mark), or null: the change is covered by another record
+   * that outlives its send (a job's lease: see mutateRecord's `coveredByLease`).
    */
-  update(key: string, record: T, revision: number, marker?: number): Promise<Written>;
+  update(key: string, record: T, revision: number, marker?: number | null): Promise<Written>;
   /** Writes the key's marker now (a caller that will change the record writes it while reading). */
   mark(key: string): Promise<number>;
   /** Markers at least `minAgeMs` old (younger ones are being flushed by their writer). */
@@ -115,7 +116,7 @@ export async function openOutboxStore<T extends WithOutbox>(js: JetStreamClient,
       return written;
     },
     async update(key, record, revision, premarked) {
-      const marker = premarked ?? (await markIfOwed(key, record));
+      const marker = premarked === null ? null : (premarked ?? (await markIfOwed(key, record)));
       const written = { revision: await records.update(key, record, revision), marker };
       recent.remember(key, { record, revision: written.revision });
       return written;
