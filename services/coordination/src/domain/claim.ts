@@ -13,6 +13,12 @@ import { mutateRecord } from './mutate-record.js';
 const WorkItem = z.object({ jobId: z.string() });
 
 class NotClaimable extends Error {}
+/** A retry still in its backoff, found on a fresh read inside the compare-and-set loop. */
+class NotYet extends Error {
+  constructor(readonly laterMs: number) {
+    super('not yet');
+  }
+}
 
 /**
  * Hands the next queued job of one of `capabilities` to `agent`, waiting up to `waitMs` (long poll).
@@ -136,7 +142,8 @@ async function startJob(
     dropLease();
     return { gone: true };
   }
-  const laterMs = found.record.notBefore ? Date.parse(found.record.notBefore) - deps.clock().getTime() : 0;
+  const waitMs = (job: JobRecord) => (job.notBefore ? Date.parse(job.notBefore) - deps.clock().getTime() : 0);
+  const laterMs = waitMs(found.record);
   if (laterMs > 0) {
     dropLease();
     return { laterMs };
@@ -149,6 +156,10 @@ async function startJob(
       jobId,
       (job) => {
         if (!isClaimable(job)) throw new NotClaimable();
+        // A re-read (the version read first was stale: another replica requeued it) decides again,
+        // backoff included.
+        const wait = waitMs(job);
+        if (wait > 0) throw new NotYet(wait);
         return transition(deps, adjust(job), 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
       },
       // The lease, durable before the write, covers its started event (no outbox marker; see
@@ -159,6 +170,7 @@ async function startJob(
   } catch (err) {
     dropLease();
     if (err instanceof NotClaimable) return { gone: true };
+    if (err instanceof NotYet) return { laterMs: err.laterMs };
     throw err;
   }
 }
