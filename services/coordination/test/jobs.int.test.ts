@@ -318,6 +318,29 @@ describe('outbox', () => {
   });
 });
 
+describe('two replicas', () => {
+  it('decide on a fresh read when the version one remembers is stale: the job moved on another replica', async () => {
+    const b = await startTestCoordination(nats, { HEARTBEAT_INTERVAL_MS: 10_000, AGENT_OFFLINE_AFTER_MS: 60_000 }, 'replica-b');
+    try {
+      await register('roamer');
+      await drain('drainer');
+      // Replica A (coord) creates the job and remembers it queued; replica B hands it to the agent.
+      const { jobId } = await alice().jobs.trigger({ jobType: 'build' });
+      await settled();
+      expect(coord.deps.stores.jobs.recent.get(jobId)?.record.status).toBe('queued');
+      const { job } = await b.as(agent('roamer')).jobs.claim({ capabilities: ['build'], waitMs: 2_000 });
+      expect(job?.jobId).toBe(jobId);
+      // The agent reports to A, whose memory says the job is queued and nobody's: a refusal
+      // (NOT_FOUND) decided on that would be wrong; A decides again on a fresh read and records it.
+      const { job: done } = await worker('roamer').jobs.complete({ jobId, result: { ok: true } });
+      expect(done).toMatchObject({ jobId, status: 'succeeded', agent: 'roamer' });
+      expect((await coord.deps.stores.jobs.get(jobId))?.record.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
 describe('jobs.list', () => {
   it('filters and pages newest first with a cursor', async () => {
     const target = coord.ops.task('alice');
