@@ -57,8 +57,9 @@ export async function mutateRecord<T extends WithOutbox>(
     const guessed = guess !== null;
     if (i === 0 && opts.initial) found = opts.initial;
     else if (guess) found = guess; // its write marks first (store.update), like an unmarked change
-    else if (!opts.coveredByLease && opts.premark !== undefined && (reads > 0 || opts.premark === true)) [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
-    else found = await store.get(key);
+    else if (!opts.coveredByLease && opts.premark !== undefined && (reads > 0 || opts.premark === true)) {
+      [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
+    } else found = await store.get(key);
     guess = null;
     if (!guessed) reads++;
     if (!found) throw notFound(what, key);
