@@ -54,7 +54,7 @@ export async function enrolAgent(coordinationUrl: string, agentName: string): Pr
 }
 
 /** Node arguments that run the example agent (with its telemetry loaded first). */
-export const EXAMPLE_AGENT_ARGS = [...NODE_TS_FLAGS, '--import', './shared/agent-sdk/src/instrumentation.ts', 'shared/agent-sdk/src/example-agent.ts'];
+export const EXAMPLE_AGENT_ARGS = [...NODE_TS_FLAGS, '--import', './shared/agent-sdk/examples/instrumentation.ts', 'shared/agent-sdk/examples/example-agent.ts'];
 
 /** Starts a TypeScript entry point as a process with the same flags as the services. */
 export function spawnNode(name: string, args: string[], env: Record<string, string>, logName: string, url = ''): ServiceProcess {

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sweepOutbox } from '../src/events/outbox.js';
 import { jobEvent } from '../src/events/job-events.js';
+import { transition } from '../src/domain/job-transitions.js';
+import { sweepLeases } from '../src/domain/liveness.js';
 import { agent, service, startTestCoordination, user, type TestCoordination, rejection } from './support/coordination.js';
 import { readEvents, waitFor } from './support/events.js';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
@@ -285,6 +287,57 @@ describe('outbox', () => {
     expect(started.map((e) => e.id)).toEqual([afterClaim.record.outbox[0]!.msgId, owed.msgId]);
     expect((await jobs.pendingKeys(0, new Date())).map((p) => p.key)).not.toContain(jobId);
     await worker('outboxer').jobs.complete({ jobId });
+  });
+
+  it('covers the started and succeeded writes with the lease: the lease sweep sends what a crash left unsent, then removes the lease', async () => {
+    await register('leaser');
+    await drain('drainer');
+    const jobs = coord.deps.stores.jobs;
+    const { jobId } = await alice().jobs.trigger({ jobType: 'gap_analysis' });
+    await settled();
+    const { job } = await worker('leaser').jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000 });
+    expect(job?.jobId).toBe(jobId);
+    await settled();
+    // The started write has no outbox marker: the lease stands for it.
+    expect((await jobs.pendingKeys(0, new Date())).map((p) => p.key)).not.toContain(jobId);
+    const leaseKeys = async () => (await coord.deps.stores.leases.scan()).filter((l) => l.record.jobId === jobId).map((l) => l.key);
+    expect(await leaseKeys()).toHaveLength(1);
+
+    // A crash between the succeeded write and its send: no marker, the lease is all that is left of it.
+    const running = (await jobs.get(jobId))!;
+    const succeeded = transition(coord.deps, { ...running.record, outbox: [] }, 'succeeded', { leaseRevision: null });
+    await jobs.update(jobId, succeeded, running.revision, null);
+    expect((await jobs.pendingKeys(0, new Date())).map((p) => p.key)).not.toContain(jobId);
+    // A replica's lease sweep, once the lease is older than two heartbeat intervals (a clock 25 s on),
+    // finds the lease of a job no longer running: the owed event goes out exactly once, then the lease goes.
+    await sweepLeases({ ...coord.deps, clock: () => new Date(Date.now() + 25_000) }, new Map());
+    await settled();
+    expect(await leaseKeys()).toHaveLength(0);
+    const sent = (await readEvents(coord.nc, ['coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId);
+    expect(sent.map((e) => e.id)).toEqual([succeeded.outbox[0]!.msgId]);
+  });
+});
+
+describe('two replicas', () => {
+  it('decide on a fresh read when the version one remembers is stale: the job moved on another replica', async () => {
+    const b = await startTestCoordination(nats, { HEARTBEAT_INTERVAL_MS: 10_000, AGENT_OFFLINE_AFTER_MS: 60_000 }, 'replica-b');
+    try {
+      await register('roamer');
+      await drain('drainer');
+      // Replica A (coord) creates the job and remembers it queued; replica B hands it to the agent.
+      const { jobId } = await alice().jobs.trigger({ jobType: 'build' });
+      await settled();
+      expect(coord.deps.stores.jobs.recent.get(jobId)?.record.status).toBe('queued');
+      const { job } = await b.as(agent('roamer')).jobs.claim({ capabilities: ['build'], waitMs: 2_000 });
+      expect(job?.jobId).toBe(jobId);
+      // The agent reports to A, whose memory says the job is queued and nobody's: a refusal
+      // (NOT_FOUND) decided on that would be wrong; A decides again on a fresh read and records it.
+      const { job: done } = await worker('roamer').jobs.complete({ jobId, result: { ok: true } });
+      expect(done).toMatchObject({ jobId, status: 'succeeded', agent: 'roamer' });
+      expect((await coord.deps.stores.jobs.get(jobId))?.record.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
+    } finally {
+      await b.close();
+    }
   });
 });
 

@@ -19,6 +19,7 @@ import type { Logger } from './logger.js';
 import { SINGLE_REPLICA, type StreamReplicas } from './replicas.js';
 import { DEFAULT_DEAD_LETTER_LIMITS, limitsRetention, type StreamLimits } from './retention.js';
 import { contextFromHeaders, SpanKind, traceHeaders, withSpan } from './telemetry.js';
+import { patchNatsHotPath } from './nats-hot-path.js';
 
 // The rest of the code imports NATS types from here, so moving to the split v3 packages touches one folder.
 export type { JetStreamClient, JetStreamManager, JsMsg, KV, KvEntry, NatsConnection, Subscription } from 'nats';
@@ -55,6 +56,7 @@ export async function connectNats(opts: NatsSettings & { name: string; log: Logg
   const user = opts.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
   const pass = opts.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
   const inboxPrefix = opts.inboxPrefix ?? natsInboxPrefix(user);
+  patchNatsHotPath();
   const nc = await pRetry(
     async () => {
       try {

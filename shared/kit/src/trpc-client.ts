@@ -1,4 +1,4 @@
-import { createTRPCClient, httpLink, type TRPCClient, type TRPCLink } from '@trpc/client';
+import { createTRPCClient, httpBatchStreamLink, httpLink, type TRPCClient, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { traceHeaders } from './telemetry.js';
 import { Principal } from '@platform/contracts';
@@ -13,6 +13,13 @@ export interface ServiceClientOptions {
    */
   getToken: (context: Record<string, unknown>) => Promise<string>;
   timeoutMs?: number;
+  /**
+   * Sends the calls made in the same tick as one HTTP request (up to `maxItems`, at most the
+   * server's MAX_BATCH_CALLS), each answer streamed back as soon as it is ready, so a long poll in
+   * the batch does not hold the others' answers. The calls of one batch share one token (the first
+   * call's context chooses it): for clients that call as one identity (an agent), not for tokensFor.
+   */
+  batch?: { maxItems: number };
 }
 
 /**
@@ -33,27 +40,38 @@ export function tokensFor(tokens: ServiceTokens): ServiceClientOptions['getToken
 export function createServiceClient<TRouter extends AnyRouter>(opts: ServiceClientOptions): TRPCClient<TRouter> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   // Built for AnyRouter (no transformer) and narrowed: our routers use none, so the options are the same.
-  const link = httpLink<AnyRouter>({
-    url: `${opts.baseUrl.replace(/\/$/, '')}/trpc`,
-    headers: async ({ op }) => ({ authorization: `Bearer ${await opts.getToken(op.context)}`, ...traceHeaders() }),
-    // One controller for the link's own signal (tRPC aborts it when the call ends or is cancelled)
-    // and the timeout: AbortSignal.any + AbortSignal.timeout cost a measurable share of a small call
-    // (shared/kit/README.md). The timeout covers reading the body too; the call's end clears it.
-    fetch: (url, init) => {
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new DOMException(`The call timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-      timer.unref();
-      const outer = init?.signal;
-      if (outer) {
-        const end = () => {
-          clearTimeout(timer);
-          controller.abort(outer.reason);
-        };
-        if (outer.aborted) end();
-        else outer.addEventListener('abort', end, { once: true });
-      }
-      return fetch(url, { ...init, signal: controller.signal } as RequestInit);
-    },
-  }) as unknown as TRPCLink<TRouter>;
+  const url = `${opts.baseUrl.replace(/\/$/, '')}/trpc`;
+  // One controller for the link's own signal (tRPC aborts it when the call ends or is cancelled)
+  // and the timeout: AbortSignal.any + AbortSignal.timeout cost a measurable share of a small call
+  // (shared/kit/README.md). The timeout covers reading the body too; the call's end clears it.
+  const fetchWithTimeout = (input: string | URL | Request, init?: RequestInit) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`The call timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    timer.unref();
+    const outer = init?.signal;
+    if (outer) {
+      const end = () => {
+        clearTimeout(timer);
+        controller.abort(outer.reason);
+      };
+      if (outer.aborted) end();
+      else outer.addEventListener('abort', end, { once: true });
+    }
+    return fetch(input, { ...init, signal: controller.signal } as RequestInit);
+  };
+  const link = (
+    opts.batch
+      ? httpBatchStreamLink<AnyRouter>({
+          url,
+          maxItems: opts.batch.maxItems,
+          headers: async ({ opList }) => ({ authorization: `Bearer ${await opts.getToken(opList[0]?.context ?? {})}`, ...traceHeaders() }),
+          fetch: fetchWithTimeout,
+        })
+      : httpLink<AnyRouter>({
+          url,
+          headers: async ({ op }) => ({ authorization: `Bearer ${await opts.getToken(op.context)}`, ...traceHeaders() }),
+          fetch: fetchWithTimeout,
+        })
+  ) as unknown as TRPCLink<TRouter>;
   return createTRPCClient<TRouter>({ links: [link] });
 }

@@ -26,7 +26,7 @@ const coordinationEnv = (port: number, extra: Record<string, string> = {}) => ({
 async function startExampleAgent(name: string, replica: number, env: Record<string, string> = {}): Promise<ServiceProcess> {
   const p = spawnNode(
     name,
-    [...NODE_TS_FLAGS, 'shared/agent-sdk/src/example-agent.ts'],
+    [...NODE_TS_FLAGS, 'shared/agent-sdk/examples/example-agent.ts'],
     {
       COORDINATION_URL: `http://127.0.0.1:${PORTS[replica]}`,
       AGENT_NAME: name,

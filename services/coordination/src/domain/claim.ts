@@ -13,6 +13,12 @@ import { mutateRecord } from './mutate-record.js';
 const WorkItem = z.object({ jobId: z.string() });
 
 class NotClaimable extends Error {}
+/** A retry still in its backoff, found on a fresh read inside the compare-and-set loop. */
+class NotYet extends Error {
+  constructor(readonly laterMs: number) {
+    super('not yet');
+  }
+}
 
 /**
  * Hands the next queued job of one of `capabilities` to `agent`, waiting up to `waitMs` (long poll).
@@ -126,10 +132,9 @@ async function startJob(
   standingMarker?: number,
 ): Promise<StartOutcome> {
   const lease = leaseKey(agent, jobId);
-  const [found, leaseRevision, marker] = await Promise.all([
+  const [found, leaseRevision] = await Promise.all([
     read,
     deps.stores.leases.put(lease, { jobId, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null }),
-    standingMarker ?? deps.stores.jobs.mark(jobId), // a job that is not started leaves it to the outbox sweep
   ]);
   const dropLease = () => deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(lease, leaseRevision));
   if (!found || found.record.status !== 'queued') {
@@ -137,7 +142,8 @@ async function startJob(
     dropLease();
     return { gone: true };
   }
-  const laterMs = found.record.notBefore ? Date.parse(found.record.notBefore) - deps.clock().getTime() : 0;
+  const waitMs = (job: JobRecord) => (job.notBefore ? Date.parse(job.notBefore) - deps.clock().getTime() : 0);
+  const laterMs = waitMs(found.record);
   if (laterMs > 0) {
     dropLease();
     return { laterMs };
@@ -150,14 +156,21 @@ async function startJob(
       jobId,
       (job) => {
         if (!isClaimable(job)) throw new NotClaimable();
+        // A re-read (the version read first was stale: another replica requeued it) decides again,
+        // backoff included.
+        const wait = waitMs(job);
+        if (wait > 0) throw new NotYet(wait);
         return transition(deps, adjust(job), 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
       },
-      { initial: found, premark: marker },
+      // The lease, durable before the write, covers its started event (no outbox marker; see
+      // coveredByLease); a hand-over reuses the create's marker, which covers the queued event too.
+      standingMarker !== undefined ? { initial: found, premark: standingMarker } : { initial: found, coveredByLease: {} },
     );
     return { started: record };
   } catch (err) {
     dropLease();
     if (err instanceof NotClaimable) return { gone: true };
+    if (err instanceof NotYet) return { laterMs: err.laterMs };
     throw err;
   }
 }
@@ -170,9 +183,14 @@ async function claimItem(deps: CoordinationDeps, agent: string, delivery: WorkDe
     delivery.settle({ kind: 'drop' });
     return null;
   }
+  // A job this process last saw queued (it created or requeued it) is tried without a read: if it
+  // changed since, the compare-and-set fails and startJob decides on a fresh read. Any other state
+  // is read first, since "not queued" would drop the item.
+  const seen = deps.stores.jobs.recent.get(item.data.jobId);
+  const read = seen?.record.status === 'queued' && seen.record.notBefore === null ? seen : deps.stores.jobs.get(item.data.jobId);
   let outcome: StartOutcome;
   try {
-    outcome = await startJob(deps, agent, item.data.jobId, tag, deps.stores.jobs.get(item.data.jobId));
+    outcome = await startJob(deps, agent, item.data.jobId, tag, read);
   } catch (err) {
     delivery.settle({ kind: 'redeliver' });
     throw err;

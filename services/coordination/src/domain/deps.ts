@@ -68,7 +68,10 @@ export interface Claimant {
  * Implemented at the edge (events/outbox.ts), which is what publishes to NATS.
  */
 export interface OutboxSender {
-  send<T extends WithOutbox>(store: OutboxStore<T>, key: string, written: Versioned<T>, marker: number | null): void;
+  /** `afterSent` runs once everything is published (a job's lease that covered the write instead of a marker is removed then). */
+  send<T extends WithOutbox>(store: OutboxStore<T>, key: string, written: Versioned<T>, marker: number | null, afterSent?: () => Promise<unknown>): void;
+  /** Publishes what the record owes now, as read (the lease sweep, before it removes a lease that covered a write). */
+  flush<T extends WithOutbox>(store: OutboxStore<T>, key: string): Promise<void>;
 }
 
 /**

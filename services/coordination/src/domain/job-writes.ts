@@ -18,9 +18,15 @@ export const mutateJob = (deps: CoordinationDeps, id: string, change: (job: JobR
  * A job's lease ends with its run, in the background: the job's record already says it is not
  * running, and a lease left behind by a crash is removed by the lease sweep.
  */
-export function endLease(deps: CoordinationDeps, held: { agent: string | null; leaseRevision: number | null } | null, jobId: string): void {
-  const agent = held?.agent;
-  if (agent) deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(leaseKey(agent, jobId), held.leaseRevision ?? undefined));
+export function endLease(deps: CoordinationDeps, held: Held, jobId: string): void {
+  if (held?.agent) deps.background.run(`lease ${jobId}`, () => removeLease(deps, held, jobId));
+}
+
+type Held = { agent: string | null; leaseRevision: number | null } | null;
+
+/** Removes the lease `held` describes (none: nothing to do). */
+export async function removeLease(deps: CoordinationDeps, held: Held, jobId: string): Promise<void> {
+  if (held?.agent) await deps.stores.leases.remove(leaseKey(held.agent, jobId), held.leaseRevision ?? undefined);
 }
 
 /** What a running job's lease was, read inside a change function (the record before the change). */

@@ -7,7 +7,7 @@ import { dispatchCreated } from './claim.js';
 import type { CoordinationDeps } from './deps.js';
 import { idempotentJobId } from './idempotency.js';
 import { afterFailure, assertCancellable, assertHeldBy, assertRetryable, requeue, transition } from './job-transitions.js';
-import { ended, endLease, heldBy, mutateJob } from './job-writes.js';
+import { ended, endLease, heldBy, mutateJob, removeLease } from './job-writes.js';
 import { UNCHANGED } from './mutate-record.js';
 import { assertMayShareWith, ownerOf, viewerFor } from './ownership.js';
 import { parseJobParams } from './params.js';
@@ -198,14 +198,20 @@ export async function retryJob(deps: CoordinationDeps, principal: Principal, id:
 
 export async function completeJob(deps: CoordinationDeps, agent: string, id: string, result: unknown): Promise<JobRecord> {
   let held: ReturnType<typeof heldBy> = null;
-  const { record } = await mutateJob(deps, id, (job) => {
-    // A repeated complete (the agent retrying after a lost answer) is answered, not refused.
-    if (job.status === 'succeeded' && job.agent === agent) return UNCHANGED;
-    assertHeldBy(job, agent);
-    held = heldBy(job);
-    return transition(deps, job, 'succeeded', { result, ...ended });
-  });
-  endLease(deps, held, id);
+  // The running job's lease covers the write (no outbox marker) and is removed once its events are out.
+  const afterSent = () => removeLease(deps, held, id);
+  const { record } = await mutateJob(
+    deps,
+    id,
+    (job) => {
+      // A repeated complete (the agent retrying after a lost answer) is answered, not refused.
+      if (job.status === 'succeeded' && job.agent === agent) return UNCHANGED;
+      assertHeldBy(job, agent);
+      held = heldBy(job);
+      return transition(deps, job, 'succeeded', { result, ...ended });
+    },
+    { coveredByLease: { afterSent } },
+  );
   return record;
 }
 
@@ -258,8 +264,14 @@ export async function requeueLostJob(deps: CoordinationDeps, jobId: string, agen
   } catch (err) {
     if (!(err instanceof Error && err.name === 'DomainError')) throw err; // the job no longer exists
   }
-  // Our lease, or (when the job moved on) whatever lease this agent still has for it.
-  endLease(deps, held ?? { agent, leaseRevision: null }, jobId);
+  // Our lease, or (when the job moved on) whatever lease this agent still has for it. A lease may
+  // cover a write whose events a crash left unsent (started, succeeded: see coveredByLease), so
+  // when this call wrote nothing, the job's outbox goes out before the lease goes.
+  if (changed) endLease(deps, held, jobId);
+  else deps.background.run(`lease ${jobId}`, async () => {
+    await deps.outbox.flush(deps.stores.jobs, jobId).catch(() => undefined); // a job that no longer exists owes nothing
+    await removeLease(deps, { agent, leaseRevision: null }, jobId);
+  });
   if (changed) deps.log.warn({ jobId, agent, reason }, 'requeued a job its agent lost');
   return changed;
 }

@@ -93,9 +93,15 @@ export async function sweepLeases(deps: CoordinationDeps, leaseChecks: Map<strin
         await requeueLostJob(deps, lease.jobId, lease.agent, reason);
         leaseChecks.delete(key);
       } else if (now - ms(lease.claimedAt) > 2 * heartbeatIntervalMs && now - (leaseChecks.get(key) ?? 0) > LEASE_RECHECK_MS) {
+        const firstCheck = !leaseChecks.has(key);
         leaseChecks.set(key, now);
         const job = (await deps.stores.jobs.get(lease.jobId))?.record;
-        if (!job || job.status !== 'running' || job.agent !== lease.agent) {
+        const holds = job?.status === 'running' && job.agent === lease.agent;
+        // A lease covers the started and succeeded writes instead of an outbox marker (see
+        // coveredByLease): what a crash left unsent goes out before the lease goes, and once, on
+        // this replica's first look, for a job still running.
+        if (job && (!holds || firstCheck)) await deps.outbox.flush(deps.stores.jobs, lease.jobId);
+        if (!holds) {
           await deps.stores.leases.remove(key, revision);
           leaseChecks.delete(key);
         }

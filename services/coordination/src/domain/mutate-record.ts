@@ -19,6 +19,13 @@ export interface MutateOptions<T> {
    * or pass the revision of a marker already written (first attempt; retries write a new one).
    */
   premark?: true | number;
+  /**
+   * The job's lease covers the change instead of an outbox marker: the lease was written before the
+   * change and is removed only after its outbox is published (`afterSent`), and the lease sweep
+   * publishes a job's outbox before it removes a lease a crash left (liveness.ts). Saves the
+   * marker's write and removal on the two busiest transitions (started, succeeded).
+   */
+  coveredByLease?: { afterSent?: () => Promise<unknown> };
 }
 
 /**
@@ -41,22 +48,40 @@ export async function mutateRecord<T extends WithOutbox>(
   // nothing owed and removes it): removing it here could remove the only marker of a concurrent
   // writer whose record write is in flight (markers supersede each other, history 1).
   let marker: number | undefined = typeof opts.premark === 'number' ? opts.premark : undefined;
-  for (let i = 0; i < 8; i++) {
+  // Without a record from the caller, the version this process last saw is tried first (no read):
+  // its write fails the compare-and-set if it is stale, and a refusal or "nothing to do" decided on
+  // it is decided again on a fresh read, so only a write it proves current comes of it.
+  let guess = opts.initial ? null : store.recent.get(key);
+  for (let i = 0, reads = 0; reads < 8; i++) {
     let found: Versioned<T> | null;
+    const guessed = guess !== null;
     if (i === 0 && opts.initial) found = opts.initial;
-    else if (opts.premark !== undefined && (i > 0 || opts.premark === true)) [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
-    else found = await store.get(key);
+    else if (guess) found = guess; // its write marks first (store.update), like an unmarked change
+    else if (!opts.coveredByLease && opts.premark !== undefined && (reads > 0 || opts.premark === true)) {
+      [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
+    } else found = await store.get(key);
+    guess = null;
+    if (!guessed) reads++;
     if (!found) throw notFound(what, key);
-    const next = change(unsent(store, found.record));
-    if (next === UNCHANGED) return { ...found, changed: false };
+    let next: T | typeof UNCHANGED;
+    try {
+      next = change(unsent(store, found.record));
+    } catch (err) {
+      if (guessed) continue;
+      throw err;
+    }
+    if (next === UNCHANGED) {
+      if (guessed) continue;
+      return { ...found, changed: false };
+    }
     let written: Written;
     try {
-      written = await store.update(key, next, found.revision, next.outbox.length > 0 ? marker : undefined);
+      written = await store.update(key, next, found.revision, opts.coveredByLease ? null : next.outbox.length > 0 && !guessed ? marker : undefined);
     } catch (err) {
       if (err instanceof RevisionConflict) continue;
       throw err;
     }
-    deps.outbox.send(store, key, { record: next, revision: written.revision }, written.marker);
+    deps.outbox.send(store, key, { record: next, revision: written.revision }, written.marker, opts.coveredByLease?.afterSent);
     return { record: next, revision: written.revision, changed: true };
   }
   throw conflict(`${what} ${key} is changing too fast; retry`);

@@ -22,9 +22,15 @@ interface RelayDeps {
  */
 export function outboxRelay(deps: RelayDeps): OutboxSender {
   return {
-    send(store, key, written, marker) {
-      if (written.record.outbox.length === 0) return;
-      deps.background.run(`outbox ${key}`, () => flushRecord(deps, store, key, written, marker));
+    send(store, key, written, marker, afterSent) {
+      if (written.record.outbox.length === 0 && !afterSent) return;
+      deps.background.run(`outbox ${key}`, async () => {
+        await flushRecord(deps, store, key, written, marker);
+        await afterSent?.();
+      });
+    },
+    async flush(store, key) {
+      await flushRecord(deps, store, key, undefined, null);
     },
   };
 }

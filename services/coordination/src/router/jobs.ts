@@ -40,6 +40,21 @@ export function jobsRouter(deps: CoordinationDeps) {
       return null;
     }
   };
+  /**
+   * A report and the claim that came with it, side by side: neither waits for the other's round
+   * trips (they touch different jobs). A report that fails answers its error, as when the claim
+   * came after it, and a job the claim took meanwhile goes straight back to its queue (the agent
+   * never sees it; if handing it back fails, the lease sweep finds it orphaned by the agent's heartbeats).
+   */
+  const reportAndClaim = async <R>(ctx: { agent: string; log: Logger }, report: Promise<R>, next: ClaimInput | undefined, signal: AbortSignal | undefined) => {
+    const claimed = claimAfterReport(ctx, next, signal);
+    try {
+      return { job: await report, next: await claimed };
+    } catch (err) {
+      void claimed.then((job) => job && releaseJob(deps, ctx.agent, job.jobId, 'its report failed').catch(() => undefined));
+      throw err;
+    }
+  };
   return router({
     trigger: callerProcedure
       .meta(meta('POST', '/jobs/trigger', 'Queue a job owned by the caller (params validated against its type; a task target must be one the caller may change; same idempotencyKey → same job)'))
@@ -108,16 +123,16 @@ export function jobsRouter(deps: CoordinationDeps) {
       .input(z.strictObject({ jobId: JobId, result: z.unknown().optional(), next: ClaimInput.optional() }))
       .output(Reported)
       .mutation(async ({ ctx, input, signal }) => {
-        const job = publicJob(await completeJob(deps, ctx.agent, input.jobId, input.result ?? null));
-        return { job, next: await claimAfterReport(ctx, input.next, signal) };
+        const { job, next } = await reportAndClaim(ctx, completeJob(deps, ctx.agent, input.jobId, input.result ?? null), input.next, signal);
+        return { job: publicJob(job), next };
       }),
     fail: agentProcedure
       .meta(meta('POST', '/jobs/fail', 'Agent: report failure (retried with backoff, dead-lettered after the last attempt); with `next`, also claim the next job'))
       .input(z.strictObject({ jobId: JobId, error: z.string().min(1).max(5_000), next: ClaimInput.optional() }))
       .output(Reported)
       .mutation(async ({ ctx, input, signal }) => {
-        const job = publicJob(await failJob(deps, ctx.agent, input.jobId, input.error));
-        return { job, next: await claimAfterReport(ctx, input.next, signal) };
+        const { job, next } = await reportAndClaim(ctx, failJob(deps, ctx.agent, input.jobId, input.error), input.next, signal);
+        return { job: publicJob(job), next };
       }),
     release: agentProcedure
       .meta(meta('POST', '/jobs/release', 'Agent: hand a running job back to the queue untouched (e.g. on shutdown)'))

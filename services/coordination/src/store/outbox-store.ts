@@ -44,17 +44,44 @@ export class SentLog {
   }
 }
 
+/**
+ * The last version of each record this process wrote or read (bounded, least recently touched
+ * forgotten first): a guess that saves the read before a compare-and-set. Never trusted: a write
+ * built on a stale guess fails its compare-and-set, and a decision that would not write (a refusal,
+ * nothing to do) is taken again on a fresh read (see mutateRecord).
+ */
+export class RecentRecords<T> {
+  private readonly entries = new Map<string, Versioned<T>>();
+
+  constructor(private readonly max = 5_000) {}
+
+  remember(key: string, version: Versioned<T>): void {
+    const known = this.entries.get(key);
+    if (known && known.revision > version.revision) return; // an older read arriving late
+    this.entries.delete(key);
+    this.entries.set(key, version);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  get(key: string): Versioned<T> | null {
+    return this.entries.get(key) ?? null;
+  }
+}
+
 export interface OutboxStore<T extends WithOutbox> {
   readonly records: TypedKv<T>;
   /** What this process has already published of these records' outboxes. */
   readonly sent: SentLog;
+  /** What this process last wrote or read of each record: a guess, see RecentRecords. */
+  readonly recent: RecentRecords<T>;
   get(key: string): Promise<Versioned<T> | null>;
   create(key: string, record: T): Promise<Written>;
   /**
    * Compare-and-set. The marker is written first — unless `marker` is the revision of one
-   * written for this change already (see mark).
+   * written for this change already (see mark), or null: the change is covered by another record
+   * that outlives its send (a job's lease: see mutateRecord's `coveredByLease`).
    */
-  update(key: string, record: T, revision: number, marker?: number): Promise<Written>;
+  update(key: string, record: T, revision: number, marker?: number | null): Promise<Written>;
   /** Writes the key's marker now (a caller that will change the record writes it while reading). */
   mark(key: string): Promise<number>;
   /** Markers at least `minAgeMs` old (younger ones are being flushed by their writer). */
@@ -71,18 +98,28 @@ export async function openOutboxStore<T extends WithOutbox>(js: JetStreamClient,
   // revision and without a tombstone (TypedKv.remove), so the sweep's scan stays O(pending).
   const mark = (key: string) => markers.put(key, 1);
   const markIfOwed = async (key: string, record: T) => (record.outbox.length > 0 ? mark(key) : null);
+  const recent = new RecentRecords<T>();
   return {
     records,
     sent: new SentLog(),
-    get: (key) => records.get(key),
+    recent,
+    async get(key) {
+      const found = await records.get(key);
+      if (found) recent.remember(key, found);
+      return found;
+    },
     mark,
     async create(key, record) {
       const marker = await markIfOwed(key, record);
-      return { revision: await records.create(key, record), marker };
+      const written = { revision: await records.create(key, record), marker };
+      recent.remember(key, { record, revision: written.revision });
+      return written;
     },
     async update(key, record, revision, premarked) {
-      const marker = premarked ?? (await markIfOwed(key, record));
-      return { revision: await records.update(key, record, revision), marker };
+      const marker = premarked === null ? null : (premarked ?? (await markIfOwed(key, record)));
+      const written = { revision: await records.update(key, record, revision), marker };
+      recent.remember(key, { record, revision: written.revision });
+      return written;
     },
     async pendingKeys(minAgeMs, now) {
       const all = await markers.scan();

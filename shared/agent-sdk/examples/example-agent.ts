@@ -1,12 +1,12 @@
 // The example agent: takes every job type and "does" it by echoing its params after a pause,
 // reporting progress halfway. On SIGTERM it finishes in-flight jobs for up to AGENT_DRAIN_MS and
 // releases the rest. Run:
-//   COORDINATION_URL=http://127.0.0.1:4103 AGENT_NAME=example-1 AGENT_ENROLMENT_TOKEN=enr_... tsx shared/agent-sdk/src/example-agent.ts
+//   COORDINATION_URL=http://127.0.0.1:4103 AGENT_NAME=example-1 AGENT_ENROLMENT_TOKEN=enr_... node --conditions=@platform/source --import tsx shared/agent-sdk/examples/example-agent.ts
 // (an operator makes the enrolment token with coordination's enrolment.create).
 import { createLogger, loadConfig } from '@platform/kit';
 import { z } from 'zod';
-import { startAgent, type Job, type JobContext } from './agent.js';
-import { enrolledTokens } from './enrolment.js';
+// Through the package's public exports, as an agent outside this repository would.
+import { enrolledTokens, startAgent, type Job, type JobContext } from '@platform/agent-sdk';
 
 const env = loadConfig(
   z
