@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InFlightJobs } from './in-flight.js';
-import type { AgentRuntime } from './runtime.js';
 import type { Job } from './types.js';
-import { messageOf, sleep } from './util.js';
+import { sleep } from './util.js';
 
 /**
  * The claims of this process (session). Claims are numbered within it; heartbeats say up to which
@@ -48,24 +47,5 @@ export class Claims {
   /** Waits for the tracked requests' answers, up to `ms`. */
   async answered(ms: number): Promise<void> {
     await Promise.race([Promise.allSettled([...this.pending]), sleep(ms)]);
-  }
-}
-
-/** One long-poll claim; null when it brought nothing or failed (after a back-off, unless stopping). */
-export async function claimOnce(rt: AgentRuntime): Promise<Job | null> {
-  const seq = rt.claims.open();
-  try {
-    // Not aborted on stop: the long poll ends within claimWaitMs, and a job it brings while
-    // stopping is handed straight back (aborting the request could lose a job already assigned).
-    const { job } = await rt.claims.tracked(rt.client.jobs.claim.mutate({ capabilities: rt.capabilities, waitMs: rt.claimWaitMs, session: rt.claims.session, seq }));
-    rt.claims.settle(seq, job);
-    return job;
-  } catch (err) {
-    rt.claims.settle(seq, null);
-    if (!rt.stopping.aborted) {
-      rt.log.warn({ err: messageOf(err) }, 'claim failed; backing off');
-      await sleep(1_000, rt.stopping);
-    }
-    return null;
   }
 }

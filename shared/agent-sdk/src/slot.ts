@@ -1,9 +1,9 @@
 import { contextFromHeaders, SpanKind, withSpan } from '@platform/kit';
-import { claimOnce } from './claims.js';
 import { execute } from './execute.js';
 import { release, report } from './report.js';
 import type { AgentRuntime } from './runtime.js';
 import type { Job } from './types.js';
+import { messageOf, sleep } from './util.js';
 
 /**
  * One slot: claims a job, runs it, reports it and takes the next one the report brought (or
@@ -45,4 +45,23 @@ function runJob(rt: AgentRuntime, job: Job, abort: AbortController, onReporting:
     onReporting();
     return report(rt, job, outcome, jobLog);
   });
+}
+
+/** One long-poll claim; null when it brought nothing or failed (after a back-off, unless stopping). */
+export async function claimOnce(rt: AgentRuntime): Promise<Job | null> {
+  const seq = rt.claims.open();
+  try {
+    // Not aborted on stop: the long poll ends within claimWaitMs, and a job it brings while
+    // stopping is handed straight back (aborting the request could lose a job already assigned).
+    const { job } = await rt.claims.tracked(rt.client.jobs.claim.mutate({ capabilities: rt.capabilities, waitMs: rt.claimWaitMs, session: rt.claims.session, seq }));
+    rt.claims.settle(seq, job);
+    return job;
+  } catch (err) {
+    rt.claims.settle(seq, null);
+    if (!rt.stopping.aborted) {
+      rt.log.warn({ err: messageOf(err) }, 'claim failed; backing off');
+      await sleep(1_000, rt.stopping);
+    }
+    return null;
+  }
 }

@@ -5,8 +5,12 @@ import type { Socket } from 'node:net';
  * Two patches to nats.js 2.x internals on the hot path of every request, found by profiling
  * coordination during a dispatch burst (services/coordination/README.md). Neither changes what goes
  * over the wire or what a caller sees. Both are installed once per process, for every connection,
- * and skipped if the internals are not there (another major version leaves nats.js as it is).
+ * and only on the nats.js minor they were written against and tested with (PATCHED_MINOR): any
+ * other version is left as it is, so an upgrade can cost speed but never correctness.
  */
+
+/** The nats.js release line these patches reproduce the internals of (package-lock pins 2.29.x). */
+const PATCHED_MINOR = '2.29.';
 
 interface Transport {
   socket?: Socket;
@@ -27,6 +31,14 @@ export function patchNatsHotPath(): void {
   if (installed) return;
   installed = true;
   const require = createRequire(import.meta.url);
+  const version = (() => {
+    try {
+      return (require('nats/package.json') as { version?: string }).version ?? '';
+    } catch {
+      return '';
+    }
+  })();
+  if (!version.startsWith(PATCHED_MINOR)) return;
   const load = <T>(path: string, name: string): T | undefined => {
     try {
       return (require(path) as Record<string, { prototype: T } | undefined>)[name]?.prototype;
