@@ -1,4 +1,5 @@
 import { BlockType, RelationshipType } from '@platform/contracts';
+import type { ManagedTransaction } from 'neo4j-driver';
 import type { Graph } from './neo4j.js';
 import { readGraph, writeTx } from './neo4j.js';
 
@@ -71,41 +72,56 @@ export function mergeBlockBatch(g: Graph, rows: ImportBlockRow[], importRun: str
 /**
  * Links whose endpoints both exist. `created` comes from the counters; `inRun` counts rows that
  * resolved to a relationship created by this run, so `inRun - created` are duplicates collapsed
- * within the run and `matched - inRun` relationships that an earlier run had created. One
- * statement per relationship type: with the type static the MERGE is planned as an expand between
- * the two bound nodes (FOREACH/CASE over all types in one statement, like dynamic types, let the
- * planner scan every relationship per row while the graph holds few of them; a CALL { … UNION … }
- * with one branch per type measured slower than separate statements). The statements of a batch
- * are sent together, pipelined in the one transaction, rather than each after the previous one's
- * answer: with eleven types that was eleven round trips per batch, and under load each waited its
- * turn in a busy Neo4j (see the README's import section for the figures).
+ * within the run and `matched - inRun` relationships that an earlier run had created.
+ *
+ * One statement per relationship type: with the type static the MERGE is planned as an expand
+ * between the two bound nodes (FOREACH/CASE over all types in one statement, like dynamic types,
+ * let the planner scan every relationship per row while the graph holds few of them; a
+ * CALL { … UNION … } with one branch per type measured slower than separate statements). The
+ * statements of a batch are sent together, pipelined in the one transaction, rather than each
+ * after the previous one's answer. The MERGE returns only its row count: reading `l.importRun`
+ * after setting it made Neo4j buffer every row (an Eager) and halved the statement's rate, so
+ * `inRun` is asked for afterwards, and only for the types where some row met an existing
+ * relationship (where every matched row created one, `inRun` is `created`). README, import section.
  */
 export function mergeLinkBatch(g: Graph, rows: ImportLinkRow[], importRun: string): Promise<{ created: number; matched: number; inRun: number }> {
   const byType = groupBy(rows, (r) => r.type, RelationshipType.options, 'relationship type');
   return writeTx(g, 'import.links', async (tx) => {
-    const results = await Promise.all(
-      [...byType].map(([type, group]) =>
-        tx.run(
+    const merged = await Promise.all(
+      [...byType].map(async ([type, group]) => {
+        const res = await tx.run(
           `${KEEP_PLAN}
            UNWIND $rows AS r
            MATCH (a:Block {id: r.sourceId})
            MATCH (b:Block {id: r.targetId})
            MERGE (a)-[l:${type}]->(b)
            ON CREATE SET l += r.props, l.importRun = $importRun, l.createdAt = datetime(r.createdAt)
-           RETURN count(l) AS matched, sum(CASE WHEN l.importRun = $importRun THEN 1 ELSE 0 END) AS inRun`,
+           RETURN count(*) AS matched`,
           { rows: group, importRun },
-        ),
-      ),
+        );
+        const matched = (res.records[0]?.get('matched') as number | undefined) ?? 0;
+        return { type, group, matched, created: res.summary.counters.updates().relationshipsCreated };
+      }),
     );
-    const out = { created: 0, matched: 0, inRun: 0 };
-    for (const res of results) {
-      const rec = res.records[0];
-      out.created += res.summary.counters.updates().relationshipsCreated;
-      out.matched += (rec?.get('matched') as number | undefined) ?? 0;
-      out.inRun += (rec?.get('inRun') as number | undefined) ?? 0;
-    }
-    return out;
+    const inRun = await Promise.all(merged.map((m) => (m.matched === m.created ? m.created : linksOfRun(tx, m.type, m.group, importRun))));
+    return {
+      created: merged.reduce((n, m) => n + m.created, 0),
+      matched: merged.reduce((n, m) => n + m.matched, 0),
+      inRun: inRun.reduce((n, i) => n + i, 0),
+    };
   });
+}
+
+/** How many of the rows resolve to a relationship of `type` that this run created (now or in an earlier batch). */
+async function linksOfRun(tx: ManagedTransaction, type: RelationshipType, rows: ImportLinkRow[], importRun: string): Promise<number> {
+  const res = await tx.run(
+    `${KEEP_PLAN}
+     UNWIND $rows AS r
+     MATCH (:Block {id: r.sourceId})-[l:${type}]->(:Block {id: r.targetId})
+     RETURN sum(CASE WHEN l.importRun = $importRun THEN 1 ELSE 0 END) AS inRun`,
+    { rows: rows.map((r) => ({ sourceId: r.sourceId, targetId: r.targetId })), importRun },
+  );
+  return (res.records[0]?.get('inRun') as number | undefined) ?? 0;
 }
 
 /** For each expected (id, type): the type label the graph holds, or null when the block is absent. */
