@@ -80,7 +80,8 @@ export function mergeBlockBatch(g: Graph, rows: ImportBlockRow[], importRun: str
  * CALL { … UNION … } with one branch per type measured slower than separate statements). The
  * statements of a batch are sent together, pipelined in the one transaction, rather than each
  * after the previous one's answer. The MERGE returns only its row count: reading `l.importRun`
- * after setting it made Neo4j buffer every row (an Eager) and halved the statement's rate, so
+ * after setting it makes Neo4j buffer every row first (an Eager); without it the statements ran
+ * 1.0–1.2× as fast on a quiet machine and 1.5–2× under load (interleaved, same batches). So
  * `inRun` is asked for afterwards, and only for the types where some row met an existing
  * relationship (where every matched row created one, `inRun` is `created`). README, import section.
  */
