@@ -8,6 +8,10 @@ import { join } from 'node:path';
  * Writes a legacy-shaped SQLite store (same tables and columns as the sample) of `blocks` blocks
  * and about 1.5 links per block, with the sample's mix of types and timestamp formats and a small
  * share of awkward rows. Every session id starts with `prefix` so the bench can delete by it.
+ * Two kinds of text: `small-vocabulary` draws 30–80 words from a 5,000-word list (which flatters
+ * Neo4j's full-text index: few distinct terms); `text-heavy` follows a measured `TextProfile`
+ * (see text-profile.ts): fresh random words, so the vocabulary grows with the store as in the
+ * sample, and content lengths drawn from the sample's own, including its 100 KB+ contents.
  */
 const LEGACY_TYPES = ['content', 'synthesis', 'pattern', 'insight', 'fact', 'decision', 'option', 'assumption', 'action', 'task', 'external', 'evidence', 'proposal', 'question', 'risk', 'requirement', 'constraint', 'mood'];
 const LINK_TYPES = ['supports', 'contradicts', 'depends_on', 'derived_from', 'addresses', 'requires', 'replaces', 'validates', 'relates_to', 'part_of', 'blocks', 'Supports'];
@@ -30,6 +34,14 @@ export const VOCABULARY = Array.from({ length: 5_000 }, (_, i) => {
   return Array.from({ length: len }, () => String.fromCharCode(97 + Math.floor(r() * 26))).join('');
 });
 
+/** What `text-heavy` content looks like: measured from the sample (text-profile.ts). */
+export interface TextProfile {
+  /** Content lengths in characters, one per sample block; generated contents draw from these. */
+  contentLengths: number[];
+  /** Links per block in the sample. */
+  linksPerBlock: number;
+}
+
 export interface GeneratedStore {
   file: string;
   dir: string;
@@ -37,12 +49,43 @@ export interface GeneratedStore {
   links: number;
   /** A uniform sample of block ids (for get-by-id). */
   sampleIds: string[];
+  /** Characters of content in all, and how many contents are over 100,000 characters. */
+  contentChars: number;
+  longContents: number;
 }
 
-export function generateLegacyStore(opts: { blocks: number; prefix: string; seed?: number; sampleSize?: number }): GeneratedStore {
+export function generateLegacyStore(opts: { blocks: number; prefix: string; seed?: number; sampleSize?: number; text?: TextProfile }): GeneratedStore {
   const rand = prng(opts.seed ?? 7);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
-  const words = (n: number) => Array.from({ length: n }, () => pick(VOCABULARY)).join(' ');
+  const profile = opts.text;
+  // Text-heavy words are made up on the spot (2–9 random letters, as in the sample): almost every
+  // word is new, so the full-text index's term dictionary grows with the store.
+  const freshWord = () => {
+    const len = 2 + Math.floor(rand() * 8);
+    let w = '';
+    for (let i = 0; i < len; i++) w += String.fromCharCode(97 + Math.floor(rand() * 26));
+    return w;
+  };
+  const words = (n: number) => Array.from({ length: n }, () => (profile ? freshWord() : pick(VOCABULARY))).join(' ');
+  /** Words up to exactly `chars` characters. */
+  const textOf = (chars: number) => {
+    const parts: string[] = [];
+    let len = -1;
+    while (len < chars) {
+      const w = freshWord();
+      parts.push(w);
+      len += w.length + 1;
+    }
+    return parts.join(' ').slice(0, chars);
+  };
+  let contentChars = 0;
+  let longContents = 0;
+  const content = () => {
+    const c = profile ? textOf(pick(profile.contentLengths)) : words(30 + Math.floor(rand() * 50));
+    contentChars += c.length;
+    if (c.length > 100_000) longContents++;
+    return c;
+  };
   const dir = mkdtempSync(join(tmpdir(), 'legacy-bench-'));
   const file = join(dir, 'generated.sqlite');
   const db = new sqlite.Database(file);
@@ -80,7 +123,7 @@ export function generateLegacyStore(opts: { blocks: number; prefix: string; seed
         rand() < 0.1 ? null : `idea-${Math.floor(rand() * 40)}`,
         pick(LEGACY_TYPES),
         rand() < 0.05 ? null : words(3 + Math.floor(rand() * 6)),
-        words(30 + Math.floor(rand() * 50)),
+        content(),
         rand() < 0.01 ? '{"tags": ["x"' : JSON.stringify({ tags: [pick(VOCABULARY)], source: 'bench' }),
         pick(STATUSES),
         rand() < 0.1 ? null : Math.round((rand() * 1.3 - 0.1) * 1000) / 1000,
@@ -92,7 +135,7 @@ export function generateLegacyStore(opts: { blocks: number; prefix: string; seed
     }
     b.finalize();
     const l = db.prepare('INSERT INTO memory_links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    const links = Math.round(opts.blocks * 1.5);
+    const links = Math.round(opts.blocks * (profile?.linksPerBlock ?? 1.5));
     for (let i = 0; i < links; i++) {
       const src = pick(ids);
       const r = rand();
@@ -101,7 +144,7 @@ export function generateLegacyStore(opts: { blocks: number; prefix: string; seed
     }
     l.finalize();
     db.exec('COMMIT');
-    return { file, dir, blocks: opts.blocks, links, sampleIds };
+    return { file, dir, blocks: opts.blocks, links, sampleIds, contentChars, longContents };
   } finally {
     db.close();
   }

@@ -2,7 +2,7 @@ import type { BlockType, RelationshipType } from '@platform/contracts';
 import { blockLabels, blocksForSpotCheck, linksPresent } from '../store/legacy-import.js';
 import type { Graph } from '../store/neo4j.js';
 import { cleanBlock, cleanLink, IMPORTED_BY, type CleanBlock, type CleanContext } from './clean.js';
-import type { ImportOwner } from './importer.js';
+import type { ImportOwner } from './options.js';
 import type { ProgressSink } from './progress.js';
 import type { ImportReport } from './report.js';
 import type { LegacySource } from './sqlite-source.js';

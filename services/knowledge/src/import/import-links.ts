@@ -1,0 +1,42 @@
+import { mergeLinkBatch, type ImportLinkRow } from '../store/legacy-import.js';
+import type { Graph } from '../store/neo4j.js';
+import { Batcher } from './batcher.js';
+import { cleanLink, text, type LinkContext } from './clean.js';
+import type { ResolvedOptions } from './options.js';
+import { toImportLinkRow } from './rows.js';
+import type { LegacySource } from './sqlite-source.js';
+import { countAcceptedLink, countRejectedLink, emptyLinkTally, type LinkTally } from './tally.js';
+
+/**
+ * Phase 2, after every block is written: stream the legacy links, clean each (endpoints that were
+ * rejected as blocks reject the link) and write the valid ones in batches. The store's answer per
+ * batch tells apart links created now, duplicates within this run and links an earlier run made.
+ */
+export async function importLinks(graph: Graph, source: LegacySource, ctx: LinkContext, opts: ResolvedOptions, runId: string): Promise<{ tally: LinkTally; seconds: number }> {
+  const tally = emptyLinkTally();
+  const writer = new Batcher<ImportLinkRow>(opts.batchSize, async (rows) => {
+    const r = await mergeLinkBatch(graph, rows, runId);
+    tally.created += r.created;
+    tally.duplicatesCollapsed += r.inRun - r.created;
+    tally.alreadyPresent += r.matched - r.inRun;
+    tally.endpointsMissingInGraph += rows.length - r.matched;
+    opts.progress.advance(rows.length);
+  });
+  const t0 = performance.now();
+  opts.progress.start('links', source.counts.links);
+  for (const row of source.links()) {
+    tally.read++;
+    const r = cleanLink(row, ctx);
+    if (!r.ok) {
+      const reject = { legacyId: text(row.id), source: text(row.source_block_id), target: text(row.target_block_id), type: text(row.link_type), reason: r.reason };
+      countRejectedLink(tally, reject, opts.maxListedRejects);
+      opts.progress.advance(1);
+      continue;
+    }
+    countAcceptedLink(tally, r.link);
+    await writer.push(toImportLinkRow(r.link, opts.owner));
+  }
+  await writer.flush();
+  opts.progress.stop();
+  return { tally, seconds: (performance.now() - t0) / 1000 };
+}
