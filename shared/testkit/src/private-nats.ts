@@ -129,6 +129,9 @@ export async function startPrivateNats(portOrOptions: number | PrivateNatsOption
     await exited;
   };
   try {
+    // A server left on a fixed port (an earlier run that never reached destroy()) would answer the
+    // port probe below, so the test would silently run against its old streams and durables.
+    if (o.port !== undefined && !(await portFree(port))) throw new Error(`port ${port} is already in use (a nats-server left by an earlier run?): refusing to share it`);
     await start();
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
