@@ -17,4 +17,6 @@ done
 # Coordination's bench drives it with the agent SDK, which depends on coordination: it lives here,
 # outside both packages, so neither reaches into the other.
 run coordination scripts/bench/coordination.ts
+# 10,000 sagas in flight across two operations replicas behind one address, memory per replica.
+run replicas scripts/bench/replicas.ts
 npx tsx --conditions=@platform/source scripts/bench-report.ts

@@ -172,6 +172,9 @@ export async function startPrivateNats(portOrOptions: number | PrivateNatsOption
   const args = ['-c', conf, '-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), ...(logDir ? ['-l', join(logDir, `nats-${port}.log`)] : [])];
   const server = natsProcess(args, port);
   try {
+    // A server left on a fixed port (an earlier run that never reached destroy()) would answer the
+    // port probe, so the test would silently run against its old streams and durables.
+    if (o.port !== undefined && !(await portFree(port))) throw new Error(`port ${port} is already in use (a nats-server left by an earlier run?): refusing to share it`);
     await server.start();
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });

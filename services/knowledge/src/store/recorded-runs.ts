@@ -159,7 +159,8 @@ class Recorder {
       const seq = await this.change(parent.runId, 'added', { id: s.id, parentId: s.id === root.id ? parent.id : s.parentId, name: s.name, status: s.status, output: s.output }, null);
       await this.tx.run('MATCH (s:WorkflowStep {id: $id}) SET s.addedSeq = toInteger($seq)', { id: s.id, seq });
     }
-    await this.tx.run('MATCH (c:StepChange {runId: $from}) DELETE c', { from: root.runId });
+    // `seq IS NOT NULL` lets the planner use the (runId, seq) unique index; on runId alone it scans every StepChange.
+    await this.tx.run('MATCH (c:StepChange {runId: $from}) WHERE c.seq IS NOT NULL DELETE c', { from: root.runId });
     await this.tx.run('MATCH (r:WorkflowRun {id: $from}) DETACH DELETE r', { from: root.runId });
   }
 

@@ -45,6 +45,12 @@ export function poolRunner(pool: pg.Pool): SqlPool {
     async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opening?: string): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out client has no pool listener: a connection the server ends mid-transaction
+      // (failover, restart, pg_terminate_backend) between two statements would emit an unhandled
+      // 'error' and crash the process. Kept here instead, so the transaction fails and the
+      // connection is discarded on release.
+      const onError = (err: Error) => (broken = err);
+      client.on('error', onError);
       try {
         await client.query(opening ? `BEGIN; ${opening}` : 'BEGIN');
         const result = await fn(runnerOf(client));
@@ -54,7 +60,8 @@ export function poolRunner(pool: pg.Pool): SqlPool {
         await client.query('ROLLBACK').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
         throw err;
       } finally {
-        client.release(broken); // a connection that could not even roll back is discarded
+        client.off('error', onError);
+        client.release(broken); // a connection that broke or could not even roll back is discarded
       }
     },
   };

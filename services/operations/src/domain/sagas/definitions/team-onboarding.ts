@@ -34,24 +34,28 @@ export function teamOnboardingSaga(deps: CoreDeps) {
       {
         name: 'create_team',
         timeoutMs: 10_000,
-        action: (ctx) =>
-          asUser(
-            deps.db,
-            as(ctx),
-            async (s) => {
-              const id = uuidFromKey(ctx.idempotencyKey);
-              if (await findTeam(s, id)) return { teamId: id };
-              try {
-                await insertTeam(s, ctx.payload.teamName, id);
-              } catch (err) {
-                const e = toDomainError(err) as { code?: string };
-                if (e.code === 'CONFLICT') throw new PermanentStepError(`team name "${ctx.payload.teamName}" is taken`);
-                throw e;
-              }
-              return { teamId: id };
-            },
-            { write: true },
-          ),
+        action: async (ctx) => {
+          const id = uuidFromKey(ctx.idempotencyKey);
+          try {
+            await asUser(
+              deps.db,
+              as(ctx),
+              async (s) => {
+                if (!(await findTeam(s, id))) await insertTeam(s, ctx.payload.teamName, id);
+              },
+              { write: true },
+            );
+            return { teamId: id };
+          } catch (err) {
+            const e = toDomainError(err) as { code?: string };
+            if (e.code !== 'CONFLICT') throw e;
+            // The same step may run twice at once (a replica whose lease expired while it still
+            // worked, and the one that took over): the conflict is then with the team the other run
+            // just made under this step's id, which is this step's result. Only another team's name is taken.
+            if (await asUser(deps.db, as(ctx), (s) => findTeam(s, id))) return { teamId: id };
+            throw new PermanentStepError(`team name "${ctx.payload.teamName}" is taken`);
+          }
+        },
         compensate: (ctx) => asUser(deps.db, as(ctx), async (s) => void (await deleteTeam(s, teamOf(ctx)))),
       },
       {
