@@ -8,8 +8,7 @@ import pg from 'pg';
 import type { OperationsRouter } from '@platform/operations/router';
 import { createServiceClient } from '@platform/kit';
 import { devToken, round, startPrivateNats, storeEnv, writeBenchResult } from '@platform/testkit';
-import { deploy } from '../prisma/commands.js';
-import { createScratchDatabase, withDatabase } from '../prisma/scratch-db.js';
+import { createScratchDatabase, deploy, withDatabase } from '@platform/operations/migrate';
 import { startReplicaSystem } from '../../tests/lib/replica-system.js';
 
 const SAGAS = Number(process.env['REPLICA_BENCH_SAGAS'] ?? 10_000);
