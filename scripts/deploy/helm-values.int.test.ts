@@ -270,15 +270,15 @@ describe('the charts as a fresh checkout has them', () => {
   it("operations' Postgres connections at the most replicas fit under max_connections, or the render fails naming the numbers", () => {
     // Each replica: poolMax + max(2, ceil(poolMax / 2)) + 1 (main pool, event store pool, LISTEN).
     const scaled = ['--set', 'operations.autoscaling.enabled=true', '--set', 'operations.autoscaling.maxReplicas=8'];
-    // 8 replicas + 2 surge = 10, x (4 + 2 + 1) = 70 <= 100 - 15: renders, with the pool size in the ConfigMap.
+    // 8 replicas + 2 surge = 10, x (4 + 2 + 1) = 70 <= 100 - 10: renders, with the pool size in the ConfigMap.
     const fits = template('platform', ...scaled, '--set', 'operations.database.poolMax=4');
     expect(fits.code, fits.stderr).toBe(0);
     const config = Object.assign({}, ...objects(fits.stdout).filter((o) => o.kind === 'ConfigMap').map((o) => o.data ?? {})) as Record<string, string>;
     expect(config['DATABASE_POOL_MAX']).toBe('4');
-    // poolMax 6: 10 x (6 + 3 + 1) = 100 > 85: refused before anything reaches the cluster.
+    // poolMax 6: 10 x (6 + 3 + 1) = 100 > 90: refused before anything reaches the cluster.
     const over = template('platform', ...scaled, '--set', 'operations.database.poolMax=6');
     expect(over.code).not.toBe(0);
-    expect(over.stderr).toMatch(/could open 100 Postgres connections \(10 replicas at most, incl\. rolling-update surge, x 10 each for database\.poolMax=6\), more than database\.maxConnections \(100\) minus database\.reservedConnections \(15\)/);
+    expect(over.stderr).toMatch(/could open 100 Postgres connections \(10 replicas at most, incl\. rolling-update surge, x 10 each for database\.poolMax=6\), more than database\.maxConnections \(100\) minus database\.reservedConnections \(10\)/);
     // The same values fit a server that allows more.
     expect(template('platform', ...scaled, '--set', 'operations.database.poolMax=6', '--set', 'operations.database.maxConnections=200').code).toBe(0);
   });
