@@ -285,7 +285,8 @@ async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> 
   const core = { db, sql: poolRunner(pool), clock: () => new Date(), newId: () => crypto.randomUUID() };
   const registry = new SagaRegistry([benchSaga]);
   const start = (n: number) => startSaga({ ...core, registry, pokeSagas: () => undefined }, { kind: 'user', id: `bench-user-${n % 10}`, roles: [] }, { sagaType: 'bench_three_steps', payload: { n } });
-  const owner = new pg.Client({ connectionString: ownerUrl });
+  // The owner sees saga rows only through the break-glass setting (FORCEd row-level security).
+  const owner = new pg.Client({ connectionString: ownerUrl, options: '-c app.owner_bypass=on' });
   await owner.connect();
   try {
     // 1. Intrinsic step cost: one saga at a time on an otherwise idle replica.
@@ -296,7 +297,11 @@ async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> 
     for (let i = 0; i < SOLO; i++) {
       await start(-1 - i);
       solo.orchestrator.poke();
-      while ((await countCompleted(owner)) < i + 1) await new Promise((r) => setTimeout(r, 5));
+      const until = performance.now() + 30_000;
+      while ((await countCompleted(owner)) < i + 1) {
+        if (performance.now() > until) throw new Error(`solo saga ${i + 1} did not complete within 30 s`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
     }
     await solo.orchestrator.stop();
     await solo.close();
