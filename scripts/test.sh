@@ -43,6 +43,8 @@ npx turbo run typecheck --output-logs=errors-only
 npx tsc -p scripts/tsconfig.json
 npx tsc -p tests/tsconfig.json
 npx eslint .
+# One formatter (Prettier, .prettierrc.json): `npm run format` writes what this checks.
+npx prettier --check .
 # No circles, packages reached by name and exports only, router/ on top (.dependency-cruiser.mjs).
 npm run --silent lint:deps
 
