@@ -23,8 +23,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { regex: '^(\\.\\./)+(scripts|tests)/', message: 'Packages do not import scripts/ or tests/: use @platform/testkit (or move the helper there).' },
-            { regex: '^(\\.\\./)+(services|shared)/', message: "Reach another package by its name and public exports (package.json \"exports\"), not by path." },
+            {
+              regex: '^(\\.\\./)+(scripts|tests)/',
+              message: 'Packages do not import scripts/ or tests/: use @platform/testkit (or move the helper there).',
+            },
+            {
+              regex: '^(\\.\\./)+(services|shared)/',
+              message: 'Reach another package by its name and public exports (package.json "exports"), not by path.',
+            },
           ],
         },
       ],

@@ -10,7 +10,12 @@ const BenchFile = z.object({
   ranAt: z.string(),
   machine: z.object({ cpus: z.number(), cpuModel: z.string(), memGiB: z.number(), node: z.string(), loadAvg1m: z.number() }),
   tables: z.array(
-    z.object({ title: z.string(), columns: z.array(z.string()), rows: z.array(z.array(z.union([z.string(), z.number()]))), notes: z.array(z.string()).optional() }),
+    z.object({
+      title: z.string(),
+      columns: z.array(z.string()),
+      rows: z.array(z.array(z.union([z.string(), z.number()]))),
+      notes: z.array(z.string()).optional(),
+    }),
   ),
 });
 type BenchFile = z.infer<typeof BenchFile>;
@@ -27,7 +32,10 @@ const md: string[] = [];
 const m = files[0]!.machine;
 md.push('# Benchmark report', '');
 md.push(`Generated ${new Date().toISOString()} by \`npm run bench\`.`, '');
-md.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB RAM, Node ${m.node}. Every figure is measured on loopback against the local stores, next to its in-run baseline.`, '');
+md.push(
+  `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB RAM, Node ${m.node}. Every figure is measured on loopback against the local stores, next to its in-run baseline.`,
+  '',
+);
 md.push('![latency percentiles](bench-latency.svg)', '');
 for (const f of files) {
   md.push(`## ${f.area}`, '', `Ran ${f.ranAt} (load average ${f.machine.loadAvg1m}).`, '');
@@ -58,8 +66,12 @@ const rowH = 16 * 3 + 14;
 const width = 900;
 const left = 380;
 const colors: Record<string, string> = { p50: '#4e79a7', p95: '#f28e2b', p99: '#e15759' };
-const svg = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${bars.length * rowH + 40}" font-family="sans-serif" font-size="11">`];
-svg.push(`<text x="10" y="16" font-size="13">Latency percentiles (ms, log scale: figures span ${max.toFixed(0)}× the smallest bar's unit)</text>`);
+const svg = [
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${bars.length * rowH + 40}" font-family="sans-serif" font-size="11">`,
+];
+svg.push(
+  `<text x="10" y="16" font-size="13">Latency percentiles (ms, log scale: figures span ${max.toFixed(0)}× the smallest bar's unit)</text>`,
+);
 bars.forEach((b, i) => {
   const y = 30 + i * rowH;
   svg.push(`<text x="10" y="${y + 20}">${b.label.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`);

@@ -26,7 +26,12 @@ try {
   const agent = spawnNode(
     'example-agent',
     EXAMPLE_AGENT_ARGS,
-    { ...agentNatsEnv(), COORDINATION_URL: coordinationUrl, AGENT_NAME: 'example-agent-1', AGENT_ENROLMENT_TOKEN: await enrolAgent(coordinationUrl, 'example-agent-1') },
+    {
+      ...agentNatsEnv(),
+      COORDINATION_URL: coordinationUrl,
+      AGENT_NAME: 'example-agent-1',
+      AGENT_ENROLMENT_TOKEN: await enrolAgent(coordinationUrl, 'example-agent-1'),
+    },
     'example-agent',
   );
   procs.push(agent);
@@ -34,13 +39,16 @@ try {
   const stores = storeEnv();
   const redact = (url = '') => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
   console.log('\nAgent platform is running:');
-  for (const p of procs.filter((x) => x.url)) console.log(`  ${p.name.padEnd(13)} ${p.url}/trpc   (health ${p.url}/healthz, ready ${p.url}/readyz)   log ${p.logFile}`);
+  for (const p of procs.filter((x) => x.url))
+    console.log(`  ${p.name.padEnd(13)} ${p.url}/trpc   (health ${p.url}/healthz, ready ${p.url}/readyz)   log ${p.logFile}`);
   console.log(`  example agent log ${agent.logFile}`);
   console.log('Stores:');
   console.log(`  postgres  ${redact(stores['DATABASE_URL'])}`);
   console.log(`  nats      ${redact(stores['NATS_URL'])}`);
   console.log(`  neo4j     ${stores['NEO4J_URI']} (user ${stores['NEO4J_USER']})`);
-  console.log(`Console (runs, agents, queues): http://127.0.0.1:${SERVICE_PORTS.knowledge}/console/   sign in with a token from: npm run --silent dev-token -- user alice`);
+  console.log(
+    `Console (runs, agents, queues): http://127.0.0.1:${SERVICE_PORTS.knowledge}/console/   sign in with a token from: npm run --silent dev-token -- user alice`,
+  );
   console.log('Token for calls: npm run dev-token -- user alice   |   walk the slice: npm run demo   |   Ctrl-C stops everything');
   await new Promise(() => undefined);
 } catch (err) {

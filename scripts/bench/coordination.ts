@@ -8,7 +8,16 @@
 //      latency and the coordination process's CPU, next to what a bare node:http server and bare
 //      nats.js KV puts cost at the same rate here.
 import type { CoordinationRouter } from '@platform/coordination/router';
-import { AckPolicy, connectNats, KvWatchInclude, createLogger, createServiceClient, ensureConsumer, ensureStream, RetentionPolicy } from '@platform/kit';
+import {
+  AckPolicy,
+  connectNats,
+  KvWatchInclude,
+  createLogger,
+  createServiceClient,
+  ensureConsumer,
+  ensureStream,
+  RetentionPolicy,
+} from '@platform/kit';
 import { execSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type BenchTable, devToken, percentile, round, startPrivateNats, writeBenchResult } from '@platform/testkit';
@@ -43,7 +52,16 @@ const CPU_PROF_DIR = process.env['COORDINATION_CPU_PROF'];
 const log = createLogger('bench', 'warn');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (v: number) => round(v, 2);
-const latencyRow = (label: string, rate: string, values: number[], target = '', result = '') => [label, rate, values.length, ms(percentile(values, 50)), ms(percentile(values, 95)), ms(percentile(values, 99)), target, result];
+const latencyRow = (label: string, rate: string, values: number[], target = '', result = '') => [
+  label,
+  rate,
+  values.length,
+  ms(percentile(values, 50)),
+  ms(percentile(values, 95)),
+  ms(percentile(values, 99)),
+  target,
+  result,
+];
 
 /** Calls `fire(i)` `count` times at `perSecond`, on an absolute schedule (a slow call does not slow the rest). */
 async function paced(count: number, perSecond: number, fire: (i: number) => Promise<unknown>): Promise<void> {
@@ -173,7 +191,12 @@ try {
   /** Triggers one job; a network error is retried with the same idempotency key, so it never makes two jobs. */
   // A client that triggers many jobs at once sends them as tRPC batches (the kit's batch client: up
   // to 20 calls, the server's MAX_BATCH_CALLS, per HTTP request); the paced runs trigger one at a time.
-  const batchClient = createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken: async () => userToken, timeoutMs: 30_000, batch: { maxItems: 20 } });
+  const batchClient = createServiceClient<CoordinationRouter>({
+    baseUrl: coordination.url,
+    getToken: async () => userToken,
+    timeoutMs: 30_000,
+    batch: { maxItems: 20 },
+  });
   const trigger = async (triggeredAt: Map<string, number>, via = client) => {
     const t0 = performance.now();
     const idempotencyKey = `bench-${process.pid}-${triggers++}`;
@@ -200,7 +223,11 @@ try {
       await waitStarted(ids);
     });
     const own = process.cpuUsage(own0);
-    return { latency: ids.map((id) => startedAt.get(id)! - at.get(id)!), cpu, clientCpu: (100 * (own.user + own.system)) / 1000 / (performance.now() - t0) };
+    return {
+      latency: ids.map((id) => startedAt.get(id)! - at.get(id)!),
+      cpu,
+      clientCpu: (100 * (own.user + own.system)) / 1000 / (performance.now() - t0),
+    };
   };
   // The first load after start runs while V8 is still compiling the service's hot paths: reported,
   // then the same run again on the warm process (the one the target is about).
@@ -218,11 +245,16 @@ try {
     const own0 = process.cpuUsage();
     const [c0, n0] = [cpuMs(pid), cpuMs(nats.pid)];
     const start = performance.now();
-    for (let i = 0; i < BURST; i += 50) ids.push(...(await Promise.all(Array.from({ length: Math.min(50, BURST - i) }, () => trigger(burstAt, via)))));
+    for (let i = 0; i < BURST; i += 50)
+      ids.push(...(await Promise.all(Array.from({ length: Math.min(50, BURST - i) }, () => trigger(burstAt, via)))));
     await waitStarted(ids);
     const elapsed = performance.now() - start;
     const own = process.cpuUsage(own0);
-    const cpu = { coordination: (100 * (cpuMs(pid) - c0)) / elapsed, nats: (100 * (cpuMs(nats.pid) - n0)) / elapsed, bench: (100 * (own.user + own.system)) / 1000 / elapsed };
+    const cpu = {
+      coordination: (100 * (cpuMs(pid) - c0)) / elapsed,
+      nats: (100 * (cpuMs(nats.pid) - n0)) / elapsed,
+      bench: (100 * (own.user + own.system)) / 1000 / elapsed,
+    };
     return { seconds: (Math.max(...ids.map((id) => startedAt.get(id)!)) - start) / 1000, cpu };
   };
   const burstSlots = await burst();
@@ -255,7 +287,8 @@ try {
   spy.unsubscribe();
   const processedSingle = await stopAgents();
   const perJob = [...seen].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, round(n / ROUND_TRIP_JOBS, 2)] as const);
-  const cpuNote = (c: { coordination: number; nats: number; bench: number }) => `coordination ${round(c.coordination, 0)} %, nats-server ${round(c.nats, 0)} %, bench ${round(c.bench, 0)} %`;
+  const cpuNote = (c: { coordination: number; nats: number; bench: number }) =>
+    `coordination ${round(c.coordination, 0)} %, nats-server ${round(c.nats, 0)} %, bench ${round(c.bench, 0)} %`;
   const ratio = (seconds: number) => BURST / seconds / rawRate;
   const met = (ok: boolean) => (ok ? 'met' : 'not met');
 
@@ -264,8 +297,18 @@ try {
     columns: ['measurement', 'rate', 'count', 'p50 ms', 'p95 ms', 'p99 ms', 'target', 'result'],
     rows: [
       latencyRow(`raw JetStream publish → consume (baseline), ${PACED_SHARE * 100} % of the raw burst rate`, `${RATE}/s`, rawPaced),
-      latencyRow(`coordination jobs.trigger → agent handler started (${AGENTS} agents × ${SLOTS} slots), warm, ${PACED_SHARE * 100} % of raw`, `${RATE}/s`, warm.latency, `p95 < ${LATENCY_TARGET_MS} ms`, met(percentile(warm.latency, 95) < LATENCY_TARGET_MS)),
-      latencyRow(`the same, first load after start (cold: JIT warming; coordination CPU ${round(cold.cpu, 1)} %)`, `${RATE}/s`, cold.latency),
+      latencyRow(
+        `coordination jobs.trigger → agent handler started (${AGENTS} agents × ${SLOTS} slots), warm, ${PACED_SHARE * 100} % of raw`,
+        `${RATE}/s`,
+        warm.latency,
+        `p95 < ${LATENCY_TARGET_MS} ms`,
+        met(percentile(warm.latency, 95) < LATENCY_TARGET_MS),
+      ),
+      latencyRow(
+        `the same, first load after start (cold: JIT warming; coordination CPU ${round(cold.cpu, 1)} %)`,
+        `${RATE}/s`,
+        cold.latency,
+      ),
       latencyRow(`the same at half the rate, warm (coordination CPU ${round(half.cpu, 1)} %)`, `${Math.round(RATE / 2)}/s`, half.latency),
     ],
     notes: [
@@ -278,10 +321,42 @@ try {
     title: 'Dispatch throughput (burst, all at once)',
     columns: ['measurement', 'count', 'seconds', 'per second', 'ratio to raw', 'target', 'result'],
     rows: [
-      [`raw JetStream publish → consume (baseline; median of ${RAW_BURSTS} bursts)`, BURST, round(rawBurstSeconds, 3), Math.round(rawRate), 1, '', ''],
-      [`coordination jobs dispatched to ${AGENTS} agents × ${SLOTS} slots (trigger → handler started; triggers in tRPC batches of 20)`, BURST, round(burstSlots.seconds, 2), Math.round(BURST / burstSlots.seconds), round(ratio(burstSlots.seconds), 3), `≥ ${THROUGHPUT_TARGET}`, met(ratio(burstSlots.seconds) >= THROUGHPUT_TARGET)],
-      [`the same, each trigger its own HTTP request`, BURST, round(burstUnbatched.seconds, 2), Math.round(BURST / burstUnbatched.seconds), round(ratio(burstUnbatched.seconds), 3), '', ''],
-      [`coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`, BURST, round(burstSingle.seconds, 2), Math.round(BURST / burstSingle.seconds), round(ratio(burstSingle.seconds), 3), '', ''],
+      [
+        `raw JetStream publish → consume (baseline; median of ${RAW_BURSTS} bursts)`,
+        BURST,
+        round(rawBurstSeconds, 3),
+        Math.round(rawRate),
+        1,
+        '',
+        '',
+      ],
+      [
+        `coordination jobs dispatched to ${AGENTS} agents × ${SLOTS} slots (trigger → handler started; triggers in tRPC batches of 20)`,
+        BURST,
+        round(burstSlots.seconds, 2),
+        Math.round(BURST / burstSlots.seconds),
+        round(ratio(burstSlots.seconds), 3),
+        `≥ ${THROUGHPUT_TARGET}`,
+        met(ratio(burstSlots.seconds) >= THROUGHPUT_TARGET),
+      ],
+      [
+        `the same, each trigger its own HTTP request`,
+        BURST,
+        round(burstUnbatched.seconds, 2),
+        Math.round(BURST / burstUnbatched.seconds),
+        round(ratio(burstUnbatched.seconds), 3),
+        '',
+        '',
+      ],
+      [
+        `coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`,
+        BURST,
+        round(burstSingle.seconds, 2),
+        Math.round(BURST / burstSingle.seconds),
+        round(ratio(burstSingle.seconds), 3),
+        '',
+        '',
+      ],
       ['jobs whose handler ran more than once (all runs above)', duplicateRuns, '', '', '', '0', met(duplicateRuns === 0)],
     ],
     notes: [
@@ -297,7 +372,9 @@ try {
     title: `NATS messages per job (${ROUND_TRIP_JOBS} jobs at 100/s, ${AGENTS} agents × 1 slot, trigger → completed)`,
     columns: ['kind', 'per job'],
     rows: [...perJob.map(([k, n]) => [k, n]), ['all but replies', round(requests, 2)]],
-    notes: ['Counted by a wildcard subscriber as the operator: every publish, KV write, JetStream API request and ack on the server during the run; `replies` are the answers to the requests (one per round trip coordination waits for, besides acks it does not wait for).'],
+    notes: [
+      'Counted by a wildcard subscriber as the operator: every publish, KV write, JetStream API request and ack on the server during the run; `replies` are the answers to the requests (one per round trip coordination waits for, besides acks it does not wait for).',
+    ],
   });
 
   if (!DISPATCH_ONLY) {
@@ -307,12 +384,19 @@ try {
         const name = `sim-${i}`;
         const token = await devToken({ kind: 'agent', id: name, roles: ['agent'] }, 3_600);
         const getToken = async () => token;
-        return { name, getToken, client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken, timeoutMs: 10_000 }), heartbeatKey: null as string | null };
+        return {
+          name,
+          getToken,
+          client: createServiceClient<CoordinationRouter>({ baseUrl: coordination.url, getToken, timeoutMs: 10_000 }),
+          heartbeatKey: null as string | null,
+        };
       }),
     );
     // Registering answers each agent's heartbeat signing key (its NATS heartbeats are signed with it).
     const registerPinger = async (p: (typeof pingers)[number]) => {
-      p.heartbeatKey = (await p.client.agents.register.mutate({ name: p.name, version: '1', capabilities: ['build'], runningJobIds: [], session: p.name })).heartbeatKey;
+      p.heartbeatKey = (
+        await p.client.agents.register.mutate({ name: p.name, version: '1', capabilities: ['build'], runningJobIds: [], session: p.name })
+      ).heartbeatKey;
     };
     for (let i = 0; i < PINGERS; i += 50) await Promise.all(pingers.slice(i, i + 50).map(registerPinger));
     await sleep(2_000);
@@ -394,16 +478,27 @@ try {
     const onlineNats = await onlineSims();
 
     // The machine's floor at the same rate: a bare node:http server (child process), and bare nats.js KV puts (this process).
-    const bare = spawn(process.execPath, ['-e', "require('node:http').createServer((q,s)=>{let b='';q.on('data',c=>b+=c);q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(JSON.stringify({ok:b.length}))})}).listen(4508,'127.0.0.1')"], { stdio: 'ignore' });
+    const bare = spawn(
+      process.execPath,
+      [
+        '-e',
+        "require('node:http').createServer((q,s)=>{let b='';q.on('data',c=>b+=c);q.on('end',()=>{s.writeHead(200,{'content-type':'application/json'});s.end(JSON.stringify({ok:b.length}))})}).listen(4508,'127.0.0.1')",
+      ],
+      { stdio: 'ignore' },
+    );
     await sleep(500);
     const bareHttpCpu = await cpuPercentDuring(bare.pid!, () =>
-      paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, () => fetch('http://127.0.0.1:4508/', { method: 'POST', body: '{"name":"sim-1","runningJobIds":[]}' }).then((r) => r.text())),
+      paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, () =>
+        fetch('http://127.0.0.1:4508/', { method: 'POST', body: '{"name":"sim-1","runningJobIds":[]}' }).then((r) => r.text()),
+      ),
     );
     bare.kill();
     const calib = await js.views.kv('bench_calibration', { history: 1, ttl: 30_000 });
     const own0 = process.cpuUsage();
     const ownT0 = performance.now();
-    await paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, (i) => calib.put(`sim-${i % PINGERS}`, JSON.stringify({ lastPingAt: new Date().toISOString(), runningJobIds: [], load: 0 })));
+    await paced(pingCount / 3, (PINGERS * 1000) / PING_EVERY_MS, (i) =>
+      calib.put(`sim-${i % PINGERS}`, JSON.stringify({ lastPingAt: new Date().toISOString(), runningJobIds: [], load: 0 })),
+    );
     const own = process.cpuUsage(own0);
     const barePutCpu = (100 * (own.user + own.system)) / 1000 / (performance.now() - ownT0);
     tables.push({
@@ -411,10 +506,38 @@ try {
       columns: ['measurement', 'pings', 'p50 ms', 'p95 ms', 'p99 ms', 'coordination CPU % of one core'],
       rows: [
         [`idle: ${PINGERS} registered agents, sweeps only (5 s)`, 0, '', '', '', round(idleCpu, 1)],
-        [`agents.ping at ${(PINGERS * 1000) / PING_EVERY_MS}/s for ${PING_SECONDS} s`, pingLatency.length, ms(percentile(pingLatency, 50)), ms(percentile(pingLatency, 95)), ms(percentile(pingLatency, 99)), round(pingCpu, 1)],
-        [`SDK heartbeats over NATS (idle agents) for ${PING_SECONDS} s: publish → stream ack`, beats.nats.length, ms(percentile(beats.nats, 50)), ms(percentile(beats.nats, 95)), ms(percentile(beats.nats, 99)), round(natsCpu, 1)],
-        [`  of which every ${TRPC_PING_EVERY}th beat: agents.ping over tRPC`, beats.trpc.length, ms(percentile(beats.trpc, 50)), ms(percentile(beats.trpc, 95)), ms(percentile(beats.trpc, 99)), ''],
-        ['  NATS heartbeat ack → recorded in the liveness bucket', recordedAfter.length, ms(percentile(recordedAfter, 50)), ms(percentile(recordedAfter, 95)), ms(percentile(recordedAfter, 99)), ''],
+        [
+          `agents.ping at ${(PINGERS * 1000) / PING_EVERY_MS}/s for ${PING_SECONDS} s`,
+          pingLatency.length,
+          ms(percentile(pingLatency, 50)),
+          ms(percentile(pingLatency, 95)),
+          ms(percentile(pingLatency, 99)),
+          round(pingCpu, 1),
+        ],
+        [
+          `SDK heartbeats over NATS (idle agents) for ${PING_SECONDS} s: publish → stream ack`,
+          beats.nats.length,
+          ms(percentile(beats.nats, 50)),
+          ms(percentile(beats.nats, 95)),
+          ms(percentile(beats.nats, 99)),
+          round(natsCpu, 1),
+        ],
+        [
+          `  of which every ${TRPC_PING_EVERY}th beat: agents.ping over tRPC`,
+          beats.trpc.length,
+          ms(percentile(beats.trpc, 50)),
+          ms(percentile(beats.trpc, 95)),
+          ms(percentile(beats.trpc, 99)),
+          '',
+        ],
+        [
+          '  NATS heartbeat ack → recorded in the liveness bucket',
+          recordedAfter.length,
+          ms(percentile(recordedAfter, 50)),
+          ms(percentile(recordedAfter, 95)),
+          ms(percentile(recordedAfter, 99)),
+          '',
+        ],
         [`floor: bare node:http server, same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(bareHttpCpu, 1)],
         [`floor: bare nats.js KV put (client side), same rate (${PING_SECONDS / 3} s)`, pingCount / 3, '', '', '', round(barePutCpu, 1)],
       ],

@@ -102,10 +102,22 @@ for (let r = 0; r < ROUNDS; r++) {
     runs[i]!.solo.push(...(await run(contenders[i]!.call, 1, Math.round(SOLO / ROUNDS))).latencies);
   }
 }
-const measured = runs.map((m) => ({ rps: m.latencies.length / m.seconds, p50: percentile(m.latencies, 50), soloP50: percentile(m.solo, 50) }));
+const measured = runs.map((m) => ({
+  rps: m.latencies.length / m.seconds,
+  p50: percentile(m.latencies, 50),
+  soloP50: percentile(m.solo, 50),
+}));
 runs.forEach((m, i) => {
   const name = contenders[i]!.name;
-  rows.push([name, m.latencies.length, CONCURRENCY, round(measured[i]!.rps, 0), round(percentile(m.latencies, 50)), round(percentile(m.latencies, 95)), round(percentile(m.latencies, 99))]);
+  rows.push([
+    name,
+    m.latencies.length,
+    CONCURRENCY,
+    round(measured[i]!.rps, 0),
+    round(percentile(m.latencies, 50)),
+    round(percentile(m.latencies, 95)),
+    round(percentile(m.latencies, 99)),
+  ]);
   rows.push([name, m.solo.length, 1, '—', round(percentile(m.solo, 50)), round(percentile(m.solo, 95)), round(percentile(m.solo, 99))]);
 });
 const [plainRun, kitRun, beforeRun] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
@@ -121,18 +133,43 @@ writeBenchResult('http', [
     columns: ['measure', 'plain node:http (baseline)', 'kit', 'ratio / overhead', 'target', 'met'],
     rows: [
       ['throughput, req/s', round(plainRun.rps, 0), round(kitRun.rps, 0), round(ratio, 2), '≥ 0.6', ratio >= 0.6 ? 'met' : 'not met'],
-      ['  the kit as before (adapter, no token cache), req/s', round(plainRun.rps, 0), round(beforeRun.rps, 0), round(beforeRun.rps / plainRun.rps, 2), '', ''],
-      ['p50 latency per hop, one call at a time, ms', round(plainRun.soloP50), round(kitRun.soloP50), `+${round(soloOverhead)} ms`, '≤ +1 ms', soloOverhead <= 1 ? 'met' : 'not met'],
-      ['p50 latency at concurrency 8, ms', round(plainRun.p50), round(kitRun.p50), `+${round(overhead)} ms`, '≤ +1 ms', overhead <= 1 ? 'met' : 'not met'],
+      [
+        '  the kit as before (adapter, no token cache), req/s',
+        round(plainRun.rps, 0),
+        round(beforeRun.rps, 0),
+        round(beforeRun.rps / plainRun.rps, 2),
+        '',
+        '',
+      ],
+      [
+        'p50 latency per hop, one call at a time, ms',
+        round(plainRun.soloP50),
+        round(kitRun.soloP50),
+        `+${round(soloOverhead)} ms`,
+        '≤ +1 ms',
+        soloOverhead <= 1 ? 'met' : 'not met',
+      ],
+      [
+        'p50 latency at concurrency 8, ms',
+        round(plainRun.p50),
+        round(kitRun.p50),
+        `+${round(overhead)} ms`,
+        '≤ +1 ms',
+        overhead <= 1 ? 'met' : 'not met',
+      ],
     ],
     notes: [
       `Ratio: all kit calls ÷ all plain calls per second over the ${ROUNDS} interleaved rounds. Per round: kit ${roundRatios(1).join(', ')}; as before ${roundRatios(2).join(', ')}.`,
-      'At concurrency 8 a call also waits behind the other 7 on the same CPU, so its p50 grows with the CPU each call costs (8 / req/s): the one-at-a-time row is the hop\'s own added latency.',
-      'Client and both servers share one Node process (and the 2 cores with everything else), so the client side of each call counts for both: the plain one uses fetch, the kit one the kit\'s tRPC client with a bearer token.',
-      'The kit path: JWT (EdDSA) checked, cached per token until exp (auth.ts), zod input and output, the error mapping middleware, rate limit, body/depth limits; single calls are answered without the adapter\'s Fetch objects (trpc-direct.ts).',
+      "At concurrency 8 a call also waits behind the other 7 on the same CPU, so its p50 grows with the CPU each call costs (8 / req/s): the one-at-a-time row is the hop's own added latency.",
+      "Client and both servers share one Node process (and the 2 cores with everything else), so the client side of each call counts for both: the plain one uses fetch, the kit one the kit's tRPC client with a bearer token.",
+      "The kit path: JWT (EdDSA) checked, cached per token until exp (auth.ts), zod input and output, the error mapping middleware, rate limit, body/depth limits; single calls are answered without the adapter's Fetch objects (trpc-direct.ts).",
     ],
   },
-  { title: `Request overhead on loopback (${ROUNDS} interleaved rounds per server)`, columns: ['server', 'requests', 'concurrency', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms'], rows },
+  {
+    title: `Request overhead on loopback (${ROUNDS} interleaved rounds per server)`,
+    columns: ['server', 'requests', 'concurrency', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms'],
+    rows,
+  },
 ]);
 await trpcServer.close();
 await adapterServer.close();

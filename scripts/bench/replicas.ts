@@ -24,21 +24,31 @@ const mib = (b: number) => Math.round(b / 2 ** 20);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const env = storeEnv();
-if (!env['DATABASE_ADMIN_URL'] || !env['DATABASE_URL']) throw new Error('DATABASE_URL / DATABASE_ADMIN_URL not set: run `bash scripts/infra.sh up`');
+if (!env['DATABASE_ADMIN_URL'] || !env['DATABASE_URL'])
+  throw new Error('DATABASE_URL / DATABASE_ADMIN_URL not set: run `bash scripts/infra.sh up`');
 const root = path.resolve(import.meta.dirname, '..', '..');
 const scratch = await createScratchDatabase(env['DATABASE_ADMIN_URL'], 'bench_replicas');
 const nats = await startPrivateNats({ portRange: [4650, 4659], as: 'platform' });
 const admin = new pg.Pool({ connectionString: scratch.url, max: 2, options: '-c app.owner_bypass=on' });
 let system: Awaited<ReturnType<typeof startReplicaSystem>> | undefined;
 try {
-  await deploy({ paths: { schema: path.join(root, 'prisma', 'schema.prisma'), migrationsDir: path.join(root, 'prisma', 'migrations') }, databaseUrl: scratch.url });
+  await deploy({
+    paths: { schema: path.join(root, 'prisma', 'schema.prisma'), migrationsDir: path.join(root, 'prisma', 'migrations') },
+    databaseUrl: scratch.url,
+  });
   system = await startReplicaSystem({
     layout: { proxies: { knowledge: 4660, operations: 4670, coordination: 4680 }, replicas: 2 },
     services: ['operations'],
     nats,
     databaseUrl: withDatabase(env['DATABASE_URL'], scratch.name),
     logPrefix: 'bench-replicas',
-    env: { operations: { LOG_LEVEL: 'warn', SAGA_LEASE_MS: '15000', ...(MAX_HEAP_MIB > 0 ? { NODE_OPTIONS: `--max-old-space-size=${MAX_HEAP_MIB}` } : {}) } },
+    env: {
+      operations: {
+        LOG_LEVEL: 'warn',
+        SAGA_LEASE_MS: '15000',
+        ...(MAX_HEAP_MIB > 0 ? { NODE_OPTIONS: `--max-old-space-size=${MAX_HEAP_MIB}` } : {}),
+      },
+    },
   });
   const sys = system;
   await sleep(2_000);
@@ -47,7 +57,11 @@ try {
   const client = createServiceClient<OperationsRouter>({ baseUrl: sys.url('operations'), getToken: async () => token, timeoutMs: 30_000 });
 
   const counts = async () =>
-    (await admin.query<{ finished: number; running: number }>(`SELECT count(*) FILTER (WHERE status = 'completed')::int AS finished, count(*) FILTER (WHERE status IN ('running','compensating'))::int AS running FROM saga_instances`)).rows[0]!;
+    (
+      await admin.query<{ finished: number; running: number }>(
+        `SELECT count(*) FILTER (WHERE status = 'completed')::int AS finished, count(*) FILTER (WHERE status IN ('running','compensating'))::int AS running FROM saga_instances`,
+      )
+    ).rows[0]!;
   let peakInFlight = 0;
   const t0 = performance.now();
   let next = 0;
@@ -55,7 +69,11 @@ try {
     Array.from({ length: STARTERS }, async () => {
       while (next < SAGAS) {
         const i = next++;
-        await client.sagas.start.mutate({ sagaType: 'team_onboarding', payload: { teamName: `bench ${i}`, kickoffTask: { title: `kickoff ${i}`, subtasks: ['agenda'] } }, idempotencyKey: `bench-${i}` });
+        await client.sagas.start.mutate({
+          sagaType: 'team_onboarding',
+          payload: { teamName: `bench ${i}`, kickoffTask: { title: `kickoff ${i}`, subtasks: ['agenda'] } },
+          idempotencyKey: `bench-${i}`,
+        });
       }
     }),
   );
@@ -71,27 +89,54 @@ try {
   await starting;
   const doneMs = performance.now() - t0;
   const peak = [0, 1].map((i) => sys.memory('operations', i));
-  const owners = (await admin.query<{ owner: string; n: number }>(`SELECT e->>'owner' AS owner, count(*)::int AS n FROM saga_instances, jsonb_array_elements(step_log) e WHERE e->>'outcome' = 'succeeded' GROUP BY 1 ORDER BY 1`)).rows;
-  const notOnce = (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT aggregate_id, data->>'index' FROM event_store WHERE event_type = 'StepSucceeded' GROUP BY 1, 2 HAVING count(*) <> 1) x`)).rows[0]!.n;
+  const owners = (
+    await admin.query<{ owner: string; n: number }>(
+      `SELECT e->>'owner' AS owner, count(*)::int AS n FROM saga_instances, jsonb_array_elements(step_log) e WHERE e->>'outcome' = 'succeeded' GROUP BY 1 ORDER BY 1`,
+    )
+  ).rows;
+  const notOnce = (
+    await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT aggregate_id, data->>'index' FROM event_store WHERE event_type = 'StepSucceeded' GROUP BY 1, 2 HAVING count(*) <> 1) x`,
+    )
+  ).rows[0]!.n;
   const steps = owners.reduce((s, o) => s + o.n, 0);
 
   writeBenchResult('replicas', [
     {
       title: `${SAGAS.toLocaleString('en')} sagas in flight across two operations replicas (team_onboarding, 3 steps each; started through one address)`,
       columns: ['sagas', 'all started s', 'all completed s', 'sagas/s', 'peak in flight', 'steps per replica', 'steps persisted ≠ once'],
-      rows: [[SAGAS, round(startedMs / 1_000, 1), round(doneMs / 1_000, 1), round((SAGAS * 1_000) / doneMs, 1), peakInFlight, owners.map((o) => o.n).join(' / '), notOnce]],
+      rows: [
+        [
+          SAGAS,
+          round(startedMs / 1_000, 1),
+          round(doneMs / 1_000, 1),
+          round((SAGAS * 1_000) / doneMs, 1),
+          peakInFlight,
+          owners.map((o) => o.n).join(' / '),
+          notOnce,
+        ],
+      ],
     },
     {
       title: 'Memory per operations replica (sampled every 250 ms in the process)',
       columns: ['replica', 'idle RSS MiB', 'peak RSS MiB', 'idle heap used MiB', 'peak heap used MiB', 'bound RSS / heap MiB', 'met'],
-      rows: peak.map((p, i) => [`operations-${i}`, mib(idle[i]!.rss), mib(p.peakRss), mib(idle[i]!.heapUsed), mib(p.peakHeapUsed), `${MAX_RSS_MIB} / ${MAX_HEAP_MIB || 'uncapped'}`, mib(p.peakRss) < MAX_RSS_MIB && (MAX_HEAP_MIB === 0 || mib(p.peakHeapUsed) < MAX_HEAP_MIB) ? 'met' : 'NOT met']),
+      rows: peak.map((p, i) => [
+        `operations-${i}`,
+        mib(idle[i]!.rss),
+        mib(p.peakRss),
+        mib(idle[i]!.heapUsed),
+        mib(p.peakHeapUsed),
+        `${MAX_RSS_MIB} / ${MAX_HEAP_MIB || 'uncapped'}`,
+        mib(p.peakRss) < MAX_RSS_MIB && (MAX_HEAP_MIB === 0 || mib(p.peakHeapUsed) < MAX_HEAP_MIB) ? 'met' : 'NOT met',
+      ]),
       notes: [
         `Each replica runs at most SAGA_CONCURRENCY (32) sagas at once; the rest wait in Postgres, so memory follows the concurrency, not the ${SAGAS.toLocaleString('en')} in flight. Baseline: the same replica idle, before the load.`,
       ],
     },
   ]);
   if (steps !== SAGAS * 3 || notOnce !== 0) throw new Error(`steps persisted ${steps} (want ${SAGAS * 3}), ${notOnce} not exactly once`);
-  if (peak.some((p) => mib(p.peakRss) >= MAX_RSS_MIB || (MAX_HEAP_MIB > 0 && mib(p.peakHeapUsed) >= MAX_HEAP_MIB))) throw new Error('a replica passed its memory bound');
+  if (peak.some((p) => mib(p.peakRss) >= MAX_RSS_MIB || (MAX_HEAP_MIB > 0 && mib(p.peakHeapUsed) >= MAX_HEAP_MIB)))
+    throw new Error('a replica passed its memory bound');
 } finally {
   await system?.stop();
   await admin.end();

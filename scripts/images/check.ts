@@ -35,7 +35,18 @@ const LABELS = ['title', 'description', 'version', 'revision', 'created', 'sourc
  * --no-healthcheck: podman runs HEALTHCHECK through systemd timers, absent here; the check polls
  * /readyz itself.
  */
-const HARDENED = ['--read-only', '--cap-drop=ALL', '--security-opt', 'no-new-privileges', '--user', '1000', '--tmpfs', '/tmp:rw,size=64m,mode=1777', '--network=host', '--no-healthcheck'];
+const HARDENED = [
+  '--read-only',
+  '--cap-drop=ALL',
+  '--security-opt',
+  'no-new-privileges',
+  '--user',
+  '1000',
+  '--tmpfs',
+  '/tmp:rw,size=64m,mode=1777',
+  '--network=host',
+  '--no-healthcheck',
+];
 const LOG_DIR = path.join(ROOT, '.data', 'logs', 'images');
 
 function log(msg: string): void {
@@ -65,7 +76,8 @@ const envFlags = (env: Record<string, string>) => Object.keys(env).flatMap((k) =
 function inspectImage(service: ServiceName, image: string): void {
   const labels = JSON.parse(podmanOk(['image', 'inspect', '--format', '{{json .Labels}}', image])) as Record<string, string> | null;
   for (const l of LABELS) if (!labels?.[l]) fail(`${image}: label ${l} is missing`);
-  if (labels!['org.opencontainers.image.title'] !== `agent-platform-${service}`) fail(`${image}: title label is ${labels!['org.opencontainers.image.title']}`);
+  if (labels!['org.opencontainers.image.title'] !== `agent-platform-${service}`)
+    fail(`${image}: title label is ${labels!['org.opencontainers.image.title']}`);
   // One shell in the image, hardened like the service, that prints facts; asserted here.
   const script = [
     'echo "node=$(node --version)"',
@@ -77,7 +89,22 @@ function inspectImage(service: ServiceName, image: string): void {
     'echo "pid1=$(tr "\\0" " " </proc/1/cmdline)"',
   ].join('; ');
   // No --user here: uid 1000 must be the image's own USER.
-  const facts = podmanOk(['run', '--rm', '--read-only', '--cap-drop=ALL', '--security-opt', 'no-new-privileges', '--tmpfs', '/tmp', '--network=none', '--no-healthcheck', image, 'sh', '-c', script]);
+  const facts = podmanOk([
+    'run',
+    '--rm',
+    '--read-only',
+    '--cap-drop=ALL',
+    '--security-opt',
+    'no-new-privileges',
+    '--tmpfs',
+    '/tmp',
+    '--network=none',
+    '--no-healthcheck',
+    image,
+    'sh',
+    '-c',
+    script,
+  ]);
   const lines = facts.split('\n');
   const get = (k: string) => lines.filter((l) => l.startsWith(`${k}=`)).map((l) => l.slice(k.length + 1));
   if (!/^v24\./.test(get('node')[0] ?? '')) fail(`${image}: node --version is ${get('node')[0]}, not v24`);
@@ -87,7 +114,9 @@ function inspectImage(service: ServiceName, image: string): void {
   if (get('writable').length) fail(`${image}: /app is writable`);
   if (get('tmp')[0] !== 'writable') fail(`${image}: /tmp (tmpfs) is not writable`);
   if (!/^\/usr\/bin\/tini -- /.test(get('pid1')[0] ?? '')) fail(`${image}: PID 1 is "${get('pid1')[0]}", not tini`);
-  log(`${service}: ${get('node')[0]}, uid 1000, no npm/npx/corepack/build tools, no npm cache or CA secret, /app read-only, tini PID 1, labels ${labels!['org.opencontainers.image.version']}@${(labels!['org.opencontainers.image.revision'] ?? '').slice(0, 12)}`);
+  log(
+    `${service}: ${get('node')[0]}, uid 1000, no npm/npx/corepack/build tools, no npm cache or CA secret, /app read-only, tini PID 1, labels ${labels!['org.opencontainers.image.version']}@${(labels!['org.opencontainers.image.revision'] ?? '').slice(0, 12)}`,
+  );
 }
 
 /** Step 2: the migrator, twice, on a scratch database. */
@@ -99,7 +128,10 @@ async function migrate(image: string, adminUrl: string): Promise<void> {
       [2, /no pending migrations/],
     ] as const) {
       const env = { DATABASE_ADMIN_URL: scratch.url };
-      const r = podman(['run', '--rm', ...HARDENED, ...envFlags(env), image, 'node', '/app/services/operations/dist/migrate/migrate.js', 'deploy'], env);
+      const r = podman(
+        ['run', '--rm', ...HARDENED, ...envFlags(env), image, 'node', '/app/services/operations/dist/migrate/migrate.js', 'deploy'],
+        env,
+      );
       const out = `${r.out}\n${r.err}`.trim();
       writeFileSync(path.join(LOG_DIR, `migrate-${round}.log`), out);
       if (r.code !== 0 || !expect.test(out)) fail(`migrator round ${round} exited ${r.code}:\n${out}`);
@@ -123,7 +155,8 @@ async function waitReady(service: ServiceName, container: string, port: number, 
   let last = '';
   while (Date.now() < deadline) {
     const state = podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', container]).out;
-    if (!state.startsWith('running')) fail(`${service} container is ${state} before ready:\n${podman(['logs', '--tail', '30', container]).err}`);
+    if (!state.startsWith('running'))
+      fail(`${service} container is ${state} before ready:\n${podman(['logs', '--tail', '30', container]).err}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
       const body = await res.text();
@@ -143,7 +176,9 @@ function saveLogs(container: string, file: string): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'port-base': { type: 'string', default: '4601' }, tag: { type: 'string', default: process.env['IMAGE_TAG'] ?? 'dev' } } });
+  const { values } = parseArgs({
+    options: { 'port-base': { type: 'string', default: '4601' }, tag: { type: 'string', default: process.env['IMAGE_TAG'] ?? 'dev' } },
+  });
   const base = Number(values['port-base']);
   const ports: Record<ServiceName, number> = { knowledge: base, operations: base + 1, coordination: base + 2 };
   const image = (s: ServiceName) => `localhost/agent-platform/${s}:${values.tag}`;
@@ -177,8 +212,12 @@ async function main(): Promise<void> {
         ...DEV_AUTH.serviceEnv(service, { inlineKey: true }),
         NATS_URL: stores['NATS_URL']!,
         ...natsCredentials(stores, service),
-        ...(service === 'knowledge' ? { NEO4J_URI: stores['NEO4J_URI']!, NEO4J_USER: stores['NEO4J_USER']!, NEO4J_PASSWORD: stores['NEO4J_PASSWORD']! } : {}),
-        ...(service === 'operations' ? { DATABASE_URL: stores['DATABASE_URL']!, KNOWLEDGE_URL: `http://127.0.0.1:${ports.knowledge}` } : {}),
+        ...(service === 'knowledge'
+          ? { NEO4J_URI: stores['NEO4J_URI']!, NEO4J_USER: stores['NEO4J_USER']!, NEO4J_PASSWORD: stores['NEO4J_PASSWORD']! }
+          : {}),
+        ...(service === 'operations'
+          ? { DATABASE_URL: stores['DATABASE_URL']!, KNOWLEDGE_URL: `http://127.0.0.1:${ports.knowledge}` }
+          : {}),
         ...(service === 'coordination' ? { OPERATIONS_URL: `http://127.0.0.1:${ports.operations}` } : {}),
       };
       podmanOk(['run', '--detach', '--name', name(service), ...HARDENED, ...envFlags(env), image(service)], env);
@@ -189,7 +228,8 @@ async function main(): Promise<void> {
       if (service === 'knowledge') {
         // The operator console's bundle (built into dist/console by knowledge's build) ships in the image.
         const page = await fetch(`http://127.0.0.1:${ports.knowledge}/console/`);
-        if (page.status !== 200 || !(page.headers.get('content-type') ?? '').startsWith('text/html')) fail(`knowledge /console/ answered ${page.status} ${page.headers.get('content-type')}`);
+        if (page.status !== 200 || !(page.headers.get('content-type') ?? '').startsWith('text/html'))
+          fail(`knowledge /console/ answered ${page.status} ${page.headers.get('content-type')}`);
       }
       log(`${service}: container up, /readyz 200 ${JSON.stringify(ready)}${service === 'knowledge' ? ', /console/ 200' : ''}`);
     }
@@ -198,7 +238,13 @@ async function main(): Promise<void> {
     agent = spawnNode(
       'example-agent',
       EXAMPLE_AGENT_ARGS,
-      { ...agentNatsEnv(), COORDINATION_URL: coordinationUrl, AGENT_NAME: 'image-check-agent', AGENT_ENROLMENT_TOKEN: await enrolAgent(coordinationUrl, 'image-check-agent'), AGENT_WORK_MS: '20' },
+      {
+        ...agentNatsEnv(),
+        COORDINATION_URL: coordinationUrl,
+        AGENT_NAME: 'image-check-agent',
+        AGENT_ENROLMENT_TOKEN: await enrolAgent(coordinationUrl, 'image-check-agent'),
+        AGENT_WORK_MS: '20',
+      },
       'images/example-agent',
     );
     log('vertical slice through the containers (example agent on the host):');
@@ -228,7 +274,9 @@ async function main(): Promise<void> {
 main().then(
   () => log('passed'),
   (err: unknown) => {
-    process.stderr.write(`[images] FAILED: ${err instanceof Error ? err.message : String(err)}\n(container logs: ${path.relative(ROOT, LOG_DIR)}/)\n`);
+    process.stderr.write(
+      `[images] FAILED: ${err instanceof Error ? err.message : String(err)}\n(container logs: ${path.relative(ROOT, LOG_DIR)}/)\n`,
+    );
     process.exit(1);
   },
 );

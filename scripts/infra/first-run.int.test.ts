@@ -37,7 +37,8 @@ function sandbox(goScript: string) {
     NATS_URL: '',
     DATABASE_URL: '',
   };
-  const infra = (...args: string[]) => spawnSync('bash', ['scripts/infra.sh', ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  const infra = (...args: string[]) =>
+    spawnSync('bash', ['scripts/infra.sh', ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
   return { data, infra };
 }
 
@@ -46,7 +47,15 @@ afterEach(() => {
     // Whatever a failed assertion left running is stopped before its data goes.
     spawnSync('bash', ['scripts/infra.sh', 'down'], {
       cwd: ROOT,
-      env: { ...process.env, INFRA_DATA: data, INFRA_NATS_PORT: '4587', INFRA_NATS_MON_PORT: '8587', INFRA_PG_PORT: '55487', NATS_URL: '', DATABASE_URL: '' },
+      env: {
+        ...process.env,
+        INFRA_DATA: data,
+        INFRA_NATS_PORT: '4587',
+        INFRA_NATS_MON_PORT: '8587',
+        INFRA_PG_PORT: '55487',
+        NATS_URL: '',
+        DATABASE_URL: '',
+      },
     });
     rmSync(data, { recursive: true, force: true });
   }

@@ -28,12 +28,14 @@ function main(argv: string[]): void {
     else if (a === '--route') o.cluster = { name: '', listen: '', ...o.cluster, routes: [...(o.cluster?.routes ?? []), next()] };
     else if (a === '--password') {
       const [user, ...rest] = next().split('=');
-      if (!NATS_USER_NAMES.includes(user as NatsUserName) || rest.length === 0) throw new Error(`--password expects <user>=<secret> with user one of ${NATS_USER_NAMES.join(', ')}`);
+      if (!NATS_USER_NAMES.includes(user as NatsUserName) || rest.length === 0)
+        throw new Error(`--password expects <user>=<secret> with user one of ${NATS_USER_NAMES.join(', ')}`);
       o.passwords[user as NatsUserName] = rest.join('=');
     } else throw new Error(`unknown argument ${a}`);
   }
   if (o.jetstream && !o.jetstream.storeDir) throw new Error('--sync-interval needs --store-dir');
-  if (o.cluster && (!o.cluster.name || !o.cluster.listen || o.cluster.routes.length === 0)) throw new Error('a cluster node needs --cluster, --cluster-listen and --route');
+  if (o.cluster && (!o.cluster.name || !o.cluster.listen || o.cluster.routes.length === 0))
+    throw new Error('a cluster node needs --cluster, --cluster-listen and --route');
   process.stdout.write(renderNatsConfig(o));
 }
 

@@ -4,7 +4,15 @@
  * exact permission violation the server reports, and each "cannot" has a "can" next to it (the
  * same call as the user allowed to make it), so a test fails if the server stops refusing.
  */
-import { createEnvelope, consumeEvents, createLogger, DEAD_LETTER_STREAM, natsTeamDirectory, publishEnvelope, type NatsConnection } from '@platform/kit';
+import {
+  createEnvelope,
+  consumeEvents,
+  createLogger,
+  DEAD_LETTER_STREAM,
+  natsTeamDirectory,
+  publishEnvelope,
+  type NatsConnection,
+} from '@platform/kit';
 import { DURABLES, heartbeatSubject, TEAM_MEMBERSHIP_BUCKET, teamMembershipKey } from '@platform/contracts';
 
 import { consumerOpts } from 'nats';
@@ -53,7 +61,9 @@ async function trySubscribe(user: NatsUserName, subject: string): Promise<'open'
 /** Every message `nc` receives on `subjects` while `during` runs (plus 300 ms), as "<subject> <body>". */
 async function received(nc: NatsConnection, subjects: string[], during: () => Promise<unknown>): Promise<string[]> {
   const got: string[] = [];
-  const subs = subjects.map((s) => nc.subscribe(s, { callback: (err, m) => void (err ? undefined : got.push(`${m.subject} ${new TextDecoder().decode(m.data)}`)) }));
+  const subs = subjects.map((s) =>
+    nc.subscribe(s, { callback: (err, m) => void (err ? undefined : got.push(`${m.subject} ${new TextDecoder().decode(m.data)}`)) }),
+  );
   await nc.flush();
   await during();
   await sleep(300);
@@ -62,10 +72,35 @@ async function received(nc: NatsConnection, subjects: string[], during: () => Pr
 }
 
 const blockCreated = () =>
-  createEnvelope('knowledge', 'knowledge.block.created', { blockId: crypto.randomUUID(), type: 'Decision', sessionId: 's1', title: 'Use JetStream', version: 1, createdBy: 'alice' } as never);
-const taskCreated = () => createEnvelope('operations', 'operations.task.created', { taskId: crypto.randomUUID(), title: 't', status: 'todo', parentId: null, blockId: null, assigneeId: null, createdBy: 'alice' } as never);
+  createEnvelope('knowledge', 'knowledge.block.created', {
+    blockId: crypto.randomUUID(),
+    type: 'Decision',
+    sessionId: 's1',
+    title: 'Use JetStream',
+    version: 1,
+    createdBy: 'alice',
+  } as never);
+const taskCreated = () =>
+  createEnvelope('operations', 'operations.task.created', {
+    taskId: crypto.randomUUID(),
+    title: 't',
+    status: 'todo',
+    parentId: null,
+    blockId: null,
+    assigneeId: null,
+    createdBy: 'alice',
+  } as never);
 const jobSucceeded = (source = 'coordination') =>
-  createEnvelope(source, 'coordination.job.succeeded', { jobId: crypto.randomUUID(), jobType: 'build', status: 'succeeded', targetKind: 'task', targetId: crypto.randomUUID(), attempt: 1, agent: 'builder', result: { ok: true } });
+  createEnvelope(source, 'coordination.job.succeeded', {
+    jobId: crypto.randomUUID(),
+    jobType: 'build',
+    status: 'succeeded',
+    targetKind: 'task',
+    targetId: crypto.randomUUID(),
+    attempt: 1,
+    agent: 'builder',
+    result: { ok: true },
+  });
 
 beforeAll(async () => {
   nats = await startPrivateNats(4584);
@@ -75,7 +110,10 @@ beforeAll(async () => {
   await ensureOperationsStream(await as('operations'));
   await ensureCoordinationStreams(await as('coordination'), { agentTtlMs: 5_000, heartbeatIntervalMs: 1_000 });
   const kv = await teamMembershipBucket(await as('operations'));
-  await kv.put(teamMembershipKey('alice'), JSON.stringify({ userId: 'alice', teamIds: ['4f0c1d8e-6a0b-4d39-9a55-0a1f0c3b2d11'], updatedAt: new Date().toISOString() }));
+  await kv.put(
+    teamMembershipKey('alice'),
+    JSON.stringify({ userId: 'alice', teamIds: ['4f0c1d8e-6a0b-4d39-9a55-0a1f0c3b2d11'], updatedAt: new Date().toISOString() }),
+  );
 });
 
 afterAll(async () => {
@@ -98,10 +136,16 @@ describe('services', () => {
 
   it('administer only their own streams: no other stream’s config, no deleting their own', async () => {
     const jsm = async (u: NatsUserName) => (await as(u)).jetstreamManager();
-    await expect((await jsm('knowledge')).streams.delete('OPERATIONS_EVENTS')).rejects.toThrow(pubViolation('$JS.API.STREAM.DELETE.OPERATIONS_EVENTS'));
-    await expect((await jsm('knowledge')).streams.delete('KNOWLEDGE_EVENTS')).rejects.toThrow(pubViolation('$JS.API.STREAM.DELETE.KNOWLEDGE_EVENTS'));
+    await expect((await jsm('knowledge')).streams.delete('OPERATIONS_EVENTS')).rejects.toThrow(
+      pubViolation('$JS.API.STREAM.DELETE.OPERATIONS_EVENTS'),
+    );
+    await expect((await jsm('knowledge')).streams.delete('KNOWLEDGE_EVENTS')).rejects.toThrow(
+      pubViolation('$JS.API.STREAM.DELETE.KNOWLEDGE_EVENTS'),
+    );
     await expect((await jsm('operations')).streams.purge('JOBS')).rejects.toThrow(pubViolation('$JS.API.STREAM.PURGE.JOBS'));
-    await expect((await jsm('coordination')).streams.info('OPERATIONS_EVENTS')).rejects.toThrow(pubViolation('$JS.API.STREAM.INFO.OPERATIONS_EVENTS'));
+    await expect((await jsm('coordination')).streams.info('OPERATIONS_EVENTS')).rejects.toThrow(
+      pubViolation('$JS.API.STREAM.INFO.OPERATIONS_EVENTS'),
+    );
     // Operations may attach its durables to coordination's stream, and no other durable.
     await expect((await jsm('operations')).consumers.add('COORDINATION_EVENTS', { durable_name: 'operations-other' })).rejects.toThrow(
       pubViolation('$JS.API.CONSUMER.CREATE.COORDINATION_EVENTS.operations-other'),
@@ -128,14 +172,32 @@ describe('services', () => {
 describe('agents', () => {
   it('publish heartbeats and no event, KV write, work item or JetStream API call', async () => {
     expect(await jsPublish('agent', heartbeatSubject('a1'), '{}')).toBe('AGENT_HEARTBEATS');
-    for (const subject of ['knowledge.block.created', 'operations.task.created', 'coordination.job.succeeded', 'jobs.queue.build.high', '$KV.agent_liveness.a1', `$KV.${TEAM_MEMBERSHIP_BUCKET}.a1`]) {
+    for (const subject of [
+      'knowledge.block.created',
+      'operations.task.created',
+      'coordination.job.succeeded',
+      'jobs.queue.build.high',
+      '$KV.agent_liveness.a1',
+      `$KV.${TEAM_MEMBERSHIP_BUCKET}.a1`,
+    ]) {
       await expect(jsPublish('agent', subject)).rejects.toThrow(pubViolation(subject));
     }
     await expect((await as('agent')).jetstreamManager()).rejects.toThrow(pubViolation('$JS.API.INFO'));
   });
 
   it('cannot subscribe to _INBOX.>, another user’s inbox or any event subject', async () => {
-    for (const subject of ['_INBOX.>', '>', '_INBOX_knowledge.>', '_INBOX_coordination.>', '_INBOX_subscriber.>', 'knowledge.>', 'operations.task.created', 'coordination.>', 'agents.heartbeat.*', '$KV.>']) {
+    for (const subject of [
+      '_INBOX.>',
+      '>',
+      '_INBOX_knowledge.>',
+      '_INBOX_coordination.>',
+      '_INBOX_subscriber.>',
+      'knowledge.>',
+      'operations.task.created',
+      'coordination.>',
+      'agents.heartbeat.*',
+      '$KV.>',
+    ]) {
       expect(await trySubscribe('agent', subject)).toBe(subViolation(subject));
     }
     expect(await trySubscribe('agent', '_INBOX_agent.>')).toBe('open');
@@ -177,22 +239,42 @@ describe('the subscriber', () => {
     }
     // Push ordered consumer (js.subscribe), as the README's nats CLI equivalent does.
     const ordered = await js.subscribe('knowledge.>', consumerOpts().orderedConsumer().deliverAll());
-    const first = await Promise.race([(async () => { for await (const m of ordered) return m.subject; })(), sleep(2_000).then(() => 'nothing')]);
+    const first = await Promise.race([
+      (async () => {
+        for await (const m of ordered) return m.subject;
+      })(),
+      sleep(2_000).then(() => 'nothing'),
+    ]);
     ordered.unsubscribe();
     expect(first).toMatch(/^knowledge\./);
   });
 
   it('publishes nothing: no event, KV write, stream admin, ack, or pull from a service’s durable', async () => {
-    for (const subject of ['knowledge.block.created', 'operations.task.created', 'coordination.job.succeeded', heartbeatSubject('x'), `$KV.${TEAM_MEMBERSHIP_BUCKET}.x`, 'deadletter.operations-job-results']) {
+    for (const subject of [
+      'knowledge.block.created',
+      'operations.task.created',
+      'coordination.job.succeeded',
+      heartbeatSubject('x'),
+      `$KV.${TEAM_MEMBERSHIP_BUCKET}.x`,
+      'deadletter.operations-job-results',
+    ]) {
       await expect(jsPublish('subscriber', subject)).rejects.toThrow(pubViolation(subject));
     }
     const jsm = await (await as('subscriber')).jetstreamManager();
     await expect(jsm.streams.delete('KNOWLEDGE_EVENTS')).rejects.toThrow(pubViolation('$JS.API.STREAM.DELETE.KNOWLEDGE_EVENTS'));
     await expect(jsm.streams.purge('COORDINATION_EVENTS')).rejects.toThrow(pubViolation('$JS.API.STREAM.PURGE.COORDINATION_EVENTS'));
     await expect(jsm.streams.info('JOBS')).rejects.toThrow(pubViolation('$JS.API.STREAM.INFO.JOBS'));
-    await expect(jsm.consumers.delete('COORDINATION_EVENTS', DURABLES.operationsJobResults)).rejects.toThrow(pubViolation(`$JS.API.CONSUMER.DELETE.COORDINATION_EVENTS.${DURABLES.operationsJobResults}`));
+    await expect(jsm.consumers.delete('COORDINATION_EVENTS', DURABLES.operationsJobResults)).rejects.toThrow(
+      pubViolation(`$JS.API.CONSUMER.DELETE.COORDINATION_EVENTS.${DURABLES.operationsJobResults}`),
+    );
     // Taking messages from operations' durable would steal its job results.
-    await (await as('operations')).jetstreamManager().then((m) => m.consumers.add('COORDINATION_EVENTS', { durable_name: DURABLES.operationsJobResults, ack_policy: 'explicit' as never }));
+    await (
+      await as('operations')
+    )
+      .jetstreamManager()
+      .then((m) =>
+        m.consumers.add('COORDINATION_EVENTS', { durable_name: DURABLES.operationsJobResults, ack_policy: 'explicit' as never }),
+      );
     await expect((await as('subscriber')).jetstream().pull('COORDINATION_EVENTS', DURABLES.operationsJobResults)).rejects.toThrow(
       pubViolation(`$JS.API.CONSUMER.MSG.NEXT.COORDINATION_EVENTS.${DURABLES.operationsJobResults}`),
     );
@@ -203,12 +285,32 @@ describe('the subscriber', () => {
 
 describe('consumers', () => {
   it("knowledge's run recorder consumes operations' and coordination's events through its own durables, and only those", async () => {
-    const sagaStarted = createEnvelope('operations', 'operations.saga.started', { sagaId: crypto.randomUUID(), sagaType: 'checkout', status: 'running', currentStep: 0, startedBy: 'alice', error: null, version: 1 });
+    const sagaStarted = createEnvelope('operations', 'operations.saga.started', {
+      sagaId: crypto.randomUUID(),
+      sagaType: 'checkout',
+      status: 'running',
+      currentStep: 0,
+      startedBy: 'alice',
+      error: null,
+      version: 1,
+    });
     const jobDone = jobSucceeded();
     const handled: string[] = [];
     const consumers = await Promise.all([
-      consumeEvents({ nc: await as('knowledge'), ...RUN_RECORDER_DURABLES.operations, subjects: ['operations.saga.started'], log, handler: async (e) => void handled.push(e.id) }),
-      consumeEvents({ nc: await as('knowledge'), ...RUN_RECORDER_DURABLES.coordination, subjects: ['coordination.job.succeeded'], log, handler: async (e) => void handled.push(e.id) }),
+      consumeEvents({
+        nc: await as('knowledge'),
+        ...RUN_RECORDER_DURABLES.operations,
+        subjects: ['operations.saga.started'],
+        log,
+        handler: async (e) => void handled.push(e.id),
+      }),
+      consumeEvents({
+        nc: await as('knowledge'),
+        ...RUN_RECORDER_DURABLES.coordination,
+        subjects: ['coordination.job.succeeded'],
+        log,
+        handler: async (e) => void handled.push(e.id),
+      }),
     ]);
     try {
       await publishEnvelope((await as('operations')).jetstream(), sagaStarted);
@@ -222,8 +324,12 @@ describe('consumers', () => {
     }
     // Another durable on those streams (it could take operations' job results away from it) is refused.
     const jsm = await (await as('knowledge')).jetstreamManager();
-    await expect(jsm.consumers.add('COORDINATION_EVENTS', { durable_name: 'knowledge-other' })).rejects.toThrow(pubViolation('$JS.API.CONSUMER.CREATE.COORDINATION_EVENTS.knowledge-other'));
-    await expect(jsm.consumers.add('OPERATIONS_EVENTS', { durable_name: 'knowledge-other' })).rejects.toThrow(pubViolation('$JS.API.CONSUMER.CREATE.OPERATIONS_EVENTS.knowledge-other'));
+    await expect(jsm.consumers.add('COORDINATION_EVENTS', { durable_name: 'knowledge-other' })).rejects.toThrow(
+      pubViolation('$JS.API.CONSUMER.CREATE.COORDINATION_EVENTS.knowledge-other'),
+    );
+    await expect(jsm.consumers.add('OPERATIONS_EVENTS', { durable_name: 'knowledge-other' })).rejects.toThrow(
+      pubViolation('$JS.API.CONSUMER.CREATE.OPERATIONS_EVENTS.knowledge-other'),
+    );
   });
 
   it('refuse an envelope whose source does not own the stream: terminated and dead-lettered with the reason', async () => {
@@ -248,7 +354,9 @@ describe('consumers', () => {
       expect(handled).toContain(genuine.id);
       expect(handled).not.toContain(forged.id);
       const jsm = await (await as('platform')).jetstreamManager();
-      const letter = (await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: `deadletter.${DURABLES.operationsJobResults}` })).json<{ reason: string; envelope: { id: string } }>();
+      const letter = (
+        await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: `deadletter.${DURABLES.operationsJobResults}` })
+      ).json<{ reason: string; envelope: { id: string } }>();
       expect(letter.envelope.id).toBe(forged.id);
       expect(letter.reason).toBe('source "operations" does not own stream COORDINATION_EVENTS (owner coordination)');
       // Terminated, not left for redelivery.

@@ -10,7 +10,10 @@ import neo4j from 'neo4j-driver';
 
 const checks = {
   async postgres() {
-    for (const [name, url] of [['DATABASE_URL', process.env.DATABASE_URL], ['DATABASE_ADMIN_URL', process.env.DATABASE_ADMIN_URL]]) {
+    for (const [name, url] of [
+      ['DATABASE_URL', process.env.DATABASE_URL],
+      ['DATABASE_ADMIN_URL', process.env.DATABASE_ADMIN_URL],
+    ]) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       const { rows } = await client.query(

@@ -27,11 +27,20 @@ describe('node runtime', () => {
 
   it('on a machine whose Node is older, use_node_runtime puts the pinned Node first on the PATH', () => {
     // Only the system directories: there `node` is the machine's own (20 here).
-    const out = execFileSync('bash', ['-c', `source scripts/lib/node-runtime.sh && use_node_runtime "$PWD" >&2 && node --version && node -e 'console.log(process.execPath)'`], {
-      cwd: ROOT,
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env['HOME'] ?? '/root' },
-      encoding: 'utf8',
-    }).trim().split('\n');
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `source scripts/lib/node-runtime.sh && use_node_runtime "$PWD" >&2 && node --version && node -e 'console.log(process.execPath)'`,
+      ],
+      {
+        cwd: ROOT,
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env['HOME'] ?? '/root' },
+        encoding: 'utf8',
+      },
+    )
+      .trim()
+      .split('\n');
     expect(out[0]).toBe(`v${pinned![1]}.${pinned![2]}.${pinned![3]}`);
     expect(out[1]).toBe(join(ROOT, '.data', 'node', `${pinned![1]}.${pinned![2]}.${pinned![3]}`, 'bin', 'node'));
   });

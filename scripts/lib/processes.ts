@@ -16,7 +16,11 @@ export interface ServiceProcess {
 /** Node flags that run TypeScript sources directly, resolving workspace packages to src/. */
 export const NODE_TS_FLAGS = ['--conditions=@platform/source', '--import', 'tsx'];
 
-export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number> = SERVICE_PORTS, extra: Record<string, string> = {}): Record<string, string> {
+export function serviceEnv(
+  name: ServiceName,
+  ports: Record<ServiceName, number> = SERVICE_PORTS,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const stores = storeEnv();
   // The service's own NATS user (<SERVICE>_NATS_USER, least privilege) as NATS_USER, not the
   // operator's; without one (an external server with a single user) the plain NATS_USER stays.
@@ -33,7 +37,13 @@ export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number>
     OPERATIONS_URL: `http://127.0.0.1:${ports.operations}`,
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
     // Development front ends, and knowledge's own origin: the console it serves at /console/ calls coordination.
-    CORS_ORIGINS: ['http://localhost:3000', 'http://localhost:5173', 'http://localhost:8000', `http://127.0.0.1:${ports.knowledge}`, `http://localhost:${ports.knowledge}`].join(','),
+    CORS_ORIGINS: [
+      'http://localhost:3000',
+      'http://localhost:5173',
+      'http://localhost:8000',
+      `http://127.0.0.1:${ports.knowledge}`,
+      `http://localhost:${ports.knowledge}`,
+    ].join(','),
     // Where the console's browser finds coordination (knowledge hands it to the page).
     ...(name === 'knowledge' ? { CONSOLE_COORDINATION_URL: `http://127.0.0.1:${ports.coordination}` } : {}),
     ...extra,
@@ -43,7 +53,13 @@ export function serviceEnv(name: ServiceName, ports: Record<ServiceName, number>
 /** Starts a service as its own process (instrumentation first), logging to .data/logs/<name>.log. */
 export function spawnService(name: ServiceName, env: Record<string, string>, logName: string = name): ServiceProcess {
   const dir = join(ROOT, 'services', name, 'src');
-  return spawnNode(name, [...NODE_TS_FLAGS, '--import', join(dir, 'instrumentation.ts'), join(dir, 'main.ts')], env, logName, `http://127.0.0.1:${env['PORT']}`);
+  return spawnNode(
+    name,
+    [...NODE_TS_FLAGS, '--import', join(dir, 'instrumentation.ts'), join(dir, 'main.ts')],
+    env,
+    logName,
+    `http://127.0.0.1:${env['PORT']}`,
+  );
 }
 
 /** Enrols an agent as the local operator (a development admin user): its one-time enrolment token. */
@@ -54,7 +70,12 @@ export async function enrolAgent(coordinationUrl: string, agentName: string): Pr
 }
 
 /** Node arguments that run the example agent (with its telemetry loaded first). */
-export const EXAMPLE_AGENT_ARGS = [...NODE_TS_FLAGS, '--import', './shared/agent-sdk/examples/instrumentation.ts', 'shared/agent-sdk/examples/example-agent.ts'];
+export const EXAMPLE_AGENT_ARGS = [
+  ...NODE_TS_FLAGS,
+  '--import',
+  './shared/agent-sdk/examples/instrumentation.ts',
+  'shared/agent-sdk/examples/example-agent.ts',
+];
 
 /** Starts a TypeScript entry point as a process with the same flags as the services. */
 export function spawnNode(name: string, args: string[], env: Record<string, string>, logName: string, url = ''): ServiceProcess {

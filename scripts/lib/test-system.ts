@@ -31,7 +31,9 @@ export interface TestSystem {
 }
 
 /** Starts the three services (and optionally example agents) as separate processes on loopback. */
-export async function startTestSystem(opts: { agents?: number; ports?: Record<ServiceName, number>; env?: Record<string, string> } = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  opts: { agents?: number; ports?: Record<ServiceName, number>; env?: Record<string, string> } = {},
+): Promise<TestSystem> {
   const ports = opts.ports ?? TEST_PORTS;
   const services = {} as Record<ServiceName, ServiceProcess>;
   const agents: ServiceProcess[] = [];
@@ -49,7 +51,14 @@ export async function startTestSystem(opts: { agents?: number; ports?: Record<Se
     const agent = spawnNode(
       name,
       EXAMPLE_AGENT_ARGS,
-      { ...agentNatsEnv(), ...opts.env, COORDINATION_URL: `http://127.0.0.1:${ports.coordination}`, AGENT_NAME: name, AGENT_ENROLMENT_TOKEN: await enrolAgent(`http://127.0.0.1:${ports.coordination}`, name), AGENT_WORK_MS: '20' },
+      {
+        ...agentNatsEnv(),
+        ...opts.env,
+        COORDINATION_URL: `http://127.0.0.1:${ports.coordination}`,
+        AGENT_NAME: name,
+        AGENT_ENROLMENT_TOKEN: await enrolAgent(`http://127.0.0.1:${ports.coordination}`, name),
+        AGENT_WORK_MS: '20',
+      },
       `test-${name}`,
     );
     agents.push(agent);

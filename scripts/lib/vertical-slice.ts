@@ -23,12 +23,25 @@ export async function walkVerticalSlice(ports: Record<ServiceName, number>, user
   const coordination = createServiceClient<CoordinationRouter>(client(ports.coordination));
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  const block = await knowledge.blocks.create.mutate({ type: 'Decision', sessionId: 'demo', title: 'Adopt the agent platform', content: 'Decided in the demo' });
+  const block = await knowledge.blocks.create.mutate({
+    type: 'Decision',
+    sessionId: 'demo',
+    title: 'Adopt the agent platform',
+    content: 'Decided in the demo',
+  });
   step(1, 'knowledge.blocks.create → Neo4j', { id: block.id, type: block.type, status: block.status });
   step(2, 'knowledge.blocks.get', { title: (await knowledge.blocks.get.query({ id: block.id })).title });
 
-  const task = await operations.tasks.create.mutate({ title: 'Roll out the platform', blockId: block.id, subtasks: [{ title: 'Write the runbook' }, { title: 'Train the team' }] });
-  step(3, 'operations.tasks.create (block checked via knowledge, 2 subtasks) → Postgres', { id: task.id, status: task.status, subtasks: task.subtasks.length });
+  const task = await operations.tasks.create.mutate({
+    title: 'Roll out the platform',
+    blockId: block.id,
+    subtasks: [{ title: 'Write the runbook' }, { title: 'Train the team' }],
+  });
+  step(3, 'operations.tasks.create (block checked via knowledge, 2 subtasks) → Postgres', {
+    id: task.id,
+    status: task.status,
+    subtasks: task.subtasks.length,
+  });
 
   const job = await coordination.jobs.trigger.mutate({ jobType: 'build', targetId: task.id, params: { target: 'demo' } });
   step(4, 'coordination.jobs.trigger → JetStream work queue', job);
@@ -38,7 +51,9 @@ export async function walkVerticalSlice(ports: Record<ServiceName, number>, user
     await sleep(200);
     status = (await coordination.jobs.get.query({ jobId: job.jobId })).status;
   }
-  const history = (await coordination.jobs.get.query({ jobId: job.jobId })).history.map((h) => `${h.status}${h.agent ? `@${h.agent}` : ''}`);
+  const history = (await coordination.jobs.get.query({ jobId: job.jobId })).history.map(
+    (h) => `${h.status}${h.agent ? `@${h.agent}` : ''}`,
+  );
   step(5, 'an agent took the job', { status, history });
   if (status !== 'succeeded') throw new Error(`job ${job.jobId} ended ${status}, not succeeded (is an agent running?)`);
 

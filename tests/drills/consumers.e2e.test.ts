@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { connectNats, consumeEvents, createEnvelope, createLogger, DEAD_LETTER_STREAM, ensureStream, publishEnvelope, type NatsConnection } from '@platform/kit';
+import {
+  connectNats,
+  consumeEvents,
+  createEnvelope,
+  createLogger,
+  DEAD_LETTER_STREAM,
+  ensureStream,
+  publishEnvelope,
+  type NatsConnection,
+} from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
 
@@ -65,8 +74,14 @@ describe('consumer drills', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await consumer.stop();
-    const letter = (await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: 'deadletter.drill-poison' })).json<{ reason: string; delivery: number; envelope: { id: string } }>();
-    console.log(`drill poison: ${good.length} good events applied in ${Date.now() - started} ms while the poison message was tried ${poisonAttempts}× and dead-lettered`);
+    const letter = (await jsm.streams.getMessage(DEAD_LETTER_STREAM, { last_by_subj: 'deadletter.drill-poison' })).json<{
+      reason: string;
+      delivery: number;
+      envelope: { id: string };
+    }>();
+    console.log(
+      `drill poison: ${good.length} good events applied in ${Date.now() - started} ms while the poison message was tried ${poisonAttempts}× and dead-lettered`,
+    );
     expect(handled.size).toBe(good.length);
     expect(poisonAttempts).toBe(3);
     expect(letter).toMatchObject({ reason: 'cannot apply this one', delivery: 3, envelope: { id: poison.id } });
@@ -97,7 +112,9 @@ describe('consumer drills', () => {
     while (done < TOTAL && Date.now() - started < 100_000) await new Promise((r) => setTimeout(r, 100));
     await consumer.stop();
     const growthMiB = (peakRss - rssBefore) / 2 ** 20;
-    console.log(`drill slow consumer: ${done} messages in ${Date.now() - started} ms, redelivered ${redelivered}, RSS ${(rssBefore / 2 ** 20).toFixed(0)} → peak ${(peakRss / 2 ** 20).toFixed(0)} MiB (+${growthMiB.toFixed(1)})`);
+    console.log(
+      `drill slow consumer: ${done} messages in ${Date.now() - started} ms, redelivered ${redelivered}, RSS ${(rssBefore / 2 ** 20).toFixed(0)} → peak ${(peakRss / 2 ** 20).toFixed(0)} MiB (+${growthMiB.toFixed(1)})`,
+    );
     expect(done).toBe(TOTAL);
     expect(redelivered).toBe(0);
     expect(growthMiB).toBeLessThan(64);

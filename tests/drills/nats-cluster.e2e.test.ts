@@ -78,7 +78,11 @@ async function graphCount(cypher: string, params: Record<string, unknown>): Prom
 }
 
 /** Every message of `stream` on `filter`, read with an ordered consumer as the operator. */
-async function readStream(nc: NatsConnection, stream: string, filter: string): Promise<Array<{ subject: string; data: Record<string, unknown> & { id: string } }>> {
+async function readStream(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+): Promise<Array<{ subject: string; data: Record<string, unknown> & { id: string } }>> {
   const jsm = await nc.jetstreamManager();
   const total = (await jsm.streams.info(stream, { subjects_filter: filter })).state.subjects;
   const expected = Object.values(total ?? {}).reduce((a, b) => a + b, 0);
@@ -104,8 +108,20 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
 describe('three-node NATS cluster, replicas 3', () => {
   it('every stream and KV bucket the services made has three replicas', async () => {
     const jsm = await (await cluster.connectAs('platform')).jetstreamManager();
-    for (const stream of [EVENT_STREAMS.operations, EVENT_STREAMS.knowledge, EVENT_STREAMS.coordination, JOBS_STREAM, `KV_${COORDINATION_BUCKETS.jobs}`, `KV_${COORDINATION_BUCKETS.liveness}`]) {
-      const info = await eventually(() => jsm.streams.info(stream).catch(() => undefined), (i) => i !== undefined, 60_000, `stream ${stream}`);
+    for (const stream of [
+      EVENT_STREAMS.operations,
+      EVENT_STREAMS.knowledge,
+      EVENT_STREAMS.coordination,
+      JOBS_STREAM,
+      `KV_${COORDINATION_BUCKETS.jobs}`,
+      `KV_${COORDINATION_BUCKETS.liveness}`,
+    ]) {
+      const info = await eventually(
+        () => jsm.streams.info(stream).catch(() => undefined),
+        (i) => i !== undefined,
+        60_000,
+        `stream ${stream}`,
+      );
       expect(info!.config.num_replicas, stream).toBe(3);
       expect(info!.cluster?.replicas?.length, stream).toBe(2);
     }
@@ -180,96 +196,120 @@ describe('three-node NATS cluster, replicas 3', () => {
     expect(changes).toBe(BURST);
   });
 
-  it('the JOBS stream leader SIGKILLed during dispatch: every job completes exactly once, dispatch resumes within the bound', { timeout: 300_000 }, async () => {
-    const ownerId = `jobs-${runTag}`;
-    const alice = clientsFor(await tokenFor({ kind: 'user', id: ownerId, roles: [] }, 1_800), ports);
-    const taskIds: string[] = [];
-    await pool(
-      Array.from({ length: JOBS }, (_, i) => i),
-      8,
-      async (i) => {
-        taskIds.push((await alice.operations.tasks.create.mutate({ title: `${runTag} job target ${i}`, priority: 'P2' })).id);
-      },
-    );
-    await system.startAgent(`agent-a-${runTag}`);
-    await system.startAgent(`agent-b-${runTag}`);
+  it(
+    'the JOBS stream leader SIGKILLed during dispatch: every job completes exactly once, dispatch resumes within the bound',
+    { timeout: 300_000 },
+    async () => {
+      const ownerId = `jobs-${runTag}`;
+      const alice = clientsFor(await tokenFor({ kind: 'user', id: ownerId, roles: [] }, 1_800), ports);
+      const taskIds: string[] = [];
+      await pool(
+        Array.from({ length: JOBS }, (_, i) => i),
+        8,
+        async (i) => {
+          taskIds.push((await alice.operations.tasks.create.mutate({ title: `${runTag} job target ${i}`, priority: 'P2' })).id);
+        },
+      );
+      await system.startAgent(`agent-a-${runTag}`);
+      await system.startAgent(`agent-b-${runTag}`);
 
-    // Watch job events from a node that is not the one to die (timing only; counts come from the stores).
-    const victim = await cluster.streamLeader(JOBS_STREAM);
-    const watcherNode = cluster.nodes.find((n) => n !== victim)!;
-    const watcher = await connectNats({ url: watcherNode.url, user: 'platform', password: cluster.passwords.platform, name: 'drill-watcher', log, attempts: 1 });
-    const succeededAt: number[] = [];
-    const startedAt: number[] = [];
-    const sub = watcher.subscribe('coordination.job.*');
-    void (async () => {
-      for await (const m of sub) {
-        if (m.subject === 'coordination.job.succeeded') succeededAt.push(Date.now());
-        if (m.subject === 'coordination.job.started') startedAt.push(Date.now());
+      // Watch job events from a node that is not the one to die (timing only; counts come from the stores).
+      const victim = await cluster.streamLeader(JOBS_STREAM);
+      const watcherNode = cluster.nodes.find((n) => n !== victim)!;
+      const watcher = await connectNats({
+        url: watcherNode.url,
+        user: 'platform',
+        password: cluster.passwords.platform,
+        name: 'drill-watcher',
+        log,
+        attempts: 1,
+      });
+      const succeededAt: number[] = [];
+      const startedAt: number[] = [];
+      const sub = watcher.subscribe('coordination.job.*');
+      void (async () => {
+        for await (const m of sub) {
+          if (m.subject === 'coordination.job.succeeded') succeededAt.push(Date.now());
+          if (m.subject === 'coordination.job.started') startedAt.push(Date.now());
+        }
+      })();
+
+      const jobIds: string[] = [];
+      const started = Date.now();
+      await pool(taskIds, 8, async (taskId) => {
+        jobIds.push(
+          (await alice.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: taskId, params: { target: runTag } })).jobId,
+        );
+      });
+      await eventually(
+        async () => succeededAt.length,
+        (n) => n >= JOBS / 3,
+        120_000,
+        'a third of the jobs done',
+      );
+      await victim.kill('SIGKILL');
+      const killedAt = Date.now();
+      const doneAtKill = succeededAt.length;
+      const restart = (async () => {
+        await new Promise((r) => setTimeout(r, 3_000));
+        await victim.start();
+      })();
+
+      // Done means: operations applied every job's success (the task is done, one marker per event).
+      const tasksDone = async () =>
+        Number(
+          (await db.admin.query(`SELECT count(*)::int AS n FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'done'`, [taskIds])).rows[0]
+            .n,
+        );
+      await eventually(tasksDone, (n) => n >= JOBS, 180_000, `${JOBS} tasks done by their jobs`);
+      const allDoneMs = Date.now() - started;
+      await restart;
+      // Dispatch stalled for the longest gap between two job starts after the kill (the kill itself
+      // counting as one end): a job claimed just before the kill may still start or finish right after
+      // it, so the first event after the kill says nothing; the longest gap is the election's cost.
+      const after = [killedAt, ...startedAt.filter((t) => t > killedAt)];
+      const stallMs = after.length < 2 ? Infinity : Math.max(...after.slice(1).map((t, i) => t - after[i]!));
+      const startsAfterKill = after.length - 1;
+
+      // Coordination's records: every job succeeded on its first attempt.
+      const records = await Promise.all(jobIds.map((jobId) => alice.coordination.jobs.get.query({ jobId })));
+      const notOnce = records
+        .filter((j) => j.status !== 'succeeded' || j.attempt !== 1)
+        .map((j) => `${j.jobId} ${j.status} attempt ${j.attempt}`);
+      // Each job started and succeeded once: one event of each per job (a second run would carry a new envelope id).
+      const nc = await cluster.connectAs('platform');
+      const events = await readStream(nc, EVENT_STREAMS.coordination, 'coordination.job.>');
+      const perJob = new Map<string, { started: number; succeeded: number }>();
+      for (const e of events) {
+        const data = e.data['data'] as { jobId: string };
+        const c = perJob.get(data.jobId) ?? { started: 0, succeeded: 0 };
+        if (e.subject === 'coordination.job.started') c.started++;
+        if (e.subject === 'coordination.job.succeeded') c.succeeded++;
+        perJob.set(data.jobId, c);
       }
-    })();
-
-    const jobIds: string[] = [];
-    const started = Date.now();
-    await pool(taskIds, 8, async (taskId) => {
-      jobIds.push((await alice.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: taskId, params: { target: runTag } })).jobId);
-    });
-    await eventually(async () => succeededAt.length, (n) => n >= JOBS / 3, 120_000, 'a third of the jobs done');
-    await victim.kill('SIGKILL');
-    const killedAt = Date.now();
-    const doneAtKill = succeededAt.length;
-    const restart = (async () => {
-      await new Promise((r) => setTimeout(r, 3_000));
-      await victim.start();
-    })();
-
-    // Done means: operations applied every job's success (the task is done, one marker per event).
-    const tasksDone = async () =>
-      Number((await db.admin.query(`SELECT count(*)::int AS n FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'done'`, [taskIds])).rows[0].n);
-    await eventually(tasksDone, (n) => n >= JOBS, 180_000, `${JOBS} tasks done by their jobs`);
-    const allDoneMs = Date.now() - started;
-    await restart;
-    // Dispatch stalled for the longest gap between two job starts after the kill (the kill itself
-    // counting as one end): a job claimed just before the kill may still start or finish right after
-    // it, so the first event after the kill says nothing; the longest gap is the election's cost.
-    const after = [killedAt, ...startedAt.filter((t) => t > killedAt)];
-    const stallMs = after.length < 2 ? Infinity : Math.max(...after.slice(1).map((t, i) => t - after[i]!));
-    const startsAfterKill = after.length - 1;
-
-    // Coordination's records: every job succeeded on its first attempt.
-    const records = await Promise.all(jobIds.map((jobId) => alice.coordination.jobs.get.query({ jobId })));
-    const notOnce = records.filter((j) => j.status !== 'succeeded' || j.attempt !== 1).map((j) => `${j.jobId} ${j.status} attempt ${j.attempt}`);
-    // Each job started and succeeded once: one event of each per job (a second run would carry a new envelope id).
-    const nc = await cluster.connectAs('platform');
-    const events = await readStream(nc, EVENT_STREAMS.coordination, 'coordination.job.>');
-    const perJob = new Map<string, { started: number; succeeded: number }>();
-    for (const e of events) {
-      const data = e.data['data'] as { jobId: string };
-      const c = perJob.get(data.jobId) ?? { started: 0, succeeded: 0 };
-      if (e.subject === 'coordination.job.started') c.started++;
-      if (e.subject === 'coordination.job.succeeded') c.succeeded++;
-      perJob.set(data.jobId, c);
-    }
-    const ranTwice = jobIds.filter((id) => perJob.get(id)?.started !== 1 || perJob.get(id)?.succeeded !== 1);
-    // What operations applied: one processed-event marker per success, one `task.completed` per task.
-    const markers = Number(
-      (await db.admin.query(`SELECT count(*)::int AS n FROM processed_events WHERE consumer = $1`, [DURABLES.operationsJobResults])).rows[0].n,
-    );
-    // What knowledge applied: each job step recorded pending → running → succeeded, once each.
-    const jobSteps = jobIds.map((id) => recordedIds.jobStep(id));
-    const jobChanges = () => graphCount('MATCH (c:StepChange) WHERE c.stepId IN $jobSteps RETURN count(c)', { jobSteps });
-    await eventually(jobChanges, (n) => n >= 3 * JOBS, 60_000, 'every job step recorded');
-    const recordedChanges = await jobChanges();
-    await watcher.close();
-    console.log(
-      `drill cluster dispatch: ${JOBS} jobs, JOBS leader ${victim.name} SIGKILLed after ${doneAtKill} had succeeded; ${startsAfterKill} jobs started after the kill, ` +
-        `longest dispatch stall ${stallMs} ms (bound ${RESUME_BOUND_MS} ms); all applied ${allDoneMs} ms after the first trigger; records not once ${notOnce.length}, ran twice ${ranTwice.length}, ` +
-        `operations markers ${markers}, knowledge job-step changes ${recordedChanges}`,
-    );
-    expect(notOnce).toEqual([]);
-    expect(ranTwice).toEqual([]);
-    expect(markers).toBe(JOBS);
-    expect(recordedChanges).toBe(3 * JOBS);
-    expect(startsAfterKill).toBeGreaterThan(0);
-    expect(stallMs).toBeLessThanOrEqual(RESUME_BOUND_MS);
-  });
+      const ranTwice = jobIds.filter((id) => perJob.get(id)?.started !== 1 || perJob.get(id)?.succeeded !== 1);
+      // What operations applied: one processed-event marker per success, one `task.completed` per task.
+      const markers = Number(
+        (await db.admin.query(`SELECT count(*)::int AS n FROM processed_events WHERE consumer = $1`, [DURABLES.operationsJobResults]))
+          .rows[0].n,
+      );
+      // What knowledge applied: each job step recorded pending → running → succeeded, once each.
+      const jobSteps = jobIds.map((id) => recordedIds.jobStep(id));
+      const jobChanges = () => graphCount('MATCH (c:StepChange) WHERE c.stepId IN $jobSteps RETURN count(c)', { jobSteps });
+      await eventually(jobChanges, (n) => n >= 3 * JOBS, 60_000, 'every job step recorded');
+      const recordedChanges = await jobChanges();
+      await watcher.close();
+      console.log(
+        `drill cluster dispatch: ${JOBS} jobs, JOBS leader ${victim.name} SIGKILLed after ${doneAtKill} had succeeded; ${startsAfterKill} jobs started after the kill, ` +
+          `longest dispatch stall ${stallMs} ms (bound ${RESUME_BOUND_MS} ms); all applied ${allDoneMs} ms after the first trigger; records not once ${notOnce.length}, ran twice ${ranTwice.length}, ` +
+          `operations markers ${markers}, knowledge job-step changes ${recordedChanges}`,
+      );
+      expect(notOnce).toEqual([]);
+      expect(ranTwice).toEqual([]);
+      expect(markers).toBe(JOBS);
+      expect(recordedChanges).toBe(3 * JOBS);
+      expect(startsAfterKill).toBeGreaterThan(0);
+      expect(stallMs).toBeLessThanOrEqual(RESUME_BOUND_MS);
+    },
+  );
 });

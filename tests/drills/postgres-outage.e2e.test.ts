@@ -21,7 +21,11 @@ beforeAll(async () => {
   // directory of) the shared server, where it would overwrite what the shared operations published.
   nats = await startPrivateNats({ port: 4487, as: 'platform' });
   const natsEnv = { NATS_URL: nats.url, NATS_USER: nats.user, NATS_PASSWORD: nats.password };
-  operations = spawnService('operations', serviceEnv('operations', ports, { DATABASE_URL: db.databaseUrl, ...natsEnv, LOG_LEVEL: 'warn' }), 'drill-operations');
+  operations = spawnService(
+    'operations',
+    serviceEnv('operations', ports, { DATABASE_URL: db.databaseUrl, ...natsEnv, LOG_LEVEL: 'warn' }),
+    'drill-operations',
+  );
   await waitForHttp(`${operations.url}/readyz`, 60_000, operations);
 });
 afterAll(async () => {
@@ -63,7 +67,9 @@ it('rides out a 5 s Postgres outage under write load', { timeout: 180_000 }, asy
   const client = new pg.Client({ connectionString: db.adminUrl, options: '-c app.owner_bypass=on' });
   await client.connect();
   try {
-    const stored = new Set((await client.query<{ title: string }>(`SELECT title FROM tasks WHERE title LIKE 'drill-pg %'`)).rows.map((r) => r.title));
+    const stored = new Set(
+      (await client.query<{ title: string }>(`SELECT title FROM tasks WHERE title LIKE 'drill-pg %'`)).rows.map((r) => r.title),
+    );
     const lost = acknowledged.filter((r) => !stored.has(r.title));
     let pending = -1;
     const deadline = Date.now() + 30_000;
@@ -74,7 +80,10 @@ it('rides out a 5 s Postgres outage under write load', { timeout: 180_000 }, asy
     const codes = [...new Set(failed.map((f) => f.code))];
     console.log(
       `drill postgres-outage: ${acknowledged.length} writes acknowledged, ${failed.length} refused while down (codes ${codes.join(', ')}; ` +
-        `p95 ${percentile(failed.map((f) => f.ms), 95).toFixed(0)} ms, max ${Math.max(...failed.map((f) => f.ms)).toFixed(0)} ms), ` +
+        `p95 ${percentile(
+          failed.map((f) => f.ms),
+          95,
+        ).toFixed(0)} ms, max ${Math.max(...failed.map((f) => f.ms)).toFixed(0)} ms), ` +
         `down ${stoppedAt}→${restartedAt} ms, first write after restart at +${firstAfter ? firstAfter.at - restartedAt : 'never'} ms, lost ${lost.length}, outbox pending ${pending}`,
     );
     expect(failed.length).toBeGreaterThan(0);

@@ -46,8 +46,10 @@ let token: string;
 const startedSagas: string[] = [];
 const startedJobs: string[] = [];
 
-const coordinationAt = (url: string) => createServiceClient<CoordinationRouter>({ baseUrl: url, getToken: async () => token, timeoutMs: 15_000 });
-const operationsAt = (url: string) => createServiceClient<OperationsRouter>({ baseUrl: url, getToken: async () => token, timeoutMs: 15_000 });
+const coordinationAt = (url: string) =>
+  createServiceClient<CoordinationRouter>({ baseUrl: url, getToken: async () => token, timeoutMs: 15_000 });
+const operationsAt = (url: string) =>
+  createServiceClient<OperationsRouter>({ baseUrl: url, getToken: async () => token, timeoutMs: 15_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logOffsets = new Map<string, number>();
 
@@ -55,7 +57,12 @@ beforeAll(async () => {
   nats = await startPrivateNats({ port: NATS_PORT, as: 'platform' });
   db = await migratedScratchDb('replicas');
   const stores = storeEnv();
-  graph = await connectGraph({ uri: stores['NEO4J_URI']!, user: stores['NEO4J_USER']!, password: stores['NEO4J_PASSWORD']!, database: 'neo4j' });
+  graph = await connectGraph({
+    uri: stores['NEO4J_URI']!,
+    user: stores['NEO4J_USER']!,
+    password: stores['NEO4J_PASSWORD']!,
+    database: 'neo4j',
+  });
   const fast = { SHUTDOWN_TIMEOUT_MS: '3000', OUTBOX_POLL_MS: '200' };
   system = await startReplicaSystem({
     layout: LAYOUT,
@@ -66,8 +73,23 @@ beforeAll(async () => {
       // debug: each replica logs the events it recorded ("run recorded"), to show the two share the work.
       knowledge: { ...fast, LOG_LEVEL: 'debug' },
       // A killed replica's sagas are resumed by the other after the lease (2 s, not 15 s).
-      operations: { ...fast, LOG_LEVEL: 'info', SAGA_LEASE_MS: '2000', SAGA_POLL_MS: '250', NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}` },
-      coordination: { ...fast, LOG_LEVEL: 'warn', SCHEDULER_TICK_MS: '200', OUTBOX_SWEEP_MS: '500', OUTBOX_MIN_AGE_MS: '1000', CLAIM_WAIT_MS: '2000', HEARTBEAT_INTERVAL_MS: '1000', AGENT_OFFLINE_AFTER_MS: '5000' },
+      operations: {
+        ...fast,
+        LOG_LEVEL: 'info',
+        SAGA_LEASE_MS: '2000',
+        SAGA_POLL_MS: '250',
+        NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}`,
+      },
+      coordination: {
+        ...fast,
+        LOG_LEVEL: 'warn',
+        SCHEDULER_TICK_MS: '200',
+        OUTBOX_SWEEP_MS: '500',
+        OUTBOX_MIN_AGE_MS: '1000',
+        CLAIM_WAIT_MS: '2000',
+        HEARTBEAT_INTERVAL_MS: '1000',
+        AGENT_OFFLINE_AFTER_MS: '5000',
+      },
     },
   });
   token = await devToken({ kind: 'user', id: user, roles: [] }, 3_600);
@@ -106,7 +128,10 @@ afterAll(async () => {
     ['database', async () => db?.drop()],
     ['nats', async () => nats?.destroy()],
   ];
-  for (const [what, step] of steps) await step().catch((err: unknown) => console.error(`drill replicas cleanup: ${what}: ${err instanceof Error ? err.message : String(err)}`));
+  for (const [what, step] of steps)
+    await step().catch((err: unknown) =>
+      console.error(`drill replicas cleanup: ${what}: ${err instanceof Error ? err.message : String(err)}`),
+    );
 }, 120_000);
 
 /** What knowledge recorded for this drill: the runs of its sagas, jobs and tasks (none of it tagged by session). */
@@ -138,9 +163,11 @@ async function retried<T>(call: () => Promise<T>, what: string, timeoutMs = 30_0
 /** Runs `work(i)` for i < n, `concurrency` at a time. */
 async function pool(n: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await work(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await work(next++);
+    }),
+  );
 }
 
 async function triggerJobs(tag: string, n: number, urls: string[]): Promise<string[]> {
@@ -148,7 +175,10 @@ async function triggerJobs(tag: string, n: number, urls: string[]): Promise<stri
   const ids: string[] = [];
   await pool(n, 8, async (i) => {
     const key = `${tag}-${i}`;
-    const { jobId } = await retried(() => clients[i % clients.length]!.jobs.trigger.mutate({ jobType: 'build', params: { target: key }, idempotencyKey: key }), `trigger ${key}`);
+    const { jobId } = await retried(
+      () => clients[i % clients.length]!.jobs.trigger.mutate({ jobType: 'build', params: { target: key }, idempotencyKey: key }),
+      `trigger ${key}`,
+    );
     ids.push(jobId);
   });
   startedJobs.push(...ids);
@@ -161,7 +191,10 @@ async function startSagas(tag: string, n: number, urls: string[], concurrency = 
   await pool(n, concurrency, async (i) => {
     const key = `${tag}-${i}`;
     const payload = { teamName: `${user} ${key}`, kickoffTask: { title: `kickoff ${key}`, subtasks: ['agenda'] } };
-    const saga = await retried(() => clients[i % clients.length]!.sagas.start.mutate({ sagaType: 'team_onboarding', payload, idempotencyKey: key }), `start saga ${key}`);
+    const saga = await retried(
+      () => clients[i % clients.length]!.sagas.start.mutate({ sagaType: 'team_onboarding', payload, idempotencyKey: key }),
+      `start saga ${key}`,
+    );
     ids.push(saga.id);
   });
   startedSagas.push(...ids);
@@ -187,7 +220,12 @@ async function sagasFinished(ids: string[], timeoutMs: number): Promise<number> 
   const deadline = Date.now() + timeoutMs;
   let n = 0;
   while (Date.now() < deadline) {
-    n = (await db.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM saga_instances WHERE id = ANY($1::uuid[]) AND status IN ('completed','compensated','failed')`, [ids])).rows[0]!.n;
+    n = (
+      await db.admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM saga_instances WHERE id = ANY($1::uuid[]) AND status IN ('completed','compensated','failed')`,
+        [ids],
+      )
+    ).rows[0]!.n;
     if (n === ids.length) break;
     await sleep(250);
   }
@@ -206,10 +244,11 @@ async function sagaEffects(ids: string[]) {
      WHERE subject = 'operations.saga.step.changed' AND envelope->'data'->>'status' = 'succeeded' AND envelope->'data'->>'sagaId' = ANY($1::text[]) GROUP BY 1, 2`,
     [ids],
   );
-  const rows = await db.admin.query<{ id: string; status: string; step_log: Array<{ outcome: string; owner: string; index: number; phase: string }> }>(
-    `SELECT id::text, status, step_log FROM saga_instances WHERE id = ANY($1::uuid[])`,
-    [ids],
-  );
+  const rows = await db.admin.query<{
+    id: string;
+    status: string;
+    step_log: Array<{ outcome: string; owner: string; index: number; phase: string }>;
+  }>(`SELECT id::text, status, step_log FROM saga_instances WHERE id = ANY($1::uuid[])`, [ids]);
   const teams = (await db.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM teams WHERE name LIKE $1`, [`${user} %`])).rows[0]!.n;
   return { events: events.rows, announced: announced.rows, rows: rows.rows, teams };
 }
@@ -234,7 +273,10 @@ async function expectEachStepOnce(ids: string[]): Promise<Record<string, number>
   for (const r of fx.rows) {
     expect(r.status, r.id).toBe('completed');
     const succeeded = r.step_log.filter((e) => e.outcome === 'succeeded');
-    expect(succeeded.map((e) => `${e.phase}:${e.index}`), r.id).toEqual(['action:0', 'action:1', 'action:2']);
+    expect(
+      succeeded.map((e) => `${e.phase}:${e.index}`),
+      r.id,
+    ).toEqual(['action:0', 'action:1', 'action:2']);
     for (const e of succeeded) owners[e.owner] = (owners[e.owner] ?? 0) + 1;
   }
   expect(fx.rows).toHaveLength(ids.length);
@@ -276,17 +318,21 @@ async function runsOf(runIds: string[]): Promise<RunState[]> {
 async function expectRecordedOnce(jobIds: string[], sagaIds: string[], timeoutMs: number): Promise<void> {
   const want = new Map<string, string[]>([
     ...jobIds.map((j) => [recordedIds.jobRun(j), [recordedIds.jobStep(j)]] as [string, string[]]),
-    ...sagaIds.map((s) => [recordedIds.sagaRun(s), [recordedIds.sagaRoot(s), ...[0, 1, 2].map((i) => recordedIds.sagaStep(s, i))]] as [string, string[]]),
+    ...sagaIds.map(
+      (s) => [recordedIds.sagaRun(s), [recordedIds.sagaRoot(s), ...[0, 1, 2].map((i) => recordedIds.sagaStep(s, i))]] as [string, string[]],
+    ),
   ]);
   const deadline = Date.now() + timeoutMs;
   let runs: RunState[] = [];
   let missing: string[] = [];
   while (Date.now() < deadline) {
     runs = await runsOf([...want.keys()]);
-    missing = runs.filter((r) => {
-      const steps = new Map(r.steps.map((s) => [s.id, s.status]));
-      return r.seq === null || want.get(r.id)!.some((s) => steps.get(s) !== 'succeeded');
-    }).map((r) => r.id);
+    missing = runs
+      .filter((r) => {
+        const steps = new Map(r.steps.map((s) => [s.id, s.status]));
+        return r.seq === null || want.get(r.id)!.some((s) => steps.get(s) !== 'succeeded');
+      })
+      .map((r) => r.id);
     if (missing.length === 0) break;
     await sleep(500);
   }
@@ -294,9 +340,14 @@ async function expectRecordedOnce(jobIds: string[], sagaIds: string[], timeoutMs
   expect(missing, `runs knowledge has not recorded as finished after ${timeoutMs} ms (the first: ${JSON.stringify(sample)})`).toEqual([]);
   for (const r of runs) {
     // Each change took the next seq of its run exactly once: 1..seq, no gap, no repeat.
-    expect(r.changes.map((c) => c.seq).sort((a, b) => a - b), r.id).toEqual(Array.from({ length: r.seq! }, (_, i) => i + 1));
+    expect(
+      r.changes.map((c) => c.seq).sort((a, b) => a - b),
+      r.id,
+    ).toEqual(Array.from({ length: r.seq! }, (_, i) => i + 1));
     // Each step was added once and reached each status once: no event applied twice.
-    const seen = r.changes.filter((c) => c.kind === 'added' || c.kind === 'status').map((c) => `${c.stepId}/${c.kind}/${c.kind === 'added' ? '' : c.status}`);
+    const seen = r.changes
+      .filter((c) => c.kind === 'added' || c.kind === 'status')
+      .map((c) => `${c.stepId}/${c.kind}/${c.kind === 'added' ? '' : c.status}`);
     expect(seen.length - new Set(seen).size, `${r.id} repeated changes`).toBe(0);
     expect(r.steps.length, r.id).toBe(want.get(r.id)!.length);
   }
@@ -313,14 +364,22 @@ function recordedByReplica(): number[] {
 describe('two replicas of each service behind one address', () => {
   it('dispatches each job once across agents, with jobs triggered through both replicas', { timeout: 120_000 }, async () => {
     const t0 = Date.now();
-    const ids = await triggerJobs('dispatch', JOBS, system.replicas.coordination.map((r) => r.url));
+    const ids = await triggerJobs(
+      'dispatch',
+      JOBS,
+      system.replicas.coordination.map((r) => r.url),
+    );
     const jobs = await jobsSettled(ids, 60_000);
     const ms = Date.now() - t0;
     expect(jobs.every((j) => j?.status === 'succeeded')).toBe(true);
     expect(new Set(ids).size).toBe(JOBS);
     const runs = ids.map((id) => handled.get(id)?.length ?? 0);
-    const byAgent = ids.map((id) => handled.get(id)?.[0]).reduce<Record<string, number>>((m, a) => ((m[a ?? '?'] = (m[a ?? '?'] ?? 0) + 1), m), {});
-    console.log(`drill replicas/dispatch: ${JOBS} jobs triggered on both coordination replicas done in ${ms} ms; handler runs per job min ${Math.min(...runs)} max ${Math.max(...runs)}; by agent ${JSON.stringify(byAgent)}; proxy connections per coordination replica ${system.proxies.coordination.connections.join('/')}`);
+    const byAgent = ids
+      .map((id) => handled.get(id)?.[0])
+      .reduce<Record<string, number>>((m, a) => ((m[a ?? '?'] = (m[a ?? '?'] ?? 0) + 1), m), {});
+    console.log(
+      `drill replicas/dispatch: ${JOBS} jobs triggered on both coordination replicas done in ${ms} ms; handler runs per job min ${Math.min(...runs)} max ${Math.max(...runs)}; by agent ${JSON.stringify(byAgent)}; proxy connections per coordination replica ${system.proxies.coordination.connections.join('/')}`,
+    );
     expect(runs.filter((n) => n !== 1)).toEqual([]);
     for (const j of jobs) expect(j!.history.filter((h) => h.status === 'running')).toHaveLength(1);
     expect(system.proxies.coordination.connections.every((n) => n > 0)).toBe(true);
@@ -328,12 +387,18 @@ describe('two replicas of each service behind one address', () => {
 
   it('runs each saga step once, with sagas started through both replicas and run by both', { timeout: 120_000 }, async () => {
     const t0 = Date.now();
-    const ids = await startSagas('steps', SAGAS, system.replicas.operations.map((r) => r.url));
+    const ids = await startSagas(
+      'steps',
+      SAGAS,
+      system.replicas.operations.map((r) => r.url),
+    );
     expect(await sagasFinished(ids, 60_000)).toBe(SAGAS);
     const ms = Date.now() - t0;
     const owners = await expectEachStepOnce(ids);
     expect((await sagaEffects(ids)).teams).toBe(SAGAS);
-    console.log(`drill replicas/sagas: ${SAGAS} sagas (${SAGAS * 3} steps) done in ${ms} ms, each step persisted and announced once; steps run per replica ${JSON.stringify(owners)}`);
+    console.log(
+      `drill replicas/sagas: ${SAGAS} sagas (${SAGAS * 3} steps) done in ${ms} ms, each step persisted and announced once; steps run per replica ${JSON.stringify(owners)}`,
+    );
     expect(Object.keys(owners)).toHaveLength(2);
   });
 
@@ -345,11 +410,18 @@ describe('two replicas of each service behind one address', () => {
     await client.schedules.delete.mutate({ scheduleId: schedule.scheduleId });
     const seconds = (Date.now() - t0) / 1_000;
     await sleep(1_000);
-    const fired = (await client.jobs.list.query({ jobType: 'proposal', limit: 200 })).jobs.filter((j) => j.scheduleId === schedule.scheduleId);
+    const fired = (await client.jobs.list.query({ jobType: 'proposal', limit: 200 })).jobs.filter(
+      (j) => j.scheduleId === schedule.scheduleId,
+    );
     const ticks = fired.map((j) => j.idempotencyKey);
     startedJobs.push(...fired.map((j) => j.jobId));
-    const settled = await jobsSettled(fired.map((j) => j.jobId), 30_000);
-    console.log(`drill replicas/schedules: a 1 s schedule over ${seconds.toFixed(1)} s fired ${fired.length} jobs for ${new Set(ticks).size} due times; handler runs ${fired.map((j) => handled.get(j.jobId)?.length ?? 0).join(',')}`);
+    const settled = await jobsSettled(
+      fired.map((j) => j.jobId),
+      30_000,
+    );
+    console.log(
+      `drill replicas/schedules: a 1 s schedule over ${seconds.toFixed(1)} s fired ${fired.length} jobs for ${new Set(ticks).size} due times; handler runs ${fired.map((j) => handled.get(j.jobId)?.length ?? 0).join(',')}`,
+    );
     expect(new Set(ticks).size).toBe(fired.length);
     expect(fired.length).toBeGreaterThanOrEqual(Math.floor(seconds) - 1);
     expect(fired.length).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
@@ -363,7 +435,9 @@ describe('two replicas of each service behind one address', () => {
     const jsm = await (await nats.connectAs('platform')).jetstreamManager();
     const durables = (await jsm.consumers.list('OPERATIONS_EVENTS').next()).map((c) => c.name).filter((n) => n.startsWith('knowledge'));
     const byReplica = recordedByReplica();
-    console.log(`drill replicas/knowledge: ${startedJobs.length} job runs and ${startedSagas.length} saga runs recorded once each (caught up ${Date.now() - t0} ms after the checks before); events recorded per replica ${byReplica.join('/')}; knowledge durables on OPERATIONS_EVENTS ${durables.join(',')}`);
+    console.log(
+      `drill replicas/knowledge: ${startedJobs.length} job runs and ${startedSagas.length} saga runs recorded once each (caught up ${Date.now() - t0} ms after the checks before); events recorded per replica ${byReplica.join('/')}; knowledge durables on OPERATIONS_EVENTS ${durables.join(',')}`,
+    );
     expect(durables).toEqual(['knowledge-runs-operations']);
     expect(byReplica.every((n) => n > 0)).toBe(true);
   });
@@ -371,7 +445,10 @@ describe('two replicas of each service behind one address', () => {
   it('loses nothing when one replica of each service is SIGKILLed mid-load', { timeout: 240_000 }, async () => {
     const handledBefore = new Map([...handled].map(([k, v]) => [k, v.length]));
     const t0 = Date.now();
-    const load = Promise.all([triggerJobs('kill', JOBS, [system.url('coordination')]), startSagas('kill', SAGAS, [system.url('operations')], 4)]);
+    const load = Promise.all([
+      triggerJobs('kill', JOBS, [system.url('coordination')]),
+      startSagas('kill', SAGAS, [system.url('operations')], 4),
+    ]);
     await sleep(2_000);
     const killedAt = Date.now() - t0;
     await Promise.all([system.kill('coordination', 1), system.kill('operations', 1), system.kill('knowledge', 1)]);
@@ -386,7 +463,11 @@ describe('two replicas of each service behind one address', () => {
 
     expect(new Set(jobIds).size).toBe(JOBS);
     expect(jobs.filter((j) => j?.status !== 'succeeded').map((j) => j?.jobId)).toEqual([]);
-    for (const j of jobs) expect(j!.history.filter((h) => h.status === 'succeeded'), j!.jobId).toHaveLength(1);
+    for (const j of jobs)
+      expect(
+        j!.history.filter((h) => h.status === 'succeeded'),
+        j!.jobId,
+      ).toHaveLength(1);
     const reruns = jobIds.filter((id) => (handled.get(id)?.length ?? 0) - (handledBefore.get(id) ?? 0) !== 1);
     await expectEachStepOnce(sagaIds);
     console.log(

@@ -26,11 +26,15 @@ afterAll(async () => {
 });
 
 function startReplica(name: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--conditions=@platform/source', '--import', 'tsx', path.join(ROOT, 'services/operations/test/fixtures/saga-worker.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: s.appUrl, EFFECTS_DATABASE_URL: s.adminUrl, INSTANCE_ID: name, SAGA_LEASE_MS: String(LEASE_MS) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@platform/source', '--import', 'tsx', path.join(ROOT, 'services/operations/test/fixtures/saga-worker.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: s.appUrl, EFFECTS_DATABASE_URL: s.adminUrl, INSTANCE_ID: name, SAGA_LEASE_MS: String(LEASE_MS) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));
@@ -39,7 +43,14 @@ function startReplica(name: string): Promise<ChildProcess> {
 }
 const kill = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGKILL'))));
 const finished = async (ids: string[]) =>
-  Number((await s.admin.query(`SELECT count(*) AS n FROM saga_instances WHERE id = ANY($1::uuid[]) AND status IN ('completed','compensated','failed')`, [ids])).rows[0].n);
+  Number(
+    (
+      await s.admin.query(
+        `SELECT count(*) AS n FROM saga_instances WHERE id = ANY($1::uuid[]) AND status IN ('completed','compensated','failed')`,
+        [ids],
+      )
+    ).rows[0].n,
+  );
 
 it('every saga completes or compensates, no step twice, across random SIGKILLs', { timeout: 300_000 }, async () => {
   const deps = testDeps(s, { registry: new SagaRegistry([effectsSaga(s.admin)]) });
@@ -60,10 +71,20 @@ it('every saga completes or compensates, no step twice, across random SIGKILLs',
   while ((await finished(ids)) < SAGAS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await kill(last);
 
-  const rows = (await s.admin.query<{ id: string; status: string; step_log: LogEntry[] }>(`SELECT id, status, step_log FROM saga_instances WHERE id = ANY($1::uuid[])`, [ids])).rows;
+  const rows = (
+    await s.admin.query<{ id: string; status: string; step_log: LogEntry[] }>(
+      `SELECT id, status, step_log FROM saga_instances WHERE id = ANY($1::uuid[])`,
+      [ids],
+    )
+  ).rows;
   const byId = new Map(rows.map((r) => [r.id, r]));
   const effects = new Map(
-    (await s.admin.query<{ saga_id: string; n: number; runs: number }>(`SELECT saga_id, count(*)::int AS n, sum(attempts)::int AS runs FROM saga_effects WHERE saga_id = ANY($1::uuid[]) GROUP BY saga_id`, [ids])).rows.map((r) => [r.saga_id, r]),
+    (
+      await s.admin.query<{ saga_id: string; n: number; runs: number }>(
+        `SELECT saga_id, count(*)::int AS n, sum(attempts)::int AS runs FROM saga_effects WHERE saga_id = ANY($1::uuid[]) GROUP BY saga_id`,
+        [ids],
+      )
+    ).rows.map((r) => [r.saga_id, r]),
   );
   let completed = 0;
   let compensated = 0;
@@ -74,7 +95,10 @@ it('every saga completes or compensates, no step twice, across random SIGKILLs',
     if ('failAt' in plan) {
       expect(r.status, id).toBe('compensated');
       const done = ['reserve', 'charge', 'ship'].slice(0, plan.failAt);
-      expect(succeeded(r.step_log), id).toEqual([...done.map((d) => `action:${d}`), ...[...done].reverse().map((d) => `compensation:${d}`)]);
+      expect(succeeded(r.step_log), id).toEqual([
+        ...done.map((d) => `action:${d}`),
+        ...[...done].reverse().map((d) => `compensation:${d}`),
+      ]);
       expect(effects.get(id)?.n ?? 0, id).toBe(done.length * 2);
       compensated++;
     } else {
@@ -85,5 +109,7 @@ it('every saga completes or compensates, no step twice, across random SIGKILLs',
     }
     reruns += (effects.get(id)?.runs ?? 0) - (effects.get(id)?.n ?? 0);
   });
-  console.log(`drill saga-sigkill: ${SAGAS} sagas, ${kills} SIGKILLs, ${completed} completed + ${compensated} compensated in ${Date.now() - t0} ms; ${reruns} step re-runs after kills, each absorbed by its idempotency key (0 steps applied twice)`);
+  console.log(
+    `drill saga-sigkill: ${SAGAS} sagas, ${kills} SIGKILLs, ${completed} completed + ${compensated} compensated in ${Date.now() - t0} ms; ${reruns} step re-runs after kills, each absorbed by its idempotency key (0 steps applied twice)`,
+  );
 });

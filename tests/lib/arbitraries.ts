@@ -41,11 +41,17 @@ function fromJsonSchema(s: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
   switch (type) {
     case 'string': {
       if (s.format === 'uuid') return fc.uuid({ version: 4 });
-      if (s.format === 'date-time') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+      if (s.format === 'date-time')
+        return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
       if (s.format === 'uri') return fc.webUrl();
-      if (s.pattern) return fc.stringMatching(new RegExp(s.pattern)).filter((x) => x.length >= (s.minLength ?? 0) && x.length <= (s.maxLength ?? Infinity));
+      if (s.pattern)
+        return fc
+          .stringMatching(new RegExp(s.pattern))
+          .filter((x) => x.length >= (s.minLength ?? 0) && x.length <= (s.maxLength ?? Infinity));
       const minLength = s.minLength ?? 0;
-      return fc.string({ minLength, maxLength: Math.min(s.maxLength ?? minLength + 40, minLength + 40), unit: 'grapheme' }).filter((x) => x.trim().length >= minLength);
+      return fc
+        .string({ minLength, maxLength: Math.min(s.maxLength ?? minLength + 40, minLength + 40), unit: 'grapheme' })
+        .filter((x) => x.trim().length >= minLength);
     }
     case 'integer':
       return fc.integer({ min: Math.ceil(s.minimum ?? -1_000), max: Math.floor(s.maximum ?? 1_000) });
@@ -57,7 +63,10 @@ function fromJsonSchema(s: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
       return fc.constant(null);
     case 'array': {
       const minLength = s.minItems ?? 0;
-      return fc.array(s.items ? fromJsonSchema(s.items, depth + 1) : json, { minLength, maxLength: Math.min(s.maxItems ?? minLength + 3, minLength + 3) });
+      return fc.array(s.items ? fromJsonSchema(s.items, depth + 1) : json, {
+        minLength,
+        maxLength: Math.min(s.maxItems ?? minLength + 3, minLength + 3),
+      });
     }
     case 'object': {
       if (s.properties) {
@@ -149,11 +158,7 @@ export function hostileInputs(schema: z.ZodType | undefined): fc.Arbitrary<unkno
     }
     return scalars;
   };
-  return fc.oneof(
-    scalars,
-    fc.constant(deepJson(5_000)),
-    validInputs(schema).chain(mutate),
-  );
+  return fc.oneof(scalars, fc.constant(deepJson(5_000)), validInputs(schema).chain(mutate));
 }
 
 /**
@@ -161,6 +166,7 @@ export function hostileInputs(schema: z.ZodType | undefined): fc.Arbitrary<unkno
  * for work (jobs.claim) would otherwise turn a fuzz run into minutes of idle waiting.
  */
 export function clampWaits(v: unknown): unknown {
-  if (v && typeof v === 'object' && !Array.isArray(v) && 'waitMs' in v) return { ...v, waitMs: Math.min(Number((v as { waitMs: unknown }).waitMs) || 0, 100) };
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'waitMs' in v)
+    return { ...v, waitMs: Math.min(Number((v as { waitMs: unknown }).waitMs) || 0, 100) };
   return v;
 }

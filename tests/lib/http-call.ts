@@ -2,7 +2,6 @@ import type { ServiceName } from '@platform/testkit';
 import { RawJson } from './arbitraries.js';
 import type { ProcedureInfo } from './procedures.js';
 
-
 /**
  * The error code of a /trpc answer: tRPC's error shape, or — for a request refused before tRPC
  * read it (a limit: batch size, body size, JSON depth) — the problem document's own `code`.
@@ -60,7 +59,12 @@ function sseEvents(text: string): Array<{ event: string; data: string; id?: stri
  * as a query's would. Otherwise the first event (or none within `settleMs`) is the answer, and the
  * stream is closed.
  */
-async function callSubscription(url: string, headers: Record<string, string>, timeoutMs: number, settleMs = 2_000): Promise<Omit<CallResult, 'ms'>> {
+async function callSubscription(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  settleMs = 2_000,
+): Promise<Omit<CallResult, 'ms'>> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
   try {
@@ -84,7 +88,8 @@ async function callSubscription(url: string, headers: Record<string, string>, ti
             const error = JSON.parse(e.data) as { data?: { code?: string; httpStatus?: number } };
             return { status: error.data?.httpStatus ?? 500, code: error.data?.code ?? null, body: { error } };
           }
-          if (e.event === 'message') return { status: 200, code: null, body: { result: { data: JSON.parse(e.data) as unknown, id: e.id } } };
+          if (e.event === 'message')
+            return { status: 200, code: null, body: { result: { data: JSON.parse(e.data) as unknown, id: e.id } } };
         }
       }
     } finally {
@@ -119,14 +124,26 @@ export async function callProcedure(
   }
   const res =
     proc.type === 'query'
-      ? await fetch(body === undefined ? base : `${base}?input=${encodeURIComponent(body)}`, { headers, signal: AbortSignal.timeout(timeoutMs) })
+      ? await fetch(body === undefined ? base : `${base}?input=${encodeURIComponent(body)}`, {
+          headers,
+          signal: AbortSignal.timeout(timeoutMs),
+        })
       : await fetch(base, { method: 'POST', headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
   const parsed = await readBody(res);
   return { status: res.status, code: trpcCode(parsed), body: parsed, ms: performance.now() - started };
 }
 
 /** tRPC error codes by the HTTP status the REST surface answers with. */
-const CODE_BY_STATUS: Record<number, string> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 429: 'TOO_MANY_REQUESTS', 503: 'SERVICE_UNAVAILABLE' };
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
 
 /**
  * Calls a procedure over its REST route (/api, trpc-to-openapi): POST with a JSON body, GET with the

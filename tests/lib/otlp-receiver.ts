@@ -6,7 +6,9 @@ import { z } from 'zod';
 // A minimal OTLP/HTTP trace receiver (JSON encoding, what @opentelemetry/exporter-trace-otlp-http
 // sends) for tests: services export to it, the test reads back every span it received.
 
-const AnyValue = z.object({ stringValue: z.string().optional(), intValue: z.union([z.string(), z.number()]).optional(), boolValue: z.boolean().optional() }).passthrough();
+const AnyValue = z
+  .object({ stringValue: z.string().optional(), intValue: z.union([z.string(), z.number()]).optional(), boolValue: z.boolean().optional() })
+  .passthrough();
 const Attribute = z.object({ key: z.string(), value: AnyValue });
 const OtlpRequest = z.object({
   resourceSpans: z.array(
@@ -49,7 +51,12 @@ export interface OtlpReceiver {
 }
 
 const attrs = (list: Array<z.infer<typeof Attribute>>) =>
-  Object.fromEntries(list.map((a) => [a.key, a.value.stringValue ?? (a.value.intValue !== undefined ? Number(a.value.intValue) : (a.value.boolValue ?? ''))]));
+  Object.fromEntries(
+    list.map((a) => [
+      a.key,
+      a.value.stringValue ?? (a.value.intValue !== undefined ? Number(a.value.intValue) : (a.value.boolValue ?? '')),
+    ]),
+  );
 
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
@@ -66,7 +73,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           const service = String(attrs(rs.resource?.attributes ?? [])['service.name'] ?? 'unknown');
           for (const ss of rs.scopeSpans)
             for (const s of ss.spans)
-              spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || null, name: s.name, kind: s.kind ?? 0, attributes: attrs(s.attributes) });
+              spans.push({
+                service,
+                traceId: s.traceId,
+                spanId: s.spanId,
+                parentSpanId: s.parentSpanId || null,
+                name: s.name,
+                kind: s.kind ?? 0,
+                attributes: attrs(s.attributes),
+              });
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       } catch (err) {

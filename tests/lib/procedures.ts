@@ -14,7 +14,12 @@ export interface ProcedureInfo {
 }
 
 interface RouterDef {
-  _def: { procedures: Record<string, { _def: { type: ProcedureInfo['type']; inputs: z.ZodType[]; meta?: { openapi?: { method: 'GET' | 'POST'; path: string } } } }> };
+  _def: {
+    procedures: Record<
+      string,
+      { _def: { type: ProcedureInfo['type']; inputs: z.ZodType[]; meta?: { openapi?: { method: 'GET' | 'POST'; path: string } } } }
+    >;
+  };
 }
 
 // Routers are built with empty dependencies only to read their definitions: building one runs no
@@ -30,7 +35,13 @@ export function allProcedures(): ProcedureInfo[] {
   return (Object.entries(routers) as Array<[ServiceName, RouterDef]>).flatMap(([service, r]) =>
     Object.entries(r._def.procedures).map(([path, p]) => {
       const openapi = p._def.meta?.openapi;
-      return { service, path, type: p._def.type, input: p._def.inputs[0], rest: openapi ? { method: openapi.method, path: openapi.path } : undefined };
+      return {
+        service,
+        path,
+        type: p._def.type,
+        input: p._def.inputs[0],
+        rest: openapi ? { method: openapi.method, path: openapi.path } : undefined,
+      };
     }),
   );
 }

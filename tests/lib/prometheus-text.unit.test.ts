@@ -16,7 +16,11 @@ it('reads samples with their labels (escapes undone), values (+Inf too) and fami
   expect(scrape.types.get('platform_rpc_requests_total')).toBe('counter');
   expect(scrape.types.get('platform_rpc_duration_seconds')).toBe('histogram');
   expect(select(scrape, 'platform_rpc_requests_total', { code: 'NOT_FOUND' })).toEqual([
-    { name: 'platform_rpc_requests_total', labels: { procedure: 'blocks.get', type: 'query', code: 'NOT_FOUND', service_name: 'knowledge' }, value: 1 },
+    {
+      name: 'platform_rpc_requests_total',
+      labels: { procedure: 'blocks.get', type: 'query', code: 'NOT_FOUND', service_name: 'knowledge' },
+      value: 1,
+    },
   ]);
   expect(total(scrape, 'platform_rpc_requests_total', { procedure: 'blocks.get' })).toBe(4);
   expect(select(scrape, 'platform_rpc_duration_seconds_bucket')[0]?.labels).toEqual({ procedure: 'a"b', le: '+Inf' });

@@ -71,7 +71,14 @@ export async function startReplicaSystem(opts: {
       MEMORY_PROBE_FILE: r.memoryFile,
       ...opts.env?.[r.service],
     };
-    const args = [...NODE_TS_FLAGS, '--import', join(ROOT, 'tests', 'lib', 'memory-probe.ts'), '--import', join(dir, 'instrumentation.ts'), join(dir, 'main.ts')];
+    const args = [
+      ...NODE_TS_FLAGS,
+      '--import',
+      join(ROOT, 'tests', 'lib', 'memory-probe.ts'),
+      '--import',
+      join(dir, 'instrumentation.ts'),
+      join(dir, 'main.ts'),
+    ];
     return spawnNode(`${r.service}-${r.index}`, args, env, `${opts.logPrefix}-${r.service}-${r.index}`, r.url);
   };
   const services = opts.services ?? SERVICES;
@@ -81,11 +88,20 @@ export async function startReplicaSystem(opts: {
       const base = layout.proxies[service];
       for (let i = 0; i < layout.replicas; i++) {
         const port = base + 1 + i;
-        const r = { service, index: i, port, url: `http://127.0.0.1:${port}`, memoryFile: join(ROOT, '.data', 'logs', `${opts.logPrefix}-${service}-${i}.memory.json`) };
+        const r = {
+          service,
+          index: i,
+          port,
+          url: `http://127.0.0.1:${port}`,
+          memoryFile: join(ROOT, '.data', 'logs', `${opts.logPrefix}-${service}-${i}.memory.json`),
+        };
         rmSync(r.memoryFile, { force: true });
         replicas[service].push({ ...r, process: spawnReplica(r) });
       }
-      proxies[service] = await startRoundRobinProxy(base, replicas[service].map((r) => r.port));
+      proxies[service] = await startRoundRobinProxy(
+        base,
+        replicas[service].map((r) => r.port),
+      );
     }
     // All at once: on two cores six processes compiling TypeScript take a while either way.
     await Promise.all(all().map((r) => waitForHttp(`${r.url}/readyz`, 150_000, r.process)));

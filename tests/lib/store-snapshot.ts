@@ -26,7 +26,9 @@ export async function storeSnapshot(): Promise<Record<string, number>> {
     await db.end();
   }
 
-  const driver = neo4j.driver(env['NEO4J_URI']!, neo4j.auth.basic(env['NEO4J_USER']!, env['NEO4J_PASSWORD']!), { disableLosslessIntegers: true });
+  const driver = neo4j.driver(env['NEO4J_URI']!, neo4j.auth.basic(env['NEO4J_USER']!, env['NEO4J_PASSWORD']!), {
+    disableLosslessIntegers: true,
+  });
   try {
     const nodes = await driver.executeQuery('MATCH (n) RETURN count(n) AS n');
     const rels = await driver.executeQuery('MATCH ()-[r]->() RETURN count(r) AS n');
@@ -36,7 +38,13 @@ export async function storeSnapshot(): Promise<Record<string, number>> {
     await driver.close();
   }
 
-  const nc = await connectNats({ url: env['NATS_URL']!, user: env['NATS_USER'], password: env['NATS_PASSWORD'], name: 'snapshot', log: createLogger('snapshot', 'silent') });
+  const nc = await connectNats({
+    url: env['NATS_URL']!,
+    user: env['NATS_USER'],
+    password: env['NATS_PASSWORD'],
+    name: 'snapshot',
+    log: createLogger('snapshot', 'silent'),
+  });
   try {
     const jsm = await nc.jetstreamManager();
     for await (const s of jsm.streams.list()) {

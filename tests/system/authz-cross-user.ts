@@ -25,9 +25,11 @@ export const crossUserScenarios: CrossUserScenario[] = [
       const db = new pg.Client({ connectionString: url });
       await db.connect();
       try {
-        const role = (await db.query<{ u: string; bypass: boolean; owner: boolean }>(
-          `SELECT current_user AS u, rolbypassrls AS bypass, rolsuper AS owner FROM pg_roles WHERE rolname = current_user`,
-        )).rows[0];
+        const role = (
+          await db.query<{ u: string; bypass: boolean; owner: boolean }>(
+            `SELECT current_user AS u, rolbypassrls AS bypass, rolsuper AS owner FROM pg_roles WHERE rolname = current_user`,
+          )
+        ).rows[0];
         expect(role).toEqual({ u: 'operations_app', bypass: false, owner: false });
         // No setting at all: app.user_id is unset on this fresh connection.
         expect((await db.query(`SELECT current_setting('app.user_id', true) AS v`)).rows[0].v ?? '').toBe('');
@@ -35,13 +37,22 @@ export const crossUserScenarios: CrossUserScenario[] = [
           const ids = secretIds[key];
           expect(ids.length, `${table}: the matrix made rows to look for`).toBeGreaterThan(0);
           expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, `${table}: all rows`).toBe(0);
-          expect((await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = ANY($1::uuid[])`, [ids])).rows[0].n, `${table}: the owner's rows`).toBe(0);
+          expect(
+            (await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = ANY($1::uuid[])`, [ids])).rows[0].n,
+            `${table}: the owner's rows`,
+          ).toBe(0);
         }
-        await expect(db.query(`INSERT INTO tasks (title, owner_id) VALUES ('forged by authz', $1)`, [ownerId])).rejects.toThrow(/row-level security/);
-        await expect(db.query(`INSERT INTO memories (owner_user_id, type, source, content) VALUES ($1, 'semantic', 'user', 'forged by authz')`, [ownerId])).rejects.toThrow(
+        await expect(db.query(`INSERT INTO tasks (title, owner_id) VALUES ('forged by authz', $1)`, [ownerId])).rejects.toThrow(
           /row-level security/,
         );
-        await expect(db.query(`INSERT INTO conversations (user_id, status) VALUES ($1, 'active')`, [ownerId])).rejects.toThrow(/row-level security/);
+        await expect(
+          db.query(`INSERT INTO memories (owner_user_id, type, source, content) VALUES ($1, 'semantic', 'user', 'forged by authz')`, [
+            ownerId,
+          ]),
+        ).rejects.toThrow(/row-level security/);
+        await expect(db.query(`INSERT INTO conversations (user_id, status) VALUES ($1, 'active')`, [ownerId])).rejects.toThrow(
+          /row-level security/,
+        );
         expect((await db.query(`UPDATE tasks SET title = 'defaced' WHERE id = ANY($1::uuid[])`, [secretIds.tasks])).rowCount).toBe(0);
 
         // With the setting, in a transaction: the owner sees the rows; the setting ends with the transaction.

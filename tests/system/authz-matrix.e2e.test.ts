@@ -54,7 +54,8 @@ beforeAll(async () => {
   let n = 0;
   const call: World['call'] = async (who, service, path, input) => {
     const r = await callAs(tokens[who], service, path, input);
-    if (r.status < 200 || r.status >= 300) throw new Error(`fixture ${service}:${path} as ${who} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    if (r.status < 200 || r.status >= 300)
+      throw new Error(`fixture ${service}:${path} as ${who} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
     const data = dataOf(r) as { id?: string } | undefined;
     // remember the owner's rows for the RLS check
     if (who === 'user' && service === 'operations' && data?.id) {
@@ -66,9 +67,16 @@ beforeAll(async () => {
   };
   for (const who of Object.keys(principals) as Authed[]) await call(who, 'operations', 'users.me', {});
   const team = (await call('user', 'operations', 'teams.create', { name: `authz-team-${run}` })) as { id: string };
-  for (const [who, role] of Object.entries(TEAM_ROLES) as Array<[Authed, string]>) await call('user', 'operations', 'teams.invite', { teamId: team.id, userId: ids[who], role });
-  const agentRow = (await call('platformAdmin', 'operations', 'agents.create', { name: ids.agent, config: { model: 'authz-model' } })) as { id: string };
-  await call('agent', 'coordination', 'agents.register', { name: ids.agent, version: '1.0.0', capabilities: ['gap_analysis', 'build', 'proposal'] });
+  for (const [who, role] of Object.entries(TEAM_ROLES) as Array<[Authed, string]>)
+    await call('user', 'operations', 'teams.invite', { teamId: team.id, userId: ids[who], role });
+  const agentRow = (await call('platformAdmin', 'operations', 'agents.create', { name: ids.agent, config: { model: 'authz-model' } })) as {
+    id: string;
+  };
+  await call('agent', 'coordination', 'agents.register', {
+    name: ids.agent,
+    version: '1.0.0',
+    capabilities: ['gap_analysis', 'build', 'proposal'],
+  });
   world = {
     run,
     ids,
@@ -120,7 +128,10 @@ describe('authorization matrix', () => {
   it('lists every procedure of every service, and nothing else', () => {
     const keys = procedures.map((p) => `${p.service}:${p.path}`).sort();
     const table = Object.keys(AUTHZ_MATRIX).sort();
-    expect({ missingFromTable: keys.filter((k) => !table.includes(k)), notAProcedure: table.filter((k) => !keys.includes(k)) }).toEqual({ missingFromTable: [], notAProcedure: [] });
+    expect({ missingFromTable: keys.filter((k) => !table.includes(k)), notAProcedure: table.filter((k) => !keys.includes(k)) }).toEqual({
+      missingFromTable: [],
+      notAProcedure: [],
+    });
   });
 
   it('gives every caller exactly what the table says', { timeout: 900_000 }, async () => {
@@ -147,7 +158,8 @@ describe('authorization matrix', () => {
             else denied++;
             try {
               const built = await rule.build(world, caller);
-              const input = built.input === SAMPLE_INPUT ? fc.sample(validInputs(p.input).map(clampWaits), { numRuns: 1, seed: 7 })[0] : built.input;
+              const input =
+                built.input === SAMPLE_INPUT ? fc.sample(validInputs(p.input).map(clampWaits), { numRuns: 1, seed: 7 })[0] : built.input;
               const token = caller === 'anonymous' ? null : tokens[caller];
               const r = transport === 'trpc' ? await callProcedure(ports, p, input, token) : await callRest(ports, p, input, token);
               const why = judge(outcome, r, built.secret);

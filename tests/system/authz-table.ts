@@ -25,7 +25,18 @@ import type { ServiceName } from '@platform/testkit';
  * - 'PASSES_AUTH': coarse — neither UNAUTHORIZED nor FORBIDDEN nor a 5xx (the domain may still
  *   answer NOT_FOUND/CONFLICT/BAD_REQUEST for the sample input). Used where no fixture is written yet.
  */
-export type Caller = 'anonymous' | 'user' | 'otherUser' | 'teamOwner' | 'teamAdmin' | 'teamMember' | 'teamViewer' | 'agent' | 'otherAgent' | 'service' | 'platformAdmin';
+export type Caller =
+  | 'anonymous'
+  | 'user'
+  | 'otherUser'
+  | 'teamOwner'
+  | 'teamAdmin'
+  | 'teamMember'
+  | 'teamViewer'
+  | 'agent'
+  | 'otherAgent'
+  | 'service'
+  | 'platformAdmin';
 export type Authed = Exclude<Caller, 'anonymous'>;
 export type Outcome = 'ok' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'HIDDEN' | 'PASSES_AUTH';
 
@@ -77,7 +88,12 @@ const anyOps = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: o, se
 const ownedOps = (refusal: Outcome = 'NOT_FOUND', overrides: Partial<Record<Caller, Outcome>> = {}) =>
   base({ user: 'ok', otherUser: refusal, agent: refusal, service: refusal, platformAdmin: refusal, ...overrides });
 /** A team-shared row: outsiders get `outsider`, team members by role. */
-const teamOps = (roles: { owner: Outcome; admin: Outcome; member: Outcome; viewer: Outcome }, user: Outcome, outsider: Outcome, overrides: Partial<Record<Caller, Outcome>> = {}) =>
+const teamOps = (
+  roles: { owner: Outcome; admin: Outcome; member: Outcome; viewer: Outcome },
+  user: Outcome,
+  outsider: Outcome,
+  overrides: Partial<Record<Caller, Outcome>> = {},
+) =>
   base({
     user,
     teamOwner: roles.owner,
@@ -99,7 +115,8 @@ const OWNER_ONLY = { owner: 'FORBIDDEN', admin: 'FORBIDDEN', member: 'FORBIDDEN'
 /** Coordination and knowledge have no platform-admin column. */
 const anyAuthed = (o: Outcome = 'ok') => base({ user: o, otherUser: o, agent: o, otherAgent: o, service: o, platformAdmin: o });
 /** Agent procedures on `agent`'s own name or job: users, services and admins FORBIDDEN; another agent `other`. */
-const agentsOnly = (other: Outcome = 'FORBIDDEN') => base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', otherAgent: other, service: 'FORBIDDEN', platformAdmin: 'FORBIDDEN' });
+const agentsOnly = (other: Outcome = 'FORBIDDEN') =>
+  base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', otherAgent: other, service: 'FORBIDDEN', platformAdmin: 'FORBIDDEN' });
 
 const rule = (label: string, expect: Partial<Record<Caller, Outcome>>, build: Rule['build']): Rule => ({ label, expect, build });
 const one = (expect: Partial<Record<Caller, Outcome>>, build: Rule['build']): Entry => ({ rules: [rule('', expect, build)] });
@@ -113,28 +130,41 @@ const O = 'operations' as const;
 const C = 'coordination' as const;
 const K = 'knowledge' as const;
 
-const personalTask = async (w: World, title = 'authz task') => (await w.call('user', O, 'tasks.create', { title: `${title} ${w.run}-${w.next()}` })) as { id: string };
-const teamTask = async (w: World) => (await w.call('user', O, 'tasks.create', { title: `authz team task ${w.run}-${w.next()}`, teamId: w.teamId })) as { id: string };
-const session = async (w: World) => (await w.call('user', O, 'sessions.create', { channel: 'web', title: `authz ${w.run}` })) as { id: string };
+const personalTask = async (w: World, title = 'authz task') =>
+  (await w.call('user', O, 'tasks.create', { title: `${title} ${w.run}-${w.next()}` })) as { id: string };
+const teamTask = async (w: World) =>
+  (await w.call('user', O, 'tasks.create', { title: `authz team task ${w.run}-${w.next()}`, teamId: w.teamId })) as { id: string };
+const session = async (w: World) =>
+  (await w.call('user', O, 'sessions.create', { channel: 'web', title: `authz ${w.run}` })) as { id: string };
 const conversation = async (w: World) => (await w.call('user', O, 'conversations.create', { title: `authz ${w.run}` })) as { id: string };
 const word = (w: World) => `authzword${w.run.replace(/[^a-z0-9]/gi, '')}`;
 const memory = async (w: World, who: Authed = 'user', extra: object = {}) =>
   (await w.call(who, O, 'memories.create', { content: `memory ${word(w)} ${w.next()}`, type: 'semantic', ...extra })) as { id: string };
 const approval = async (w: World, teamId?: string) =>
-  (await w.call('user', O, 'approvals.request', { subjectKind: 'other', subjectId: `authz-${w.run}-${w.next()}`, ...(teamId ? { teamId } : {}) })) as { id: string };
+  (await w.call('user', O, 'approvals.request', {
+    subjectKind: 'other',
+    subjectId: `authz-${w.run}-${w.next()}`,
+    ...(teamId ? { teamId } : {}),
+  })) as { id: string };
 const invitee = async (w: World) => {
   const id = await w.freshUser();
   await w.call('user', O, 'teams.invite', { teamId: w.teamId, userId: id, role: 'viewer' });
   return id;
 };
 const saga = async (w: World) =>
-  (await w.call('user', O, 'sagas.start', { sagaType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${w.next()}` }, idempotencyKey: `authz-${w.run}-${w.next()}` })) as { id: string };
+  (await w.call('user', O, 'sagas.start', {
+    sagaType: 'team_onboarding',
+    payload: { teamName: `authz-wf-${w.run}-${w.next()}` },
+    idempotencyKey: `authz-${w.run}-${w.next()}`,
+  })) as { id: string };
 
 const operations: Record<string, Entry> = {
   // users: every principal has (only) its own profile
   // one's own profile, made once: the second call of a cell (the other transport), and the service
   // principal (`operations` in every run: a service vouches only for itself), get CONFLICT, not a refusal
-  'users.create': one(anyOps('PASSES_AUTH'), async (w, c) => ({ input: { email: `${c.toLowerCase()}-${w.run}@authz.test`, name: `authz ${c}` } })),
+  'users.create': one(anyOps('PASSES_AUTH'), async (w, c) => ({
+    input: { email: `${c.toLowerCase()}-${w.run}@authz.test`, name: `authz ${c}` },
+  })),
   'users.me': one(anyOps(), fixed({})),
   'users.update': one(anyOps(), fixed({ name: 'authz renamed' })),
 
@@ -142,8 +172,12 @@ const operations: Record<string, Entry> = {
   'teams.create': one(anyOps(), async (w, c) => ({ input: { name: `authz-${w.run}-${c}-${w.next()}` } })),
   'teams.get': one(teamOps(READ, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: w.teamId }, secret: w.teamId })),
   'teams.list': one(teamOps(READ, 'ok', 'HIDDEN'), async (w) => ({ input: {}, secret: w.teamId })),
-  'teams.invite': one(teamOps(MANAGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { teamId: w.teamId, userId: await w.freshUser(), role: 'viewer' } })),
-  'teams.setRole': one(teamOps(MANAGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { teamId: w.teamId, userId: await invitee(w), role: 'member' } })),
+  'teams.invite': one(teamOps(MANAGE, 'ok', 'NOT_FOUND'), async (w) => ({
+    input: { teamId: w.teamId, userId: await w.freshUser(), role: 'viewer' },
+  })),
+  'teams.setRole': one(teamOps(MANAGE, 'ok', 'NOT_FOUND'), async (w) => ({
+    input: { teamId: w.teamId, userId: await invitee(w), role: 'member' },
+  })),
   'teams.removeMember': one(teamOps(MANAGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { teamId: w.teamId, userId: await invitee(w) } })),
 
   // sessions: personal
@@ -199,13 +233,17 @@ const operations: Record<string, Entry> = {
   'tasks.move': {
     rules: [
       rule('personal', ownedOps(), async (w) => ({ input: { id: (await personalTask(w)).id, parentId: (await personalTask(w)).id } })),
-      rule('team', teamOps(CHANGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: (await teamTask(w)).id, parentId: (await teamTask(w)).id } })),
+      rule('team', teamOps(CHANGE, 'ok', 'NOT_FOUND'), async (w) => ({
+        input: { id: (await teamTask(w)).id, parentId: (await teamTask(w)).id },
+      })),
     ],
   },
   // edit: whoever may change the status (owner, team member+); viewers see but may not
   'tasks.edit': {
     rules: [
-      rule('personal', ownedOps(), async (w) => ({ input: { id: (await personalTask(w)).id, title: 'authz renamed', dueAt: '2030-01-01T00:00:00Z' } })),
+      rule('personal', ownedOps(), async (w) => ({
+        input: { id: (await personalTask(w)).id, title: 'authz renamed', dueAt: '2030-01-01T00:00:00Z' },
+      })),
       rule('team', teamOps(CHANGE, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: (await teamTask(w)).id, priority: 'P0' } })),
     ],
   },
@@ -213,7 +251,10 @@ const operations: Record<string, Entry> = {
   'tasks.delete': {
     rules: [
       rule('personal', ownedOps(), async (w) => {
-        const t = (await w.call('user', O, 'tasks.create', { title: `authz doomed ${w.run}-${w.next()}`, subtasks: [{ title: 'sub' }] })) as { id: string };
+        const t = (await w.call('user', O, 'tasks.create', {
+          title: `authz doomed ${w.run}-${w.next()}`,
+          subtasks: [{ title: 'sub' }],
+        })) as { id: string };
         return { input: { id: t.id }, secret: t.id };
       }),
       rule('team', teamOps(OWNER_ONLY, 'ok', 'NOT_FOUND'), async (w) => ({ input: { id: (await teamTask(w)).id } })),
@@ -223,9 +264,15 @@ const operations: Record<string, Entry> = {
   // approvals: requester and team see; team owners/admins or platform admins decide, never the requester
   'approvals.request': {
     rules: [
-      rule('personal subject', anyOps(), async (w, c) => ({ input: { subjectKind: 'other', subjectId: `authz-${w.run}-${c}-${w.next()}` } })),
-      rule('for a team', teamOps(READ, 'ok', 'FORBIDDEN'), async (w, c) => ({ input: { subjectKind: 'other', subjectId: `authz-${w.run}-${c}-${w.next()}`, teamId: w.teamId } })),
-      rule("about another user's task", ownedOps(), async (w) => ({ input: { subjectKind: 'task', subjectId: (await personalTask(w)).id } })),
+      rule('personal subject', anyOps(), async (w, c) => ({
+        input: { subjectKind: 'other', subjectId: `authz-${w.run}-${c}-${w.next()}` },
+      })),
+      rule('for a team', teamOps(READ, 'ok', 'FORBIDDEN'), async (w, c) => ({
+        input: { subjectKind: 'other', subjectId: `authz-${w.run}-${c}-${w.next()}`, teamId: w.teamId },
+      })),
+      rule("about another user's task", ownedOps(), async (w) => ({
+        input: { subjectKind: 'task', subjectId: (await personalTask(w)).id },
+      })),
       // a stranger's pending request on the same subject neither blocks nor reveals itself; the
       // requester's own second request is a CONFLICT (PASSES_AUTH)
       rule("subject with the user's pending request", { ...anyOps('ok'), user: 'PASSES_AUTH' }, async (w, c) => {
@@ -262,9 +309,13 @@ const operations: Record<string, Entry> = {
   'approvals.decide': {
     rules: [
       // no team: only platform admins decide; the requester never
-      rule('personal', ownedOps('NOT_FOUND', { user: 'FORBIDDEN', platformAdmin: 'ok' }), async (w) => ({ input: { id: (await approval(w)).id, decision: 'approved' } })),
+      rule('personal', ownedOps('NOT_FOUND', { user: 'FORBIDDEN', platformAdmin: 'ok' }), async (w) => ({
+        input: { id: (await approval(w)).id, decision: 'approved' },
+      })),
       // team: owners/admins decide, members/viewers may not, the requester (here the team's creator) never
-      rule('team', teamOps(MANAGE, 'FORBIDDEN', 'NOT_FOUND', { platformAdmin: 'ok' }), async (w) => ({ input: { id: (await approval(w, w.teamId)).id, decision: 'rejected' } })),
+      rule('team', teamOps(MANAGE, 'FORBIDDEN', 'NOT_FOUND', { platformAdmin: 'ok' }), async (w) => ({
+        input: { id: (await approval(w, w.teamId)).id, decision: 'rejected' },
+      })),
     ],
   },
 
@@ -279,20 +330,28 @@ const operations: Record<string, Entry> = {
     return { input: {}, secret: c.id };
   }),
   'conversations.setStatus': one(ownedOps(), async (w) => ({ input: { id: (await conversation(w)).id, status: 'archived' } })),
-  'messages.append': one(ownedOps(), async (w) => ({ input: { conversationId: (await conversation(w)).id, role: 'user', content: 'injected' } })),
+  'messages.append': one(ownedOps(), async (w) => ({
+    input: { conversationId: (await conversation(w)).id, role: 'user', content: 'injected' },
+  })),
   'messages.list': one(ownedOps(), async (w) => {
     const c = await conversation(w);
-    const m = (await w.call('user', O, 'messages.append', { conversationId: c.id, role: 'user', content: `hello ${word(w)}` })) as { id: string };
+    const m = (await w.call('user', O, 'messages.append', { conversationId: c.id, role: 'user', content: `hello ${word(w)}` })) as {
+      id: string;
+    };
     return { input: { conversationId: c.id }, secret: m.id };
   }),
   'messages.search': one(ownedOps('HIDDEN'), async (w) => {
     const c = await conversation(w);
-    const m = (await w.call('user', O, 'messages.append', { conversationId: c.id, role: 'user', content: `secret ${word(w)}` })) as { id: string };
+    const m = (await w.call('user', O, 'messages.append', { conversationId: c.id, role: 'user', content: `secret ${word(w)}` })) as {
+      id: string;
+    };
     return { input: { query: word(w) }, secret: m.id };
   }),
 
   // the agent registry: readable by all, managed by platform admins
-  'agents.create': one(anyOps('FORBIDDEN'), async (w, c) => ({ input: { name: `authz-agent-${w.run}-${c}-${w.next()}`, config: { model: 'test-model' } } })),
+  'agents.create': one(anyOps('FORBIDDEN'), async (w, c) => ({
+    input: { name: `authz-agent-${w.run}-${c}-${w.next()}`, config: { model: 'test-model' } },
+  })),
   'agents.get': one(anyOps(), async (w) => ({ input: { id: w.agentRowId }, secret: w.agentRowId })),
   // narrowed to the fixture's name: other runs' and the fuzzer's agents may fill the first page
   'agents.list': one(anyOps(), async (w) => ({ input: { namePrefix: w.ids.agent }, secret: w.agentRowId })),
@@ -303,9 +362,20 @@ const operations: Record<string, Entry> = {
   'memories.create': {
     rules: [
       rule('own', anyOps(), async (w) => ({ input: { content: `authz ${w.run}`, type: 'episodic' } })),
-      rule("for an agent", base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', otherAgent: 'FORBIDDEN', service: 'FORBIDDEN', platformAdmin: 'ok' }), async (w) => ({
-        input: { content: `agent memory ${w.run}`, type: 'procedural', agentId: w.agentRowId },
-      })),
+      rule(
+        'for an agent',
+        base({
+          user: 'FORBIDDEN',
+          otherUser: 'FORBIDDEN',
+          agent: 'ok',
+          otherAgent: 'FORBIDDEN',
+          service: 'FORBIDDEN',
+          platformAdmin: 'ok',
+        }),
+        async (w) => ({
+          input: { content: `agent memory ${w.run}`, type: 'procedural', agentId: w.agentRowId },
+        }),
+      ),
     ],
   },
   'memories.get': {
@@ -314,10 +384,21 @@ const operations: Record<string, Entry> = {
         const m = await memory(w);
         return { input: { id: m.id }, secret: m.id };
       }),
-      rule("an agent's", base({ user: 'NOT_FOUND', otherUser: 'NOT_FOUND', agent: 'ok', otherAgent: 'NOT_FOUND', service: 'NOT_FOUND', platformAdmin: 'ok' }), async (w) => {
-        const m = await memory(w, 'agent', { agentId: w.agentRowId });
-        return { input: { id: m.id }, secret: m.id };
-      }),
+      rule(
+        "an agent's",
+        base({
+          user: 'NOT_FOUND',
+          otherUser: 'NOT_FOUND',
+          agent: 'ok',
+          otherAgent: 'NOT_FOUND',
+          service: 'NOT_FOUND',
+          platformAdmin: 'ok',
+        }),
+        async (w) => {
+          const m = await memory(w, 'agent', { agentId: w.agentRowId });
+          return { input: { id: m.id }, secret: m.id };
+        },
+      ),
     ],
   },
   'memories.update': one(ownedOps(), async (w) => ({ input: { id: (await memory(w)).id, content: 'overwritten' } })),
@@ -338,14 +419,30 @@ const operations: Record<string, Entry> = {
   }),
 
   // the event store: services and platform admins only
-  'events.append': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }), async (w) => ({
-    input: { aggregateId: `authz-${w.run}-${w.next()}`, aggregateType: 'authz', expectedVersion: 'any', events: [{ type: 'Probed', data: {} }] },
-  })),
-  'events.readStream': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }), async (w) => ({ input: { aggregateId: `authz-${w.run}` } })),
-  'events.readAll': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }), fixed({ fromPosition: 0, limit: 1 })),
+  'events.append': one(
+    base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }),
+    async (w) => ({
+      input: {
+        aggregateId: `authz-${w.run}-${w.next()}`,
+        aggregateType: 'authz',
+        expectedVersion: 'any',
+        events: [{ type: 'Probed', data: {} }],
+      },
+    }),
+  ),
+  'events.readStream': one(
+    base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }),
+    async (w) => ({ input: { aggregateId: `authz-${w.run}` } }),
+  ),
+  'events.readAll': one(
+    base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }),
+    fixed({ fromPosition: 0, limit: 1 }),
+  ),
 
   // sagas: the starter's own
-  'sagas.start': one(anyOps(), async (w, c) => ({ input: { sagaType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${c}-${w.next()}` } } })),
+  'sagas.start': one(anyOps(), async (w, c) => ({
+    input: { sagaType: 'team_onboarding', payload: { teamName: `authz-wf-${w.run}-${c}-${w.next()}` } },
+  })),
   'sagas.get': one(ownedOps(), async (w) => {
     const s = await saga(w);
     return { input: { id: s.id }, secret: s.id };
@@ -370,7 +467,9 @@ operations['agents.update']!.rules[0]!.expect.platformAdmin = 'ok';
 // ---------------------------------------------------------------------------------------------------
 
 const trigger = async (w: World, jobType = 'proposal', extra: object = {}) =>
-  (await w.call('user', C, 'jobs.trigger', { jobType, params: {}, idempotencyKey: `authz-${w.run}-${w.next()}`, ...extra })) as { jobId: string };
+  (await w.call('user', C, 'jobs.trigger', { jobType, params: {}, idempotencyKey: `authz-${w.run}-${w.next()}`, ...extra })) as {
+    jobId: string;
+  };
 /** A job of `user`'s, personal or shared with `user`'s team. */
 const ownedJob = (w: World, team: boolean) => trigger(w, 'proposal', team ? { teamId: w.teamId } : {});
 /** A job running for the `agent` principal (`user`'s, like every fixture). */
@@ -383,8 +482,10 @@ const heldJob = async (w: World) => {
   // finish whatever comes first until the agent holds the job just triggered (user's own).
   // A claim may also come back empty while the new job is still on its way to the queue (the outbox
   // relay publishes it): ask again, a bounded number of times.
-  for (let claims = 0, empty = 0; ; ) {
-    const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['gap_analysis'], waitMs: 3_000 })) as { job: { jobId: string } | null };
+  for (let claims = 0, empty = 0; ;) {
+    const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['gap_analysis'], waitMs: 3_000 })) as {
+      job: { jobId: string } | null;
+    };
     if (!claimed.job) {
       if (++empty >= 5) throw new Error(`the agent claimed nothing in ${empty} tries, not the gap_analysis job ${jobId}`);
       continue;
@@ -408,7 +509,9 @@ const deadJob = async (w: World, team: boolean) => {
   }
   const { jobId } = await trigger(w, 'proposal', { priority: 'high', ...(team ? { teamId: w.teamId } : {}) });
   for (let attempt = 1, claims = 0; attempt <= 2; claims++) {
-    const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['proposal'], waitMs: 5_000 })) as { job: { jobId: string } | null };
+    const claimed = (await w.call('agent', C, 'jobs.claim', { capabilities: ['proposal'], waitMs: 5_000 })) as {
+      job: { jobId: string } | null;
+    };
     if (!claimed.job || claims > 20) throw new Error(`the agent claimed ${claimed.job?.jobId ?? 'nothing'}, not the job to kill`);
     if (claimed.job.jobId !== jobId) {
       // another row's job came back meanwhile (a retry, a release): finish it and claim again
@@ -421,29 +524,46 @@ const deadJob = async (w: World, team: boolean) => {
   return jobId;
 };
 const schedule = async (w: World, team: boolean) =>
-  (await w.call('user', C, 'schedules.create', { cron: '0 0 1 1 *', jobType: 'proposal', ...(team ? { teamId: w.teamId } : {}) })) as { scheduleId: string };
+  (await w.call('user', C, 'schedules.create', { cron: '0 0 1 1 *', jobType: 'proposal', ...(team ? { teamId: w.teamId } : {}) })) as {
+    scheduleId: string;
+  };
 
 /** `user`'s personal job or schedule: owner, services, admins; everyone else `refusal` (agents: `agents`). */
 const ownedC = (refusal: Outcome, agents: Outcome = refusal) =>
   base({ user: 'ok', otherUser: refusal, teamMember: refusal, agent: agents, otherAgent: agents, service: 'ok', platformAdmin: 'ok' });
 /** One shared with `user`'s team: every member (any role) too. */
-const teamC = (refusal: Outcome, agents: Outcome = refusal) => base({ ...ownedC(refusal, agents), teamOwner: 'ok', teamAdmin: 'ok', teamViewer: 'ok', teamMember: 'ok' });
+const teamC = (refusal: Outcome, agents: Outcome = refusal) =>
+  base({ ...ownedC(refusal, agents), teamOwner: 'ok', teamAdmin: 'ok', teamViewer: 'ok', teamMember: 'ok' });
 /** Making work for oneself: users and services, not agents. */
-const makersC = () => base({ user: 'ok', otherUser: 'ok', agent: 'FORBIDDEN', otherAgent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' });
+const makersC = () =>
+  base({ user: 'ok', otherUser: 'ok', agent: 'FORBIDDEN', otherAgent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' });
 /** Making work shared with `user`'s team: its members (any role), services and admins; not outsiders. */
-const teamMakersC = () => base({ ...makersC(), otherUser: 'FORBIDDEN', teamOwner: 'ok', teamAdmin: 'ok', teamMember: 'ok', teamViewer: 'ok' });
+const teamMakersC = () =>
+  base({ ...makersC(), otherUser: 'FORBIDDEN', teamOwner: 'ok', teamAdmin: 'ok', teamMember: 'ok', teamViewer: 'ok' });
 /** Aiming work at `user`'s personal task: operations' answer for the caller (services and admins do not see a user's task there). */
-const onTaskC = () => base({ user: 'ok', otherUser: 'NOT_FOUND', teamMember: 'NOT_FOUND', agent: 'FORBIDDEN', otherAgent: 'FORBIDDEN', service: 'NOT_FOUND', platformAdmin: 'NOT_FOUND' });
+const onTaskC = () =>
+  base({
+    user: 'ok',
+    otherUser: 'NOT_FOUND',
+    teamMember: 'NOT_FOUND',
+    agent: 'FORBIDDEN',
+    otherAgent: 'FORBIDDEN',
+    service: 'NOT_FOUND',
+    platformAdmin: 'NOT_FOUND',
+  });
 /** Aiming work at a task of `user`'s team: who may change it (a viewer sees it but may not). */
 const onTeamTaskC = () => base({ ...onTaskC(), teamOwner: 'ok', teamAdmin: 'ok', teamMember: 'ok', teamViewer: 'FORBIDDEN' });
 /** Per-job rules, personal and team. */
-const ownedAndTeamC = (owned: Partial<Record<Caller, Outcome>>, team: Partial<Record<Caller, Outcome>>, build: (w: World, team: boolean) => Promise<Built>): Rule[] => [
-  rule("the owner's", owned, (w) => build(w, false)),
-  rule("the owner's team's", team, (w) => build(w, true)),
-];
+const ownedAndTeamC = (
+  owned: Partial<Record<Caller, Outcome>>,
+  team: Partial<Record<Caller, Outcome>>,
+  build: (w: World, team: boolean) => Promise<Built>,
+): Rule[] => [rule("the owner's", owned, (w) => build(w, false)), rule("the owner's team's", team, (w) => build(w, true))];
 
 const coordination: Record<string, Entry> = {
-  'agents.register': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent, version: '1.0.0', capabilities: ['gap_analysis', 'build', 'proposal'] } })),
+  'agents.register': one(agentsOnly(), async (w) => ({
+    input: { name: w.ids.agent, version: '1.0.0', capabilities: ['gap_analysis', 'build', 'proposal'] },
+  })),
   'agents.ping': one(agentsOnly(), async (w) => ({ input: { name: w.ids.agent } })),
   'agents.list': one(anyAuthed(), async (w) => ({ input: {}, secret: w.ids.agent })),
   'agents.get': one(anyAuthed(), async (w) => ({ input: { name: w.ids.agent }, secret: w.ids.agent })),
@@ -451,16 +571,26 @@ const coordination: Record<string, Entry> = {
   // The registry: whoever may list agents (the first event is some agent, so no secret is checked).
   'agents.onChange': one(anyAuthed(), fixed({})),
   // agents may only report themselves; users and services any agent
-  'agents.reportStuck': one({ ...anyAuthed(), otherAgent: 'FORBIDDEN' }, async (w) => ({ input: { name: w.ids.agent, reason: 'authz matrix probe' } })),
+  'agents.reportStuck': one({ ...anyAuthed(), otherAgent: 'FORBIDDEN' }, async (w) => ({
+    input: { name: w.ids.agent, reason: 'authz matrix probe' },
+  })),
   // counts per queue only (no job ids or owners): anyone signed in, like the agent registry
   'queues.depths': one(anyAuthed(), fixed({})),
   'jobs.trigger': {
     rules: [
-      rule('no target', makersC(), async (w, c) => ({ input: { jobType: 'proposal', params: { topic: 'authz' }, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
-      rule("shared with user's team", teamMakersC(), async (w, c) => ({ input: { jobType: 'proposal', teamId: w.teamId, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
+      rule('no target', makersC(), async (w, c) => ({
+        input: { jobType: 'proposal', params: { topic: 'authz' }, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` },
+      })),
+      rule("shared with user's team", teamMakersC(), async (w, c) => ({
+        input: { jobType: 'proposal', teamId: w.teamId, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` },
+      })),
       // B triggers a build on A's task: refused (issue 12), so B's job can never mark A's task done
-      rule("build on user's task", onTaskC(), async (w, c) => ({ input: { jobType: 'build', targetId: (await personalTask(w)).id, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
-      rule("build on a task of user's team", onTeamTaskC(), async (w, c) => ({ input: { jobType: 'build', targetId: (await teamTask(w)).id, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` } })),
+      rule("build on user's task", onTaskC(), async (w, c) => ({
+        input: { jobType: 'build', targetId: (await personalTask(w)).id, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` },
+      })),
+      rule("build on a task of user's team", onTeamTaskC(), async (w, c) => ({
+        input: { jobType: 'build', targetId: (await teamTask(w)).id, idempotencyKey: `authz-${w.run}-${c}-${w.next()}` },
+      })),
     ],
   },
   'jobs.get': {
@@ -469,10 +599,22 @@ const coordination: Record<string, Entry> = {
         const j = await ownedJob(w, team);
         return { input: { jobId: j.jobId }, secret: j.jobId };
       }),
-      rule('held by agent', base({ user: 'ok', otherUser: 'NOT_FOUND', teamMember: 'NOT_FOUND', agent: 'ok', otherAgent: 'NOT_FOUND', service: 'ok', platformAdmin: 'ok' }), async (w) => {
-        const jobId = await heldJob(w);
-        return { input: { jobId }, secret: jobId };
-      }),
+      rule(
+        'held by agent',
+        base({
+          user: 'ok',
+          otherUser: 'NOT_FOUND',
+          teamMember: 'NOT_FOUND',
+          agent: 'ok',
+          otherAgent: 'NOT_FOUND',
+          service: 'ok',
+          platformAdmin: 'ok',
+        }),
+        async (w) => {
+          const jobId = await heldJob(w);
+          return { input: { jobId }, secret: jobId };
+        },
+      ),
     ],
   },
   // A job's status transitions: whoever jobs.get answers (the first event names the job).
@@ -482,10 +624,22 @@ const coordination: Record<string, Entry> = {
         const j = await ownedJob(w, team);
         return { input: { jobId: j.jobId }, secret: j.jobId };
       }),
-      rule('held by agent', base({ user: 'ok', otherUser: 'NOT_FOUND', teamMember: 'NOT_FOUND', agent: 'ok', otherAgent: 'NOT_FOUND', service: 'ok', platformAdmin: 'ok' }), async (w) => {
-        const jobId = await heldJob(w);
-        return { input: { jobId }, secret: jobId };
-      }),
+      rule(
+        'held by agent',
+        base({
+          user: 'ok',
+          otherUser: 'NOT_FOUND',
+          teamMember: 'NOT_FOUND',
+          agent: 'ok',
+          otherAgent: 'NOT_FOUND',
+          service: 'ok',
+          platformAdmin: 'ok',
+        }),
+        async (w) => {
+          const jobId = await heldJob(w);
+          return { input: { jobId }, secret: jobId };
+        },
+      ),
     ],
   },
   'jobs.list': {
@@ -496,17 +650,33 @@ const coordination: Record<string, Entry> = {
         const j = await trigger(w, 'proposal', { targetKind: 'none', targetId, ...(team ? { teamId: w.teamId } : {}) });
         return { input: { targetId, limit: 5 }, secret: j.jobId };
       }),
-      rule('held by agent', base({ user: 'ok', otherUser: 'HIDDEN', teamMember: 'HIDDEN', agent: 'ok', otherAgent: 'HIDDEN', service: 'ok', platformAdmin: 'ok' }), async (w) => {
-        const jobId = await heldJob(w);
-        return { input: { jobType: 'gap_analysis', status: 'running', limit: 200 }, secret: jobId };
-      }),
+      rule(
+        'held by agent',
+        base({
+          user: 'ok',
+          otherUser: 'HIDDEN',
+          teamMember: 'HIDDEN',
+          agent: 'ok',
+          otherAgent: 'HIDDEN',
+          service: 'ok',
+          platformAdmin: 'ok',
+        }),
+        async (w) => {
+          const jobId = await heldJob(w);
+          return { input: { jobType: 'gap_analysis', status: 'running', limit: 200 }, secret: jobId };
+        },
+      ),
     ],
   },
   'jobs.cancel': {
-    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { jobId: (await ownedJob(w, team)).jobId } })),
+    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({
+      input: { jobId: (await ownedJob(w, team)).jobId },
+    })),
   },
   'jobs.retry': {
-    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { jobId: await deadJob(w, team) } })),
+    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({
+      input: { jobId: await deadJob(w, team) },
+    })),
   },
   // another agent claims for itself: past authorization (it never registered, so 412 offline)
   'jobs.claim': one(agentsOnly('PASSES_AUTH'), async (w) => {
@@ -520,40 +690,70 @@ const coordination: Record<string, Entry> = {
   'schedules.create': {
     rules: [
       rule('personal', makersC(), fixed({ cron: '0 0 1 1 *', jobType: 'proposal', params: {} })),
-      rule("shared with user's team", teamMakersC(), async (w) => ({ input: { cron: '0 0 1 1 *', jobType: 'proposal', teamId: w.teamId } })),
-      rule("build on user's task", onTaskC(), async (w) => ({ input: { cron: '0 0 1 1 *', jobType: 'build', targetId: (await personalTask(w)).id } })),
-      rule("build on a task of user's team", onTeamTaskC(), async (w) => ({ input: { cron: '0 0 1 1 *', jobType: 'build', targetId: (await teamTask(w)).id } })),
+      rule("shared with user's team", teamMakersC(), async (w) => ({
+        input: { cron: '0 0 1 1 *', jobType: 'proposal', teamId: w.teamId },
+      })),
+      rule("build on user's task", onTaskC(), async (w) => ({
+        input: { cron: '0 0 1 1 *', jobType: 'build', targetId: (await personalTask(w)).id },
+      })),
+      rule("build on a task of user's team", onTeamTaskC(), async (w) => ({
+        input: { cron: '0 0 1 1 *', jobType: 'build', targetId: (await teamTask(w)).id },
+      })),
     ],
   },
   'schedules.list': {
-    rules: ownedAndTeamC(ownedC('HIDDEN'), teamC('HIDDEN'), async (w, team) => ({ input: {}, secret: (await schedule(w, team)).scheduleId })),
+    rules: ownedAndTeamC(ownedC('HIDDEN'), teamC('HIDDEN'), async (w, team) => ({
+      input: {},
+      secret: (await schedule(w, team)).scheduleId,
+    })),
   },
   'schedules.delete': {
-    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({ input: { scheduleId: (await schedule(w, team)).scheduleId } })),
+    rules: ownedAndTeamC(ownedC('NOT_FOUND', 'FORBIDDEN'), teamC('NOT_FOUND', 'FORBIDDEN'), async (w, team) => ({
+      input: { scheduleId: (await schedule(w, team)).scheduleId },
+    })),
   },
 
   // enrolment: operators (platform admins) and services enrol agents; the one-time token is the
   // credential for the exchange (no bearer token needed, a used one is refused); an agent refreshes
   // only its own token, and nothing here gives a user, service or admin token to anyone.
   'enrolment.create': one(
-    base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', teamOwner: 'FORBIDDEN', agent: 'FORBIDDEN', otherAgent: 'FORBIDDEN', service: 'ok', platformAdmin: 'ok' }),
+    base({
+      user: 'FORBIDDEN',
+      otherUser: 'FORBIDDEN',
+      teamOwner: 'FORBIDDEN',
+      agent: 'FORBIDDEN',
+      otherAgent: 'FORBIDDEN',
+      service: 'ok',
+      platformAdmin: 'ok',
+    }),
     async (w) => ({ input: { agentName: `authz-enrolled-${w.run}-${w.next()}` } }),
   ),
   'enrolment.exchange': {
     rules: [
       rule('a fresh enrolment token', { anonymous: 'ok', user: 'ok', agent: 'ok', service: 'ok', platformAdmin: 'ok' }, async (w) => {
         const name = `authz-enrolled-${w.run}-${w.next()}`;
-        const { enrolmentToken } = (await w.call('platformAdmin', C, 'enrolment.create', { agentName: name })) as { enrolmentToken: string };
+        const { enrolmentToken } = (await w.call('platformAdmin', C, 'enrolment.create', { agentName: name })) as {
+          enrolmentToken: string;
+        };
         return { input: { enrolmentToken }, secret: name };
       }),
-      rule('a used enrolment token', { anonymous: 'UNAUTHORIZED', user: 'UNAUTHORIZED', agent: 'UNAUTHORIZED', service: 'UNAUTHORIZED', platformAdmin: 'UNAUTHORIZED' }, async (w) => {
-        const { enrolmentToken } = (await w.call('platformAdmin', C, 'enrolment.create', { agentName: `authz-enrolled-${w.run}-${w.next()}` })) as { enrolmentToken: string };
-        await w.call('service', C, 'enrolment.exchange', { enrolmentToken });
-        return { input: { enrolmentToken } };
-      }),
+      rule(
+        'a used enrolment token',
+        { anonymous: 'UNAUTHORIZED', user: 'UNAUTHORIZED', agent: 'UNAUTHORIZED', service: 'UNAUTHORIZED', platformAdmin: 'UNAUTHORIZED' },
+        async (w) => {
+          const { enrolmentToken } = (await w.call('platformAdmin', C, 'enrolment.create', {
+            agentName: `authz-enrolled-${w.run}-${w.next()}`,
+          })) as { enrolmentToken: string };
+          await w.call('service', C, 'enrolment.exchange', { enrolmentToken });
+          return { input: { enrolmentToken } };
+        },
+      ),
     ],
   },
-  'enrolment.refresh': one(base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', otherAgent: 'ok', service: 'FORBIDDEN', platformAdmin: 'FORBIDDEN' }), fixed({})),
+  'enrolment.refresh': one(
+    base({ user: 'FORBIDDEN', otherUser: 'FORBIDDEN', agent: 'ok', otherAgent: 'ok', service: 'FORBIDDEN', platformAdmin: 'FORBIDDEN' }),
+    fixed({}),
+  ),
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -565,9 +765,11 @@ const coordination: Record<string, Entry> = {
 // ---------------------------------------------------------------------------------------------------
 
 /** The owner's record: services and platform admins see everything, everyone else is told nothing. */
-const ownedK = (refusal: Outcome = 'NOT_FOUND') => base({ user: 'ok', otherUser: refusal, agent: refusal, service: 'ok', platformAdmin: 'ok' });
+const ownedK = (refusal: Outcome = 'NOT_FOUND') =>
+  base({ user: 'ok', otherUser: refusal, agent: refusal, service: 'ok', platformAdmin: 'ok' });
 /** A record of `user`'s team: every member sees and changes it; outsiders as for ownedK. */
-const teamK = (refusal: Outcome = 'NOT_FOUND') => base({ ...ownedK(refusal), teamOwner: 'ok', teamAdmin: 'ok', teamMember: 'ok', teamViewer: 'ok' });
+const teamK = (refusal: Outcome = 'NOT_FOUND') =>
+  base({ ...ownedK(refusal), teamOwner: 'ok', teamAdmin: 'ok', teamMember: 'ok', teamViewer: 'ok' });
 /** Creating one's own record: anyone authenticated. */
 const anyK = () => base({ user: 'ok', otherUser: 'ok', agent: 'ok', service: 'ok', platformAdmin: 'ok' });
 /** Creating a record shared with `user`'s team: its members, services and admins; not outsiders. */
@@ -582,14 +784,19 @@ const kword = (w: World, n: number) => `kauthz${w.run.replace(/[^a-z0-9]/gi, '')
 const kembedding = (w: World, n: number) => {
   let seed = 2166136261;
   for (const ch of `${w.run}:${n}`) seed = Math.imul(seed ^ ch.charCodeAt(0), 16777619) >>> 0;
-  const v = Array.from({ length: 384 }, (_, i) => Math.sin((i + 1) * ((seed % 100_000) + 1) * 12.9898) * 43758.5453 % 1);
+  const v = Array.from({ length: 384 }, (_, i) => (Math.sin((i + 1) * ((seed % 100_000) + 1) * 12.9898) * 43758.5453) % 1);
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
 };
 type KBlock = { id: string; version: number; title: string; sessionId: string };
 const kblock = async (w: World, extra: object = {}): Promise<KBlock & { n: number }> => {
   const n = w.next();
-  const b = (await w.call('user', K, 'blocks.create', { type: 'Decision', sessionId: `authz-${w.run}-${n}`, title: `authz block ${kword(w, n)}`, ...extra })) as KBlock;
+  const b = (await w.call('user', K, 'blocks.create', {
+    type: 'Decision',
+    sessionId: `authz-${w.run}-${n}`,
+    title: `authz block ${kword(w, n)}`,
+    ...extra,
+  })) as KBlock;
   return { ...b, n };
 };
 const teamBlock = (w: World, extra: object = {}) => kblock(w, { teamId: w.teamId, ...extra });
@@ -603,14 +810,26 @@ const klink = async (w: World, team = false) => {
 /** A run of `user` (or of the team): root -> first, root -> second. */
 const krun = async (w: World, team = false) => {
   const extra = team ? { teamId: w.teamId } : {};
-  const { run } = (await w.call('user', K, 'runs.create', { name: `authz run ${w.next()}`, sessionId: `authz-${w.run}`, ...extra })) as { run: { id: string; rootStepId: string } };
-  const { steps } = (await w.call('user', K, 'runs.addSteps', { runId: run.id, steps: [{ parentId: run.rootStepId, name: 'first' }, { parentId: run.rootStepId, name: 'second' }] })) as {
+  const { run } = (await w.call('user', K, 'runs.create', { name: `authz run ${w.next()}`, sessionId: `authz-${w.run}`, ...extra })) as {
+    run: { id: string; rootStepId: string };
+  };
+  const { steps } = (await w.call('user', K, 'runs.addSteps', {
+    runId: run.id,
+    steps: [
+      { parentId: run.rootStepId, name: 'first' },
+      { parentId: run.rootStepId, name: 'second' },
+    ],
+  })) as {
     steps: Array<{ id: string }>;
   };
   return { run, first: steps[0]!.id, second: steps[1]!.id };
 };
 /** The same rule for the owner's own fixture and for one shared with the owner's team. */
-const ownedAndTeam = (owned: Partial<Record<Caller, Outcome>>, team: Partial<Record<Caller, Outcome>>, build: (w: World, team: boolean) => Promise<Built>): Entry => ({
+const ownedAndTeam = (
+  owned: Partial<Record<Caller, Outcome>>,
+  team: Partial<Record<Caller, Outcome>>,
+  build: (w: World, team: boolean) => Promise<Built>,
+): Entry => ({
   rules: [rule("the owner's", owned, (w) => build(w, false)), rule("the owner's team's", team, (w) => build(w, true))],
 });
 
@@ -710,7 +929,11 @@ const knowledge: Record<string, Entry> = {
   }),
   'runs.list': ownedAndTeam(ownedK('HIDDEN'), teamK('HIDDEN'), async (w, team) => {
     const name = `authz listed run ${w.run}-${w.next()}`;
-    const { run } = (await w.call('user', K, 'runs.create', { name, sessionId: `authz-${w.run}`, ...(team ? { teamId: w.teamId } : {}) })) as { run: { id: string } };
+    const { run } = (await w.call('user', K, 'runs.create', {
+      name,
+      sessionId: `authz-${w.run}`,
+      ...(team ? { teamId: w.teamId } : {}),
+    })) as { run: { id: string } };
     return { input: { name }, secret: run.id };
   }),
   'runs.replay': ownedAndTeam(ownedK(), teamK(), async (w, team) => {
@@ -727,7 +950,8 @@ const knowledge: Record<string, Entry> = {
 /** Marker input: the test replaces it with a sample of the procedure's own schema. */
 export const SAMPLE_INPUT = Symbol('sample input');
 
-const prefixed = (service: ServiceName, entries: Record<string, Entry>) => Object.fromEntries(Object.entries(entries).map(([k, v]) => [`${service}:${k}`, v]));
+const prefixed = (service: ServiceName, entries: Record<string, Entry>) =>
+  Object.fromEntries(Object.entries(entries).map(([k, v]) => [`${service}:${k}`, v]));
 
 const TABLE: Record<string, Entry> = {
   ...prefixed('knowledge', knowledge),

@@ -21,7 +21,13 @@ let nc: NatsConnection;
 beforeAll(async () => {
   system = await startTestSystem({ ports, agents: 1, env: { LOG_LEVEL: 'info' } });
   const env = storeEnv();
-  nc = await connectNats({ url: env['NATS_URL']!, user: env['NATS_USER'], password: env['NATS_PASSWORD'], name: 'consumer-fuzz', log: createLogger('consumer-fuzz', 'silent') });
+  nc = await connectNats({
+    url: env['NATS_URL']!,
+    user: env['NATS_USER'],
+    password: env['NATS_PASSWORD'],
+    name: 'consumer-fuzz',
+    log: createLogger('consumer-fuzz', 'silent'),
+  });
 });
 afterAll(async () => {
   await nc?.close();
@@ -32,7 +38,10 @@ const envelopeLike = fc.record(
   {
     id: fc.oneof(fc.uuid(), fc.string(), fc.integer()),
     subject: fc.oneof(fc.constantFrom(...CONSUMERS.map((c) => c.subject)), fc.string()),
-    occurredAt: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+    occurredAt: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.string(),
+    ),
     source: fc.string(),
     data: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ jobId: fc.uuid(), status: fc.string() })),
   },
@@ -52,23 +61,36 @@ it('terminates malformed envelopes with a logged reason and keeps every consumer
   const samples = fc.sample(malformed, { numRuns: PER_CONSUMER, seed: 11 });
   const logStart = readFileSync(system.services.operations.logFile, 'utf8').length; // the log file is appended across runs
   for (const c of CONSUMERS) {
-    for (const [i, body] of samples.entries()) await js.publish(c.subject, body, { msgID: `fuzz-${Date.now()}-${c.durable}-${i}`, headers: headers() });
+    for (const [i, body] of samples.entries())
+      await js.publish(c.subject, body, { msgID: `fuzz-${Date.now()}-${c.durable}-${i}`, headers: headers() });
   }
 
   // A valid event after the garbage is still applied: a job for a real task completes it.
   const clients = clientsFor(await tokenFor({ kind: 'user', id: `consumer-fuzz-${Date.now()}`, roles: [] }), ports);
   const task = await clients.operations.tasks.create.mutate({ title: 'after the garbage' });
   await clients.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: task.id });
-  await eventually(() => clients.operations.tasks.get.query({ id: task.id }), (t) => t.status === 'done', 60_000, 'task done after malformed events');
+  await eventually(
+    () => clients.operations.tasks.get.query({ id: task.id }),
+    (t) => t.status === 'done',
+    60_000,
+    'task done after malformed events',
+  );
 
   for (const c of CONSUMERS) {
-    const info = await eventually(() => jsm.consumers.info('COORDINATION_EVENTS', c.durable), (i) => i.num_pending === 0 && i.num_ack_pending === 0, 30_000, `${c.durable} drained`);
+    const info = await eventually(
+      () => jsm.consumers.info('COORDINATION_EVENTS', c.durable),
+      (i) => i.num_pending === 0 && i.num_ack_pending === 0,
+      30_000,
+      `${c.durable} drained`,
+    );
     expect(info.num_ack_pending).toBe(0);
   }
   const log = readFileSync(system.services.operations.logFile, 'utf8').slice(logStart);
   const terminated = log.split('\n').filter((l) => l.includes('terminating invalid message'));
   const withReason = terminated.filter((l) => /"reason":"[^"]+"/.test(l));
-  console.log(`consumer fuzz: ${samples.length} malformed messages × ${CONSUMERS.length} consumers; ${terminated.length} terminated with a logged reason; valid event applied afterwards`);
+  console.log(
+    `consumer fuzz: ${samples.length} malformed messages × ${CONSUMERS.length} consumers; ${terminated.length} terminated with a logged reason; valid event applied afterwards`,
+  );
   expect(terminated.length).toBeGreaterThanOrEqual(samples.length * CONSUMERS.length);
   expect(withReason.length).toBe(terminated.length);
 });

@@ -38,7 +38,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await system?.stop();
-  const rows = [...counts.entries()].map(([k, c]) => `${k.padEnd(48)} hostile ${String(c.hostile).padStart(4)}  valid ${String(c.valid).padStart(4)} (accepted ${c.ok})`);
+  const rows = [...counts.entries()].map(
+    ([k, c]) => `${k.padEnd(48)} hostile ${String(c.hostile).padStart(4)}  valid ${String(c.valid).padStart(4)} (accepted ${c.ok})`,
+  );
   console.log(`\nfuzz cases per procedure (${counts.size} procedures):\n${rows.join('\n')}`);
 });
 
@@ -51,7 +53,12 @@ describe('fuzzing every procedure', () => {
     // Each caller's identity row is provisioned by its first write: do that first, so the snapshot
     // compares only what the refused calls themselves could have written.
     for (const who of ['user', 'agent', 'service'] as const) {
-      const r = await callProcedure(ports, { service: 'operations', path: 'tasks.create', type: 'mutation' }, { title: `fuzz warm-up ${who}` }, tokens[who]);
+      const r = await callProcedure(
+        ports,
+        { service: 'operations', path: 'tasks.create', type: 'mutation' },
+        { title: `fuzz warm-up ${who}` },
+        tokens[who],
+      );
       expect(r.status, JSON.stringify(r.body)).toBe(200);
     }
     await new Promise((r) => setTimeout(r, 1_500));
@@ -87,7 +94,10 @@ describe('fuzzing every procedure', () => {
             if (r.code !== 'FORBIDDEN') break;
           }
           if (!accepts(p.input, input)) return expectTyped4xx(p, r!, input);
-          expect(r!.status, `${key(p)} with ${JSON.stringify(input)?.slice(0, 300)}: ${JSON.stringify(r!.body).slice(0, 300)}`).toBeLessThan(500);
+          expect(
+            r!.status,
+            `${key(p)} with ${JSON.stringify(input)?.slice(0, 300)}: ${JSON.stringify(r!.body).slice(0, 300)}`,
+          ).toBeLessThan(500);
           if (r!.status === 200) c.ok++;
         }),
         { numRuns: VALID_RUNS },

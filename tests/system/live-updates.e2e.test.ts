@@ -53,7 +53,8 @@ function transport(service: ServiceName, token: string | null, via: 'header' | '
       EventSource,
       ...(via === 'connectionParams' && token ? { connectionParams: { token } } : {}),
       eventSourceOptions: () => ({
-        fetch: (input: string | URL, init: RequestInit) => fetch(input, { ...init, headers: { ...(init.headers as Record<string, string>), ...(via === 'header' ? auth : {}) } }),
+        fetch: (input: string | URL, init: RequestInit) =>
+          fetch(input, { ...init, headers: { ...(init.headers as Record<string, string>), ...(via === 'header' ? auth : {}) } }),
       }),
     },
     calls: { url, headers: auth },
@@ -62,11 +63,15 @@ function transport(service: ServiceName, token: string | null, via: 'header' | '
 
 const knowledgeClient = (token: string | null, via: 'header' | 'connectionParams' = 'header') => {
   const t = transport('knowledge', token, via);
-  return createTRPCClient<KnowledgeRouter>({ links: [splitLink({ condition: t.condition, true: httpSubscriptionLink(t.subscriptions), false: httpLink(t.calls) })] });
+  return createTRPCClient<KnowledgeRouter>({
+    links: [splitLink({ condition: t.condition, true: httpSubscriptionLink(t.subscriptions), false: httpLink(t.calls) })],
+  });
 };
 const coordinationClient = (token: string | null, via: 'header' | 'connectionParams' = 'header') => {
   const t = transport('coordination', token, via);
-  return createTRPCClient<CoordinationRouter>({ links: [splitLink({ condition: t.condition, true: httpSubscriptionLink(t.subscriptions), false: httpLink(t.calls) })] });
+  return createTRPCClient<CoordinationRouter>({
+    links: [splitLink({ condition: t.condition, true: httpSubscriptionLink(t.subscriptions), false: httpLink(t.calls) })],
+  });
 };
 
 interface Received<T> {
@@ -95,7 +100,8 @@ function collect<T>(subscribe: Subscribe<T>): Received<T> {
       const deadline = Date.now() + timeoutMs;
       while (!done(r.events)) {
         if (r.error) throw new Error(`${what}: the subscription failed: ${r.error.message}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(r.events.map((e) => [e.id, e.data]))}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(r.events.map((e) => [e.id, e.data]))}`);
         await new Promise((res) => setTimeout(res, 25));
       }
     },
@@ -126,7 +132,11 @@ describe('live updates over server-sent events', () => {
   it("a saga's run: disconnect part-way, reconnect with the last id — every change exactly once, in order, as runs.replay records them", async () => {
     const knowledge = knowledgeClient(tokens.alice, 'connectionParams');
     const { operations } = clientsFor(tokens.alice, ports);
-    const saga = await operations.sagas.start.mutate({ sagaType: 'team_onboarding', payload: { teamName: `live-team-${run}` }, idempotencyKey: `live-${run}` });
+    const saga = await operations.sagas.start.mutate({
+      sagaType: 'team_onboarding',
+      payload: { teamName: `live-team-${run}` },
+      idempotencyKey: `live-${run}`,
+    });
     const runId = recordedIds.sagaRun(saga.id);
     // The run is recorded from the saga's events: wait until knowledge has it.
     const deadline = Date.now() + 60_000;
@@ -149,12 +159,16 @@ describe('live updates over server-sent events', () => {
     const lastSeen = seenBefore.at(-1)!.id;
     // The saga runs on while nobody listens; then the subscriber comes back after what it saw.
     const replayed = async () => (await knowledge.runs.replay.query({ runId })).changes;
-    const finished = async () => (await replayed()).some((c) => c.stepId === recordedIds.sagaRoot(saga.id) && (c.status === 'succeeded' || c.status === 'failed'));
+    const finished = async () =>
+      (await replayed()).some((c) => c.stepId === recordedIds.sagaRoot(saga.id) && (c.status === 'succeeded' || c.status === 'failed'));
     // After a long suite the saga runner and the recorder may still be working through earlier
     // files' sagas and events: allow a minute, and say so when it is the saga that did not finish.
     const finishBy = Date.now() + 60_000;
     while (!(await finished())) {
-      if (Date.now() > finishBy) throw new Error(`saga ${saga.id} was not recorded as finished within 60 s: ${JSON.stringify((await replayed()).map((c) => [c.seq, c.name, c.status]))}`);
+      if (Date.now() > finishBy)
+        throw new Error(
+          `saga ${saga.id} was not recorded as finished within 60 s: ${JSON.stringify((await replayed()).map((c) => [c.seq, c.name, c.status]))}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
     const history = await replayed();
@@ -165,16 +179,22 @@ describe('live updates over server-sent events', () => {
     second.stop();
 
     const received = [...seenBefore, ...second.events];
-    console.log(`run ${runId}: ${seenBefore.length} change(s) before the disconnect, ${second.events.length} after; seqs ${ids(received).join(',')}`);
+    console.log(
+      `run ${runId}: ${seenBefore.length} change(s) before the disconnect, ${second.events.length} after; seqs ${ids(received).join(',')}`,
+    );
     expect(ids(received)).toEqual(history.map((c) => c.seq));
     expect(ids(received)).toEqual(Array.from({ length: history.length }, (_, i) => i + 1));
-    expect(received.map((e) => [e.data.seq, e.data.stepId, e.data.kind, e.data.status])).toEqual(history.map((c) => [c.seq, c.stepId, c.kind, c.status]));
+    expect(received.map((e) => [e.data.seq, e.data.stepId, e.data.kind, e.data.status])).toEqual(
+      history.map((c) => [c.seq, c.stepId, c.kind, c.status]),
+    );
     expect(received.every((e) => e.id === String(e.data.seq) && e.data.runId === runId)).toBe(true);
     expect(history.at(-1)).toMatchObject({ stepId: recordedIds.sagaRoot(saga.id), status: 'succeeded' });
 
     // Another user: the read says NOT_FOUND, so does the subscription; no token: UNAUTHORIZED.
     await expect(knowledgeClient(tokens.bob).runs.replay.query({ runId })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    expect(await refusal(collect<RunChange>((h) => knowledgeClient(tokens.bob, 'connectionParams').runs.onChange.subscribe({ runId }, h)))).toBe('NOT_FOUND');
+    expect(
+      await refusal(collect<RunChange>((h) => knowledgeClient(tokens.bob, 'connectionParams').runs.onChange.subscribe({ runId }, h))),
+    ).toBe('NOT_FOUND');
     expect(await refusal(collect<RunChange>((h) => knowledgeClient(null).runs.onChange.subscribe({ runId }, h)))).toBe('UNAUTHORIZED');
   });
 
@@ -192,7 +212,12 @@ describe('live updates over server-sent events', () => {
     const registry = collect<RegistryEvent>((h) => coordination.agents.onChange.subscribe({ lastEventId: baseline }, h));
 
     await asAgent.agents.register.mutate({ name: agentName, version: '1.0.0', capabilities: ['proposal'] });
-    const { jobId } = await coordination.jobs.trigger.mutate({ jobType: 'proposal', params: { topic: `live ${run}` }, priority: 'high', idempotencyKey: `live-job-${run}` });
+    const { jobId } = await coordination.jobs.trigger.mutate({
+      jobType: 'proposal',
+      params: { topic: `live ${run}` },
+      priority: 'high',
+      idempotencyKey: `live-job-${run}`,
+    });
     const job = collect<JobEvent>((h) => coordination.jobs.onStatus.subscribe({ jobId }, h));
     await job.until((e) => e.length >= 1, 'queued');
     await registry.until((e) => e.some((x) => x.data.name === agentName), 'the registration');
@@ -218,7 +243,9 @@ describe('live updates over server-sent events', () => {
     registryAgain.stop();
 
     const jobEvents = [...job.events, ...jobAgain.events];
-    console.log(`job ${jobId}: ${job.events.length} before the disconnect, ${jobAgain.events.length} after: ${jobEvents.map((e) => `${e.id}:${e.data.status}`).join(' ')}`);
+    console.log(
+      `job ${jobId}: ${job.events.length} before the disconnect, ${jobAgain.events.length} after: ${jobEvents.map((e) => `${e.id}:${e.data.status}`).join(' ')}`,
+    );
     expect(jobEvents.map((e) => [e.id, e.data.seq, e.data.status, e.data.agent])).toEqual([
       ['1', 1, 'queued', null],
       ['2', 2, 'running', agentName],
@@ -236,7 +263,9 @@ describe('live updates over server-sent events', () => {
     expect(registryEvents.every((e) => e.id === String(e.data.revision))).toBe(true);
     // This agent's part of it, exactly: registered (online), then the stuck report made while away.
     const mine = registryEvents.filter((e) => e.data.name === agentName).map((e) => [e.data.agent?.status, e.data.agent?.stuckCount]);
-    console.log(`registry: ${registry.events.length} change(s) before the disconnect, ${registryAgain.events.length} after; this agent's: ${JSON.stringify(mine)}`);
+    console.log(
+      `registry: ${registry.events.length} change(s) before the disconnect, ${registryAgain.events.length} after; this agent's: ${JSON.stringify(mine)}`,
+    );
     expect(mine).toEqual([
       ['online', 0],
       ['online', 1],

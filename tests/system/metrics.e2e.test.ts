@@ -29,14 +29,23 @@ async function scrape(service: keyof typeof ports): Promise<Scrape> {
  * reading failed or took over 2 s (and that outcome is cached 5 s), e.g. right after start.
  */
 const scrapeWith = (service: keyof typeof ports, families: Record<string, string>) =>
-  eventually(() => scrape(service), (s) => Object.entries(families).every(([name, type]) => s.types.get(name) === type), 20_000, `${service}: every family`);
+  eventually(
+    () => scrape(service),
+    (s) => Object.entries(families).every(([name, type]) => s.types.get(name) === type),
+    20_000,
+    `${service}: every family`,
+  );
 
 const expectFamilies = (s: Scrape, families: Record<string, string>) => {
   const actual = Object.fromEntries(Object.keys(families).map((name) => [name, s.types.get(name)]));
   expect(actual).toEqual(families);
 };
 
-const rpcFamilies = { platform_rpc_requests_total: 'counter', platform_rpc_errors_total: 'counter', platform_rpc_duration_seconds: 'histogram' };
+const rpcFamilies = {
+  platform_rpc_requests_total: 'counter',
+  platform_rpc_errors_total: 'counter',
+  platform_rpc_duration_seconds: 'histogram',
+};
 
 it('serves request, store, outbox, consumer and queue metrics that move with traffic', { timeout: 150_000 }, async () => {
   const token = await tokenFor({ kind: 'user', id: `metrics-${Date.now()}`, roles: [] });
@@ -67,7 +76,9 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
   expectFamilies(k, knowledgeFamilies);
   const created = { procedure: 'blocks.create', type: 'mutation', code: 'OK' };
   expect(total(k, 'platform_rpc_requests_total', created)).toBe(total(before.knowledge, 'platform_rpc_requests_total', created) + 1);
-  expect(total(k, 'platform_rpc_errors_total', { procedure: 'blocks.get', code: 'NOT_FOUND' })).toBe(total(before.knowledge, 'platform_rpc_errors_total', { procedure: 'blocks.get', code: 'NOT_FOUND' }) + 1);
+  expect(total(k, 'platform_rpc_errors_total', { procedure: 'blocks.get', code: 'NOT_FOUND' })).toBe(
+    total(before.knowledge, 'platform_rpc_errors_total', { procedure: 'blocks.get', code: 'NOT_FOUND' }) + 1,
+  );
   // The histogram counted the call, every series names its service, and probes never show up.
   const createdCount = total(k, 'platform_rpc_duration_seconds_count', created);
   expect(createdCount).toBeGreaterThanOrEqual(1);
@@ -75,15 +86,26 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
   expect(total(k, 'platform_rpc_duration_seconds_sum', created)).toBeGreaterThan(0);
   expect(k.samples.every((s) => s.labels['service_name'] === 'knowledge')).toBe(true);
   expect(k.samples.filter((s) => /healthz|readyz/.test(s.labels['procedure'] ?? ''))).toEqual([]);
-  expect(total(k, 'platform_neo4j_operation_duration_seconds_count', { mode: 'write', operation: 'blocks.create' })).toBeGreaterThanOrEqual(1);
+  expect(total(k, 'platform_neo4j_operation_duration_seconds_count', { mode: 'write', operation: 'blocks.create' })).toBeGreaterThanOrEqual(
+    1,
+  );
   expect(total(k, 'platform_neo4j_pool_max')).toBe(100);
   expect(total(k, 'platform_neo4j_operations_active')).toBeGreaterThanOrEqual(0);
   expect(select(k, 'platform_outbox_backlog', { outbox: 'knowledge' })[0]?.value).toBeGreaterThanOrEqual(0);
   expect(select(k, 'platform_outbox_oldest_age_seconds', { outbox: 'knowledge' })[0]?.value).toBeLessThan(3_600);
   // The run recorder's durables on operations' and coordination's streams.
   // (read every 5 s, and the consumers are made once both stores were reached: polled.)
-  const recorder = await eventually(() => scrape('knowledge'), (s) => select(s, 'platform_jetstream_consumer_lag').length === 2, 20_000, 'run recorder lag reported');
-  expect(select(recorder, 'platform_jetstream_consumer_lag').map((s) => s.labels['consumer']).sort()).toEqual(['knowledge-runs-coordination', 'knowledge-runs-operations']);
+  const recorder = await eventually(
+    () => scrape('knowledge'),
+    (s) => select(s, 'platform_jetstream_consumer_lag').length === 2,
+    20_000,
+    'run recorder lag reported',
+  );
+  expect(
+    select(recorder, 'platform_jetstream_consumer_lag')
+      .map((s) => s.labels['consumer'])
+      .sort(),
+  ).toEqual(['knowledge-runs-coordination', 'knowledge-runs-operations']);
 
   // --- operations ---
   const operationsFamilies = {
@@ -99,8 +121,12 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
   };
   const o = await scrapeWith('operations', operationsFamilies).catch(() => scrape('operations'));
   expectFamilies(o, operationsFamilies);
-  expect(total(o, 'platform_rpc_requests_total', { procedure: 'tasks.create', code: 'OK' })).toBe(total(before.operations, 'platform_rpc_requests_total', { procedure: 'tasks.create', code: 'OK' }) + 1);
-  expect(total(o, 'platform_rpc_errors_total', { procedure: 'tasks.get', code: 'NOT_FOUND' })).toBe(total(before.operations, 'platform_rpc_errors_total', { procedure: 'tasks.get', code: 'NOT_FOUND' }) + 1);
+  expect(total(o, 'platform_rpc_requests_total', { procedure: 'tasks.create', code: 'OK' })).toBe(
+    total(before.operations, 'platform_rpc_requests_total', { procedure: 'tasks.create', code: 'OK' }) + 1,
+  );
+  expect(total(o, 'platform_rpc_errors_total', { procedure: 'tasks.get', code: 'NOT_FOUND' })).toBe(
+    total(before.operations, 'platform_rpc_errors_total', { procedure: 'tasks.get', code: 'NOT_FOUND' }) + 1,
+  );
   for (const pool of ['prisma', 'sql']) {
     const max = total(o, 'platform_pg_pool_max', { pool });
     const open = total(o, 'platform_pg_pool_connections', { pool });
@@ -111,7 +137,11 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
   }
   expect(total(o, 'platform_pg_pool_max', { pool: 'prisma' })).toBe(20); // DATABASE_POOL_MAX's default
   expect(select(o, 'platform_outbox_backlog', { outbox: 'operations' })).toHaveLength(1);
-  expect(select(o, 'platform_jetstream_consumer_lag').map((s) => s.labels['consumer']).sort()).toEqual(['operations-agent-stuck', 'operations-job-results']);
+  expect(
+    select(o, 'platform_jetstream_consumer_lag')
+      .map((s) => s.labels['consumer'])
+      .sort(),
+  ).toEqual(['operations-agent-stuck', 'operations-job-results']);
 
   // --- coordination: a job queued while no agent runs, then taken by one ---
   const queue = { job_type: 'build', priority: 'normal' };
@@ -127,7 +157,12 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
     platform_jetstream_consumer_ack_pending: 'gauge',
   };
   const hasFamilies = (s: Scrape) => Object.entries(coordinationFamilies).every(([name, type]) => s.types.get(name) === type);
-  const queued = await eventually(() => scrape('coordination'), (s) => hasFamilies(s) && total(s, 'platform_job_queue_depth', queue) >= 1, 20_000, 'queue depth shows the job').catch(() => scrape('coordination'));
+  const queued = await eventually(
+    () => scrape('coordination'),
+    (s) => hasFamilies(s) && total(s, 'platform_job_queue_depth', queue) >= 1,
+    20_000,
+    'queue depth shows the job',
+  ).catch(() => scrape('coordination'));
   expectFamilies(queued, coordinationFamilies);
   expect(total(queued, 'platform_job_queue_depth', queue)).toBeGreaterThanOrEqual(1);
   expect(total(queued, 'platform_rpc_requests_total', { procedure: 'jobs.trigger', code: 'OK' })).toBeGreaterThanOrEqual(1);
@@ -135,12 +170,21 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
   expect(total(queued, 'platform_jetstream_consumer_lag', { stream: 'JOBS', consumer: 'jobs-build-normal' })).toBeGreaterThanOrEqual(1);
   expect(select(queued, 'platform_job_queue_depth')).toHaveLength(JobType.options.length * JobPriority.options.length);
   expect(select(queued, 'platform_jetstream_consumer_lag', { stream: 'AGENT_HEARTBEATS', consumer: 'coordination' })).toHaveLength(1);
-  expect(select(queued, 'platform_outbox_backlog').map((s) => s.labels['outbox']).sort()).toEqual(['agents', 'jobs']);
+  expect(
+    select(queued, 'platform_outbox_backlog')
+      .map((s) => s.labels['outbox'])
+      .sort(),
+  ).toEqual(['agents', 'jobs']);
   // The agent registry is the shared NATS's: agents of other tests may still be online; count from here.
   const onlineBefore = total(queued, 'platform_agents', { status: 'online' });
 
   await system.startAgent('metrics-agent');
-  await eventually(() => clients.coordination.jobs.get.query({ jobId: job.jobId }), (j) => j.status === 'succeeded', 60_000, 'job succeeded');
+  await eventually(
+    () => clients.coordination.jobs.get.query({ jobId: job.jobId }),
+    (j) => j.status === 'succeeded',
+    60_000,
+    'job succeeded',
+  );
   const drained = await eventually(
     () => scrape('coordination'),
     (s) => total(s, 'platform_job_queue_depth', queue) === 0 && total(s, 'platform_agents', { status: 'online' }) >= onlineBefore + 1,
@@ -149,5 +193,10 @@ it('serves request, store, outbox, consumer and queue metrics that move with tra
   );
   expect(total(drained, 'platform_jetstream_consumer_lag', { stream: 'JOBS', consumer: 'jobs-build-normal' })).toBe(0);
   // Operations consumed the job's result: its consumer's lag settles at 0.
-  await eventually(() => scrape('operations'), (s) => total(s, 'platform_jetstream_consumer_lag', { consumer: 'operations-job-results' }) === 0, 20_000, 'job results consumed');
+  await eventually(
+    () => scrape('operations'),
+    (s) => total(s, 'platform_jetstream_consumer_lag', { consumer: 'operations-job-results' }) === 0,
+    20_000,
+    'job results consumed',
+  );
 });

@@ -58,7 +58,11 @@ describe('schemathesis', () => {
       for (const kind of ['user', 'agent'] as const) {
         const token = await tokenFor({ kind, id: `schemathesis-${kind}`, roles: kind === 'user' ? ['admin'] : ['agent'] }, 3_600);
         const { code, output } = await schemathesis(system.services[service].url, token);
-        const summary = output.split('\n').filter((l) => /passed|failed|errors?|Test cases|operations/i.test(l)).slice(-8).join('\n');
+        const summary = output
+          .split('\n')
+          .filter((l) => /passed|failed|errors?|Test cases|operations/i.test(l))
+          .slice(-8)
+          .join('\n');
         console.log(`schemathesis ${service} as ${kind}:\n${summary}`);
         if (code !== 0) writeFileSync(join(ROOT, '.data', 'logs', `schemathesis-${service}-${kind}.txt`), output);
         expect(code, `${output.slice(-3_000)}\n(full output in .data/logs/schemathesis-${service}-${kind}.txt)`).toBe(0);

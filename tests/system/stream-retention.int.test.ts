@@ -1,4 +1,13 @@
-import { consumeEvents, createLogger, DEAD_LETTER_STREAM, DiscardPolicy, ensureStream, nanos, RetentionPolicy, type StreamLimits } from '@platform/kit';
+import {
+  consumeEvents,
+  createLogger,
+  DEAD_LETTER_STREAM,
+  DiscardPolicy,
+  ensureStream,
+  nanos,
+  RetentionPolicy,
+  type StreamLimits,
+} from '@platform/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCoordinationStreams, type CoordinationStreamLimits } from '../../services/coordination/src/events/streams.js';
 import { type PrivateNats, startPrivateNats } from '@platform/testkit';
@@ -55,7 +64,11 @@ describe('event stream retention', () => {
 
   it('coordination: events and dead jobs get their limits; the job queue a size bound that refuses new items, never an age limit', async () => {
     const coordination = await as('coordination');
-    const limits = (events: StreamLimits, jobsMaxBytes: number): CoordinationStreamLimits => ({ events, deadJobs: { maxAgeMs: 30 * DAY, maxBytes: 8 * MIB }, jobsMaxBytes });
+    const limits = (events: StreamLimits, jobsMaxBytes: number): CoordinationStreamLimits => ({
+      events,
+      deadJobs: { maxAgeMs: 30 * DAY, maxBytes: 8 * MIB },
+      jobsMaxBytes,
+    });
     const opts = { agentTtlMs: 5_000, heartbeatIntervalMs: 1_000 };
     // Streams as a deployment from before retention limits has them: no limits at all.
     const platform = await as('platform');
@@ -67,7 +80,12 @@ describe('event stream retention', () => {
     expect(await limitsOf(EVENT_STREAMS.coordination)).toEqual(expected({ maxAgeMs: 7 * DAY, maxBytes: 64 * MIB }));
     expect(await limitsOf(JOBS_DEADLETTER_STREAM)).toEqual(expected({ maxAgeMs: 30 * DAY, maxBytes: 8 * MIB }));
     const jobs = await config(JOBS_STREAM);
-    expect({ retention: jobs.retention, max_age: jobs.max_age, max_bytes: jobs.max_bytes, discard: jobs.discard }).toEqual({ retention: RetentionPolicy.Workqueue, max_age: 0, max_bytes: 32 * MIB, discard: DiscardPolicy.New });
+    expect({ retention: jobs.retention, max_age: jobs.max_age, max_bytes: jobs.max_bytes, discard: jobs.discard }).toEqual({
+      retention: RetentionPolicy.Workqueue,
+      max_age: 0,
+      max_bytes: 32 * MIB,
+      discard: DiscardPolicy.New,
+    });
 
     // A restart with other limits brings the existing streams to them.
     await ensureCoordinationStreams(coordination, { ...opts, limits: limits({ maxAgeMs: DAY, maxBytes: 16 * MIB }, 4 * MIB) });
@@ -79,7 +97,15 @@ describe('event stream retention', () => {
   it('the dead-letter stream of consumeEvents gets its limits, ensured by the consuming service as itself', async () => {
     const operations = await as('operations');
     const deadLetterLimits: StreamLimits = { maxAgeMs: 3 * DAY, maxBytes: 2 * MIB };
-    const consumer = await consumeEvents({ nc: operations, stream: EVENT_STREAMS.coordination, durable: 'operations-job-results', subjects: ['coordination.job.succeeded'], log, handler: async () => undefined, deadLetterLimits });
+    const consumer = await consumeEvents({
+      nc: operations,
+      stream: EVENT_STREAMS.coordination,
+      durable: 'operations-job-results',
+      subjects: ['coordination.job.succeeded'],
+      log,
+      handler: async () => undefined,
+      deadLetterLimits,
+    });
     await consumer.stop();
     expect(await limitsOf(DEAD_LETTER_STREAM)).toEqual(expected(deadLetterLimits));
   });

@@ -34,14 +34,18 @@ afterAll(async () => {
 describe('tenancy across services', () => {
   it("operations checks a task's block as the task's creator: another user's block does not exist for them", async () => {
     const block = await alice.knowledge.blocks.create.mutate({ type: 'Decision', sessionId: run, title: 'alice only' });
-    expect(await codeOf(bob.operations.tasks.create.mutate({ title: `bob on alice's block ${run}`, blockId: block.id }))).toBe('BAD_REQUEST');
+    expect(await codeOf(bob.operations.tasks.create.mutate({ title: `bob on alice's block ${run}`, blockId: block.id }))).toBe(
+      'BAD_REQUEST',
+    );
     const own = await alice.operations.tasks.create.mutate({ title: `alice on her block ${run}`, blockId: block.id });
     expect(own.id).toBeTruthy();
   });
 
   it("B cannot trigger a build on A's task, so A's task is never finished by B's job; A's own job finishes it", async () => {
     const task = await alice.operations.tasks.create.mutate({ title: `alice's task ${run}` });
-    expect(await codeOf(bob.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: task.id, params: {}, idempotencyKey: `bob-${run}` }))).toBe('NOT_FOUND');
+    expect(
+      await codeOf(bob.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: task.id, params: {}, idempotencyKey: `bob-${run}` })),
+    ).toBe('NOT_FOUND');
     // No job aimed at the task exists, whoever looks (a service sees every job).
     const service = clientsFor(await tokenFor({ kind: 'service', id: 'operations', roles: ['service'] }, 600), ports);
     expect((await service.coordination.jobs.list.query({ targetId: task.id })).jobs).toEqual([]);
@@ -50,6 +54,11 @@ describe('tenancy across services', () => {
     expect((await alice.operations.tasks.get.query({ id: task.id })).status).toBe('todo');
 
     await alice.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: task.id, params: {}, idempotencyKey: `alice-${run}` });
-    await eventually(() => alice.operations.tasks.get.query({ id: task.id }), (t) => t.status === 'done', 30_000, "alice's task done by her own job");
+    await eventually(
+      () => alice.operations.tasks.get.query({ id: task.id }),
+      (t) => t.status === 'done',
+      30_000,
+      "alice's task done by her own job",
+    );
   });
 });

@@ -46,7 +46,12 @@ it('follows one trace id from the first call to the job completion and the consu
   const block = await clients.knowledge.blocks.create.mutate({ type: 'Decision', sessionId: `trace-${traceId}`, title: 'traced decision' });
   const task = await traced('tasks.create', { title: 'traced task', blockId: block.id }, ports.operations);
   const job = await traced('jobs.trigger', { jobType: 'build', targetId: task['id'] }, ports.coordination);
-  await eventually(() => clients.operations.tasks.get.query({ id: String(task['id']) }), (t) => t.status === 'done', 30_000, 'task done');
+  await eventually(
+    () => clients.operations.tasks.get.query({ id: String(task['id']) }),
+    (t) => t.status === 'done',
+    30_000,
+    'task done',
+  );
 
   // The agent's job span and coordination's completion span end when the agent's next long-poll
   // claim (sent with the completion) returns, a few seconds later: wait until every hop is in.
@@ -59,7 +64,10 @@ it('follows one trace id from the first call to the job completion and the consu
       'Postgres span': byService('operations', (s) => s.attributes['db.system.name'] === 'postgresql'),
       'JetStream publish': byService('coordination', (s) => s.name.startsWith('publish ')),
       'job run by the agent': byService('agent:test-agent-1', (s) => s.name === 'job build'),
-      'job completion in coordination': byService('coordination', (s) => s.kind === 2 && s.attributes['url.path'] === '/trpc/jobs.complete'),
+      'job completion in coordination': byService(
+        'coordination',
+        (s) => s.kind === 2 && s.attributes['url.path'] === '/trpc/jobs.complete',
+      ),
       'consumer in operations': byService('operations', (s) => s.name.startsWith('consume coordination.job.succeeded')),
     };
   };
@@ -71,7 +79,9 @@ it('follows one trace id from the first call to the job completion and the consu
   ).catch(() => otlp.spans.filter((s) => s.traceId === traceId));
   const hops = hopsOf(inTrace);
   expect(otlp.rejected).toEqual([]);
-  const missing = Object.entries(hops).filter(([, s]) => !s).map(([k]) => k);
+  const missing = Object.entries(hops)
+    .filter(([, s]) => !s)
+    .map(([k]) => k);
   expect(missing, `spans in trace: ${inTrace.map((s) => `${s.service}:${s.name}`).join(', ')}`).toEqual([]);
 
   // Parent links: every span's parent is either our root or another span of the trace.
@@ -84,5 +94,7 @@ it('follows one trace id from the first call to the job completion and the consu
     const log = readFileSync(system.services[svc].logFile, 'utf8');
     expect(log.includes(`"trace_id":"${traceId}"`), `${svc} log carries the trace id`).toBe(true);
   }
-  console.log(`trace ${traceId}: ${inTrace.length} spans across ${new Set(inTrace.map((s) => s.service)).size} processes (${[...new Set(inTrace.map((s) => s.service))].join(', ')}); job ${String(job['jobId'])}`);
+  console.log(
+    `trace ${traceId}: ${inTrace.length} spans across ${new Set(inTrace.map((s) => s.service)).size} processes (${[...new Set(inTrace.map((s) => s.service))].join(', ')}); job ${String(job['jobId'])}`,
+  );
 });

@@ -1,4 +1,16 @@
-import { startDrainLoop, systemClock, uuid, type Clock, type IdGenerator, type Logger, type NatsConnection, type ReadinessCheck, type StreamReplicas, type TeamDirectory, type TokenIssuer } from '@platform/kit';
+import {
+  startDrainLoop,
+  systemClock,
+  uuid,
+  type Clock,
+  type IdGenerator,
+  type Logger,
+  type NatsConnection,
+  type ReadinessCheck,
+  type StreamReplicas,
+  type TeamDirectory,
+  type TokenIssuer,
+} from '@platform/kit';
 import type { CoordinationConfig } from './config.js';
 import { Background } from './domain/background.js';
 import { absorbHeartbeats } from './domain/heartbeats.js';
@@ -126,7 +138,11 @@ export async function startCoordination(opts: {
   const leaseChecks = new Map<string, number>();
   // The kit's drain loop: never two passes at once, a failed pass logged and retried at the next tick.
   const every = (name: string, intervalMs: number, pass: () => Promise<unknown>) =>
-    startDrainLoop({ name: `${name} loop`, intervalMs, log, drain: async () => {
+    startDrainLoop({
+      name: `${name} loop`,
+      intervalMs,
+      log,
+      drain: async () => {
         await pass();
         return false; // one pass per tick: nothing to drain right away
       },
@@ -138,7 +154,9 @@ export async function startCoordination(opts: {
     }),
     every('liveness', config.LIVENESS_SWEEP_MS, async () => {
       // Heartbeats over NATS first, so the sweep sees them; a failure there must not stop the sweeps.
-      await absorbHeartbeats(deps).catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take heartbeats from NATS; will retry'));
+      await absorbHeartbeats(deps).catch((err: unknown) =>
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not take heartbeats from NATS; will retry'),
+      );
       await sweepAgentStatus(deps);
       await sweepLeases(deps, leaseChecks);
     }),

@@ -23,7 +23,12 @@ export const coordinationEnv = baseEnv
     LIVENESS_SWEEP_MS: ms(1_000),
     SCHEDULER_TICK_MS: ms(1_000),
     /** Lifetime of the agent tokens enrolment issues; agents refresh them before they expire. */
-    AGENT_TOKEN_TTL_S: z.coerce.number().int().min(60).max(24 * 3600).default(900),
+    AGENT_TOKEN_TTL_S: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(24 * 3600)
+      .default(900),
     /** Operations, asked (as the caller) whether a job may target a task. */
     OPERATIONS_URL: z.url().default('http://127.0.0.1:4102'),
     OPERATIONS_TIMEOUT_MS: ms(3_000),

@@ -1,4 +1,22 @@
-import { connectNatsInBackground, contextFactory, createLogger, deadLetterLimits, deferred, eventStreamLimits, exitOnStartRefused, issuerFromEnv, natsTeamDirectory, onShutdown, requireStarted, serverSettings, serviceDocuments, serviceTokens, startServiceServer, streamReplicas, verifierFromEnv } from '@platform/kit';
+import {
+  connectNatsInBackground,
+  contextFactory,
+  createLogger,
+  deadLetterLimits,
+  deferred,
+  eventStreamLimits,
+  exitOnStartRefused,
+  issuerFromEnv,
+  natsTeamDirectory,
+  onShutdown,
+  requireStarted,
+  serverSettings,
+  serviceDocuments,
+  serviceTokens,
+  startServiceServer,
+  streamReplicas,
+  verifierFromEnv,
+} from '@platform/kit';
 import { metricsHandler } from '@platform/otel';
 import { startCoordination } from './app.js';
 import { operationsTaskAccess } from './clients/operations.js';
@@ -24,9 +42,20 @@ const streamLimits = { events: eventStreamLimits(config), deadJobs: deadLetterLi
 // and backoff: coordination starts while NATS is down, answers /healthz, names nats on /readyz,
 // refuses calls with SERVICE_UNAVAILABLE until NATS was reached and its streams and buckets made,
 // and needs no restart when it comes up. Once connected, nats.js reconnects by itself.
-const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log }, (nc) =>
-  // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
-  startCoordination({ nc, config, log, issuer, teams: natsTeamDirectory(nc, { ttlMs: 3_000 }), taskAccess, streamLimits, replicas: streamReplicas(config) }),
+const nats = connectNatsInBackground(
+  { url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'coordination', log },
+  (nc) =>
+    // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
+    startCoordination({
+      nc,
+      config,
+      log,
+      issuer,
+      teams: natsTeamDirectory(nc, { ttlMs: 3_000 }),
+      taskAccess,
+      streamLimits,
+      replicas: streamReplicas(config),
+    }),
 );
 exitOnStartRefused(log, nats);
 const coordination = () => nats.require().prepared;
@@ -45,7 +74,10 @@ const readiness = Object.fromEntries(
 const server = await startServiceServer({
   name: 'coordination',
   // Built now over dependencies read at each call: procedures only run once NATS was reached (gate).
-  router: createCoordinationRouter(deferred(() => coordination().deps), deferred(() => coordination().enrolment)),
+  router: createCoordinationRouter(
+    deferred(() => coordination().deps),
+    deferred(() => coordination().enrolment),
+  ),
   createContext: contextFactory(verifier, log),
   readiness,
   gate: requireStarted(nats),
@@ -55,7 +87,10 @@ const server = await startServiceServer({
   metrics: metricsHandler(),
 });
 // Gauges read at scrape time: consumer lag, queue depth, agents by status, outbox markers (once NATS was reached).
-void nats.ready.then(({ nc, prepared }) => observeCoordinationMetrics({ nc, agents: prepared.deps.caches.agents }), () => undefined);
+void nats.ready.then(
+  ({ nc, prepared }) => observeCoordinationMetrics({ nc, agents: prepared.deps.caches.agents }),
+  () => undefined,
+);
 log.info({ url: server.url }, 'coordination listening');
 
 onShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [

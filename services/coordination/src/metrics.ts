@@ -1,6 +1,15 @@
 import { AgentStatus, COORDINATION_BUCKETS, JobPriority, JOBS_STREAM, JobType } from '@platform/contracts';
 
-import { ageSeconds, cachedReading, consumerBacklogReading, observeConsumerLag, observeGauges, observeOutboxes, type NatsConnection, type OutboxBacklog } from '@platform/kit';
+import {
+  ageSeconds,
+  cachedReading,
+  consumerBacklogReading,
+  observeConsumerLag,
+  observeGauges,
+  observeOutboxes,
+  type NatsConnection,
+  type OutboxBacklog,
+} from '@platform/kit';
 import type { AgentRecord } from './store/agent-record.js';
 import type { KvCache } from './store/kv-cache.js';
 import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer } from '@platform/contracts';
@@ -8,10 +17,16 @@ import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer } from '@platform/c
 /** The durable consumers coordination owns: the heartbeat batcher and one work queue per (job type, priority). */
 export const COORDINATION_CONSUMERS = [
   { stream: HEARTBEATS_STREAM, consumer: HEARTBEATS_CONSUMER },
-  ...JobType.options.flatMap((type) => JobPriority.options.map((priority) => ({ stream: JOBS_STREAM, consumer: jobConsumer(type, priority) }))),
+  ...JobType.options.flatMap((type) =>
+    JobPriority.options.map((priority) => ({ stream: JOBS_STREAM, consumer: jobConsumer(type, priority) })),
+  ),
 ];
 
-const queueOf = new Map(JobType.options.flatMap((type) => JobPriority.options.map((priority) => [jobConsumer(type, priority), { job_type: type, priority }] as const)));
+const queueOf = new Map(
+  JobType.options.flatMap((type) =>
+    JobPriority.options.map((priority) => [jobConsumer(type, priority), { job_type: type, priority }] as const),
+  ),
+);
 
 /** Agents per status, every status present (0 included) so a dashboard's sum never loses a series. */
 export function agentsByStatus(records: Iterable<Pick<AgentRecord, 'status'>>): Record<AgentStatus, number> {
@@ -35,15 +50,22 @@ export function observeCoordinationMetrics(deps: { nc: NatsConnection; agents: K
     {
       name: 'platform_job_queue_depth',
       description: 'Jobs queued and not yet handed to an agent, by job type and priority',
-      points: (all) => all.flatMap((c) => {
-        const queue = queueOf.get(c.consumer);
-        return queue && c.stream === JOBS_STREAM ? [{ value: c.pending, attributes: queue }] : [];
-      }),
+      points: (all) =>
+        all.flatMap((c) => {
+          const queue = queueOf.get(c.consumer);
+          return queue && c.stream === JOBS_STREAM ? [{ value: c.pending, attributes: queue }] : [];
+        }),
     },
   ]);
   observeGauges(
     () => Promise.resolve(agentsByStatus(deps.agents.entries().map(([, v]) => v.record))),
-    [{ name: 'platform_agents', description: 'Registered agents by status', points: (counts) => Object.entries(counts).map(([status, value]) => ({ value, attributes: { status } })) }],
+    [
+      {
+        name: 'platform_agents',
+        description: 'Registered agents by status',
+        points: (counts) => Object.entries(counts).map(([status, value]) => ({ value, attributes: { status } })),
+      },
+    ],
   );
   observeOutboxes(
     cachedReading(

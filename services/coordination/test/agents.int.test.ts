@@ -16,13 +16,18 @@ const operator = () => coord.as(user('operator'));
 const as = (name: string) => coord.as(agent(name));
 const ALL = ['gap_analysis', 'build', 'proposal'] as const;
 
-
 /** Outbox sends run in the background: wait for them before looking at the streams. */
 const settled = () => coord.deps.background.idle();
 
 /** Pings every heartbeat interval (like the SDK) until stopped. */
 function keepAlive(name: string, runningJobIds: () => string[] = () => []) {
-  const timer = setInterval(() => void as(name).agents.ping({ name, runningJobIds: runningJobIds() }).catch(() => undefined), FAST.HEARTBEAT_INTERVAL_MS);
+  const timer = setInterval(
+    () =>
+      void as(name)
+        .agents.ping({ name, runningJobIds: runningJobIds() })
+        .catch(() => undefined),
+    FAST.HEARTBEAT_INTERVAL_MS,
+  );
   return () => clearInterval(timer);
 }
 
@@ -38,7 +43,13 @@ afterAll(async () => {
 
 describe('agents.register', () => {
   it('is idempotent by name, keeps an A2A card, and answers the heartbeat rules', async () => {
-    const card = { name: 'Reviewer', description: 'Reviews proposals', url: 'https://agents.example/reviewer', skills: [{ id: 'review', name: 'Review', tags: ['proposal'] }], provider: { organization: 'Example' } };
+    const card = {
+      name: 'Reviewer',
+      description: 'Reviews proposals',
+      url: 'https://agents.example/reviewer',
+      skills: [{ id: 'review', name: 'Review', tags: ['proposal'] }],
+      provider: { organization: 'Example' },
+    };
     const first = await as('reviewer').agents.register({ name: 'reviewer', version: '1.0.0', capabilities: ['proposal'], card });
     expect(first).toMatchObject({ heartbeatIntervalMs: 300, staleAfterMs: 600, offlineAfterMs: 1_500 });
     expect(first.agent).toMatchObject({ name: 'reviewer', status: 'online', capabilities: ['proposal'], card, errorCount: 0 });
@@ -53,10 +64,16 @@ describe('agents.register', () => {
   });
 
   it('refuses another agent’s name, user tokens and malformed cards', async () => {
-    expect((await rejection(as('mallory').agents.register({ name: 'reviewer', version: '1', capabilities: ['build'] }))).code).toBe('FORBIDDEN');
-    expect((await rejection(operator().agents.register({ name: 'operator', version: '1', capabilities: ['build'] }))).code).toBe('FORBIDDEN');
+    expect((await rejection(as('mallory').agents.register({ name: 'reviewer', version: '1', capabilities: ['build'] }))).code).toBe(
+      'FORBIDDEN',
+    );
+    expect((await rejection(operator().agents.register({ name: 'operator', version: '1', capabilities: ['build'] }))).code).toBe(
+      'FORBIDDEN',
+    );
     const bad = { name: 'x', description: 'y', url: 'not a url', skills: [] };
-    expect((await rejection(as('carded').agents.register({ name: 'carded', version: '1', capabilities: ['build'], card: bad }))).code).toBe('BAD_REQUEST');
+    expect((await rejection(as('carded').agents.register({ name: 'carded', version: '1', capabilities: ['build'], card: bad }))).code).toBe(
+      'BAD_REQUEST',
+    );
     expect((await rejection(as('ghost').agents.ping({ name: 'ghost' }))).code).toBe('NOT_FOUND');
     expect((await rejection(operator().agents.get({ name: 'ghost' }))).code).toBe('NOT_FOUND');
   });
@@ -76,7 +93,13 @@ describe('liveness', () => {
   it('goes stale after two missed heartbeats and offline after the TTL, with events, and online again on a ping', async () => {
     const { agent: registered } = await as('sleepy').agents.register({ name: 'sleepy', version: '1', capabilities: ['build'] });
     const t0 = Date.parse(registered.lastPingAt);
-    const statusAt = async (status: string) => waitFor(`sleepy ${status}`, async () => ((await operator().agents.get({ name: 'sleepy' })).status === status ? Date.now() : undefined), 6_000, 20);
+    const statusAt = async (status: string) =>
+      waitFor(
+        `sleepy ${status}`,
+        async () => ((await operator().agents.get({ name: 'sleepy' })).status === status ? Date.now() : undefined),
+        6_000,
+        20,
+      );
 
     const staleAt = await statusAt('stale');
     const offlineAt = await statusAt('offline');
@@ -89,7 +112,9 @@ describe('liveness', () => {
 
     await settled();
 
-    const events = (await readEvents(coord.nc, ['coordination.agent.online', 'coordination.agent.stale', 'coordination.agent.offline'])).filter((e) => e.data.agent === 'sleepy');
+    const events = (
+      await readEvents(coord.nc, ['coordination.agent.online', 'coordination.agent.stale', 'coordination.agent.offline'])
+    ).filter((e) => e.data.agent === 'sleepy');
     expect(events.map((e) => e.data.status)).toEqual(['online', 'stale', 'offline']);
     expect(events[1]!.data.lastPingAt).toBe(registered.lastPingAt);
     expect(events[2]!.data.lastPingAt).toBe(registered.lastPingAt);
@@ -108,7 +133,9 @@ describe('liveness', () => {
       await new Promise((r) => setTimeout(r, 2_000));
       expect((await operator().agents.get({ name: 'steady' })).status).toBe('online');
       await settled();
-      const changes = (await readEvents(coord.nc, ['coordination.agent.stale', 'coordination.agent.offline'])).filter((e) => e.data.agent === 'steady');
+      const changes = (await readEvents(coord.nc, ['coordination.agent.stale', 'coordination.agent.offline'])).filter(
+        (e) => e.data.agent === 'steady',
+      );
       expect(changes).toHaveLength(0);
     } finally {
       stop();
@@ -123,10 +150,14 @@ describe('liveness', () => {
       const { jobId } = await operator().jobs.trigger({ jobType: 'build', params: { target: 'orphan' } });
       expect((await as('doomed').jobs.claim({ capabilities: ['build'], waitMs: 1_000 })).job?.jobId).toBe(jobId);
       // doomed never pings again
-      const requeued = await waitFor('job requeued', async () => {
-        const job = await operator().jobs.get({ jobId });
-        return job.status === 'queued' ? job : undefined;
-      }, 6_000);
+      const requeued = await waitFor(
+        'job requeued',
+        async () => {
+          const job = await operator().jobs.get({ jobId });
+          return job.status === 'queued' ? job : undefined;
+        },
+        6_000,
+      );
       expect(requeued.failures).toBe(1);
       expect(requeued.history.at(-1)?.note).toMatch(/doomed went offline/);
       expect((await operator().agents.get({ name: 'doomed' })).status).toBe('offline');
@@ -137,7 +168,13 @@ describe('liveness', () => {
       expect((await rejection(as('doomed').jobs.complete({ jobId }))).code).toBe('NOT_FOUND'); // the rescuer's job now
       expect((await rejection(as('doomed').jobs.claim({ capabilities: ['build'], waitMs: 0 }))).code).toBe('PRECONDITION_FAILED');
       const final = await operator().jobs.get({ jobId });
-      expect(final.history.map((h) => `${h.status}:${h.agent ?? '-'}`)).toEqual(['queued:-', 'running:doomed', 'queued:-', 'running:rescuer', 'succeeded:rescuer']);
+      expect(final.history.map((h) => `${h.status}:${h.agent ?? '-'}`)).toEqual([
+        'queued:-',
+        'running:doomed',
+        'queued:-',
+        'running:rescuer',
+        'succeeded:rescuer',
+      ]);
       await settled();
       expect((await readEvents(coord.nc, ['coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId)).toHaveLength(1);
     } finally {
@@ -149,27 +186,39 @@ describe('liveness', () => {
     const name = 'amnesiac';
     await as(name).agents.register({ name, version: '1', capabilities: ['gap_analysis'], session: 'process-1', runningJobIds: [] });
     const first = await operator().jobs.trigger({ jobType: 'gap_analysis' });
-    expect((await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-1', seq: 1 })).job?.jobId).toBe(first.jobId);
+    expect((await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-1', seq: 1 })).job?.jobId).toBe(
+      first.jobId,
+    );
     // The process restarts under the same name: the new one registers with a new session and no jobs.
     await new Promise((r) => setTimeout(r, 5));
     await as(name).agents.register({ name, version: '1', capabilities: ['gap_analysis'], session: 'process-2', runningJobIds: [] });
-    const requeued = await waitFor('job of the old process requeued', async () => {
-      const j = await operator().jobs.get({ jobId: first.jobId });
-      return j.status === 'queued' ? j : undefined;
-    }, 3_000);
+    const requeued = await waitFor(
+      'job of the old process requeued',
+      async () => {
+        const j = await operator().jobs.get({ jobId: first.jobId });
+        return j.status === 'queued' ? j : undefined;
+      },
+      3_000,
+    );
     expect(requeued.history.at(-1)?.note).toMatch(/restarted without the job/);
 
     // process-2 claims it as claim #1; a heartbeat sent while that claim is unanswered (settled: 0) keeps it...
-    expect((await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-2', seq: 1 })).job?.jobId).toBe(first.jobId);
+    expect((await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-2', seq: 1 })).job?.jobId).toBe(
+      first.jobId,
+    );
     await as(name).agents.ping({ name, session: 'process-2', claimsSettled: 0, runningJobIds: [] });
     await new Promise((r) => setTimeout(r, 500));
     expect((await operator().jobs.get({ jobId: first.jobId })).status).toBe('running');
     // ...one sent after the claim settled without listing it (the answer was lost) gives it back.
     await as(name).agents.ping({ name, session: 'process-2', claimsSettled: 1, runningJobIds: [] });
-    const lost = await waitFor('lost claim requeued', async () => {
-      const j = await operator().jobs.get({ jobId: first.jobId });
-      return j.status === 'queued' ? j : undefined;
-    }, 3_000);
+    const lost = await waitFor(
+      'lost claim requeued',
+      async () => {
+        const j = await operator().jobs.get({ jobId: first.jobId });
+        return j.status === 'queued' ? j : undefined;
+      },
+      3_000,
+    );
     expect(lost.history.at(-1)?.note).toMatch(/no longer lists the job/);
     expect((await operator().agents.get({ name })).status).toBe('online');
 
@@ -184,11 +233,22 @@ describe('heartbeats over NATS', () => {
   const register = async (name: string) => {
     keys.set(name, (await as(name).agents.register({ name, version: '1', capabilities: ['build'], session: 's-1' })).heartbeatKey);
   };
-  const unsigned = (name: string, extra: Partial<UnsignedHeartbeat> = {}): UnsignedHeartbeat => ({ v: 2, agent: name, sentAt: new Date().toISOString(), runningJobIds: [], load: 0.5, session: 's-1', claimsSettled: 0, ...extra });
+  const unsigned = (name: string, extra: Partial<UnsignedHeartbeat> = {}): UnsignedHeartbeat => ({
+    v: 2,
+    agent: name,
+    sentAt: new Date().toISOString(),
+    runningJobIds: [],
+    load: 0.5,
+    session: 's-1',
+    claimsSettled: 0,
+    ...extra,
+  });
   /** Publishes a heartbeat for `name` as an SDK agent would (acknowledged by the stream). */
-  const publish = async (name: string, body: unknown) => (await nats.connectAs('agent')).jetstream().publish(heartbeatSubject(name), typeof body === 'string' ? body : JSON.stringify(body));
+  const publish = async (name: string, body: unknown) =>
+    (await nats.connectAs('agent')).jetstream().publish(heartbeatSubject(name), typeof body === 'string' ? body : JSON.stringify(body));
   /** A heartbeat signed with the agent's key (a random one for an agent never registered here). */
-  const beat = async (name: string, extra: Partial<UnsignedHeartbeat> = {}) => publish(name, signHeartbeat(keys.get(name) ?? randomBytes(32).toString('base64url'), unsigned(name, extra)));
+  const beat = async (name: string, extra: Partial<UnsignedHeartbeat> = {}) =>
+    publish(name, signHeartbeat(keys.get(name) ?? randomBytes(32).toString('base64url'), unsigned(name, extra)));
   const statusOf = async (name: string) => (await operator().agents.get({ name })).status;
 
   it('keep an agent online without pings, bring a stale one back with its event, and carry what a ping carries', async () => {
@@ -209,7 +269,9 @@ describe('heartbeats over NATS', () => {
       clearInterval(timer);
     }
     await settled();
-    const events = (await readEvents(coord.nc, ['coordination.agent.online', 'coordination.agent.stale', 'coordination.agent.offline'])).filter((e) => e.data.agent === 'natty');
+    const events = (
+      await readEvents(coord.nc, ['coordination.agent.online', 'coordination.agent.stale', 'coordination.agent.offline'])
+    ).filter((e) => e.data.agent === 'natty');
     expect(events.map((e) => e.data.status)).toEqual(['online', 'stale', 'online']);
   });
 
@@ -218,7 +280,14 @@ describe('heartbeats over NATS', () => {
     await register('mallory');
     const forgeries = [
       // Version 1 heartbeats carried the agent's bearer token: refused even with the agent's own valid token.
-      async () => publish('forged', { token: await devToken({ kind: 'agent', id: 'forged', roles: ['agent'] }), runningJobIds: [], load: null, session: null, claimsSettled: null }),
+      async () =>
+        publish('forged', {
+          token: await devToken({ kind: 'agent', id: 'forged', roles: ['agent'] }),
+          runningJobIds: [],
+          load: null,
+          session: null,
+          claimsSettled: null,
+        }),
       () => publish('forged', { ...signHeartbeat(keys.get('forged')!, unsigned('forged')), mac: randomBytes(32).toString('base64url') }),
       () => publish('forged', signHeartbeat(keys.get('mallory')!, unsigned('forged'))),
       () => publish('forged', signHeartbeat(keys.get('mallory')!, unsigned('mallory'))),
@@ -227,7 +296,12 @@ describe('heartbeats over NATS', () => {
     ];
     const timer = setInterval(() => void Promise.all(forgeries.map((f) => f())).catch(() => undefined), FAST.HEARTBEAT_INTERVAL_MS / 2);
     try {
-      await waitFor('forged stale despite the heartbeats', async () => ((await statusOf('forged')) === 'stale' ? true : undefined), 3_000, 20);
+      await waitFor(
+        'forged stale despite the heartbeats',
+        async () => ((await statusOf('forged')) === 'stale' ? true : undefined),
+        3_000,
+        20,
+      );
     } finally {
       clearInterval(timer);
     }
@@ -243,16 +317,31 @@ describe('heartbeats over NATS', () => {
     try {
       await register('sweeper');
       await beat('sweeper');
-      await waitFor('sweeper stale although the heartbeat stream is broken', async () => ((await statusOf('sweeper')) === 'stale' ? true : undefined), 3_000, 20);
+      await waitFor(
+        'sweeper stale although the heartbeat stream is broken',
+        async () => ((await statusOf('sweeper')) === 'stale' ? true : undefined),
+        3_000,
+        20,
+      );
     } finally {
-      await ensureCoordinationStreams(coord.nc, { agentTtlMs: FAST.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: FAST.HEARTBEAT_INTERVAL_MS });
+      await ensureCoordinationStreams(coord.nc, {
+        agentTtlMs: FAST.AGENT_OFFLINE_AFTER_MS,
+        heartbeatIntervalMs: FAST.HEARTBEAT_INTERVAL_MS,
+      });
     }
     await beat('sweeper');
     await waitFor('sweeper online again over NATS', async () => ((await statusOf('sweeper')) === 'online' ? true : undefined), 2_000, 20);
   });
 
   it('need only a NATS user that may publish heartbeats and nothing else', async () => {
-    const nc = await connectNats({ url: nats.url, user: nats.agentUser, password: nats.agentPassword, name: 'agent-user-test', log: createLogger('agent-user-test', 'fatal'), attempts: 1 });
+    const nc = await connectNats({
+      url: nats.url,
+      user: nats.agentUser,
+      password: nats.agentPassword,
+      name: 'agent-user-test',
+      log: createLogger('agent-user-test', 'fatal'),
+      attempts: 1,
+    });
     try {
       const js = nc.jetstream();
       await register('limited');
@@ -289,10 +378,14 @@ describe('agents.reportStuck', () => {
       await new Promise((r) => setTimeout(r, 400));
       expect((await operator().jobs.get({ jobId })).status).toBe('running');
       // ...then released for another agent.
-      const released = await waitFor('stuck job released', async () => {
-        const j = await operator().jobs.get({ jobId });
-        return j.status === 'queued' ? j : undefined;
-      }, 4_000);
+      const released = await waitFor(
+        'stuck job released',
+        async () => {
+          const j = await operator().jobs.get({ jobId });
+          return j.status === 'queued' ? j : undefined;
+        },
+        4_000,
+      );
       expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(report.releaseAt!));
       expect(released.history.at(-1)?.note).toMatch(/reported stuck/);
       expect((await as('stuckie').agents.ping({ name: 'stuckie', runningJobIds: [jobId] })).lostJobIds).toEqual([jobId]);

@@ -12,7 +12,10 @@ const admin = { kind: 'user' as const, id: 'ops-admin', roles: ['admin'] };
 const service = { kind: 'service' as const, id: 'operations', roles: ['service'] };
 
 const code = async (p: Promise<unknown>) => {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TRPCError);
   return (err as TRPCError).code;
 };
@@ -29,7 +32,9 @@ afterAll(async () => {
 describe('agent enrolment', () => {
   it('only a platform admin or a service may enrol an agent', async () => {
     expect(await code(coord.as(user('mallory')).enrolment.create({ agentName: 'worker-1' }))).toBe('FORBIDDEN');
-    expect(await code(coord.as({ kind: 'agent', id: 'worker-0', roles: ['agent'] }).enrolment.create({ agentName: 'worker-1' }))).toBe('FORBIDDEN');
+    expect(await code(coord.as({ kind: 'agent', id: 'worker-0', roles: ['agent'] }).enrolment.create({ agentName: 'worker-1' }))).toBe(
+      'FORBIDDEN',
+    );
     await expect(coord.as(service).enrolment.create({ agentName: 'worker-1' })).resolves.toMatchObject({ agentName: 'worker-1' });
     await expect(coord.as(admin).enrolment.create({ agentName: 'worker-1' })).resolves.toMatchObject({ agentName: 'worker-1' });
   });
@@ -70,5 +75,4 @@ describe('agent enrolment', () => {
       vi.useRealTimers();
     }
   });
-
 });

@@ -15,7 +15,11 @@ const INTERVAL = 2_000;
 
 beforeAll(async () => {
   nats = await startPrivateNats(4596);
-  coord = await startTestCoordination(nats, { LIVENESS_SWEEP_MS: 3_600_000, HEARTBEAT_INTERVAL_MS: INTERVAL, AGENT_OFFLINE_AFTER_MS: 10_000 });
+  coord = await startTestCoordination(nats, {
+    LIVENESS_SWEEP_MS: 3_600_000,
+    HEARTBEAT_INTERVAL_MS: INTERVAL,
+    AGENT_OFFLINE_AFTER_MS: 10_000,
+  });
 });
 
 afterAll(async () => {
@@ -24,7 +28,9 @@ afterAll(async () => {
 });
 
 /** Registers `name` (as that agent) and answers the heartbeat key the registration issued. */
-const register = async (name: string, session?: string) => (await coord.as(agent(name)).agents.register({ name, version: '1', capabilities: ['build'], ...(session ? { session } : {}) })).heartbeatKey;
+const register = async (name: string, session?: string) =>
+  (await coord.as(agent(name)).agents.register({ name, version: '1', capabilities: ['build'], ...(session ? { session } : {}) }))
+    .heartbeatKey;
 const unsigned = (name: string, session: string | null, extra: Partial<UnsignedHeartbeat> = {}): UnsignedHeartbeat => ({
   v: 2,
   agent: name,
@@ -40,7 +46,8 @@ const publish = async (name: string, body: unknown) => {
   await (await nats.connectAs('agent')).jetstream().publish(heartbeatSubject(name), typeof body === 'string' ? body : JSON.stringify(body));
 };
 /** A heartbeat as the SDK sends it: signed with the agent's key. */
-const beat = (name: string, key: string, session: string | null, extra: Partial<UnsignedHeartbeat> = {}) => publish(name, signHeartbeat(key, unsigned(name, session, extra)));
+const beat = (name: string, key: string, session: string | null, extra: Partial<UnsignedHeartbeat> = {}) =>
+  publish(name, signHeartbeat(key, unsigned(name, session, extra)));
 const liveness = async (name: string) => (await coord.deps.stores.liveness.get(name))?.record;
 
 describe('taking heartbeats from NATS', () => {
@@ -91,8 +98,21 @@ describe('taking heartbeats from NATS', () => {
     await new Promise((r) => setTimeout(r, 5));
     const forgeries: Array<[string, () => Promise<void>]> = [
       // Version 1: the agent's bearer token instead of a signature, even a valid one.
-      ['v1 token', async () => publish('victim', { token: await devToken({ kind: 'agent', id: 'victim', roles: ['agent'] }), runningJobIds: [], load: null, session: 's-v', claimsSettled: null })],
-      ['wrong mac', () => publish('victim', { ...signHeartbeat(key, unsigned('victim', 's-v')), mac: randomBytes(32).toString('base64url') })],
+      [
+        'v1 token',
+        async () =>
+          publish('victim', {
+            token: await devToken({ kind: 'agent', id: 'victim', roles: ['agent'] }),
+            runningJobIds: [],
+            load: null,
+            session: 's-v',
+            claimsSettled: null,
+          }),
+      ],
+      [
+        'wrong mac',
+        () => publish('victim', { ...signHeartbeat(key, unsigned('victim', 's-v')), mac: randomBytes(32).toString('base64url') }),
+      ],
       ['random key', () => beat('victim', randomBytes(32).toString('base64url'), 's-v')],
       ['another agent’s key', () => beat('victim', malloryKey, 's-v')],
       // Mallory's own valid heartbeat, on the victim's subject.

@@ -16,7 +16,6 @@ let coord: TestCoordination;
 const alice = () => coord.as(user('alice'));
 const worker = (name: string) => coord.as(agent(name));
 
-
 /** Outbox sends run in the background: wait for them before looking at the streams. */
 const settled = () => coord.deps.background.idle();
 
@@ -141,7 +140,9 @@ describe('dispatch', () => {
     expect(job).toMatchObject({ jobId, status: 'running', agent: 'handed', attempt: 1 });
     await settled();
     expect(await lastSeq()).toBe(before); // nothing went through the work queue
-    const events = (await readEvents(coord.nc, ['coordination.job.queued', 'coordination.job.started'])).filter((e) => e.data.jobId === jobId);
+    const events = (await readEvents(coord.nc, ['coordination.job.queued', 'coordination.job.started'])).filter(
+      (e) => e.data.jobId === jobId,
+    );
     expect(events.map((e) => e.subject)).toEqual(['coordination.job.queued', 'coordination.job.started']);
     await worker('handed').jobs.complete({ jobId });
   });
@@ -169,9 +170,19 @@ describe('lifecycle', () => {
     expect((await rejection(worker('prio').jobs.complete({ jobId }))).code).toBe('NOT_FOUND'); // not its job: as if none
 
     await settled();
-    const events = (await readEvents(coord.nc, ['coordination.job.queued', 'coordination.job.started', 'coordination.job.succeeded'])).filter((e) => e.data.jobId === jobId);
+    const events = (
+      await readEvents(coord.nc, ['coordination.job.queued', 'coordination.job.started', 'coordination.job.succeeded'])
+    ).filter((e) => e.data.jobId === jobId);
     expect(events.map((e) => e.subject)).toEqual(['coordination.job.queued', 'coordination.job.started', 'coordination.job.succeeded']);
-    expect(events[2]!.data).toMatchObject({ status: 'succeeded', agent: 'runner', attempt: 1, targetKind: 'task', targetId: task, result: { gaps: 3 }, owner: { kind: 'service', id: 'operations' } });
+    expect(events[2]!.data).toMatchObject({
+      status: 'succeeded',
+      agent: 'runner',
+      attempt: 1,
+      targetKind: 'task',
+      targetId: task,
+      result: { gaps: 3 },
+      owner: { kind: 'service', id: 'operations' },
+    });
   });
 
   it('retries a failed job after its backoff, dead-letters it after the last attempt, and jobs.retry brings it back', async () => {
@@ -202,7 +213,9 @@ describe('lifecycle', () => {
     expect(body.job.jobId).toBe(jobId);
     expect(body.job.history).toHaveLength(7);
     expect(body.reason).toBe('gave up after 2 failure(s): boom 2');
-    const deadEvents = (await readEvents(coord.nc, ['coordination.job.dead', 'coordination.job.failed'])).filter((e) => e.data.jobId === jobId);
+    const deadEvents = (await readEvents(coord.nc, ['coordination.job.dead', 'coordination.job.failed'])).filter(
+      (e) => e.data.jobId === jobId,
+    );
     expect(deadEvents.map((e) => e.subject)).toEqual(['coordination.job.failed', 'coordination.job.failed', 'coordination.job.dead']);
     expect((await coord.as(user()).agents.get({ name: 'flaky' })).errorCount).toBe(2);
 
@@ -227,7 +240,11 @@ describe('lifecycle', () => {
     await alice().jobs.cancel({ jobId: job.jobId });
     const ping = await worker('cancelled-agent').agents.ping({ name: 'cancelled-agent', runningJobIds: [job.jobId] });
     expect(ping.cancelledJobIds).toEqual([job.jobId]);
-    expect(await worker('cancelled-agent').jobs.progress({ jobId: job.jobId, fraction: 0.9 })).toEqual({ status: 'cancelled', keepGoing: false, cancelled: true });
+    expect(await worker('cancelled-agent').jobs.progress({ jobId: job.jobId, fraction: 0.9 })).toEqual({
+      status: 'cancelled',
+      keepGoing: false,
+      cancelled: true,
+    });
     expect((await rejection(worker('cancelled-agent').jobs.complete({ jobId: job.jobId }))).code).toBe('CONFLICT');
     expect((await rejection(alice().jobs.cancel({ jobId: job.jobId }))).code).toBe('CONFLICT');
     await settled();
@@ -252,7 +269,11 @@ describe('lifecycle', () => {
     const second = await alice().jobs.trigger({ jobType: 'build', params: { target: 'two' } });
     await settled();
     const a = (await worker('chain').jobs.claim({ capabilities: ['build'], waitMs: 1_000 })).job!;
-    const { job, next } = await worker('chain').jobs.complete({ jobId: a.jobId, result: 'ok', next: { capabilities: ['build'], waitMs: 1_000 } });
+    const { job, next } = await worker('chain').jobs.complete({
+      jobId: a.jobId,
+      result: 'ok',
+      next: { capabilities: ['build'], waitMs: 1_000 },
+    });
     expect(job).toMatchObject({ jobId: first.jobId, status: 'succeeded' });
     expect(next).toMatchObject({ jobId: second.jobId, status: 'running', agent: 'chain' });
     const last = await worker('chain').jobs.fail({ jobId: second.jobId, error: 'nope', next: { capabilities: ['build'], waitMs: 0 } });
@@ -278,10 +299,15 @@ describe('outbox', () => {
     expect((await jobs.pendingKeys(0, new Date())).map((p) => p.key)).not.toContain(jobId);
 
     // A crash between the record write and the send: the change and its marker are durable, nothing was published.
-    const owed = jobEvent(coord.deps, { ...afterClaim.record, progress: { fraction: 0.5, message: 'crash', at: new Date().toISOString() } });
+    const owed = jobEvent(coord.deps, {
+      ...afterClaim.record,
+      progress: { fraction: 0.5, message: 'crash', at: new Date().toISOString() },
+    });
     await jobs.update(jobId, { ...afterClaim.record, outbox: [...afterClaim.record.outbox, owed] }, afterClaim.revision);
     expect((await readEvents(coord.nc, ['coordination.job.started'])).filter((e) => e.id === owed.msgId)).toHaveLength(0);
-    expect(await sweepOutbox({ js: coord.nc.jetstream(), log: coord.deps.log, background: coord.deps.background }, jobs, 0, new Date())).toBeGreaterThanOrEqual(1);
+    expect(
+      await sweepOutbox({ js: coord.nc.jetstream(), log: coord.deps.log, background: coord.deps.background }, jobs, 0, new Date()),
+    ).toBeGreaterThanOrEqual(1);
     const started = (await readEvents(coord.nc, ['coordination.job.started'])).filter((e) => e.data.jobId === jobId);
     // The owed event arrived once, and the started event already sent was not published twice.
     expect(started.map((e) => e.id)).toEqual([afterClaim.record.outbox[0]!.msgId, owed.msgId]);

@@ -85,7 +85,11 @@ describe('jobs.onStatus', () => {
     expect((await take<JobEvent>(as(alice).jobs.onStatus({ jobId, lastEventId: '1' }), 10)).map((e) => e.id)).toEqual(['2', '3']);
     expect(await ends(as(alice).jobs.onStatus({ jobId, lastEventId: '3' }))).toBe(true);
     // A team member may read the job, so may follow it.
-    expect((await take<JobEvent>(as(carol).jobs.onStatus({ jobId }), 10)).map((e) => e.data.status)).toEqual(['queued', 'running', 'succeeded']);
+    expect((await take<JobEvent>(as(carol).jobs.onStatus({ jobId }), 10)).map((e) => e.data.status)).toEqual([
+      'queued',
+      'running',
+      'succeeded',
+    ]);
   });
 
   it('refuses whoever jobs.get refuses, with the same code: another user, an agent not holding it, a job that does not exist', async () => {
@@ -100,7 +104,7 @@ describe('jobs.onStatus', () => {
     await as(alice).jobs.cancel({ jobId });
   });
 
-  it("an agent follows a job while it holds it: its stream ends when the job leaves it, as jobs.get stops answering", async () => {
+  it('an agent follows a job while it holds it: its stream ends when the job leaves it, as jobs.get stops answering', async () => {
     await as(agent('holder')).agents.register({ name: 'holder', version: '1', capabilities: ['build'] });
     const { jobId } = await as(alice).jobs.trigger({ jobType: 'build', params: {} });
     const { job } = await as(agent('holder')).jobs.claim({ capabilities: ['build'], waitMs: 3_000 });

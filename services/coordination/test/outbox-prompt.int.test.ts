@@ -17,7 +17,11 @@ let coord: TestCoordination;
 
 beforeAll(async () => {
   nats = await startPrivateNats({ portRange: [4571, 4579] });
-  coord = await startTestCoordination(nats, { OUTBOX_SWEEP_MS: SAFETY_NET_MS, OUTBOX_MIN_AGE_MS: SAFETY_NET_MS }, 'coordination-outbox-prompt');
+  coord = await startTestCoordination(
+    nats,
+    { OUTBOX_SWEEP_MS: SAFETY_NET_MS, OUTBOX_MIN_AGE_MS: SAFETY_NET_MS },
+    'coordination-outbox-prompt',
+  );
 });
 afterAll(async () => {
   await coord?.close();
@@ -49,8 +53,18 @@ async function published<T>(subject: string, write: () => Promise<T>, id: (r: T)
 
 describe('the coordination outbox is sent by the write, not by the router', () => {
   it('publishes the events of domain writes within a second while the sweep runs every minute', async () => {
-    const online = await published('coordination.agent.online', () => registerAgent(coord.deps, 'prompt-agent', { version: '1.0.0', capabilities: ['build'] }), () => 'prompt-agent', 'agent');
-    const queued = await published('coordination.job.queued', () => triggerJob(coord.deps, user('prompt-user'), { jobType: 'gap_analysis' }), (r) => r.job.id, 'jobId');
+    const online = await published(
+      'coordination.agent.online',
+      () => registerAgent(coord.deps, 'prompt-agent', { version: '1.0.0', capabilities: ['build'] }),
+      () => 'prompt-agent',
+      'agent',
+    );
+    const queued = await published(
+      'coordination.job.queued',
+      () => triggerJob(coord.deps, user('prompt-user'), { jobType: 'gap_analysis' }),
+      (r) => r.job.id,
+      'jobId',
+    );
     console.log(`coordination write → NATS: agent.online ${online} ms, job.queued ${queued} ms (sweep ${SAFETY_NET_MS} ms)`);
     expect(Math.max(online, queued)).toBeLessThan(PROMPT_MS);
   });

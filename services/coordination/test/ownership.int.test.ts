@@ -27,7 +27,8 @@ beforeAll(async () => {
   nats = await startPrivateNats(4598);
   coord = await startTestCoordination(nats, { HEARTBEAT_INTERVAL_MS: 10_000, AGENT_OFFLINE_AFTER_MS: 60_000 });
   team = coord.ops.team({ alice: 'owner', carol: 'member', vera: 'viewer' });
-  for (const name of ['holder', 'bystander']) await as(agent(name)).agents.register({ name, version: '1.0.0', capabilities: ['gap_analysis', 'build', 'proposal'] });
+  for (const name of ['holder', 'bystander'])
+    await as(agent(name)).agents.register({ name, version: '1.0.0', capabilities: ['gap_analysis', 'build', 'proposal'] });
 });
 
 afterAll(async () => {
@@ -38,7 +39,11 @@ afterAll(async () => {
 describe('a job belongs to whoever triggered it', () => {
   it('records the owner (and team) on the job and in its events', async () => {
     const { jobId } = await as(alice).jobs.trigger({ jobType: 'proposal', params: { topic: 'owned' }, teamId: team });
-    expect(await as(alice).jobs.get({ jobId })).toMatchObject({ owner: { kind: 'user', id: 'alice' }, teamId: team, createdBy: 'user:alice' });
+    expect(await as(alice).jobs.get({ jobId })).toMatchObject({
+      owner: { kind: 'user', id: 'alice' },
+      teamId: team,
+      createdBy: 'user:alice',
+    });
     await coord.deps.background.idle();
     const queued = (await readEvents(coord.nc, ['coordination.job.queued'])).find((e) => e.data.jobId === jobId);
     expect(queued?.data.owner).toEqual({ kind: 'user', id: 'alice' });
@@ -61,7 +66,7 @@ describe('a job belongs to whoever triggered it', () => {
     await as(alice).jobs.cancel({ jobId });
   });
 
-  it("a team job: every member of the team (any role) may read, cancel and retry it; an outsider may not", async () => {
+  it('a team job: every member of the team (any role) may read, cancel and retry it; an outsider may not', async () => {
     const { jobId } = await as(alice).jobs.trigger({ jobType: 'proposal', params: { topic: 'team work' }, teamId: team });
     expect((await as(carol).jobs.get({ jobId })).params).toEqual({ topic: 'team work' });
     expect((await as(vera).jobs.get({ jobId })).jobId).toBe(jobId);
@@ -109,7 +114,11 @@ describe('a job belongs to whoever triggered it', () => {
   });
 
   it('a job written before jobs had owners is for services and admins only', async () => {
-    const { job } = await createJob(coord.deps, { owner: null, teamId: null, createdBy: 'user:alice', scheduleId: null }, { jobType: 'proposal', targetKind: 'none', targetId: null, params: {} });
+    const { job } = await createJob(
+      coord.deps,
+      { owner: null, teamId: null, createdBy: 'user:alice', scheduleId: null },
+      { jobType: 'proposal', targetKind: 'none', targetId: null, params: {} },
+    );
     expect(await codeOf(as(alice).jobs.get({ jobId: job.id }))).toBe('NOT_FOUND');
     expect((await as(alice).jobs.list({ limit: 200 })).jobs.map((j) => j.jobId)).not.toContain(job.id);
     expect(await codeOf(as(alice).jobs.cancel({ jobId: job.id }))).toBe('NOT_FOUND');
@@ -154,7 +163,9 @@ describe('a job that targets a task needs a caller who may change the task', () 
     const alicesTask = coord.ops.task('alice');
     const before = (await allJobs()).length;
     expect(await codeOf(as(bob).jobs.trigger({ jobType: 'build', targetId: alicesTask }))).toBe('NOT_FOUND');
-    expect(await codeOf(as(bob).jobs.trigger({ jobType: 'build', targetId: alicesTask, targetKind: 'task', idempotencyKey: 'sneaky' }))).toBe('NOT_FOUND');
+    expect(
+      await codeOf(as(bob).jobs.trigger({ jobType: 'build', targetId: alicesTask, targetKind: 'task', idempotencyKey: 'sneaky' })),
+    ).toBe('NOT_FOUND');
     expect((await allJobs()).length).toBe(before);
     expect((await allJobs()).some((j) => j.targetId === alicesTask)).toBe(false);
   });
@@ -176,7 +187,11 @@ describe('a job that targets a task needs a caller who may change the task', () 
     ]);
     // carol's job is carol's: alice (not sharing it) does not see it
     expect(await codeOf(as(alice).jobs.get({ jobId: byMember.jobId }))).toBe('NOT_FOUND');
-    for (const [p, j] of [[alice, byOwner], [carol, byMember]] as const) await as(p).jobs.cancel({ jobId: j.jobId });
+    for (const [p, j] of [
+      [alice, byOwner],
+      [carol, byMember],
+    ] as const)
+      await as(p).jobs.cancel({ jobId: j.jobId });
   });
 
   it('refuses a task target that is not a task id (it could never be applied)', async () => {
@@ -212,23 +227,27 @@ describe('a schedule belongs to whoever created it, and so do its jobs', () => {
     expect(await as(service()).schedules.delete({ scheduleId: s.scheduleId })).toEqual({ deleted: true });
   });
 
-  it("a team schedule: members list and delete it", async () => {
+  it('a team schedule: members list and delete it', async () => {
     const s = await as(alice).schedules.create({ cron: '0 9 * * 1', jobType: 'proposal', teamId: team });
     expect((await as(vera).schedules.list({})).schedules.map((x) => x.scheduleId)).toContain(s.scheduleId);
     expect(await as(carol).schedules.delete({ scheduleId: s.scheduleId })).toEqual({ deleted: true });
   });
 
-  it("refuses a schedule on a task the caller may not change", async () => {
+  it('refuses a schedule on a task the caller may not change', async () => {
     const alicesTask = coord.ops.task('alice');
     expect(await codeOf(as(bob).schedules.create({ cron: '* * * * * *', jobType: 'build', targetId: alicesTask }))).toBe('NOT_FOUND');
-    expect(await codeOf(as(vera).schedules.create({ cron: '* * * * * *', jobType: 'build', targetId: coord.ops.task('alice', team) }))).toBe('FORBIDDEN');
+    expect(
+      await codeOf(as(vera).schedules.create({ cron: '* * * * * *', jobType: 'build', targetId: coord.ops.task('alice', team) })),
+    ).toBe('FORBIDDEN');
     expect((await as(service()).schedules.list({})).schedules.some((x) => x.targetId === alicesTask)).toBe(false);
   });
 
   it("its jobs are the schedule owner's: visible to them and their team, not to others, and their events carry the owner", async () => {
     const target = coord.ops.task('alice', team);
     const s = await as(alice).schedules.create({ cron: '* * * * * *', jobType: 'gap_analysis', targetId: target, teamId: team });
-    const job = await waitFor('a scheduled job', async () => (await as(alice).jobs.list({ targetId: target, limit: 5 })).jobs.find((j) => j.scheduleId === s.scheduleId));
+    const job = await waitFor('a scheduled job', async () =>
+      (await as(alice).jobs.list({ targetId: target, limit: 5 })).jobs.find((j) => j.scheduleId === s.scheduleId),
+    );
     await as(alice).schedules.delete({ scheduleId: s.scheduleId });
     expect(job).toMatchObject({ owner: { kind: 'user', id: 'alice' }, teamId: team, createdBy: 'service:coordination-scheduler' });
     expect((await as(carol).jobs.get({ jobId: job.jobId })).jobId).toBe(job.jobId);
@@ -236,7 +255,9 @@ describe('a schedule belongs to whoever created it, and so do its jobs', () => {
     await coord.deps.background.idle();
     const queued = (await readEvents(coord.nc, ['coordination.job.queued'])).find((e) => e.data.jobId === job.jobId);
     expect(queued?.data.owner).toEqual({ kind: 'user', id: 'alice' });
-    await as(alice).jobs.cancel({ jobId: job.jobId }).catch(() => undefined);
+    await as(alice)
+      .jobs.cancel({ jobId: job.jobId })
+      .catch(() => undefined);
   });
 });
 

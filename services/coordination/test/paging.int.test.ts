@@ -50,7 +50,8 @@ describe('agents.list pages', () => {
   const names = ['pg-echo', 'pg-alpha', 'pg-golf', 'pg-charlie', 'pg-foxtrot', 'pg-bravo', 'pg-delta'];
 
   beforeAll(async () => {
-    for (const name of names) await coord.as(agent(name)).agents.register({ name, version: '1', capabilities: name < 'pg-d' ? ['build'] : ['proposal'] });
+    for (const name of names)
+      await coord.as(agent(name)).agents.register({ name, version: '1', capabilities: name < 'pg-d' ? ['build'] : ['proposal'] });
   });
 
   it('visits every agent exactly once, by name, `limit` at a time', async () => {
@@ -98,8 +99,10 @@ describe('schedules.list pages', () => {
 
   beforeAll(async () => {
     // Created back to back: several share a createdAt, so the order falls back to the id.
-    for (let i = 0; i < 7; i++) mine.push((await coord.as(user('alice')).schedules.create({ cron: '0 9 * * 1', jobType: 'proposal' })).scheduleId);
-    for (let i = 0; i < 2; i++) bobs.push((await coord.as(user('bob')).schedules.create({ cron: '0 9 * * 1', jobType: 'proposal' })).scheduleId);
+    for (let i = 0; i < 7; i++)
+      mine.push((await coord.as(user('alice')).schedules.create({ cron: '0 9 * * 1', jobType: 'proposal' })).scheduleId);
+    for (let i = 0; i < 2; i++)
+      bobs.push((await coord.as(user('bob')).schedules.create({ cron: '0 9 * * 1', jobType: 'proposal' })).scheduleId);
   });
 
   const pagesOf = (who: ReturnType<typeof user>, limit: number) =>
@@ -117,7 +120,12 @@ describe('schedules.list pages', () => {
     expect(keys).toEqual([...keys].sort().reverse());
 
     const bobsPages = await pagesOf(user('bob'), 1);
-    expect(bobsPages.flat().map((s) => s.scheduleId).sort()).toEqual([...bobs].sort());
+    expect(
+      bobsPages
+        .flat()
+        .map((s) => s.scheduleId)
+        .sort(),
+    ).toEqual([...bobs].sort());
 
     const all = (await pagesOf(service(), 4)).flat().map((s) => s.scheduleId);
     expect(all.sort()).toEqual([...mine, ...bobs].sort());

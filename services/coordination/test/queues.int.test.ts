@@ -33,7 +33,8 @@ describe('queues.depths', () => {
   });
 
   it('counts queued jobs in their own queue, and drops them once an agent takes them', async () => {
-    for (let i = 0; i < 2; i++) await coord.as(user('alice')).jobs.trigger({ jobType: 'proposal', priority: 'high', params: { topic: `q${i}` } });
+    for (let i = 0; i < 2; i++)
+      await coord.as(user('alice')).jobs.trigger({ jobType: 'proposal', priority: 'high', params: { topic: `q${i}` } });
     await coord.as(user('alice')).jobs.trigger({ jobType: 'build', priority: 'low' });
     await coord.deps.background.idle();
     // Another user sees the counts (no ids, no owners): the queues are shared like the agent registry.

@@ -10,7 +10,6 @@ let a: TestCoordination;
 let b: TestCoordination;
 const alice = () => a.as(user('alice'));
 
-
 beforeAll(async () => {
   nats = await startPrivateNats(4593);
   a = await startTestCoordination(nats, {}, 'replica-a');
@@ -26,8 +25,21 @@ afterAll(async () => {
 describe('schedules', () => {
   it('fires once per tick with two replicas, then stops when deleted', async () => {
     const task = a.ops.task('alice');
-    const schedule = await alice().schedules.create({ cron: '* * * * * *', jobType: 'gap_analysis', params: { depth: 2 }, targetId: task, priority: 'high' });
-    expect(schedule).toMatchObject({ jobType: 'gap_analysis', params: { depth: 2 }, targetKind: 'task', priority: 'high', lastFiredTick: null, owner: { kind: 'user', id: 'alice' } });
+    const schedule = await alice().schedules.create({
+      cron: '* * * * * *',
+      jobType: 'gap_analysis',
+      params: { depth: 2 },
+      targetId: task,
+      priority: 'high',
+    });
+    expect(schedule).toMatchObject({
+      jobType: 'gap_analysis',
+      params: { depth: 2 },
+      targetKind: 'task',
+      priority: 'high',
+      lastFiredTick: null,
+      owner: { kind: 'user', id: 'alice' },
+    });
     expect(Date.parse(schedule.nextRunAt!)).toBeGreaterThan(Date.parse(schedule.createdAt));
 
     await new Promise((r) => setTimeout(r, 3_300));
@@ -54,18 +66,31 @@ describe('schedules', () => {
   it('validates cron, timezone and params at creation, storing nothing when they are wrong', async () => {
     const before = (await alice().schedules.list({})).schedules.length;
     expect((await rejection(alice().schedules.create({ cron: 'every tuesday', jobType: 'build' }))).code).toBe('BAD_REQUEST');
-    expect((await rejection(alice().schedules.create({ cron: '0 9 * * 1', timezone: 'Mars/Olympus', jobType: 'build' }))).code).toBe('BAD_REQUEST');
-    expect((await rejection(alice().schedules.create({ cron: '0 9 * * 1', jobType: 'gap_analysis', params: { depth: 99 } }))).code).toBe('BAD_REQUEST');
+    expect((await rejection(alice().schedules.create({ cron: '0 9 * * 1', timezone: 'Mars/Olympus', jobType: 'build' }))).code).toBe(
+      'BAD_REQUEST',
+    );
+    expect((await rejection(alice().schedules.create({ cron: '0 9 * * 1', jobType: 'gap_analysis', params: { depth: 99 } }))).code).toBe(
+      'BAD_REQUEST',
+    );
     expect((await rejection(a.as(agent('bot')).schedules.create({ cron: '0 9 * * 1', jobType: 'build' }))).code).toBe('FORBIDDEN');
     expect((await alice().schedules.list({})).schedules.length).toBe(before);
   });
 
   it('lists and deletes schedules', async () => {
-    const weekly = await alice().schedules.create({ cron: '0 9 * * 1', timezone: 'Europe/Paris', jobType: 'build', params: { target: 'weekly' } });
+    const weekly = await alice().schedules.create({
+      cron: '0 9 * * 1',
+      timezone: 'Europe/Paris',
+      jobType: 'build',
+      params: { target: 'weekly' },
+    });
     expect(weekly.nextRunAt).not.toBeNull();
-    expect((await b.as(user('alice')).schedules.list({ jobType: 'build' })).schedules.map((s) => s.scheduleId)).toContain(weekly.scheduleId);
+    expect((await b.as(user('alice')).schedules.list({ jobType: 'build' })).schedules.map((s) => s.scheduleId)).toContain(
+      weekly.scheduleId,
+    );
     // Another user neither lists it nor deletes it (ownership.int.test.ts has the full rule).
-    expect((await b.as(user('bob')).schedules.list({ jobType: 'build' })).schedules.map((s) => s.scheduleId)).not.toContain(weekly.scheduleId);
+    expect((await b.as(user('bob')).schedules.list({ jobType: 'build' })).schedules.map((s) => s.scheduleId)).not.toContain(
+      weekly.scheduleId,
+    );
     expect(await alice().schedules.delete({ scheduleId: weekly.scheduleId })).toEqual({ deleted: true });
     expect((await rejection(alice().schedules.delete({ scheduleId: weekly.scheduleId }))).code).toBe('NOT_FOUND');
   });

@@ -19,7 +19,10 @@ const plain = (v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
 
 export interface BareLoad {
   label: string;
-  load(file: string, opts: { batchSize: number; blockWriters: number }): Promise<{ blocks: number; links: number; blocksSeconds: number; linksSeconds: number }>;
+  load(
+    file: string,
+    opts: { batchSize: number; blockWriters: number },
+  ): Promise<{ blocks: number; links: number; blocksSeconds: number; linksSeconds: number }>;
   drop(): Promise<void>;
 }
 
@@ -27,8 +30,13 @@ export interface BareLoad {
 export async function bareLoad(graph: Graph, opts: { fulltext?: boolean } = {}): Promise<BareLoad> {
   const tag = randomBytes(4).toString('hex');
   const label = `BareBlock_${tag}`;
-  const names = { unique: `bare_${tag}_id`, fulltext: `bare_${tag}_fulltext`, ranges: ['session_id', 'status', 'idea_id', 'created_at'].map((p) => [`bare_${tag}_${p}`, p] as const) };
-  const q = (cypher: string, params: Record<string, unknown> = {}) => graph.driver.executeQuery(cypher, params, { database: graph.database });
+  const names = {
+    unique: `bare_${tag}_id`,
+    fulltext: `bare_${tag}_fulltext`,
+    ranges: ['session_id', 'status', 'idea_id', 'created_at'].map((p) => [`bare_${tag}_${p}`, p] as const),
+  };
+  const q = (cypher: string, params: Record<string, unknown> = {}) =>
+    graph.driver.executeQuery(cypher, params, { database: graph.database });
   await q(`CREATE CONSTRAINT ${names.unique} FOR (n:${label}) REQUIRE n.id IS UNIQUE`);
   for (const [name, prop] of names.ranges) await q(`CREATE INDEX ${name} FOR (n:${label}) ON (n.${prop})`);
   if (opts.fulltext !== false) await q(`CREATE FULLTEXT INDEX ${names.fulltext} FOR (n:${label}) ON EACH [n.title, n.content]`);
@@ -51,7 +59,11 @@ export async function bareLoad(graph: Graph, opts: { fulltext?: boolean } = {}):
         let blocks = 0;
         let links = 0;
         const t0 = performance.now();
-        const blockWriter = new Batcher(opts.batchSize, write('bare.blocks', `UNWIND $rows AS r CREATE (b:${label}) SET b = r`), opts.blockWriters);
+        const blockWriter = new Batcher(
+          opts.batchSize,
+          write('bare.blocks', `UNWIND $rows AS r CREATE (b:${label}) SET b = r`),
+          opts.blockWriters,
+        );
         for (const row of source.blocks()) {
           // The row as SQLite returns it, minus the join's helper columns.
           const { session_created_at: _s, session_known: _k, ...raw } = row;
@@ -63,10 +75,20 @@ export async function bareLoad(graph: Graph, opts: { fulltext?: boolean } = {}):
         const t1 = performance.now();
         const linkWriter = new Batcher(
           opts.batchSize,
-          write('bare.links', `UNWIND $rows AS r MATCH (a:${label} {id: r.source}) MATCH (b:${label} {id: r.target}) CREATE (a)-[:BARE_LINK {type: r.type, confidence: r.confidence, reason: r.reason, createdAt: r.createdAt}]->(b)`),
+          write(
+            'bare.links',
+            `UNWIND $rows AS r MATCH (a:${label} {id: r.source}) MATCH (b:${label} {id: r.target}) CREATE (a)-[:BARE_LINK {type: r.type, confidence: r.confidence, reason: r.reason, createdAt: r.createdAt}]->(b)`,
+          ),
         );
         for (const row of source.links()) {
-          await linkWriter.push({ source: row.source_block_id, target: row.target_block_id, type: row.link_type, confidence: plain(row.confidence), reason: row.reason, createdAt: plain(row.created_at) });
+          await linkWriter.push({
+            source: row.source_block_id,
+            target: row.target_block_id,
+            type: row.link_type,
+            confidence: plain(row.confidence),
+            reason: row.reason,
+            createdAt: plain(row.created_at),
+          });
           links++;
         }
         await linkWriter.flush();
@@ -83,7 +105,8 @@ export async function bareLoad(graph: Graph, opts: { fulltext?: boolean } = {}):
       } finally {
         await session.close();
       }
-      for (const name of [names.fulltext, ...names.ranges.map(([n]) => n), names.unique]) await q(`DROP ${name === names.unique ? 'CONSTRAINT' : 'INDEX'} ${name} IF EXISTS`);
+      for (const name of [names.fulltext, ...names.ranges.map(([n]) => n), names.unique])
+        await q(`DROP ${name === names.unique ? 'CONSTRAINT' : 'INDEX'} ${name} IF EXISTS`);
     },
   };
 }

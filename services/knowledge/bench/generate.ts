@@ -13,8 +13,40 @@ import { join } from 'node:path';
  * (see text-profile.ts): fresh random words, so the vocabulary grows with the store as in the
  * sample, and content lengths drawn from the sample's own, including its 100 KB+ contents.
  */
-const LEGACY_TYPES = ['content', 'synthesis', 'pattern', 'insight', 'fact', 'decision', 'option', 'assumption', 'action', 'task', 'external', 'evidence', 'proposal', 'question', 'risk', 'requirement', 'constraint', 'mood'];
-const LINK_TYPES = ['supports', 'contradicts', 'depends_on', 'derived_from', 'addresses', 'requires', 'replaces', 'validates', 'relates_to', 'part_of', 'blocks', 'Supports'];
+const LEGACY_TYPES = [
+  'content',
+  'synthesis',
+  'pattern',
+  'insight',
+  'fact',
+  'decision',
+  'option',
+  'assumption',
+  'action',
+  'task',
+  'external',
+  'evidence',
+  'proposal',
+  'question',
+  'risk',
+  'requirement',
+  'constraint',
+  'mood',
+];
+const LINK_TYPES = [
+  'supports',
+  'contradicts',
+  'depends_on',
+  'derived_from',
+  'addresses',
+  'requires',
+  'replaces',
+  'validates',
+  'relates_to',
+  'part_of',
+  'blocks',
+  'Supports',
+];
 const STATUSES = ['active', 'draft', 'validated', 'superseded', 'archived', null];
 
 /** Deterministic PRNG so two generated stores of the same size are identical. */
@@ -54,7 +86,13 @@ export interface GeneratedStore {
   longContents: number;
 }
 
-export function generateLegacyStore(opts: { blocks: number; prefix: string; seed?: number; sampleSize?: number; text?: TextProfile }): GeneratedStore {
+export function generateLegacyStore(opts: {
+  blocks: number;
+  prefix: string;
+  seed?: number;
+  sampleSize?: number;
+  text?: TextProfile;
+}): GeneratedStore {
   const rand = prng(opts.seed ?? 7);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const profile = opts.text;
@@ -140,7 +178,19 @@ export function generateLegacyStore(opts: { blocks: number; prefix: string; seed
       const src = pick(ids);
       const r = rand();
       const tgt = r < 0.005 ? src : r < 0.01 ? randomUUID() : pick(ids);
-      l.run([randomUUID(), pick(sessions), src, tgt, pick(LINK_TYPES), pick(['full', 'partial', 'minimal', null]), rand() < 0.5 ? null : Math.round(rand() * 100) / 100, rand() < 0.5 ? null : words(4), 'active', stamp(1.7e12 + Math.floor(rand() * 3e10)), null]);
+      l.run([
+        randomUUID(),
+        pick(sessions),
+        src,
+        tgt,
+        pick(LINK_TYPES),
+        pick(['full', 'partial', 'minimal', null]),
+        rand() < 0.5 ? null : Math.round(rand() * 100) / 100,
+        rand() < 0.5 ? null : words(4),
+        'active',
+        stamp(1.7e12 + Math.floor(rand() * 3e10)),
+        null,
+      ]);
     }
     l.finalize();
     db.exec('COMMIT');

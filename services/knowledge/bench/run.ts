@@ -42,7 +42,15 @@ const graph = await connectGraph(graphSettings(config));
 await bootstrapSchema(graph, { embeddingDimensions: config.EMBEDDING_DIMENSIONS });
 /** Imported blocks belong to the bench's caller, so the reads below see them. */
 const BENCH_OWNER = { kind: alice.kind, id: alice.id };
-const api = createCallerFactory(createKnowledgeRouter({ graph, clock: systemClock, newId: uuid, embeddingDimensions: config.EMBEDDING_DIMENSIONS, teams: staticTeamDirectory() }))({ principal: alice, authError: null, log });
+const api = createCallerFactory(
+  createKnowledgeRouter({
+    graph,
+    clock: systemClock,
+    newId: uuid,
+    embeddingDimensions: config.EMBEDDING_DIMENSIONS,
+    teams: staticTeamDirectory(),
+  }),
+)({ principal: alice, authError: null, log });
 
 const prefixes: string[] = [];
 const tempDirs: Array<() => void> = [];
@@ -54,7 +62,9 @@ const newPrefix = () => {
 };
 
 /** Samples the process's resident memory and V8 heap while `fn` runs: evidence that streaming keeps them flat. */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; startMiB: number; peakMiB: number; heapStartMiB: number; heapPeakMiB: number }> {
+async function withPeakRss<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; startMiB: number; peakMiB: number; heapStartMiB: number; heapPeakMiB: number }> {
   const mib = (n: number) => Math.round(n / 2 ** 20);
   const start = process.memoryUsage();
   let peak = start.rss;
@@ -65,7 +75,13 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; startM
     heapPeak = Math.max(heapPeak, m.heapUsed);
   }, 50);
   try {
-    return { result: await fn(), startMiB: mib(start.rss), peakMiB: mib(peak), heapStartMiB: mib(start.heapUsed), heapPeakMiB: mib(heapPeak) };
+    return {
+      result: await fn(),
+      startMiB: mib(start.rss),
+      peakMiB: mib(peak),
+      heapStartMiB: mib(start.heapUsed),
+      heapPeakMiB: mib(heapPeak),
+    };
   } finally {
     clearInterval(timer);
   }
@@ -96,12 +112,21 @@ async function againstBare(name: string, store: GeneratedStore, prefix: string) 
   say(`${name}: bare UNWIND … CREATE load (after)`);
   const after = await bare(store.file);
   const mean = (f: (r: typeof before) => number) => Math.round((f(before) + f(after)) / 2);
-  const limit = { blocksPerSecond: mean((r) => rate(r.blocks, r.blocksSeconds)), linksPerSecond: mean((r) => rate(r.links, r.linksSeconds)) };
+  const limit = {
+    blocksPerSecond: mean((r) => rate(r.blocks, r.blocksSeconds)),
+    linksPerSecond: mean((r) => rate(r.links, r.linksSeconds)),
+  };
   return { name, store, before, after, limit, report, memory };
 }
 
 async function batched(file: string, defaultSessionId: string, extra: Partial<ImportOptions> = {}): Promise<ImportReport> {
-  const report = await importLegacy(graph, { file, defaultSessionId, owner: BENCH_OWNER, progress: lineProgress((l) => say(l), 10_000), ...extra });
+  const report = await importLegacy(graph, {
+    file,
+    defaultSessionId,
+    owner: BENCH_OWNER,
+    progress: lineProgress((l) => say(l), 10_000),
+    ...extra,
+  });
   if (!report.ok) throw new Error(`import did not reconcile: ${report.reconciliation.problems.join('; ')}`);
   return report;
 }
@@ -129,8 +154,10 @@ async function warmUp(): Promise<void> {
     const prefix = newPrefix();
     const store = generateLegacyStore({ blocks: 500, prefix, seed: 3 });
     tempDirs.push(() => rmSync(store.dir, { recursive: true, force: true }));
-    if (method === 'batched') await importLegacy(graph, { file: store.file, defaultSessionId: `${prefix}-default`, owner: BENCH_OWNER, spotCheck: 0 });
-    else if (method === 'naive') await naiveImport(graph, { file: store.file, defaultSessionId: `${prefix}-default`, maxBlocks: 50, maxLinks: 50 });
+    if (method === 'batched')
+      await importLegacy(graph, { file: store.file, defaultSessionId: `${prefix}-default`, owner: BENCH_OWNER, spotCheck: 0 });
+    else if (method === 'naive')
+      await naiveImport(graph, { file: store.file, defaultSessionId: `${prefix}-default`, maxBlocks: 50, maxLinks: 50 });
     else await bare(store.file);
   }
 }
@@ -156,7 +183,10 @@ async function main(): Promise<BenchTable[]> {
   const gen = generateLegacyStore({ blocks: BLOCKS, prefix: genPrefix });
   tempDirs.push(() => rmSync(gen.dir, { recursive: true, force: true }));
   const genRun = await againstBare(`generated (${BLOCKS.toLocaleString('en')} blocks, small vocabulary)`, gen, genPrefix);
-  const { report: genReport, memory: { startMiB, peakMiB } } = genRun;
+  const {
+    report: genReport,
+    memory: { startMiB, peakMiB },
+  } = genRun;
   const naivePrefix = newPrefix();
   const naiveGen = generateLegacyStore({ blocks: NAIVE_BLOCKS, prefix: naivePrefix, seed: 11 });
   tempDirs.push(() => rmSync(naiveGen.dir, { recursive: true, force: true }));
@@ -171,14 +201,40 @@ async function main(): Promise<BenchTable[]> {
   tempDirs.push(() => rmSync(text.dir, { recursive: true, force: true }));
   const textRun = await againstBare(`text-heavy (${TEXT_BLOCKS.toLocaleString('en')} blocks, sample-shaped)`, text, textPrefix);
 
-  const importRow = (store: string, method: string, r: { blocks: number; links: number; blocksSeconds: number; linksSeconds: number }, vs?: { blocksPerSecond: number; linksPerSecond: number }) => {
+  const importRow = (
+    store: string,
+    method: string,
+    r: { blocks: number; links: number; blocksSeconds: number; linksSeconds: number },
+    vs?: { blocksPerSecond: number; linksPerSecond: number },
+  ) => {
     const bps = rate(r.blocks, r.blocksSeconds);
     const lps = rate(r.links, r.linksSeconds);
-    return [store, method, r.blocks, r.links, round(r.blocksSeconds, 1), round(r.linksSeconds, 1), bps, lps, vs ? `${round(bps / vs.blocksPerSecond, 1)}× / ${round(lps / vs.linksPerSecond, 1)}×` : '1×'];
+    return [
+      store,
+      method,
+      r.blocks,
+      r.links,
+      round(r.blocksSeconds, 1),
+      round(r.linksSeconds, 1),
+      bps,
+      lps,
+      vs ? `${round(bps / vs.blocksPerSecond, 1)}× / ${round(lps / vs.linksPerSecond, 1)}×` : '1×',
+    ];
   };
-  const fromReport = (r: ImportReport) => ({ blocks: r.blocks.accepted, links: r.links.accepted, blocksSeconds: r.timing.blocksSeconds, linksSeconds: r.timing.linksSeconds });
-  const naiveSampleRates = { blocksPerSecond: rate(naiveSampleRun.blocks, naiveSampleRun.blocksSeconds), linksPerSecond: rate(naiveSampleRun.links, naiveSampleRun.linksSeconds) };
-  const naiveGenRates = { blocksPerSecond: rate(naiveGenRun.blocks, naiveGenRun.blocksSeconds), linksPerSecond: rate(naiveGenRun.links, naiveGenRun.linksSeconds) };
+  const fromReport = (r: ImportReport) => ({
+    blocks: r.blocks.accepted,
+    links: r.links.accepted,
+    blocksSeconds: r.timing.blocksSeconds,
+    linksSeconds: r.timing.linksSeconds,
+  });
+  const naiveSampleRates = {
+    blocksPerSecond: rate(naiveSampleRun.blocks, naiveSampleRun.blocksSeconds),
+    linksPerSecond: rate(naiveSampleRun.links, naiveSampleRun.linksSeconds),
+  };
+  const naiveGenRates = {
+    blocksPerSecond: rate(naiveGenRun.blocks, naiveGenRun.blocksSeconds),
+    linksPerSecond: rate(naiveGenRun.links, naiveGenRun.linksSeconds),
+  };
   const genSeconds = genReport.timing.blocksSeconds + genReport.timing.linksSeconds;
   const sampleSpeedup = rate(sampleReport.blocks.accepted, sampleReport.timing.blocksSeconds) / naiveSampleRates.blocksPerSecond;
   const genSpeedup = genReport.timing.blocksPerSecond / naiveGenRates.blocksPerSecond;
@@ -189,7 +245,12 @@ async function main(): Promise<BenchTable[]> {
       importRow('sample (3,000 blocks)', 'naive', naiveSampleRun),
       importRow('sample (3,000 blocks)', `batched (${sampleReport.options.batchSize}/tx)`, fromReport(sampleReport), naiveSampleRates),
       importRow(`generated (${NAIVE_BLOCKS.toLocaleString('en')} blocks)`, 'naive', naiveGenRun),
-      importRow(`generated (${BLOCKS.toLocaleString('en')} blocks)`, `batched (${genReport.options.batchSize}/tx)`, fromReport(genReport), naiveGenRates),
+      importRow(
+        `generated (${BLOCKS.toLocaleString('en')} blocks)`,
+        `batched (${genReport.options.batchSize}/tx)`,
+        fromReport(genReport),
+        naiveGenRates,
+      ),
     ],
     notes: [
       `Target ≥ 20× naive: sample ${round(sampleSpeedup, 1)}×, generated ${round(genSpeedup, 1)}× (blocks/s) → ${sampleSpeedup >= 20 && genSpeedup >= 20 ? 'met' : 'NOT met'}.`,
@@ -214,12 +275,17 @@ async function main(): Promise<BenchTable[]> {
   say('latency: run path-to-root at depth 50');
   const { run, root } = await api.runs.create({ name: 'bench depth 50', sessionId: `${genPrefix}-wf` });
   const chain = Array.from({ length: 50 }, () => randomUUID());
-  await api.runs.addSteps({ runId: run.id, steps: chain.map((id, i) => ({ id, parentId: i === 0 ? root.id : chain[i - 1]!, name: `step ${i + 1}` })) });
+  await api.runs.addSteps({
+    runId: run.id,
+    steps: chain.map((id, i) => ({ id, parentId: i === 0 ? root.id : chain[i - 1]!, name: `step ${i + 1}` })),
+  });
   const deepest = chain.at(-1)!;
   const depth = (await api.runs.pathToRoot({ stepId: deepest })).steps.length - 1;
   if (depth !== 50) throw new Error(`expected depth 50, got ${depth}`);
   const path = await latency(200, () => api.runs.pathToRoot({ stepId: deepest }));
-  const blocksInGraph = (await graph.driver.executeQuery('MATCH (b:Block) RETURN count(b) AS n', {}, { database: graph.database })).records[0]!.get('n') as number;
+  const blocksInGraph = (
+    await graph.driver.executeQuery('MATCH (b:Block) RETURN count(b) AS n', {}, { database: graph.database })
+  ).records[0]!.get('n') as number;
 
   const latencyTable: BenchTable = {
     title: `Read latency with ${BLOCKS.toLocaleString('en')} generated blocks loaded (in-process tRPC caller: zod in and out, auto-commit read statements)`,
@@ -229,7 +295,9 @@ async function main(): Promise<BenchTable[]> {
       ['search.fullText (1–2 words, limit 20)', 300, ft.p50, ft.p95, '< 20 ms', ft.p95 < 20 ? 'met' : 'NOT met'],
       ['runs.pathToRoot at depth 50', 200, path.p50, path.p95, '-', '-'],
     ],
-    notes: [`Blocks in the graph during the measurement: ${blocksInGraph.toLocaleString('en')} (the shared database also holds other tests' data).`],
+    notes: [
+      `Blocks in the graph during the measurement: ${blocksInGraph.toLocaleString('en')} (the shared database also holds other tests' data).`,
+    ],
   };
   return [importTable, bareTable, latencyTable];
 }
@@ -245,14 +313,34 @@ function againstBareTable(runs: BareRun[], profile: ReturnType<typeof measureTex
     const bps = report.timing.blocksPerSecond;
     const lps = report.timing.linksPerSecond;
     const ratio = Math.min(bps / bareBps, lps / bareLps);
-    return [name, bareBps, bareLps, bps, lps, `${round(bps / bareBps, 2)} / ${round(lps / bareLps, 2)}`, '≥ 0.5', ratio >= 0.5 ? 'met' : 'NOT met', `RSS ${memory.peakMiB} MiB (start ${memory.startMiB}), heap ${memory.heapPeakMiB} MiB (start ${memory.heapStartMiB})`];
+    return [
+      name,
+      bareBps,
+      bareLps,
+      bps,
+      lps,
+      `${round(bps / bareBps, 2)} / ${round(lps / bareLps, 2)}`,
+      '≥ 0.5',
+      ratio >= 0.5 ? 'met' : 'NOT met',
+      `RSS ${memory.peakMiB} MiB (start ${memory.startMiB}), heap ${memory.heapPeakMiB} MiB (start ${memory.heapStartMiB})`,
+    ];
   });
   const bareRates = (r: BareRun['before']) => `${rate(r.blocks, r.blocksSeconds)} blocks/s and ${rate(r.links, r.linksSeconds)} links/s`;
   const describe = ({ name, store, before, after }: BareRun) =>
     `${name}: ${store.blocks.toLocaleString('en')} blocks, ${store.links.toLocaleString('en')} links, ${mb(store.contentChars)} M characters of content, ${store.longContents} contents over 100,000 characters (${pct(store.longContents, store.blocks)}). Bare load before the importer ${bareRates(before)}, after it ${bareRates(after)}.`;
   return {
     title: 'Legacy import against a bare UNWIND … CREATE load of the same rows (same run)',
-    columns: ['store', 'bare blocks/s', 'bare links/s', 'importer blocks/s', 'importer links/s', 'ratio (blocks / links)', 'target', 'result', 'importer peak memory'],
+    columns: [
+      'store',
+      'bare blocks/s',
+      'bare links/s',
+      'importer blocks/s',
+      'importer links/s',
+      'ratio (blocks / links)',
+      'target',
+      'result',
+      'importer peak memory',
+    ],
     rows,
     notes: [
       ...runs.map(describe),

@@ -9,7 +9,9 @@ export const LONG_CONTENT_CHARS = 100_000;
  * distribution of content lengths (empty contents and contents over 100 KB in the same share)
  * and its links per block, rather than constants copied from it once.
  */
-export function measureTextProfile(file: string): TextProfile & { blocks: number; links: number; contentChars: number; longContents: number } {
+export function measureTextProfile(
+  file: string,
+): TextProfile & { blocks: number; links: number; contentChars: number; longContents: number } {
   const db = new sqlite.Database(file, { readOnly: true, fileMustExist: true });
   try {
     const contentLengths = db.all('SELECT length(content) AS n FROM memory_blocks').map((r) => Number(r['n'] ?? 0));

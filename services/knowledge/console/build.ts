@@ -28,8 +28,10 @@ export async function buildConsole(opts: { minify?: boolean } = {}): Promise<{ o
     legalComments: 'eof',
   });
   await Promise.all(['index.html', 'styles.css'].map((f) => copyFile(join(here, f), join(CONSOLE_OUT, f))));
-  const bytes = result.metafile.outputs[join('services', 'knowledge', 'dist', 'console', 'app.js')]?.bytes
-    ?? Object.entries(result.metafile.outputs).find(([k]) => k.endsWith('app.js'))?.[1].bytes ?? 0;
+  const bytes =
+    result.metafile.outputs[join('services', 'knowledge', 'dist', 'console', 'app.js')]?.bytes ??
+    Object.entries(result.metafile.outputs).find(([k]) => k.endsWith('app.js'))?.[1].bytes ??
+    0;
   return { outDir: CONSOLE_OUT, bytes };
 }
 

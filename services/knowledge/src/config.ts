@@ -26,7 +26,10 @@ export const knowledgeEnv = baseEnv.extend({
    * Coordination's base URL as a browser reaches it (the console's agents and queues view calls it
    * directly; coordination's CORS_ORIGINS must list knowledge's origin). Unset: that view says so.
    */
-  CONSOLE_COORDINATION_URL: z.url({ protocol: /^https?$/ }).optional().or(z.literal('').transform(() => undefined)),
+  CONSOLE_COORDINATION_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
 });
 export type KnowledgeConfig = z.infer<typeof knowledgeEnv>;
 
@@ -34,4 +37,9 @@ export const loadKnowledgeConfig = (env: NodeJS.ProcessEnv = process.env): Knowl
 export const loadGraphConfig = (env: NodeJS.ProcessEnv = process.env): GraphConfig => loadConfig(graphEnv, env);
 export const loadCliConfig = (env: NodeJS.ProcessEnv = process.env): CliConfig => loadConfig(cliEnv, env);
 
-export const graphSettings = (c: GraphConfig) => ({ uri: c.NEO4J_URI, user: c.NEO4J_USER, password: c.NEO4J_PASSWORD, database: c.NEO4J_DATABASE });
+export const graphSettings = (c: GraphConfig) => ({
+  uri: c.NEO4J_URI,
+  user: c.NEO4J_USER,
+  password: c.NEO4J_PASSWORD,
+  database: c.NEO4J_DATABASE,
+});

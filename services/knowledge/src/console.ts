@@ -75,9 +75,16 @@ export function consoleRoutes(settings: ConsoleSettings): (req: IncomingMessage,
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // The whole bundle missing is a build step left out, not a wrong link: say which.
-      const built = await readFile(join(dir, 'index.html')).then(() => true, () => false);
+      const built = await readFile(join(dir, 'index.html')).then(
+        () => true,
+        () => false,
+      );
       if (built) sendProblem(res, 'NOT_FOUND', 404, { detail: `no console file ${name}`, instance: path });
-      else sendProblem(res, 'SERVICE_UNAVAILABLE', 503, { detail: `the console is not built (${dir}); run: npm run build:console -w @platform/knowledge`, instance: path });
+      else
+        sendProblem(res, 'SERVICE_UNAVAILABLE', 503, {
+          detail: `the console is not built (${dir}); run: npm run build:console -w @platform/knowledge`,
+          instance: path,
+        });
       return true;
     }
     res.writeHead(200, { ...headers, 'content-type': TYPES[extname(name)] ?? 'application/octet-stream', 'content-length': body.length });

@@ -51,18 +51,25 @@ const neo4j = startInBackground({
     log.info(await bootstrapSchema(graph, schemaOptions), 'neo4j schema ready');
     // IF NOT EXISTS keeps an existing index as it is (e.g. a vector index of another dimension): say so.
     const schemaCheck = await schemaStatus(graph, schemaOptions);
-    if (!schemaCheck.ok) log.warn({ differences: schemaCheck.rows.filter((r) => r.status !== 'ok' && r.status !== 'unexpected') }, 'neo4j schema differs from what this code expects; see `schema:status`');
+    if (!schemaCheck.ok)
+      log.warn(
+        { differences: schemaCheck.rows.filter((r) => r.status !== 'ok' && r.status !== 'unexpected') },
+        'neo4j schema differs from what this code expects; see `schema:status`',
+      );
   },
 });
-const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log }, (nc) =>
-  ensureKnowledgeStream(nc, eventStreamLimits(config), replicas),
+const nats = connectNatsInBackground(
+  { url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'knowledge', log },
+  (nc) => ensureKnowledgeStream(nc, eventStreamLimits(config), replicas),
 );
 exitOnStartRefused(log, neo4j, nats);
 
 // Who is in which team: what operations publishes to the TEAM_MEMBERSHIP bucket, cached briefly.
 // Made on first use: calls only get here once NATS was reached (the gate below).
 let teamDirectory: TeamDirectory | undefined;
-const teams: TeamDirectory = { teamsOf: (userId) => (teamDirectory ??= natsTeamDirectory(nats.require().nc, { ttlMs: 3_000 })).teamsOf(userId) };
+const teams: TeamDirectory = {
+  teamsOf: (userId) => (teamDirectory ??= natsTeamDirectory(nats.require().nc, { ttlMs: 3_000 })).teamsOf(userId),
+};
 // The outbox relay starts once both stores were reached; from then on it rides out outages by itself.
 // It hears of every committed write that made events from the graph handle (writeTx rings
 // graph.outboxWritten), so neither the router nor the run recorder pokes it.
@@ -74,7 +81,8 @@ void Promise.all([neo4j.ready, nats.ready]).then(
 // The platform's sagas, tasks and jobs recorded as runs, from operations' and coordination's events.
 let recorder: RunRecorder | undefined;
 void Promise.all([neo4j.ready, nats.ready]).then(
-  ([, { nc }]) => (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log }, log, deadLetterLimits(config), replicas)),
+  ([, { nc }]) =>
+    (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log }, log, deadLetterLimits(config), replicas)),
   () => undefined,
 );
 

@@ -1,4 +1,12 @@
-import { ageSeconds, cachedReading, consumerBacklogReading, observeConsumerLag, observeOutboxes, type ConsumerBacklog, type NatsConnection } from '@platform/kit';
+import {
+  ageSeconds,
+  cachedReading,
+  consumerBacklogReading,
+  observeConsumerLag,
+  observeOutboxes,
+  type ConsumerBacklog,
+  type NatsConnection,
+} from '@platform/kit';
 import { RUN_RECORDER_DURABLES } from './events/recorder.js';
 import { observeNeo4jPool } from './store/neo4j-metrics.js';
 import type { Graph } from './store/neo4j.js';

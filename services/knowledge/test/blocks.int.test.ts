@@ -45,16 +45,27 @@ describe('blocks.create and blocks.get', () => {
       embedding: axisEmbedding(h.config.EMBEDDING_DIMENSIONS, 3),
       validFrom: '2020-01-01T00:00:00.000Z',
     });
-    expect(block).toMatchObject({ properties: { source: 'bench', tags: ['p95'], nested: { ms: 4.2 } }, ideaId: 'idea-7', abstractionLevel: 'tactic', hasEmbedding: true });
+    expect(block).toMatchObject({
+      properties: { source: 'bench', tags: ['p95'], nested: { ms: 4.2 } },
+      ideaId: 'idea-7',
+      abstractionLevel: 'tactic',
+      hasEmbedding: true,
+    });
     expect(block.validFrom).toBe('2020-01-01T00:00:00.000Z');
   });
 
   it('refuses an unknown type label, a status reserved to supersede/archive and an embedding of the wrong length', async () => {
     const bad = { type: 'Nonsense', sessionId: h.tag, title: 'x' } as unknown as Parameters<typeof api.blocks.create>[0];
     expect(zodPaths(await expectTrpcError(api.blocks.create(bad), 'BAD_REQUEST'))).toEqual(['type']);
-    const archived = { type: 'Risk', sessionId: h.tag, title: 'x', status: 'archived' } as unknown as Parameters<typeof api.blocks.create>[0];
+    const archived = { type: 'Risk', sessionId: h.tag, title: 'x', status: 'archived' } as unknown as Parameters<
+      typeof api.blocks.create
+    >[0];
     expect(zodPaths(await expectTrpcError(api.blocks.create(archived), 'BAD_REQUEST'))).toEqual(['status']);
-    expect(zodPaths(await expectTrpcError(api.blocks.create({ type: 'Risk', sessionId: h.tag, title: 'x', embedding: [1, 2, 3] }), 'BAD_REQUEST'))).toEqual(['embedding']);
+    expect(
+      zodPaths(
+        await expectTrpcError(api.blocks.create({ type: 'Risk', sessionId: h.tag, title: 'x', embedding: [1, 2, 3] }), 'BAD_REQUEST'),
+      ),
+    ).toEqual(['embedding']);
   });
 
   it('answers NOT_FOUND for an unknown id and BAD_REQUEST for a malformed one', async () => {
@@ -73,13 +84,22 @@ describe('blocks.createMany', () => {
         { type: 'Risk', sessionId: session, title: 'r2' },
       ],
     });
-    expect(blocks.map((b) => [b.type, b.title])).toEqual([['Risk', 'r1'], ['Task', 't1'], ['Risk', 'r2']]);
+    expect(blocks.map((b) => [b.type, b.title])).toEqual([
+      ['Risk', 'r1'],
+      ['Task', 't1'],
+      ['Risk', 'r2'],
+    ]);
     expect((await api.blocks.list({ sessionId: session })).items).toHaveLength(3);
   });
 
   it('writes nothing when one item of the batch is invalid', async () => {
     const session = `${h.tag}-batch-bad`;
-    const bad = { blocks: [{ type: 'Risk' as const, sessionId: session, title: 'ok' }, { type: 'Risk' as const, sessionId: session, title: '' }] };
+    const bad = {
+      blocks: [
+        { type: 'Risk' as const, sessionId: session, title: 'ok' },
+        { type: 'Risk' as const, sessionId: session, title: '' },
+      ],
+    };
     expect(zodPaths(await expectTrpcError(api.blocks.createMany(bad), 'BAD_REQUEST'))).toEqual(['blocks.1.title']);
     expect((await api.blocks.list({ sessionId: session })).items).toEqual([]);
   });
@@ -88,8 +108,20 @@ describe('blocks.createMany', () => {
 describe('blocks.update', () => {
   it('applies a patch and bumps the version', async () => {
     const b = await api.blocks.create({ type: 'Assumption', sessionId: h.tag, title: 'Users want X', ideaId: 'idea-1' });
-    const u = await api.blocks.update({ id: b.id, expectedVersion: 1, patch: { title: 'Users want Y', confidence: 0.9, status: 'validated', ideaId: null, properties: { k: 1 } } });
-    expect(u).toMatchObject({ id: b.id, title: 'Users want Y', confidence: 0.9, status: 'validated', ideaId: null, properties: { k: 1 }, version: 2 });
+    const u = await api.blocks.update({
+      id: b.id,
+      expectedVersion: 1,
+      patch: { title: 'Users want Y', confidence: 0.9, status: 'validated', ideaId: null, properties: { k: 1 } },
+    });
+    expect(u).toMatchObject({
+      id: b.id,
+      title: 'Users want Y',
+      confidence: 0.9,
+      status: 'validated',
+      ideaId: null,
+      properties: { k: 1 },
+      version: 2,
+    });
     expect(u.updatedAt > b.updatedAt).toBe(true);
     expect(u.createdAt).toBe(b.createdAt);
   });
@@ -127,14 +159,29 @@ describe('blocks.update', () => {
 describe('blocks.supersede and blocks.archive', () => {
   it('creates the replacement, links REPLACES and closes the old block without deleting it', async () => {
     const old = await api.blocks.create({ type: 'Decision', sessionId: h.tag, title: 'Use Kafka', ideaId: 'idea-9' });
-    const { old: closed, replacement } = await api.blocks.supersede({ id: old.id, expectedVersion: 1, reason: 'ops cost', replacement: { title: 'Use JetStream' } });
-    expect(replacement).toMatchObject({ type: 'Decision', sessionId: h.tag, ideaId: 'idea-9', title: 'Use JetStream', status: 'active', version: 1, validTo: null });
+    const { old: closed, replacement } = await api.blocks.supersede({
+      id: old.id,
+      expectedVersion: 1,
+      reason: 'ops cost',
+      replacement: { title: 'Use JetStream' },
+    });
+    expect(replacement).toMatchObject({
+      type: 'Decision',
+      sessionId: h.tag,
+      ideaId: 'idea-9',
+      title: 'Use JetStream',
+      status: 'active',
+      version: 1,
+      validTo: null,
+    });
     expect(closed).toMatchObject({ id: old.id, status: 'superseded', version: 2 });
     expect(closed.validTo).toBe(replacement.validFrom);
     expect(await api.blocks.get({ id: old.id })).toEqual(closed);
 
     const { links } = await api.links.list({ blockId: replacement.id, direction: 'out', types: ['REPLACES'] });
-    expect(links).toEqual([expect.objectContaining({ sourceId: replacement.id, targetId: old.id, type: 'REPLACES', reason: 'ops cost', createdBy: 'alice' })]);
+    expect(links).toEqual([
+      expect.objectContaining({ sourceId: replacement.id, targetId: old.id, type: 'REPLACES', reason: 'ops cost', createdBy: 'alice' }),
+    ]);
 
     await expectTrpcError(api.blocks.supersede({ id: old.id, replacement: { title: 'again' } }), 'CONFLICT');
   });
@@ -174,7 +221,12 @@ describe('blocks.list', () => {
       pages++;
     } while (cursor);
     expect(pages).toBe(3);
-    expect(seen.sort()).toEqual(blocks.filter((b) => b.type === 'Knowledge').map((b) => b.id).sort());
+    expect(seen.sort()).toEqual(
+      blocks
+        .filter((b) => b.type === 'Knowledge')
+        .map((b) => b.id)
+        .sort(),
+    );
 
     const drafts = await api.blocks.list({ sessionId: session, status: 'draft' });
     expect(drafts.items.map((b) => b.title)).toEqual(['r']);

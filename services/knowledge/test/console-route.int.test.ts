@@ -61,7 +61,13 @@ describe('/console/', () => {
   });
 
   it('serves only its own kinds of file from its folder: anything else is 404 problem+json', async () => {
-    for (const path of ['/console/secret.txt', '/console/missing.js', '/console/..%2Fpackage.json', '/console/sub/app.js', '/console/.hidden.js']) {
+    for (const path of [
+      '/console/secret.txt',
+      '/console/missing.js',
+      '/console/..%2Fpackage.json',
+      '/console/sub/app.js',
+      '/console/.hidden.js',
+    ]) {
       const res = await fetch(`${base}${path}`);
       expect([path, res.status, res.headers.get('content-type')]).toEqual([path, 404, 'application/problem+json']);
     }

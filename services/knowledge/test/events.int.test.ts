@@ -57,27 +57,61 @@ describe('knowledge events', () => {
 
     await waitFor('all block and link events', () => about(a.id).length >= 5 && about(b.id).length >= 4);
     // The relay publishes in commit-time order; calls a millisecond apart may tie, so compare as sets.
-    const subjects = (id: string) => about(id).map((e) => e.subject).sort();
-    expect(subjects(a.id)).toEqual(['knowledge.block.created', 'knowledge.block.superseded', 'knowledge.block.updated', 'knowledge.link.created', 'knowledge.link.removed']);
+    const subjects = (id: string) =>
+      about(id)
+        .map((e) => e.subject)
+        .sort();
+    expect(subjects(a.id)).toEqual([
+      'knowledge.block.created',
+      'knowledge.block.superseded',
+      'knowledge.block.updated',
+      'knowledge.link.created',
+      'knowledge.link.removed',
+    ]);
     const updated = about(a.id).find((e) => e.subject === 'knowledge.block.updated')!;
-    expect(updated.data).toEqual({ blockId: a.id, type: 'Decision', version: 2, changed: ['confidence', 'title'], status: 'active', updatedBy: 'alice' });
+    expect(updated.data).toEqual({
+      blockId: a.id,
+      type: 'Decision',
+      version: 2,
+      changed: ['confidence', 'title'],
+      status: 'active',
+      updatedBy: 'alice',
+    });
     const superseded = about(a.id).find((e) => e.subject === 'knowledge.block.superseded')!;
     expect(superseded.data).toMatchObject({ blockId: a.id, replacedBy: replacement.id, supersededBy: 'alice' });
     expect(about(replacement.id).map((e) => e.subject)).toContain('knowledge.block.created');
     // A created event says whose the block is (optional fields: older events have none).
-    expect(about(b.id).find((e) => e.subject === 'knowledge.block.created')!.data).toMatchObject({ createdBy: 'alice', ownerKind: 'user', ownerId: 'alice', teamId: null });
-    expect(subjects(b.id)).toEqual(['knowledge.block.archived', 'knowledge.block.created', 'knowledge.link.created', 'knowledge.link.removed']);
+    expect(about(b.id).find((e) => e.subject === 'knowledge.block.created')!.data).toMatchObject({
+      createdBy: 'alice',
+      ownerKind: 'user',
+      ownerId: 'alice',
+      teamId: null,
+    });
+    expect(subjects(b.id)).toEqual([
+      'knowledge.block.archived',
+      'knowledge.block.created',
+      'knowledge.link.created',
+      'knowledge.link.removed',
+    ]);
     // The refused (stale) update wrote no event: exactly one updated event for the block.
     expect(about(a.id).filter((e) => e.subject === 'knowledge.block.updated')).toHaveLength(1);
   });
 
   it('publishes one step.changed per run change, in seq order', async () => {
     const { run, root } = await api.runs.create({ name: 'ev', sessionId: h.tag });
-    const { steps } = await api.runs.addSteps({ runId: run.id, steps: [{ parentId: root.id, name: 's1' }, { parentId: root.id, name: 's2' }] });
+    const { steps } = await api.runs.addSteps({
+      runId: run.id,
+      steps: [
+        { parentId: root.id, name: 's1' },
+        { parentId: root.id, name: 's2' },
+      ],
+    });
     await api.runs.updateStep({ stepId: steps[0]!.id, status: 'running' });
     await api.runs.moveStep({ stepId: steps[1]!.id, parentId: steps[0]!.id });
     await waitFor('5 step events', () => about(run.id).length >= 5);
-    const changes = about(run.id).filter((e): e is TypedEnvelope<'knowledge.run.step.changed'> => e.subject === 'knowledge.run.step.changed');
+    const changes = about(run.id).filter(
+      (e): e is TypedEnvelope<'knowledge.run.step.changed'> => e.subject === 'knowledge.run.step.changed',
+    );
     expect(changes.map((e) => [e.data.seq, e.data.change]).sort((x, y) => (x[0] as number) - (y[0] as number))).toEqual([
       [1, 'added'],
       [2, 'added'],
@@ -90,7 +124,15 @@ describe('knowledge events', () => {
   it('keeps an event committed with its change while no relay runs, and publishes it once a relay starts', async () => {
     // The harness relay is stopped and this router's relay is "crashed": nothing publishes the outbox.
     await h.relay.stop();
-    const caller = createCallerFactory(createKnowledgeRouter({ graph: h.graph, clock: systemClock, newId: uuid, embeddingDimensions: h.config.EMBEDDING_DIMENSIONS, teams: staticTeamDirectory() }))({ principal: alice, authError: null, log });
+    const caller = createCallerFactory(
+      createKnowledgeRouter({
+        graph: h.graph,
+        clock: systemClock,
+        newId: uuid,
+        embeddingDimensions: h.config.EMBEDDING_DIMENSIONS,
+        teams: staticTeamDirectory(),
+      }),
+    )({ principal: alice, authError: null, log });
     const block = await caller.blocks.create({ type: 'Question', sessionId: h.tag, title: 'survives a crash' });
     const pending = await h.graph.driver.executeQuery(
       "MATCH (o:Outbox {subject: 'knowledge.block.created'}) WHERE o.envelope CONTAINS $id RETURN count(o) AS n",
@@ -105,7 +147,11 @@ describe('knowledge events', () => {
     } finally {
       await relay.stop();
     }
-    const left = await h.graph.driver.executeQuery('MATCH (o:Outbox) WHERE o.envelope CONTAINS $id RETURN count(o) AS n', { id: block.id }, { database: h.graph.database });
+    const left = await h.graph.driver.executeQuery(
+      'MATCH (o:Outbox) WHERE o.envelope CONTAINS $id RETURN count(o) AS n',
+      { id: block.id },
+      { database: h.graph.database },
+    );
     expect(left.records[0]!.get('n')).toBe(0);
   });
 });

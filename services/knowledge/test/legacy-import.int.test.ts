@@ -41,7 +41,14 @@ const cli = (args: string[]) => {
 beforeAll(async () => {
   h = await startHarness('kb-import');
   copy = namespacedCopy();
-  first = await importLegacy(h.graph, { file: copy.file, owner, defaultSessionId: copy.defaultSessionId, seed: 42, batchSize: 500, progress: lineProgress((l) => progressLines.push(l)) });
+  first = await importLegacy(h.graph, {
+    file: copy.file,
+    owner,
+    defaultSessionId: copy.defaultSessionId,
+    seed: 42,
+    batchSize: 500,
+    progress: lineProgress((l) => progressLines.push(l)),
+  });
   second = await importLegacy(h.graph, { file: copy.file, owner, defaultSessionId: copy.defaultSessionId, seed: 42 });
 }, 240_000);
 
@@ -59,7 +66,15 @@ describe('legacy import of the sample store', () => {
   });
 
   it('creates every block with its mapped type and keeps the original type', () => {
-    expect(first.blocks).toMatchObject({ read: 3000, accepted: 3000, rejected: 0, created: 3000, alreadyPresent: 0, idsDerived: 2623, rejects: [] });
+    expect(first.blocks).toMatchObject({
+      read: 3000,
+      accepted: 3000,
+      rejected: 0,
+      created: 3000,
+      alreadyPresent: 0,
+      idsDerived: 2623,
+      rejects: [],
+    });
     expect(first.blocks.byType).toEqual({
       Knowledge: { source: 941, graph: 941 },
       Decision: { source: 336, graph: 336 },
@@ -100,7 +115,12 @@ describe('legacy import of the sample store', () => {
       updated_at_missing: 96,
       updated_at_before_created: 434,
     });
-    expect(first.blocks.timestampFormats.createdAt).toEqual({ iso: expect.any(Number), sql: expect.any(Number), epoch_ms: 481, missing: 95 });
+    expect(first.blocks.timestampFormats.createdAt).toEqual({
+      iso: expect.any(Number),
+      sql: expect.any(Number),
+      epoch_ms: 481,
+      missing: 95,
+    });
     expect(first.blocks.timestampFormats.createdAt['iso']! + first.blocks.timestampFormats.createdAt['sql']!).toBe(2424);
   });
 
@@ -189,7 +209,10 @@ describe('imported blocks through the API', () => {
       { database: h.graph.database },
     );
     const [malformed, migrated] = await Promise.all(res.records.map((r) => h.caller(importer).blocks.get({ id: r.get('id') as string })));
-    expect(malformed!.legacy).toMatchObject({ importFlags: expect.arrayContaining(['properties_malformed']), propertiesRaw: expect.stringMatching(/^\{"tags"/) });
+    expect(malformed!.legacy).toMatchObject({
+      importFlags: expect.arrayContaining(['properties_malformed']),
+      propertiesRaw: expect.stringMatching(/^\{"tags"/),
+    });
     expect(malformed!.properties).toEqual({});
     expect(migrated!).toMatchObject({ type: 'Knowledge', legacy: { originalType: 'LEGACY_NOTE', migratedFrom: 'LEGACY_NOTE' } });
   });
@@ -208,11 +231,26 @@ describe('import:legacy command', () => {
     // Someone edits an imported block behind the importer's back: a full spot check sees it.
     const id = blockIdFor(legacy('legacy-1008')).id;
     await h.graph.driver.executeQuery("MATCH (b:Block {id: $id}) SET b.title = 'tampered'", { id }, { database: h.graph.database });
-    const bad = cli([copy.file, '--owner', importer.id, '--owner-kind', 'user', '--report', reportPath, '--default-session', copy.defaultSessionId, '--spot-check', '3000', '--quiet']);
+    const bad = cli([
+      copy.file,
+      '--owner',
+      importer.id,
+      '--owner-kind',
+      'user',
+      '--report',
+      reportPath,
+      '--default-session',
+      copy.defaultSessionId,
+      '--spot-check',
+      '3000',
+      '--quiet',
+    ]);
     expect(bad.code, bad.out).toBe(1);
     expect(bad.out).toMatch(/reconciliation FAILED/);
     const failed = JSON.parse(readFileSync(reportPath, 'utf8')) as ImportReport;
-    expect(failed.spotCheck.mismatches).toEqual([{ legacyId: legacy('legacy-1008'), id, field: 'title', expected: expect.any(String), actual: 'tampered' }]);
+    expect(failed.spotCheck.mismatches).toEqual([
+      { legacyId: legacy('legacy-1008'), id, field: 'title', expected: expect.any(String), actual: 'tampered' },
+    ]);
   }, 180_000);
 
   it('exits 2 for a file that is not a legacy store', () => {

@@ -12,7 +12,9 @@ beforeAll(async () => {
   h = await startHarness('kb-links');
   api = h.caller();
   const names = ['a', 'b', 'c', 'd', 'e', 'f'];
-  const { blocks } = await api.blocks.createMany({ blocks: names.map((n) => ({ type: 'Knowledge' as BlockType, sessionId: h.tag, title: n })) });
+  const { blocks } = await api.blocks.createMany({
+    blocks: names.map((n) => ({ type: 'Knowledge' as BlockType, sessionId: h.tag, title: n })),
+  });
   names.forEach((n, i) => (ids[n] = blocks[i]!.id));
   await api.links.create({ sourceId: ids['a']!, targetId: ids['b']!, type: 'SUPPORTS', confidence: 0.9, reason: 'data' });
   await api.links.create({ sourceId: ids['b']!, targetId: ids['c']!, type: 'DEPENDS_ON' });
@@ -27,7 +29,17 @@ describe('links.create and links.remove', () => {
   it('returns the created link with its properties', async () => {
     const { links } = await api.links.list({ blockId: ids['a']!, direction: 'out' });
     expect(links).toEqual([
-      { sourceId: ids['a'], targetId: ids['b'], type: 'SUPPORTS', confidence: 0.9, reason: 'data', createdAt: expect.any(String), createdBy: 'alice', owner: { kind: 'user', id: 'alice' }, teamId: null },
+      {
+        sourceId: ids['a'],
+        targetId: ids['b'],
+        type: 'SUPPORTS',
+        confidence: 0.9,
+        reason: 'data',
+        createdAt: expect.any(String),
+        createdBy: 'alice',
+        owner: { kind: 'user', id: 'alice' },
+        teamId: null,
+      },
     ]);
   });
 
@@ -35,7 +47,9 @@ describe('links.create and links.remove', () => {
     await expectTrpcError(api.links.create({ sourceId: ids['a']!, targetId: ids['b']!, type: 'SUPPORTS' }), 'CONFLICT');
     await expectTrpcError(api.links.create({ sourceId: ids['a']!, targetId: ids['a']!, type: 'SUPPORTS' }), 'BAD_REQUEST');
     await expectTrpcError(api.links.create({ sourceId: ids['a']!, targetId: crypto.randomUUID(), type: 'SUPPORTS' }), 'NOT_FOUND');
-    const hostile = { sourceId: ids['a']!, targetId: ids['b']!, type: 'SUPPORTS]->() DETACH DELETE (n) //' } as unknown as Parameters<typeof api.links.create>[0];
+    const hostile = { sourceId: ids['a']!, targetId: ids['b']!, type: 'SUPPORTS]->() DETACH DELETE (n) //' } as unknown as Parameters<
+      typeof api.links.create
+    >[0];
     expect(zodPaths(await expectTrpcError(api.links.create(hostile), 'BAD_REQUEST'))).toEqual(['type']);
     const { links } = await api.links.list({ blockId: ids['a']!, direction: 'out' });
     expect(links).toHaveLength(1);
@@ -65,9 +79,16 @@ describe('links.list', () => {
 describe('links.neighbours', () => {
   it('returns blocks within the depth, nearest first, each once', async () => {
     const one = await api.links.neighbours({ blockId: ids['c']!, depth: 1 });
-    expect(one.neighbours.map((n) => [titles([n.block])[0], n.distance]).sort()).toEqual([['b', 1], ['d', 1]]);
+    expect(one.neighbours.map((n) => [titles([n.block])[0], n.distance]).sort()).toEqual([
+      ['b', 1],
+      ['d', 1],
+    ]);
     const three = await api.links.neighbours({ blockId: ids['a']!, depth: 3, direction: 'out' });
-    expect(three.neighbours.map((n) => [titles([n.block])[0], n.distance])).toEqual([['b', 1], ['c', 2], ['d', 3]]);
+    expect(three.neighbours.map((n) => [titles([n.block])[0], n.distance])).toEqual([
+      ['b', 1],
+      ['c', 2],
+      ['d', 3],
+    ]);
     const typed = await api.links.neighbours({ blockId: ids['a']!, depth: 5, types: ['SUPPORTS'] });
     expect(titles(typed.neighbours.map((n) => n.block))).toEqual(['b']);
   });

@@ -27,7 +27,8 @@ function watched(js: JetStreamClient): JetStreamClient {
         return async (...args: Parameters<JetStreamClient['publish']>) => {
           const ack = await target.publish(...args);
           const [subject, data] = args;
-          if (subject === 'knowledge.block.created' && typeof data === 'string') publishedByThisRelay.set((JSON.parse(data) as { data: { blockId: string } }).data.blockId, Date.now());
+          if (subject === 'knowledge.block.created' && typeof data === 'string')
+            publishedByThisRelay.set((JSON.parse(data) as { data: { blockId: string } }).data.blockId, Date.now());
           return ack;
         };
       }
@@ -67,11 +68,19 @@ describe('the knowledge outbox relay hears of committed writes by itself', () =>
   it('publishes the event of a block created through the domain layer within a second, with no router call and a minute-long poll', async () => {
     const delays: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const block = await createBlock(h.deps, alice, { type: 'Decision', sessionId: h.tag, title: `direct ${i}`, content: '', status: 'active', confidence: 0.5 });
+      const block = await createBlock(h.deps, alice, {
+        type: 'Decision',
+        sessionId: h.tag,
+        title: `direct ${i}`,
+        content: '',
+        status: 'active',
+        confidence: 0.5,
+      });
       // Timed from the write's return (it has committed), so a slow write on a busy machine does not count.
       const committed = Date.now();
       while (!publishedByThisRelay.has(block.id)) {
-        if (Date.now() - committed > PROMPT_MS) throw new Error(`block ${block.id}'s created event not published by this relay ${PROMPT_MS} ms after its write returned`);
+        if (Date.now() - committed > PROMPT_MS)
+          throw new Error(`block ${block.id}'s created event not published by this relay ${PROMPT_MS} ms after its write returned`);
         await sleep(10);
       }
       delays.push(Math.max(0, publishedByThisRelay.get(block.id)! - committed));
@@ -81,7 +90,14 @@ describe('the knowledge outbox relay hears of committed writes by itself', () =>
   });
 
   it('rings once per committed write that made events, and not for a refused write or a read', async () => {
-    const block = await createBlock(h.deps, alice, { type: 'Risk', sessionId: h.tag, title: 'rings', content: '', status: 'active', confidence: 0.5 });
+    const block = await createBlock(h.deps, alice, {
+      type: 'Risk',
+      sessionId: h.tag,
+      title: 'rings',
+      content: '',
+      status: 'active',
+      confidence: 0.5,
+    });
     expect(await ringsDuring(() => updateBlock(h.deps, alice, { id: block.id, expectedVersion: 1, patch: { title: 'rings 2' } }))).toBe(1);
     // A stale version: the transaction throws, nothing commits, nothing rings.
     expect(await ringsDuring(() => updateBlock(h.deps, alice, { id: block.id, expectedVersion: 1, patch: { title: 'stale' } }))).toBe(0);

@@ -53,7 +53,12 @@ beforeAll(async () => {
     aliceAgent: h.caller(aliceAgent),
   });
   word = `ownword${h.tag.replace(/[^a-z0-9]/gi, '')}`;
-  const block = (title: string, extra: object = {}) => ({ type: 'Knowledge' as BlockType, sessionId: h.tag, title: `${title} ${word}`, ...extra });
+  const block = (title: string, extra: object = {}) => ({
+    type: 'Knowledge' as BlockType,
+    sessionId: h.tag,
+    title: `${title} ${word}`,
+    ...extra,
+  });
   const mine = await as.alice.blocks.createMany({
     blocks: [block('a1', { embedding: axisEmbedding(dims, 5) }), block('a2'), block('a3'), block('a4'), block('t1', { teamId: T })],
   });
@@ -74,7 +79,11 @@ afterAll(async () => h?.cleanup());
 
 describe('blocks: another user is told the block does not exist', () => {
   it('records the creator as owner, and the team when given', async () => {
-    expect(await as.alice.blocks.get({ id: id['a1']! })).toMatchObject({ owner: { kind: 'user', id: 'alice' }, teamId: null, createdBy: 'alice' });
+    expect(await as.alice.blocks.get({ id: id['a1']! })).toMatchObject({
+      owner: { kind: 'user', id: 'alice' },
+      teamId: null,
+      createdBy: 'alice',
+    });
     expect(await as.alice.blocks.get({ id: id['t1']! })).toMatchObject({ owner: { kind: 'user', id: 'alice' }, teamId: T });
   });
 
@@ -95,7 +104,7 @@ describe('blocks: another user is told the block does not exist', () => {
     expect(updated).toMatchObject({ version: 2, confidence: 0.7 });
   });
 
-  it('keeps an agent to what it created (an agent with a user\'s id is not that user)', async () => {
+  it("keeps an agent to what it created (an agent with a user's id is not that user)", async () => {
     expect(await as.agent.blocks.get({ id: id['g1']! })).toMatchObject({ owner: { kind: 'agent', id: agent.id } });
     await expectTrpcError(as.agent.blocks.get({ id: id['a1']! }), 'NOT_FOUND');
     await expectTrpcError(as.alice.blocks.get({ id: id['g1']! }), 'NOT_FOUND');
@@ -112,7 +121,7 @@ describe('blocks: another user is told the block does not exist', () => {
 });
 
 describe('teams', () => {
-  it('lets a member of the team read and change the team\'s block; an outsider gets NOT_FOUND', async () => {
+  it("lets a member of the team read and change the team's block; an outsider gets NOT_FOUND", async () => {
     expect((await as.carol.blocks.get({ id: id['t1']! })).id).toBe(id['t1']);
     await expectTrpcError(as.bob.blocks.get({ id: id['t1']! }), 'NOT_FOUND');
     await expectTrpcError(as.carol.blocks.get({ id: id['a1']! }), 'NOT_FOUND');
@@ -121,7 +130,7 @@ describe('teams', () => {
     expect(updated).toMatchObject({ owner: { kind: 'user', id: 'carol' }, teamId: T, content: 'agreed' });
   });
 
-  it('keeps a superseded team block in the team: the replacement is the superseder\'s and the team\'s', async () => {
+  it("keeps a superseded team block in the team: the replacement is the superseder's and the team's", async () => {
     const shared = await as.alice.blocks.create({ type: 'Assumption', sessionId: h.tag, title: 'team assumption', teamId: T });
     const { replacement } = await as.carol.blocks.supersede({ id: shared.id, replacement: { title: 'revised' } });
     expect(replacement).toMatchObject({ owner: { kind: 'user', id: 'carol' }, teamId: T });
@@ -133,7 +142,10 @@ describe('teams', () => {
     await expectTrpcError(as.bob.blocks.create({ type: 'Risk', sessionId: h.tag, title: 'x', teamId: T }), 'FORBIDDEN');
     await expectTrpcError(as.agent.blocks.create({ type: 'Risk', sessionId: h.tag, title: 'x', teamId: T }), 'FORBIDDEN');
     await expectTrpcError(as.alice.blocks.create({ type: 'Risk', sessionId: h.tag, title: 'x', teamId: randomUUID() }), 'FORBIDDEN');
-    await expectTrpcError(as.alice.links.create({ sourceId: id['a1']!, targetId: id['a4']!, type: 'DERIVED_FROM', teamId: randomUUID() }), 'FORBIDDEN');
+    await expectTrpcError(
+      as.alice.links.create({ sourceId: id['a1']!, targetId: id['a4']!, type: 'DERIVED_FROM', teamId: randomUUID() }),
+      'FORBIDDEN',
+    );
     await expectTrpcError(as.bob.runs.create({ name: 'x', sessionId: h.tag, teamId: T }), 'FORBIDDEN');
     const { items } = await as.service.blocks.list({ sessionId: h.tag, limit: 200 });
     expect(items.filter((b) => b.title === 'x')).toEqual([]);
@@ -144,14 +156,21 @@ describe('blocks.list', () => {
   it('shows each caller only what they may see, and everything to services and admins', async () => {
     const visible = async (who: KnowledgeCaller) => new Set(names((await who.blocks.list({ sessionId: h.tag, limit: 200 })).items));
     const mine = await visible(as.alice);
-    expect([...mine].filter((n) => ['a1', 'a2', 'a3', 'a4', 't1', 'b1', 'c1', 'g1'].includes(n)).sort()).toEqual(['a1', 'a2', 'a3', 'a4', 't1']);
+    expect([...mine].filter((n) => ['a1', 'a2', 'a3', 'a4', 't1', 'b1', 'c1', 'g1'].includes(n)).sort()).toEqual([
+      'a1',
+      'a2',
+      'a3',
+      'a4',
+      't1',
+    ]);
     expect([...(await visible(as.bob))].filter((n) => n in id).sort()).toEqual(['b1']);
     expect([...(await visible(as.carol))].filter((n) => n in id).sort()).toEqual(['c1', 't1']);
     expect([...(await visible(as.agent))].filter((n) => n in id).sort()).toEqual(['g1']);
-    for (const who of [as.service, as.admin]) expect([...(await visible(who))].filter((n) => n in id).sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'c1', 'g1', 't1']);
+    for (const who of [as.service, as.admin])
+      expect([...(await visible(who))].filter((n) => n in id).sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'c1', 'g1', 't1']);
   });
 
-  it('never hands another user\'s blocks out across pages', async () => {
+  it("never hands another user's blocks out across pages", async () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
@@ -162,7 +181,7 @@ describe('blocks.list', () => {
     expect(seen).toEqual(['b1']);
   });
 
-  it('treats a block written before ownership (no owner properties) as nobody\'s: services and admins only', async () => {
+  it("treats a block written before ownership (no owner properties) as nobody's: services and admins only", async () => {
     const legacyId = randomUUID();
     await h.graph.driver.executeQuery(
       `CREATE (:Block:Knowledge {id: $id, sessionId: $s, title: $t, content: '', status: 'active', confidence: 0.5, properties: '{}', version: 1,
@@ -187,16 +206,14 @@ describe('links', () => {
     expect((await as.service.links.list({ blockId: id['b1']!, types: ['CONTRADICTS'] })).links).toEqual([]);
   });
 
-  it('answers NOT_FOUND to another user removing or listing the owner\'s links, and keeps them', async () => {
+  it("answers NOT_FOUND to another user removing or listing the owner's links, and keeps them", async () => {
     await expectTrpcError(as.bob.links.remove({ sourceId: id['a1']!, targetId: id['a2']!, type: 'SUPPORTS' }), 'NOT_FOUND');
     await expectTrpcError(as.bob.links.list({ blockId: id['a1']! }), 'NOT_FOUND');
     // a link the caller sees both ends of, but which is not theirs (the service's), is not theirs to remove
     await expectTrpcError(as.alice.links.remove({ sourceId: id['a1']!, targetId: id['a3']!, type: 'BLOCKS' }), 'NOT_FOUND');
-    expect((await as.service.links.list({ blockId: id['a1']!, direction: 'out' })).links.map((l) => `${l.type}->${name(l.targetId)}`).sort()).toEqual([
-      'BLOCKS->a3',
-      'RELATES_TO->b1',
-      'SUPPORTS->a2',
-    ]);
+    expect(
+      (await as.service.links.list({ blockId: id['a1']!, direction: 'out' })).links.map((l) => `${l.type}->${name(l.targetId)}`).sort(),
+    ).toEqual(['BLOCKS->a3', 'RELATES_TO->b1', 'SUPPORTS->a2']);
   });
 
   it('lists only links the caller sees, to blocks the caller sees', async () => {
@@ -209,7 +226,9 @@ describe('links', () => {
 
   it('lets the owner remove their link', async () => {
     await as.alice.links.create({ sourceId: id['a4']!, targetId: id['a1']!, type: 'DERIVED_FROM' });
-    expect(await as.alice.links.remove({ sourceId: id['a4']!, targetId: id['a1']!, type: 'DERIVED_FROM' })).toMatchObject({ owner: { kind: 'user', id: 'alice' } });
+    expect(await as.alice.links.remove({ sourceId: id['a4']!, targetId: id['a1']!, type: 'DERIVED_FROM' })).toMatchObject({
+      owner: { kind: 'user', id: 'alice' },
+    });
   });
 
   it('does not describe an existing link the caller cannot see when refusing a duplicate', async () => {
@@ -219,9 +238,13 @@ describe('links', () => {
 });
 
 describe('graph walks never cross into records the caller cannot see', () => {
-  it('neighbours: alice never reaches bob\'s b1, nor a4 through it', async () => {
+  it("neighbours: alice never reaches bob's b1, nor a4 through it", async () => {
     const { neighbours } = await as.alice.links.neighbours({ blockId: id['a1']!, depth: 2 });
-    expect(neighbours.map((n) => [name(n.block.id), n.distance]).sort()).toEqual([['a2', 1], ['a3', 2], ['t1', 2]]);
+    expect(neighbours.map((n) => [name(n.block.id), n.distance]).sort()).toEqual([
+      ['a2', 1],
+      ['a3', 2],
+      ['t1', 2],
+    ]);
     const svc = await as.service.links.neighbours({ blockId: id['a1']!, depth: 1 });
     expect(names(svc.neighbours.map((n) => n.block)).sort()).toEqual(['a2', 'a3', 'b1']);
     await expectTrpcError(as.bob.links.neighbours({ blockId: id['a1']!, depth: 3 }), 'NOT_FOUND');
@@ -229,7 +252,7 @@ describe('graph walks never cross into records the caller cannot see', () => {
     expect((await as.bob.links.neighbours({ blockId: id['b1']!, depth: 3 })).neighbours).toEqual([]);
   });
 
-  it('shortestPath: only through visible blocks and links (the shorter path through b1 is not alice\'s)', async () => {
+  it("shortestPath: only through visible blocks and links (the shorter path through b1 is not alice's)", async () => {
     const mine = await as.alice.links.shortestPath({ fromId: id['a1']!, toId: id['a4']! });
     expect(names(mine.path!.blocks)).toEqual(['a1', 'a2', 'a3', 'a4']);
     const svc = await as.service.links.shortestPath({ fromId: id['a1']!, toId: id['a4']! });
@@ -244,7 +267,10 @@ describe('graph walks never cross into records the caller cannot see', () => {
 
 describe('search', () => {
   it('full-text: each caller finds only the blocks they may see', async () => {
-    const found = async (who: KnowledgeCaller) => names((await who.search.fullText({ query: word, limit: 100 })).hits.map((x) => x.block)).filter((n) => n in id).sort();
+    const found = async (who: KnowledgeCaller) =>
+      names((await who.search.fullText({ query: word, limit: 100 })).hits.map((x) => x.block))
+        .filter((n) => n in id)
+        .sort();
     expect(await found(as.alice)).toEqual(['a1', 'a2', 'a3', 'a4', 't1']);
     expect(await found(as.bob)).toEqual(['b1']);
     expect(await found(as.carol)).toEqual(['c1', 't1']);
@@ -252,7 +278,7 @@ describe('search', () => {
     expect(await found(as.service)).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'c1', 'g1', 't1']);
   });
 
-  it('vector: bob\'s block with the very same embedding is not among alice\'s hits', async () => {
+  it("vector: bob's block with the very same embedding is not among alice's hits", async () => {
     const hits = (await as.alice.search.vector({ embedding: axisEmbedding(dims, 5), sessionId: h.tag, limit: 10 })).hits;
     expect(names(hits.map((x) => x.block))).toEqual(['a1']);
     const svc = (await as.service.search.vector({ embedding: axisEmbedding(dims, 5), sessionId: h.tag, limit: 10 })).hits;
@@ -260,7 +286,8 @@ describe('search', () => {
   });
 
   it('hybrid: expansion follows only visible links to visible blocks', async () => {
-    const hits = (await as.alice.search.hybrid({ query: `a1 ${word}`, embedding: axisEmbedding(dims, 5), sessionId: h.tag, limit: 20 })).hits;
+    const hits = (await as.alice.search.hybrid({ query: `a1 ${word}`, embedding: axisEmbedding(dims, 5), sessionId: h.tag, limit: 20 }))
+      .hits;
     const got = names(hits.map((x) => x.block));
     expect(got).toContain('a1');
     expect(got).not.toContain('b1');
@@ -282,11 +309,11 @@ describe('runs', () => {
     await as.alice.runs.updateStep({ stepId: step, status: 'running' });
   });
 
-  it('records the creator as the run\'s owner', async () => {
+  it("records the creator as the run's owner", async () => {
     expect((await as.alice.runs.tree({ runId: run.id })).run).toMatchObject({ owner: { kind: 'user', id: 'alice' }, teamId: null });
   });
 
-  it('answers NOT_FOUND to every read of another user\'s run: tree, paths, subtree, relatives, replay', async () => {
+  it("answers NOT_FOUND to every read of another user's run: tree, paths, subtree, relatives, replay", async () => {
     await expectTrpcError(as.bob.runs.tree({ runId: run.id }), 'NOT_FOUND');
     await expectTrpcError(as.bob.runs.replay({ runId: run.id }), 'NOT_FOUND');
     await expectTrpcError(as.bob.runs.pathToRoot({ stepId: step }), 'NOT_FOUND');
@@ -296,7 +323,7 @@ describe('runs', () => {
     await expectTrpcError(as.agent.runs.replay({ runId: run.id }), 'NOT_FOUND');
   });
 
-  it('answers NOT_FOUND to every change of another user\'s run, and records none', async () => {
+  it("answers NOT_FOUND to every change of another user's run, and records none", async () => {
     await expectTrpcError(as.bob.runs.addSteps({ runId: run.id, steps: [{ parentId: run.rootStepId, name: 'intruder' }] }), 'NOT_FOUND');
     await expectTrpcError(as.bob.runs.updateStep({ stepId: step, status: 'failed' }), 'NOT_FOUND');
     await expectTrpcError(as.bob.runs.moveStep({ stepId: step, parentId: run.rootStepId }), 'NOT_FOUND');

@@ -49,10 +49,32 @@ const tree = async (caller: KnowledgeCaller, runId: string) =>
 /** The events of a saga with steps reserve, charge, ship where ship fails and the others are undone. */
 function compensatedSaga(sagaId: string, startedBy: string) {
   const base = { sagaId, sagaType: 'checkout', startedBy };
-  const saga = (subject: 'operations.saga.started' | 'operations.saga.compensating' | 'operations.saga.compensated', status: 'running' | 'compensating' | 'compensated', currentStep: number, version: number, error: string | null = null) =>
-    ev(subject, { ...base, status, currentStep, error, version });
-  const step = (index: number, name: string, phase: 'action' | 'compensation', status: 'running' | 'retrying' | 'succeeded' | 'failed', version: number, extra: { output?: unknown; error?: string } = {}) =>
-    ev('operations.saga.step.changed', { ...base, version, index, name, phase, status, attempt: status === 'running' ? 0 : 1, error: extra.error ?? null, ...(extra.output !== undefined ? { output: extra.output } : {}) });
+  const saga = (
+    subject: 'operations.saga.started' | 'operations.saga.compensating' | 'operations.saga.compensated',
+    status: 'running' | 'compensating' | 'compensated',
+    currentStep: number,
+    version: number,
+    error: string | null = null,
+  ) => ev(subject, { ...base, status, currentStep, error, version });
+  const step = (
+    index: number,
+    name: string,
+    phase: 'action' | 'compensation',
+    status: 'running' | 'retrying' | 'succeeded' | 'failed',
+    version: number,
+    extra: { output?: unknown; error?: string } = {},
+  ) =>
+    ev('operations.saga.step.changed', {
+      ...base,
+      version,
+      index,
+      name,
+      phase,
+      status,
+      attempt: status === 'running' ? 0 : 1,
+      error: extra.error ?? null,
+      ...(extra.output !== undefined ? { output: extra.output } : {}),
+    });
   return [
     saga('operations.saga.started', 'running', 0, 1),
     step(0, 'reserve', 'action', 'running', 1),
@@ -95,8 +117,18 @@ describe('sagas recorded as runs', () => {
 
     expect(await tree(alice, runId)).toEqual(COMPENSATED_TREE);
     const { run, steps } = await alice.runs.tree({ runId });
-    expect(run).toMatchObject({ id: runId, kind: 'saga', name: 'checkout', owner: { kind: 'user', id: `alice-${h.tag}` }, teamId: null, rootStepId: recordedIds.sagaRoot(sagaId) });
-    expect(steps.find((s) => s.name === 'charge')).toMatchObject({ id: recordedIds.sagaStep(sagaId, 1), output: { phase: 'action', stepStatus: 'succeeded', attempt: 1, output: { charged: 42 } } });
+    expect(run).toMatchObject({
+      id: runId,
+      kind: 'saga',
+      name: 'checkout',
+      owner: { kind: 'user', id: `alice-${h.tag}` },
+      teamId: null,
+      rootStepId: recordedIds.sagaRoot(sagaId),
+    });
+    expect(steps.find((s) => s.name === 'charge')).toMatchObject({
+      id: recordedIds.sagaStep(sagaId, 1),
+      output: { phase: 'action', stepStatus: 'succeeded', attempt: 1, output: { charged: 42 } },
+    });
     expect(steps.find((s) => s.name === 'ship')!.output).toMatchObject({ error: 'ship declined' });
     expect(steps[0]!.output).toEqual({ sagaStatus: 'compensated', currentStep: -1, error: 'ship: ship declined' });
     // Another user does not see it, and it lists with the other sagas.
@@ -146,7 +178,14 @@ describe('sagas recorded as runs', () => {
       }
     };
     const shuffled = [...events].sort(() => Math.random() - 0.5);
-    await Promise.all([(async () => { for (const e of events) await deliver(e); })(), (async () => { for (const e of shuffled) await deliver(e); })()]);
+    await Promise.all([
+      (async () => {
+        for (const e of events) await deliver(e);
+      })(),
+      (async () => {
+        for (const e of shuffled) await deliver(e);
+      })(),
+    ]);
     expect(await tree(alice, runId)).toEqual(COMPENSATED_TREE);
     const { changes, run } = await alice.runs.replay({ runId });
     expect(changes.map((c) => c.seq)).toEqual(Array.from({ length: run.seq }, (_, i) => i + 1));
@@ -161,9 +200,19 @@ describe('sagas recorded as runs', () => {
     expect(full.changes.map((c) => c.seq)).toEqual(Array.from({ length: full.run.seq }, (_, i) => i + 1));
     const shipFailed = full.changes.find((c) => c.name === 'ship' && c.status === 'failed')!;
     const before = await alice.runs.replay({ runId, untilSeq: shipFailed.seq - 1 });
-    expect(before.steps.map((s) => `${s.name} ${s.status}`)).toEqual(['checkout running', 'reserve succeeded', 'charge succeeded', 'ship running']);
+    expect(before.steps.map((s) => `${s.name} ${s.status}`)).toEqual([
+      'checkout running',
+      'reserve succeeded',
+      'charge succeeded',
+      'ship running',
+    ]);
     const at = await alice.runs.replay({ runId, untilSeq: shipFailed.seq });
-    expect(at.steps.map((s) => `${s.name} ${s.status}`)).toEqual(['checkout running', 'reserve succeeded', 'charge succeeded', 'ship failed']);
+    expect(at.steps.map((s) => `${s.name} ${s.status}`)).toEqual([
+      'checkout running',
+      'reserve succeeded',
+      'charge succeeded',
+      'ship failed',
+    ]);
     const end = await alice.runs.replay({ runId });
     expect(end.steps.map((s) => `${'  '.repeat(s.depth)}${s.name} ${s.status}`)).toEqual(COMPENSATED_TREE);
   });
@@ -173,14 +222,28 @@ describe('sagas recorded as runs', () => {
     runIds.push(recordedIds.sagaRun(sagaId));
     await recordAll(compensatedSaga(sagaId, `alice-${h.tag}`));
     await expectTrpcError(alice.runs.updateStep({ stepId: recordedIds.sagaStep(sagaId, 2), status: 'running' }), 'BAD_REQUEST');
-    await expectTrpcError(alice.runs.addSteps({ runId: recordedIds.sagaRun(sagaId), steps: [{ parentId: recordedIds.sagaRoot(sagaId), name: 'x' }] }), 'BAD_REQUEST');
+    await expectTrpcError(
+      alice.runs.addSteps({ runId: recordedIds.sagaRun(sagaId), steps: [{ parentId: recordedIds.sagaRoot(sagaId), name: 'x' }] }),
+      'BAD_REQUEST',
+    );
   });
 });
 
 describe('tasks and jobs recorded as runs', () => {
-  const task = (subject: 'operations.task.created' | 'operations.task.updated', taskId: string, parentId: string | null, status: EventData<'operations.task.created'>['status'], ownerId: string) =>
-    ev(subject, { taskId, ownerId, status, priority: 'P2', parentId, blockId: null, teamId: null, dueAt: null });
-  const job = (subject: 'coordination.job.queued' | 'coordination.job.started' | 'coordination.job.succeeded', jobId: string, targetId: string | null, version: number, ownerId: string) =>
+  const task = (
+    subject: 'operations.task.created' | 'operations.task.updated',
+    taskId: string,
+    parentId: string | null,
+    status: EventData<'operations.task.created'>['status'],
+    ownerId: string,
+  ) => ev(subject, { taskId, ownerId, status, priority: 'P2', parentId, blockId: null, teamId: null, dueAt: null });
+  const job = (
+    subject: 'coordination.job.queued' | 'coordination.job.started' | 'coordination.job.succeeded',
+    jobId: string,
+    targetId: string | null,
+    version: number,
+    ownerId: string,
+  ) =>
     ev(subject, {
       jobId,
       jobType: 'gap_analysis',
@@ -210,15 +273,29 @@ describe('tasks and jobs recorded as runs', () => {
     // The deepest first: the job names task c before c is known, c names b, b names a.
     await recordAll([events.started, events.done, events.queued, events.c, events.cDone, events.b, events.a]);
     const runId = recordedIds.taskRun(a);
-    expect(await tree(alice, runId)).toEqual([`task ${a} pending`, `  task ${b} pending`, `    task ${c} succeeded`, '      gap_analysis job succeeded']);
+    expect(await tree(alice, runId)).toEqual([
+      `task ${a} pending`,
+      `  task ${b} pending`,
+      `    task ${c} succeeded`,
+      '      gap_analysis job succeeded',
+    ]);
     const { run, steps } = await alice.runs.tree({ runId });
     expect(run).toMatchObject({ kind: 'task', owner: { kind: 'user', id: owner } });
-    expect(steps.at(-1)).toMatchObject({ id: recordedIds.jobStep(j), output: { jobStatus: 'succeeded', attempt: 1, agent: 'agent-7', result: { gaps: 2 } } });
+    expect(steps.at(-1)).toMatchObject({
+      id: recordedIds.jobStep(j),
+      output: { jobStatus: 'succeeded', attempt: 1, agent: 'agent-7', result: { gaps: 2 } },
+    });
     // The runs the placeholders rooted were folded into a's: nothing is left of them.
-    for (const gone of [recordedIds.taskRun(b), recordedIds.taskRun(c)]) await expectTrpcError(alice.runs.tree({ runId: gone }), 'NOT_FOUND');
+    for (const gone of [recordedIds.taskRun(b), recordedIds.taskRun(c)])
+      await expectTrpcError(alice.runs.tree({ runId: gone }), 'NOT_FOUND');
     await expectTrpcError(bob.runs.tree({ runId }), 'NOT_FOUND');
     // The path from the job to the top-level task.
-    expect((await alice.runs.pathToRoot({ stepId: recordedIds.jobStep(j) })).steps.map((s) => s.id)).toEqual([recordedIds.jobStep(j), recordedIds.taskStep(c), recordedIds.taskStep(b), recordedIds.taskStep(a)]);
+    expect((await alice.runs.pathToRoot({ stepId: recordedIds.jobStep(j) })).steps.map((s) => s.id)).toEqual([
+      recordedIds.jobStep(j),
+      recordedIds.taskStep(c),
+      recordedIds.taskStep(b),
+      recordedIds.taskStep(a),
+    ]);
     // Its replay holds every step from the moment it joined, and the same events again change nothing.
     const replay = await alice.runs.replay({ runId });
     expect(replay.steps.map((s) => s.id)).toEqual(steps.map((s) => s.id));
@@ -230,9 +307,20 @@ describe('tasks and jobs recorded as runs', () => {
     const [a, b, c, d, j] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     runIds.push(recordedIds.taskRun(a), recordedIds.taskRun(b), recordedIds.taskRun(d));
     const created = { a: task('operations.task.created', a, null, 'todo', owner), b: task('operations.task.created', b, a, 'todo', owner) };
-    await recordAll([created.a, created.b, task('operations.task.created', c, b, 'todo', owner), job('coordination.job.queued', j, c, 1, owner), task('operations.task.created', d, null, 'todo', owner)]);
+    await recordAll([
+      created.a,
+      created.b,
+      task('operations.task.created', c, b, 'todo', owner),
+      job('coordination.job.queued', j, c, 1, owner),
+      task('operations.task.created', d, null, 'todo', owner),
+    ]);
     const runA = recordedIds.taskRun(a);
-    expect(await tree(alice, runA)).toEqual([`task ${a} pending`, `  task ${b} pending`, `    task ${c} pending`, '      gap_analysis job pending']);
+    expect(await tree(alice, runA)).toEqual([
+      `task ${a} pending`,
+      `  task ${b} pending`,
+      `    task ${c} pending`,
+      '      gap_analysis job pending',
+    ]);
     const beforeMove = (await alice.runs.tree({ runId: runA })).run.seq;
 
     // b (with c and the job) moves to the top level: it leaves a's run and roots its own.
@@ -240,7 +328,12 @@ describe('tasks and jobs recorded as runs', () => {
     expect(await tree(alice, runA)).toEqual([`task ${a} pending`]);
     expect(await tree(alice, recordedIds.taskRun(b))).toEqual([`task ${b} running`, `  task ${c} pending`, '    gap_analysis job pending']);
     // a's replay: before the move the subtree is there, after it gone.
-    expect((await alice.runs.replay({ runId: runA, untilSeq: beforeMove })).steps.map((s) => s.name)).toEqual([`task ${a}`, `task ${b}`, `task ${c}`, 'gap_analysis job']);
+    expect((await alice.runs.replay({ runId: runA, untilSeq: beforeMove })).steps.map((s) => s.name)).toEqual([
+      `task ${a}`,
+      `task ${b}`,
+      `task ${c}`,
+      'gap_analysis job',
+    ]);
     expect((await alice.runs.replay({ runId: runA })).steps.map((s) => s.name)).toEqual([`task ${a}`]);
     // The late, older event that put b under a changes nothing.
     expect(await recordAll([created.b])).toBe(0);
@@ -249,7 +342,12 @@ describe('tasks and jobs recorded as runs', () => {
     // b joins d's tree (its own run is folded in), then c (not a root) moves back under a.
     await recordAll([task('operations.task.updated', b, d, 'in_progress', owner)]);
     await expectTrpcError(alice.runs.tree({ runId: recordedIds.taskRun(b) }), 'NOT_FOUND');
-    expect(await tree(alice, recordedIds.taskRun(d))).toEqual([`task ${d} pending`, `  task ${b} running`, `    task ${c} pending`, '      gap_analysis job pending']);
+    expect(await tree(alice, recordedIds.taskRun(d))).toEqual([
+      `task ${d} pending`,
+      `  task ${b} running`,
+      `    task ${c} pending`,
+      '      gap_analysis job pending',
+    ]);
     await recordAll([task('operations.task.updated', c, a, 'done', owner)]);
     expect(await tree(alice, recordedIds.taskRun(d))).toEqual([`task ${d} pending`, `  task ${b} running`]);
     expect(await tree(alice, runA)).toEqual([`task ${a} pending`, `  task ${c} succeeded`, '    gap_analysis job pending']);
@@ -264,7 +362,12 @@ describe('tasks and jobs recorded as runs', () => {
     const owner = `alice-${h.tag}`;
     const [a, b, j, solo] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     runIds.push(recordedIds.taskRun(a), recordedIds.jobRun(solo));
-    await recordAll([task('operations.task.created', a, null, 'in_progress', owner), task('operations.task.created', b, a, 'todo', owner), job('coordination.job.queued', j, b, 1, owner), job('coordination.job.started', j, b, 2, owner)]);
+    await recordAll([
+      task('operations.task.created', a, null, 'in_progress', owner),
+      task('operations.task.created', b, a, 'todo', owner),
+      job('coordination.job.queued', j, b, 1, owner),
+      job('coordination.job.started', j, b, 2, owner),
+    ]);
     expect(await tree(alice, recordedIds.taskRun(a))).toEqual([`task ${a} running`, `  task ${b} pending`, '    gap_analysis job running']);
     await recordAll([job('coordination.job.succeeded', solo, null, 3, owner), job('coordination.job.queued', solo, null, 1, owner)]);
     const { run } = await alice.runs.tree({ runId: recordedIds.jobRun(solo) });

@@ -68,7 +68,12 @@ describe('tree reads are capped', () => {
     const { id } = built;
     const cut = await api.runs.subtree({ stepId: id['a']!, limit: 4 });
     expect(cut.truncated).toBe(true);
-    expect(cut.steps.map((s) => [s.name, s.depth])).toEqual([['a', 0], ['a1', 1], ['a2', 1], ['a2x', 2]]);
+    expect(cut.steps.map((s) => [s.name, s.depth])).toEqual([
+      ['a', 0],
+      ['a1', 1],
+      ['a2', 1],
+      ['a2x', 2],
+    ]);
     const whole = await api.runs.subtree({ stepId: id['a']!, limit: 6 });
     expect([whole.steps.map((s) => s.name), whole.truncated]).toEqual([['a', 'a1', 'a2', 'a2x', 'a2y', 'a3'], false]);
   });
@@ -78,7 +83,13 @@ describe('tree reads are capped', () => {
     const desc = await api.runs.descendants({ stepId: id['root']!, limit: 5 });
     expect(desc.truncated).toBe(true);
     // Depth first, then the order they were added: c1 and c2 were added before a1.
-    expect(desc.descendants.map((d) => [d.step.name, d.depth])).toEqual([['a', 1], ['b', 1], ['c', 1], ['c1', 2], ['c2', 2]]);
+    expect(desc.descendants.map((d) => [d.step.name, d.depth])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+      ['c1', 2],
+      ['c2', 2],
+    ]);
     const all = await api.runs.descendants({ stepId: id['root']!, limit: PREORDER.length - 1 });
     expect([all.descendants.length, all.truncated]).toEqual([PREORDER.length - 1, false]);
     const shallow = await api.runs.descendants({ stepId: id['root']!, maxDepth: 1, limit: 3 });
@@ -123,7 +134,10 @@ describe('the default cap', () => {
     const { run, root } = await api.runs.create({ name: 'wide', sessionId: h.tag, root: { name: 'root' } });
     for (let batch = 0; batch < 3; batch++) {
       const size = batch < 2 ? 500 : 1;
-      await api.runs.addSteps({ runId: run.id, steps: Array.from({ length: size }, (_, i) => ({ parentId: root.id, name: `s${batch * 500 + i}` })) });
+      await api.runs.addSteps({
+        runId: run.id,
+        steps: Array.from({ length: size }, (_, i) => ({ parentId: root.id, name: `s${batch * 500 + i}` })),
+      });
     }
     const tree = await api.runs.tree({ runId: run.id });
     expect([tree.steps.length, tree.truncated]).toEqual([1_000, true]);

@@ -33,10 +33,19 @@ beforeAll(async () => {
   alice = h.caller(user('alice'));
   prefix = `${h.tag} `;
   let minute = 0;
-  const make = async (caller: KnowledgeCaller, name: string, extra: { sessionId?: string; teamId?: string } = {}, status?: 'running' | 'succeeded' | 'failed') => {
+  const make = async (
+    caller: KnowledgeCaller,
+    name: string,
+    extra: { sessionId?: string; teamId?: string } = {},
+    status?: 'running' | 'succeeded' | 'failed',
+  ) => {
     const now = at(minute++);
     h.deps.clock = () => new Date(now);
-    const { run, root } = await caller.runs.create({ name: `${prefix}${name}`, sessionId: extra.sessionId ?? h.tag, ...(extra.teamId ? { teamId: extra.teamId } : {}) });
+    const { run, root } = await caller.runs.create({
+      name: `${prefix}${name}`,
+      sessionId: extra.sessionId ?? h.tag,
+      ...(extra.teamId ? { teamId: extra.teamId } : {}),
+    });
     if (status === 'failed') await caller.runs.updateStep({ stepId: root.id, status: 'running' });
     if (status) await caller.runs.updateStep({ stepId: root.id, status });
     id[name] = run.id;
@@ -61,7 +70,9 @@ describe('runs.list', () => {
     expect(page.items[1]).toMatchObject({ id: id['team'], owner: { kind: 'user', id: 'carol' }, teamId: T, createdAt: at(4) });
     expect(names(await h.caller(user('bob')).runs.list({ namePrefix: prefix }))).toEqual(['bobs']);
     // Services and platform admins see every run.
-    expect(names(await h.caller({ kind: 'service', id: 'operations', roles: ['service'] }).runs.list({ namePrefix: prefix }))).toHaveLength(7);
+    expect(names(await h.caller({ kind: 'service', id: 'operations', roles: ['service'] }).runs.list({ namePrefix: prefix }))).toHaveLength(
+      7,
+    );
     expect(names(await h.caller(user('root', ['admin'])).runs.list({ namePrefix: prefix }))).toContain('bobs');
   });
 
@@ -83,11 +94,15 @@ describe('runs.list', () => {
     // A cursor keeps the filters it is used with.
     const first = await alice.runs.list({ namePrefix: prefix, status: 'pending', limit: 1 });
     expect(names(first)).toEqual(['team']);
-    expect(names(await alice.runs.list({ namePrefix: prefix, status: 'pending', limit: 5, cursor: first.nextCursor! }))).toEqual(['m3', 'm1']);
+    expect(names(await alice.runs.list({ namePrefix: prefix, status: 'pending', limit: 5, cursor: first.nextCursor! }))).toEqual([
+      'm3',
+      'm1',
+    ]);
   });
 
   it('filters by status, name, session, team, owner and start time (all given filters at once)', async () => {
-    const list = async (f: Omit<Parameters<KnowledgeCaller['runs']['list']>[0], 'namePrefix'>) => names(await alice.runs.list({ namePrefix: prefix, ...f }));
+    const list = async (f: Omit<Parameters<KnowledgeCaller['runs']['list']>[0], 'namePrefix'>) =>
+      names(await alice.runs.list({ namePrefix: prefix, ...f }));
     expect(await list({ status: 'succeeded' })).toEqual(['m2']);
     expect(await list({ status: 'cancelled' })).toEqual([]);
     expect(names(await alice.runs.list({ name: `${prefix}m3` }))).toEqual(['m3']);
@@ -103,7 +118,9 @@ describe('runs.list', () => {
   it('refuses bad input as BAD_REQUEST naming the field: page size over the cap, a foreign cursor, an empty time window', async () => {
     expect(zodPaths(await expectTrpcError(alice.runs.list({ limit: 201 }), 'BAD_REQUEST'))).toEqual(['limit']);
     expect(zodPaths(await expectTrpcError(alice.runs.list({ status: 'done' as never }), 'BAD_REQUEST'))).toEqual(['status']);
-    expect(zodPaths(await expectTrpcError(alice.runs.list({ startedAfter: at(3), startedBefore: at(3) }), 'BAD_REQUEST'))).toEqual(['startedBefore']);
+    expect(zodPaths(await expectTrpcError(alice.runs.list({ startedAfter: at(3), startedBefore: at(3) }), 'BAD_REQUEST'))).toEqual([
+      'startedBefore',
+    ]);
     await expectTrpcError(alice.runs.list({ cursor: 'not-a-cursor' }), 'BAD_REQUEST');
     expect((await alice.runs.list({ namePrefix: prefix })).items.length).toBe(6); // the default page holds them all
   });

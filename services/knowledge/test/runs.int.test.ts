@@ -21,7 +21,13 @@ afterAll(async () => h?.cleanup());
  */
 async function buildRun(name: string) {
   const { run, root } = await api.runs.create({ name, sessionId: h.tag, root: { name: 'root', input: { goal: 'ship' } } });
-  const [plan, research, outline, draft, review] = Array.from({ length: 5 }, () => crypto.randomUUID()) as [string, string, string, string, string];
+  const [plan, research, outline, draft, review] = Array.from({ length: 5 }, () => crypto.randomUUID()) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   // Deliberately children before parents: the batch is ordered by the service.
   const { steps } = await api.runs.addSteps({
     runId: run.id,
@@ -64,11 +70,25 @@ describe('runs as trees', () => {
     const path = await api.runs.pathToRoot({ stepId: ids.draft });
     expect(path.steps.map((s) => s.name)).toEqual(['draft', 'outline', 'plan', 'root']);
     const sub = await api.runs.subtree({ stepId: ids.plan });
-    expect(sub.steps.map((s) => [s.name, s.depth])).toEqual([['plan', 0], ['outline', 1], ['draft', 2], ['research', 1]]);
+    expect(sub.steps.map((s) => [s.name, s.depth])).toEqual([
+      ['plan', 0],
+      ['outline', 1],
+      ['draft', 2],
+      ['research', 1],
+    ]);
     const anc = await api.runs.ancestors({ stepId: ids.draft, maxDepth: 2 });
-    expect(anc.ancestors.map((a) => [a.step.name, a.depth])).toEqual([['outline', 1], ['plan', 2]]);
+    expect(anc.ancestors.map((a) => [a.step.name, a.depth])).toEqual([
+      ['outline', 1],
+      ['plan', 2],
+    ]);
     const desc = await api.runs.descendants({ stepId: ids.root });
-    expect(desc.descendants.map((d) => [d.step.name, d.depth]).sort()).toEqual([['draft', 3], ['outline', 2], ['plan', 1], ['research', 2], ['review', 1]]);
+    expect(desc.descendants.map((d) => [d.step.name, d.depth]).sort()).toEqual([
+      ['draft', 3],
+      ['outline', 2],
+      ['plan', 1],
+      ['research', 2],
+      ['review', 1],
+    ]);
     const leaf = await api.runs.descendants({ stepId: ids.draft });
     expect(leaf.descendants).toEqual([]);
     await expectTrpcError(api.runs.pathToRoot({ stepId: crypto.randomUUID() }), 'NOT_FOUND');
@@ -77,7 +97,16 @@ describe('runs as trees', () => {
   it('refuses cycles: in a batch, onto itself, and a move under its own descendant', async () => {
     const { run, ids } = await buildRun('cycles');
     const [x, y] = [crypto.randomUUID(), crypto.randomUUID()];
-    const loop = await expectTrpcError(api.runs.addSteps({ runId: run.id, steps: [{ id: x, parentId: y, name: 'x' }, { id: y, parentId: x, name: 'y' }] }), 'BAD_REQUEST');
+    const loop = await expectTrpcError(
+      api.runs.addSteps({
+        runId: run.id,
+        steps: [
+          { id: x, parentId: y, name: 'x' },
+          { id: y, parentId: x, name: 'y' },
+        ],
+      }),
+      'BAD_REQUEST',
+    );
     expect(loop.message).toMatch(/cycle/);
     await expectTrpcError(api.runs.addSteps({ runId: run.id, steps: [{ id: x, parentId: x, name: 'self' }] }), 'BAD_REQUEST');
     const move = await expectTrpcError(api.runs.moveStep({ stepId: ids.plan, parentId: ids.draft }), 'BAD_REQUEST');
@@ -103,7 +132,10 @@ describe('runs as trees', () => {
     await expectTrpcError(api.runs.addSteps({ runId: a.run.id, steps: [{ parentId: crypto.randomUUID(), name: 'orphan' }] }), 'NOT_FOUND');
     await expectTrpcError(api.runs.addSteps({ runId: a.run.id, steps: [{ parentId: b.ids.plan, name: 'stray' }] }), 'BAD_REQUEST');
     await expectTrpcError(api.runs.moveStep({ stepId: a.ids.plan, parentId: b.ids.plan }), 'BAD_REQUEST');
-    await expectTrpcError(api.runs.addSteps({ runId: a.run.id, steps: [{ id: a.ids.draft, parentId: a.ids.root, name: 'dup' }] }), 'CONFLICT');
+    await expectTrpcError(
+      api.runs.addSteps({ runId: a.run.id, steps: [{ id: a.ids.draft, parentId: a.ids.root, name: 'dup' }] }),
+      'CONFLICT',
+    );
     await expectTrpcError(api.runs.addSteps({ runId: crypto.randomUUID(), steps: [{ parentId: a.ids.root, name: 'x' }] }), 'NOT_FOUND');
   });
 });
@@ -139,7 +171,9 @@ describe('step status and replay', () => {
     ]);
     // The replayed final state equals the live tree.
     const live = await api.runs.tree({ runId: run.id });
-    expect(full.steps.map((s) => [s.id, s.parentId, s.status, s.depth])).toEqual(live.steps.map((s) => [s.id, s.parentId, s.status, s.depth]));
+    expect(full.steps.map((s) => [s.id, s.parentId, s.status, s.depth])).toEqual(
+      live.steps.map((s) => [s.id, s.parentId, s.status, s.depth]),
+    );
 
     const atSeq1 = await api.runs.replay({ runId: run.id, untilSeq: 1 });
     expect(atSeq1.steps.map((s) => s.name)).toEqual(['root']);

@@ -18,7 +18,11 @@ describe('schema bootstrap', () => {
   it('is idempotent and records its version in the graph', async () => {
     const again = await bootstrapSchema(graph, { embeddingDimensions: dims });
     expect(again).toEqual({ version: SCHEMA_VERSION, previous: SCHEMA_VERSION, migrated: [] });
-    const res = await graph.driver.executeQuery("MATCH (v:SchemaVersion {name: 'knowledge'}) RETURN v.version AS v, count(*) AS n", {}, { database: graph.database });
+    const res = await graph.driver.executeQuery(
+      "MATCH (v:SchemaVersion {name: 'knowledge'}) RETURN v.version AS v, count(*) AS n",
+      {},
+      { database: graph.database },
+    );
     expect(res.records[0]!.toObject()).toEqual({ v: SCHEMA_VERSION, n: 1 });
   });
 
@@ -41,7 +45,14 @@ describe('schema:status command', () => {
   it('prints the comparison and exits 0 when the schema matches, 1 when it does not', () => {
     const run = (env: Record<string, string>) => {
       try {
-        return { code: 0, out: execFileSync('npx', ['tsx', '--conditions=@platform/source', 'services/knowledge/src/cli/schema-status.ts'], { cwd: ROOT, env: { ...process.env, ...storeEnv(), ...env }, stdio: 'pipe' }).toString() };
+        return {
+          code: 0,
+          out: execFileSync('npx', ['tsx', '--conditions=@platform/source', 'services/knowledge/src/cli/schema-status.ts'], {
+            cwd: ROOT,
+            env: { ...process.env, ...storeEnv(), ...env },
+            stdio: 'pipe',
+          }).toString(),
+        };
       } catch (err) {
         const e = err as { status: number; stdout: Buffer };
         return { code: e.status, out: e.stdout.toString() };

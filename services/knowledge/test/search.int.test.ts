@@ -15,8 +15,20 @@ beforeAll(async () => {
   dims = h.config.EMBEDDING_DIMENSIONS;
   const { blocks } = await api.blocks.createMany({
     blocks: [
-      { type: 'Knowledge', sessionId: h.tag, title: `${word} retries with backoff`, content: 'jitter avoids thundering herds', embedding: axisEmbedding(dims, 10) },
-      { type: 'Decision', sessionId: h.tag, title: 'C++ (templates) are fine', content: `we keep ${word} out of it`, embedding: axisEmbedding(dims, 20) },
+      {
+        type: 'Knowledge',
+        sessionId: h.tag,
+        title: `${word} retries with backoff`,
+        content: 'jitter avoids thundering herds',
+        embedding: axisEmbedding(dims, 10),
+      },
+      {
+        type: 'Decision',
+        sessionId: h.tag,
+        title: 'C++ (templates) are fine',
+        content: `we keep ${word} out of it`,
+        embedding: axisEmbedding(dims, 20),
+      },
       { type: 'Risk', sessionId: h.tag, title: 'vector only', content: 'nothing textual in common', embedding: axisEmbedding(dims, 30) },
       { type: 'Evidence', sessionId: h.tag, title: 'linked evidence', content: 'no shared words' },
       { type: 'Knowledge', sessionId: h.tag, title: `${word} superseded idea`, content: 'old' },
@@ -61,9 +73,21 @@ describe('search.fullText', () => {
   it('still finds a filtered match that ranks below the first round of Lucene hits', async () => {
     const common = `zc${Math.random().toString(36).slice(2, 8)}`;
     const crowd = `${h.tag}-crowd`;
-    await api.blocks.createMany({ blocks: Array.from({ length: 250 }, () => ({ type: 'Knowledge' as const, sessionId: crowd, title: `${common} ${common}`, content: `${common} ${common} ${common}` })) });
+    await api.blocks.createMany({
+      blocks: Array.from({ length: 250 }, () => ({
+        type: 'Knowledge' as const,
+        sessionId: crowd,
+        title: `${common} ${common}`,
+        content: `${common} ${common} ${common}`,
+      })),
+    });
     const filler = Array.from({ length: 400 }, (_, i) => `filler${i}`).join(' ');
-    const mine = await api.blocks.create({ type: 'Knowledge', sessionId: `${h.tag}-needle`, title: 'needle', content: `${filler} ${common}` });
+    const mine = await api.blocks.create({
+      type: 'Knowledge',
+      sessionId: `${h.tag}-needle`,
+      title: 'needle',
+      content: `${filler} ${common}`,
+    });
     // Precondition: unfiltered, the needle is not among the best 100 hits (the first round).
     const all = await api.search.fullText({ query: common, limit: 100 });
     expect(all.hits).toHaveLength(100);
@@ -93,7 +117,14 @@ describe('search.vector', () => {
     // 120 blocks of someone else's nearer the query than any of the caller's (distinct vectors: an HNSW
     // index finds exact duplicates badly): the index's first round (k = 100) is all theirs, and the caller's scope filters every one out; the answer must still be the caller's.
     const crowd = h.caller({ kind: 'user', id: `${h.tag}-crowd`, roles: [] });
-    await crowd.blocks.createMany({ blocks: Array.from({ length: 120 }, (_, i) => ({ type: 'Knowledge' as const, sessionId: `${h.tag}-crowd`, title: `crowd ${i}`, embedding: axisEmbedding(dims, 40, 0.001 * (i + 1)) })) });
+    await crowd.blocks.createMany({
+      blocks: Array.from({ length: 120 }, (_, i) => ({
+        type: 'Knowledge' as const,
+        sessionId: `${h.tag}-crowd`,
+        title: `crowd ${i}`,
+        embedding: axisEmbedding(dims, 40, 0.001 * (i + 1)),
+      })),
+    });
     const loner = h.caller({ kind: 'user', id: `${h.tag}-loner`, roles: [] });
     const { blocks } = await loner.blocks.createMany({
       blocks: [
@@ -124,7 +155,13 @@ describe('search.hybrid', () => {
   });
 
   it('ranks a block matching both channels above one matching only one', async () => {
-    const { hits } = await api.search.hybrid({ query: word, embedding: axisEmbedding(dims, 20), weights: { fullText: 0.3, vector: 0.7 }, sessionId: h.tag, expand: false });
+    const { hits } = await api.search.hybrid({
+      query: word,
+      embedding: axisEmbedding(dims, 20),
+      weights: { fullText: 0.3, vector: 0.7 },
+      sessionId: h.tag,
+      expand: false,
+    });
     expect(hits[0]!.block.id).toBe(ids['cpp']);
     expect(hits[0]!.matchedBy).toEqual(['fullText', 'vector']);
     expect(hits.every((x) => !x.matchedBy.includes('graph'))).toBe(true);

@@ -44,7 +44,9 @@ const IN_FLIGHT = Number(process.env['BENCH_APPEND_IN_FLIGHT'] ?? DEFAULT_APPEND
 const log = createLogger('operations-bench', 'warn');
 
 const env = storeEnv();
-const adminUrl = z.string({ error: 'DATABASE_ADMIN_URL is not set (eval "$(bash scripts/infra.sh env)")' }).parse(env['DATABASE_ADMIN_URL']);
+const adminUrl = z
+  .string({ error: 'DATABASE_ADMIN_URL is not set (eval "$(bash scripts/infra.sh env)")' })
+  .parse(env['DATABASE_ADMIN_URL']);
 const appBase = z.string({ error: 'DATABASE_URL is not set' }).parse(env['DATABASE_URL']);
 
 interface RunResult {
@@ -58,7 +60,12 @@ interface RunResult {
  * `writers` loops, each appending single events to its own stream for `seconds`; every latency recorded.
  * `fromVersion` continues a writer's stream across rounds.
  */
-async function closedLoop(writers: number, seconds: number, fromVersion: number[], append: (writer: number, version: number) => Promise<unknown>): Promise<RunResult> {
+async function closedLoop(
+  writers: number,
+  seconds: number,
+  fromVersion: number[],
+  append: (writer: number, version: number) => Promise<unknown>,
+): Promise<RunResult> {
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -96,7 +103,8 @@ const merge = (runs: RunResult[]): RunResult => ({
  */
 const PARSED_OIDS = [20, 114, 3802];
 type Parsers = Map<number, (v: string) => unknown>;
-const snapshotParsers = (): Parsers => new Map(PARSED_OIDS.map((oid) => [oid, pg.types.getTypeParser(oid, 'text') as (v: string) => unknown]));
+const snapshotParsers = (): Parsers =>
+  new Map(PARSED_OIDS.map((oid) => [oid, pg.types.getTypeParser(oid, 'text') as (v: string) => unknown]));
 const applyParsers = (p: Parsers) => p.forEach((fn, oid) => pg.types.setTypeParser(oid, 'text', fn));
 const defaultParsers = snapshotParsers();
 let emmettParsers: Parsers | undefined;
@@ -122,7 +130,8 @@ async function ours(appUrl: string, writers: number): Promise<{ ours: Contender;
     const versions = Array.from({ length: writers }, () => 0);
     const tag = shared ? 'ours' : 'solo';
     // Each writer owns a stream and appends at the version it expects (optimistic check on every append).
-    const append = (w: number, v: number) => appendToStream(sql, `${tag}-w${writers}-${w}`, 'Bench', [{ type: 'Happened', data: event(w, v) }], v === 0 ? 'no_stream' : v);
+    const append = (w: number, v: number) =>
+      appendToStream(sql, `${tag}-w${writers}-${w}`, 'Bench', [{ type: 'Happened', data: event(w, v) }], v === 0 ? 'no_stream' : v);
     await closedLoop(writers, 0.5, versions, append); // warm-up: connections, plans
     return { round: (seconds) => closedLoop(writers, seconds, versions, append), close: async () => undefined };
   };
@@ -137,7 +146,9 @@ async function emmett(url: string, writers: number): Promise<Contender> {
   const store = getPostgreSQLEventStore(url, { connectionOptions: { pooled: true, pool } });
   const versions = Array.from({ length: writers }, () => 0);
   const append = (w: number, v: number) =>
-    store.appendToStream(`emmett-w${writers}-${w}`, [{ type: 'Happened', data: event(w, v) }], { expectedStreamVersion: v === 0 ? STREAM_DOES_NOT_EXIST : BigInt(v) });
+    store.appendToStream(`emmett-w${writers}-${w}`, [{ type: 'Happened', data: event(w, v) }], {
+      expectedStreamVersion: v === 0 ? STREAM_DOES_NOT_EXIST : BigInt(v),
+    });
   await closedLoop(writers, 0.5, versions, append);
   applyParsers(defaultParsers);
   return {
@@ -159,7 +170,11 @@ async function emmett(url: string, writers: number): Promise<Contender> {
 function benchPgbench(url: string, writers: number, seconds: number): { tps: number; latencyMs: number } {
   const script = path.join(tmpdir(), `ops-bench-insert-${process.pid}.sql`);
   writeFileSync(script, `INSERT INTO bench_insert (data) VALUES ('{"note": "bench event with a small payload"}');\n`);
-  const r = spawnSync(PGBENCH, ['-n', '-c', String(writers), '-j', String(Math.min(writers, 2)), '-T', String(seconds), '-f', script, url], { encoding: 'utf8' });
+  const r = spawnSync(
+    PGBENCH,
+    ['-n', '-c', String(writers), '-j', String(Math.min(writers, 2)), '-T', String(seconds), '-f', script, url],
+    { encoding: 'utf8' },
+  );
   const tps = Number(/tps = ([\d.]+)/.exec(r.stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(r.stdout)?.[1]);
   if (r.status !== 0 || Number.isNaN(tps)) throw new Error(`pgbench failed (${r.status}): ${r.stderr}${r.stdout}`);
@@ -197,7 +212,12 @@ async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable
   for (const writers of WRITERS) {
     process.stderr.write(`append: ${writers} writer(s)…\n`);
     const contenders = { ...(await ours(appUrl, writers)), emmett: await emmett(ownerUrl, writers) };
-    const runs: Record<keyof typeof contenders, RunResult[]> & { pgbench: Array<{ tps: number; latencyMs: number }> } = { ours: [], solo: [], emmett: [], pgbench: [] };
+    const runs: Record<keyof typeof contenders, RunResult[]> & { pgbench: Array<{ tps: number; latencyMs: number }> } = {
+      ours: [],
+      solo: [],
+      emmett: [],
+      pgbench: [],
+    };
     const names = Object.keys(contenders) as Array<keyof typeof contenders>;
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? names : [...names].reverse();
@@ -218,7 +238,14 @@ async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable
     const emmettRun = merge(runs.emmett);
     rows.push([...row('Emmett PostgreSQL appendToStream', writers, emmettRun), share(emmettRun)]);
     rows.push(['pgbench single-row INSERT (ceiling)', writers, '—', round(tps, 0), `avg ${round(lat)}`, '—', '—', 0, 1]);
-    targets.push([writers, round(tps, 0), round(ourRun.ops / ourRun.seconds, 0), share(ourRun), '≥ 0.6', share(ourRun) >= 0.6 ? 'met' : 'not met']);
+    targets.push([
+      writers,
+      round(tps, 0),
+      round(ourRun.ops / ourRun.seconds, 0),
+      share(ourRun),
+      '≥ 0.6',
+      share(ourRun) >= 0.6 ? 'met' : 'not met',
+    ]);
   }
   const target: BenchTable = {
     title: 'Event append target: appends/s as a share of the pgbench ceiling in the same run (issue 16 item 4)',
@@ -226,17 +253,20 @@ async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable
     rows: targets,
     notes: ['Expected-version check and the outbox row in the same transaction as each event, as in production.'],
   };
-  return [target, {
-    title: `Event append: single-event appends, distinct streams, ${SECONDS} s per store and writer count in ${ROUNDS} interleaved rounds (same Postgres, same run)`,
-    columns: ['store', 'writers', 'appends', 'appends/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', '× pgbench'],
-    rows,
-    notes: [
-      'Each writer appends to its own stream at the version it expects (optimistic check every time); pools sized to the writer count.',
-      `Ours: one statement (version check + event + its outbox row for JetStream) on node-postgres; at most ${IN_FLIGHT} append statements in flight per pool, appends arriving meanwhile share the next one (one commit for several appends, each still checked against its own expected version). "No sharing": every append its own statement and commit. Emmett: its emt_append_to_stream function (stream row upsert + message) on node-postgres.`,
-      'pgbench: `INSERT INTO bench_insert (data) VALUES (…)` with -c <writers> -j 2, no outbox, no version check: the ceiling of one-row commits on this Postgres.',
-      'Machine: 2 cores shared with other work; Postgres, Node and pgbench on the same host.',
-    ],
-  }];
+  return [
+    target,
+    {
+      title: `Event append: single-event appends, distinct streams, ${SECONDS} s per store and writer count in ${ROUNDS} interleaved rounds (same Postgres, same run)`,
+      columns: ['store', 'writers', 'appends', 'appends/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', '× pgbench'],
+      rows,
+      notes: [
+        'Each writer appends to its own stream at the version it expects (optimistic check every time); pools sized to the writer count.',
+        `Ours: one statement (version check + event + its outbox row for JetStream) on node-postgres; at most ${IN_FLIGHT} append statements in flight per pool, appends arriving meanwhile share the next one (one commit for several appends, each still checked against its own expected version). "No sharing": every append its own statement and commit. Emmett: its emt_append_to_stream function (stream row upsert + message) on node-postgres.`,
+        'pgbench: `INSERT INTO bench_insert (data) VALUES (…)` with -c <writers> -j 2, no outbox, no version check: the ceiling of one-row commits on this Postgres.',
+        'Machine: 2 cores shared with other work; Postgres, Node and pgbench on the same host.',
+      ],
+    },
+  ];
 }
 
 const noop = async () => ({ ok: true });
@@ -276,7 +306,9 @@ function replica(appUrl: string, owner: string, maxConcurrent: number, onStep: (
 }
 
 async function countCompleted(owner: pg.Client): Promise<number> {
-  return Number((await owner.query(`SELECT count(*) AS n FROM saga_instances WHERE status = 'completed' AND type = 'bench_three_steps'`)).rows[0].n);
+  return Number(
+    (await owner.query(`SELECT count(*) AS n FROM saga_instances WHERE status = 'completed' AND type = 'bench_three_steps'`)).rows[0].n,
+  );
 }
 
 async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> {
@@ -284,7 +316,12 @@ async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> 
   const pool = createPool(appUrl, { max: 10 });
   const core = { db, sql: poolRunner(pool), clock: () => new Date(), newId: () => crypto.randomUUID() };
   const registry = new SagaRegistry([benchSaga]);
-  const start = (n: number) => startSaga({ ...core, registry, pokeSagas: () => undefined }, { kind: 'user', id: `bench-user-${n % 10}`, roles: [] }, { sagaType: 'bench_three_steps', payload: { n } });
+  const start = (n: number) =>
+    startSaga(
+      { ...core, registry, pokeSagas: () => undefined },
+      { kind: 'user', id: `bench-user-${n % 10}`, roles: [] },
+      { sagaType: 'bench_three_steps', payload: { n } },
+    );
   // The owner sees saga rows only through the break-glass setting (FORCEd row-level security).
   const owner = new pg.Client({ connectionString: ownerUrl, options: '-c app.owner_bypass=on' });
   await owner.connect();
@@ -324,7 +361,11 @@ async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> 
     const runMs = performance.now() - t1;
     await Promise.all(replicas.map((r) => r.orchestrator.stop()));
     await Promise.all(replicas.map((r) => r.close()));
-    const e2e = (await owner.query<{ ms: number }>(`SELECT extract(epoch FROM finished_at - created_at) * 1000 AS ms FROM saga_instances WHERE type = 'bench_three_steps' AND (payload->>'n')::int >= 0`)).rows.map((r) => Number(r.ms));
+    const e2e = (
+      await owner.query<{ ms: number }>(
+        `SELECT extract(epoch FROM finished_at - created_at) * 1000 AS ms FROM saga_instances WHERE type = 'bench_three_steps' AND (payload->>'n')::int >= 0`,
+      )
+    ).rows.map((r) => Number(r.ms));
     const ms = (xs: number[], p: number) => round(percentile(xs, p));
     const idleOverhead = idle.map((t) => t.persistMs);
     const overhead = timings.map((t) => t.persistMs);
@@ -334,8 +375,14 @@ async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> 
       rows: [
         ['sagas completed', `${done - SOLO} / ${SAGAS}`],
         ['steps recorded', timings.length],
-        ['start (sagas.start domain call, 32 in flight)', `${round(startedMs / 1000)} s (${round(SAGAS / (startedMs / 1000), 0)} starts/s)`],
-        ['run: replicas start → all completed', `${round(runMs / 1000)} s (${round(SAGAS / (runMs / 1000), 0)} sagas/s, ${round((3 * SAGAS) / (runMs / 1000), 0)} steps/s)`],
+        [
+          'start (sagas.start domain call, 32 in flight)',
+          `${round(startedMs / 1000)} s (${round(SAGAS / (startedMs / 1000), 0)} starts/s)`,
+        ],
+        [
+          'run: replicas start → all completed',
+          `${round(runMs / 1000)} s (${round(SAGAS / (runMs / 1000), 0)} sagas/s, ${round((3 * SAGAS) / (runMs / 1000), 0)} steps/s)`,
+        ],
         [`step overhead, all ${SAGAS} in flight: p50 / p95 / p99`, `${ms(overhead, 50)} / ${ms(overhead, 95)} / ${ms(overhead, 99)} ms`],
         ['step overhead, one saga at a time (intrinsic): p50 / p95', `${ms(idleOverhead, 50)} / ${ms(idleOverhead, 95)} ms`],
         ['saga end-to-end (created → finished), concurrent run: p50 / p95', `${ms(e2e, 50)} / ${ms(e2e, 95)} ms`],
@@ -354,7 +401,10 @@ async function sagaBench(appUrl: string, ownerUrl: string): Promise<BenchTable> 
 
 const scratch = await createScratchDatabase(adminUrl, 'ops_bench');
 try {
-  await deploy({ paths: { schema: path.join(ROOT, 'prisma', 'schema.prisma'), migrationsDir: path.join(ROOT, 'prisma', 'migrations') }, databaseUrl: scratch.url });
+  await deploy({
+    paths: { schema: path.join(ROOT, 'prisma', 'schema.prisma'), migrationsDir: path.join(ROOT, 'prisma', 'migrations') },
+    databaseUrl: scratch.url,
+  });
   const appUrl = withDatabase(appBase, scratch.name);
   const tables = [...(await appendBench(appUrl, scratch.url)), ...(SAGAS > 0 ? [await sagaBench(appUrl, scratch.url)] : [])];
   writeBenchResult('operations', tables);
@@ -362,7 +412,11 @@ try {
   // Closed clients' server processes exit a moment later; DROP … WITH (FORCE) may not terminate the service role's.
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
-  for (let i = 0; i < 200 && Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1`, [scratch.name])).rows[0].n) > 0; i++) {
+  for (
+    let i = 0;
+    i < 200 && Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1`, [scratch.name])).rows[0].n) > 0;
+    i++
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
   await c.end();

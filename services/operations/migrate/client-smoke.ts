@@ -8,7 +8,10 @@ import { z } from 'zod';
 import { PrismaClient, TaskStatus } from '../src/generated/prisma/client.js';
 import { PostgresUrl } from './env.js';
 
-const connectionString = z.string({ error: () => 'set DATABASE_URL' }).pipe(PostgresUrl).parse(process.env['DATABASE_URL']);
+const connectionString = z
+  .string({ error: () => 'set DATABASE_URL' })
+  .pipe(PostgresUrl)
+  .parse(process.env['DATABASE_URL']);
 const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString }) });
 
 try {
@@ -16,12 +19,24 @@ try {
     data: {
       title: 'smoke: parent',
       ownerId: 'smoke-user',
-      subtasks: { create: [{ title: 'smoke: child 1', ownerId: 'smoke-user' }, { title: 'smoke: child 2', ownerId: 'smoke-user', status: TaskStatus.in_progress }] },
+      subtasks: {
+        create: [
+          { title: 'smoke: child 1', ownerId: 'smoke-user' },
+          { title: 'smoke: child 2', ownerId: 'smoke-user', status: TaskStatus.in_progress },
+        ],
+      },
     },
     include: { subtasks: true },
   });
   const read = await prisma.task.findUniqueOrThrow({ where: { id: created.id }, include: { subtasks: { orderBy: { title: 'asc' } } } });
-  console.log(JSON.stringify({ id: read.id, status: read.status, priority: read.priority, subtasks: read.subtasks.map((s) => [s.title, s.status, s.parentId === read.id]) }));
+  console.log(
+    JSON.stringify({
+      id: read.id,
+      status: read.status,
+      priority: read.priority,
+      subtasks: read.subtasks.map((s) => [s.title, s.status, s.parentId === read.id]),
+    }),
+  );
   if (read.subtasks.length !== 2) throw new Error(`expected 2 subtasks, got ${read.subtasks.length}`);
   await prisma.task.delete({ where: { id: read.id } }); // ON DELETE CASCADE removes the subtasks
   const left = await prisma.task.count({ where: { ownerId: 'smoke-user' } });

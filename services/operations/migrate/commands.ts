@@ -105,7 +105,12 @@ const isApplied = (r: MigrationRow) => r.finished_at !== null && r.rolled_back_a
 // ---------------------------------------------------------------------------------------------------
 
 /** Human-readable summary of (migrations → schema.prisma), or null when they agree. */
-async function schemaVsMigrations(engine: EngineSession, loaded: LoadedMigrationsDir, schema: SchemaContainer[], script: boolean): Promise<string | null> {
+async function schemaVsMigrations(
+  engine: EngineSession,
+  loaded: LoadedMigrationsDir,
+  schema: SchemaContainer[],
+  script: boolean,
+): Promise<string | null> {
   const r = await engine.call('diff', {
     from: { tag: 'migrations', ...toMigrationList(loaded) },
     to: { tag: 'schemaDatamodel', files: schema },
@@ -141,7 +146,11 @@ export interface CreateResult {
   sql: string | null;
 }
 
-export async function createMigration(ctx: CommandContext, rawName: string, opts: { empty?: boolean; now?: Date } = {}): Promise<CreateResult> {
+export async function createMigration(
+  ctx: CommandContext,
+  rawName: string,
+  opts: { empty?: boolean; now?: Date } = {},
+): Promise<CreateResult> {
   const parsed = MigrationName.safeParse(rawName);
   if (!parsed.success) throw new Error(`invalid migration name "${rawName}": ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   const loaded = await readMigrationsDir(ctx.paths.migrationsDir);
@@ -268,7 +277,11 @@ export async function status(ctx: CommandContext, opts: { drift: boolean }): Pro
 }
 
 async function statusWith(engine: EngineSession, ctx: CommandContext, loaded: LoadedMigrationsDir, drift: boolean): Promise<StatusReport> {
-  const diag = await engine.call('diagnoseMigrationHistory', { migrationsList: toMigrationList(loaded), optInToShadowDatabase: false, filters: NO_FILTER });
+  const diag = await engine.call('diagnoseMigrationHistory', {
+    migrationsList: toMigrationList(loaded),
+    optInToShadowDatabase: false,
+    filters: NO_FILTER,
+  });
   const rows = (await readMigrationsTable(ctx.databaseUrl)) ?? [];
   const appliedRows = new Map(rows.filter(isApplied).map((r) => [r.migration_name, r]));
   const failed = new Set(diag.failedMigrationNames);
@@ -280,7 +293,9 @@ async function statusWith(engine: EngineSession, ctx: CommandContext, loaded: Lo
     const state: MigrationState = row ? 'applied' : failed.has(m.name) ? 'failed' : 'pending';
     return { name: m.name, state, finishedAt: row?.finished_at ?? null, edited: edited.has(m.name) };
   });
-  const unknownInDatabase = [...new Set(rows.filter((r) => isApplied(r) || failed.has(r.migration_name)).map((r) => r.migration_name))].filter((n) => !inDir.has(n));
+  const unknownInDatabase = [
+    ...new Set(rows.filter((r) => isApplied(r) || failed.has(r.migration_name)).map((r) => r.migration_name)),
+  ].filter((n) => !inDir.has(n));
   const appliedInDir = new Set([...appliedRows.keys()].filter((n) => inDir.has(n)));
   return {
     migrations,
@@ -312,12 +327,14 @@ export async function check(ctx: CommandContext): Promise<CheckReport> {
           `Changes the next migration would contain:\n${indent(schemaDiff)}`,
       );
     }
-    if (st.drift) problems.push(`the live database drifted from its applied migrations (changes made outside migrations):\n${indent(st.drift)}`);
+    if (st.drift)
+      problems.push(`the live database drifted from its applied migrations (changes made outside migrations):\n${indent(st.drift)}`);
     const failed = st.migrations.filter((m) => m.state === 'failed').map((m) => m.name);
     if (failed.length) problems.push(`failed migrations recorded in the database: ${failed.join(', ')}`);
     const edited = st.migrations.filter((m) => m.edited).map((m) => m.name);
     if (edited.length) problems.push(`applied migrations edited afterwards (checksum mismatch): ${edited.join(', ')}`);
-    if (st.unknownInDatabase.length) problems.push(`migrations applied to the database but missing from ${loaded.dir}: ${st.unknownInDatabase.join(', ')}`);
+    if (st.unknownInDatabase.length)
+      problems.push(`migrations applied to the database but missing from ${loaded.dir}: ${st.unknownInDatabase.join(', ')}`);
     return { status: st, schemaDiff, problems };
   });
 }

@@ -42,7 +42,9 @@ export const NO_FILTER: SchemaFilter = { externalTables: [], externalEnums: [] }
 // WASM loading
 // ---------------------------------------------------------------------------------------------------
 
-type EngineClass = { new: (options: { datamodels: [string, string][] | undefined }, log: (msg: string) => void, adapter: object) => Promise<SchemaEngine> };
+type EngineClass = {
+  new: (options: { datamodels: [string, string][] | undefined }, log: (msg: string) => void, adapter: object) => Promise<SchemaEngine>;
+};
 
 let engineClass: Promise<EngineClass> | undefined;
 
@@ -94,7 +96,8 @@ class CatalogTextClient extends pg.Client {
   override query(...args: unknown[]): never {
     const last = args.at(-1);
     if (typeof last === 'function') {
-      args[args.length - 1] = (err: unknown, res: unknown) => (last as (e: unknown, r: unknown) => void)(err, err ? res : relabelCatalogColumns(res));
+      args[args.length - 1] = (err: unknown, res: unknown) =>
+        (last as (e: unknown, r: unknown) => void)(err, err ? res : relabelCatalogColumns(res));
       return (super.query as (...a: unknown[]) => never)(...args);
     }
     const ret = (super.query as (...a: unknown[]) => unknown)(...args);
@@ -115,7 +118,12 @@ interface PgDatabaseError {
 }
 
 function isPgDatabaseError(e: unknown): e is PgDatabaseError {
-  return typeof e === 'object' && e !== null && typeof (e as PgDatabaseError).code === 'string' && typeof (e as PgDatabaseError).severity === 'string';
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as PgDatabaseError).code === 'string' &&
+    typeof (e as PgDatabaseError).severity === 'string'
+  );
 }
 
 /**
@@ -308,7 +316,9 @@ export async function withSchemaEngine<T>(opts: EngineOptions, fn: (engine: Engi
     for (const a of opened) await a.dispose().catch(() => {});
     for (const s of scratches) {
       // drop() is idempotent; report instead of masking the original error.
-      await s.drop().catch((e: unknown) => process.stderr.write(`warning: could not drop scratch database ${s.name}: ${(e as Error).message}\n`));
+      await s
+        .drop()
+        .catch((e: unknown) => process.stderr.write(`warning: could not drop scratch database ${s.name}: ${(e as Error).message}\n`));
     }
   }
 }

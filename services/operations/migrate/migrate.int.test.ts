@@ -100,7 +100,12 @@ describe('operations migration tool (WASM schema engine)', () => {
     const rows = await readMigrationsTable(ctx.databaseUrl);
     const file = await readFile(path.join(ctx.paths.migrationsDir, '20260102030405_init', 'migration.sql'), 'utf8');
     expect(rows).toHaveLength(1);
-    expect(rows![0]).toMatchObject({ migration_name: '20260102030405_init', checksum: checksum(file), rolled_back_at: null, applied_steps_count: 1 });
+    expect(rows![0]).toMatchObject({
+      migration_name: '20260102030405_init',
+      checksum: checksum(file),
+      rolled_back_at: null,
+      applied_steps_count: 1,
+    });
     expect(rows![0]!.finished_at).toBeInstanceOf(Date);
     expect(await sql(`SELECT 1 FROM tasks`)).toEqual([]);
   });
@@ -143,7 +148,13 @@ describe('operations migration tool (WASM schema engine)', () => {
 
   it('check detects a schema change that has no migration yet', async () => {
     const schema = await readFile(ctx.paths.schema, 'utf8');
-    await writeFile(ctx.paths.schema, schema.replace('  attempts    Int       @default(0)', '  attempts    Int       @default(0)\n  lastError   String?   @map("last_error")'));
+    await writeFile(
+      ctx.paths.schema,
+      schema.replace(
+        '  attempts    Int       @default(0)',
+        '  attempts    Int       @default(0)\n  lastError   String?   @map("last_error")',
+      ),
+    );
     try {
       const r = await check(ctx);
       expect(r.schemaDiff).toContain('last_error');
@@ -190,7 +201,9 @@ describe('operations migration tool (WASM schema engine)', () => {
   });
 
   it('leaves no scratch (shadow) databases behind', async () => {
-    const rows = await sql<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE '${SCRATCH_PREFIX}shadow_${process.pid}_%'`);
+    const rows = await sql<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE '${SCRATCH_PREFIX}shadow_${process.pid}_%'`,
+    );
     expect(rows).toEqual([]);
   });
 });

@@ -44,7 +44,8 @@ const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 const CALLER_DIR = process.env['INIT_CWD'] ?? process.cwd();
 
 const Command = z.enum(['create', 'deploy', 'status', 'check', 'generate'], {
-  error: () => 'usage: migrate.ts <create <name> [--empty] | deploy | status [--no-drift] | check | generate> [--schema file] [--migrations dir]',
+  error: () =>
+    'usage: migrate.ts <create <name> [--empty] | deploy | status [--no-drift] | check | generate> [--schema file] [--migrations dir]',
 });
 
 function print(line = ''): void {

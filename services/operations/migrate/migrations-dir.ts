@@ -35,14 +35,24 @@ const MigrationDirName = z.string().regex(/^\d{14}_[a-z0-9_]+$/, {
 const LockFile = z
   .string()
   .transform((text) => /^\s*provider\s*=\s*"([^"]*)"\s*$/m.exec(text)?.[1])
-  .pipe(z.literal(PROVIDER, { error: (iss) => `${LOCKFILE_NAME} must declare provider = "${PROVIDER}" (found ${JSON.stringify(iss.input) ?? 'none'})` }));
+  .pipe(
+    z.literal(PROVIDER, {
+      error: (iss) => `${LOCKFILE_NAME} must declare provider = "${PROVIDER}" (found ${JSON.stringify(iss.input) ?? 'none'})`,
+    }),
+  );
 
 const MigrationSql = z.string().refine((s) => !s.includes('\u0000'), 'migration.sql contains a NUL byte');
 
 /** Migration name given on the command line, normalised the way Prisma does (non-alphanumerics → `_`). */
 export const MigrationName = z
   .string()
-  .transform((s) => s.trim().toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, ''))
+  .transform((s) =>
+    s
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, ''),
+  )
   .pipe(z.string().min(1, 'migration name is empty after normalisation').max(200, 'migration name is too long'));
 
 export interface LoadedMigration {

@@ -2,7 +2,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checksum, LOCKFILE_CONTENT, MigrationName, nextMigrationName, readMigrationsDir, timestamp, toMigrationList } from './migrations-dir.js';
+import {
+  checksum,
+  LOCKFILE_CONTENT,
+  MigrationName,
+  nextMigrationName,
+  readMigrationsDir,
+  timestamp,
+  toMigrationList,
+} from './migrations-dir.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

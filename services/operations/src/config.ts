@@ -10,9 +10,17 @@ export const operationsEnv = baseEnv.extend({
   KNOWLEDGE_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(500),
   /** Sent outbox rows are deleted this long after they were sent (0 = kept forever); unsent rows never. */
-  OUTBOX_SENT_RETENTION_S: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  OUTBOX_SENT_RETENTION_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3600),
   /** Processed-event markers are deleted after this, but never before the consumed stream's max age (0 = kept forever). */
-  PROCESSED_EVENTS_RETENTION_S: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  PROCESSED_EVENTS_RETENTION_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3600),
   /** How often the retention pass runs, and how many rows one DELETE takes. */
   RETENTION_PRUNE_INTERVAL_S: z.coerce.number().int().min(1).max(86_400).default(300),
   RETENTION_PRUNE_BATCH: z.coerce.number().int().min(1).max(100_000).default(1_000),

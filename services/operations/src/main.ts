@@ -70,7 +70,10 @@ const postgres = startInBackground({
 });
 // The event store's statements run on node-postgres directly (see store/sql.ts): a second, smaller pool.
 const eventPool = createPool(config.DATABASE_URL, { max: Math.max(2, Math.ceil(config.DATABASE_POOL_MAX / 2)), onError: poolError });
-const nats = connectNatsInBackground({ url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log }, (nc) => ensureOperationsStream(nc, eventStreamLimits(config), replicas));
+const nats = connectNatsInBackground(
+  { url: config.NATS_URL, user: config.NATS_USER, password: config.NATS_PASSWORD, name: 'operations', log },
+  (nc) => ensureOperationsStream(nc, eventStreamLimits(config), replicas),
+);
 exitOnStartRefused(log, postgres, nats);
 const knowledge = knowledgeClient({ baseUrl: config.KNOWLEDGE_URL, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, tokens });
 const core = { db, sql: poolRunner(eventPool), clock: systemClock, newId: uuid };
@@ -115,17 +118,35 @@ log.info({ url: server.url, instance: config.INSTANCE_ID }, 'operations listenin
 // consumers of coordination's events on both. Each rides out later outages by itself.
 const consumerDeps = { ...core, log };
 const consumers: Array<Promise<RunningConsumer>> = [];
-void postgres.ready.then(() => sagas.start(), () => undefined);
+void postgres.ready.then(
+  () => sagas.start(),
+  () => undefined,
+);
 void Promise.all([postgres.ready, nats.ready]).then(
   ([, { nc }]) => {
     const listener = (writes = startWriteListener({ connectionString: config.DATABASE_URL, log }));
     relay = startOperationsOutbox(db, listener.outboxWritten, nc.jetstream(), log, config.OUTBOX_POLL_MS);
     // Sent outbox rows and processed-event markers are deleted after their retention (README).
     retention = startOperationsRetention({ sql: core.sql, nc, log, config });
-    directory = startInBackground({ name: 'team directory', log, start: () => startTeamDirectoryPublisher({ sql: core.sql, nc, log, intervalMs: config.OUTBOX_POLL_MS, written: listener.teamDirectoryWritten, replicas }) });
+    directory = startInBackground({
+      name: 'team directory',
+      log,
+      start: () =>
+        startTeamDirectoryPublisher({
+          sql: core.sql,
+          nc,
+          log,
+          intervalMs: config.OUTBOX_POLL_MS,
+          written: listener.teamDirectoryWritten,
+          replicas,
+        }),
+    });
     // Gauges read at scrape time: both pools, the outbox backlog, the lag of the consumers started here.
     observeOperationsMetrics({ pools: { prisma: dbPool, sql: eventPool }, sql: core.sql, nc });
-    consumers.push(startJobResultsConsumer(nc, consumerDeps, log, deadLetterLimits(config), replicas), startAgentStuckConsumer(nc, consumerDeps, log, deadLetterLimits(config), replicas));
+    consumers.push(
+      startJobResultsConsumer(nc, consumerDeps, log, deadLetterLimits(config), replicas),
+      startAgentStuckConsumer(nc, consumerDeps, log, deadLetterLimits(config), replicas),
+    );
   },
   () => undefined, // a refusal exits (exitOnStartRefused); a start abandoned at shutdown starts nothing
 );

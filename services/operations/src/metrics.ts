@@ -16,7 +16,12 @@ export const OPERATIONS_CONSUMERS = [
  * event store's), the outbox table's backlog, and the lag of the consumers it owns. Store reads
  * happen at scrape time, at most every few seconds, each given up after two seconds.
  */
-export function observeOperationsMetrics(deps: { pools: Record<string, pg.Pool>; sql: SqlRunner; nc: NatsConnection; now?: () => number }): void {
+export function observeOperationsMetrics(deps: {
+  pools: Record<string, pg.Pool>;
+  sql: SqlRunner;
+  nc: NatsConnection;
+  now?: () => number;
+}): void {
   const now = deps.now ?? Date.now;
   observePgPools(deps.pools);
   observeOutboxes(

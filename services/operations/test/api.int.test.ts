@@ -46,8 +46,15 @@ describe('operations API', () => {
     const done = await cat.tasks.updateStatus({ id: made[1]!.id, status: 'done' });
     expect(done.completedAt).not.toBeNull();
     expect((await cat.tasks.updateStatus({ id: made[1]!.id, status: 'in_progress' })).completedAt).toBeNull();
-    const subjects = (await s.admin.query(`SELECT subject FROM outbox WHERE envelope->'data'->>'taskId' = $1 ORDER BY seq`, [made[1]!.id])).rows.map((r) => r.subject);
-    expect(subjects).toEqual(['operations.task.created', 'operations.task.updated', 'operations.task.completed', 'operations.task.updated']);
+    const subjects = (
+      await s.admin.query(`SELECT subject FROM outbox WHERE envelope->'data'->>'taskId' = $1 ORDER BY seq`, [made[1]!.id])
+    ).rows.map((r) => r.subject);
+    expect(subjects).toEqual([
+      'operations.task.created',
+      'operations.task.updated',
+      'operations.task.completed',
+      'operations.task.updated',
+    ]);
 
     const pages: string[][] = [];
     let cursor: string | undefined;
@@ -56,7 +63,10 @@ describe('operations API', () => {
       pages.push(page.items.map((t) => t.title));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
-    expect(pages).toEqual([['t6', 't4'], ['t2', 't0']]);
+    expect(pages).toEqual([
+      ['t6', 't4'],
+      ['t2', 't0'],
+    ]);
     expect((await cat.tasks.list({ ownerId: 'cat', status: 'in_progress' })).items.map((t) => t.title)).toEqual(['t1']);
     expect(await codeOf(cat.tasks.list({ cursor: 'garbage' }))).toBe('BAD_REQUEST');
 
@@ -77,7 +87,12 @@ describe('operations API', () => {
     const c = await dan.conversations.create({ title: 'retro notes', sessionId: session.id });
     const m1 = await dan.messages.append({ conversationId: c.id, role: 'user', content: 'What went wrong with the database migration?' });
     expect(m1.tokenCount).toBe(Math.ceil(m1.content.length / 4));
-    await dan.messages.append({ conversationId: c.id, role: 'assistant', content: 'The index was created without CONCURRENTLY.', tokenCount: 11 });
+    await dan.messages.append({
+      conversationId: c.id,
+      role: 'assistant',
+      content: 'The index was created without CONCURRENTLY.',
+      tokenCount: 11,
+    });
     await dan.messages.append({ conversationId: c.id, role: 'tool', content: '{"rows": 3}' });
     const page1 = await dan.messages.list({ conversationId: c.id, limit: 2 });
     const page2 = await dan.messages.list({ conversationId: c.id, limit: 2, cursor: page1.nextCursor! });
@@ -99,7 +114,9 @@ describe('operations API', () => {
     const agent = await root.agents.create({ name: 'build-bot', config: { model: 'small-1', tools: ['git'] }, description: 'builds' });
     expect(agent.config).toEqual({ model: 'small-1', temperature: 0.2, maxTokens: 4096, tools: ['git'], jobTypes: [] });
     expect(await codeOf(root.agents.create({ name: 'build-bot', config: { model: 'x' } }))).toBe('CONFLICT');
-    expect((await zodPaths(root.agents.create({ name: 'bad-bot', config: { model: 'x', temperature: 9, colour: 'red' } as never }))).paths).toEqual(['config', 'config.temperature']);
+    expect(
+      (await zodPaths(root.agents.create({ name: 'bad-bot', config: { model: 'x', temperature: 9, colour: 'red' } as never }))).paths,
+    ).toEqual(['config', 'config.temperature']);
     expect(await codeOf(as('eve').agents.create({ name: 'eve-bot', config: { model: 'x' } }))).toBe('FORBIDDEN');
     expect((await as('eve').agents.get({ name: 'build-bot' })).id).toBe(agent.id);
     expect((await root.agents.update({ id: agent.id, status: 'paused' })).status).toBe('paused');
@@ -107,7 +124,13 @@ describe('operations API', () => {
 
   it('memories: update and tag with a MemoryLog entry in the same transaction; list, search, expire', async () => {
     const fay = as('fay');
-    const m = await fay.memories.create({ content: 'Fay prefers dark roast coffee', type: 'semantic', tier: 'core', tags: ['coffee'], metadata: { from: 'chat' } });
+    const m = await fay.memories.create({
+      content: 'Fay prefers dark roast coffee',
+      type: 'semantic',
+      tier: 'core',
+      tags: ['coffee'],
+      metadata: { from: 'chat' },
+    });
     expect(m).toMatchObject({ version: 1, tags: ['coffee'], ownerUserId: 'fay', agentId: null });
     const u = await fay.memories.update({ id: m.id, expectedVersion: 1, content: 'Fay prefers light roast coffee', importance: 0.9 });
     expect(u.version).toBe(2);
@@ -116,20 +139,30 @@ describe('operations API', () => {
     expect(t).toMatchObject({ version: 3, tags: ['drinks', 'morning'] });
     const history = await fay.memories.history({ id: m.id });
     expect(history.map((h) => h.change)).toEqual(['created', 'updated', 'tagged']);
-    expect(history[1]).toMatchObject({ actor: 'fay', before: { content: 'Fay prefers dark roast coffee', importance: 0.5, version: 1 }, after: { content: 'Fay prefers light roast coffee', importance: 0.9, version: 2 } });
+    expect(history[1]).toMatchObject({
+      actor: 'fay',
+      before: { content: 'Fay prefers dark roast coffee', importance: 0.5, version: 1 },
+      after: { content: 'Fay prefers light roast coffee', importance: 0.9, version: 2 },
+    });
 
     expect((await fay.memories.get({ id: m.id })).accessCount).toBe(1);
     expect((await fay.memories.search({ query: 'roast' })).map((x) => x.id)).toEqual([m.id]);
     expect((await fay.memories.list({ tier: 'core', type: 'semantic' })).items.map((x) => x.id)).toEqual([m.id]);
     expect((await fay.memories.list({ tag: 'morning' })).items).toHaveLength(1);
 
-    const due = await fay.memories.create({ content: 'Standup moved to 10:00 this week', type: 'episodic', expiresAt: new Date(Date.now() - 1_000).toISOString() });
+    const due = await fay.memories.create({
+      content: 'Standup moved to 10:00 this week',
+      type: 'episodic',
+      expiresAt: new Date(Date.now() - 1_000).toISOString(),
+    });
     const expired = await fay.memories.expire({});
     expect(expired.expired.map((x) => [x.id, x.status])).toEqual([[due.id, 'expired']]);
     expect((await fay.memories.expire({})).expired).toEqual([]);
     expect((await fay.memories.search({ query: 'standup' })).map((x) => x.id)).toEqual([]); // inactive by default
     expect((await fay.memories.search({ query: 'standup', includeInactive: 'true' })).map((x) => x.id)).toEqual([due.id]);
-    const outbox = (await s.admin.query(`SELECT subject FROM outbox WHERE envelope->'data'->>'memoryId' = $1 ORDER BY seq`, [m.id])).rows.map((r) => r.subject);
+    const outbox = (
+      await s.admin.query(`SELECT subject FROM outbox WHERE envelope->'data'->>'memoryId' = $1 ORDER BY seq`, [m.id])
+    ).rows.map((r) => r.subject);
     expect(outbox).toEqual(['operations.memory.created', 'operations.memory.updated', 'operations.memory.updated']);
   });
 
@@ -137,7 +170,12 @@ describe('operations API', () => {
     const root = as('root', ['admin']);
     const agent = await root.agents.create({ name: 'memo-bot', config: { model: 'x' } });
     const bot = callerFor(testDeps(s), { kind: 'agent', id: 'memo-bot', roles: [] });
-    const mine = await bot.memories.create({ content: 'The build cache lives on node 3', type: 'procedural', source: 'agent', agentId: agent.id });
+    const mine = await bot.memories.create({
+      content: 'The build cache lives on node 3',
+      type: 'procedural',
+      source: 'agent',
+      agentId: agent.id,
+    });
     expect(mine.agentId).toBe(agent.id);
     expect(await codeOf(as('gus').memories.create({ content: 'x', type: 'semantic', agentId: agent.id }))).toBe('FORBIDDEN');
     expect(await codeOf(as('gus').memories.get({ id: mine.id }))).toBe('NOT_FOUND');
@@ -146,14 +184,28 @@ describe('operations API', () => {
 
   it('events API: services and admins only; CONFLICT carries the actual version', async () => {
     const svc = callerFor(testDeps(s), service('coordination'));
-    const r = await svc.events.append({ aggregateId: 'order-1', aggregateType: 'Order', expectedVersion: 'no_stream', events: [{ type: 'Placed', data: { total: 3 } }] });
+    const r = await svc.events.append({
+      aggregateId: 'order-1',
+      aggregateType: 'Order',
+      expectedVersion: 'no_stream',
+      events: [{ type: 'Placed', data: { total: 3 } }],
+    });
     expect(r).toMatchObject({ nextExpectedVersion: 1, duplicate: false });
     try {
-      await svc.events.append({ aggregateId: 'order-1', aggregateType: 'Order', expectedVersion: 0, events: [{ type: 'Placed', data: {} }] });
+      await svc.events.append({
+        aggregateId: 'order-1',
+        aggregateType: 'Order',
+        expectedVersion: 0,
+        events: [{ type: 'Placed', data: {} }],
+      });
       throw new Error('expected a conflict');
     } catch (err) {
       expect(err).toMatchObject({ code: 'CONFLICT' });
-      expect((err as { cause: { details: unknown } }).cause.details).toEqual({ aggregateId: 'order-1', expectedVersion: 0, actualVersion: 1 });
+      expect((err as { cause: { details: unknown } }).cause.details).toEqual({
+        aggregateId: 'order-1',
+        expectedVersion: 0,
+        actualVersion: 1,
+      });
     }
     const stream = await svc.events.readStream({ aggregateId: 'order-1' });
     expect(stream.map((e) => [e.eventType, e.version, e.metadata['appendedBy']])).toEqual([['Placed', 1, 'coordination']]);

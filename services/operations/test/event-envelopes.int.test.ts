@@ -18,15 +18,26 @@ afterAll(async () => {
 });
 
 it('the outbox envelopes of appended events match the AsyncAPI payload, with null and nested nulls kept', async () => {
-  const channel = Object.values(asyncApiDocument({ services: ['operations'] }).channels).find((c) => (c as { address: string }).address === 'operations.event.appended') as {
+  const channel = Object.values(asyncApiDocument({ services: ['operations'] }).channels).find(
+    (c) => (c as { address: string }).address === 'operations.event.appended',
+  ) as {
     messages: Record<string, { payload: object }>;
   };
   const validate = addFormats(new Ajv({ strict: false, allErrors: true })).compile(Object.values(channel.messages)[0]!.payload);
   const stream = `envelopes-${crypto.randomUUID()}`;
-  const events = [{ type: 'Noted', data: { note: null, nested: { a: null, b: [null, 1] } } }, { type: 'Empty', data: null }, { type: 'Plain', data: { n: 1 } }];
+  const events = [
+    { type: 'Noted', data: { note: null, nested: { a: null, b: [null, 1] } } },
+    { type: 'Empty', data: null },
+    { type: 'Plain', data: { n: 1 } },
+  ];
   await appendToStream(s.sql, stream, 'Probe', events, 'no_stream', { correlationId: 'corr-1' });
 
-  const rows = (await s.admin.query<{ envelope: Record<string, unknown> }>(`SELECT envelope FROM outbox WHERE envelope->'data'->>'aggregateId' = $1 ORDER BY (envelope->'data'->>'version')::int`, [stream])).rows;
+  const rows = (
+    await s.admin.query<{ envelope: Record<string, unknown> }>(
+      `SELECT envelope FROM outbox WHERE envelope->'data'->>'aggregateId' = $1 ORDER BY (envelope->'data'->>'version')::int`,
+      [stream],
+    )
+  ).rows;
   expect(rows).toHaveLength(3);
   for (const { envelope } of rows) expect(validate(envelope), JSON.stringify({ envelope, errors: validate.errors })).toBe(true);
   expect(rows.map((r) => (r.envelope['data'] as { data: unknown }).data)).toEqual(events.map((e) => e.data));

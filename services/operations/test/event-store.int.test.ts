@@ -1,7 +1,14 @@
 import { parseEnvelope } from '@platform/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSubscription } from '../src/events/event-store-subscription.js';
-import { appendToStream, ConcurrencyError, configureAppendBatching, readAll, readStream, type StoredEvent } from '../src/store/event-store.js';
+import {
+  appendToStream,
+  ConcurrencyError,
+  configureAppendBatching,
+  readAll,
+  readStream,
+  type StoredEvent,
+} from '../src/store/event-store.js';
 import type { SqlRunner } from '../src/store/sql.js';
 import { silentLog } from './support/callers.js';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
@@ -28,8 +35,16 @@ const streamName = (tag: string) => `${tag}-${crypto.randomUUID()}`;
 describe('event store', () => {
   it('50 concurrent appends at the same expected version: exactly one wins, the others learn the actual version', async () => {
     const stream = streamName('race');
-    await appendToStream(s.sql, stream, 'Race', [1, 2, 3].map((i) => ({ type: 'Seeded', data: { i } })), 'no_stream');
-    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => appendToStream(s.sql, stream, 'Race', [{ type: 'Raced', data: { writer: i } }], 3)));
+    await appendToStream(
+      s.sql,
+      stream,
+      'Race',
+      [1, 2, 3].map((i) => ({ type: 'Seeded', data: { i } })),
+      'no_stream',
+    );
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => appendToStream(s.sql, stream, 'Race', [{ type: 'Raced', data: { writer: i } }], 3)),
+    );
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
     for (const r of results) {
@@ -47,11 +62,26 @@ describe('event store', () => {
 
   it("'no_stream' and 'any': many writers on a new stream, versions without gaps", async () => {
     const fresh = streamName('fresh');
-    const first = await Promise.allSettled(Array.from({ length: 20 }, () => appendToStream(s.sql, fresh, 'T', [{ type: 'Created', data: {} }], 'no_stream')));
+    const first = await Promise.allSettled(
+      Array.from({ length: 20 }, () => appendToStream(s.sql, fresh, 'T', [{ type: 'Created', data: {} }], 'no_stream')),
+    );
     expect(first.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
 
     const any = streamName('any');
-    const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => appendToStream(s.sql, any, 'T', [{ type: 'E', data: { i } }, { type: 'F', data: { i } }], 'any')));
+    const appended = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        appendToStream(
+          s.sql,
+          any,
+          'T',
+          [
+            { type: 'E', data: { i } },
+            { type: 'F', data: { i } },
+          ],
+          'any',
+        ),
+      ),
+    );
     expect(appended.every((r) => !r.duplicate)).toBe(true);
     const versions = (await readStream(s.sql, any)).map((e) => e.version);
     expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
@@ -73,7 +103,13 @@ describe('event store', () => {
     const outbox = await s.admin.query(`SELECT id, envelope FROM outbox WHERE id = ANY($1::uuid[]) ORDER BY seq`, [ids]);
     expect(outbox.rows.map((r) => r.id)).toEqual(ids);
     const parsed = parseEnvelope(outbox.rows[1].envelope, ['operations.event.appended']);
-    expect(parsed.ok && parsed.envelope.data).toMatchObject({ aggregateId: stream, aggregateType: 'T', eventType: 'E', version: 2, data: { i: 1 } });
+    expect(parsed.ok && parsed.envelope.data).toMatchObject({
+      aggregateId: stream,
+      aggregateType: 'T',
+      eventType: 'E',
+      version: 2,
+      data: { i: 1 },
+    });
     await expect(appendToStream(s.sql, streamName('other'), 'T', events, 'any')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 
@@ -95,15 +131,34 @@ describe('event store', () => {
       const { runner, counts } = counting();
       const streams = Array.from({ length: 40 }, () => streamName('shared'));
       await Promise.all(streams.map((st) => appendToStream(runner, st, 'T', [{ type: 'Created', data: { st } }], 'no_stream')));
-      const results = await Promise.all(streams.map((st, i) => appendToStream(runner, st, 'T', [{ type: 'A', data: { i } }, { type: 'B', data: { i } }], 1)));
+      const results = await Promise.all(
+        streams.map((st, i) =>
+          appendToStream(
+            runner,
+            st,
+            'T',
+            [
+              { type: 'A', data: { i } },
+              { type: 'B', data: { i } },
+            ],
+            1,
+          ),
+        ),
+      );
       expect(counts.appendStatements).toBeLessThan(80);
       expect(results.every((r) => r.nextExpectedVersion === 3 && !r.duplicate)).toBe(true);
       for (const [i, st] of streams.entries()) {
         const events = await readStream(s.sql, st);
-        expect(events.map((e) => [e.version, e.eventType, e.data])).toEqual([[1, 'Created', { st }], [2, 'A', { i }], [3, 'B', { i }]]);
+        expect(events.map((e) => [e.version, e.eventType, e.data])).toEqual([
+          [1, 'Created', { st }],
+          [2, 'A', { i }],
+          [3, 'B', { i }],
+        ]);
         expect(results[i]!.events.map((e) => e.eventId)).toEqual(events.slice(1).map((e) => e.eventId));
       }
-      const outbox = await s.admin.query(`SELECT count(*)::int AS n FROM outbox WHERE envelope->'data'->>'aggregateId' = ANY($1)`, [streams]);
+      const outbox = await s.admin.query(`SELECT count(*)::int AS n FROM outbox WHERE envelope->'data'->>'aggregateId' = ANY($1)`, [
+        streams,
+      ]);
       expect(outbox.rows[0].n).toBe(120);
     });
 
@@ -154,7 +209,13 @@ describe('event store', () => {
         let ids: string[] = [];
         await s.db
           .$transaction(async (tx) => {
-            const r = await appendToStream({ tx, reader: s.sql }, `w${w}-${i}-${crypto.randomUUID()}`, 'Load', [{ type: 'E', data: { w, i } }], 'no_stream');
+            const r = await appendToStream(
+              { tx, reader: s.sql },
+              `w${w}-${i}-${crypto.randomUUID()}`,
+              'Load',
+              [{ type: 'E', data: { w, i } }],
+              'no_stream',
+            );
             ids = r.events.map((e) => e.eventId);
             await sleep(Math.random() * 25); // commit late: later positions become visible first
             if (rollback) throw new Error('rollback on purpose');
@@ -181,7 +242,10 @@ describe('event store', () => {
         seen.push(...page.events);
         from = page.nextPosition;
         // What a reader without the gap check would do: advance past whatever it saw.
-        const naive = await s.admin.query<{ position: string; event_id: string }>(`SELECT position, event_id FROM event_store WHERE position > $1 ORDER BY position LIMIT 20`, [naiveFrom]);
+        const naive = await s.admin.query<{ position: string; event_id: string }>(
+          `SELECT position, event_id FROM event_store WHERE position > $1 ORDER BY position LIMIT 20`,
+          [naiveFrom],
+        );
         for (const r of naive.rows) naiveSeen.add(r.event_id);
         if (naive.rows.length > 0) naiveFrom = Number(naive.rows.at(-1)!.position);
         if (done && page.events.length === 0 && page.complete) return;
@@ -234,7 +298,10 @@ describe('event store', () => {
     await s.admin.query(`CREATE TABLE sub_effects (event_id uuid PRIMARY KEY, position bigint NOT NULL)`);
     await s.admin.query(`GRANT SELECT, INSERT ON sub_effects TO operations_app`);
     const base = Number((await s.admin.query(`SELECT coalesce(max(position), 0) AS p FROM event_store`)).rows[0].p);
-    const append = (n: number, tag: string) => Promise.all(Array.from({ length: n }, (_, i) => appendToStream(s.sql, streamName(`${tag}${i}`), 'Sub', [{ type: 'E', data: {} }], 'no_stream')));
+    const append = (n: number, tag: string) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) => appendToStream(s.sql, streamName(`${tag}${i}`), 'Sub', [{ type: 'E', data: {} }], 'no_stream')),
+      );
     await append(25, 'history');
 
     const handled: number[] = [];
@@ -246,7 +313,17 @@ describe('event store', () => {
         handled.push(e.position);
       }
     };
-    const sub = await startSubscription({ db: s.db, sql: s.sql, name: 'test-projection', from: base, batchSize: 10, pollMs: 50, log: silentLog, handler, onLive: () => (liveAt = handled.length) });
+    const sub = await startSubscription({
+      db: s.db,
+      sql: s.sql,
+      name: 'test-projection',
+      from: base,
+      batchSize: 10,
+      pollMs: 50,
+      log: silentLog,
+      handler,
+      onLive: () => (liveAt = handled.length),
+    });
     const until = async (cond: () => boolean) => {
       for (let i = 0; i < 400 && !cond(); i++) await sleep(25);
       expect(cond()).toBe(true);
@@ -259,11 +336,22 @@ describe('event store', () => {
     await sub.stop();
 
     await append(7, 'while-down');
-    const resumed = await startSubscription({ db: s.db, sql: s.sql, name: 'test-projection', from: 0, batchSize: 10, pollMs: 50, log: silentLog, handler });
+    const resumed = await startSubscription({
+      db: s.db,
+      sql: s.sql,
+      name: 'test-projection',
+      from: 0,
+      batchSize: 10,
+      pollMs: 50,
+      log: silentLog,
+      handler,
+    });
     await until(() => handled.length === 37);
     await resumed.stop();
     expect(handled).toEqual([...handled].sort((a, b) => a - b));
     expect((await s.admin.query(`SELECT count(*)::int AS n FROM sub_effects`)).rows[0].n).toBe(37);
-    expect((await s.admin.query(`SELECT position FROM event_subscriptions WHERE name = 'test-projection'`)).rows[0].position).toBe(String(handled.at(-1)));
+    expect((await s.admin.query(`SELECT position FROM event_subscriptions WHERE name = 'test-projection'`)).rows[0].position).toBe(
+      String(handled.at(-1)),
+    );
   });
 });

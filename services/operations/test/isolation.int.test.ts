@@ -85,7 +85,12 @@ describe('isolation between users and teams', () => {
     const team = await alice.teams.create({ name: 'approvers' });
     await alice.teams.invite({ teamId: team.id, userId: 'bob', role: 'member' });
 
-    const request = await bob.approvals.request({ subjectKind: 'knowledge_block', subjectId: BLOCK, teamId: team.id, reason: 'promote the proposal' });
+    const request = await bob.approvals.request({
+      subjectKind: 'knowledge_block',
+      subjectId: BLOCK,
+      teamId: team.id,
+      reason: 'promote the proposal',
+    });
     expect(request.status).toBe('pending');
     expect(await codeOf(bob.approvals.request({ subjectKind: 'knowledge_block', subjectId: crypto.randomUUID() }))).toBe('BAD_REQUEST'); // unknown block
     expect(await codeOf(alice.approvals.request({ subjectKind: 'knowledge_block', subjectId: BLOCK, teamId: team.id }))).toBe('CONFLICT'); // one pending per subject
@@ -101,9 +106,19 @@ describe('isolation between users and teams', () => {
     expect(await codeOf(alice.approvals.decide({ id: solo.id, decision: 'approved' }))).toBe('NOT_FOUND'); // not even visible to her
     const root2 = callerFor(deps(), user('root2', ['admin']));
     await root2.users.me({});
-    const race = await Promise.allSettled([root.approvals.decide({ id: solo.id, decision: 'approved' }), root2.approvals.decide({ id: solo.id, decision: 'rejected' })]);
+    const race = await Promise.allSettled([
+      root.approvals.decide({ id: solo.id, decision: 'approved' }),
+      root2.approvals.decide({ id: solo.id, decision: 'rejected' }),
+    ]);
     expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect((await s.admin.query(`SELECT count(*)::int AS n FROM outbox WHERE subject = 'operations.approval.decided' AND envelope->'data'->>'approvalId' = $1`, [solo.id])).rows[0].n).toBe(1);
+    expect(
+      (
+        await s.admin.query(
+          `SELECT count(*)::int AS n FROM outbox WHERE subject = 'operations.approval.decided' AND envelope->'data'->>'approvalId' = $1`,
+          [solo.id],
+        )
+      ).rows[0].n,
+    ).toBe(1);
   });
 
   it('row-level security: the service role without a principal sees nothing and writes nothing', async () => {
@@ -118,11 +133,27 @@ describe('isolation between users and teams', () => {
     try {
       const role = (await app.query(`SELECT current_user AS u, rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`)).rows[0];
       expect(role).toEqual({ u: 'operations_app', bypass: false });
-      for (const table of ['users', 'teams', 'team_memberships', 'sessions', 'tasks', 'approval_requests', 'conversations', 'messages', 'memories', 'memory_tags', 'memory_logs', 'saga_instances', 'agents']) {
+      for (const table of [
+        'users',
+        'teams',
+        'team_memberships',
+        'sessions',
+        'tasks',
+        'approval_requests',
+        'conversations',
+        'messages',
+        'memories',
+        'memory_tags',
+        'memory_logs',
+        'saga_instances',
+        'agents',
+      ]) {
         expect((await app.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, table).toBe(0);
       }
       await expect(app.query(`INSERT INTO tasks (title, owner_id) VALUES ('forged', 'alice')`)).rejects.toThrow(/row-level security/);
-      await expect(app.query(`INSERT INTO memories (owner_user_id, type, source, content) VALUES ('alice', 'semantic', 'user', 'forged')`)).rejects.toThrow(/row-level security/);
+      await expect(
+        app.query(`INSERT INTO memories (owner_user_id, type, source, content) VALUES ('alice', 'semantic', 'user', 'forged')`),
+      ).rejects.toThrow(/row-level security/);
       expect((await app.query(`UPDATE tasks SET title = 'defaced'`)).rowCount).toBe(0);
       expect((await app.query(`DELETE FROM tasks`)).rowCount).toBe(0);
 
@@ -152,13 +183,17 @@ describe('isolation between users and teams', () => {
       await app.query(`SELECT app_act_as_system('job-results')`);
       expect((await app.query(`SELECT count(*)::int AS n FROM tasks`)).rows[0].n).toBeGreaterThan(0); // reads every task
       expect((await app.query(`SELECT count(*)::int AS n FROM memories`)).rows[0].n).toBe(0); // and nothing else
-      await expect(app.query(`INSERT INTO approval_requests (subject_kind, subject_id, requested_by) VALUES ('agent_stuck', 'x', 'bot')`)).rejects.toThrow(/row-level security/);
+      await expect(
+        app.query(`INSERT INTO approval_requests (subject_kind, subject_id, requested_by) VALUES ('agent_stuck', 'x', 'bot')`),
+      ).rejects.toThrow(/row-level security/);
       await app.query('ROLLBACK');
       await app.query('BEGIN');
       await app.query(`SELECT app_act_as_system('agent-stuck')`);
       expect((await app.query(`SELECT count(*)::int AS n FROM tasks`)).rows[0].n).toBe(0);
       await app.query('SAVEPOINT probe');
-      await expect(app.query(`INSERT INTO approval_requests (subject_kind, subject_id, requested_by) VALUES ('task', 'x', 'bot')`)).rejects.toThrow(/row-level security/);
+      await expect(
+        app.query(`INSERT INTO approval_requests (subject_kind, subject_id, requested_by) VALUES ('task', 'x', 'bot')`),
+      ).rejects.toThrow(/row-level security/);
       await app.query('ROLLBACK TO SAVEPOINT probe');
       await app.query(`INSERT INTO approval_requests (subject_kind, subject_id, requested_by) VALUES ('agent_stuck', 'x', 'bot')`);
       await app.query('ROLLBACK');

@@ -17,7 +17,17 @@ const succeeded = (taskId: string, owner?: JobOwner) =>
   createEnvelope(
     'coordination',
     'coordination.job.succeeded',
-    { jobId: crypto.randomUUID(), jobType: 'build', status: 'succeeded', targetKind: 'task', targetId: taskId, attempt: 1, agent: 'builder', result: { ok: true }, ...(owner ? { owner } : {}) },
+    {
+      jobId: crypto.randomUUID(),
+      jobType: 'build',
+      status: 'succeeded',
+      targetKind: 'task',
+      targetId: taskId,
+      attempt: 1,
+      agent: 'builder',
+      result: { ok: true },
+      ...(owner ? { owner } : {}),
+    },
     deps(),
   );
 const owner = (id: string): JobOwner => ({ kind: 'user', id });

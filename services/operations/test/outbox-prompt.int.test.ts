@@ -111,7 +111,10 @@ async function cutListenConnection(): Promise<number> {
   await c.connect();
   try {
     // Found first, then ended: in one WHERE, Postgres may call pg_terminate_backend on rows the other conditions would drop.
-    const { rows } = await c.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [WRITE_LISTENER_APP_NAME]);
+    const { rows } = await c.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
+      [WRITE_LISTENER_APP_NAME],
+    );
     for (const { pid } of rows) await c.query('SELECT pg_terminate_backend($1)', [pid]);
     return rows.length;
   } finally {
@@ -138,7 +141,9 @@ describe('the outbox relay hears of committed writes by itself (LISTEN/NOTIFY)',
       await c.connect();
       try {
         await c.query('BEGIN');
-        await c.query(`INSERT INTO outbox (id, subject, envelope) VALUES (gen_random_uuid(), 'operations.task.created', '{"data":{"taskId":"00000000-0000-4000-8000-00000000abcd"}}')`);
+        await c.query(
+          `INSERT INTO outbox (id, subject, envelope) VALUES (gen_random_uuid(), 'operations.task.created', '{"data":{"taskId":"00000000-0000-4000-8000-00000000abcd"}}')`,
+        );
         await c.query('ROLLBACK');
       } finally {
         await c.end();

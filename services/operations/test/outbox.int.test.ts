@@ -40,7 +40,8 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const count = async (sql: string, params: unknown[] = []) => Number((await s.admin.query(`SELECT count(*) AS n FROM ${sql}`, params)).rows[0].n);
+const count = async (sql: string, params: unknown[] = []) =>
+  Number((await s.admin.query(`SELECT count(*) AS n FROM ${sql}`, params)).rows[0].n);
 async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
@@ -89,14 +90,22 @@ describe('outbox relay and idempotent consumers', () => {
       await waitFor('re-sent', async () => (await count(`outbox WHERE published_at IS NULL`)) === 0);
       expect((await (await nc.jetstreamManager()).streams.info(EVENT_STREAMS.operations)).state.messages).toBe(stream.state.messages);
       // …and a copy outside the dedupe window (new message id) is dropped by the consumer's inbox.
-      const copies = (await s.admin.query(`SELECT envelope FROM outbox ORDER BY seq LIMIT 3`)).rows.map((r) => r.envelope as { id: string; subject: string });
+      const copies = (await s.admin.query(`SELECT envelope FROM outbox ORDER BY seq LIMIT 3`)).rows.map(
+        (r) => r.envelope as { id: string; subject: string },
+      );
       for (const env of copies) await nc.jetstream().publish(env.subject, JSON.stringify(env), { msgID: `replay-${env.id}` });
-      await waitFor('copies delivered', async () => (await (await nc.jetstreamManager()).consumers.info(EVENT_STREAMS.operations, 'outbox-test-consumer')).num_pending === 0);
+      await waitFor(
+        'copies delivered',
+        async () =>
+          (await (await nc.jetstreamManager()).consumers.info(EVENT_STREAMS.operations, 'outbox-test-consumer')).num_pending === 0,
+      );
       await sleep(300);
 
       expect(await count('consumed')).toBe(25);
       expect(await count('(SELECT DISTINCT event_id FROM consumed) d')).toBe(25);
-      const outboxIds = (await s.admin.query(`SELECT id FROM outbox WHERE subject = 'operations.task.created'`)).rows.map((r) => r.id).sort();
+      const outboxIds = (await s.admin.query(`SELECT id FROM outbox WHERE subject = 'operations.task.created'`)).rows
+        .map((r) => r.id)
+        .sort();
       const consumedIds = (await s.admin.query(`SELECT event_id FROM consumed`)).rows.map((r) => r.event_id).sort();
       expect(consumedIds).toEqual(outboxIds);
     } finally {
@@ -109,7 +118,13 @@ describe('outbox relay and idempotent consumers', () => {
   it('escalates coordination.agent.stuck once per event and per open subject, also when sent while operations is down', async () => {
     const deps = { db: s.db, sql: s.sql, clock: () => new Date(), newId: () => crypto.randomUUID(), log: silentLog };
     const jobId = crypto.randomUUID();
-    const stuck = (job: string | null) => createEnvelope('coordination', 'coordination.agent.stuck', { agent: 'worker-7', jobId: job, reason: 'cannot reach the build cache', reportedAt: new Date().toISOString() });
+    const stuck = (job: string | null) =>
+      createEnvelope('coordination', 'coordination.agent.stuck', {
+        agent: 'worker-7',
+        jobId: job,
+        reason: 'cannot reach the build cache',
+        reportedAt: new Date().toISOString(),
+      });
     const publish = (env: ReturnType<typeof stuck>, msgID = env.id) => nc.jetstream().publish(env.subject, JSON.stringify(env), { msgID });
     const escalations = () => count(`approval_requests WHERE subject_kind = 'agent_stuck'`);
 
@@ -126,7 +141,9 @@ describe('outbox relay and idempotent consumers', () => {
       await publish(stuck(null)); // the agent stuck outside any job: another subject
       await waitFor('all processed', async () => (await count(`processed_events WHERE consumer = 'operations-agent-stuck'`)) === 3);
       expect(await escalations()).toBe(2);
-      const row = (await s.admin.query(`SELECT subject_id, requested_by, status, context FROM approval_requests WHERE subject_id = $1`, [jobId])).rows[0];
+      const row = (
+        await s.admin.query(`SELECT subject_id, requested_by, status, context FROM approval_requests WHERE subject_id = $1`, [jobId])
+      ).rows[0];
       expect(row).toMatchObject({ requested_by: 'worker-7', status: 'pending', context: { agent: 'worker-7', jobId, eventId: first.id } });
       expect(await count(`outbox WHERE subject = 'operations.approval.requested'`)).toBe(2);
 
@@ -135,7 +152,9 @@ describe('outbox relay and idempotent consumers', () => {
       await root.users.me({});
       const listed = await root.approvals.list({ subjectKind: 'agent_stuck', status: 'pending' });
       expect(listed.items).toHaveLength(2);
-      expect((await root.approvals.decide({ id: listed.items[0]!.id, decision: 'approved', note: 'restarted the cache' })).status).toBe('approved');
+      expect((await root.approvals.decide({ id: listed.items[0]!.id, decision: 'approved', note: 'restarted the cache' })).status).toBe(
+        'approved',
+      );
     } finally {
       await consumer.stop();
     }

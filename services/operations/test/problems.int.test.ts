@@ -30,7 +30,11 @@ describe('operations /api errors', () => {
   });
 
   it('bad input: 400 bad-request problem with one issue per invalid field, and nothing written', async () => {
-    const res = await fetch(`${server.url}/api/tasks/create`, { method: 'POST', headers: bearer('user:ivy'), body: JSON.stringify({ title: '', priority: 'P7', subtasks: [{}] }) });
+    const res = await fetch(`${server.url}/api/tasks/create`, {
+      method: 'POST',
+      headers: bearer('user:ivy'),
+      body: JSON.stringify({ title: '', priority: 'P7', subtasks: [{}] }),
+    });
     const body = await expectProblem(res, { status: 400, code: 'BAD_REQUEST', title: 'Bad Request', instance: '/api/tasks/create' });
     expect(issueLines(body)).toEqual(['priority: invalid_value', 'subtasks.0.title: invalid_type', 'title: too_small']);
     expect(body['detail']).toMatch(/^Input validation failed: .*priority/);

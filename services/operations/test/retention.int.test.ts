@@ -25,7 +25,11 @@ beforeAll(async () => {
     s = await migratedScratchDb('retention');
     nats = await startPrivateNats({ portRange: [4491, 4499], as: 'platform' });
     nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name: 'retention-test', log: silentLog });
-    await ensureStream(nc, { name: EVENT_STREAMS.coordination, subjects: ['coordination.>'], ...limitsRetention({ maxAgeMs: STREAM_MAX_AGE, maxBytes: 1024 ** 2 }) });
+    await ensureStream(nc, {
+      name: EVENT_STREAMS.coordination,
+      subjects: ['coordination.>'],
+      ...limitsRetention({ maxAgeMs: STREAM_MAX_AGE, maxBytes: 1024 ** 2 }),
+    });
   } catch (e) {
     setupError = e;
   }
@@ -43,21 +47,34 @@ afterAll(async () => {
 const now = new Date();
 const ago = (ms: number) => new Date(now.getTime() - ms);
 const settings: RetentionSettings = { outboxRetentionMs: 7 * DAY, processedRetentionMs: 7 * DAY, batch: 2, maxBatchesPerPass: 100 };
-const deps = (over: Partial<RetentionDeps> = {}): RetentionDeps => ({ sql: s.sql, clock: () => now, log: silentLog, horizons: () => streamHorizons(nc, CONSUMED_STREAMS), ...over });
+const deps = (over: Partial<RetentionDeps> = {}): RetentionDeps => ({
+  sql: s.sql,
+  clock: () => now,
+  log: silentLog,
+  horizons: () => streamHorizons(nc, CONSUMED_STREAMS),
+  ...over,
+});
 
 /** An outbox row created at `created`, sent at `sent` (null: not sent yet). */
 async function outboxRow(created: Date, sent: Date | null): Promise<string> {
   const id = randomUUID();
-  await s.admin.query(`INSERT INTO outbox (id, subject, envelope, created_at, published_at) VALUES ($1, 'operations.task.created', '{}', $2, $3)`, [id, created, sent]);
+  await s.admin.query(
+    `INSERT INTO outbox (id, subject, envelope, created_at, published_at) VALUES ($1, 'operations.task.created', '{}', $2, $3)`,
+    [id, created, sent],
+  );
   return id;
 }
 async function marker(at: Date): Promise<string> {
   const id = randomUUID();
-  await s.admin.query(`INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ('operations-job-results', $1, $2)`, [id, at]);
+  await s.admin.query(`INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ('operations-job-results', $1, $2)`, [
+    id,
+    at,
+  ]);
   return id;
 }
 const outboxIds = async () => new Set((await s.admin.query<{ id: string }>('SELECT id FROM outbox')).rows.map((r) => r.id));
-const markerIds = async () => new Set((await s.admin.query<{ event_id: string }>('SELECT event_id FROM processed_events')).rows.map((r) => r.event_id));
+const markerIds = async () =>
+  new Set((await s.admin.query<{ event_id: string }>('SELECT event_id FROM processed_events')).rows.map((r) => r.event_id));
 
 describe('retention of the outbox and the processed-event markers', () => {
   it('deletes sent rows and markers past retention, in batches, and keeps every unsent row and every young one', async () => {

@@ -33,11 +33,15 @@ afterAll(async () => {
 });
 
 function startWorker(name: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--conditions=@platform/source', '--import', 'tsx', path.join(ROOT, 'services/operations/test/fixtures/saga-worker.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: s.appUrl, EFFECTS_DATABASE_URL: s.adminUrl, INSTANCE_ID: name, SAGA_LEASE_MS: String(LEASE_MS) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@platform/source', '--import', 'tsx', path.join(ROOT, 'services/operations/test/fixtures/saga-worker.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: s.appUrl, EFFECTS_DATABASE_URL: s.adminUrl, INSTANCE_ID: name, SAGA_LEASE_MS: String(LEASE_MS) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -70,8 +74,12 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 3
 describe('sagas survive SIGKILL', () => {
   it('resume on another replica and finish or compensate exactly once per step', async () => {
     const deps = testDeps(s, { registry: new SagaRegistry([effectsSaga(s.admin)]) });
-    const forward = await Promise.all([0, 1, 2].map(() => startSaga(deps, user('alice'), { sagaType: 'effects', payload: { stepMs: 400 } })));
-    const failing = await Promise.all([0, 1, 2].map(() => startSaga(deps, user('alice'), { sagaType: 'effects', payload: { stepMs: 400, failAt: 2 } })));
+    const forward = await Promise.all(
+      [0, 1, 2].map(() => startSaga(deps, user('alice'), { sagaType: 'effects', payload: { stepMs: 400 } })),
+    );
+    const failing = await Promise.all(
+      [0, 1, 2].map(() => startSaga(deps, user('alice'), { sagaType: 'effects', payload: { stepMs: 400, failAt: 2 } })),
+    );
 
     // 1st replica: killed while sagas are inside a step, going forward.
     const a = await startWorker('replica-a');
@@ -90,10 +98,20 @@ describe('sagas survive SIGKILL', () => {
     // 3rd replica: finishes everything.
     const c = await startWorker('replica-c');
     const all = [...forward, ...failing].map((x) => x.id);
-    await waitFor('all sagas finished', async () => (await count(`saga_instances WHERE id = ANY('{${all.join(',')}}') AND status IN ('completed', 'compensated', 'failed')`)) === 6, 60_000);
+    await waitFor(
+      'all sagas finished',
+      async () =>
+        (await count(`saga_instances WHERE id = ANY('{${all.join(',')}}') AND status IN ('completed', 'compensated', 'failed')`)) === 6,
+      60_000,
+    );
     await kill(c);
 
-    const rows = (await s.admin.query<{ id: string; status: string; step_log: LogEntry[] }>(`SELECT id, status, step_log FROM saga_instances WHERE id = ANY($1::uuid[])`, [all])).rows;
+    const rows = (
+      await s.admin.query<{ id: string; status: string; step_log: LogEntry[] }>(
+        `SELECT id, status, step_log FROM saga_instances WHERE id = ANY($1::uuid[])`,
+        [all],
+      )
+    ).rows;
     const byId = new Map(rows.map((r) => [r.id, r]));
     const owners = new Set<string>();
     for (const { id } of forward) {
@@ -109,7 +127,10 @@ describe('sagas survive SIGKILL', () => {
       r.step_log.forEach((e) => owners.add(e.owner));
     }
     // One effect per step and phase, however often a kill made it run.
-    const effects = await s.admin.query<{ saga_id: string; n: number; runs: number }>(`SELECT saga_id, count(*)::int AS n, sum(attempts)::int AS runs FROM saga_effects WHERE saga_id = ANY($1::uuid[]) GROUP BY saga_id`, [all]);
+    const effects = await s.admin.query<{ saga_id: string; n: number; runs: number }>(
+      `SELECT saga_id, count(*)::int AS n, sum(attempts)::int AS runs FROM saga_effects WHERE saga_id = ANY($1::uuid[]) GROUP BY saga_id`,
+      [all],
+    );
     for (const e of effects.rows) expect(e.n).toBe(forward.some((f) => f.id === e.saga_id) ? 3 : 4);
     expect(effects.rows.reduce((sum, e) => sum + e.runs - e.n, 0)).toBeGreaterThan(0); // some steps did run twice, safely
     expect(owners.size).toBeGreaterThan(1); // work moved between processes

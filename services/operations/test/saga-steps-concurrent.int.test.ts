@@ -26,20 +26,46 @@ it('create_team run twice at once answers the same team from both runs', async (
   for (let round = 0; round < 10; round++) {
     const sagaId = randomUUID();
     const ctx = (attempt: number) => ({
-      sagaId, sagaType: def.type, startedBy: alice.id, payload: def.payload.parse({ teamName: `concurrent ${sagaId}` }), outputs: {},
-      idempotencyKey: stepKey(sagaId, 0, 'create_team', 'action'), attempt, signal: new AbortController().signal,
+      sagaId,
+      sagaType: def.type,
+      startedBy: alice.id,
+      payload: def.payload.parse({ teamName: `concurrent ${sagaId}` }),
+      outputs: {},
+      idempotencyKey: stepKey(sagaId, 0, 'create_team', 'action'),
+      attempt,
+      signal: new AbortController().signal,
     });
     const outcomes = await Promise.allSettled([def.steps[0]!.action(ctx(1)), def.steps[0]!.action(ctx(1))]);
-    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : `rejected: ${String(o.reason)}`)), `round ${round}`).toEqual([{ teamId: expect.any(String) }, { teamId: expect.any(String) }]);
-    const teams = (await s.admin.query<{ n: number }>('SELECT count(*)::int AS n FROM teams WHERE name = $1', [`concurrent ${sagaId}`])).rows[0]!.n;
+    expect(
+      outcomes.map((o) => (o.status === 'fulfilled' ? o.value : `rejected: ${String(o.reason)}`)),
+      `round ${round}`,
+    ).toEqual([{ teamId: expect.any(String) }, { teamId: expect.any(String) }]);
+    const teams = (await s.admin.query<{ n: number }>('SELECT count(*)::int AS n FROM teams WHERE name = $1', [`concurrent ${sagaId}`]))
+      .rows[0]!.n;
     expect(teams).toBe(1);
   }
   // A name another team holds still fails for good (no endless retries).
   const taken = await def.steps[0]!.action({
-    sagaId: randomUUID(), sagaType: def.type, startedBy: alice.id, payload: def.payload.parse({ teamName: 'taken' }), outputs: {}, idempotencyKey: 'k1', attempt: 1, signal: new AbortController().signal,
+    sagaId: randomUUID(),
+    sagaType: def.type,
+    startedBy: alice.id,
+    payload: def.payload.parse({ teamName: 'taken' }),
+    outputs: {},
+    idempotencyKey: 'k1',
+    attempt: 1,
+    signal: new AbortController().signal,
   });
   expect(taken).toEqual({ teamId: expect.any(String) });
   await expect(
-    def.steps[0]!.action({ sagaId: randomUUID(), sagaType: def.type, startedBy: alice.id, payload: def.payload.parse({ teamName: 'taken' }), outputs: {}, idempotencyKey: 'k2', attempt: 1, signal: new AbortController().signal }),
+    def.steps[0]!.action({
+      sagaId: randomUUID(),
+      sagaType: def.type,
+      startedBy: alice.id,
+      payload: def.payload.parse({ teamName: 'taken' }),
+      outputs: {},
+      idempotencyKey: 'k2',
+      attempt: 1,
+      signal: new AbortController().signal,
+    }),
   ).rejects.toMatchObject({ name: 'PermanentStepError' });
 });

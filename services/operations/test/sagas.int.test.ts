@@ -68,14 +68,20 @@ async function settled(id: string, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = (await s.admin.query(`SELECT status, step_log, current_step, error FROM saga_instances WHERE id = $1`, [id])).rows[0];
-    if (['completed', 'compensated', 'failed'].includes(row.status)) return row as { status: string; step_log: LogEntry[]; current_step: number; error: string | null };
+    if (['completed', 'compensated', 'failed'].includes(row.status))
+      return row as { status: string; step_log: LogEntry[]; current_step: number; error: string | null };
     if (Date.now() > deadline) throw new Error(`saga ${id} still ${row.status}`);
     await sleep(25);
   }
 }
 
 const effects = async (sagaId: string) =>
-  (await s.admin.query<{ step: string; phase: string; attempts: number }>(`SELECT step, phase, attempts FROM saga_effects WHERE saga_id = $1 ORDER BY at`, [sagaId])).rows;
+  (
+    await s.admin.query<{ step: string; phase: string; attempts: number }>(
+      `SELECT step, phase, attempts FROM saga_effects WHERE saga_id = $1 ORDER BY at`,
+      [sagaId],
+    )
+  ).rows;
 
 describe('saga orchestrator', () => {
   it('runs the steps in order, persisting each, and completes (sagas.start/get/list)', async () => {
@@ -98,10 +104,21 @@ describe('saga orchestrator', () => {
     expect(await codeOf(callerFor(deps(), user('bob')).sagas.get({ id: started.id }))).toBe('NOT_FOUND');
 
     // Saga state changes went to the event stream and the outbox.
-    expect((await readStream(s.sql, started.id)).map((e) => e.eventType)).toEqual(['SagaStarted', 'StepSucceeded', 'StepSucceeded', 'StepSucceeded', 'SagaCompleted']);
-    const outbox = await s.admin.query(`SELECT subject, envelope->'data' AS data FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`, [started.id]);
+    expect((await readStream(s.sql, started.id)).map((e) => e.eventType)).toEqual([
+      'SagaStarted',
+      'StepSucceeded',
+      'StepSucceeded',
+      'StepSucceeded',
+      'SagaCompleted',
+    ]);
+    const outbox = await s.admin.query(
+      `SELECT subject, envelope->'data' AS data FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`,
+      [started.id],
+    );
     // The saga's events and one step event per step change, each step's output summarised.
-    expect(outbox.rows.map((r) => (r.subject === 'operations.saga.step.changed' ? `step ${r.data.name} ${r.data.status}` : r.subject))).toEqual([
+    expect(
+      outbox.rows.map((r) => (r.subject === 'operations.saga.step.changed' ? `step ${r.data.name} ${r.data.status}` : r.subject)),
+    ).toEqual([
       'operations.saga.started',
       'step reserve running',
       'step reserve succeeded',
@@ -111,12 +128,19 @@ describe('saga orchestrator', () => {
       'step ship succeeded',
       'operations.saga.completed',
     ]);
-    expect(outbox.rows.find((r) => r.data.name === 'ship' && r.data.status === 'succeeded').data.output).toEqual({ step: 'ship', attempt: 1 });
+    expect(outbox.rows.find((r) => r.data.name === 'ship' && r.data.status === 'succeeded').data.output).toEqual({
+      step: 'ship',
+      attempt: 1,
+    });
 
     // Every step is a span carrying the saga id.
     await tracing.forceFlush();
     const stepSpans = spans.getFinishedSpans().filter((sp) => sp.attributes['saga.id'] === started.id);
-    expect(stepSpans.map((sp) => sp.name)).toEqual(['saga.action effects_patient.reserve', 'saga.action effects_patient.charge', 'saga.action effects_patient.ship']);
+    expect(stepSpans.map((sp) => sp.name)).toEqual([
+      'saga.action effects_patient.reserve',
+      'saga.action effects_patient.charge',
+      'saga.action effects_patient.ship',
+    ]);
   });
 
   it('compensates the completed steps in reverse order when a step fails for good', async () => {
@@ -127,12 +151,26 @@ describe('saga orchestrator', () => {
     expect(done.error).toMatch(/ship: ship declined/);
     expect(succeeded(done.step_log)).toEqual(['action:reserve', 'action:charge', 'compensation:charge', 'compensation:reserve']);
     expect(done.step_log.filter((e) => e.outcome === 'gave_up').map((e) => e.step)).toEqual(['ship']); // permanent: no retries
-    expect((await effects(saga.id)).map((e) => `${e.phase}:${e.step}`)).toEqual(['action:reserve', 'action:charge', 'compensation:charge', 'compensation:reserve']);
-    const outbox = await s.admin.query(`SELECT subject, envelope->'data' AS data FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`, [saga.id]);
+    expect((await effects(saga.id)).map((e) => `${e.phase}:${e.step}`)).toEqual([
+      'action:reserve',
+      'action:charge',
+      'compensation:charge',
+      'compensation:reserve',
+    ]);
+    const outbox = await s.admin.query(
+      `SELECT subject, envelope->'data' AS data FROM outbox WHERE envelope->'data'->>'sagaId' = $1 ORDER BY seq`,
+      [saga.id],
+    );
     const sagaEvents = outbox.rows.filter((r) => r.subject !== 'operations.saga.step.changed');
-    expect(sagaEvents.map((r) => `${r.subject}@${r.data.version}`)).toEqual(['operations.saga.started@1', 'operations.saga.compensating@4', 'operations.saga.compensated@7']);
+    expect(sagaEvents.map((r) => `${r.subject}@${r.data.version}`)).toEqual([
+      'operations.saga.started@1',
+      'operations.saga.compensating@4',
+      'operations.saga.compensated@7',
+    ]);
     // Every step change is announced in the transaction that records it, ordered by the saga's version.
-    const steps = outbox.rows.filter((r) => r.subject === 'operations.saga.step.changed').map((r) => `${r.data.phase}:${r.data.name}#${r.data.index}:${r.data.status}@${r.data.version}`);
+    const steps = outbox.rows
+      .filter((r) => r.subject === 'operations.saga.step.changed')
+      .map((r) => `${r.data.phase}:${r.data.name}#${r.data.index}:${r.data.status}@${r.data.version}`);
     expect(steps).toEqual([
       'action:reserve#0:running@1',
       'action:reserve#0:succeeded@2',
@@ -164,7 +202,9 @@ describe('saga orchestrator', () => {
       `SELECT envelope->'data' AS data FROM outbox WHERE envelope->'data'->>'sagaId' = $1 AND subject = 'operations.saga.step.changed' AND envelope->'data'->>'status' = 'retrying'`,
       [saga.id],
     );
-    expect(retrying.rows.map((r) => [r.data.name, r.data.phase, r.data.attempt, r.data.version, r.data.error])).toEqual([['charge', 'action', 1, 3, 'timed out after 1000 ms']]);
+    expect(retrying.rows.map((r) => [r.data.name, r.data.phase, r.data.attempt, r.data.version, r.data.error])).toEqual([
+      ['charge', 'action', 1, 3, 'timed out after 1000 ms'],
+    ]);
     expect(charge[0]!.error).toMatch(/timed out after 1000 ms/);
   });
 
@@ -183,7 +223,9 @@ describe('saga orchestrator', () => {
   });
 
   it('several replicas: each saga has one owner at a time and each step runs once', async () => {
-    const sagas = await Promise.all(Array.from({ length: 24 }, () => startSaga(deps(), user('alice'), { sagaType: 'effects_patient', payload: { stepMs: 30 } })));
+    const sagas = await Promise.all(
+      Array.from({ length: 24 }, () => startSaga(deps(), user('alice'), { sagaType: 'effects_patient', payload: { stepMs: 30 } })),
+    );
     orchestrator('replica-a', { maxConcurrent: 4 });
     orchestrator('replica-b', { maxConcurrent: 4 });
     orchestrator('replica-c', { maxConcurrent: 4 });
@@ -204,9 +246,13 @@ describe('saga orchestrator', () => {
     orchestrator('replica-slow', { leaseMs: 60_000 });
     // Wait until the first step runs, then hand the saga to another owner behind the replica's back.
     for (let i = 0; i < 200 && (await effects(saga.id)).length === 0; i++) await sleep(10);
-    await s.admin.query(`UPDATE saga_instances SET lease_owner = 'replica-thief', lease_expires_at = now() + interval '1 hour' WHERE id = $1`, [saga.id]);
+    await s.admin.query(
+      `UPDATE saga_instances SET lease_owner = 'replica-thief', lease_expires_at = now() + interval '1 hour' WHERE id = $1`,
+      [saga.id],
+    );
     await sleep(600);
-    const row = (await s.admin.query(`SELECT status, current_step, step_log, version FROM saga_instances WHERE id = $1`, [saga.id])).rows[0];
+    const row = (await s.admin.query(`SELECT status, current_step, step_log, version FROM saga_instances WHERE id = $1`, [saga.id]))
+      .rows[0];
     expect(row).toMatchObject({ status: 'running', current_step: 0, step_log: [], version: 1 });
     expect((await readStream(s.sql, saga.id)).map((e) => e.eventType)).toEqual(['SagaStarted']);
   });
@@ -218,7 +264,11 @@ describe('saga orchestrator', () => {
     const alice = callerFor(deps(), user('alice'));
     const ok = await alice.sagas.start({
       sagaType: 'team_onboarding',
-      payload: { teamName: 'onboarded', members: [{ userId: 'bob', role: 'member' }], kickoffTask: { title: 'kick off', subtasks: ['agenda'] } },
+      payload: {
+        teamName: 'onboarded',
+        members: [{ userId: 'bob', role: 'member' }],
+        kickoffTask: { title: 'kick off', subtasks: ['agenda'] },
+      },
     });
     expect((await settled(ok.id)).status).toBe('completed');
     const teamId = ((await alice.sagas.get({ id: ok.id })).outputs['create_team'] as { teamId: string }).teamId;

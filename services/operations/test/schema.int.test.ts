@@ -22,12 +22,17 @@ afterAll(async () => {
   await s?.drop();
 });
 
-const count = async (sql: string, params: unknown[] = []) => Number((await s.admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${sql}`, params)).rows[0]!.n);
+const count = async (sql: string, params: unknown[] = []) =>
+  Number((await s.admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${sql}`, params)).rows[0]!.n);
 
 describe('operations schema', () => {
   it('creates a task with nested subtasks in one call, and a failing subtask leaves nothing behind', async () => {
     const alice = callerFor(testDeps(s), user('alice'));
-    const task = await alice.tasks.create({ title: 'ship it', priority: 'P1', subtasks: [{ title: 'one' }, { title: 'two', priority: 'P0' }] });
+    const task = await alice.tasks.create({
+      title: 'ship it',
+      priority: 'P1',
+      subtasks: [{ title: 'one' }, { title: 'two', priority: 'P0' }],
+    });
     expect(task.subtasks.map((t) => [t.title, t.priority, t.parentId, t.ownerId])).toEqual([
       ['one', 'P2', task.id, 'alice'],
       ['two', 'P0', task.id, 'alice'],
@@ -43,11 +48,17 @@ describe('operations schema', () => {
 
   it('stores enums as Postgres enums that match the shared contracts and refuses other values', async () => {
     const labels = async (type: string) =>
-      (await s.admin.query<{ l: string }>(`SELECT enumlabel AS l FROM pg_enum WHERE enumtypid = $1::regtype ORDER BY enumsortorder`, [`"${type}"`])).rows.map((r) => r.l);
+      (
+        await s.admin.query<{ l: string }>(`SELECT enumlabel AS l FROM pg_enum WHERE enumtypid = $1::regtype ORDER BY enumsortorder`, [
+          `"${type}"`,
+        ])
+      ).rows.map((r) => r.l);
     expect(await labels('TaskStatus')).toEqual(TaskStatus.options);
     expect(await labels('TaskPriority')).toEqual(TaskPriority.options);
     expect(await labels('MessageRole')).toEqual(['user', 'assistant', 'system', 'tool']);
-    await expect(s.admin.query(`INSERT INTO users (principal_id, role) VALUES ('enum-test', 'superuser')`)).rejects.toThrow(/invalid input value for enum "UserRole"/);
+    await expect(s.admin.query(`INSERT INTO users (principal_id, role) VALUES ('enum-test', 'superuser')`)).rejects.toThrow(
+      /invalid input value for enum "UserRole"/,
+    );
   });
 
   it('cascades a user deletion to what they own; the memory audit log outlives the memory', async () => {
@@ -109,16 +120,29 @@ describe('operations schema', () => {
       { table_name: 'memories', is_generated: 'ALWAYS' },
       { table_name: 'messages', is_generated: 'ALWAYS' },
     ]);
-    const gin = await s.admin.query(`SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%USING gin (search_vector)%' ORDER BY indexname`);
+    const gin = await s.admin.query(
+      `SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%USING gin (search_vector)%' ORDER BY indexname`,
+    );
     expect(gin.rows.map((r) => r.indexname)).toEqual(['memories_search_vector_idx', 'messages_search_vector_idx']);
   });
 
   it('refuses a memory with two owners or none, or an importance outside 0..1', async () => {
     await s.admin.query(`INSERT INTO users (principal_id) VALUES ('gina') ON CONFLICT DO NOTHING`);
-    const agent = (await s.admin.query<{ id: string }>(`INSERT INTO agents (name, config) VALUES ('gina-bot', '{}') RETURNING id`)).rows[0]!.id;
-    await expect(s.admin.query(`INSERT INTO memories (type, source, content) VALUES ('semantic', 'user', 'x')`)).rejects.toThrow(/exactly one of a user or an agent/);
-    await expect(s.admin.query(`INSERT INTO memories (owner_user_id, agent_id, type, source, content) VALUES ('gina', $1, 'semantic', 'user', 'x')`, [agent])).rejects.toThrow(/exactly one/);
-    await expect(s.admin.query(`INSERT INTO memories (owner_user_id, type, source, content, importance) VALUES ('gina', 'semantic', 'user', 'x', 1.5)`)).rejects.toThrow(/outside 0..1/);
+    const agent = (await s.admin.query<{ id: string }>(`INSERT INTO agents (name, config) VALUES ('gina-bot', '{}') RETURNING id`)).rows[0]!
+      .id;
+    await expect(s.admin.query(`INSERT INTO memories (type, source, content) VALUES ('semantic', 'user', 'x')`)).rejects.toThrow(
+      /exactly one of a user or an agent/,
+    );
+    await expect(
+      s.admin.query(`INSERT INTO memories (owner_user_id, agent_id, type, source, content) VALUES ('gina', $1, 'semantic', 'user', 'x')`, [
+        agent,
+      ]),
+    ).rejects.toThrow(/exactly one/);
+    await expect(
+      s.admin.query(
+        `INSERT INTO memories (owner_user_id, type, source, content, importance) VALUES ('gina', 'semantic', 'user', 'x', 1.5)`,
+      ),
+    ).rejects.toThrow(/outside 0..1/);
   });
 
   it('keeps task trees acyclic, also when two moves would only form a cycle together', async () => {
@@ -129,9 +153,15 @@ describe('operations schema', () => {
     expect(await codeOf(hank.tasks.move({ id: a.id, parentId: a.id }))).toBe('BAD_REQUEST');
 
     // A under B and B under A at the same time: the advisory lock in the trigger serializes them.
-    const results = await Promise.allSettled([hank.tasks.move({ id: a.id, parentId: b.id }), hank.tasks.move({ id: b.id, parentId: a.id })]);
+    const results = await Promise.allSettled([
+      hank.tasks.move({ id: a.id, parentId: b.id }),
+      hank.tasks.move({ id: b.id, parentId: a.id }),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    const parents = await s.admin.query<{ id: string; parent_id: string | null }>(`SELECT id, parent_id FROM tasks WHERE id = ANY($1::uuid[])`, [[a.id, b.id]]);
+    const parents = await s.admin.query<{ id: string; parent_id: string | null }>(
+      `SELECT id, parent_id FROM tasks WHERE id = ANY($1::uuid[])`,
+      [[a.id, b.id]],
+    );
     expect(parents.rows.filter((r) => r.parent_id !== null)).toHaveLength(1);
   });
 

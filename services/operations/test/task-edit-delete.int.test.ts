@@ -26,11 +26,15 @@ afterAll(async () => {
 /** Outbox rows about a task, oldest first, each envelope checked against its subject's contract schema. */
 async function eventsOf(taskId: string, subject?: string) {
   const rows = (
-    await s.admin.query(`SELECT subject, envelope FROM outbox WHERE envelope->'data'->>'taskId' = $1 AND ($2::text IS NULL OR subject = $2) ORDER BY seq`, [taskId, subject ?? null])
+    await s.admin.query(
+      `SELECT subject, envelope FROM outbox WHERE envelope->'data'->>'taskId' = $1 AND ($2::text IS NULL OR subject = $2) ORDER BY seq`,
+      [taskId, subject ?? null],
+    )
   ).rows as Array<{ subject: keyof typeof eventSchemas; envelope: { data: unknown } }>;
   return rows.map((r) => ({ subject: r.subject, data: eventSchemas[r.subject].parse(r.envelope.data) as Record<string, unknown> }));
 }
-const countTasks = async (ids: string[]) => Number((await s.admin.query(`SELECT count(*) AS n FROM tasks WHERE id = ANY($1::uuid[])`, [ids])).rows[0].n);
+const countTasks = async (ids: string[]) =>
+  Number((await s.admin.query(`SELECT count(*) AS n FROM tasks WHERE id = ANY($1::uuid[])`, [ids])).rows[0].n);
 
 /** A team owned by `owner` with the others in it at the given roles. */
 async function teamWith(owner: string, members: Record<string, 'admin' | 'member' | 'viewer'>) {
@@ -48,10 +52,21 @@ describe('tasks.edit', () => {
 
     const edited = await ann.tasks.edit({ id: task.id, title: 'final', priority: 'P0', dueAt: '2027-02-01T00:00:00Z', description: null });
     expect(edited).toMatchObject({ title: 'final', priority: 'P0', dueAt: '2027-02-01T00:00:00.000Z', description: null, status: 'todo' });
-    expect(await ann.tasks.get({ id: task.id })).toMatchObject({ title: 'final', priority: 'P0', dueAt: '2027-02-01T00:00:00.000Z', description: null });
+    expect(await ann.tasks.get({ id: task.id })).toMatchObject({
+      title: 'final',
+      priority: 'P0',
+      dueAt: '2027-02-01T00:00:00.000Z',
+      description: null,
+    });
     const updates = await eventsOf(task.id, 'operations.task.updated');
     expect(updates).toHaveLength(1);
-    expect(updates[0]!.data).toMatchObject({ taskId: task.id, change: 'details', changed: ['title', 'description', 'priority', 'dueAt'], priority: 'P0', dueAt: '2027-02-01T00:00:00.000Z' });
+    expect(updates[0]!.data).toMatchObject({
+      taskId: task.id,
+      change: 'details',
+      changed: ['title', 'description', 'priority', 'dueAt'],
+      priority: 'P0',
+      dueAt: '2027-02-01T00:00:00.000Z',
+    });
 
     // Same values again (the due date written another way): nothing changes, nothing is announced.
     const same = await ann.tasks.edit({ id: task.id, title: 'final', dueAt: '2027-02-01T01:00:00+01:00' });
@@ -60,20 +75,44 @@ describe('tasks.edit', () => {
 
     // Only the due date cleared: exactly that field is named.
     expect((await ann.tasks.edit({ id: task.id, dueAt: null })).dueAt).toBeNull();
-    expect((await eventsOf(task.id, 'operations.task.updated')).map((e) => e.data['changed'])).toEqual([['title', 'description', 'priority', 'dueAt'], ['dueAt']]);
+    expect((await eventsOf(task.id, 'operations.task.updated')).map((e) => e.data['changed'])).toEqual([
+      ['title', 'description', 'priority', 'dueAt'],
+      ['dueAt'],
+    ]);
   });
 
   it('refuses bad input as typed problems on /api and writes nothing', async () => {
     const task = await as('ivy').tasks.create({ title: 'keep me' });
-    const post = (body: unknown) => fetch(`${server.url}/api/tasks/edit`, { method: 'POST', headers: bearer('user:ivy'), body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      fetch(`${server.url}/api/tasks/edit`, { method: 'POST', headers: bearer('user:ivy'), body: JSON.stringify(body) });
 
-    const bad = await expectProblem(await post({ id: task.id, title: '  ', priority: 'P9', dueAt: 'next tuesday' }), { status: 400, code: 'BAD_REQUEST', title: 'Bad Request', instance: '/api/tasks/edit' });
+    const bad = await expectProblem(await post({ id: task.id, title: '  ', priority: 'P9', dueAt: 'next tuesday' }), {
+      status: 400,
+      code: 'BAD_REQUEST',
+      title: 'Bad Request',
+      instance: '/api/tasks/edit',
+    });
     expect(issueLines(bad)).toEqual(['dueAt: invalid_format', 'priority: invalid_value', 'title: too_small']);
-    const empty = await expectProblem(await post({ id: task.id }), { status: 400, code: 'BAD_REQUEST', title: 'Bad Request', instance: '/api/tasks/edit' });
+    const empty = await expectProblem(await post({ id: task.id }), {
+      status: 400,
+      code: 'BAD_REQUEST',
+      title: 'Bad Request',
+      instance: '/api/tasks/edit',
+    });
     expect(JSON.stringify(empty['issues'])).toContain('give at least one of title, description, priority, dueAt');
-    await expectProblem(await post({ id: task.id, title: 'x', ownerId: 'mallory' }), { status: 400, code: 'BAD_REQUEST', title: 'Bad Request', instance: '/api/tasks/edit' });
+    await expectProblem(await post({ id: task.id, title: 'x', ownerId: 'mallory' }), {
+      status: 400,
+      code: 'BAD_REQUEST',
+      title: 'Bad Request',
+      instance: '/api/tasks/edit',
+    });
 
-    const missing = await expectProblem(await post({ id: randomUUID(), title: 'x' }), { status: 404, code: 'NOT_FOUND', title: 'Not Found', instance: '/api/tasks/edit' });
+    const missing = await expectProblem(await post({ id: randomUUID(), title: 'x' }), {
+      status: 404,
+      code: 'NOT_FOUND',
+      title: 'Not Found',
+      instance: '/api/tasks/edit',
+    });
     expect(missing['detail']).toMatch(/task/);
     expect(await as('ivy').tasks.get({ id: task.id })).toMatchObject({ title: 'keep me', updatedAt: task.updatedAt });
     expect(await eventsOf(task.id, 'operations.task.updated')).toHaveLength(0);
@@ -112,14 +151,30 @@ describe('tasks.delete', () => {
     expect(await countTasks(all)).toBe(0);
     expect(await countTasks([bystander.id])).toBe(1);
 
-    const rows = (await s.admin.query(`SELECT envelope FROM outbox WHERE subject = 'operations.task.deleted' AND envelope->'data'->>'deletedWith' = $1 ORDER BY seq`, [root.id])).rows;
+    const rows = (
+      await s.admin.query(
+        `SELECT envelope FROM outbox WHERE subject = 'operations.task.deleted' AND envelope->'data'->>'deletedWith' = $1 ORDER BY seq`,
+        [root.id],
+      )
+    ).rows;
     const events = rows.map((r) => eventSchemas['operations.task.deleted'].parse(r.envelope.data));
     expect(events.map((e) => e.taskId)).toEqual(deleted.deletedTaskIds);
-    expect(events.find((e) => e.taskId === grandchild.id)).toMatchObject({ ownerId: 'bo', parentId: root.subtasks[0]!.id, deletedWith: root.id });
+    expect(events.find((e) => e.taskId === grandchild.id)).toMatchObject({
+      ownerId: 'bo',
+      parentId: root.subtasks[0]!.id,
+      deletedWith: root.id,
+    });
 
     expect(await codeOf(bo.tasks.delete({ id: root.id }))).toBe('NOT_FOUND');
     expect(await codeOf(bo.tasks.get({ id: grandchild.id }))).toBe('NOT_FOUND');
-    expect((await s.admin.query(`SELECT count(*) AS n FROM outbox WHERE subject = 'operations.task.deleted' AND envelope->'data'->>'deletedWith' = $1`, [root.id])).rows[0].n).toBe('4');
+    expect(
+      (
+        await s.admin.query(
+          `SELECT count(*) AS n FROM outbox WHERE subject = 'operations.task.deleted' AND envelope->'data'->>'deletedWith' = $1`,
+          [root.id],
+        )
+      ).rows[0].n,
+    ).toBe('4');
   });
 
   it('is the owner’s alone: team members and admins get FORBIDDEN (as the row policy says too), strangers NOT_FOUND, and nothing is deleted', async () => {
@@ -170,7 +225,17 @@ describe('tasks.delete', () => {
     const event = createEnvelope(
       'coordination',
       'coordination.job.succeeded',
-      { jobId: randomUUID(), jobType: 'build', status: 'succeeded', targetKind: 'task', targetId: task.id, attempt: 1, agent: 'builder', result: { ok: true }, owner },
+      {
+        jobId: randomUUID(),
+        jobType: 'build',
+        status: 'succeeded',
+        targetKind: 'task',
+        targetId: task.id,
+        attempt: 1,
+        agent: 'builder',
+        result: { ok: true },
+        owner,
+      },
       deps,
     );
     expect(await onJobSucceeded(deps, event)).toBe('refused');
@@ -191,7 +256,10 @@ describe('conversations report their message count', () => {
     expect((await cy.conversations.get({ id: a.id })).messageCount).toBe(3);
     expect((await cy.conversations.get({ id: b.id })).messageCount).toBe(1);
     const listed = (await cy.conversations.list({})).items.map((c) => [c.title, c.messageCount]);
-    expect(listed).toEqual([['b', 1], ['a', 3]]);
+    expect(listed).toEqual([
+      ['b', 1],
+      ['a', 3],
+    ]);
     // Paged, each page still counts per conversation.
     const first = await cy.conversations.list({ limit: 1 });
     expect(first.items.map((c) => c.messageCount)).toEqual([1]);

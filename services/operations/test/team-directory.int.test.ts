@@ -40,11 +40,22 @@ afterAll(async () => {
 const BOUND_MS = 3_000;
 // Wired as main.ts does: woken by the directory queue's NOTIFY (the write listener), nobody pokes it.
 // Its safety-net poll is a minute here, so every bound below is met by the notification alone.
-const start = async () => (publisher = await startTeamDirectoryPublisher({ sql: s.sql, nc, log: silentLog, intervalMs: 60_000, written: writes.teamDirectoryWritten }));
+const start = async () =>
+  (publisher = await startTeamDirectoryPublisher({
+    sql: s.sql,
+    nc,
+    log: silentLog,
+    intervalMs: 60_000,
+    written: writes.teamDirectoryWritten,
+  }));
 const deps = () => testDeps(s);
 
 /** Waits until `check` holds for the user's teams, or fails after BOUND_MS. */
-async function eventually(directory: ReturnType<typeof natsTeamDirectory>, userId: string, check: (teams: ReadonlySet<string>) => boolean): Promise<number> {
+async function eventually(
+  directory: ReturnType<typeof natsTeamDirectory>,
+  userId: string,
+  check: (teams: ReadonlySet<string>) => boolean,
+): Promise<number> {
   const t0 = Date.now();
   for (;;) {
     const teams = await directory.teamsOf(userId);

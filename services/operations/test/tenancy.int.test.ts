@@ -11,7 +11,21 @@ import { useScratchDb } from './support/scratch.js';
 const s = useScratchDb('tenancy');
 
 const deps = () => testDeps(s);
-const PER_USER_TABLES = ['agents', 'approval_requests', 'conversations', 'memories', 'memory_logs', 'memory_tags', 'messages', 'saga_instances', 'sessions', 'tasks', 'team_memberships', 'teams', 'users'];
+const PER_USER_TABLES = [
+  'agents',
+  'approval_requests',
+  'conversations',
+  'memories',
+  'memory_logs',
+  'memory_tags',
+  'messages',
+  'saga_instances',
+  'sessions',
+  'tasks',
+  'team_memberships',
+  'teams',
+  'users',
+];
 
 /** A plain connection as the owner WITHOUT the break-glass setting: what a misconfigured service would be. */
 async function asPlainOwner<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -26,10 +40,12 @@ async function asPlainOwner<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 
 describe('FORCE row-level security', () => {
   it('is forced on every table with row-level security, and those are the per-user tables', async () => {
-    const rows = (await s.admin.query<{ t: string; forced: boolean }>(
-      `SELECT c.relname AS t, c.relforcerowsecurity AS forced FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    const rows = (
+      await s.admin.query<{ t: string; forced: boolean }>(
+        `SELECT c.relname AS t, c.relforcerowsecurity AS forced FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relrowsecurity ORDER BY 1`,
-    )).rows;
+      )
+    ).rows;
     expect(rows.map((r) => r.t)).toEqual(PER_USER_TABLES);
     expect(rows.filter((r) => !r.forced)).toEqual([]);
   });
@@ -125,7 +141,7 @@ describe('approval requests per subject', () => {
     expect(await codeOf(gail.approvals.request({ subjectKind: 'other', subjectId: 'shared-subject' }))).toBe('CONFLICT');
   });
 
-  it('are one pending per subject within a team, whose members see each other\'s requests', async () => {
+  it("are one pending per subject within a team, whose members see each other's requests", async () => {
     const ida = callerFor(deps(), user('ida'));
     const jon = callerFor(deps(), user('jon'));
     const kim = callerFor(deps(), user('kim'));

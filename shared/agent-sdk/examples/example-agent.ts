@@ -26,7 +26,10 @@ const env = loadConfig(
       AGENT_NATS_PASSWORD: z.string().min(1).optional(),
       LOG_LEVEL: z.string().default('info'),
     })
-    .refine((e) => e.AGENT_TOKEN || e.AGENT_ENROLMENT_TOKEN, { message: 'set AGENT_ENROLMENT_TOKEN (or AGENT_TOKEN)', path: ['AGENT_ENROLMENT_TOKEN'] }),
+    .refine((e) => e.AGENT_TOKEN || e.AGENT_ENROLMENT_TOKEN, {
+      message: 'set AGENT_ENROLMENT_TOKEN (or AGENT_TOKEN)',
+      path: ['AGENT_ENROLMENT_TOKEN'],
+    }),
 );
 const log = createLogger(`agent:${env.AGENT_NAME}`, env.LOG_LEVEL);
 const getToken = env.AGENT_ENROLMENT_TOKEN
@@ -61,7 +64,9 @@ const agent = await startAgent({
   capabilities: { gap_analysis: work, build: work, proposal: work },
   concurrency: env.AGENT_CONCURRENCY,
   drainTimeoutMs: env.AGENT_DRAIN_MS,
-  ...(env.NATS_URL && env.AGENT_NATS_USER ? { nats: { url: env.NATS_URL, user: env.AGENT_NATS_USER, password: env.AGENT_NATS_PASSWORD } } : {}),
+  ...(env.NATS_URL && env.AGENT_NATS_USER
+    ? { nats: { url: env.NATS_URL, user: env.AGENT_NATS_USER, password: env.AGENT_NATS_PASSWORD } }
+    : {}),
   log,
 });
 log.info({ coordination: env.COORDINATION_URL, heartbeats: env.NATS_URL && env.AGENT_NATS_USER ? 'nats' : 'trpc' }, 'agent started');

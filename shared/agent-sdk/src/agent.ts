@@ -28,16 +28,39 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   // request, each answer streamed back as it is ready: under load the slots finish together and
   // the agent costs coordination one request per batch instead of one per job. A batch carries the
   // trace of its first call.
-  const client = createServiceClient<CoordinationRouter>({ baseUrl: opts.coordinationUrl, getToken: opts.getToken, timeoutMs: claimWaitMs + 10_000, batch: { maxItems: 20 } });
+  const client = createServiceClient<CoordinationRouter>({
+    baseUrl: opts.coordinationUrl,
+    getToken: opts.getToken,
+    timeoutMs: claimWaitMs + 10_000,
+    batch: { maxItems: 20 },
+  });
   const capabilities = Object.keys(opts.capabilities) as JobType[];
   if (capabilities.length === 0) throw new Error('an agent needs at least one capability');
   const log = opts.log.child({ agent: opts.name });
   const inFlight = new InFlightJobs(log);
   const claims = new Claims(inFlight);
   const stopping = new AbortController();
-  const rt: AgentRuntime = { name: opts.name, client, handlers: opts.capabilities, capabilities, claimWaitMs, log, inFlight, claims, stopping: stopping.signal, counts: { processed: 0, releasedWhileStopping: 0 } };
+  const rt: AgentRuntime = {
+    name: opts.name,
+    client,
+    handlers: opts.capabilities,
+    capabilities,
+    claimWaitMs,
+    log,
+    inFlight,
+    claims,
+    stopping: stopping.signal,
+    counts: { processed: 0, releasedWhileStopping: 0 },
+  };
 
-  const registration = await registerAgent({ opts, client, capabilities, session: claims.session, runningJobIds: () => inFlight.ids(), log });
+  const registration = await registerAgent({
+    opts,
+    client,
+    capabilities,
+    session: claims.session,
+    runningJobIds: () => inFlight.ids(),
+    log,
+  });
   const { heartbeatIntervalMs } = registration;
   log.info({ capabilities, heartbeatIntervalMs }, 'agent registered');
 
@@ -56,7 +79,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     client,
     heartbeatKey: registration.heartbeatKey,
     intervalMs: heartbeatIntervalMs,
-    state: () => ({ runningJobIds: inFlight.ids(), load: inFlight.size / (opts.concurrency ?? 1), session: claims.session, claimsSettled: claims.settledUpTo() }),
+    state: () => ({
+      runningJobIds: inFlight.ids(),
+      load: inFlight.size / (opts.concurrency ?? 1),
+      session: claims.session,
+      claimsSettled: claims.settledUpTo(),
+    }),
     js: nats?.jetstream(),
     onAnswer: (answer) => {
       for (const id of answer.cancelledJobIds) inFlight.abort(id, 'cancelled');
@@ -91,7 +119,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     get inFlight() {
       return inFlight.size;
     },
-    reportStuck: (reason, jobId) => client.agents.reportStuck.mutate({ name: opts.name, reason, ...(jobId ? { jobId } : {}) }).then((r) => ({ releaseAt: r.releaseAt })),
+    reportStuck: (reason, jobId) =>
+      client.agents.reportStuck.mutate({ name: opts.name, reason, ...(jobId ? { jobId } : {}) }).then((r) => ({ releaseAt: r.releaseAt })),
     stop,
   };
 }

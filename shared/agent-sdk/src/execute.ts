@@ -13,7 +13,11 @@ function jobContext(rt: AgentRuntime, job: Job, abort: AbortController, jobLog: 
     progress: async (fraction, message) => {
       let answer: { keepGoing: boolean; cancelled: boolean };
       try {
-        answer = await rt.client.jobs.progress.mutate({ jobId: job.jobId, ...(fraction !== undefined ? { fraction } : {}), ...(message ? { message } : {}) });
+        answer = await rt.client.jobs.progress.mutate({
+          jobId: job.jobId,
+          ...(fraction !== undefined ? { fraction } : {}),
+          ...(message ? { message } : {}),
+        });
       } catch (err) {
         // NOT_FOUND: the job is another agent's now (taken back and given out again): stop.
         if (codeOf(err) !== 'NOT_FOUND') throw err;
@@ -22,7 +26,8 @@ function jobContext(rt: AgentRuntime, job: Job, abort: AbortController, jobLog: 
       if (!answer.keepGoing) rt.inFlight.abort(job.jobId, answer.cancelled ? 'cancelled' : 'lost');
       return answer.keepGoing;
     },
-    reportStuck: (reason) => rt.client.agents.reportStuck.mutate({ name: rt.name, jobId: job.jobId, reason }).then((r) => ({ releaseAt: r.releaseAt })),
+    reportStuck: (reason) =>
+      rt.client.agents.reportStuck.mutate({ name: rt.name, jobId: job.jobId, reason }).then((r) => ({ releaseAt: r.releaseAt })),
   };
 }
 

@@ -70,7 +70,10 @@ export async function runHeartbeats(opts: HeartbeatOptions): Promise<void> {
         if (useNats && lastNatsAckAt !== null && !recorded(answer.previousHeartbeatAt, lastNatsAckAt, opts.intervalMs)) {
           // Acknowledged by a stream but never taken: a NATS server or stream coordination does not read.
           useNats = false;
-          opts.log.warn({ lastNatsAckAt: new Date(lastNatsAckAt).toISOString(), previousHeartbeatAt: answer.previousHeartbeatAt }, 'heartbeats over NATS do not reach coordination; pinging over tRPC from now on');
+          opts.log.warn(
+            { lastNatsAckAt: new Date(lastNatsAckAt).toISOString(), previousHeartbeatAt: answer.previousHeartbeatAt },
+            'heartbeats over NATS do not reach coordination; pinging over tRPC from now on',
+          );
         }
       });
     }

@@ -57,7 +57,8 @@ export async function registerAgent(deps: RegisterDeps): Promise<Registration> {
     } catch (err) {
       const code = codeOf(err);
       // Wrong token, name or capabilities will not fix themselves: fail at once.
-      if (i >= attempts || code === 'UNAUTHORIZED' || code === 'FORBIDDEN' || code === 'BAD_REQUEST') throw new Error(`agent ${opts.name} could not register: ${messageOf(err)}`, { cause: err });
+      if (i >= attempts || code === 'UNAUTHORIZED' || code === 'FORBIDDEN' || code === 'BAD_REQUEST')
+        throw new Error(`agent ${opts.name} could not register: ${messageOf(err)}`, { cause: err });
       log.warn({ err: messageOf(err), attempt: i }, 'register failed; retrying');
       await sleep(Math.min(250 * 2 ** i, 3_000));
     }

@@ -40,11 +40,15 @@ function runJob(rt: AgentRuntime, job: Job, abort: AbortController, onReporting:
   const jobLog = rt.log.child({ jobId: job.jobId, jobType: job.jobType, attempt: job.attempt });
   const traceparent = job.traceparent;
   const parent = traceparent ? contextFromHeaders((k) => (k === 'traceparent' ? traceparent : undefined)) : undefined;
-  return withSpan<Job | null>(`job ${job.jobType}`, { kind: SpanKind.CONSUMER, attributes: { 'job.id': job.jobId, 'job.attempt': job.attempt }, ...(parent ? { parent } : {}) }, async () => {
-    const outcome = await execute(rt, job, abort, jobLog);
-    onReporting();
-    return report(rt, job, outcome, jobLog);
-  });
+  return withSpan<Job | null>(
+    `job ${job.jobType}`,
+    { kind: SpanKind.CONSUMER, attributes: { 'job.id': job.jobId, 'job.attempt': job.attempt }, ...(parent ? { parent } : {}) },
+    async () => {
+      const outcome = await execute(rt, job, abort, jobLog);
+      onReporting();
+      return report(rt, job, outcome, jobLog);
+    },
+  );
 }
 
 /** One long-poll claim; null when it brought nothing or failed (after a back-off, unless stopping). */
@@ -53,7 +57,9 @@ export async function claimOnce(rt: AgentRuntime): Promise<Job | null> {
   try {
     // Not aborted on stop: the long poll ends within claimWaitMs, and a job it brings while
     // stopping is handed straight back (aborting the request could lose a job already assigned).
-    const { job } = await rt.claims.tracked(rt.client.jobs.claim.mutate({ capabilities: rt.capabilities, waitMs: rt.claimWaitMs, session: rt.claims.session, seq }));
+    const { job } = await rt.claims.tracked(
+      rt.client.jobs.claim.mutate({ capabilities: rt.capabilities, waitMs: rt.claimWaitMs, session: rt.claims.session, seq }),
+    );
     rt.claims.settle(seq, job);
     return job;
   } catch (err) {

@@ -3,7 +3,14 @@ import type { CoordinationRouter } from '@platform/coordination/router';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_AUTH, devToken, type PrivateNats, startPrivateNats } from '@platform/testkit';
 import { HEARTBEATS_CONSUMER, HEARTBEATS_STREAM } from '@platform/contracts';
-import { ensureCoordinationStreams, FAST, readEvents, startTestCoordination, waitFor, type TestCoordination } from '@platform/coordination/testing';
+import {
+  ensureCoordinationStreams,
+  FAST,
+  readEvents,
+  startTestCoordination,
+  waitFor,
+  type TestCoordination,
+} from '@platform/coordination/testing';
 import { startAgent, type AgentOptions, type JobHandler, type RunningAgent } from '../src/agent.js';
 
 // The SDK against a real coordination HTTP server (in-process, port 4503) on a private nats-server.
@@ -16,7 +23,11 @@ let client: ReturnType<typeof createServiceClient<CoordinationRouter>>;
 const log = createLogger('sdk-test', 'warn');
 const running: RunningAgent[] = [];
 
-async function agentWith(name: string, capabilities: AgentOptions['capabilities'], extra: Partial<AgentOptions> = {}): Promise<RunningAgent> {
+async function agentWith(
+  name: string,
+  capabilities: AgentOptions['capabilities'],
+  extra: Partial<AgentOptions> = {},
+): Promise<RunningAgent> {
   const a = await startAgent({
     coordinationUrl: url,
     name,
@@ -32,10 +43,14 @@ async function agentWith(name: string, capabilities: AgentOptions['capabilities'
 
 const job = (jobId: string) => client.jobs.get.query({ jobId });
 const until = (jobId: string, status: string, timeoutMs = 8_000) =>
-  waitFor(`job ${status}`, async () => {
-    const j = await job(jobId);
-    return j.status === status ? j : undefined;
-  }, timeoutMs);
+  waitFor(
+    `job ${status}`,
+    async () => {
+      const j = await job(jobId);
+      return j.status === status ? j : undefined;
+    },
+    timeoutMs,
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
@@ -183,16 +198,25 @@ describe('agent SDK', () => {
 
   it('signs its NATS heartbeats with the key of its latest registration: registering again (registry lost it) takes the new key', async () => {
     const beats: string[] = [];
-    const a = await agentWith('sdk-rekey', { proposal: async () => 'ok' }, { nats: { url: nats.url, user: nats.agentUser, password: nats.agentPassword }, onHeartbeat: (b) => b.ok && beats.push(b.via) });
+    const a = await agentWith(
+      'sdk-rekey',
+      { proposal: async () => 'ok' },
+      { nats: { url: nats.url, user: nats.agentUser, password: nats.agentPassword }, onHeartbeat: (b) => b.ok && beats.push(b.via) },
+    );
     const keyNow = async () => (await coord.deps.stores.heartbeatKeys.get('sdk-rekey'))?.record.key;
     const first = await keyNow();
     expect(first).toBeDefined();
     // The registry loses the agent: its next tRPC ping (within 12 beats) answers NOT_FOUND and the SDK registers again.
     await coord.deps.stores.agents.records.delete('sdk-rekey');
-    await waitFor('registered again with a new key', async () => {
-      const key = await keyNow();
-      return key !== first && (await client.agents.get.query({ name: 'sdk-rekey' }).catch(() => undefined)) ? key : undefined;
-    }, 6_000, 20);
+    await waitFor(
+      'registered again with a new key',
+      async () => {
+        const key = await keyNow();
+        return key !== first && (await client.agents.get.query({ name: 'sdk-rekey' }).catch(() => undefined)) ? key : undefined;
+      },
+      6_000,
+      20,
+    );
     // Beyond the offline TTL (1.5 s) on NATS heartbeats alone (bar one tRPC check): they verify with the new key.
     beats.length = 0;
     await sleep(2_000);
@@ -209,7 +233,11 @@ describe('agent SDK', () => {
     await jsm.consumers.delete(HEARTBEATS_STREAM, HEARTBEATS_CONSUMER);
     // A proposal-only agent: it must not take the other tests' jobs if this one fails.
     const beats: string[] = [];
-    const a = await agentWith('sdk-unread', { proposal: async () => 'ok' }, { nats: { url: nats.url, user: nats.agentUser, password: nats.agentPassword }, onHeartbeat: (b) => b.ok && beats.push(b.via) });
+    const a = await agentWith(
+      'sdk-unread',
+      { proposal: async () => 'ok' },
+      { nats: { url: nats.url, user: nats.agentUser, password: nats.agentPassword }, onHeartbeat: (b) => b.ok && beats.push(b.via) },
+    );
     try {
       // A tRPC ping after NATS beats shows the service never recorded them; from then on, tRPC only.
       // (The first check may come too soon after a NATS beat to tell, e.g. under load, and is then
@@ -227,7 +255,10 @@ describe('agent SDK', () => {
       expect((await client.agents.get.query({ name: 'sdk-unread' })).status).toBe('online');
     } finally {
       await a.stop();
-      await ensureCoordinationStreams(coord.nc, { agentTtlMs: FAST.AGENT_OFFLINE_AFTER_MS, heartbeatIntervalMs: FAST.HEARTBEAT_INTERVAL_MS });
+      await ensureCoordinationStreams(coord.nc, {
+        agentTtlMs: FAST.AGENT_OFFLINE_AFTER_MS,
+        heartbeatIntervalMs: FAST.HEARTBEAT_INTERVAL_MS,
+      });
     }
   });
 
@@ -262,7 +293,9 @@ describe('agent SDK', () => {
   it('stops gracefully: releases what does not finish in time, and another agent takes it', async () => {
     let markStarted!: () => void;
     const started = new Promise<void>((r) => (markStarted = r));
-    const slow = await agentWith('sdk-slow', { build: async (_j, ctx) => (markStarted(), await sleep(5_000), ctx.signal.aborted ? null : 'slow') });
+    const slow = await agentWith('sdk-slow', {
+      build: async (_j, ctx) => (markStarted(), await sleep(5_000), ctx.signal.aborted ? null : 'slow'),
+    });
     const { jobId } = await client.jobs.trigger.mutate({ jobType: 'build' });
     await started;
     const result = await slow.stop({ drainTimeoutMs: 200 });
@@ -279,7 +312,13 @@ describe('agent SDK', () => {
 
   it('fails to start, loudly, with a token for another name', async () => {
     await expect(
-      startAgent({ coordinationUrl: url, name: 'impostor', getToken: () => devToken({ kind: 'agent', id: 'someone-else', roles: [] }), capabilities: { build: async () => null }, log }),
+      startAgent({
+        coordinationUrl: url,
+        name: 'impostor',
+        getToken: () => devToken({ kind: 'agent', id: 'someone-else', roles: [] }),
+        capabilities: { build: async () => null },
+        log,
+      }),
     ).rejects.toThrow(/could not register/);
   });
 });

@@ -26,7 +26,12 @@ const contractsWithoutSideEffects: Plugin = {
     const contracts = path.join(repoRoot, 'shared/contracts/src') + path.sep;
     b.onResolve({ filter: /.*/ }, async (args) => {
       if (args.pluginData === 'resolving') return undefined;
-      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
+      const r = await b.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: 'resolving',
+      });
       return r.path.startsWith(contracts) ? { ...r, sideEffects: false } : undefined;
     });
   },
@@ -38,9 +43,14 @@ mkdirSync(dist);
 
 const program = loadProgram([...OWN.map((m) => `shared/client/src/${m}.ts`), ...ROUTERS.map((r) => r.file), EVENT_TYPES_ENTRY]);
 for (const m of OWN) {
-  const result = program.emit(sourceFile(program, `shared/client/src/${m}.ts`), (name, text) => {
-    if (name.endsWith('.d.ts')) writeFileSync(path.join(dist, `${m}.d.ts`), text);
-  }, undefined, true);
+  const result = program.emit(
+    sourceFile(program, `shared/client/src/${m}.ts`),
+    (name, text) => {
+      if (name.endsWith('.d.ts')) writeFileSync(path.join(dist, `${m}.d.ts`), text);
+    },
+    undefined,
+    true,
+  );
   const errors = result.diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length > 0) throw new Error(`${m}.ts: ${errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' ')).join('; ')}`);
 }

@@ -71,7 +71,11 @@ function structuralPrinter(checker: ts.TypeChecker): (type: ts.Type) => string {
       return [...new Set([...rest, ...bool, ...empty])].join(' | ');
     }
     if (t.isIntersection()) return t.types.map((m) => `(${print(m, indent, depth + 1)})`).join(' & ');
-    if (checker.isTupleType(t)) return `[${checker.getTypeArguments(t as ts.TypeReference).map((a) => print(a, indent, depth + 1)).join(', ')}]`;
+    if (checker.isTupleType(t))
+      return `[${checker
+        .getTypeArguments(t as ts.TypeReference)
+        .map((a) => print(a, indent, depth + 1))
+        .join(', ')}]`;
     if (checker.isArrayType(t)) {
       const [element] = checker.getTypeArguments(t as ts.TypeReference);
       if (!element) throw new Error(`array without element type: ${checker.typeToString(t)}`);
@@ -79,7 +83,8 @@ function structuralPrinter(checker: ts.TypeChecker): (type: ts.Type) => string {
       return /[|&]/.test(inner) ? `(${inner})[]` : `${inner}[]`;
     }
     if (f & ts.TypeFlags.Object) {
-      if (t.getCallSignatures().length > 0 || t.getConstructSignatures().length > 0) throw new Error(`functions are not JSON: ${checker.typeToString(t)}`);
+      if (t.getCallSignatures().length > 0 || t.getConstructSignatures().length > 0)
+        throw new Error(`functions are not JSON: ${checker.typeToString(t)}`);
       const inner = `${indent}    `;
       const lines: string[] = [];
       for (const info of checker.getIndexInfosOfType(t)) {

@@ -11,12 +11,16 @@ export const repoRoot = path.resolve(import.meta.dirname, '../../..');
  */
 export function loadProgram(rootFiles: readonly string[]): ts.Program {
   const configPath = path.join(repoRoot, 'tsconfig.base.json');
-  const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    configPath,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  });
+  );
   if (!parsed) throw new Error(`cannot read ${configPath}`);
   const program = ts.createProgram(
     rootFiles.map((f) => path.join(repoRoot, f)),

@@ -4,8 +4,18 @@ import { printNode, sourceFile } from './program.js';
 /** The services whose routers the package types: the service name, its router module and factory. */
 export const ROUTERS = [
   { service: 'knowledge', typeName: 'KnowledgeRouter', file: 'services/knowledge/src/router/index.ts', factory: 'createKnowledgeRouter' },
-  { service: 'operations', typeName: 'OperationsRouter', file: 'services/operations/src/router/index.ts', factory: 'createOperationsRouter' },
-  { service: 'coordination', typeName: 'CoordinationRouter', file: 'services/coordination/src/router/index.ts', factory: 'createCoordinationRouter' },
+  {
+    service: 'operations',
+    typeName: 'OperationsRouter',
+    file: 'services/operations/src/router/index.ts',
+    factory: 'createOperationsRouter',
+  },
+  {
+    service: 'coordination',
+    typeName: 'CoordinationRouter',
+    file: 'services/coordination/src/router/index.ts',
+    factory: 'createCoordinationRouter',
+  },
 ] as const;
 
 /**
@@ -65,11 +75,16 @@ export function routerDeclarations(program: ts.Program): string {
   // Every (sub)router repeats the same root config (context, meta, error shape): named once.
   const nameRootTypes = (ref: ts.TypeReferenceNode, from: ts.SourceFile): ts.TypeReferenceNode => {
     const [root, record] = ref.typeArguments ?? [];
-    if (!ts.isIdentifier(ref.typeName) || ref.typeName.text !== 'TRPCBuiltRouter' || !root || !record || !ts.isTypeLiteralNode(root)) return ref;
+    if (!ts.isIdentifier(ref.typeName) || ref.typeName.text !== 'TRPCBuiltRouter' || !root || !record || !ts.isTypeLiteralNode(root))
+      return ref;
     const text = printNode(root, from);
     let alias = rootTypes.get(text);
     if (!alias) rootTypes.set(text, (alias = rootTypes.size === 0 ? 'RootTypes' : `RootTypes${rootTypes.size + 1}`));
-    return ts.factory.updateTypeReferenceNode(ref, ref.typeName, ts.factory.createNodeArray([ts.factory.createTypeReferenceNode(alias), record]));
+    return ts.factory.updateTypeReferenceNode(
+      ref,
+      ref.typeName,
+      ts.factory.createNodeArray([ts.factory.createTypeReferenceNode(alias), record]),
+    );
   };
 
   for (const r of ROUTERS) {
@@ -95,23 +110,45 @@ export function routerDeclarations(program: ts.Program): string {
       }
       const visited = ts.visitEachChild(node, rewrite, undefined);
       // Every procedure repeats the error shape too.
-      if (ts.isPropertySignature(visited) && visited.type && ts.isTypeLiteralNode(visited.type) && ts.isIdentifier(visited.name) && visited.name.text === 'errorShape') {
+      if (
+        ts.isPropertySignature(visited) &&
+        visited.type &&
+        ts.isTypeLiteralNode(visited.type) &&
+        ts.isIdentifier(visited.name) &&
+        visited.name.text === 'errorShape'
+      ) {
         const text = printNode(visited.type, emitted);
         let alias = errorShapes.get(text);
         if (!alias) errorShapes.set(text, (alias = errorShapes.size === 0 ? 'ErrorShape' : `ErrorShape${errorShapes.size + 1}`));
-        return ts.factory.updatePropertySignature(visited, visited.modifiers, visited.name, visited.questionToken, ts.factory.createTypeReferenceNode(alias));
+        return ts.factory.updatePropertySignature(
+          visited,
+          visited.modifiers,
+          visited.name,
+          visited.questionToken,
+          ts.factory.createTypeReferenceNode(alias),
+        );
       }
       return visited;
     };
     const type = ts.visitNode(decl.type, rewrite) as ts.TypeNode;
-    routers.push(`/** The ${r.service} service's tRPC router (served at \`/trpc\`), as its typed client sees it. */\nexport type ${r.typeName} = ${printNode(type, emitted)};`);
+    routers.push(
+      `/** The ${r.service} service's tRPC router (served at \`/trpc\`), as its typed client sees it. */\nexport type ${r.typeName} = ${printNode(type, emitted)};`,
+    );
   }
   if (unknown.length > 0) {
-    throw new Error(`router types name declarations the client package cannot ship (add a stand-in or keep them out of the router's types):\n  ${[...new Set(unknown)].join('\n  ')}`);
+    throw new Error(
+      `router types name declarations the client package cannot ship (add a stand-in or keep them out of the router's types):\n  ${[...new Set(unknown)].join('\n  ')}`,
+    );
   }
 
-  const shapes = [...errorShapes].map(([text, alias]) => `/** What a failed call carries (\`TRPCClientError.shape\`); \`data\` holds the RFC 9457 problem members, \`code\` and the input's issues. */\nexport type ${alias} = ${text};`);
-  const roots = [...rootTypes].map(([text, alias]) => `/** tRPC's root types of the services' routers (one for all three): no transformer, ErrorShape for failures. */\nexport type ${alias} = ${text};`);
+  const shapes = [...errorShapes].map(
+    ([text, alias]) =>
+      `/** What a failed call carries (\`TRPCClientError.shape\`); \`data\` holds the RFC 9457 problem members, \`code\` and the input's issues. */\nexport type ${alias} = ${text};`,
+  );
+  const roots = [...rootTypes].map(
+    ([text, alias]) =>
+      `/** tRPC's root types of the services' routers (one for all three): no transformer, ErrorShape for failures. */\nexport type ${alias} = ${text};`,
+  );
   return [
     `import type { ${[...trpcNames].sort().join(', ')} } from '${TRPC}';`,
     STANDINS,
@@ -127,12 +164,19 @@ export function routerDeclarations(program: ts.Program): string {
 /** The declaration file the compiler emits for one module (in memory), parsed. */
 function emitDeclaration(program: ts.Program, file: string): ts.SourceFile {
   let text: string | undefined;
-  const result = program.emit(sourceFile(program, file), (name, data) => {
-    if (name.endsWith('.d.ts')) text = data;
-  }, undefined, true);
+  const result = program.emit(
+    sourceFile(program, file),
+    (name, data) => {
+      if (name.endsWith('.d.ts')) text = data;
+    },
+    undefined,
+    true,
+  );
   const errors = result.diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length > 0 || text === undefined) {
-    throw new Error(`${file}: declaration emit failed: ${errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' ')).join('; ')}`);
+    throw new Error(
+      `${file}: declaration emit failed: ${errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' ')).join('; ')}`,
+    );
   }
   return ts.createSourceFile(`${file}.d.ts`, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
 }

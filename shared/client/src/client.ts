@@ -77,6 +77,9 @@ export function createPlatformClient<S extends ServiceName>(opts: PlatformClient
 }
 
 type ServiceClientOptions = Omit<PlatformClientOptions, 'service'>;
-export const createKnowledgeClient = (opts: ServiceClientOptions): PlatformClient<'knowledge'> => createPlatformClient({ ...opts, service: 'knowledge' });
-export const createOperationsClient = (opts: ServiceClientOptions): PlatformClient<'operations'> => createPlatformClient({ ...opts, service: 'operations' });
-export const createCoordinationClient = (opts: ServiceClientOptions): PlatformClient<'coordination'> => createPlatformClient({ ...opts, service: 'coordination' });
+export const createKnowledgeClient = (opts: ServiceClientOptions): PlatformClient<'knowledge'> =>
+  createPlatformClient({ ...opts, service: 'knowledge' });
+export const createOperationsClient = (opts: ServiceClientOptions): PlatformClient<'operations'> =>
+  createPlatformClient({ ...opts, service: 'operations' });
+export const createCoordinationClient = (opts: ServiceClientOptions): PlatformClient<'coordination'> =>
+  createPlatformClient({ ...opts, service: 'coordination' });

@@ -9,4 +9,6 @@ export type EventDataMap = { [S in EventSubject]: EventData<S> };
  * An envelope whose subject and payload were checked (parseEnvelope). Distributes over a union of
  * subjects, so testing `envelope.subject` narrows `envelope.data` to that subject's payload.
  */
-export type TypedEnvelope<S extends EventSubject> = S extends EventSubject ? Omit<EventEnvelope, 'subject' | 'data'> & { subject: S; data: EventDataMap[S] } : never;
+export type TypedEnvelope<S extends EventSubject> = S extends EventSubject
+  ? Omit<EventEnvelope, 'subject' | 'data'> & { subject: S; data: EventDataMap[S] }
+  : never;

@@ -54,7 +54,8 @@ export function parseEnvelope<S extends EventSubject = EventSubject>(raw: unknow
   if (!parsed.ok) return { ok: false, reason: parsed.reason };
   const { subject, source } = parsed.envelope;
   if (source !== subject.split('.')[0]) return { ok: false, reason: `source ${JSON.stringify(source)} does not own subject ${subject}` };
-  if (opts.receivedOn !== undefined && opts.receivedOn !== subject) return { ok: false, reason: `envelope subject ${subject} arrived on ${opts.receivedOn}` };
+  if (opts.receivedOn !== undefined && opts.receivedOn !== subject)
+    return { ok: false, reason: `envelope subject ${subject} arrived on ${opts.receivedOn}` };
   // The contracts type the envelope for all of `S` at once; the client's TypedEnvelope is the same
   // value typed per subject (a union member for each), which is what makes `subject` narrow `data`.
   return { ok: true, envelope: parsed.envelope as unknown as TypedEnvelope<S> };

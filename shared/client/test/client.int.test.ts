@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createKnowledgeClient, createPlatformClient, HttpStatusError, TRPCClientError, type KnowledgeRouter, type PlatformClientOptions } from '../src/index.js';
+import {
+  createKnowledgeClient,
+  createPlatformClient,
+  HttpStatusError,
+  TRPCClientError,
+  type KnowledgeRouter,
+  type PlatformClientOptions,
+} from '../src/index.js';
 import { startFaultServer } from './fault-server.js';
 
 // The client against a real HTTP server (tRPC's node adapter) that fails on demand: what goes on
@@ -16,7 +23,10 @@ const client = (opts: Partial<Omit<PlatformClientOptions<'knowledge'>, 'service'
   createKnowledgeClient({ url: server.url, token: () => 'tok', retries: { retries: 2, baseDelayMs: 10, maxDelayMs: 20 }, ...opts });
 
 async function failure(p: Promise<unknown>): Promise<TRPCClientError<KnowledgeRouter>> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(TRPCClientError);
   return err as TRPCClientError<KnowledgeRouter>;
 }
@@ -44,8 +54,13 @@ describe('token provider', () => {
   });
 
   it('goes with the extra headers, which cannot replace it', async () => {
-    await client({ headers: () => ({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', authorization: 'Bearer forged' }) }).blocks.get.query({ id: 'a' });
-    expect(server.seen[0]).toMatchObject({ authorization: 'Bearer tok', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    await client({
+      headers: () => ({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', authorization: 'Bearer forged' }),
+    }).blocks.get.query({ id: 'a' });
+    expect(server.seen[0]).toMatchObject({
+      authorization: 'Bearer tok',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
   });
 });
 

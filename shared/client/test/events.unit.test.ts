@@ -43,11 +43,20 @@ describe('parseEnvelope', () => {
     expect(parseEnvelope(envelope({ source: 'operations' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/does not own/) });
   });
   it('refuses an envelope that claims another subject than the one it arrived on', () => {
-    expect(parseEnvelope(envelope(), { receivedOn: 'coordination.agent.offline' })).toMatchObject({ ok: false, reason: expect.stringMatching(/arrived on/) });
+    expect(parseEnvelope(envelope(), { receivedOn: 'coordination.agent.offline' })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/arrived on/),
+    });
   });
   it('refuses a subject that was not asked for, an unknown subject and bytes that are not JSON', () => {
-    expect(parseEnvelope(envelope(), { subjects: ['coordination.agent.offline'] })).toMatchObject({ ok: false, reason: expect.stringMatching(/unexpected subject/) });
-    expect(parseEnvelope(envelope({ subject: 'coordination.agent.eaten' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown subject/) });
+    expect(parseEnvelope(envelope(), { subjects: ['coordination.agent.offline'] })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/unexpected subject/),
+    });
+    expect(parseEnvelope(envelope({ subject: 'coordination.agent.eaten' }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/unknown subject/),
+    });
     expect(parseEnvelope(new TextEncoder().encode('{nope'))).toMatchObject({ ok: false, reason: expect.stringMatching(/not JSON/) });
   });
 });

@@ -17,7 +17,8 @@ let project: string;
 let tarball: string;
 let packed: { files: { path: string; size: number }[]; size: number; unpackedSize: number };
 
-const npm = (args: string[], cwd: string) => run('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
+const npm = (args: string[], cwd: string) =>
+  run('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
 /** tsc's exit and output; a non-zero exit is an answer here, not a failure. */
 const tsc = (cwd: string, config: string) =>
   run(process.execPath, [path.join(cwd, 'node_modules/typescript/bin/tsc'), '-p', config], { cwd }).then(
@@ -37,13 +38,24 @@ beforeAll(async () => {
   rmSync(project, { recursive: true, force: true });
   mkdirSync(project);
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
-  const base = { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, skipLibCheck: false, types: ['node'] };
+  const base = {
+    strict: true,
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'es2022',
+    noEmit: true,
+    skipLibCheck: false,
+    types: ['node'],
+  };
   writeFileSync(path.join(project, 'tsconfig.good.json'), JSON.stringify({ compilerOptions: base, files: ['good.ts'] }));
   writeFileSync(path.join(project, 'tsconfig.bad.json'), JSON.stringify({ compilerOptions: base, files: ['bad.ts'] }));
   writeFileSync(path.join(project, 'good.ts'), GOOD);
   writeFileSync(path.join(project, 'bad.ts'), BAD);
   // The caller's own install: the tarball and a compiler; npm adds the peers (@trpc/client, @trpc/server).
-  await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball, 'typescript@5.9.3', '@types/node@^20.19.0'], project);
+  await npm(
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball, 'typescript@5.9.3', '@types/node@^20.19.0'],
+    project,
+  );
 }, 300_000);
 
 afterAll(() => {
@@ -53,10 +65,21 @@ afterAll(() => {
 describe('the packed @platform/client', () => {
   it('holds only the built module, its declarations, package.json and the README', () => {
     const files = packed.files.map((f) => f.path).sort();
-    console.log(`tarball ${path.basename(tarball)}: ${statSync(tarball).size} bytes packed, ${packed.unpackedSize} unpacked, files: ${files.join(', ')}`);
+    console.log(
+      `tarball ${path.basename(tarball)}: ${statSync(tarball).size} bytes packed, ${packed.unpackedSize} unpacked, files: ${files.join(', ')}`,
+    );
     for (const f of files) expect(f).toMatch(/^(package\.json|README\.md|dist\/[\w-]+\.(js|d\.ts))$/);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/routers.d.ts', 'dist/event-types.d.ts']));
-    expect(files.some((f) => f.includes('src/') || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.endsWith('.map'))).toBe(false);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/routers.d.ts',
+        'dist/event-types.d.ts',
+      ]),
+    );
+    expect(files.some((f) => f.includes('src/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.map'))).toBe(false);
   });
 
   it('installs no workspace package and no server dependency', () => {
@@ -64,7 +87,9 @@ describe('the packed @platform/client', () => {
       d.startsWith('@') ? readdirSync(path.join(project, 'node_modules', d)).map((s) => `${d}/${s}`) : [d],
     );
     expect(installed).toEqual(expect.arrayContaining(['@platform/client', '@trpc/client', '@trpc/server', 'zod', 'typescript']));
-    const forbidden = installed.filter((p) => /^(@platform\/(?!client$)|@prisma\/|neo4j-driver$|pg$|nats$|pino$|jose$|trpc-to-openapi$|@opentelemetry\/)/.test(p));
+    const forbidden = installed.filter((p) =>
+      /^(@platform\/(?!client$)|@prisma\/|neo4j-driver$|pg$|nats$|pino$|jose$|trpc-to-openapi$|@opentelemetry\/)/.test(p),
+    );
     expect(forbidden).toEqual([]);
   });
 
@@ -79,7 +104,8 @@ describe('the packed @platform/client', () => {
     expect(r.code).not.toBe(0);
     const errors = r.out.split('\n').filter((l) => l.startsWith('bad.ts('));
     const at = (marker: string) => BAD.split('\n').findIndex((l) => l.includes(marker)) + 2; // the line after the marker
-    const errorAt = (marker: string) => errors.find((e) => e.startsWith(`bad.ts(${at(marker)},`)) ?? `no error on line ${at(marker)} (${marker}); got:\n${r.out}`;
+    const errorAt = (marker: string) =>
+      errors.find((e) => e.startsWith(`bad.ts(${at(marker)},`)) ?? `no error on line ${at(marker)} (${marker}); got:\n${r.out}`;
     expect(errorAt('wrong input type')).toMatch(/TS2322: Type 'number' is not assignable to type 'string'/);
     expect(errorAt('unknown procedure')).toMatch(/TS2339: Property 'nope' does not exist/);
     expect(errorAt('mutation called as a query')).toMatch(/TS2339: Property 'query' does not exist/);

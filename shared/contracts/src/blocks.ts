@@ -1,17 +1,7 @@
 import { z } from 'zod';
 
 /** Allow-list of block labels: a Neo4j label never comes from raw input, only from this enum. */
-export const BlockType = z.enum([
-  'Knowledge',
-  'Decision',
-  'Assumption',
-  'Task',
-  'Evidence',
-  'Proposal',
-  'Question',
-  'Risk',
-  'Requirement',
-]);
+export const BlockType = z.enum(['Knowledge', 'Decision', 'Assumption', 'Task', 'Evidence', 'Proposal', 'Question', 'Risk', 'Requirement']);
 export type BlockType = z.infer<typeof BlockType>;
 
 export const BlockStatus = z.enum(['active', 'draft', 'validated', 'superseded', 'archived']);

@@ -20,7 +20,11 @@ export const EventEnvelope = z.object({
    * relay that runs outside the request, so the context travels with the event itself and the
    * relay puts it back into the NATS headers: one trace spans request, publish and consumers.
    */
-  traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional().describe('W3C trace context of the change (also in the message headers)'),
+  traceparent: z
+    .string()
+    .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+    .optional()
+    .describe('W3C trace context of the change (also in the message headers)'),
   data: z.unknown(),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;

@@ -6,7 +6,15 @@ const base = {
   occurredAt: '2026-11-23T10:00:00.000Z',
   source: 'coordination',
 };
-const jobData = { jobId: '5c3a1c8e-1d2b-4f5e-9a7b-1c2d3e4f5a6b', jobType: 'build', status: 'succeeded', targetKind: 'task', targetId: null, attempt: 1, agent: 'a' };
+const jobData = {
+  jobId: '5c3a1c8e-1d2b-4f5e-9a7b-1c2d3e4f5a6b',
+  jobType: 'build',
+  status: 'succeeded',
+  targetKind: 'task',
+  targetId: null,
+  attempt: 1,
+  agent: 'a',
+};
 
 describe('parseEnvelope', () => {
   it('accepts a valid envelope and types its data by subject', () => {
@@ -17,7 +25,11 @@ describe('parseEnvelope', () => {
   it.each([
     ['a missing id', { ...base, id: undefined, subject: 'coordination.job.succeeded', data: jobData }, /envelope/],
     ['an unknown subject', { ...base, subject: 'coordination.job.exploded', data: jobData }, /unknown subject/],
-    ['data that does not match the subject', { ...base, subject: 'coordination.job.succeeded', data: { ...jobData, jobType: 'nope' } }, /data for coordination.job.succeeded/],
+    [
+      'data that does not match the subject',
+      { ...base, subject: 'coordination.job.succeeded', data: { ...jobData, jobType: 'nope' } },
+      /data for coordination.job.succeeded/,
+    ],
   ])('refuses %s with a reason', (_label, raw, reason) => {
     const r = parseEnvelope(raw);
     expect(r.ok).toBe(false);
@@ -25,7 +37,9 @@ describe('parseEnvelope', () => {
   });
 
   it('refuses a valid envelope of a subject the consumer does not expect', () => {
-    const r = parseEnvelope({ ...base, subject: 'coordination.job.failed', data: { ...jobData, status: 'failed' } }, ['coordination.job.succeeded']);
+    const r = parseEnvelope({ ...base, subject: 'coordination.job.failed', data: { ...jobData, status: 'failed' } }, [
+      'coordination.job.succeeded',
+    ]);
     expect(r).toEqual({ ok: false, reason: 'unexpected subject coordination.job.failed' });
   });
 });

@@ -61,7 +61,10 @@ export type UnsignedHeartbeat = Omit<AgentHeartbeat, 'mac'>;
  * definition both the SDK (signing) and coordination (verifying) use.
  */
 export function heartbeatSigningBytes(h: UnsignedHeartbeat): Buffer {
-  return Buffer.from(JSON.stringify(['agents.heartbeat', h.v, h.agent, h.sentAt, h.runningJobIds, h.load, h.session, h.claimsSettled]), 'utf8');
+  return Buffer.from(
+    JSON.stringify(['agents.heartbeat', h.v, h.agent, h.sentAt, h.runningJobIds, h.load, h.session, h.claimsSettled]),
+    'utf8',
+  );
 }
 
 /** HMAC-SHA256 of a heartbeat with `key` (a HeartbeatKey), base64url: what its `mac` must be. */

@@ -15,7 +15,17 @@ const base: UnsignedHeartbeat = {
 
 describe('heartbeat signatures', () => {
   it('cover the fields in a fixed order, whatever order an object lists them in', () => {
-    const reordered = JSON.parse(JSON.stringify({ claimsSettled: 3, session: 's-1', load: 0.5, runningJobIds: base.runningJobIds, sentAt: base.sentAt, agent: 'builder', v: 2 })) as UnsignedHeartbeat;
+    const reordered = JSON.parse(
+      JSON.stringify({
+        claimsSettled: 3,
+        session: 's-1',
+        load: 0.5,
+        runningJobIds: base.runningJobIds,
+        sentAt: base.sentAt,
+        agent: 'builder',
+        v: 2,
+      }),
+    ) as UnsignedHeartbeat;
     expect(heartbeatSigningBytes(reordered).equals(heartbeatSigningBytes(base))).toBe(true);
     expect(heartbeatMac(key, reordered)).toBe(heartbeatMac(key, base));
   });
@@ -38,7 +48,9 @@ describe('heartbeat signatures', () => {
 
   it('make a message the schema accepts; a version 1 (bearer token) heartbeat is not one', () => {
     expect(AgentHeartbeat.parse(signHeartbeat(key, base))).toEqual(signHeartbeat(key, base));
-    expect(AgentHeartbeat.safeParse({ token: 'eyJ…', runningJobIds: [], load: null, session: null, claimsSettled: null }).success).toBe(false);
+    expect(AgentHeartbeat.safeParse({ token: 'eyJ…', runningJobIds: [], load: null, session: null, claimsSettled: null }).success).toBe(
+      false,
+    );
     expect(AgentHeartbeat.safeParse({ ...signHeartbeat(key, base), token: 'eyJ…' }).success).toBe(false);
   });
 });

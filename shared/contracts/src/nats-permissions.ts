@@ -227,7 +227,9 @@ export function renderNatsAuthorization(passwords: NatsPasswords, opts: { envRef
     const pw = opts.envRefs ? `$${passwordEnvVar(user)}` : passwords[user] !== undefined ? q(passwords[user]) : undefined;
     if (pw === undefined) continue;
     if (user === 'platform') {
-      users.push(`    # Operators and test tooling only; no service or agent is given this user.\n    { user: ${q(user)}, password: ${pw} }`);
+      users.push(
+        `    # Operators and test tooling only; no service or agent is given this user.\n    { user: ${q(user)}, password: ${pw} }`,
+      );
     } else {
       users.push(`    { user: ${q(user)}, password: ${pw},\n      permissions: ${renderPermissions(perms[user], '      ')} }`);
     }
@@ -275,9 +277,13 @@ export function renderNatsConfig(o: NatsConfigOptions): string {
     ...(o.listen ? [`listen: ${q(o.listen)}`] : []),
     ...(o.http ? [`# Monitoring (healthz/varz).`, `http: ${q(o.http)}`] : []),
     ...(o.jetstream
-      ? [`jetstream {\n  store_dir: ${q(o.jetstream.storeDir)}${o.jetstream.syncInterval ? `\n  sync_interval: ${q(o.jetstream.syncInterval)}` : ''}\n}`]
+      ? [
+          `jetstream {\n  store_dir: ${q(o.jetstream.storeDir)}${o.jetstream.syncInterval ? `\n  sync_interval: ${q(o.jetstream.syncInterval)}` : ''}\n}`,
+        ]
       : []),
-    ...(o.cluster ? [`cluster {\n  name: ${q(o.cluster.name)}\n  listen: ${q(o.cluster.listen)}\n  routes: ${list(o.cluster.routes)}\n}`] : []),
+    ...(o.cluster
+      ? [`cluster {\n  name: ${q(o.cluster.name)}\n  listen: ${q(o.cluster.listen)}\n  routes: ${list(o.cluster.routes)}\n}`]
+      : []),
     renderNatsAuthorization(o.passwords, { envRefs: o.envRefs ?? false }),
   ].join('\n');
 }

@@ -15,7 +15,8 @@ const SAFE_KEY = /^[A-Za-z0-9_-]{1,200}$/;
  * of the id. A safe id never starts with `=`, so the mapping is one-to-one (same scheme as agentKey):
  * user ids are JWT `sub`s and may hold `.`, `:`, `@` or `|`, which keys cannot (or would split on).
  */
-export const teamMembershipKey = (userId: string): string => (SAFE_KEY.test(userId) ? userId : `=${Buffer.from(userId, 'utf8').toString('base64url')}`);
+export const teamMembershipKey = (userId: string): string =>
+  SAFE_KEY.test(userId) ? userId : `=${Buffer.from(userId, 'utf8').toString('base64url')}`;
 
 /** The inverse of teamMembershipKey (null for a key that no user id maps to). */
 export function userIdOfTeamMembershipKey(key: string): string | null {

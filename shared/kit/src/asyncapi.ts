@@ -24,15 +24,18 @@ export type EventPublisher = keyof typeof EVENT_PUBLISHERS;
 const SUMMARIES: Record<EventSubject, string> = {
   'knowledge.block.created': 'A block was created (also the replacement a supersede creates).',
   'knowledge.block.updated': 'A block was changed; `changed` names the fields (read the values from knowledge).',
-  'knowledge.block.superseded': 'A block was replaced by a new one (`replacedBy`, announced by its own `knowledge.block.created`); the old one was valid until `validTo`.',
+  'knowledge.block.superseded':
+    'A block was replaced by a new one (`replacedBy`, announced by its own `knowledge.block.created`); the old one was valid until `validTo`.',
   'knowledge.block.archived': 'A block was archived.',
   'knowledge.link.created': 'A typed link between two blocks was created.',
   'knowledge.link.removed': 'A typed link between two blocks was removed.',
   'knowledge.run.step.changed': 'A step of a run was added, moved or changed status; `seq` orders the changes of one run.',
   'operations.task.created': 'A task was created (one event per subtask too).',
-  'operations.task.updated': 'A task changed status, parent or details (`change`; `previousStatus`, or `changed` for title, description, priority, due date).',
+  'operations.task.updated':
+    'A task changed status, parent or details (`change`; `previousStatus`, or `changed` for title, description, priority, due date).',
   'operations.task.completed': 'A task reached `done` (after its `operations.task.updated`).',
-  'operations.task.deleted': 'A task was deleted by its owner: one event per task of the deleted tree, deepest subtasks first (`deletedWith`: the task the owner deleted).',
+  'operations.task.deleted':
+    'A task was deleted by its owner: one event per task of the deleted tree, deepest subtasks first (`deletedWith`: the task the owner deleted).',
   'operations.approval.requested': 'An approval was requested, by a user or as the escalation of `coordination.agent.stuck`.',
   'operations.approval.decided': 'An approval was approved, rejected or cancelled.',
   'operations.memory.created': 'An agent or user memory was created.',
@@ -43,7 +46,8 @@ const SUMMARIES: Record<EventSubject, string> = {
   'operations.saga.completed': 'A saga ran all its steps.',
   'operations.saga.compensated': 'A saga undid its steps after a failure.',
   'operations.saga.failed': 'A saga failed and could not be compensated (`error`).',
-  'operations.saga.step.changed': 'A saga step (or its compensation) started, is retrying, succeeded or failed; `version` orders the events of one saga.',
+  'operations.saga.step.changed':
+    'A saga step (or its compensation) started, is retrying, succeeded or failed; `version` orders the events of one saga.',
   'operations.event.appended': 'An event was appended to the event store (one per event, in position order per stream).',
   'coordination.job.queued': 'A job was queued (triggered, scheduled or retried).',
   'coordination.job.started': 'An agent claimed a job.',
@@ -91,7 +95,10 @@ const idOf = (subject: string) => subject.replaceAll('.', '-');
 const HEADERS: JsonSchema = {
   type: 'object',
   properties: {
-    'Nats-Msg-Id': { type: 'string', description: 'The envelope id: JetStream drops a duplicate inside its window; consumers dedupe by it.' },
+    'Nats-Msg-Id': {
+      type: 'string',
+      description: 'The envelope id: JetStream drops a duplicate inside its window; consumers dedupe by it.',
+    },
     traceparent: { type: 'string', description: 'W3C trace context of the change that produced the event.' },
   },
 };
@@ -147,7 +154,7 @@ export function asyncApiDocument(opts: AsyncApiOptions = {}) {
       description:
         'Events the services publish to NATS JetStream. Every message is an envelope ' +
         '`{ id, subject, occurredAt, source, correlationId?, causationId?, traceparent?, data }` whose `data` ' +
-        "depends on the subject; `source` is the publishing service. Read them with the read-only `subscriber` " +
+        'depends on the subject; `source` is the publishing service. Read them with the read-only `subscriber` ' +
         'NATS user (core subscriptions or ordered consumers on the streams). Generated from the zod schemas in ' +
         'shared/contracts.',
     },
@@ -156,7 +163,8 @@ export function asyncApiDocument(opts: AsyncApiOptions = {}) {
       nats: {
         host: '{host}:{port}',
         protocol: 'nats',
-        description: 'The NATS server with JetStream: docker compose publishes it on 127.0.0.1:4222; `npm start` runs it on 127.0.0.1:4333.',
+        description:
+          'The NATS server with JetStream: docker compose publishes it on 127.0.0.1:4222; `npm start` runs it on 127.0.0.1:4333.',
         variables: {
           host: { default: 'localhost' },
           port: { default: '4222', examples: ['4222', '4333'] },

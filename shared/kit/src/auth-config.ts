@@ -2,10 +2,24 @@ import { PrincipalKind } from '@platform/contracts';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { AuthError, createTokenVerifier, DEFAULT_VERIFIED_TOKEN_CACHE, TOKEN_ALGORITHMS, type TokenVerifier, type TrustedIssuer } from './auth.js';
+import {
+  AuthError,
+  createTokenVerifier,
+  DEFAULT_VERIFIED_TOKEN_CACHE,
+  TOKEN_ALGORITHMS,
+  type TokenVerifier,
+  type TrustedIssuer,
+} from './auth.js';
 import { createTokenIssuer, PrivateJwk, type TokenIssuer } from './token-issuer.js';
 
-const PublicJwk = z.object({ kty: z.enum(['OKP', 'EC']), kid: z.string().min(1), alg: z.enum(TOKEN_ALGORITHMS).optional(), d: z.never('a JWKS holds public keys only (this one has "d")').optional() }).loose();
+const PublicJwk = z
+  .object({
+    kty: z.enum(['OKP', 'EC']),
+    kid: z.string().min(1),
+    alg: z.enum(TOKEN_ALGORITHMS).optional(),
+    d: z.never('a JWKS holds public keys only (this one has "d")').optional(),
+  })
+  .loose();
 const Jwks = z.object({ keys: z.array(PublicJwk).min(1) });
 
 /**
@@ -15,7 +29,12 @@ const Jwks = z.object({ keys: z.array(PublicJwk).min(1) });
  */
 export const IssuerConfig = z.object({
   issuer: z.string().min(1),
-  jwks: z.union([Jwks, z.string().regex(/^(file:|https:\/\/|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/])/, 'file:<path>, https:// URL, or http:// on loopback')]),
+  jwks: z.union([
+    Jwks,
+    z
+      .string()
+      .regex(/^(file:|https:\/\/|http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/])/, 'file:<path>, https:// URL, or http:// on loopback'),
+  ]),
   kinds: z.array(PrincipalKind).min(1),
   delegates: z.boolean().default(false),
 });
@@ -32,7 +51,8 @@ const jsonOf = <S extends z.ZodType>(schema: S) =>
     }
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || '(root)'}: ${issue.message}` });
+      for (const issue of parsed.error.issues)
+        ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || '(root)'}: ${issue.message}` });
       return z.NEVER;
     }
     return parsed.data;
@@ -43,7 +63,12 @@ export const authEnv = z.object({
   /** JSON array of IssuerConfig: who may vouch for whom, and where their public keys are. */
   AUTH_ISSUERS: jsonOf(z.array(IssuerConfig).min(1)),
   AUTH_AUDIENCE: z.string().min(1).default('agent-platform'),
-  AUTH_MAX_TOKEN_LIFETIME_S: z.coerce.number().int().positive().max(7 * 24 * 3600).default(3600),
+  AUTH_MAX_TOKEN_LIFETIME_S: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600)
+    .default(3600),
   AUTH_CLOCK_SKEW_S: z.coerce.number().int().min(0).max(300).default(30),
   /** Verified tokens remembered per process (until their exp, re-checked against the key set); 0 = off. */
   AUTH_VERIFIED_TOKEN_CACHE: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_VERIFIED_TOKEN_CACHE),

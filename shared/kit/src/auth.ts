@@ -1,5 +1,12 @@
 import { Principal, type Principal as PrincipalT, type PrincipalKind } from '@platform/contracts';
-import { decodeJwt, errors as joseErrors, jwtVerify, type CompactJWSHeaderParameters, type FlattenedJWSInput, type JWTVerifyGetKey } from 'jose';
+import {
+  decodeJwt,
+  errors as joseErrors,
+  jwtVerify,
+  type CompactJWSHeaderParameters,
+  type FlattenedJWSInput,
+  type JWTVerifyGetKey,
+} from 'jose';
 
 /**
  * Bearer tokens are JWTs signed with a private key that only their issuer holds, and verified here
@@ -134,7 +141,8 @@ export function createTokenVerifier(settings: VerifierSettings): TokenVerifier {
       throw new AuthError('invalid token');
     }
     const lifetime = (payload.exp as number) - (payload.iat as number);
-    if (lifetime > settings.maxLifetimeSeconds) throw new AuthError(`invalid token: lifetime ${lifetime}s exceeds the maximum of ${settings.maxLifetimeSeconds}s`);
+    if (lifetime > settings.maxLifetimeSeconds)
+      throw new AuthError(`invalid token: lifetime ${lifetime}s exceeds the maximum of ${settings.maxLifetimeSeconds}s`);
     if (lifetime <= 0) throw new AuthError('invalid token: expires before it was issued');
     const parsed = Principal.safeParse({ kind: payload['kind'], id: payload.sub, roles: payload['roles'] ?? [] });
     if (!parsed.success) throw new AuthError('invalid token: claims are not a valid principal');
@@ -157,8 +165,10 @@ export function createTokenVerifier(settings: VerifierSettings): TokenVerifier {
       if (principal.kind === 'service') throw new AuthError('invalid token: a service acts on behalf of users and agents only');
       return verified({ ...principal, via: trusted.issuer });
     }
-    if (!trusted.kinds.includes(principal.kind)) throw new AuthError(`invalid token: issuer ${trusted.issuer} may not vouch for a ${principal.kind}`);
-    if (principal.kind === 'service' && principal.id !== trusted.issuer) throw new AuthError('invalid token: a service token must name its own issuer');
+    if (!trusted.kinds.includes(principal.kind))
+      throw new AuthError(`invalid token: issuer ${trusted.issuer} may not vouch for a ${principal.kind}`);
+    if (principal.kind === 'service' && principal.id !== trusted.issuer)
+      throw new AuthError('invalid token: a service token must name its own issuer');
     return verified(principal);
   };
   return {

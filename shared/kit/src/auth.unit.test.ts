@@ -19,9 +19,17 @@ let jwksServer: Server;
 let jwksUrl: string;
 
 beforeAll(async () => {
-  [idp, idpNext, ops, coord, stranger] = await Promise.all([newKey('idp-1'), newKey('idp-2', 'ES256'), newKey('ops-1'), newKey('coord-1'), newKey('idp-1')]);
+  [idp, idpNext, ops, coord, stranger] = await Promise.all([
+    newKey('idp-1'),
+    newKey('idp-2', 'ES256'),
+    newKey('ops-1'),
+    newKey('coord-1'),
+    newKey('idp-1'),
+  ]);
   // A remote JWKS (as an OIDC provider's jwks_uri) served on loopback.
-  jwksServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk(idp), publicJwk(idpNext)] })));
+  jwksServer = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk(idp), publicJwk(idpNext)] })),
+  );
   await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
   jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
 });
@@ -33,7 +41,15 @@ function verifier(overrides: Record<string, string> = {}, idpJwks: unknown = { k
     { issuer: 'operations', jwks: { keys: [publicJwk(ops)] }, kinds: ['service'], delegates: true },
     { issuer: 'coordination', jwks: { keys: [publicJwk(coord)] }, kinds: ['service', 'agent'], delegates: true },
   ];
-  return verifierFromEnv(authEnv.parse({ AUTH_ISSUERS: JSON.stringify(issuers), AUTH_AUDIENCE: AUD, AUTH_MAX_TOKEN_LIFETIME_S: '3600', AUTH_CLOCK_SKEW_S: '30', ...overrides }));
+  return verifierFromEnv(
+    authEnv.parse({
+      AUTH_ISSUERS: JSON.stringify(issuers),
+      AUTH_AUDIENCE: AUD,
+      AUTH_MAX_TOKEN_LIFETIME_S: '3600',
+      AUTH_CLOCK_SKEW_S: '30',
+      ...overrides,
+    }),
+  );
 }
 
 /** A token with exactly the claims and header given (for the malformed cases). */
@@ -46,14 +62,20 @@ describe('token verification by public key', () => {
   it('accepts a user token from the identity provider, with either of two live keys (rotation)', async () => {
     const v = verifier();
     for (const key of [idp, idpNext]) {
-      const token = await createTokenIssuer({ issuer: 'https://idp.example', audience: AUD, key }).sign({ kind: 'user', id: 'alice', roles: ['admin'] }, 600);
+      const token = await createTokenIssuer({ issuer: 'https://idp.example', audience: AUD, key }).sign(
+        { kind: 'user', id: 'alice', roles: ['admin'] },
+        600,
+      );
       await expect(v.verify(token)).resolves.toEqual({ kind: 'user', id: 'alice', roles: ['admin'] });
     }
   });
 
   it('fetches the keys from a JWKS URL', async () => {
     const v = verifier({}, jwksUrl);
-    const token = await createTokenIssuer({ issuer: 'https://idp.example', audience: AUD, key: idpNext }).sign({ kind: 'user', id: 'bob', roles: [] }, 600);
+    const token = await createTokenIssuer({ issuer: 'https://idp.example', audience: AUD, key: idpNext }).sign(
+      { kind: 'user', id: 'bob', roles: [] },
+      600,
+    );
     await expect(v.verify(token)).resolves.toMatchObject({ kind: 'user', id: 'bob' });
   });
 
@@ -61,10 +83,18 @@ describe('token verification by public key', () => {
     ['no exp', () => raw(idp, { ...userClaims(), exp: undefined }), /ERR_JWT_CLAIM_VALIDATION_FAILED/],
     ['no iat', () => raw(idp, { ...userClaims(), iat: undefined }), /ERR_JWT_CLAIM_VALIDATION_FAILED/],
     ['a lifetime above the maximum', () => raw(idp, { ...userClaims(), exp: now() + 7200 }), /lifetime 7200s exceeds/],
-    ['alg none', async () => `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'idp-1' })).toString('base64url')}.${Buffer.from(JSON.stringify(userClaims())).toString('base64url')}.`, /ERR_JOSE_ALG_NOT_ALLOWED|ERR_JWS_INVALID/],
+    [
+      'alg none',
+      async () =>
+        `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'idp-1' })).toString('base64url')}.${Buffer.from(JSON.stringify(userClaims())).toString('base64url')}.`,
+      /ERR_JOSE_ALG_NOT_ALLOWED|ERR_JWS_INVALID/,
+    ],
     [
       'HS256 signed with the public key as the secret',
-      async () => new SignJWT(userClaims()).setProtectedHeader({ alg: 'HS256', kid: 'idp-1' }).sign(new TextEncoder().encode(JSON.stringify(publicJwk(idp)))),
+      async () =>
+        new SignJWT(userClaims())
+          .setProtectedHeader({ alg: 'HS256', kid: 'idp-1' })
+          .sign(new TextEncoder().encode(JSON.stringify(publicJwk(idp)))),
       /ERR_JOSE_ALG_NOT_ALLOWED/,
     ],
     ['an unknown kid', () => raw(idp, userClaims(), { kid: 'idp-9' }), /ERR_JWKS_NO_MATCHING_KEY/],
@@ -74,23 +104,49 @@ describe('token verification by public key', () => {
     ['issued in the future', () => raw(idp, { ...userClaims(), iat: now() + 600, exp: now() + 900 }), /ERR_JWT_CLAIM_VALIDATION_FAILED/],
     ['a wrong issuer', () => raw(idp, { ...userClaims(), iss: 'https://evil.example' }), /unknown issuer/],
     ['a wrong audience', () => raw(idp, { ...userClaims(), aud: 'another-api' }), /ERR_JWT_CLAIM_VALIDATION_FAILED/],
-    ['a service principal from the user identity provider', () => raw(idp, { ...userClaims(), kind: 'service' }), /may not vouch for a service/],
+    [
+      'a service principal from the user identity provider',
+      () => raw(idp, { ...userClaims(), kind: 'service' }),
+      /may not vouch for a service/,
+    ],
     ['an agent from the user identity provider', () => raw(idp, { ...userClaims(), kind: 'agent' }), /may not vouch for a agent/],
-    ['a service token in another service\'s name', () => raw(ops, { ...userClaims(), iss: 'operations', kind: 'service', sub: 'coordination' }), /must name its own issuer/],
-    ['an admin user made up by a service without act', () => raw(ops, { ...userClaims(), iss: 'operations', kind: 'user', roles: ['admin'] }), /may not vouch for a user/],
-    ['act naming another service', () => raw(ops, { ...userClaims(), iss: 'operations', act: { sub: 'coordination' } }), /may not act on behalf/],
-    ['act from an issuer that does not delegate', () => raw(idp, { ...userClaims(), act: { sub: 'https://idp.example' } }), /may not act on behalf/],
+    [
+      "a service token in another service's name",
+      () => raw(ops, { ...userClaims(), iss: 'operations', kind: 'service', sub: 'coordination' }),
+      /must name its own issuer/,
+    ],
+    [
+      'an admin user made up by a service without act',
+      () => raw(ops, { ...userClaims(), iss: 'operations', kind: 'user', roles: ['admin'] }),
+      /may not vouch for a user/,
+    ],
+    [
+      'act naming another service',
+      () => raw(ops, { ...userClaims(), iss: 'operations', act: { sub: 'coordination' } }),
+      /may not act on behalf/,
+    ],
+    [
+      'act from an issuer that does not delegate',
+      () => raw(idp, { ...userClaims(), act: { sub: 'https://idp.example' } }),
+      /may not act on behalf/,
+    ],
     ['not a JWT at all', async () => 'hello', /not a JWT/],
   ];
   it.each(refused)('refuses a token with %s', async (_label, make, reason) => {
-    const err = await verifier().verify(await make()).catch((e: unknown) => e);
+    const err = await verifier()
+      .verify(await make())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect((err as Error).message).toMatch(reason);
   });
 
   it('tolerates a little clock skew', async () => {
-    await expect(verifier().verify(await raw(idp, { ...userClaims(), iat: now() - 620, exp: now() - 20 }))).resolves.toMatchObject({ id: 'alice' });
-    await expect(verifier({ AUTH_CLOCK_SKEW_S: '0' }).verify(await raw(idp, { ...userClaims(), iat: now() - 620, exp: now() - 20 }))).rejects.toThrow(/ERR_JWT_EXPIRED/);
+    await expect(verifier().verify(await raw(idp, { ...userClaims(), iat: now() - 620, exp: now() - 20 }))).resolves.toMatchObject({
+      id: 'alice',
+    });
+    await expect(
+      verifier({ AUTH_CLOCK_SKEW_S: '0' }).verify(await raw(idp, { ...userClaims(), iat: now() - 620, exp: now() - 20 })),
+    ).rejects.toThrow(/ERR_JWT_EXPIRED/);
   });
 
   it('reads only Bearer headers and treats an absent header as anonymous', async () => {
@@ -100,7 +156,7 @@ describe('token verification by public key', () => {
 });
 
 describe('service tokens', () => {
-  it('are in the service\'s own name, reused until they near expiry', async () => {
+  it("are in the service's own name, reused until they near expiry", async () => {
     const tokens = serviceTokens(createTokenIssuer({ issuer: 'operations', audience: AUD, key: ops }), 300);
     const a = await tokens.own();
     expect(await tokens.own()).toBe(a);
@@ -114,7 +170,9 @@ describe('service tokens', () => {
   });
 
   it('a process without a private key cannot sign, and says which variable to set', () => {
-    const env = authEnv.parse({ AUTH_ISSUERS: JSON.stringify([{ issuer: 'operations', jwks: { keys: [publicJwk(ops)] }, kinds: ['service'] }]) });
+    const env = authEnv.parse({
+      AUTH_ISSUERS: JSON.stringify([{ issuer: 'operations', jwks: { keys: [publicJwk(ops)] }, kinds: ['service'] }]),
+    });
     expect(() => issuerFromEnv(env, 'operations')).toThrow(/AUTH_SIGNING_KEY/);
     expect(() => PrivateJwk.parse(publicJwk(ops))).toThrow();
   });
@@ -134,7 +192,8 @@ describe('verified-token cache', () => {
     });
     return { v, clock, publish: (next: PrivateJwk[]) => (set = createLocalJWKSet({ keys: next.map(publicJwk) })) };
   }
-  const sign = (key: PrivateJwk, ttl = 600) => createTokenIssuer({ issuer: 'https://idp.example', audience: AUD, key }).sign({ kind: 'user', id: 'carol', roles: ['admin'] }, ttl);
+  const sign = (key: PrivateJwk, ttl = 600) =>
+    createTokenIssuer({ issuer: 'https://idp.example', audience: AUD, key }).sign({ kind: 'user', id: 'carol', roles: ['admin'] }, ttl);
 
   it('answers a repeated token, but refuses it once its key is rotated out of the set', async () => {
     const { v, publish } = controlled([idp, idpNext]);

@@ -62,7 +62,9 @@ export function startInBackground<T>(opts: BackgroundStartOptions<T>): Backgroun
         if (err instanceof StartRefused) throw new AbortError(err);
         // p-retry gives up on a TypeError (a programming error, usually); a driver may throw one for
         // a network failure too, so it is retried like the rest and stays visible on /readyz.
-        throw err instanceof Error && !(err instanceof TypeError) ? err : new Error(err instanceof Error ? err.message : String(err), { cause: err });
+        throw err instanceof Error && !(err instanceof TypeError)
+          ? err
+          : new Error(err instanceof Error ? err.message : String(err), { cause: err });
       }
     },
     {
@@ -96,7 +98,11 @@ export function startInBackground<T>(opts: BackgroundStartOptions<T>): Backgroun
     current: () => started?.value,
     require: () => {
       if (started) return started.value;
-      throw new DomainError('SERVICE_UNAVAILABLE', `${name} is unavailable: not reached since this service started (last error: ${lastFailure}); retry later`, { dependency: name });
+      throw new DomainError(
+        'SERVICE_UNAVAILABLE',
+        `${name} is unavailable: not reached since this service started (last error: ${lastFailure}); retry later`,
+        { dependency: name },
+      );
     },
     readiness: (live) => async (signal) => {
       if (!started) throw new Error(`not reached since start: ${lastFailure}`);
@@ -147,7 +153,8 @@ export function connectNatsInBackground<T>(
         nc = await connectNats({ ...settings, log: settings.log.child({}, { level: 'error' }), attempts: 0 });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        if (/authorization|authentication/i.test(message)) throw new StartRefused(`nats refused the credentials of user ${settings.user ?? '(none)'}: ${message}`);
+        if (/authorization|authentication/i.test(message))
+          throw new StartRefused(`nats refused the credentials of user ${settings.user ?? '(none)'}: ${message}`);
         throw err;
       }
       try {

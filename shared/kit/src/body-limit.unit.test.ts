@@ -90,13 +90,26 @@ describe('limitsEnv', () => {
   });
 
   it('reads the variables and switches rate limiting off with false', () => {
-    const env = limitsEnv.parse({ MAX_BODY_BYTES: '2048', MAX_BATCH_CALLS: '5', RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_REQUESTS: '10', RATE_LIMIT_WINDOW_SECONDS: '1' });
-    expect(limitSettings(env)).toMatchObject({ maxBodyBytes: 2_048, maxBatchCalls: 5, rateLimit: { enabled: false, requests: 10, windowMs: 1_000 } });
+    const env = limitsEnv.parse({
+      MAX_BODY_BYTES: '2048',
+      MAX_BATCH_CALLS: '5',
+      RATE_LIMIT_ENABLED: 'false',
+      RATE_LIMIT_REQUESTS: '10',
+      RATE_LIMIT_WINDOW_SECONDS: '1',
+    });
+    expect(limitSettings(env)).toMatchObject({
+      maxBodyBytes: 2_048,
+      maxBatchCalls: 5,
+      rateLimit: { enabled: false, requests: 10, windowMs: 1_000 },
+    });
     expect(limitsEnv.safeParse({ MAX_BODY_BYTES: '0' }).success).toBe(false);
     expect(limitsEnv.safeParse({ RATE_LIMIT_ENABLED: 'maybe' }).success).toBe(false);
   });
 
   it('fills what a caller leaves out from the defaults', () => {
-    expect(resolveLimits({ rateLimit: { requests: 5 } })).toEqual({ ...DEFAULT_LIMITS, rateLimit: { ...DEFAULT_LIMITS.rateLimit, requests: 5 } });
+    expect(resolveLimits({ rateLimit: { requests: 5 } })).toEqual({
+      ...DEFAULT_LIMITS,
+      rateLimit: { ...DEFAULT_LIMITS.rateLimit, requests: 5 },
+    });
   });
 });

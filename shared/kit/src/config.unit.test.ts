@@ -19,7 +19,11 @@ describe('loadConfig', () => {
     const schema = baseEnv.extend({ NEO4J_URI: z.string().startsWith('bolt://') });
     let error: unknown;
     try {
-      loadConfig(schema, { PORT: 'eighty', AUTH_ISSUERS: JSON.stringify([{ issuer: 'x', jwks: 'http://evil.example/jwks', kinds: ['user'] }]), NEO4J_URI: 'http://x' });
+      loadConfig(schema, {
+        PORT: 'eighty',
+        AUTH_ISSUERS: JSON.stringify([{ issuer: 'x', jwks: 'http://evil.example/jwks', kinds: ['user'] }]),
+        NEO4J_URI: 'http://x',
+      });
     } catch (e) {
       error = e;
     }

@@ -24,7 +24,14 @@ const appRouter = router({
 const createContext = async (_: { req: IncomingMessage }): Promise<RequestContext> => ({ principal: null, authError: null, log });
 
 const DEV = 'http://localhost:3000,http://localhost:5173, http://localhost:8000';
-const CORS_HEADERS = ['access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers', 'access-control-max-age', 'access-control-expose-headers', 'access-control-allow-credentials'];
+const CORS_HEADERS = [
+  'access-control-allow-origin',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-max-age',
+  'access-control-expose-headers',
+  'access-control-allow-credentials',
+];
 
 async function start(env: Record<string, string>): Promise<ServiceServer> {
   return startTestServer({
@@ -38,7 +45,14 @@ async function start(env: Record<string, string>): Promise<ServiceServer> {
 
 const corsHeadersOf = (res: Response) => CORS_HEADERS.filter((h) => res.headers.has(h));
 const preflight = (url: string, origin: string) =>
-  fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,traceparent' } });
+  fetch(url, {
+    method: 'OPTIONS',
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type,traceparent',
+    },
+  });
 const PING = `/trpc/ping?input=${encodeURIComponent('{}')}`;
 
 describe('CORS with the development allow-list', () => {
@@ -124,7 +138,11 @@ describe('CORS_ORIGINS', () => {
   it('takes a comma-separated list of origins, empty meaning none', () => {
     expect(corsEnv.parse({}).CORS_ORIGINS).toEqual([]);
     expect(corsEnv.parse({ CORS_ORIGINS: '' }).CORS_ORIGINS).toEqual([]);
-    expect(corsEnv.parse({ CORS_ORIGINS: DEV }).CORS_ORIGINS).toEqual(['http://localhost:3000', 'http://localhost:5173', 'http://localhost:8000']);
+    expect(corsEnv.parse({ CORS_ORIGINS: DEV }).CORS_ORIGINS).toEqual([
+      'http://localhost:3000',
+      'http://localhost:5173',
+      'http://localhost:8000',
+    ]);
   });
 
   it('refuses what a browser never sends as an origin (a path, a trailing slash, a wildcard, a bare host)', () => {

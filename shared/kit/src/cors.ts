@@ -24,7 +24,12 @@ export const corsEnv = z.object({
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
     .pipe(z.array(origin)),
 });
 export type CorsEnv = z.infer<typeof corsEnv>;
@@ -63,7 +68,8 @@ export function createCorsHandler(settings: CorsSettings): (req: IncomingMessage
     optionsSuccessStatus: 204,
   });
   return (req, res) => {
-    const isPreflight = req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+    const isPreflight =
+      req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
     // Answers differ by Origin wherever an origin may be allowed: caches must key on it.
     if (allowed.size > 0) res.setHeader('vary', 'Origin');
     return new Promise<boolean>((resolve, reject) => {
@@ -71,7 +77,10 @@ export function createCorsHandler(settings: CorsSettings): (req: IncomingMessage
         if (err) return reject(err instanceof Error ? err : new Error(String(err)));
         // Reached only for a request the package did not answer, i.e. not an allowed preflight.
         if (!isPreflight) return resolve(false);
-        sendProblem(res, 'FORBIDDEN', 403, { detail: `Origin ${req.headers.origin} is not allowed (CORS_ORIGINS)`, instance: (req.url ?? '/').split('?')[0] });
+        sendProblem(res, 'FORBIDDEN', 403, {
+          detail: `Origin ${req.headers.origin} is not allowed (CORS_ORIGINS)`,
+          instance: (req.url ?? '/').split('?')[0],
+        });
         resolve(true);
       });
       // The package ends an allowed preflight itself, without calling next.

@@ -16,7 +16,13 @@ export interface DrainLoop {
  * store rings it when a write committed, see OutboxSignal): the timer is then only a safety net.
  * Used by the outbox relays and operations' team-directory publisher.
  */
-export function startDrainLoop(opts: { name: string; intervalMs: number; log: Logger; drain: () => Promise<boolean>; signal?: OutboxSignal }): DrainLoop {
+export function startDrainLoop(opts: {
+  name: string;
+  intervalMs: number;
+  log: Logger;
+  drain: () => Promise<boolean>;
+  signal?: OutboxSignal;
+}): DrainLoop {
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
@@ -33,7 +39,9 @@ export function startDrainLoop(opts: { name: string; intervalMs: number; log: Lo
       return;
     }
     running = pass()
-      .catch((err: unknown) => opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, `${opts.name} pass failed; will retry`))
+      .catch((err: unknown) =>
+        opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, `${opts.name} pass failed; will retry`),
+      )
       .finally(() => {
         running = null;
       });

@@ -13,7 +13,9 @@ describe('toTrpcError', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     expect(isUnavailable(new Error('query failed', { cause: new Error('driver', { cause: refused }) }))).toBe(true);
     expect(toTrpcError(new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause: refused })).code).toBe('SERVICE_UNAVAILABLE');
-    expect(toTrpcError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })).code).toBe('SERVICE_UNAVAILABLE');
+    expect(toTrpcError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })).code).toBe(
+      'SERVICE_UNAVAILABLE',
+    );
   });
 
   it('keeps other failures as INTERNAL_SERVER_ERROR', () => {

@@ -10,7 +10,13 @@ import { PROBLEM_CONTENT_TYPE, problemJsonSchema, requestScope, sendProblem } fr
 import { resolveLimits, type LimitSettings, type RateLimitSettings } from './limits.js';
 import type { Logger } from './logger.js';
 import { createRateLimiter } from './rate-limit.js';
-import { adoptConnectionParamsToken, DEFAULT_SUBSCRIPTIONS, SubscriptionRegistry, type CallInfo, type SubscriptionSettings } from './subscriptions.js';
+import {
+  adoptConnectionParamsToken,
+  DEFAULT_SUBSCRIPTIONS,
+  SubscriptionRegistry,
+  type CallInfo,
+  type SubscriptionSettings,
+} from './subscriptions.js';
 import type { RequestContext } from './trpc.js';
 import { createDirectCaller } from './trpc-direct.js';
 
@@ -69,7 +75,7 @@ export interface ServiceServer {
  * that one schema for every error status an operation lists and as its `default` answer.
  */
 function documentErrors<T extends { components?: { schemas?: Record<string, unknown> }; paths?: Record<string, unknown> }>(doc: T): T {
-  const schemas = (doc.components ??= {}).schemas ??= {};
+  const schemas = ((doc.components ??= {}).schemas ??= {});
   for (const name of Object.keys(schemas)) if (name.startsWith('error.')) delete schemas[name];
   schemas['Problem'] = problemJsonSchema;
   const content = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } };
@@ -77,9 +83,12 @@ function documentErrors<T extends { components?: { schemas?: Record<string, unkn
     for (const op of Object.values(item)) {
       if (!op || typeof op !== 'object' || !op.responses) continue;
       for (const [status, response] of Object.entries(op.responses)) {
-        if (Number(status) >= 400) op.responses[status] = { description: response.description ?? 'Error', content } as { description: string };
+        if (Number(status) >= 400)
+          op.responses[status] = { description: response.description ?? 'Error', content } as { description: string };
       }
-      op.responses['default'] = { description: 'Error (problem with the call, a limit, or a dependency unavailable)', content } as { description: string };
+      op.responses['default'] = { description: 'Error (problem with the call, a limit, or a dependency unavailable)', content } as {
+        description: string;
+      };
     }
   }
   return doc;
@@ -135,7 +144,11 @@ function restBody(req: IncomingMessage, raw: Buffer): void {
     try {
       parsed = JSON.parse(raw.toString('utf8'));
     } catch (cause) {
-      failure = new TRPCError({ code: 'PARSE_ERROR', message: 'Failed to parse request body', cause: cause instanceof Error ? cause : undefined });
+      failure = new TRPCError({
+        code: 'PARSE_ERROR',
+        message: 'Failed to parse request body',
+        cause: cause instanceof Error ? cause : undefined,
+      });
     }
   }
   Object.defineProperty(req, 'body', {
@@ -156,7 +169,9 @@ export async function runReadiness(checks: Record<string, ReadinessCheck>, timeo
       try {
         await Promise.race([
           check(signal),
-          new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`timed out after ${timeoutMs} ms`)), { once: true })),
+          new Promise((_, reject) =>
+            signal.addEventListener('abort', () => reject(new Error(`timed out after ${timeoutMs} ms`)), { once: true }),
+          ),
         ]);
         return [name, { ok: true }] as const;
       } catch (err) {
@@ -183,7 +198,15 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   // procedure, and answers TOO_MANY_REQUESTS (429) in each adapter's own error shape. A
   // subscription (one long SSE response, subscriptions.ts) is one call for the rate limit and
   // the metrics, may carry its token in connectionParams, and counts against the open-stream cap.
-  const createContext = async ({ req, res, info }: { req: IncomingMessage; res: { setHeader(name: string, value: string): unknown }; info?: CallInfo }): Promise<RequestContext> => {
+  const createContext = async ({
+    req,
+    res,
+    info,
+  }: {
+    req: IncomingMessage;
+    res: { setHeader(name: string, value: string): unknown };
+    info?: CallInfo;
+  }): Promise<RequestContext> => {
     try {
       opts.gate?.();
     } catch (err) {
@@ -211,13 +234,25 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
     if (surface === 'trpc') {
       const calls = trpcCallCount(req.url ?? '');
       if (calls > limits.maxBatchCalls) {
-        sendLimitProblem(res, 400, `A batch of ${calls} calls exceeds the maximum of ${limits.maxBatchCalls} (MAX_BATCH_CALLS)`, { maxBatchCalls: limits.maxBatchCalls }, hasBody(req));
+        sendLimitProblem(
+          res,
+          400,
+          `A batch of ${calls} calls exceeds the maximum of ${limits.maxBatchCalls} (MAX_BATCH_CALLS)`,
+          { maxBatchCalls: limits.maxBatchCalls },
+          hasBody(req),
+        );
         return false;
       }
       callCounts.set(req, calls);
     }
     const tooDeep = () =>
-      sendLimitProblem(res, 400, `The input nests objects or arrays deeper than ${limits.maxJsonDepth} levels (MAX_JSON_DEPTH)`, { maxJsonDepth: limits.maxJsonDepth }, hasBody(req));
+      sendLimitProblem(
+        res,
+        400,
+        `The input nests objects or arrays deeper than ${limits.maxJsonDepth} levels (MAX_JSON_DEPTH)`,
+        { maxJsonDepth: limits.maxJsonDepth },
+        hasBody(req),
+      );
     // A query's input travels in the URL (`?input=` on /trpc; REST query parameters are flat).
     const queryInput = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '').get('input');
     if (queryInput !== null && jsonNestsDeeperThan(queryInput, limits.maxJsonDepth)) {
@@ -226,7 +261,13 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
     }
     if (!hasBody(req)) return true;
     const tooLarge = (received: string) =>
-      sendLimitProblem(res, 413, `Request body ${received} exceeds the limit of ${limits.maxBodyBytes} bytes (MAX_BODY_BYTES)`, { maxBodyBytes: limits.maxBodyBytes }, true);
+      sendLimitProblem(
+        res,
+        413,
+        `Request body ${received} exceeds the limit of ${limits.maxBodyBytes} bytes (MAX_BODY_BYTES)`,
+        { maxBodyBytes: limits.maxBodyBytes },
+        true,
+      );
     const declared = declaredLength(req);
     if (declared !== undefined && declared > limits.maxBodyBytes) {
       tooLarge(`of ${declared} bytes`);
@@ -263,7 +304,12 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   const direct =
     opts.directCalls === false
       ? async () => false
-      : createDirectCaller({ router: opts.router, basePath: '/trpc/', createContext, ...(opts.cors?.origins.length ? { extraVary: 'Origin' } : {}) });
+      : createDirectCaller({
+          router: opts.router,
+          basePath: '/trpc/',
+          createContext,
+          ...(opts.cors?.origins.length ? { extraVary: 'Origin' } : {}),
+        });
 
   const rest = createOpenApiNodeHttpHandler({
     router: opts.router as unknown as OpenApiRouter,
@@ -340,14 +386,16 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
   const { port } = server.address() as AddressInfo;
   const url = `http://${opts.host}:${port}`;
   openApiJson = JSON.stringify(
-    documentErrors(generateOpenApiDocument(opts.router as unknown as OpenApiRouter, {
-      title: opts.openapi.title,
-      version: opts.openapi.version,
-      ...(opts.openapi.description ? { description: opts.openapi.description } : {}),
-      openApiVersion: '3.1.0',
-      baseUrl: `${url}/api`,
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-    })),
+    documentErrors(
+      generateOpenApiDocument(opts.router as unknown as OpenApiRouter, {
+        title: opts.openapi.title,
+        version: opts.openapi.version,
+        ...(opts.openapi.description ? { description: opts.openapi.description } : {}),
+        openApiVersion: '3.1.0',
+        baseUrl: `${url}/api`,
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      }),
+    ),
   );
 
   return {

@@ -68,7 +68,10 @@ function postLarge(url: string, path: string, total: number, withLength: boolean
   return new Promise((resolve, reject) => {
     let answered = false;
     let sent = 0;
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...(withLength ? { 'content-length': String(total) } : {}) };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      ...(withLength ? { 'content-length': String(total) } : {}),
+    };
     const req = request(`${url}${path}`, { method: 'POST', headers, agent: false }, (res) => {
       answered = true;
       let body = '';
@@ -100,7 +103,10 @@ function postLarge(url: string, path: string, total: number, withLength: boolean
 async function call(url: string, path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<Answer> {
   const res = await fetch(`${url}${path}`, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
   return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
@@ -131,7 +137,14 @@ describe('request limits on a real server', () => {
         expect(answer.status).toBe(413);
         const p = problem(answer);
         expect(p.contentType).toBe('application/problem+json');
-        expect(p.body).toMatchObject({ type: 'https://agent-platform.dev/problems/payload-too-large', title: 'Content Too Large', status: 413, code: 'PAYLOAD_TOO_LARGE', instance: path, maxBodyBytes: MiB });
+        expect(p.body).toMatchObject({
+          type: 'https://agent-platform.dev/problems/payload-too-large',
+          title: 'Content Too Large',
+          status: 413,
+          code: 'PAYLOAD_TOO_LARGE',
+          instance: path,
+          maxBodyBytes: MiB,
+        });
         expect(p.body['detail']).toMatch(/exceeds the limit of 1048576 bytes/);
         expect(answer.headers['connection']).toBe('close');
         expect(ran).toBe(0);
@@ -154,7 +167,11 @@ describe('request limits on a real server', () => {
   });
 
   it('malformed JSON over /api keeps the adapter’s PARSE_ERROR answer', async () => {
-    const res = await fetch(`${s.server.url}/api/echo`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer service:svc' }, body: '{"text":' });
+    const res = await fetch(`${s.server.url}/api/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer service:svc' },
+      body: '{"text":',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'PARSE_ERROR' });
     expect(ran).toBe(0);
@@ -180,19 +197,31 @@ describe('request limits on a real server', () => {
 
   it('an input nested deeper than MAX_JSON_DEPTH is refused with 400 before parsing, in a body or in ?input=, and no procedure runs', async () => {
     const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
-    const body = await call(s.server.url, '/trpc/echo', { token: 'service:svc', method: 'POST', body: JSON.parse(`{"text":"x","extra":${deep(64)}}`) });
+    const body = await call(s.server.url, '/trpc/echo', {
+      token: 'service:svc',
+      method: 'POST',
+      body: JSON.parse(`{"text":"x","extra":${deep(64)}}`),
+    });
     expect(body.status).toBe(400);
     const p = problem(body);
     expect(p.body).toMatchObject({ type: 'https://agent-platform.dev/problems/bad-request', status: 400, maxJsonDepth: 64 });
     expect(p.body['detail']).toMatch(/deeper than 64 levels \(MAX_JSON_DEPTH\)/);
-    const rest = await call(s.server.url, '/api/echo', { token: 'service:svc', method: 'POST', body: JSON.parse(`{"text":${deep(2_000)}}`) });
+    const rest = await call(s.server.url, '/api/echo', {
+      token: 'service:svc',
+      method: 'POST',
+      body: JSON.parse(`{"text":${deep(2_000)}}`),
+    });
     expect(rest.status).toBe(400);
     expect(problem(rest).body).toMatchObject({ maxJsonDepth: 64 });
     const query = await call(s.server.url, `/trpc/ping?input=${encodeURIComponent(`{"x":${deep(100)}}`)}`, { token: 'service:svc' });
     expect(query.status).toBe(400);
     expect(ran).toBe(0);
     // At the limit it reaches the procedure, whose own schema then judges the shape (echo's drops `extra`).
-    const atLimit = await call(s.server.url, '/trpc/echo', { token: 'service:svc', method: 'POST', body: JSON.parse(`{"text":"x","extra":${deep(63)}}`) });
+    const atLimit = await call(s.server.url, '/trpc/echo', {
+      token: 'service:svc',
+      method: 'POST',
+      body: JSON.parse(`{"text":"x","extra":${deep(63)}}`),
+    });
     expect(atLimit.status).toBe(200);
     expect(ran).toBe(1);
   });
@@ -210,12 +239,20 @@ describe('request limits on a real server', () => {
     // 8 per 60 s refills one call per 7.5 s: the wait is about that, never the whole window.
     expect(Number(last!.headers['retry-after'])).toBeLessThanOrEqual(8);
     expect(last!.headers['content-type']).toBe('application/problem+json');
-    expect(JSON.parse(last!.body)).toMatchObject({ type: 'https://agent-platform.dev/problems/too-many-requests', status: 429, code: 'TOO_MANY_REQUESTS' });
+    expect(JSON.parse(last!.body)).toMatchObject({
+      type: 'https://agent-platform.dev/problems/too-many-requests',
+      status: 429,
+      code: 'TOO_MANY_REQUESTS',
+    });
 
     const trpc429 = await call(s.server.url, PING, { token: 'user:burst-alice' });
     expect(trpc429.status).toBe(429);
     expect(trpc429.headers['retry-after']).toMatch(/^[1-9]\d*$/);
-    expect(JSON.parse(trpc429.body)).toMatchObject({ error: { data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, type: 'https://agent-platform.dev/problems/too-many-requests', status: 429 } } });
+    expect(JSON.parse(trpc429.body)).toMatchObject({
+      error: {
+        data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, type: 'https://agent-platform.dev/problems/too-many-requests', status: 429 },
+      },
+    });
 
     // Another user has a bucket of its own; the same id as an agent is another principal.
     expect((await call(s.server.url, PING, { token: 'user:burst-bob' })).status).toBe(200);
@@ -226,7 +263,8 @@ describe('request limits on a real server', () => {
   });
 
   it('a batch costs one call per procedure in it', async () => {
-    const batch = (n: number) => `/trpc/${Array.from({ length: n }, () => 'ping').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [i, {}]))))}`;
+    const batch = (n: number) =>
+      `/trpc/${Array.from({ length: n }, () => 'ping').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [i, {}]))))}`;
     expect((await call(s.server.url, batch(5), { token: 'user:batch-carol' })).status).toBe(200);
     expect((await call(s.server.url, batch(3), { token: 'user:batch-carol' })).status).toBe(200);
     const refused = await call(s.server.url, batch(1), { token: 'user:batch-carol' });

@@ -63,7 +63,9 @@ export function limitSettings(env: LimitsEnv): LimitSettings {
 export const DEFAULT_LIMITS: LimitSettings = limitSettings(limitsEnv.parse({}));
 
 /** Fills what `partial` leaves out from the defaults (tests set one limit, services set all). */
-export function resolveLimits(partial: { maxBodyBytes?: number; maxBatchCalls?: number; maxJsonDepth?: number; rateLimit?: Partial<RateLimitSettings> } = {}): LimitSettings {
+export function resolveLimits(
+  partial: { maxBodyBytes?: number; maxBatchCalls?: number; maxJsonDepth?: number; rateLimit?: Partial<RateLimitSettings> } = {},
+): LimitSettings {
   return {
     maxBodyBytes: partial.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes,
     maxBatchCalls: partial.maxBatchCalls ?? DEFAULT_LIMITS.maxBatchCalls,

@@ -11,9 +11,7 @@ export function createLogger(service: string, level: string = 'info'): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     mixin() {
       const ctx = trace.getActiveSpan()?.spanContext();
-      return ctx && ctx.traceId !== '00000000000000000000000000000000'
-        ? { trace_id: ctx.traceId, span_id: ctx.spanId }
-        : {};
+      return ctx && ctx.traceId !== '00000000000000000000000000000000' ? { trace_id: ctx.traceId, span_id: ctx.spanId } : {};
     },
   });
 }

@@ -29,8 +29,14 @@ let procedureInstruments: ProcedureInstruments | undefined;
 export function recordProcedureCall(call: { procedure: string; type: string; code: string; seconds: number }): void {
   const meter = platformMeter();
   procedureInstruments ??= {
-    requests: meter.createCounter('platform_rpc_requests', { description: 'tRPC/REST procedure calls, by procedure, type and result code (OK or the tRPC error code)', valueType: ValueType.INT }),
-    errors: meter.createCounter('platform_rpc_errors', { description: 'tRPC/REST procedure calls that failed, by procedure, type and tRPC error code', valueType: ValueType.INT }),
+    requests: meter.createCounter('platform_rpc_requests', {
+      description: 'tRPC/REST procedure calls, by procedure, type and result code (OK or the tRPC error code)',
+      valueType: ValueType.INT,
+    }),
+    errors: meter.createCounter('platform_rpc_errors', {
+      description: 'tRPC/REST procedure calls that failed, by procedure, type and tRPC error code',
+      valueType: ValueType.INT,
+    }),
     duration: latencyHistogram('platform_rpc_duration_seconds', 'tRPC/REST procedure latency, by procedure, type and result code', meter),
   };
   const attributes = { procedure: call.procedure, type: call.type, code: call.code };
@@ -112,8 +118,17 @@ export function observeOutboxes(reading: () => Promise<Record<string, OutboxBack
   observeGauges(
     reading,
     [
-      { name: 'platform_outbox_backlog', description: 'Outbox entries written but not yet published to JetStream', points: points((b) => b.backlog) },
-      { name: 'platform_outbox_oldest_age_seconds', description: 'Age of the oldest unpublished outbox entry (0 when none)', unit: 's', points: points((b) => b.oldestAgeSeconds) },
+      {
+        name: 'platform_outbox_backlog',
+        description: 'Outbox entries written but not yet published to JetStream',
+        points: points((b) => b.backlog),
+      },
+      {
+        name: 'platform_outbox_oldest_age_seconds',
+        description: 'Age of the oldest unpublished outbox entry (0 when none)',
+        unit: 's',
+        points: points((b) => b.oldestAgeSeconds),
+      },
     ],
     meter,
   );

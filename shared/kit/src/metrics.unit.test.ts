@@ -29,10 +29,13 @@ describe('cachedReading', () => {
   it('reports nothing for a failed read, and reads again after the ttl', async () => {
     let t = 0;
     let fail = true;
-    const read = cachedReading(async () => {
-      if (fail) throw new Error('store down');
-      return 'ok';
-    }, { ttlMs: 100, timeoutMs: 1_000, now: () => t });
+    const read = cachedReading(
+      async () => {
+        if (fail) throw new Error('store down');
+        return 'ok';
+      },
+      { ttlMs: 100, timeoutMs: 1_000, now: () => t },
+    );
     expect(await read()).toBeUndefined();
     fail = false;
     expect(await read()).toBeUndefined(); // still inside the ttl: no hammering of a store that is down

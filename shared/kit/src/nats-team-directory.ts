@@ -49,7 +49,10 @@ export function natsTeamDirectory(nc: NatsConnection, opts: NatsTeamDirectoryOpt
     if (!kv) {
       // bindOnly: readers never create (or reconfigure) operations' bucket.
       const bound = nc.jetstream().views.kv(bucket, { bindOnly: true });
-      bound.then((b) => void invalidateOnChange(b), () => (kv = undefined)); // a missing bucket: try again on the next miss
+      bound.then(
+        (b) => void invalidateOnChange(b),
+        () => (kv = undefined),
+      ); // a missing bucket: try again on the next miss
       kv = bound;
     }
     return kv;

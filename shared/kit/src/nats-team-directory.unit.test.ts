@@ -25,7 +25,9 @@ function fakeNats(values: Map<string, unknown>, opts: { missingBucket?: boolean 
 describe('natsTeamDirectory', () => {
   it('reads the bucket, caches for ttlMs, and treats a missing key or bucket as no teams', async () => {
     let now = 0;
-    const values = new Map<string, unknown>([[teamMembershipKey('bob@x.io'), { userId: 'bob@x.io', teamIds: [TEAM_A], updatedAt: '2026-12-01T00:00:00.000Z' }]]);
+    const values = new Map<string, unknown>([
+      [teamMembershipKey('bob@x.io'), { userId: 'bob@x.io', teamIds: [TEAM_A], updatedAt: '2026-12-01T00:00:00.000Z' }],
+    ]);
     const { nc, reads } = fakeNats(values);
     const dir = natsTeamDirectory(nc, { ttlMs: 1_000, now: () => now });
     expect(await dir.teamsOf('bob@x.io')).toEqual(new Set([TEAM_A]));

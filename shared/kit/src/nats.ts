@@ -63,7 +63,15 @@ export async function connectNats(opts: NatsSettings & { name: string; log: Logg
         // noAsyncTraces: nats.js otherwise builds two Error objects (stack captures) for every
         // request, just in case it times out; on the dispatch path that was a measurable share of
         // the CPU, and a timeout's message still names what timed out.
-        return await connect({ servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true, inboxPrefix, ...(user ? { user, pass } : {}) });
+        return await connect({
+          servers,
+          name: opts.name,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+          noAsyncTraces: true,
+          inboxPrefix,
+          ...(user ? { user, pass } : {}),
+        });
       } catch (err) {
         if (err instanceof Error && /authorization|authentication/i.test(err.message)) throw new AbortError(err);
         throw err;
@@ -85,7 +93,10 @@ export async function connectNats(opts: NatsSettings & { name: string; log: Logg
  * given (limits changed in the environment take effect at the next start; fields not given keep
  * their value); safe to call at every start, by every replica. Says which it did.
  */
-export async function ensureStream(nc: NatsConnection, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<'created' | 'updated' | 'unchanged'> {
+export async function ensureStream(
+  nc: NatsConnection,
+  config: Partial<StreamConfig> & { name: string; subjects: string[] },
+): Promise<'created' | 'updated' | 'unchanged'> {
   const jsm = await nc.jetstreamManager();
   const full: Partial<StreamConfig> = {
     storage: StorageType.File,
@@ -181,7 +192,6 @@ export function publishEnvelope(js: JetStreamClient, envelope: { id: string; sub
   return publishJson(js, envelope.subject, JSON.stringify(envelope), envelope.id, envelope.traceparent);
 }
 
-
 // Stream names (and who owns each event stream) are the contracts': the kit reads them from there.
 export { DEAD_LETTER_STREAM, EVENT_STREAM_OWNERS };
 
@@ -189,8 +199,12 @@ export { DEAD_LETTER_STREAM, EVENT_STREAM_OWNERS };
  * Why a valid envelope taken from `stream` must not be believed, or null: its `source` is not the
  * stream's owner, or it claims another subject than the one it was published on.
  */
-export function envelopeRefusal(envelope: { source: string; subject: string }, from: { stream: string; owner: string; subject: string }): string | null {
-  if (envelope.source !== from.owner) return `source ${JSON.stringify(envelope.source)} does not own stream ${from.stream} (owner ${from.owner})`;
+export function envelopeRefusal(
+  envelope: { source: string; subject: string },
+  from: { stream: string; owner: string; subject: string },
+): string | null {
+  if (envelope.source !== from.owner)
+    return `source ${JSON.stringify(envelope.source)} does not own stream ${from.stream} (owner ${from.owner})`;
   if (envelope.subject !== from.subject) return `envelope subject ${envelope.subject} was published on ${from.subject}`;
   return null;
 }
@@ -268,17 +282,30 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
     const envelope = parsed.envelope;
     const refusal = envelopeRefusal(envelope, { stream: opts.stream, owner, subject: msg.subject });
     if (refusal) {
-      log.warn({ eventId: envelope.id, subject: msg.subject, seq: msg.seq, source: envelope.source, reason: refusal }, 'refusing event from a source that does not own the stream');
+      log.warn(
+        { eventId: envelope.id, subject: msg.subject, seq: msg.seq, source: envelope.source, reason: refusal },
+        'refusing event from a source that does not own the stream',
+      );
       // Keyed by stream position, not the envelope's id: a forged envelope may reuse a real event's id.
       await js
-        .publish(`deadletter.${opts.durable}`, JSON.stringify({ reason: refusal, delivery: msg.info.deliveryCount, stream: opts.stream, seq: msg.seq, envelope }), { msgID: `dl-${opts.durable}-${opts.stream}-${msg.seq}` })
+        .publish(
+          `deadletter.${opts.durable}`,
+          JSON.stringify({ reason: refusal, delivery: msg.info.deliveryCount, stream: opts.stream, seq: msg.seq, envelope }),
+          { msgID: `dl-${opts.durable}-${opts.stream}-${msg.seq}` },
+        )
         .catch((e: unknown) => log.error({ err: e }, 'dead-letter publish failed'));
       return msg.term(refusal.slice(0, 500));
     }
     const parent = contextFromHeaders((k) => msg.headers?.get(k) || undefined);
     try {
-      await withSpan(`consume ${envelope.subject}`, { kind: SpanKind.CONSUMER, parent, attributes: { 'messaging.system': 'nats', 'messaging.consumer.group.name': opts.durable, 'messaging.message.id': envelope.id } }, () =>
-        opts.handler(envelope, msg),
+      await withSpan(
+        `consume ${envelope.subject}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent,
+          attributes: { 'messaging.system': 'nats', 'messaging.consumer.group.name': opts.durable, 'messaging.message.id': envelope.id },
+        },
+        () => opts.handler(envelope, msg),
       );
       msg.ack();
     } catch (err) {
@@ -286,7 +313,11 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
       const delivery = msg.info.deliveryCount;
       if (delivery >= maxDeliver) {
         log.error({ eventId: envelope.id, delivery, reason }, 'dead-lettering message after last delivery');
-        await js.publish(`deadletter.${opts.durable}`, JSON.stringify({ reason, delivery, envelope }), { msgID: `dl-${opts.durable}-${envelope.id}` }).catch((e: unknown) => log.error({ err: e }, 'dead-letter publish failed'));
+        await js
+          .publish(`deadletter.${opts.durable}`, JSON.stringify({ reason, delivery, envelope }), {
+            msgID: `dl-${opts.durable}-${envelope.id}`,
+          })
+          .catch((e: unknown) => log.error({ err: e }, 'dead-letter publish failed'));
         return msg.term(reason.slice(0, 500));
       }
       log.warn({ eventId: envelope.id, delivery, reason }, 'handler failed, retrying later');

@@ -20,7 +20,14 @@ export type OutboxRelay = DrainLoop;
  * `signal` is how it hears of committed writes (rung by the store, never by a router); `intervalMs`
  * is the safety-net poll for a ring that was lost.
  */
-export function startOutboxRelay(opts: { source: OutboxSource; signal: OutboxSignal; js: JetStreamClient; log: Logger; intervalMs: number; batch?: number }): OutboxRelay {
+export function startOutboxRelay(opts: {
+  source: OutboxSource;
+  signal: OutboxSignal;
+  js: JetStreamClient;
+  log: Logger;
+  intervalMs: number;
+  batch?: number;
+}): OutboxRelay {
   const batch = opts.batch ?? 100;
   return startDrainLoop({
     name: 'outbox relay',

@@ -40,7 +40,12 @@ const appRouter = router({
       .output(z.object({ id: z.string() }))
       .mutation(({ input }) => {
         // `status` collides with a standard member: it must not overwrite the HTTP status.
-        throw conflict('version conflict', { aggregateId: input.id, expectedVersion: input.expectedVersion, actualVersion: 3, status: 'stale' });
+        throw conflict('version conflict', {
+          aggregateId: input.id,
+          expectedVersion: input.expectedVersion,
+          actualVersion: 3,
+          status: 'stale',
+        });
       }),
   }),
   ping: publicProcedure
@@ -101,7 +106,13 @@ describe('errors on /api are problem+json', () => {
   });
 
   it('bad input: 400 with the bad-request type, a readable detail and one issue per field with its path', async () => {
-    const a = await answer(await fetch(`${server.url}/api/tasks/create`, { method: 'POST', headers: auth(), body: JSON.stringify({ title: '', subtasks: [{ title: 'ok' }, {}] }) }));
+    const a = await answer(
+      await fetch(`${server.url}/api/tasks/create`, {
+        method: 'POST',
+        headers: auth(),
+        body: JSON.stringify({ title: '', subtasks: [{ title: 'ok' }, {}] }),
+      }),
+    );
     expect(a.status).toBe(400);
     expect(a.contentType).toBe('application/problem+json');
     const { issues, detail, ...rest } = a.body;
@@ -124,36 +135,79 @@ describe('errors on /api are problem+json', () => {
   });
 
   it('a conflict carries its details as extension members, never over a standard member', async () => {
-    const a = await answer(await fetch(`${server.url}/api/tasks/update`, { method: 'POST', headers: auth(), body: JSON.stringify({ id: TASK, expectedVersion: 2 }) }));
+    const a = await answer(
+      await fetch(`${server.url}/api/tasks/update`, {
+        method: 'POST',
+        headers: auth(),
+        body: JSON.stringify({ id: TASK, expectedVersion: 2 }),
+      }),
+    );
     expect(a.status).toBe(409);
-    expect(a.body).toMatchObject({ type: `${PROBLEM_TYPE_BASE}conflict`, title: 'Conflict', status: 409, code: 'CONFLICT', aggregateId: TASK, expectedVersion: 2, actualVersion: 3 });
+    expect(a.body).toMatchObject({
+      type: `${PROBLEM_TYPE_BASE}conflict`,
+      title: 'Conflict',
+      status: 409,
+      code: 'CONFLICT',
+      aggregateId: TASK,
+      expectedVersion: 2,
+      actualVersion: 3,
+    });
     expect(conforms(a.body)).toBe('ok');
   });
 
   it('malformed JSON, no token, an unknown REST route and a rate refusal answer problem+json too', async () => {
     const parse = await answer(await fetch(`${server.url}/api/tasks/create`, { method: 'POST', headers: auth(), body: '{"title":' }));
-    expect(parse).toMatchObject({ status: 400, contentType: 'application/problem+json', body: { type: `${PROBLEM_TYPE_BASE}parse-error`, code: 'PARSE_ERROR', status: 400, instance: '/api/tasks/create' } });
+    expect(parse).toMatchObject({
+      status: 400,
+      contentType: 'application/problem+json',
+      body: { type: `${PROBLEM_TYPE_BASE}parse-error`, code: 'PARSE_ERROR', status: 400, instance: '/api/tasks/create' },
+    });
 
     const anonymous = await answer(await fetch(`${server.url}/api/tasks/get?id=${TASK}`));
-    expect(anonymous).toMatchObject({ status: 401, contentType: 'application/problem+json', body: { type: `${PROBLEM_TYPE_BASE}unauthorized`, title: 'Unauthorized', code: 'UNAUTHORIZED' } });
+    expect(anonymous).toMatchObject({
+      status: 401,
+      contentType: 'application/problem+json',
+      body: { type: `${PROBLEM_TYPE_BASE}unauthorized`, title: 'Unauthorized', code: 'UNAUTHORIZED' },
+    });
 
     const route = await answer(await fetch(`${server.url}/api/nothing/here`, { headers: auth() }));
-    expect(route).toMatchObject({ status: 404, contentType: 'application/problem+json', body: { type: `${PROBLEM_TYPE_BASE}not-found`, instance: '/api/nothing/here' } });
+    expect(route).toMatchObject({
+      status: 404,
+      contentType: 'application/problem+json',
+      body: { type: `${PROBLEM_TYPE_BASE}not-found`, instance: '/api/nothing/here' },
+    });
 
     const headers = { authorization: 'Bearer user:rate-rita' };
     for (let i = 0; i < 2; i++) expect((await fetch(`${server.url}/api/ping`, { headers })).status).toBe(200);
     const limited = await fetch(`${server.url}/api/ping`, { headers });
     expect(limited.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
     const a = await answer(limited);
-    expect(a).toMatchObject({ status: 429, contentType: 'application/problem+json', body: { type: `${PROBLEM_TYPE_BASE}too-many-requests`, title: 'Too Many Requests', status: 429, code: 'TOO_MANY_REQUESTS', instance: '/api/ping' } });
+    expect(a).toMatchObject({
+      status: 429,
+      contentType: 'application/problem+json',
+      body: {
+        type: `${PROBLEM_TYPE_BASE}too-many-requests`,
+        title: 'Too Many Requests',
+        status: 429,
+        code: 'TOO_MANY_REQUESTS',
+        instance: '/api/ping',
+      },
+    });
     for (const body of [parse.body, anonymous.body, route.body, a.body]) expect(conforms(body)).toBe('ok');
   });
 
   it('plain-HTTP problems (unknown route, readiness) use the same type URIs', async () => {
     const route = await answer(await fetch(`${server.url}/nowhere`));
-    expect(route).toMatchObject({ status: 404, contentType: 'application/problem+json', body: { type: `${PROBLEM_TYPE_BASE}not-found`, title: 'Not Found', status: 404, instance: '/nowhere' } });
+    expect(route).toMatchObject({
+      status: 404,
+      contentType: 'application/problem+json',
+      body: { type: `${PROBLEM_TYPE_BASE}not-found`, title: 'Not Found', status: 404, instance: '/nowhere' },
+    });
     const ready = await answer(await fetch(`${server.url}/readyz`));
-    expect(ready).toMatchObject({ status: 503, body: { type: `${PROBLEM_TYPE_BASE}service-unavailable`, title: 'Service Unavailable', status: 503, failing: ['store'] } });
+    expect(ready).toMatchObject({
+      status: 503,
+      body: { type: `${PROBLEM_TYPE_BASE}service-unavailable`, title: 'Service Unavailable', status: 503, failing: ['store'] },
+    });
   });
 });
 
@@ -175,10 +229,22 @@ describe('errors on /trpc carry the same members in error.data', () => {
     expect(error.data['detail']).toMatch(/^Input validation failed: title: /);
     expect((error.data['zodIssues'] as unknown[]).length).toBe(1);
 
-    const missing = await fetch(`${server.url}/trpc/tasks.get?input=${encodeURIComponent(JSON.stringify({ id: TASK }))}`, { headers: auth() });
+    const missing = await fetch(`${server.url}/trpc/tasks.get?input=${encodeURIComponent(JSON.stringify({ id: TASK }))}`, {
+      headers: auth(),
+    });
     expect(missing.status).toBe(404);
     const nf = ((await missing.json()) as { error: { data: Record<string, unknown> } }).error.data;
-    expect(nf).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404, type: `${PROBLEM_TYPE_BASE}not-found`, title: 'Not Found', status: 404, detail: `task ${TASK} not found`, instance: '/trpc/tasks.get', issues: null, details: { id: TASK } });
+    expect(nf).toMatchObject({
+      code: 'NOT_FOUND',
+      httpStatus: 404,
+      type: `${PROBLEM_TYPE_BASE}not-found`,
+      title: 'Not Found',
+      status: 404,
+      detail: `task ${TASK} not found`,
+      instance: '/trpc/tasks.get',
+      issues: null,
+      details: { id: TASK },
+    });
   });
 });
 

@@ -126,7 +126,11 @@ export const problemJsonSchema = {
     status: { type: 'integer', description: 'The HTTP status code' },
     detail: { type: 'string', description: 'What went wrong in this request' },
     instance: { type: 'string', description: 'The request path' },
-    code: { type: 'string', description: 'tRPC error code, e.g. BAD_REQUEST, PARSE_ERROR, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE' },
+    code: {
+      type: 'string',
+      description:
+        'tRPC error code, e.g. BAD_REQUEST, PARSE_ERROR, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE',
+    },
     message: { type: 'string', description: 'The error message (kept for callers of the earlier error shape)' },
     issues: {
       type: 'array',

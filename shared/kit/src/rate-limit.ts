@@ -64,7 +64,10 @@ export class TokenBuckets {
 }
 
 /** Who a call is counted against: null for services (never limited), else a key and which limit applies. */
-export function rateLimitKey(principal: Pick<Principal, 'kind' | 'id'> | null, remoteAddress: string | undefined): { key: string; anonymous: boolean } | null {
+export function rateLimitKey(
+  principal: Pick<Principal, 'kind' | 'id'> | null,
+  remoteAddress: string | undefined,
+): { key: string; anonymous: boolean } | null {
   if (principal?.kind === 'service') return null;
   if (principal) return { key: `${principal.kind}:${principal.id}`, anonymous: false };
   // Behind a proxy every anonymous caller shares the proxy's address: that is the safe side (no

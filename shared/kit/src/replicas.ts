@@ -19,7 +19,10 @@ const overrides = z
   .default('')
   .transform((s, ctx) => {
     const out: Record<string, number> = {};
-    for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const [name, n, ...rest] = part.split('=');
       const count = replicaCount.safeParse(n);
       if (!name || rest.length > 0 || !count.success) {
@@ -50,9 +53,15 @@ export function streamReplicas(env: ReplicasEnv): StreamReplicas {
  * existing bucket to that count (nats.js never updates a bucket's config; the server moves a
  * stream between replica counts online) and to `ttlMs` when given.
  */
-export async function ensureKvBucket(nc: NatsConnection, bucket: string, opts: { history: number; ttlMs?: number; replicas?: StreamReplicas }): Promise<KV> {
+export async function ensureKvBucket(
+  nc: NatsConnection,
+  bucket: string,
+  opts: { history: number; ttlMs?: number; replicas?: StreamReplicas },
+): Promise<KV> {
   const replicas = (opts.replicas ?? SINGLE_REPLICA)(`KV_${bucket}`);
-  const kv = await nc.jetstream().views.kv(bucket, { history: opts.history, replicas, ...(opts.ttlMs !== undefined ? { ttl: opts.ttlMs } : {}) });
+  const kv = await nc
+    .jetstream()
+    .views.kv(bucket, { history: opts.history, replicas, ...(opts.ttlMs !== undefined ? { ttl: opts.ttlMs } : {}) });
   const jsm = await nc.jetstreamManager();
   const info = await jsm.streams.info(`KV_${bucket}`);
   const maxAge = opts.ttlMs !== undefined ? nanos(opts.ttlMs) : info.config.max_age;

@@ -59,8 +59,14 @@ export const retentionEnv = z.object({
 });
 export type RetentionEnv = z.infer<typeof retentionEnv>;
 
-export const eventStreamLimits = (env: RetentionEnv): StreamLimits => ({ maxAgeMs: env.EVENT_STREAM_MAX_AGE_S * 1000, maxBytes: env.EVENT_STREAM_MAX_BYTES });
-export const deadLetterLimits = (env: RetentionEnv): StreamLimits => ({ maxAgeMs: env.DEAD_LETTER_MAX_AGE_S * 1000, maxBytes: env.DEAD_LETTER_MAX_BYTES });
+export const eventStreamLimits = (env: RetentionEnv): StreamLimits => ({
+  maxAgeMs: env.EVENT_STREAM_MAX_AGE_S * 1000,
+  maxBytes: env.EVENT_STREAM_MAX_BYTES,
+});
+export const deadLetterLimits = (env: RetentionEnv): StreamLimits => ({
+  maxAgeMs: env.DEAD_LETTER_MAX_AGE_S * 1000,
+  maxBytes: env.DEAD_LETTER_MAX_BYTES,
+});
 
 /**
  * The stream config fields for `limits`, for a limits-retention stream (events, dead letters):

@@ -33,7 +33,11 @@ const appRouter = router({
     .output(z.object({ id: z.string().nullable() }))
     .query(({ ctx }) => ({ id: ctx.principal?.id ?? null })),
   // The feed after `lastEventId`, then every new entry: what the services' streams do over their stores.
-  feed: authedProcedure.input(z.strictObject({ lastEventId: LastEventId.optional() })).subscription(async function* ({ ctx, input, signal }) {
+  feed: authedProcedure.input(z.strictObject({ lastEventId: LastEventId.optional() })).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }) {
     let next = parseEventId(input.lastEventId) + 1;
     for (;;) {
       while (next <= feed.length) {
@@ -78,7 +82,11 @@ function client(auth: Auth) {
           EventSource,
           // An EventSource that can send headers (the `eventsource` package, through its fetch).
           eventSourceOptions: () => ({
-            fetch: (input: string | URL, init: RequestInit) => fetch(input, { ...init, headers: { ...(init.headers as Record<string, string>), ...(header ? { authorization: header } : {}) } }),
+            fetch: (input: string | URL, init: RequestInit) =>
+              fetch(input, {
+                ...init,
+                headers: { ...(init.headers as Record<string, string>), ...(header ? { authorization: header } : {}) },
+              }),
           }),
           ...(auth && 'connectionParams' in auth ? { connectionParams: { token: auth.connectionParams } } : {}),
         }),
@@ -137,7 +145,10 @@ describe('subscriptions over server-sent events', () => {
     const byHeader = subscribe({ header: 'Bearer user:alice' });
     const byParams = subscribe({ connectionParams: 'user:alice' });
     await Promise.all([byHeader.count(2), byParams.count(2)]);
-    expect(byHeader.events).toEqual([{ id: '1', n: 1, who: 'alice' }, { id: '2', n: 2, who: 'alice' }]);
+    expect(byHeader.events).toEqual([
+      { id: '1', n: 1, who: 'alice' },
+      { id: '2', n: 2, who: 'alice' },
+    ]);
     expect(byParams.events).toEqual(byHeader.events);
     byHeader.stop();
     byParams.stop();
@@ -150,7 +161,9 @@ describe('subscriptions over server-sent events', () => {
     expect(anonymous.error?.data?.code).toBe('UNAUTHORIZED');
     expect(anonymous.events).toEqual([]);
     // The same token in the URL of a query is not a credential.
-    const q = await fetch(`${server.url}/trpc/whoami?input=${encodeURIComponent('{}')}&connectionParams=${encodeURIComponent(JSON.stringify({ token: 'user:alice' }))}`);
+    const q = await fetch(
+      `${server.url}/trpc/whoami?input=${encodeURIComponent('{}')}&connectionParams=${encodeURIComponent(JSON.stringify({ token: 'user:alice' }))}`,
+    );
     expect(await q.json()).toMatchObject({ result: { data: { id: null } } });
     await drained();
   });
@@ -210,10 +223,12 @@ describe('subscriptions over server-sent events', () => {
       name: 'subscriptions-close',
       router: appRouter,
       createContext,
-        log,
+      log,
     });
     push(1);
-    const res = await fetch(`${extra.url}/trpc/feed?input=${encodeURIComponent('{}')}`, { headers: { authorization: 'Bearer user:frank', accept: 'text/event-stream' } });
+    const res = await fetch(`${extra.url}/trpc/feed?input=${encodeURIComponent('{}')}`, {
+      headers: { authorization: 'Bearer user:frank', accept: 'text/event-stream' },
+    });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const reader = res.body!.getReader();
     await reader.read();

@@ -39,7 +39,9 @@ export interface SubscriptionSettings {
 }
 
 /** What a service passes to `startServiceServer({ subscriptions })`, from its parsed environment. */
-export const subscriptionSettings = (env: z.infer<typeof subscriptionsEnv>): SubscriptionSettings => ({ perPrincipal: env.SUBSCRIPTIONS_PER_PRINCIPAL });
+export const subscriptionSettings = (env: z.infer<typeof subscriptionsEnv>): SubscriptionSettings => ({
+  perPrincipal: env.SUBSCRIPTIONS_PER_PRINCIPAL,
+});
 
 export const DEFAULT_SUBSCRIPTIONS: SubscriptionSettings = subscriptionSettings(subscriptionsEnv.parse({}));
 
@@ -92,7 +94,10 @@ export class SubscriptionRegistry {
     if (key) {
       const held = this.perPrincipal.get(key) ?? 0;
       if (held >= this.maxPerPrincipal) {
-        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${this.maxPerPrincipal} open subscriptions per caller (SUBSCRIPTIONS_PER_PRINCIPAL); close one first` });
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `At most ${this.maxPerPrincipal} open subscriptions per caller (SUBSCRIPTIONS_PER_PRINCIPAL); close one first`,
+        });
       }
       this.perPrincipal.set(key, held + 1);
     }

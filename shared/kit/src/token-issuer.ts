@@ -75,7 +75,8 @@ export function serviceTokens(issuer: TokenIssuer, ttlSeconds = 300): ServiceTok
   return {
     own: () => cached('\0self', () => issuer.sign({ kind: 'service', id: issuer.issuer, roles: ['service'] }, ttlSeconds)),
     onBehalfOf: (p) => {
-      if (p.kind === 'service') return cached('\0self', () => issuer.sign({ kind: 'service', id: issuer.issuer, roles: ['service'] }, ttlSeconds));
+      if (p.kind === 'service')
+        return cached('\0self', () => issuer.sign({ kind: 'service', id: issuer.issuer, roles: ['service'] }, ttlSeconds));
       const original = { kind: p.kind, id: p.id, roles: p.roles };
       return cached(JSON.stringify(original), () => issuer.sign(original, ttlSeconds, { actor: issuer.issuer }));
     },

@@ -31,7 +31,11 @@ afterAll(async () => {
 });
 
 it('answers many calls in turn, each with its own timeout cleared', async () => {
-  const client = createServiceClient<typeof appRouter>({ baseUrl: server.url, getToken: async () => 'service:client-test', timeoutMs: 300 });
+  const client = createServiceClient<typeof appRouter>({
+    baseUrl: server.url,
+    getToken: async () => 'service:client-test',
+    timeoutMs: 300,
+  });
   for (let i = 0; i < 20; i++) await expect(client.echo.mutate({ text: `t${i}` })).resolves.toEqual({ text: `t${i}` });
   // Longer than the timeout after those calls ended: a timer left running would have aborted nothing, and nothing fails.
   await new Promise((r) => setTimeout(r, 400));

@@ -46,7 +46,10 @@ export function createServiceClient<TRouter extends AnyRouter>(opts: ServiceClie
   // (shared/kit/README.md). The timeout covers reading the body too; the call's end clears it.
   const fetchWithTimeout = (input: string | URL | Request, init?: RequestInit) => {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`The call timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new DOMException(`The call timed out after ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
     timer.unref();
     const outer = init?.signal;
     if (outer) {
@@ -59,19 +62,17 @@ export function createServiceClient<TRouter extends AnyRouter>(opts: ServiceClie
     }
     return fetch(input, { ...init, signal: controller.signal } as RequestInit);
   };
-  const link = (
-    opts.batch
-      ? httpBatchStreamLink<AnyRouter>({
-          url,
-          maxItems: opts.batch.maxItems,
-          headers: async ({ opList }) => ({ authorization: `Bearer ${await opts.getToken(opList[0]?.context ?? {})}`, ...traceHeaders() }),
-          fetch: fetchWithTimeout,
-        })
-      : httpLink<AnyRouter>({
-          url,
-          headers: async ({ op }) => ({ authorization: `Bearer ${await opts.getToken(op.context)}`, ...traceHeaders() }),
-          fetch: fetchWithTimeout,
-        })
-  ) as unknown as TRPCLink<TRouter>;
+  const link = (opts.batch
+    ? httpBatchStreamLink<AnyRouter>({
+        url,
+        maxItems: opts.batch.maxItems,
+        headers: async ({ opList }) => ({ authorization: `Bearer ${await opts.getToken(opList[0]?.context ?? {})}`, ...traceHeaders() }),
+        fetch: fetchWithTimeout,
+      })
+    : httpLink<AnyRouter>({
+        url,
+        headers: async ({ op }) => ({ authorization: `Bearer ${await opts.getToken(op.context)}`, ...traceHeaders() }),
+        fetch: fetchWithTimeout,
+      })) as unknown as TRPCLink<TRouter>;
   return createTRPCClient<TRouter>({ links: [link] });
 }

@@ -46,7 +46,13 @@ const appRouter = router({
 let direct: ServiceServer;
 let adapter: ServiceServer;
 beforeAll(async () => {
-  const common = { name: 'direct-test', router: appRouter, createContext: bearerIdentity(log), log, limits: { rateLimit: { requests: 2, anonymousRequests: 1_000, windowMs: 60_000 } } };
+  const common = {
+    name: 'direct-test',
+    router: appRouter,
+    createContext: bearerIdentity(log),
+    log,
+    limits: { rateLimit: { requests: 2, anonymousRequests: 1_000, windowMs: 60_000 } },
+  };
   direct = await startTestServer({ ...common, cors: { origins: ['https://app.example'] } });
   adapter = await startTestServer({ ...common, cors: { origins: ['https://app.example'] }, directCalls: false });
 });
@@ -70,7 +76,11 @@ async function send(server: ServiceServer, call: Call) {
   const user = call.user ?? `direct-${++users}`;
   const res = await fetch(`${server.url}${call.path}`, {
     method: call.method,
-    headers: { authorization: `Bearer user:${user}`, ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}), ...call.headers },
+    headers: {
+      authorization: `Bearer user:${user}`,
+      ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...call.headers,
+    },
     ...(call.body !== undefined ? { body: call.body } : {}),
   });
   const text = await res.text();
@@ -103,8 +113,19 @@ const calls: Call[] = [
   { name: 'query sent as POST (adapter)', method: 'POST', path: '/trpc/tasks.get', body: JSON.stringify({ id: ID }) },
   { name: 'mutation sent as GET (adapter)', method: 'GET', path: '/trpc/tasks.create' },
   { name: 'unknown procedure (adapter)', method: 'POST', path: '/trpc/tasks.nope', body: '{}' },
-  { name: 'batch of two (adapter)', method: 'POST', path: '/trpc/tasks.create,tasks.create?batch=1', body: JSON.stringify({ 0: { title: 'c' }, 1: { title: '' } }) },
-  { name: 'with an Origin (CORS)', method: 'POST', path: '/trpc/tasks.create', body: JSON.stringify({ title: 'd' }), headers: { origin: 'https://app.example' } },
+  {
+    name: 'batch of two (adapter)',
+    method: 'POST',
+    path: '/trpc/tasks.create,tasks.create?batch=1',
+    body: JSON.stringify({ 0: { title: 'c' }, 1: { title: '' } }),
+  },
+  {
+    name: 'with an Origin (CORS)',
+    method: 'POST',
+    path: '/trpc/tasks.create',
+    body: JSON.stringify({ title: 'd' }),
+    headers: { origin: 'https://app.example' },
+  },
 ];
 
 describe('direct tRPC calls answer as the adapter does', () => {
@@ -114,7 +135,13 @@ describe('direct tRPC calls answer as the adapter does', () => {
   });
 
   it('anonymous callers are refused the same way', async () => {
-    const call: Call = { name: 'anonymous', method: 'POST', path: '/trpc/tasks.create', body: '{"title":"a"}', headers: { authorization: '' } };
+    const call: Call = {
+      name: 'anonymous',
+      method: 'POST',
+      path: '/trpc/tasks.create',
+      body: '{"title":"a"}',
+      headers: { authorization: '' },
+    };
     const [a, b] = [await send(direct, call), await send(adapter, call)];
     expect(a.status).toBe(401);
     expect(a).toEqual(b);
@@ -123,7 +150,16 @@ describe('direct tRPC calls answer as the adapter does', () => {
   it('the rate limit applies on the direct path: the third call is 429 with Retry-After, and the procedure did not run', async () => {
     const answers = [];
     for (const server of [direct, adapter]) {
-      for (let i = 0; i < 3; i++) answers.push(await send(server, { name: 'rate', method: 'POST', path: '/trpc/tasks.create', body: '{"title":"r"}', user: `rate-${server === direct ? 'd' : 'a'}` }));
+      for (let i = 0; i < 3; i++)
+        answers.push(
+          await send(server, {
+            name: 'rate',
+            method: 'POST',
+            path: '/trpc/tasks.create',
+            body: '{"title":"r"}',
+            user: `rate-${server === direct ? 'd' : 'a'}`,
+          }),
+        );
     }
     const before = sideEffects;
     const refused = await send(direct, { name: 'rate', method: 'POST', path: '/trpc/tasks.create', body: '{"title":"r"}', user: 'rate-d' });

@@ -87,7 +87,10 @@ export function createDirectCaller(opts: DirectCallOptions) {
       ctx = await opts.createContext({ req, res, info });
       const data: unknown = await proc({ path, getRawInput, ctx, type, signal: controller.signal, batchIndex: 0 });
       if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || data instanceof ReadableStream)) {
-        throw new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Cannot use stream-like response in non-streaming request - use httpBatchStreamLink' });
+        throw new TRPCError({
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          message: 'Cannot use stream-like response in non-streaming request - use httpBatchStreamLink',
+        });
       }
       body = JSON.stringify(transformTRPCResponse(config, { result: { data } }));
     } catch (cause) {

@@ -41,25 +41,28 @@ export function createTrpc(opts: { slowCallMs?: number } = {}) {
   const slowCallMs = opts.slowCallMs ?? DEFAULT_SLOW_CALL_MS;
   // OpenApiMeta: every procedure declares `.meta({ openapi: { method, path, protect } })` so the
   // same zod schemas also describe a REST surface (/api) and /openapi.json for non-TypeScript callers.
-  const t = initTRPC.context<RequestContext>().meta<OpenApiMeta>().create({
-    // Never send stack traces to callers, whatever NODE_ENV says.
-    isDev: false,
-    // Subscriptions over server-sent events: pings, client inactivity timeout, stream lifetime (subscriptions.ts).
-    sse: SSE_SETTINGS,
-    // `data` keeps tRPC's code/httpStatus/path and our zodIssues/details, and adds the RFC 9457
-    // members (problem.ts) so a non-TypeScript caller of /trpc reads the same fields as on /api.
-    errorFormatter({ shape, error, path }) {
-      const scope = requestScope.getStore();
-      const instance = scope?.surface === 'rest' ? scope.path : path ? `/trpc/${path}` : (scope?.path ?? '/trpc');
-      const extra = errorData(error);
-      const problem = problemMembers(error, instance);
-      const trpcShape = { ...shape, data: { ...shape.data, ...extra, ...problem } };
-      // trpc-to-openapi spreads this shape into the /api error body (then sets `message`, `code` and
-      // `issues` itself): there the shape is the problem document. Typed tRPC clients never see it.
-      if (scope?.surface === 'rest') return restProblemBody(problem, extra.details) as unknown as typeof trpcShape;
-      return trpcShape;
-    },
-  });
+  const t = initTRPC
+    .context<RequestContext>()
+    .meta<OpenApiMeta>()
+    .create({
+      // Never send stack traces to callers, whatever NODE_ENV says.
+      isDev: false,
+      // Subscriptions over server-sent events: pings, client inactivity timeout, stream lifetime (subscriptions.ts).
+      sse: SSE_SETTINGS,
+      // `data` keeps tRPC's code/httpStatus/path and our zodIssues/details, and adds the RFC 9457
+      // members (problem.ts) so a non-TypeScript caller of /trpc reads the same fields as on /api.
+      errorFormatter({ shape, error, path }) {
+        const scope = requestScope.getStore();
+        const instance = scope?.surface === 'rest' ? scope.path : path ? `/trpc/${path}` : (scope?.path ?? '/trpc');
+        const extra = errorData(error);
+        const problem = problemMembers(error, instance);
+        const trpcShape = { ...shape, data: { ...shape.data, ...extra, ...problem } };
+        // trpc-to-openapi spreads this shape into the /api error body (then sets `message`, `code` and
+        // `issues` itself): there the shape is the problem document. Typed tRPC clients never see it.
+        if (scope?.surface === 'rest') return restProblemBody(problem, extra.details) as unknown as typeof trpcShape;
+        return trpcShape;
+      },
+    });
 
   const mapErrors = t.middleware(async ({ next, ctx, path, type }) => {
     const started = performance.now();
@@ -73,7 +76,11 @@ export function createTrpc(opts: { slowCallMs?: number } = {}) {
     // only; one that failed (info; INTERNAL also as an error below) or was slow (warn) always is.
     const ms = Math.round(seconds * 1_000);
     const level = mapped ? 'info' : ms >= slowCallMs ? 'warn' : 'debug';
-    if (ctx.log.isLevelEnabled(level)) ctx.log[level]({ path, type, ms, ok: result.ok, ...(mapped ? { code: mapped.code } : {}) }, ms >= slowCallMs ? 'slow procedure' : 'procedure');
+    if (ctx.log.isLevelEnabled(level))
+      ctx.log[level](
+        { path, type, ms, ok: result.ok, ...(mapped ? { code: mapped.code } : {}) },
+        ms >= slowCallMs ? 'slow procedure' : 'procedure',
+      );
     if (!result.ok && mapped) {
       if (mapped.code === 'INTERNAL_SERVER_ERROR') ctx.log.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
       if (mapped !== result.error) return { ...result, error: mapped };

@@ -48,7 +48,9 @@ export function metricsHandler(): MetricsHandler | undefined {
  * parent span (requireParentSpan), so the relay's and the sagas' queries would be missing; the
  * services measure their pools themselves.
  */
-export const droppedInstrumentMetrics: ViewOptions[] = ['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-pg'].map((meterName) => ({
-  meterName,
-  aggregation: { type: AggregationType.DROP },
-}));
+export const droppedInstrumentMetrics: ViewOptions[] = ['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-pg'].map(
+  (meterName) => ({
+    meterName,
+    aggregation: { type: AggregationType.DROP },
+  }),
+);

@@ -1,5 +1,13 @@
 import type { Principal } from '@platform/contracts';
-import { createTokenIssuer, PrivateJwk, verifierFromEnv, authEnv, type IssuerConfig, type TokenIssuer, type TokenVerifier } from '@platform/kit';
+import {
+  createTokenIssuer,
+  PrivateJwk,
+  verifierFromEnv,
+  authEnv,
+  type IssuerConfig,
+  type TokenIssuer,
+  type TokenVerifier,
+} from '@platform/kit';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,7 +47,11 @@ function ensureKey(dir: string, name: string): PrivateJwk {
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `${name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`, alg: 'EdDSA' };
+  const jwk = {
+    ...privateKey.export({ format: 'jwk' }),
+    kid: `${name}-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`,
+    alg: 'EdDSA',
+  };
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(jwk, null, 2), { mode: 0o600 });
   try {
@@ -89,7 +101,9 @@ export function devAuth(dir: string): DevAuth {
     serviceEnv: (service, opts = {}) => {
       // knowledge signs nothing, so it gets no private key (tests still mint `knowledge` service tokens).
       if (!SIGNS.has(service)) return verifyEnv();
-      const key: Record<string, string> = opts.inlineKey ? { AUTH_SIGNING_KEY: JSON.stringify(keys[service]) } : { AUTH_SIGNING_KEY_FILE: keyFile(dir, service) };
+      const key: Record<string, string> = opts.inlineKey
+        ? { AUTH_SIGNING_KEY: JSON.stringify(keys[service]) }
+        : { AUTH_SIGNING_KEY_FILE: keyFile(dir, service) };
       return { ...verifyEnv(), ...key, AUTH_ISSUER: service };
     },
     verifier: verifierFromEnv(authEnv.parse(verifyEnv())),
@@ -99,7 +113,8 @@ export function devAuth(dir: string): DevAuth {
       const p = { kind, id, roles };
       if (kind === 'user') return signer(DEV_IDP_ISSUER).sign(p, ttlSeconds);
       if (kind === 'agent') return signer('coordination').sign(p, ttlSeconds);
-      if (!(SIGNING_SERVICES as readonly string[]).includes(id)) throw new Error(`no development key for a service named '${id}' (one of ${SIGNING_SERVICES.join(', ')})`);
+      if (!(SIGNING_SERVICES as readonly string[]).includes(id))
+        throw new Error(`no development key for a service named '${id}' (one of ${SIGNING_SERVICES.join(', ')})`);
       return signer(id).sign(p, ttlSeconds);
     },
   };

@@ -34,7 +34,12 @@ export function storeEnv(env: NodeJS.ProcessEnv = process.env): Record<string, s
   }
   // NATS_USER/NATS_PASSWORD: the operator's user (tests and tools); each service has its own user
   // (<SERVICE>_NATS_USER, which processes.ts serviceEnv passes as its NATS_USER), agents and outside subscribers theirs.
-  const nats = ['NATS_URL', 'NATS_USER', 'NATS_PASSWORD', ...['AGENT', 'SUBSCRIBER', 'KNOWLEDGE', 'OPERATIONS', 'COORDINATION'].flatMap((u) => [`${u}_NATS_USER`, `${u}_NATS_PASSWORD`])];
+  const nats = [
+    'NATS_URL',
+    'NATS_USER',
+    'NATS_PASSWORD',
+    ...['AGENT', 'SUBSCRIBER', 'KNOWLEDGE', 'OPERATIONS', 'COORDINATION'].flatMap((u) => [`${u}_NATS_USER`, `${u}_NATS_PASSWORD`]),
+  ];
   const keys = ['DATABASE_URL', 'DATABASE_ADMIN_URL', ...nats, 'NEO4J_URI', 'NEO4J_USER', 'NEO4J_PASSWORD'];
   const out: Record<string, string> = {};
   for (const k of keys) {

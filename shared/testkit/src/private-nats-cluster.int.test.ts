@@ -32,20 +32,26 @@ describe('stream replicas on a three-node cluster', () => {
     expect((await jsm.streams.info('KV_scratch_one')).config.num_replicas).toBe(1);
   });
 
-  it('a bucket at replicas 3 keeps every acknowledged write when its leader is SIGKILLed, and takes writes again after the election', { timeout: 90_000 }, async () => {
-    const nc = await cluster.connectAs('platform');
-    const kv = await ensureKvBucket(nc, 'survivor', { history: 1, replicas: () => 3 });
-    for (let i = 0; i < 200; i++) await kv.put(`k${i}`, String(i));
-    const leader = await cluster.streamLeader('KV_survivor');
-    await leader.kill('SIGKILL');
-    const killed = Date.now();
-    const next = await cluster.streamLeader('KV_survivor', 30_000);
-    const electedMs = Date.now() - killed;
-    expect(next.name).not.toBe(leader.name);
-    await kv.put('after', 'yes');
-    for (let i = 0; i < 200; i++) expect((await kv.get(`k${i}`))?.string()).toBe(String(i));
-    await leader.start();
-    await cluster.waitForReplicasCurrent('KV_survivor');
-    console.log(`cluster: KV_survivor leader ${leader.name} SIGKILLed, ${next.name} elected ${electedMs} ms later; all 200 keys read back, write accepted`);
-  });
+  it(
+    'a bucket at replicas 3 keeps every acknowledged write when its leader is SIGKILLed, and takes writes again after the election',
+    { timeout: 90_000 },
+    async () => {
+      const nc = await cluster.connectAs('platform');
+      const kv = await ensureKvBucket(nc, 'survivor', { history: 1, replicas: () => 3 });
+      for (let i = 0; i < 200; i++) await kv.put(`k${i}`, String(i));
+      const leader = await cluster.streamLeader('KV_survivor');
+      await leader.kill('SIGKILL');
+      const killed = Date.now();
+      const next = await cluster.streamLeader('KV_survivor', 30_000);
+      const electedMs = Date.now() - killed;
+      expect(next.name).not.toBe(leader.name);
+      await kv.put('after', 'yes');
+      for (let i = 0; i < 200; i++) expect((await kv.get(`k${i}`))?.string()).toBe(String(i));
+      await leader.start();
+      await cluster.waitForReplicasCurrent('KV_survivor');
+      console.log(
+        `cluster: KV_survivor leader ${leader.name} SIGKILLed, ${next.name} elected ${electedMs} ms later; all 200 keys read back, write accepted`,
+      );
+    },
+  );
 });

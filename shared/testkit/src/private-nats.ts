@@ -147,7 +147,14 @@ function connectionsTo(url: string, passwords: Record<NatsUserName, string>) {
     connectAs(u: NatsUserName) {
       let c = connections.get(u);
       if (!c) {
-        c = connectNats({ url, user: u, password: passwords[u], name: `private-nats-${u}`, log: createLogger(`private-nats-${u}`, 'fatal'), attempts: 1 });
+        c = connectNats({
+          url,
+          user: u,
+          password: passwords[u],
+          name: `private-nats-${u}`,
+          log: createLogger(`private-nats-${u}`, 'fatal'),
+          attempts: 1,
+        });
         connections.set(u, c);
       }
       return c;
@@ -169,12 +176,24 @@ export async function startPrivateNats(portOrOptions: number | PrivateNatsOption
   const conf = join(dir, 'nats.conf');
   writeFileSync(conf, renderNatsConfig({ passwords }));
   const logDir = o.logDir ?? process.env['PRIVATE_NATS_LOG_DIR'];
-  const args = ['-c', conf, '-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), ...(logDir ? ['-l', join(logDir, `nats-${port}.log`)] : [])];
+  const args = [
+    '-c',
+    conf,
+    '-js',
+    '-sd',
+    dir,
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    ...(logDir ? ['-l', join(logDir, `nats-${port}.log`)] : []),
+  ];
   const server = natsProcess(args, port);
   try {
     // A server left on a fixed port (an earlier run that never reached destroy()) would answer the
     // port probe, so the test would silently run against its old streams and durables.
-    if (o.port !== undefined && !(await portFree(port))) throw new Error(`port ${port} is already in use (a nats-server left by an earlier run?): refusing to share it`);
+    if (o.port !== undefined && !(await portFree(port)))
+      throw new Error(`port ${port} is already in use (a nats-server left by an earlier run?): refusing to share it`);
     await server.start();
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
@@ -291,7 +310,10 @@ export async function startPrivateNatsCluster(o: PrivateNatsClusterOptions = {})
         cluster: { name: clusterName, listen: `127.0.0.1:${port + ROUTE_OFFSET}`, routes },
       }),
     );
-    const proc = natsProcess(['-c', conf, '-a', '127.0.0.1', '-p', String(port), ...(logDir ? ['-l', join(logDir, `nats-${name}.log`)] : [])], port);
+    const proc = natsProcess(
+      ['-c', conf, '-a', '127.0.0.1', '-p', String(port), ...(logDir ? ['-l', join(logDir, `nats-${name}.log`)] : [])],
+      port,
+    );
     return {
       name,
       url: `nats://127.0.0.1:${port}`,
@@ -371,7 +393,10 @@ async function until<T>(timeoutMs: number, what: string, probe: () => Promise<T 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

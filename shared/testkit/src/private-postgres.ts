@@ -21,7 +21,8 @@ export function startPrivatePostgres(port: number): PrivatePostgres {
   const data = mkdtempSync(join(tmpdir(), 'drill-pg-'));
   chmodSync(data, 0o755); // the postgres OS user must reach it when we run as root
   const env = { ...process.env, INFRA_DATA: data, INFRA_PG_PORT: String(port), DATABASE_URL: '', DATABASE_ADMIN_URL: '' };
-  const infra = (...args: string[]) => execFileSync('bash', ['scripts/infra.sh', ...args], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const infra = (...args: string[]) =>
+    execFileSync('bash', ['scripts/infra.sh', ...args], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   infra('up', 'postgres');
   const exported = Object.fromEntries(
     [...infra('env').matchAll(/^export (DATABASE_URL|DATABASE_ADMIN_URL)='([^']*)'$/gm)].map((m) => [m[1], m[2]]),

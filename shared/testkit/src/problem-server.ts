@@ -16,7 +16,17 @@ async function createContext({ req }: { req: IncomingMessage }): Promise<Request
 
 /** A service's real router behind the kit's real HTTP server (/trpc, /api, /openapi.json) on a free port. */
 export function serveRouter(router: AnyRouter, name: string): Promise<ServiceServer> {
-  return startServiceServer({ name, router, createContext, readiness: {}, log, host: '127.0.0.1', port: 0, readinessTimeoutMs: 500, openapi: { title: name, version: '0' } });
+  return startServiceServer({
+    name,
+    router,
+    createContext,
+    readiness: {},
+    log,
+    host: '127.0.0.1',
+    port: 0,
+    readinessTimeoutMs: 500,
+    openapi: { title: name, version: '0' },
+  });
 }
 
 export const bearer = (principal: string) => ({ authorization: `Bearer ${principal}`, 'content-type': 'application/json' });
@@ -26,7 +36,10 @@ export const bearer = (principal: string) => ({ authorization: `Bearer ${princip
  * status, content type, `type` URI and title of `code`, a non-empty detail and the request path as
  * instance. Returns the body for the caller's own checks (extension members, issues).
  */
-export async function expectProblem(res: Response, expected: { status: number; code: string; title: string; instance: string }): Promise<Record<string, unknown>> {
+export async function expectProblem(
+  res: Response,
+  expected: { status: number; code: string; title: string; instance: string },
+): Promise<Record<string, unknown>> {
   const body = (await res.json()) as Record<string, unknown>;
   expect(res.status, JSON.stringify(body)).toBe(expected.status);
   expect(res.headers.get('content-type')).toBe('application/problem+json');

@@ -24,7 +24,13 @@ afterAll(async () => {
   await nats?.destroy();
 });
 
-const listJobs = async () => callProcedure(ports, { service: 'coordination', path: 'jobs.list', type: 'query' }, {}, await tokenFor({ kind: 'user', id: 'no-store', roles: [] }));
+const listJobs = async () =>
+  callProcedure(
+    ports,
+    { service: 'coordination', path: 'jobs.list', type: 'query' },
+    {},
+    await tokenFor({ kind: 'user', id: 'no-store', roles: [] }),
+  );
 
 describe('coordination started without NATS', () => {
   it('is alive, not ready (naming nats), refuses calls, then becomes ready by itself when NATS starts', { timeout: 120_000 }, async () => {
@@ -43,7 +49,9 @@ describe('coordination started without NATS', () => {
     const refused = await listJobs();
     expect(refused.status).toBe(503);
     expect(refused.code).toBe('SERVICE_UNAVAILABLE');
-    expect((refused.body as { error: { message: string } }).error.message).toMatch(/^nats is unavailable: not reached since this service started/);
+    expect((refused.body as { error: { message: string } }).error.message).toMatch(
+      /^nats is unavailable: not reached since this service started/,
+    );
     expect(refused.ms).toBeLessThan(2_000);
     expect((await fetch(`${proc.url}/healthz`)).status).toBe(200);
 
@@ -56,6 +64,8 @@ describe('coordination started without NATS', () => {
     const ok = await eventually(listJobs, (r) => r.status === 200, 10_000, 'jobs.list after NATS came up');
     expect(ok.body).toMatchObject({ result: { data: { jobs: [] } } });
     expect(proc.child.exitCode).toBeNull(); // the same process throughout
-    console.log(`start without nats: refused in ${refused.ms.toFixed(0)} ms (${refused.code}); nats up took ${natsUpMs} ms; coordination ready ${readyMs} ms after that; jobs.list → ${ok.status}`);
+    console.log(
+      `start without nats: refused in ${refused.ms.toFixed(0)} ms (${refused.code}); nats up took ${natsUpMs} ms; coordination ready ${readyMs} ms after that; jobs.list → ${ok.status}`,
+    );
   });
 });

@@ -48,6 +48,8 @@ describe('knowledge over HTTP', () => {
     expect(body.hits.map((h) => h.block.id)).toEqual([a.id]);
 
     const doc = (await (await fetch(`${knowledge.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/blocks/list', '/links/neighbours', '/search/hybrid', '/runs/path-to-root']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/blocks/list', '/links/neighbours', '/search/hybrid', '/runs/path-to-root']),
+    );
   });
 });

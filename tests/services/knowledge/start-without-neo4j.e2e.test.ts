@@ -51,49 +51,68 @@ afterAll(async () => {
 });
 
 const createBlock = async (title: string) =>
-  callProcedure(ports, { service: 'knowledge', path: 'blocks.create', type: 'mutation' }, { type: 'Risk', sessionId: 'start-without-neo4j', title }, await tokenFor({ kind: 'user', id: 'no-store', roles: [] }));
+  callProcedure(
+    ports,
+    { service: 'knowledge', path: 'blocks.create', type: 'mutation' },
+    { type: 'Risk', sessionId: 'start-without-neo4j', title },
+    await tokenFor({ kind: 'user', id: 'no-store', roles: [] }),
+  );
 
 describe('knowledge started without Neo4j', () => {
-  it('is alive, not ready (naming neo4j), refuses calls, then becomes ready by itself when Neo4j starts', { timeout: 300_000 }, async () => {
-    const proc = knowledge!;
-    await waitForHttp(`${proc.url}/healthz`, 60_000, proc);
+  it(
+    'is alive, not ready (naming neo4j), refuses calls, then becomes ready by itself when Neo4j starts',
+    { timeout: 300_000 },
+    async () => {
+      const proc = knowledge!;
+      await waitForHttp(`${proc.url}/healthz`, 60_000, proc);
 
-    // NATS (shared, up) is reached within moments; Neo4j stays the one named.
-    const notReady = await eventually(
-      () => fetch(`${proc.url}/readyz`).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: (await r.json()) as { failing: string[]; detail: string; checks: Record<string, { error?: string }> } })),
-      (r) => r.status === 503 && r.body.failing.join() === 'neo4j',
-      20_000,
-      'readyz 503 naming only neo4j',
-    );
-    expect(notReady.type).toMatch(/^application\/problem\+json/);
-    expect(notReady.body.detail).toBe('not ready: neo4j');
-    expect(notReady.body.checks['neo4j']?.error).toMatch(/not reached since start/);
+      // NATS (shared, up) is reached within moments; Neo4j stays the one named.
+      const notReady = await eventually(
+        () =>
+          fetch(`${proc.url}/readyz`).then(async (r) => ({
+            status: r.status,
+            type: r.headers.get('content-type'),
+            body: (await r.json()) as { failing: string[]; detail: string; checks: Record<string, { error?: string }> },
+          })),
+        (r) => r.status === 503 && r.body.failing.join() === 'neo4j',
+        20_000,
+        'readyz 503 naming only neo4j',
+      );
+      expect(notReady.type).toMatch(/^application\/problem\+json/);
+      expect(notReady.body.detail).toBe('not ready: neo4j');
+      expect(notReady.body.checks['neo4j']?.error).toMatch(/not reached since start/);
 
-    const refused = await createBlock('while neo4j is down');
-    expect(refused.status).toBe(503);
-    expect(refused.code).toBe('SERVICE_UNAVAILABLE');
-    const message = (refused.body as { error: { message: string } }).error.message;
-    expect(message).toMatch(/^neo4j is unavailable: not reached since this service started/);
-    // The gate answers at once: no driver retry window (10 s) is spent on a store never reached.
-    expect(refused.ms).toBeLessThan(2_000);
-    // The REST surface gives the same refusal.
-    const rest = await fetch(`${proc.url}/api/blocks/create`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokenFor({ kind: 'user', id: 'no-store', roles: [] })}` },
-      body: JSON.stringify({ type: 'Risk', sessionId: 'start-without-neo4j', title: 'rest' }),
-    });
-    expect(rest.status).toBe(503);
-    expect(await rest.text()).toContain('neo4j is unavailable: not reached since this service started');
-    expect((await fetch(`${proc.url}/healthz`)).status).toBe(200);
+      const refused = await createBlock('while neo4j is down');
+      expect(refused.status).toBe(503);
+      expect(refused.code).toBe('SERVICE_UNAVAILABLE');
+      const message = (refused.body as { error: { message: string } }).error.message;
+      expect(message).toMatch(/^neo4j is unavailable: not reached since this service started/);
+      // The gate answers at once: no driver retry window (10 s) is spent on a store never reached.
+      expect(refused.ms).toBeLessThan(2_000);
+      // The REST surface gives the same refusal.
+      const rest = await fetch(`${proc.url}/api/blocks/create`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await tokenFor({ kind: 'user', id: 'no-store', roles: [] })}`,
+        },
+        body: JSON.stringify({ type: 'Risk', sessionId: 'start-without-neo4j', title: 'rest' }),
+      });
+      expect(rest.status).toBe(503);
+      expect(await rest.text()).toContain('neo4j is unavailable: not reached since this service started');
+      expect((await fetch(`${proc.url}/healthz`)).status).toBe(200);
 
-    const upAt = Date.now();
-    infra('up', 'neo4j');
-    const neo4jUpMs = Date.now() - upAt;
-    await waitForHttp(`${proc.url}/readyz`, 60_000, proc);
-    const readyMs = Date.now() - upAt - neo4jUpMs;
-    const ok = await createBlock('after neo4j came up');
-    expect(ok.status).toBe(200);
-    expect(proc.child.exitCode).toBeNull(); // the same process throughout
-    console.log(`start without neo4j: refused in ${refused.ms.toFixed(0)} ms (${refused.code}); neo4j up took ${neo4jUpMs} ms; knowledge ready ${readyMs} ms after that; write → ${ok.status}`);
-  });
+      const upAt = Date.now();
+      infra('up', 'neo4j');
+      const neo4jUpMs = Date.now() - upAt;
+      await waitForHttp(`${proc.url}/readyz`, 60_000, proc);
+      const readyMs = Date.now() - upAt - neo4jUpMs;
+      const ok = await createBlock('after neo4j came up');
+      expect(ok.status).toBe(200);
+      expect(proc.child.exitCode).toBeNull(); // the same process throughout
+      console.log(
+        `start without neo4j: refused in ${refused.ms.toFixed(0)} ms (${refused.code}); neo4j up took ${neo4jUpMs} ms; knowledge ready ${readyMs} ms after that; write → ${ok.status}`,
+      );
+    },
+  );
 });

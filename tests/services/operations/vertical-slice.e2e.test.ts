@@ -51,7 +51,12 @@ afterAll(async () => {
 
 describe('vertical slice', () => {
   it('walks block → task → job → agent → task done', async () => {
-    const block = await alice.knowledge.blocks.create.mutate({ type: 'Decision', sessionId: runTag, title: 'Use JetStream for jobs', content: 'work-queue streams' });
+    const block = await alice.knowledge.blocks.create.mutate({
+      type: 'Decision',
+      sessionId: runTag,
+      title: 'Use JetStream for jobs',
+      content: 'work-queue streams',
+    });
     expect(block).toMatchObject({ type: 'Decision', sessionId: runTag, status: 'active', version: 1 });
 
     const read = await alice.knowledge.blocks.get.query({ id: block.id });
@@ -71,11 +76,21 @@ describe('vertical slice', () => {
     const triggered = await alice.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: task.id, params: { target: 'slice' } });
     expect(triggered.status).toBe('queued');
 
-    const job = await eventually(() => alice.coordination.jobs.get.query({ jobId: triggered.jobId }), (j) => j.status === 'succeeded', 30_000, 'job succeeded');
+    const job = await eventually(
+      () => alice.coordination.jobs.get.query({ jobId: triggered.jobId }),
+      (j) => j.status === 'succeeded',
+      30_000,
+      'job succeeded',
+    );
     expect(job.history.map((h) => h.status)).toEqual(['queued', 'running', 'succeeded']);
     expect(job.agent).toBe('test-agent-1');
 
-    const done = await eventually(() => alice.operations.tasks.get.query({ id: task.id }), (t) => t.status === 'done', 30_000, 'task done');
+    const done = await eventually(
+      () => alice.operations.tasks.get.query({ id: task.id }),
+      (t) => t.status === 'done',
+      30_000,
+      'task done',
+    );
     expect(done.completedAt).not.toBeNull();
     expect(done.subtasks).toHaveLength(2);
   });
@@ -84,15 +99,29 @@ describe('vertical slice', () => {
     const task = await alice.operations.tasks.create.mutate({ title: `${runTag} idempotent` });
     const triggeredAt = new Date(Date.now() - 1_000);
     const { jobId } = await alice.coordination.jobs.trigger.mutate({ jobType: 'gap_analysis', targetId: task.id });
-    const done = await eventually(() => alice.operations.tasks.get.query({ id: task.id }), (t) => t.status === 'done', 30_000, 'task done');
+    const done = await eventually(
+      () => alice.operations.tasks.get.query({ id: task.id }),
+      (t) => t.status === 'done',
+      30_000,
+      'task done',
+    );
 
     // Re-publish the same envelope under a new Nats-Msg-Id so JetStream's dedupe does not hide it:
     // the consumer's processed-event table must.
-    const nc = await connectNats({ url: stores['NATS_URL']!, user: stores['NATS_USER'], password: stores['NATS_PASSWORD'], name: 'slice-test', log: createLogger('slice-test', 'warn') });
+    const nc = await connectNats({
+      url: stores['NATS_URL']!,
+      user: stores['NATS_USER'],
+      password: stores['NATS_PASSWORD'],
+      name: 'slice-test',
+      log: createLogger('slice-test', 'warn'),
+    });
     try {
       // This job's event, not simply the last one: the system's agent may finish other queued jobs
       // (left by earlier test files on a shared server) right after it.
-      const succeededEvents = await nc.jetstream().consumers.get('COORDINATION_EVENTS', { filterSubjects: ['coordination.job.succeeded'], opt_start_time: triggeredAt.toISOString() });
+      const succeededEvents = await nc.jetstream().consumers.get('COORDINATION_EVENTS', {
+        filterSubjects: ['coordination.job.succeeded'],
+        opt_start_time: triggeredAt.toISOString(),
+      });
       let envelope: { id: string; data: { jobId: string } } | undefined;
       while (!envelope) {
         const m = await succeededEvents.next({ expires: 5_000 });
@@ -101,7 +130,9 @@ describe('vertical slice', () => {
         if (e.data.jobId === jobId) envelope = e;
       }
       expect(envelope.data.jobId).toBe(jobId);
-      await nc.jetstream().publish('coordination.job.succeeded', JSON.stringify(envelope), { msgID: `replay-${envelope.id}`, headers: headers() });
+      await nc
+        .jetstream()
+        .publish('coordination.job.succeeded', JSON.stringify(envelope), { msgID: `replay-${envelope.id}`, headers: headers() });
       await nc.flush();
       await eventually(
         async () => (await db.query('SELECT 1 FROM processed_events WHERE event_id = $1', [envelope.id])).rowCount,
@@ -115,13 +146,18 @@ describe('vertical slice', () => {
     await new Promise((r) => setTimeout(r, 1_500)); // let the duplicate reach the consumer
     const after = await alice.operations.tasks.get.query({ id: task.id });
     expect(after.updatedAt).toBe(done.updatedAt);
-    const completed = await db.query(`SELECT 1 FROM outbox WHERE subject = 'operations.task.completed' AND envelope->'data'->>'taskId' = $1`, [task.id]);
+    const completed = await db.query(
+      `SELECT 1 FROM outbox WHERE subject = 'operations.task.completed' AND envelope->'data'->>'taskId' = $1`,
+      [task.id],
+    );
     expect(completed.rowCount).toBe(1);
   });
 
   it('refuses an unknown block with BAD_REQUEST and writes nothing', async () => {
     const prefix = `${runTag} unknown-block`;
-    const err = await trpcError(alice.operations.tasks.create.mutate({ title: prefix, blockId: crypto.randomUUID(), subtasks: [{ title: `${prefix} s` }] }));
+    const err = await trpcError(
+      alice.operations.tasks.create.mutate({ title: prefix, blockId: crypto.randomUUID(), subtasks: [{ title: `${prefix} s` }] }),
+    );
     expect(err.data).toMatchObject({ code: 'BAD_REQUEST' });
     expect(err.message).toMatch(/does not exist/);
     expect(await taskCount(prefix)).toBe(0);
@@ -130,13 +166,19 @@ describe('vertical slice', () => {
   it('refuses malformed input with BAD_REQUEST and the zod issues, writing nothing', async () => {
     const prefix = `${runTag} malformed`;
     // priority outside the enum, subtask without a title
-    const bad = { title: prefix, priority: 'P9', subtasks: [{ description: 'x' }] } as unknown as Parameters<typeof alice.operations.tasks.create.mutate>[0];
+    const bad = { title: prefix, priority: 'P9', subtasks: [{ description: 'x' }] } as unknown as Parameters<
+      typeof alice.operations.tasks.create.mutate
+    >[0];
     const err = await trpcError(alice.operations.tasks.create.mutate(bad));
     expect(err.data.code).toBe('BAD_REQUEST');
     expect(err.data.zodIssues?.map((i) => i.path.join('.')).sort()).toEqual(['priority', 'subtasks.0.title']);
     expect(await taskCount(prefix)).toBe(0);
 
-    const blockErr = await trpcError(alice.knowledge.blocks.create.mutate({ type: 'Nonsense', sessionId: runTag, title: 'x' } as unknown as Parameters<typeof alice.knowledge.blocks.create.mutate>[0]));
+    const blockErr = await trpcError(
+      alice.knowledge.blocks.create.mutate({ type: 'Nonsense', sessionId: runTag, title: 'x' } as unknown as Parameters<
+        typeof alice.knowledge.blocks.create.mutate
+      >[0]),
+    );
     expect(blockErr.data.zodIssues).toHaveLength(1);
 
     const jobErr = await trpcError(alice.coordination.jobs.trigger.mutate({ jobType: 'gap_analysis', params: { depth: 'deep' } }));

@@ -17,7 +17,11 @@ function codeOf(err: unknown): string | undefined {
  * or member/admin/owner of the task's team) — one round trip.
  */
 export function operationsTaskAccess(opts: { baseUrl: string; timeoutMs: number; tokens: ServiceTokens }): TaskAccess {
-  const client = createServiceClient<OperationsRouter>({ baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, getToken: tokensFor(opts.tokens) });
+  const client = createServiceClient<OperationsRouter>({
+    baseUrl: opts.baseUrl,
+    timeoutMs: opts.timeoutMs,
+    getToken: tokensFor(opts.tokens),
+  });
   return {
     async mayChangeTask(principal, taskId) {
       try {
@@ -27,7 +31,10 @@ export function operationsTaskAccess(opts: { baseUrl: string; timeoutMs: number;
       } catch (err) {
         const code = codeOf(err);
         if (code === 'NOT_FOUND') return 'not_found';
-        throw new DomainError('SERVICE_UNAVAILABLE', `operations could not say whether ${principal.kind} ${principal.id} may change task ${taskId}: ${code ?? (err instanceof Error ? err.message : String(err))}`);
+        throw new DomainError(
+          'SERVICE_UNAVAILABLE',
+          `operations could not say whether ${principal.kind} ${principal.id} may change task ${taskId}: ${code ?? (err instanceof Error ? err.message : String(err))}`,
+        );
       }
     },
   };

@@ -50,12 +50,19 @@ const later = (a: string, b: string | undefined) => (b && b > a ? b : a);
 export function toView(record: AgentRecord, live: Liveness | null | undefined): AgentView {
   const { outbox: _outbox, updatedAt: _updatedAt, ...rest } = record;
   const running = live?.runningJobIds ?? [];
-  return { ...rest, lastPingAt: later(record.lastPingAt, live?.lastPingAt), currentJobId: running[0] ?? null, runningJobIds: running, load: live?.load ?? null };
+  return {
+    ...rest,
+    lastPingAt: later(record.lastPingAt, live?.lastPingAt),
+    currentJobId: running[0] ?? null,
+    runningJobIds: running,
+    load: live?.load ?? null,
+  };
 }
 
 /** Agents act for themselves only; users and services (supervisors, operators) may act for any agent. */
 export function assertActsFor(principal: Principal, agent: string): void {
-  if (principal.kind === 'agent' && principal.id !== agent) throw new DomainError('FORBIDDEN', `agent ${principal.id} cannot act for agent ${agent}`);
+  if (principal.kind === 'agent' && principal.id !== agent)
+    throw new DomainError('FORBIDDEN', `agent ${principal.id} cannot act for agent ${agent}`);
 }
 
 async function findAgent(deps: CoordinationDeps, name: string): Promise<AgentRecord> {
@@ -110,7 +117,13 @@ export async function registerAgent(deps: CoordinationDeps, name: string, input:
   const key = agentKey(name);
   const now = deps.clock().toISOString();
   const heartbeatKey = await issueHeartbeatKey(deps, name, input.session ?? null, now);
-  const live: Liveness = { lastPingAt: now, runningJobIds: input.runningJobIds ?? null, load: null, session: input.session ?? null, claimsSettled: input.session ? 0 : null };
+  const live: Liveness = {
+    lastPingAt: now,
+    runningJobIds: input.runningJobIds ?? null,
+    load: null,
+    session: input.session ?? null,
+    claimsSettled: input.session ? 0 : null,
+  };
   await heartbeat(deps, name, live);
   const fresh: AgentRecord = {
     name,
@@ -136,7 +149,14 @@ export async function registerAgent(deps: CoordinationDeps, name: string, input:
   } catch (err) {
     if (!(err instanceof AlreadyExists)) throw err;
     const updated = await mutateRecord(deps, deps.stores.agents, 'agent', key, (current) => {
-      const next: AgentRecord = { ...current, version: input.version, capabilities: input.capabilities, card: input.card ?? null, updatedAt: now, lastPingAt: later(current.lastPingAt, now) };
+      const next: AgentRecord = {
+        ...current,
+        version: input.version,
+        capabilities: input.capabilities,
+        card: input.card ?? null,
+        updatedAt: now,
+        lastPingAt: later(current.lastPingAt, now),
+      };
       return current.status === 'online' ? next : withStatus(deps, next, 'online', now);
     });
     record = updated.record;
@@ -148,7 +168,14 @@ export async function registerAgent(deps: CoordinationDeps, name: string, input:
 
 function withStatus(deps: CoordinationDeps, record: AgentRecord, status: AgentStatus, lastPingAt: string): AgentRecord {
   const at = deps.clock().toISOString();
-  return { ...record, status, statusChangedAt: at, updatedAt: at, lastPingAt, outbox: [...record.outbox, agentStatusEvent(deps, record.name, status, lastPingAt)] };
+  return {
+    ...record,
+    status,
+    statusChangedAt: at,
+    updatedAt: at,
+    lastPingAt,
+    outbox: [...record.outbox, agentStatusEvent(deps, record.name, status, lastPingAt)],
+  };
 }
 
 /**
@@ -199,7 +226,13 @@ export async function recordHeartbeat(deps: CoordinationDeps, name: string, inpu
   const at = (sentAt ?? deps.clock()).toISOString();
   const listed = input.runningJobIds ?? (input.currentJobId ? [] : null);
   const running = listed && input.currentJobId && !listed.includes(input.currentJobId) ? [...listed, input.currentJobId] : listed;
-  await heartbeat(deps, name, { lastPingAt: at, runningJobIds: running, load: input.load ?? null, session: input.session ?? null, claimsSettled: input.claimsSettled ?? null });
+  await heartbeat(deps, name, {
+    lastPingAt: at,
+    runningJobIds: running,
+    load: input.load ?? null,
+    session: input.session ?? null,
+    claimsSettled: input.claimsSettled ?? null,
+  });
   if (record.status !== 'online') await setAgentStatus(deps, name, 'online', at);
   return running;
 }
@@ -235,7 +268,10 @@ export async function listAgents(
   const [records, live] = await Promise.all([deps.stores.agents.records.scan(), deps.stores.liveness.scan()]);
   const liveByKey = new Map(live.map((l) => [l.key, l.record]));
   const views = records
-    .filter(({ record }) => (!filter.status || record.status === filter.status) && (!filter.capability || record.capabilities.includes(filter.capability)))
+    .filter(
+      ({ record }) =>
+        (!filter.status || record.status === filter.status) && (!filter.capability || record.capabilities.includes(filter.capability)),
+    )
     .map(({ key, record }) => toView(record, liveByKey.get(key)));
   return keysetPage(views, (a) => [a.name], filter);
 }
@@ -250,7 +286,11 @@ export interface StuckInput {
  * into an escalation). A job the agent holds is released to another agent after the grace period
  * unless the agent finishes it first; a job it does not hold is recorded but not touched.
  */
-export async function reportStuck(deps: CoordinationDeps, name: string, input: StuckInput): Promise<{ agent: AgentView; releaseAt: string | null }> {
+export async function reportStuck(
+  deps: CoordinationDeps,
+  name: string,
+  input: StuckInput,
+): Promise<{ agent: AgentView; releaseAt: string | null }> {
   await findAgent(deps, name);
   const now = deps.clock();
   const reportedAt = now.toISOString();
@@ -271,13 +311,20 @@ export async function reportStuck(deps: CoordinationDeps, name: string, input: S
   }
   const key = agentKey(name);
   const jobId = input.jobId ?? null;
-  const { record, revision } = await mutateRecord(deps, deps.stores.agents, 'agent', key, (current) => ({
-    ...current,
-    updatedAt: reportedAt,
-    stuckCount: current.stuckCount + 1,
-    lastStuck: { reason: input.reason, jobId, at: reportedAt },
-    outbox: [...current.outbox, agentStuckEvent(deps, name, jobId, input.reason, reportedAt)],
-  }), { premark: true });
+  const { record, revision } = await mutateRecord(
+    deps,
+    deps.stores.agents,
+    'agent',
+    key,
+    (current) => ({
+      ...current,
+      updatedAt: reportedAt,
+      stuckCount: current.stuckCount + 1,
+      lastStuck: { reason: input.reason, jobId, at: reportedAt },
+      outbox: [...current.outbox, agentStuckEvent(deps, name, jobId, input.reason, reportedAt)],
+    }),
+    { premark: true },
+  );
   deps.caches.agents.remember(key, record, revision);
   deps.log.warn({ agent: name, jobId, reason: input.reason, releaseAt }, 'agent reported stuck');
   return { agent: toView(record, deps.caches.liveness.get(key)?.record), releaseAt };
@@ -286,7 +333,10 @@ export async function reportStuck(deps: CoordinationDeps, name: string, input: S
 /** Counts a failed job against its agent (best effort: the job's own transition already happened). */
 export async function countAgentError(deps: CoordinationDeps, name: string): Promise<void> {
   try {
-    await mutateRecord(deps, deps.stores.agents, 'agent', agentKey(name), (current) => ({ ...current, errorCount: current.errorCount + 1 }));
+    await mutateRecord(deps, deps.stores.agents, 'agent', agentKey(name), (current) => ({
+      ...current,
+      errorCount: current.errorCount + 1,
+    }));
   } catch (err) {
     deps.log.warn({ agent: name, err: err instanceof Error ? err.message : String(err) }, 'could not count the agent error');
   }

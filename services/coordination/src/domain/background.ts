@@ -13,7 +13,12 @@ export class Background {
 
   run(what: string, fn: () => Promise<unknown>): void {
     const task: Promise<unknown> = fn()
-      .catch((err: unknown) => this.log.warn({ task: what, err: err instanceof Error ? err.message : String(err) }, 'background task failed; the sweeps will finish it'))
+      .catch((err: unknown) =>
+        this.log.warn(
+          { task: what, err: err instanceof Error ? err.message : String(err) },
+          'background task failed; the sweeps will finish it',
+        ),
+      )
       .finally(() => this.tasks.delete(task));
     this.tasks.add(task);
   }

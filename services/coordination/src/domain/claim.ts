@@ -28,16 +28,25 @@ class NotYet extends Error {
  */
 export type { ClaimTag, Claimant } from './deps.js';
 
-export async function claimJob(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[], waitMs: number, signal?: AbortSignal, tag?: ClaimTag): Promise<JobRecord | null> {
+export async function claimJob(
+  deps: CoordinationDeps,
+  agent: string,
+  capabilities: readonly JobType[],
+  waitMs: number,
+  signal?: AbortSignal,
+  tag?: ClaimTag,
+): Promise<JobRecord | null> {
   const key = agentKey(agent);
   let registered = deps.caches.agents.get(key)?.record;
   // The mirror may lag a registration or a ping that brought the agent back: read when in doubt.
   if (!registered || registered.status === 'offline') registered = (await deps.stores.agents.get(key))?.record;
   if (!registered) throw new DomainError('PRECONDITION_FAILED', `agent ${agent} is not registered; call agents.register first`);
   // Its jobs would be taken back at the next sweep: it must ping (or register) first.
-  if (registered.status === 'offline') throw new DomainError('PRECONDITION_FAILED', `agent ${agent} is offline; ping or register before claiming`);
+  if (registered.status === 'offline')
+    throw new DomainError('PRECONDITION_FAILED', `agent ${agent} is offline; ping or register before claiming`);
   const unknown = capabilities.filter((c) => !registered.capabilities.includes(c));
-  if (unknown.length > 0) throw badRequest(`agent ${agent} did not register the capabilities ${unknown.join(', ')}`, { capabilities: unknown });
+  if (unknown.length > 0)
+    throw badRequest(`agent ${agent} did not register the capabilities ${unknown.join(', ')}`, { capabilities: unknown });
 
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -81,14 +90,22 @@ export async function dispatchCreated(deps: CoordinationDeps, created: Versioned
         return;
       }
     } catch (err) {
-      deps.log.warn({ jobId: job.id, agent: waiter.claimant.agent, err: err instanceof Error ? err.message : String(err) }, 'hand-over failed; the job goes through its queue');
+      deps.log.warn(
+        { jobId: job.id, agent: waiter.claimant.agent, err: err instanceof Error ? err.message : String(err) },
+        'hand-over failed; the job goes through its queue',
+      );
     }
     waiter.wake();
   }
   deps.outbox.send(deps.stores.jobs, job.id, created, marker);
 }
 
-async function takeNext(deps: CoordinationDeps, agent: string, capabilities: readonly JobType[], tag: ClaimTag | undefined): Promise<JobRecord | null> {
+async function takeNext(
+  deps: CoordinationDeps,
+  agent: string,
+  capabilities: readonly JobType[],
+  tag: ClaimTag | undefined,
+): Promise<JobRecord | null> {
   // Start at a different type each time so one busy type does not starve the others of a priority.
   const offset = Math.floor(Math.random() * capabilities.length);
   const types = capabilities.map((_, i) => capabilities[(i + offset) % capabilities.length]!);
@@ -134,7 +151,14 @@ async function startJob(
   const lease = leaseKey(agent, jobId);
   const [found, leaseRevision] = await Promise.all([
     read,
-    deps.stores.leases.put(lease, { jobId, agent, claimedAt: deps.clock().toISOString(), releaseAt: null, session: tag?.session ?? null, seq: tag?.seq ?? null }),
+    deps.stores.leases.put(lease, {
+      jobId,
+      agent,
+      claimedAt: deps.clock().toISOString(),
+      releaseAt: null,
+      session: tag?.session ?? null,
+      seq: tag?.seq ?? null,
+    }),
   ]);
   const dropLease = () => deps.background.run(`lease ${jobId}`, () => deps.stores.leases.remove(lease, leaseRevision));
   if (!found || found.record.status !== 'queued') {
@@ -160,7 +184,13 @@ async function startJob(
         // backoff included.
         const wait = waitMs(job);
         if (wait > 0) throw new NotYet(wait);
-        return transition(deps, adjust(job), 'running', { agent, attempt: job.attempt + 1, notBefore: null, progress: null, leaseRevision });
+        return transition(deps, adjust(job), 'running', {
+          agent,
+          attempt: job.attempt + 1,
+          notBefore: null,
+          progress: null,
+          leaseRevision,
+        });
       },
       // The lease, durable before the write, covers its started event (no outbox marker; see
       // coveredByLease); a hand-over reuses the create's marker, which covers the queued event too.
@@ -176,7 +206,14 @@ async function startJob(
 }
 
 /** Turns one pulled work item into a running job, or disposes of an item that no longer applies. */
-async function claimItem(deps: CoordinationDeps, agent: string, delivery: WorkDelivery, type: JobType, priority: JobPriority, tag: ClaimTag | undefined): Promise<JobRecord | null> {
+async function claimItem(
+  deps: CoordinationDeps,
+  agent: string,
+  delivery: WorkDelivery,
+  type: JobType,
+  priority: JobPriority,
+  tag: ClaimTag | undefined,
+): Promise<JobRecord | null> {
   const item = WorkItem.safeParse(delivery.body);
   if (!item.success) {
     deps.log.warn({ subject: delivery.subject }, 'dropping a malformed work item');

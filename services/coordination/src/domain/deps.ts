@@ -69,7 +69,13 @@ export interface Claimant {
  */
 export interface OutboxSender {
   /** `afterSent` runs once everything is published (a job's lease that covered the write instead of a marker is removed then). */
-  send<T extends WithOutbox>(store: OutboxStore<T>, key: string, written: Versioned<T>, marker: number | null, afterSent?: () => Promise<unknown>): void;
+  send<T extends WithOutbox>(
+    store: OutboxStore<T>,
+    key: string,
+    written: Versioned<T>,
+    marker: number | null,
+    afterSent?: () => Promise<unknown>,
+  ): void;
   /** Publishes what the record owes now, as read (the lease sweep, before it removes a lease that covered a write). */
   flush<T extends WithOutbox>(store: OutboxStore<T>, key: string): Promise<void>;
 }

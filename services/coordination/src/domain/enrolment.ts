@@ -37,7 +37,12 @@ export async function createEnrolment(deps: EnrolmentDeps, by: Principal, input:
   const enrolmentToken = `enr_${randomBytes(32).toString('base64url')}`;
   const expiresAt = new Date(deps.clock().getTime() + input.ttlSeconds * 1000).toISOString();
   try {
-    await deps.enrolments.create(hashOf(enrolmentToken), { agentName: input.agentName, createdBy: { kind: by.kind, id: by.id }, expiresAt, usedAt: null });
+    await deps.enrolments.create(hashOf(enrolmentToken), {
+      agentName: input.agentName,
+      createdBy: { kind: by.kind, id: by.id },
+      expiresAt,
+      usedAt: null,
+    });
   } catch (err) {
     if (err instanceof AlreadyExists) throw new DomainError('CONFLICT', 'enrolment token collision; try again');
     throw err;

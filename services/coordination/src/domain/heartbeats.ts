@@ -51,7 +51,8 @@ function parse(body: string): AgentHeartbeat | string {
     return 'not JSON';
   }
   // Version 1 carried the agent's bearer token; a token must not travel in a message any more.
-  if (typeof json === 'object' && json !== null && ('token' in json || !('v' in json))) return 'version 1 heartbeat (bearer token): no longer accepted';
+  if (typeof json === 'object' && json !== null && ('token' in json || !('v' in json)))
+    return 'version 1 heartbeat (bearer token): no longer accepted';
   const parsed = AgentHeartbeat.safeParse(json);
   return parsed.success ? parsed.data : 'not a valid heartbeat';
 }
@@ -82,14 +83,23 @@ async function absorb(deps: CoordinationDeps, m: ArrivedHeartbeat): Promise<bool
   if (!signedWith(issued.key, heartbeat)) return drop('not signed with the agent’s current heartbeat key');
   if (issued.session !== null && heartbeat.session !== issued.session) return drop('not the session the key was issued to');
   const agentClock = Date.parse(heartbeat.sentAt);
-  if (storedAt - agentClock > deps.settings.heartbeatIntervalMs + HEARTBEAT_CLOCK_SKEW_MS || agentClock - storedAt > HEARTBEAT_CLOCK_SKEW_MS) return drop('sent at a time far from when it arrived (a copy published again?)');
+  if (
+    storedAt - agentClock > deps.settings.heartbeatIntervalMs + HEARTBEAT_CLOCK_SKEW_MS ||
+    agentClock - storedAt > HEARTBEAT_CLOCK_SKEW_MS
+  )
+    return drop('sent at a time far from when it arrived (a copy published again?)');
   // Taken up to a tick late: a registration or tRPC ping since then is newer and must not be
   // overwritten (after a restart, the old process's last heartbeat would name the old session).
   const known = deps.caches.liveness.get(key)?.record.lastPingAt;
   if (known && known >= sentAt.toISOString()) return drop('superseded by a newer heartbeat');
   try {
     const { runningJobIds, load, session, claimsSettled } = heartbeat;
-    await recordHeartbeat(deps, heartbeat.agent, { runningJobIds, load: load ?? undefined, session: session ?? undefined, claimsSettled: claimsSettled ?? undefined }, sentAt);
+    await recordHeartbeat(
+      deps,
+      heartbeat.agent,
+      { runningJobIds, load: load ?? undefined, session: session ?? undefined, claimsSettled: claimsSettled ?? undefined },
+      sentAt,
+    );
     return true;
   } catch (err) {
     // An unknown agent must register first (its SDK does so when a tRPC ping says NOT_FOUND): not

@@ -40,12 +40,18 @@ export function afterFailure(deps: Deps, job: JobRecord, reason: string, backoff
   if (failures >= job.maxAttempts) return kill(deps, counted, `gave up after ${failures} failure(s): ${reason}`);
   const delay = backoff ? retryDelayMs(jobTypeDefinitions[job.jobType].retry, failures) : 0;
   const notBefore = delay > 0 ? new Date(deps.clock().getTime() + delay).toISOString() : null;
-  return requeue(deps, counted, { notBefore }, `retry ${failures}/${job.maxAttempts - 1}${delay > 0 ? ` after ${delay} ms` : ''}: ${reason}`);
+  return requeue(
+    deps,
+    counted,
+    { notBefore },
+    `retry ${failures}/${job.maxAttempts - 1}${delay > 0 ? ` after ${delay} ms` : ''}: ${reason}`,
+  );
 }
 
 /** Only a queued or running job can be cancelled (cancelled → cancelled is refused too: the caller learns it was already). */
 export function assertCancellable(job: JobRecord): void {
-  if (job.status !== 'queued' && job.status !== 'running') throw conflict(`job ${job.id} is ${job.status}; only queued or running jobs can be cancelled`, { status: job.status });
+  if (job.status !== 'queued' && job.status !== 'running')
+    throw conflict(`job ${job.id} is ${job.status}; only queued or running jobs can be cancelled`, { status: job.status });
 }
 
 /** Only a dead job can be retried by hand (a failed one is already queued again or dead). */

@@ -3,7 +3,16 @@ import { DomainError } from '@platform/kit';
 import { describe, expect, it } from 'vitest';
 import type { JobRecord } from '../store/job-record.js';
 import { settlementFor } from './claim.js';
-import { afterFailure, assertCancellable, assertHeldBy, assertRetryable, isClaimable, kill, requeue, transition } from './job-transitions.js';
+import {
+  afterFailure,
+  assertCancellable,
+  assertHeldBy,
+  assertRetryable,
+  isClaimable,
+  kill,
+  requeue,
+  transition,
+} from './job-transitions.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 let ids = 0;
@@ -93,7 +102,14 @@ describe('transition', () => {
     expect(next.updatedAt).toBe(new Date(NOW).toISOString());
     expect(next.history).toHaveLength(before.history.length + 1);
     expect(next.history.at(-1)).toEqual({ status, at: new Date(NOW).toISOString(), attempt: 2, agent: null, note: 'why' });
-    const events = { queued: 'queued', running: 'started', succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled', dead: 'dead' } as const;
+    const events = {
+      queued: 'queued',
+      running: 'started',
+      succeeded: 'succeeded',
+      failed: 'failed',
+      cancelled: 'cancelled',
+      dead: 'dead',
+    } as const;
     expect(subjects(next)).toEqual([`coordination.job.${events[status]}`]);
     const env = JSON.parse(next.outbox[0]!.payload) as { id: string; data: { status: string; version: number } };
     expect(env.id).toBe(next.outbox[0]!.msgId);
@@ -109,7 +125,12 @@ describe('transition', () => {
 
 describe('requeue', () => {
   it('clears the agent and progress, announces queued, then sends the work item', () => {
-    const queued = requeue(deps, job('running', { progress: { fraction: 0.5, message: null, at: 'x' } }), { leaseRevision: null }, 'released');
+    const queued = requeue(
+      deps,
+      job('running', { progress: { fraction: 0.5, message: null, at: 'x' } }),
+      { leaseRevision: null },
+      'released',
+    );
     expect(queued).toMatchObject({ status: 'queued', agent: null, progress: null, leaseRevision: null });
     expect(subjects(queued)).toEqual(['coordination.job.queued', 'jobs.queue.build.high']);
     // A later requeue is a new work item (its id names the transition), a re-sent one is not.

@@ -11,8 +11,12 @@ import { mutateRecord, type MutateOptions, type UNCHANGED } from './mutate-recor
  */
 
 /** A job transition: it always owes an event, so the outbox marker is written while the job is read. */
-export const mutateJob = (deps: CoordinationDeps, id: string, change: (job: JobRecord) => JobRecord | typeof UNCHANGED, opts: MutateOptions<JobRecord> = { premark: true }) =>
-  mutateRecord(deps, deps.stores.jobs, 'job', id, change, opts);
+export const mutateJob = (
+  deps: CoordinationDeps,
+  id: string,
+  change: (job: JobRecord) => JobRecord | typeof UNCHANGED,
+  opts: MutateOptions<JobRecord> = { premark: true },
+) => mutateRecord(deps, deps.stores.jobs, 'job', id, change, opts);
 
 /**
  * A job's lease ends with its run, in the background: the job's record already says it is not

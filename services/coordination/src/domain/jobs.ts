@@ -1,4 +1,12 @@
-import { jobTypeDefinitions, type JobOwner, type JobPriority, type JobStatus, type JobTargetKind, type JobType, type Principal } from '@platform/contracts';
+import {
+  jobTypeDefinitions,
+  type JobOwner,
+  type JobPriority,
+  type JobStatus,
+  type JobTargetKind,
+  type JobType,
+  type Principal,
+} from '@platform/contracts';
 import { badRequest, notFound, traceHeaders } from '@platform/kit';
 import type { JobRecord } from '../store/job-record.js';
 import { AlreadyExists } from '../store/typed-kv.js';
@@ -43,12 +51,21 @@ export interface JobOrigin {
  * owned by the caller. With an idempotency key the job id is derived from (caller, key), so a
  * repeated trigger — from a retrying client — returns the first job.
  */
-export async function triggerJob(deps: CoordinationDeps, principal: Principal, input: TriggerInput): Promise<{ job: JobRecord; created: boolean }> {
+export async function triggerJob(
+  deps: CoordinationDeps,
+  principal: Principal,
+  input: TriggerInput,
+): Promise<{ job: JobRecord; created: boolean }> {
   const params = parseJobParams(input.jobType, input.params);
   const target = targetOf(input);
   await assertMayShareWith(deps.teams, principal, input.teamId);
   await assertMayTarget(deps.taskAccess, principal, target);
-  const origin = { owner: ownerOf(principal), teamId: input.teamId ?? null, createdBy: `${principal.kind}:${principal.id}`, scheduleId: null };
+  const origin = {
+    owner: ownerOf(principal),
+    teamId: input.teamId ?? null,
+    createdBy: `${principal.kind}:${principal.id}`,
+    scheduleId: null,
+  };
   return createJob(deps, origin, { ...input, ...target, params });
 }
 
@@ -59,7 +76,14 @@ export async function triggerJob(deps: CoordinationDeps, principal: Principal, i
 export async function createJob(
   deps: CoordinationDeps,
   origin: JobOrigin,
-  input: { jobType: JobType; targetKind: JobTargetKind; targetId: string | null; params: Record<string, unknown>; priority?: JobPriority | undefined; idempotencyKey?: string | undefined },
+  input: {
+    jobType: JobType;
+    targetKind: JobTargetKind;
+    targetId: string | null;
+    params: Record<string, unknown>;
+    priority?: JobPriority | undefined;
+    idempotencyKey?: string | undefined;
+  },
 ): Promise<{ job: JobRecord; created: boolean }> {
   const id = input.idempotencyKey ? idempotentJobId(origin.createdBy, input.idempotencyKey) : deps.newId();
   const now = deps.clock().toISOString();
@@ -141,7 +165,8 @@ function decodeCursor(raw: string): Cursor {
 }
 
 /** Newest first, so "after the cursor" means older than (createdAt, id). */
-const newerFirst = (a: Cursor, b: Cursor) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.createdAt < b.createdAt ? 1 : -1);
+const newerFirst = (a: Cursor, b: Cursor) =>
+  a.createdAt === b.createdAt ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.createdAt < b.createdAt ? 1 : -1;
 
 /**
  * Jobs the principal may see that match the filters, newest first, a page at a time. KV has no
@@ -149,7 +174,11 @@ const newerFirst = (a: Cursor, b: Cursor) => (a.createdAt === b.createdAt ? (a.i
  * operator's list over thousands of jobs; a larger history wants finished jobs archived out of
  * the bucket.
  */
-export async function listJobs(deps: CoordinationDeps, principal: Principal, input: ListJobsInput): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
+export async function listJobs(
+  deps: CoordinationDeps,
+  principal: Principal,
+  input: ListJobsInput,
+): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
   const after = input.cursor ? decodeCursor(input.cursor) : null;
   const viewer = await viewerFor(deps.teams, principal);
   const matching = (await deps.stores.jobs.records.scan())
@@ -236,13 +265,26 @@ export interface ProgressAnswer {
 }
 
 /** Records progress on a running job and tells the agent whether to carry on. */
-export async function reportProgress(deps: CoordinationDeps, agent: string, id: string, progress: { fraction?: number | undefined; message?: string | undefined }): Promise<ProgressAnswer> {
-  const { record } = await mutateJob(deps, id, (job) => {
-    // Not this agent's (now or last): NOT_FOUND, like assertHeldBy, so no agent reads another's job status.
-    if (job.agent !== agent) throw notFound('job', id);
-    if (job.status !== 'running') return UNCHANGED;
-    return { ...job, progress: { fraction: progress.fraction ?? null, message: progress.message ?? null, at: deps.clock().toISOString() } };
-  }, {}); // no event: no marker
+export async function reportProgress(
+  deps: CoordinationDeps,
+  agent: string,
+  id: string,
+  progress: { fraction?: number | undefined; message?: string | undefined },
+): Promise<ProgressAnswer> {
+  const { record } = await mutateJob(
+    deps,
+    id,
+    (job) => {
+      // Not this agent's (now or last): NOT_FOUND, like assertHeldBy, so no agent reads another's job status.
+      if (job.agent !== agent) throw notFound('job', id);
+      if (job.status !== 'running') return UNCHANGED;
+      return {
+        ...job,
+        progress: { fraction: progress.fraction ?? null, message: progress.message ?? null, at: deps.clock().toISOString() },
+      };
+    },
+    {},
+  ); // no event: no marker
   const keepGoing = record.status === 'running' && record.agent === agent;
   return { status: record.status, keepGoing, cancelled: record.status === 'cancelled' };
 }
@@ -268,10 +310,11 @@ export async function requeueLostJob(deps: CoordinationDeps, jobId: string, agen
   // cover a write whose events a crash left unsent (started, succeeded: see coveredByLease), so
   // when this call wrote nothing, the job's outbox goes out before the lease goes.
   if (changed) endLease(deps, held, jobId);
-  else deps.background.run(`lease ${jobId}`, async () => {
-    await deps.outbox.flush(deps.stores.jobs, jobId).catch(() => undefined); // a job that no longer exists owes nothing
-    await removeLease(deps, { agent, leaseRevision: null }, jobId);
-  });
+  else
+    deps.background.run(`lease ${jobId}`, async () => {
+      await deps.outbox.flush(deps.stores.jobs, jobId).catch(() => undefined); // a job that no longer exists owes nothing
+      await removeLease(deps, { agent, leaseRevision: null }, jobId);
+    });
   if (changed) deps.log.warn({ jobId, agent, reason }, 'requeued a job its agent lost');
   return changed;
 }

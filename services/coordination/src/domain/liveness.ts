@@ -43,7 +43,10 @@ export async function sweepAgentStatus(deps: CoordinationDeps): Promise<void> {
       }
       await setAgentStatus(deps, record.name, desired, lastPingAt);
     } catch (err) {
-      deps.log.warn({ agent: record.name, desired, err: err instanceof Error ? err.message : String(err) }, 'agent status sweep failed; will retry');
+      deps.log.warn(
+        { agent: record.name, desired, err: err instanceof Error ? err.message : String(err) },
+        'agent status sweep failed; will retry',
+      );
     }
   }
 }
@@ -85,7 +88,8 @@ export async function sweepLeases(deps: CoordinationDeps, leaseChecks: Map<strin
     const agent = deps.caches.agents.get(agentStateKey)?.record;
     const live = deps.caches.liveness.get(agentStateKey)?.record;
     let reason: string | null = null;
-    if (lease.releaseAt && ms(lease.releaseAt) <= now) reason = `agent ${lease.agent} reported stuck and did not finish within ${stuckGraceMs} ms`;
+    if (lease.releaseAt && ms(lease.releaseAt) <= now)
+      reason = `agent ${lease.agent} reported stuck and did not finish within ${stuckGraceMs} ms`;
     else if (!agent || agent.status === 'offline') reason = `agent ${lease.agent} went offline`;
     else if (live) reason = orphaned(lease, live);
     try {
@@ -107,7 +111,10 @@ export async function sweepLeases(deps: CoordinationDeps, leaseChecks: Map<strin
         }
       }
     } catch (err) {
-      deps.log.warn({ jobId: lease.jobId, agent: lease.agent, err: err instanceof Error ? err.message : String(err) }, 'lease sweep failed; will retry');
+      deps.log.warn(
+        { jobId: lease.jobId, agent: lease.agent, err: err instanceof Error ? err.message : String(err) },
+        'lease sweep failed; will retry',
+      );
     }
   }
 }

@@ -56,7 +56,8 @@ export async function mutateRecord<T extends WithOutbox>(
     let found: Versioned<T> | null;
     const guessed = guess !== null;
     if (i === 0 && opts.initial) found = opts.initial;
-    else if (guess) found = guess; // its write marks first (store.update), like an unmarked change
+    else if (guess)
+      found = guess; // its write marks first (store.update), like an unmarked change
     else if (!opts.coveredByLease && opts.premark !== undefined && (reads > 0 || opts.premark === true)) {
       [found, marker] = await Promise.all([store.get(key), store.mark(key)]);
     } else found = await store.get(key);
@@ -76,7 +77,12 @@ export async function mutateRecord<T extends WithOutbox>(
     }
     let written: Written;
     try {
-      written = await store.update(key, next, found.revision, opts.coveredByLease ? null : next.outbox.length > 0 && !guessed ? marker : undefined);
+      written = await store.update(
+        key,
+        next,
+        found.revision,
+        opts.coveredByLease ? null : next.outbox.length > 0 && !guessed ? marker : undefined,
+      );
     } catch (err) {
       if (err instanceof RevisionConflict) continue;
       throw err;
@@ -89,5 +95,7 @@ export async function mutateRecord<T extends WithOutbox>(
 
 /** The record with only the outbox entries this process has not sent (the rest are history). */
 function unsent<T extends WithOutbox>(store: OutboxStore<T>, record: T): T {
-  return record.outbox.some((m) => store.sent.has(m.msgId)) ? { ...record, outbox: record.outbox.filter((m) => !store.sent.has(m.msgId)) } : record;
+  return record.outbox.some((m) => store.sent.has(m.msgId))
+    ? { ...record, outbox: record.outbox.filter((m) => !store.sent.has(m.msgId)) }
+    : record;
 }

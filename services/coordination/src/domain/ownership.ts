@@ -45,5 +45,6 @@ export async function viewerFor(teams: TeamDirectory, p: Principal): Promise<Vie
  */
 export async function assertMayShareWith(teams: TeamDirectory, p: Principal, teamId: string | undefined): Promise<void> {
   if (teamId === undefined || seesEverything(p)) return;
-  if (p.kind !== 'user' || !(await teams.teamsOf(p.id)).has(teamId)) throw new DomainError('FORBIDDEN', `not a member of team ${teamId}`, { teamId });
+  if (p.kind !== 'user' || !(await teams.teamsOf(p.id)).has(teamId))
+    throw new DomainError('FORBIDDEN', `not a member of team ${teamId}`, { teamId });
 }

@@ -13,7 +13,13 @@ const worker: Principal = { kind: 'agent', id: 'worker', roles: ['agent'] };
 const aliceAgent: Principal = { kind: 'agent', id: 'alice', roles: ['agent'] }; // same id, another kind
 const teams = staticTeamDirectory({ alice: ['t1'], carol: ['t1'], bob: ['t2'] });
 
-const job = (over: Partial<OwnedJob> = {}): OwnedJob => ({ owner: { kind: 'user', id: 'alice' }, teamId: null, status: 'queued', agent: null, ...over });
+const job = (over: Partial<OwnedJob> = {}): OwnedJob => ({
+  owner: { kind: 'user', id: 'alice' },
+  teamId: null,
+  status: 'queued',
+  agent: null,
+  ...over,
+});
 const sees = async (p: Principal, j: OwnedJob) => (await viewerFor(teams, p)).job(j);
 
 describe('who sees a job (and so may read, cancel, retry it)', () => {
@@ -76,8 +82,12 @@ describe('aiming a job at a task', () => {
     const ok = answering('ok');
     await expect(assertMayTarget(ok.access, bob, targetOf({ targetId: task }))).resolves.toBeUndefined();
     expect(ok.asked).toEqual([bob]);
-    await expect(assertMayTarget(answering('not_found').access, bob, targetOf({ targetId: task }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(assertMayTarget(answering('forbidden').access, bob, targetOf({ targetId: task }))).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(assertMayTarget(answering('not_found').access, bob, targetOf({ targetId: task }))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(assertMayTarget(answering('forbidden').access, bob, targetOf({ targetId: task }))).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
   });
 
   it('asks nothing for jobs without a task target, and refuses a task target that is not a task id', async () => {

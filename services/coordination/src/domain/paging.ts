@@ -38,7 +38,12 @@ function decode(raw: string): Key {
  * Sorts by `keyOf` (ascending, or descending: newest first for time keys) and answers the `limit`
  * items after the cursor, with the cursor of the next page (null: last page).
  */
-export function keysetPage<T>(items: readonly T[], keyOf: (t: T) => Key, page: { cursor?: string | undefined; limit: number }, order: 'asc' | 'desc' = 'asc'): Page<T> {
+export function keysetPage<T>(
+  items: readonly T[],
+  keyOf: (t: T) => Key,
+  page: { cursor?: string | undefined; limit: number },
+  order: 'asc' | 'desc' = 'asc',
+): Page<T> {
   const sign = order === 'asc' ? 1 : -1;
   const keyed = items.map((item) => ({ item, key: keyOf(item) })).sort((a, b) => sign * compareKeys(a.key, b.key));
   const after = page.cursor === undefined ? null : decode(page.cursor);

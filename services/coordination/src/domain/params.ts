@@ -2,10 +2,9 @@ import { jobTypes, type JobType } from '@platform/contracts';
 import { z } from 'zod';
 
 /** Per type, the params schema under a `params` key, so issue paths read `params.<field>`. */
-const wrapped = Object.fromEntries(Object.entries(jobTypes).map(([type, schema]) => [type, z.object({ params: schema })])) as unknown as Record<
-  JobType,
-  z.ZodType<{ params: Record<string, unknown> }>
->;
+const wrapped = Object.fromEntries(
+  Object.entries(jobTypes).map(([type, schema]) => [type, z.object({ params: schema })]),
+) as unknown as Record<JobType, z.ZodType<{ params: Record<string, unknown> }>>;
 
 /**
  * Validates a job's params against its type's schema. A failure is the ZodError zod throws (a

@@ -14,7 +14,9 @@ describe('retryDelayMs', () => {
     expect([1, 2, 3, 4, 5, 60].map((n) => retryDelayMs(policy, n))).toEqual([1_000, 2_000, 4_000, 5_000, 5_000, 5_000]);
   });
   it('never exceeds the cap nor goes below the base for any failure count', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 10_000 }), (n) => retryDelayMs(policy, n) >= 1_000 && retryDelayMs(policy, n) <= 5_000));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), (n) => retryDelayMs(policy, n) >= 1_000 && retryDelayMs(policy, n) <= 5_000),
+    );
   });
 });
 

@@ -16,12 +16,18 @@ export interface TaskAccess {
  * own: NOT_FOUND when the caller cannot see the task (no hint it exists), FORBIDDEN when it can see
  * but not change it. A task target must be a task id: anything else could never be applied.
  */
-export async function assertMayTarget(access: TaskAccess, principal: Principal, target: { targetKind: JobTargetKind; targetId: string | null }): Promise<void> {
+export async function assertMayTarget(
+  access: TaskAccess,
+  principal: Principal,
+  target: { targetKind: JobTargetKind; targetId: string | null },
+): Promise<void> {
   if (target.targetKind !== 'task' || target.targetId === null) return;
-  if (!TaskId.safeParse(target.targetId).success) throw badRequest('a task target must be an operations task id (a UUID)', { targetId: target.targetId });
+  if (!TaskId.safeParse(target.targetId).success)
+    throw badRequest('a task target must be an operations task id (a UUID)', { targetId: target.targetId });
   const answer = await access.mayChangeTask(principal, target.targetId);
   if (answer === 'not_found') throw notFound('task', target.targetId);
-  if (answer === 'forbidden') throw new DomainError('FORBIDDEN', `not allowed to change task ${target.targetId}`, { targetId: target.targetId });
+  if (answer === 'forbidden')
+    throw new DomainError('FORBIDDEN', `not allowed to change task ${target.targetId}`, { targetId: target.targetId });
 }
 
 /** The target a trigger names: a bare targetId means a task (the common case). */

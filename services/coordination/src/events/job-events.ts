@@ -34,7 +34,12 @@ export function jobEvent(deps: { clock: Clock; newId: IdGenerator }, job: JobRec
     },
     deps,
   );
-  return { subject: env.subject, msgId: env.id, payload: JSON.stringify(env), ...(env.traceparent ? { traceparent: env.traceparent } : {}) };
+  return {
+    subject: env.subject,
+    msgId: env.id,
+    payload: JSON.stringify(env),
+    ...(env.traceparent ? { traceparent: env.traceparent } : {}),
+  };
 }
 
 /**
@@ -42,10 +47,18 @@ export function jobEvent(deps: { clock: Clock; newId: IdGenerator }, job: JobRec
  * (history length), so a re-sent outbox is deduped but a later requeue is a new message.
  */
 export function workItem(job: JobRecord): PendingMessage {
-  return { subject: jobSubject(job.jobType, job.priority), msgId: `${job.id}.q${job.history.length}`, payload: JSON.stringify({ jobId: job.id }) };
+  return {
+    subject: jobSubject(job.jobType, job.priority),
+    msgId: `${job.id}.q${job.history.length}`,
+    payload: JSON.stringify({ jobId: job.id }),
+  };
 }
 
 /** A dead job with its history, on the dead-letter subject (kept in JOBS_DEADLETTER for inspection). */
 export function deadLetter(job: JobRecord, reason: string, at: string): PendingMessage {
-  return { subject: deadLetterSubject(job.jobType), msgId: `${job.id}.dead${job.history.length}`, payload: JSON.stringify({ reason, deadAt: at, job: publicJob(job) }) };
+  return {
+    subject: deadLetterSubject(job.jobType),
+    msgId: `${job.id}.dead${job.history.length}`,
+    payload: JSON.stringify({ reason, deadAt: at, job: publicJob(job) }),
+  };
 }

@@ -42,7 +42,13 @@ export function outboxRelay(deps: RelayDeps): OutboxSender {
  * removed makes the sweep re-send, and JetStream drops the duplicates inside its window
  * (consumers dedupe by event id beyond it; a stale work item is dropped when pulled).
  */
-export async function flushRecord<T extends WithOutbox>(deps: RelayDeps, store: OutboxStore<T>, key: string, known: Versioned<T> | undefined, marker: number | null): Promise<Versioned<T> | null> {
+export async function flushRecord<T extends WithOutbox>(
+  deps: RelayDeps,
+  store: OutboxStore<T>,
+  key: string,
+  known: Versioned<T> | undefined,
+  marker: number | null,
+): Promise<Versioned<T> | null> {
   const current = known ?? (await store.get(key));
   for (const m of current?.record.outbox ?? []) {
     if (store.sent.has(m.msgId)) continue;
@@ -54,7 +60,12 @@ export async function flushRecord<T extends WithOutbox>(deps: RelayDeps, store: 
 }
 
 /** Sends what records still owe (after a crash, or a NATS outage during a write). Returns how many were flushed. */
-export async function sweepOutbox<T extends WithOutbox>(deps: RelayDeps, store: OutboxStore<T>, minAgeMs: number, now: Date): Promise<number> {
+export async function sweepOutbox<T extends WithOutbox>(
+  deps: RelayDeps,
+  store: OutboxStore<T>,
+  minAgeMs: number,
+  now: Date,
+): Promise<number> {
   const keys = await store.pendingKeys(minAgeMs, now);
   for (const { key, marker } of keys) {
     try {

@@ -15,8 +15,19 @@ import {
   type StreamLimits,
   type StreamReplicas,
 } from '@platform/kit';
-import { COORDINATION_BUCKETS, EVENT_STREAMS, HEARTBEAT_SUBJECT_PREFIX, HEARTBEATS_CONSUMER, HEARTBEATS_STREAM, jobConsumer, JobPriority, jobSubject, JOBS_DEADLETTER_STREAM, JOBS_STREAM, JobType } from '@platform/contracts';
-
+import {
+  COORDINATION_BUCKETS,
+  EVENT_STREAMS,
+  HEARTBEAT_SUBJECT_PREFIX,
+  HEARTBEATS_CONSUMER,
+  HEARTBEATS_STREAM,
+  jobConsumer,
+  JobPriority,
+  jobSubject,
+  JOBS_DEADLETTER_STREAM,
+  JOBS_STREAM,
+  JobType,
+} from '@platform/contracts';
 
 /**
  * How much coordination's streams keep. Events and dead jobs: limits retention, oldest dropped
@@ -64,7 +75,12 @@ export async function ensureCoordinationStreams(
 ): Promise<void> {
   const limits = opts.limits ?? DEFAULT_COORDINATION_LIMITS;
   const replicas = opts.replicas ?? SINGLE_REPLICA;
-  await ensureStream(nc, { name: EVENT_STREAMS.coordination, subjects: ['coordination.>'], ...limitsRetention(limits.events), num_replicas: replicas(EVENT_STREAMS.coordination) });
+  await ensureStream(nc, {
+    name: EVENT_STREAMS.coordination,
+    subjects: ['coordination.>'],
+    ...limitsRetention(limits.events),
+    num_replicas: replicas(EVENT_STREAMS.coordination),
+  });
   // Only an agent's latest heartbeat matters, and only while it is fresh: one per subject, in
   // memory, gone after two intervals (a restarted server loses at most that).
   await ensureStream(nc, {
@@ -80,8 +96,18 @@ export async function ensureCoordinationStreams(
   });
   // No acks: a heartbeat taken by a replica that dies before recording it is replaced by the next one.
   await ensureConsumer(nc, HEARTBEATS_STREAM, { durable_name: HEARTBEATS_CONSUMER, ack_policy: AckPolicy.None, max_deliver: -1 });
-  await ensureStream(nc, { name: JOBS_STREAM, subjects: ['jobs.queue.>'], ...jobsQueueRetention(limits.jobsMaxBytes), num_replicas: replicas(JOBS_STREAM) });
-  await ensureStream(nc, { name: JOBS_DEADLETTER_STREAM, subjects: ['jobs.dead.>'], ...limitsRetention(limits.deadJobs), num_replicas: replicas(JOBS_DEADLETTER_STREAM) });
+  await ensureStream(nc, {
+    name: JOBS_STREAM,
+    subjects: ['jobs.queue.>'],
+    ...jobsQueueRetention(limits.jobsMaxBytes),
+    num_replicas: replicas(JOBS_STREAM),
+  });
+  await ensureStream(nc, {
+    name: JOBS_DEADLETTER_STREAM,
+    subjects: ['jobs.dead.>'],
+    ...limitsRetention(limits.deadJobs),
+    num_replicas: replicas(JOBS_DEADLETTER_STREAM),
+  });
   const jsm = await nc.jetstreamManager();
   for (const name of legacyConsumers) await jsm.consumers.delete(JOBS_STREAM, name).catch(() => undefined);
   for (const type of JobType.options) {
@@ -97,7 +123,15 @@ export async function ensureCoordinationStreams(
       });
     }
   }
-  for (const bucket of [COORDINATION_BUCKETS.jobs, COORDINATION_BUCKETS.jobsOutbox, COORDINATION_BUCKETS.agents, COORDINATION_BUCKETS.agentsOutbox, COORDINATION_BUCKETS.leases, COORDINATION_BUCKETS.schedules, COORDINATION_BUCKETS.heartbeatKeys]) {
+  for (const bucket of [
+    COORDINATION_BUCKETS.jobs,
+    COORDINATION_BUCKETS.jobsOutbox,
+    COORDINATION_BUCKETS.agents,
+    COORDINATION_BUCKETS.agentsOutbox,
+    COORDINATION_BUCKETS.leases,
+    COORDINATION_BUCKETS.schedules,
+    COORDINATION_BUCKETS.heartbeatKeys,
+  ]) {
     await ensureKvBucket(nc, bucket, { history: 1, replicas });
   }
   await ensureKvBucket(nc, COORDINATION_BUCKETS.enrolments, { history: 1, ttlMs: 7 * 24 * 3600_000, replicas });

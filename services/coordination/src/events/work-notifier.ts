@@ -118,7 +118,11 @@ export class WorkNotifier<Offer = never, Claimant = never> {
         resolve(offer);
       };
       const done = () => finish(null);
-      const waiter: Waiter<Offer> = { capabilities: new Set(capabilities), wake: done, ...(claimant !== undefined ? { claimant, accept: (offer: Offer) => finish(offer) } : {}) };
+      const waiter: Waiter<Offer> = {
+        capabilities: new Set(capabilities),
+        wake: done,
+        ...(claimant !== undefined ? { claimant, accept: (offer: Offer) => finish(offer) } : {}),
+      };
       const timer = setTimeout(done, ms);
       signal?.addEventListener('abort', done, { once: true });
       this.waiters.push(waiter);

@@ -87,7 +87,13 @@ export function agentsRouter(deps: CoordinationDeps) {
       .output(Agent)
       .query(({ input }) => getAgent(deps, input.name)),
     reportStuck: authedProcedure
-      .meta(meta('POST', '/agents/report-stuck', 'Report an agent stuck: publishes coordination.agent.stuck and releases its job after the grace period'))
+      .meta(
+        meta(
+          'POST',
+          '/agents/report-stuck',
+          'Report an agent stuck: publishes coordination.agent.stuck and releases its job after the grace period',
+        ),
+      )
       .input(z.strictObject({ name: AgentName, jobId: JobId.optional(), reason: z.string().min(1).max(5_000) }))
       .output(z.object({ agent: Agent, releaseAt: z.string().nullable() }))
       .mutation(({ ctx, input }) => {

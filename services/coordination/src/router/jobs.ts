@@ -46,7 +46,12 @@ export function jobsRouter(deps: CoordinationDeps) {
    * came after it, and a job the claim took meanwhile goes straight back to its queue (the agent
    * never sees it; if handing it back fails, the lease sweep finds it orphaned by the agent's heartbeats).
    */
-  const reportAndClaim = async <R>(ctx: { agent: string; log: Logger }, report: Promise<R>, next: ClaimInput | undefined, signal: AbortSignal | undefined) => {
+  const reportAndClaim = async <R>(
+    ctx: { agent: string; log: Logger },
+    report: Promise<R>,
+    next: ClaimInput | undefined,
+    signal: AbortSignal | undefined,
+  ) => {
     const claimed = claimAfterReport(ctx, next, signal);
     try {
       return { job: await report, next: await claimed };
@@ -57,7 +62,13 @@ export function jobsRouter(deps: CoordinationDeps) {
   };
   return router({
     trigger: callerProcedure
-      .meta(meta('POST', '/jobs/trigger', 'Queue a job owned by the caller (params validated against its type; a task target must be one the caller may change; same idempotencyKey → same job)'))
+      .meta(
+        meta(
+          'POST',
+          '/jobs/trigger',
+          'Queue a job owned by the caller (params validated against its type; a task target must be one the caller may change; same idempotencyKey → same job)',
+        ),
+      )
       .input(
         z.strictObject({
           jobType: JobType,
@@ -76,7 +87,13 @@ export function jobsRouter(deps: CoordinationDeps) {
         return { jobId: job.id, status: job.status, created };
       }),
     get: authedProcedure
-      .meta(meta('GET', '/jobs/get', 'Get a job the caller may see (owner, its team, services, admins; an agent only while it holds it) and its history'))
+      .meta(
+        meta(
+          'GET',
+          '/jobs/get',
+          'Get a job the caller may see (owner, its team, services, admins; an agent only while it holds it) and its history',
+        ),
+      )
       .input(z.strictObject({ jobId: JobId }))
       .output(Job)
       .query(async ({ ctx, input }) => publicJob(await getJob(deps, ctx.principal, input.jobId))),
@@ -123,11 +140,22 @@ export function jobsRouter(deps: CoordinationDeps) {
       .input(z.strictObject({ jobId: JobId, result: z.unknown().optional(), next: ClaimInput.optional() }))
       .output(Reported)
       .mutation(async ({ ctx, input, signal }) => {
-        const { job, next } = await reportAndClaim(ctx, completeJob(deps, ctx.agent, input.jobId, input.result ?? null), input.next, signal);
+        const { job, next } = await reportAndClaim(
+          ctx,
+          completeJob(deps, ctx.agent, input.jobId, input.result ?? null),
+          input.next,
+          signal,
+        );
         return { job: publicJob(job), next };
       }),
     fail: agentProcedure
-      .meta(meta('POST', '/jobs/fail', 'Agent: report failure (retried with backoff, dead-lettered after the last attempt); with `next`, also claim the next job'))
+      .meta(
+        meta(
+          'POST',
+          '/jobs/fail',
+          'Agent: report failure (retried with backoff, dead-lettered after the last attempt); with `next`, also claim the next job',
+        ),
+      )
       .input(z.strictObject({ jobId: JobId, error: z.string().min(1).max(5_000), next: ClaimInput.optional() }))
       .output(Reported)
       .mutation(async ({ ctx, input, signal }) => {

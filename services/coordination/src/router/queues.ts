@@ -16,7 +16,13 @@ const QueueDepth = z.object({
 export function queuesRouter(deps: Pick<CoordinationDeps, 'queueDepths' | 'clock'>) {
   return router({
     depths: authedProcedure
-      .meta(meta('GET', '/queues/depths', 'Every job queue (type × priority) with how many jobs wait in it and how many are delivered but not yet running; counts only'))
+      .meta(
+        meta(
+          'GET',
+          '/queues/depths',
+          'Every job queue (type × priority) with how many jobs wait in it and how many are delivered but not yet running; counts only',
+        ),
+      )
       .input(z.strictObject({}).prefault({}))
       .output(z.object({ queues: z.array(QueueDepth), at: z.string() }))
       .query(async () => ({ queues: await deps.queueDepths(), at: deps.clock().toISOString() })),

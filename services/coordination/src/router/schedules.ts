@@ -10,10 +10,20 @@ import { Schedule } from './wire.js';
 const meta = openApiMeta('schedules');
 
 export function schedulesRouter(deps: CoordinationDeps) {
-  const view = ({ id, ...rest }: ScheduleRecord): z.infer<typeof Schedule> => ({ scheduleId: id, ...rest, nextRunAt: nextRunAt({ id, ...rest }, deps.clock()) });
+  const view = ({ id, ...rest }: ScheduleRecord): z.infer<typeof Schedule> => ({
+    scheduleId: id,
+    ...rest,
+    nextRunAt: nextRunAt({ id, ...rest }, deps.clock()),
+  });
   return router({
     create: callerProcedure
-      .meta(meta('POST', '/schedules/create', 'Schedule a job with cron (5 fields, or 6 with seconds); fires at most once per tick across replicas; its jobs are the caller’s'))
+      .meta(
+        meta(
+          'POST',
+          '/schedules/create',
+          'Schedule a job with cron (5 fields, or 6 with seconds); fires at most once per tick across replicas; its jobs are the caller’s',
+        ),
+      )
       .input(
         z.strictObject({
           cron: z.string().min(9).max(200),
@@ -30,7 +40,13 @@ export function schedulesRouter(deps: CoordinationDeps) {
       .output(Schedule)
       .mutation(async ({ ctx, input }) => view(await createSchedule(deps, ctx.principal, input))),
     list: authedProcedure
-      .meta(meta('GET', '/schedules/list', 'List the schedules the caller may see (own and its teams’; services and admins all), newest first, a page at a time (limit: default 100, max 500)'))
+      .meta(
+        meta(
+          'GET',
+          '/schedules/list',
+          'List the schedules the caller may see (own and its teams’; services and admins all), newest first, a page at a time (limit: default 100, max 500)',
+        ),
+      )
       .input(
         z.strictObject({
           jobType: JobType.optional(),

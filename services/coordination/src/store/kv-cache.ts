@@ -74,7 +74,10 @@ export class KvCache<T> {
     try {
       this.map.set(e.key, { record: this.store.parse(e), revision: e.revision });
     } catch (err) {
-      this.log.warn({ key: e.key, bucket: this.store.bucket, err: err instanceof Error ? err.message : String(err) }, 'ignoring invalid kv value');
+      this.log.warn(
+        { key: e.key, bucket: this.store.bucket, err: err instanceof Error ? err.message : String(err) },
+        'ignoring invalid kv value',
+      );
     }
   }
 

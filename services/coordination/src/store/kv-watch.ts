@@ -6,7 +6,11 @@ import type { KvWatchOptions } from 'nats';
  * none skipped) as an async iterable that ends when `signal` aborts. A subscription waits here
  * for the next change: without the abort it would only notice its client left at that change.
  */
-export async function* watchEntries(kv: KV, opts: KvWatchOptions, signal: AbortSignal | undefined): AsyncGenerator<KvEntry, void, undefined> {
+export async function* watchEntries(
+  kv: KV,
+  opts: KvWatchOptions,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<KvEntry, void, undefined> {
   signal?.throwIfAborted();
   const iter = await kv.watch(opts);
   const stop = () => iter.stop();

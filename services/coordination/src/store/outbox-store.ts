@@ -90,7 +90,12 @@ export interface OutboxStore<T extends WithOutbox> {
   clearPending(key: string, marker: number): Promise<void>;
 }
 
-export async function openOutboxStore<T extends WithOutbox>(js: JetStreamClient, bucket: string, markerBucket: string, schema: z.ZodType<T>): Promise<OutboxStore<T>> {
+export async function openOutboxStore<T extends WithOutbox>(
+  js: JetStreamClient,
+  bucket: string,
+  markerBucket: string,
+  schema: z.ZodType<T>,
+): Promise<OutboxStore<T>> {
   const records = await openTypedKv(js, bucket, schema);
   const markers = await openTypedKv(js, markerBucket, z.unknown());
   // The marker is written before the record, so a crash between the two leaves at worst a

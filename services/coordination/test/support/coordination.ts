@@ -33,10 +33,22 @@ export interface TestCoordination extends Coordination {
 }
 
 /** One in-process coordination "replica" on its own NATS connection. */
-export async function startTestCoordination(nats: PrivateNats, overrides: Partial<typeof FAST> = {}, name = 'coordination-test', ops = new FakeOperations()): Promise<TestCoordination> {
+export async function startTestCoordination(
+  nats: PrivateNats,
+  overrides: Partial<typeof FAST> = {},
+  name = 'coordination-test',
+  ops = new FakeOperations(),
+): Promise<TestCoordination> {
   const log = createLogger(name, process.env['LOG_LEVEL'] === 'debug' ? 'debug' : 'warn');
   const nc = await connectNats({ url: nats.url, user: nats.user, password: nats.password, name, log, attempts: 2 });
-  const app = await startCoordination({ nc, config: { ...FAST, ...overrides }, log, issuer: DEV_AUTH.issuerFor('coordination'), teams: ops, taskAccess: ops });
+  const app = await startCoordination({
+    nc,
+    config: { ...FAST, ...overrides },
+    log,
+    issuer: DEV_AUTH.issuerFor('coordination'),
+    teams: ops,
+    taskAccess: ops,
+  });
   const factory = createCallerFactory(app.router);
   return {
     ...app,

@@ -23,7 +23,12 @@ export async function readEvents<S extends EventSubject>(nc: NatsConnection, sub
 }
 
 /** Polls until `check` returns a value (not undefined), failing after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -48,10 +53,15 @@ export async function waitForEvents<S extends EventSubject>(
 ): Promise<Array<TypedEnvelope<S>>> {
   let last: Array<TypedEnvelope<S>> = [];
   try {
-    return await waitFor(`${count} events on ${subjects.join(', ')}`, async () => {
-      last = (await readEvents(nc, subjects)).filter(select);
-      return last.length === count ? last : undefined;
-    }, timeoutMs, 100);
+    return await waitFor(
+      `${count} events on ${subjects.join(', ')}`,
+      async () => {
+        last = (await readEvents(nc, subjects)).filter(select);
+        return last.length === count ? last : undefined;
+      },
+      timeoutMs,
+      100,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; saw ${last.length}`);
   }

@@ -14,7 +14,9 @@ const OFFLINE_SHOWN = 3;
 /** Online first, then stale, then offline; within each, the most recently seen first. */
 export function sortAgents(agents: readonly Agent[]): Agent[] {
   const rank = (a: Agent) => AGENT_STATUSES.indexOf(a.status);
-  return [...agents].sort((x, y) => rank(x) - rank(y) || Date.parse(y.lastPingAt) - Date.parse(x.lastPingAt) || x.name.localeCompare(y.name));
+  return [...agents].sort(
+    (x, y) => rank(x) - rank(y) || Date.parse(y.lastPingAt) - Date.parse(x.lastPingAt) || x.name.localeCompare(y.name),
+  );
 }
 
 export function AgentsView(props: { client: CoordinationClient | null; onUnauthorized: () => void }) {
@@ -23,8 +25,8 @@ export function AgentsView(props: { client: CoordinationClient | null; onUnautho
       <section>
         <h1>Agents &amp; queues</h1>
         <p class="notice" role="status">
-          This console does not know where coordination is: set <code>CONSOLE_COORDINATION_URL</code> on knowledge (and list knowledge's origin in
-          coordination's <code>CORS_ORIGINS</code>).
+          This console does not know where coordination is: set <code>CONSOLE_COORDINATION_URL</code> on knowledge (and list knowledge's
+          origin in coordination's <code>CORS_ORIGINS</code>).
         </p>
       </section>
     );
@@ -36,7 +38,11 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
   const { client } = props;
   const live = useLive(
     async () => {
-      const [agents, queues, jobs] = await Promise.all([client.agents.list.query({ limit: 500 }), client.queues.depths.query({}), client.jobs.list.query({ limit: 20 })]);
+      const [agents, queues, jobs] = await Promise.all([
+        client.agents.list.query({ limit: 500 }),
+        client.queues.depths.query({}),
+        client.jobs.list.query({ limit: 20 }),
+      ]);
       return { agents: agents.agents, queues: queues.queues, jobs: jobs.jobs };
     },
     {
@@ -88,7 +94,9 @@ function Agents(props: { client: CoordinationClient; onUnauthorized: () => void 
                   <td>
                     <StatusBadge status={a.status} />
                   </td>
-                  <td>{a.currentJobId ? <code title={a.currentJobId}>{a.currentJobId.slice(0, 8)}</code> : <span class="muted">idle</span>}</td>
+                  <td>
+                    {a.currentJobId ? <code title={a.currentJobId}>{a.currentJobId.slice(0, 8)}</code> : <span class="muted">idle</span>}
+                  </td>
                   <td>{a.capabilities.join(', ')}</td>
                   <td title={a.lastPingAt}>{formatAgo(a.lastPingAt, now)}</td>
                   <td>{a.version}</td>

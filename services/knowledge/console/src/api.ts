@@ -56,7 +56,10 @@ function link(url: string, token: () => string | null) {
   });
 }
 
-export function createClients(config: ConsoleConfig, token: () => string | null): { knowledge: KnowledgeClient; coordination: CoordinationClient | null } {
+export function createClients(
+  config: ConsoleConfig,
+  token: () => string | null,
+): { knowledge: KnowledgeClient; coordination: CoordinationClient | null } {
   const knowledge = createTRPCClient<KnowledgeRouter>({ links: [link(new URL('/trpc', window.location.origin).href, token)] });
   const coordination = config.coordinationUrl
     ? createTRPCClient<CoordinationRouter>({ links: [link(`${config.coordinationUrl.replace(/\/$/, '')}/trpc`, token)] })

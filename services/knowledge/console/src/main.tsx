@@ -45,15 +45,32 @@ function SignIn(props: { onSignIn: (token: string) => Promise<void>; notice: str
   return (
     <main class="signin">
       <h1>Agent platform console</h1>
-      {props.notice && <p class="notice" role="status">{props.notice}</p>}
+      {props.notice && (
+        <p class="notice" role="status">
+          {props.notice}
+        </p>
+      )}
       <form onSubmit={(e) => void submit(e)}>
         <label for="token">Bearer token</label>
-        <textarea id="token" rows={5} value={value} onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)} placeholder="eyJhbGciOi…" spellcheck={false} />
+        <textarea
+          id="token"
+          rows={5}
+          value={value}
+          onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)}
+          placeholder="eyJhbGciOi…"
+          spellcheck={false}
+        />
         <p class="hint">
           The same token the APIs take. Locally: <code>npm run dev-token -- user alice</code>. It is kept for this tab only.
         </p>
-        <button type="submit" disabled={busy || value.trim().length === 0}>Sign in</button>
-        {error && <p class="error" role="alert">{error}</p>}
+        <button type="submit" disabled={busy || value.trim().length === 0}>
+          Sign in
+        </button>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
       </form>
     </main>
   );
@@ -94,17 +111,25 @@ function App(props: { config: ConsoleConfig }) {
       <header>
         <span class="brand">Agent platform</span>
         <nav>
-          <a href="#/runs" aria-current={route.view !== 'agents' ? 'page' : undefined}>Runs</a>
-          <a href="#/agents" aria-current={route.view === 'agents' ? 'page' : undefined}>Agents &amp; queues</a>
+          <a href="#/runs" aria-current={route.view !== 'agents' ? 'page' : undefined}>
+            Runs
+          </a>
+          <a href="#/agents" aria-current={route.view === 'agents' ? 'page' : undefined}>
+            Agents &amp; queues
+          </a>
         </nav>
         <span class="who">
           Signed in as <strong>{identity?.who ?? 'unknown'}</strong>
-          <button type="button" class="link" onClick={() => signOut(null)}>Sign out</button>
+          <button type="button" class="link" onClick={() => signOut(null)}>
+            Sign out
+          </button>
         </span>
       </header>
       <main>
         {route.view === 'runs' && <RunsList client={clients.knowledge} onUnauthorized={onUnauthorized} />}
-        {route.view === 'run' && <RunView key={route.runId} runId={route.runId} client={clients.knowledge} onUnauthorized={onUnauthorized} />}
+        {route.view === 'run' && (
+          <RunView key={route.runId} runId={route.runId} client={clients.knowledge} onUnauthorized={onUnauthorized} />
+        )}
         {route.view === 'agents' && <AgentsView client={clients.coordination} onUnauthorized={onUnauthorized} />}
       </main>
     </div>
@@ -115,6 +140,12 @@ const root = document.getElementById('app');
 if (root) {
   loadConfig().then(
     (config) => render(<App config={config} />, root),
-    (err: unknown) => render(<p class="error" role="alert">Could not load the console's configuration: {errorMessage(err)}</p>, root),
+    (err: unknown) =>
+      render(
+        <p class="error" role="alert">
+          Could not load the console's configuration: {errorMessage(err)}
+        </p>,
+        root,
+      ),
   );
 }

@@ -3,7 +3,17 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { changeHandlers, errorCode, errorMessage, type KnowledgeClient, type Replay, type RunSummary, type RunTree } from './api.js';
 import { useLive, type Live } from './hooks.js';
-import { buildTree, durationMs, formatDuration, formatTime, pathToRoot, stepTimings, type StepStatus, type Timing, type TreeNode } from './tree.js';
+import {
+  buildTree,
+  durationMs,
+  formatDuration,
+  formatTime,
+  pathToRoot,
+  stepTimings,
+  type StepStatus,
+  type Timing,
+  type TreeNode,
+} from './tree.js';
 
 const STATUSES: StepStatus[] = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'];
 type RunKind = RunSummary['kind'];
@@ -22,7 +32,13 @@ export function Updated(props: { live: Pick<Live<unknown>, 'updatedAt' | 'error'
   const { updatedAt, error, mode } = props.live;
   return (
     <p class="updated" aria-live="polite">
-      {error ? <span class="error" role="alert">{error}</span> : <span class={`live-dot ${mode}`} aria-hidden="true" />}
+      {error ? (
+        <span class="error" role="alert">
+          {error}
+        </span>
+      ) : (
+        <span class={`live-dot ${mode}`} aria-hidden="true" />
+      )}
       {updatedAt ? `updated ${formatTime(updatedAt.toISOString())}` : 'loading…'}
       {updatedAt && !error && <span class="muted">{mode === 'push' ? ' · live' : ' · polling'}</span>}
     </p>
@@ -34,11 +50,20 @@ export function RunsList(props: { client: KnowledgeClient; onUnauthorized: () =>
   const [kind, setKind] = useState<RunKind | ''>('');
   const [prefix, setPrefix] = useState('');
   const namePrefix = prefix.trim();
-  const live = useLive(() => props.client.runs.list.query({ limit: 50, ...(status ? { status } : {}), ...(kind ? { kind } : {}), ...(namePrefix ? { namePrefix } : {}) }), {
-    intervalMs: LIST_INTERVAL_MS,
-    deps: [props.client, status, kind, namePrefix],
-    onUnauthorized: props.onUnauthorized,
-  });
+  const live = useLive(
+    () =>
+      props.client.runs.list.query({
+        limit: 50,
+        ...(status ? { status } : {}),
+        ...(kind ? { kind } : {}),
+        ...(namePrefix ? { namePrefix } : {}),
+      }),
+    {
+      intervalMs: LIST_INTERVAL_MS,
+      deps: [props.client, status, kind, namePrefix],
+      onUnauthorized: props.onUnauthorized,
+    },
+  );
   const runs = live.data?.items ?? [];
   return (
     <section aria-labelledby="runs-title">
@@ -70,7 +95,9 @@ export function RunsList(props: { client: KnowledgeClient; onUnauthorized: () =>
         </label>
       </form>
       {live.data && runs.length === 0 ? (
-        <p class="empty">No runs{status || kind || namePrefix ? ' match these filters' : ' yet'}. Start a saga or trigger a job and it appears here.</p>
+        <p class="empty">
+          No runs{status || kind || namePrefix ? ' match these filters' : ' yet'}. Start a saga or trigger a job and it appears here.
+        </p>
       ) : (
         <table class="runs" aria-label="Runs">
           <thead>
@@ -150,7 +177,10 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
       intervalMs: RUN_INTERVAL_MS,
       // Each change the service pushes (runs.onChange over server-sent events) makes the page read the run again.
       subscribe: (h) => {
-        const sub = client.runs.onChange.subscribe({ runId, ...(seen.current ? { lastEventId: String(seen.current) } : {}) }, changeHandlers(h));
+        const sub = client.runs.onChange.subscribe(
+          { runId, ...(seen.current ? { lastEventId: String(seen.current) } : {}) },
+          changeHandlers(h),
+        );
         return () => sub.unsubscribe();
       },
       deps: [client, runId],
@@ -180,7 +210,10 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
 
   const maxSeq = live.data?.tree.run.seq ?? 0;
   const shownSteps: ShownStep[] = scrub !== null && past ? past.steps : (live.data?.tree.steps ?? []);
-  const timings = useMemo(() => stepTimings((scrub !== null && past ? past.changes : live.data?.history.changes) ?? []), [scrub, past, live.data]);
+  const timings = useMemo(
+    () => stepTimings((scrub !== null && past ? past.changes : live.data?.history.changes) ?? []),
+    [scrub, past, live.data],
+  );
   const roots = useMemo(() => buildTree(shownSteps), [shownSteps]);
   const names = useMemo(() => new Map(shownSteps.map((s) => [s.id, s.name])), [shownSteps]);
   // The live path comes from the service (runs.pathToRoot); a replayed one from the steps as they were.
@@ -212,7 +245,13 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
         <p>
           <a href="#/runs">← Runs</a>
         </p>
-        {notFound ? <p class="error" role="alert">No run {runId} that you may see.</p> : <Updated live={live} />}
+        {notFound ? (
+          <p class="error" role="alert">
+            No run {runId} that you may see.
+          </p>
+        ) : (
+          <Updated live={live} />
+        )}
       </section>
     );
   }
@@ -227,11 +266,23 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
     const isCollapsed = collapsed.has(s.id);
     const outputOpen = openOutputs.has(s.id);
     return (
-      <li key={s.id} role="treeitem" aria-expanded={hasChildren ? !isCollapsed : undefined} aria-selected={selected === s.id} data-step={s.name} class={onPath.has(s.id) ? 'on-path' : undefined}>
+      <li
+        key={s.id}
+        role="treeitem"
+        aria-expanded={hasChildren ? !isCollapsed : undefined}
+        aria-selected={selected === s.id}
+        data-step={s.name}
+        class={onPath.has(s.id) ? 'on-path' : undefined}
+      >
         <div class="step-row">
           <span class="cell name">
             {hasChildren ? (
-              <button type="button" class="toggle" aria-label={`${isCollapsed ? 'Expand' : 'Collapse'} ${s.name}`} onClick={() => setCollapsed((c) => toggle(c, s.id))}>
+              <button
+                type="button"
+                class="toggle"
+                aria-label={`${isCollapsed ? 'Expand' : 'Collapse'} ${s.name}`}
+                onClick={() => setCollapsed((c) => toggle(c, s.id))}
+              >
                 {isCollapsed ? '▸' : '▾'}
               </button>
             ) : (
@@ -290,7 +341,10 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
         <dt>Owner</dt>
         <dd>{run.owner ? `${run.owner.kind}:${run.owner.id}` : '—'}</dd>
         <dt>Steps</dt>
-        <dd>{live.data.tree.steps.length}{live.data.tree.truncated ? ' (first part only)' : ''}</dd>
+        <dd>
+          {live.data.tree.steps.length}
+          {live.data.tree.truncated ? ' (first part only)' : ''}
+        </dd>
       </dl>
 
       <section class="replay" aria-label="Replay history">
@@ -317,7 +371,8 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
       </section>
       {scrub !== null && (
         <p class="notice" role="status">
-          Showing the run as it was after change {scrub}{past ? '' : ' (loading…)'}; it is not updating. Move the slider to the end or press “Back to live”.
+          Showing the run as it was after change {scrub}
+          {past ? '' : ' (loading…)'}; it is not updating. Move the slider to the end or press “Back to live”.
         </p>
       )}
 
@@ -335,7 +390,11 @@ export function RunView(props: { runId: string; client: KnowledgeClient; onUnaut
           </button>
         </nav>
       )}
-      {actionError && <p class="error" role="alert">{actionError}</p>}
+      {actionError && (
+        <p class="error" role="alert">
+          {actionError}
+        </p>
+      )}
 
       <div class="tree-head" aria-hidden="true">
         <span class="cell name">Step</span>

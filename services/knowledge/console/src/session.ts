@@ -15,7 +15,12 @@ export function describeToken(token: string): Identity | null {
   const payload = token.split('.')[1];
   if (!payload) return null;
   try {
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '='));
+    const json = atob(
+      payload
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(payload.length / 4) * 4, '='),
+    );
     const claims = JSON.parse(json) as { sub?: unknown; kind?: unknown; exp?: unknown };
     if (typeof claims.sub !== 'string') return null;
     const kind = typeof claims.kind === 'string' ? claims.kind : 'user';

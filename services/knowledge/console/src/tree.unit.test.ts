@@ -31,7 +31,13 @@ describe('pathToRoot', () => {
 });
 
 describe('stepTimings', () => {
-  const c = (seq: number, stepId: string, kind: Change['kind'], status: Change['status'], at: string): Change => ({ seq, stepId, kind, status, at });
+  const c = (seq: number, stepId: string, kind: Change['kind'], status: Change['status'], at: string): Change => ({
+    seq,
+    stepId,
+    kind,
+    status,
+    at,
+  });
 
   it('starts a step when it goes running and finishes it at its terminal status, whatever order the changes come in', () => {
     const t = stepTimings([
@@ -44,7 +50,10 @@ describe('stepTimings', () => {
   });
 
   it('a running step has no finish and its duration grows with now; output changes do not move times', () => {
-    const t = stepTimings([c(1, 's', 'added', 'running', '2026-01-01T00:00:00.000Z'), c(2, 's', 'output', 'running', '2026-01-01T00:00:09.000Z')]);
+    const t = stepTimings([
+      c(1, 's', 'added', 'running', '2026-01-01T00:00:00.000Z'),
+      c(2, 's', 'output', 'running', '2026-01-01T00:00:09.000Z'),
+    ]);
     expect(t.get('s')).toEqual({ startedAt: '2026-01-01T00:00:00.000Z', finishedAt: null });
     expect(durationMs(t.get('s'), Date.parse('2026-01-01T00:00:01.500Z'))).toBe(1_500);
   });

@@ -92,11 +92,23 @@ try {
   const l = report.links;
   console.log(report.summary);
   console.log(`owner:  ${owner.kind} ${owner.id}${owner.teamId ? `, team ${owner.teamId}` : ''}`);
-  console.log(`blocks: read ${b.read}, accepted ${b.accepted}, rejected ${b.rejected}, created ${b.created}, already present ${b.alreadyPresent} (${report.timing.blocksPerSecond}/s)`);
-  console.log(`links:  read ${l.read}, accepted ${l.accepted}, rejected ${l.rejected} ${JSON.stringify(l.rejectsByReason)}, created ${l.created}, duplicates collapsed ${l.duplicatesCollapsed}, already present ${l.alreadyPresent} (${report.timing.linksPerSecond}/s)`);
-  console.log(`flags:  ${Object.entries(b.flags).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`);
+  console.log(
+    `blocks: read ${b.read}, accepted ${b.accepted}, rejected ${b.rejected}, created ${b.created}, already present ${b.alreadyPresent} (${report.timing.blocksPerSecond}/s)`,
+  );
+  console.log(
+    `links:  read ${l.read}, accepted ${l.accepted}, rejected ${l.rejected} ${JSON.stringify(l.rejectsByReason)}, created ${l.created}, duplicates collapsed ${l.duplicatesCollapsed}, already present ${l.alreadyPresent} (${report.timing.linksPerSecond}/s)`,
+  );
+  console.log(
+    `flags:  ${
+      Object.entries(b.flags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || 'none'
+    }`,
+  );
   console.log(`spot check: ${report.spotCheck.matched}/${report.spotCheck.sampled} blocks match the source field by field`);
-  console.log(report.reconciliation.ok ? 'reconciliation: OK' : `reconciliation FAILED:\n  - ${report.reconciliation.problems.join('\n  - ')}`);
+  console.log(
+    report.reconciliation.ok ? 'reconciliation: OK' : `reconciliation FAILED:\n  - ${report.reconciliation.problems.join('\n  - ')}`,
+  );
   console.log(`report: ${reportPath}`);
   process.exitCode = report.reconciliation.ok ? 0 : 1;
 } catch (err) {

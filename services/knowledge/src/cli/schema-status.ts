@@ -15,15 +15,24 @@ try {
   const opts = { embeddingDimensions: config.EMBEDDING_DIMENSIONS };
   if (args.has('--apply')) {
     const applied = await bootstrapSchema(graph, opts);
-    console.log(`applied schema version ${applied.version} (was ${applied.previous})${applied.migrated.length ? `; migrations: ${applied.migrated.join('; ')}` : ''}`);
+    console.log(
+      `applied schema version ${applied.version} (was ${applied.previous})${applied.migrated.length ? `; migrations: ${applied.migrated.join('; ')}` : ''}`,
+    );
   }
   const status = await schemaStatus(graph, opts);
   if (args.has('--json')) {
     console.log(JSON.stringify(status, null, 2));
   } else {
     console.log(`schema version: recorded ${status.recordedVersion}, expected ${status.expectedVersion}\n`);
-    console.log(formatTable(['name', 'kind', 'expected', 'actual', 'status'], status.rows.map((r) => [r.name, r.kind, r.expected, r.actual, r.status])));
-    console.log(`\n${status.ok ? 'OK: the graph has the expected schema' : 'NOT OK: run `schema:status -- --apply` or start the service to bootstrap'}`);
+    console.log(
+      formatTable(
+        ['name', 'kind', 'expected', 'actual', 'status'],
+        status.rows.map((r) => [r.name, r.kind, r.expected, r.actual, r.status]),
+      ),
+    );
+    console.log(
+      `\n${status.ok ? 'OK: the graph has the expected schema' : 'NOT OK: run `schema:status -- --apply` or start the service to bootstrap'}`,
+    );
   }
   process.exitCode = status.ok ? 0 : 1;
 } finally {

@@ -15,7 +15,12 @@ describe('scopeOf', () => {
   });
 
   it('gives an agent only what it created, even if the directory names it in a team', async () => {
-    expect(await scopeOf(teams, { kind: 'agent', id: 'agent-7', roles: ['agent'] })).toEqual({ all: false, kind: 'agent', id: 'agent-7', teams: [] });
+    expect(await scopeOf(teams, { kind: 'agent', id: 'agent-7', roles: ['agent'] })).toEqual({
+      all: false,
+      kind: 'agent',
+      id: 'agent-7',
+      teams: [],
+    });
   });
 
   it('lets services and platform admins see everything', async () => {

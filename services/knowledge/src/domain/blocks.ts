@@ -62,17 +62,22 @@ function newBlock(deps: BlockDeps, principal: Principal, input: CreateBlockInput
 }
 
 const createdEvent = (deps: BlockDeps, b: NewBlock) =>
-  createEnvelope('knowledge', 'knowledge.block.created', {
-    blockId: b.id,
-    type: b.type,
-    sessionId: b.sessionId,
-    title: b.title,
-    status: b.status,
-    createdBy: b.createdBy,
-    ownerKind: b.ownerKind,
-    ownerId: b.ownerId,
-    teamId: b.teamId,
-  }, deps);
+  createEnvelope(
+    'knowledge',
+    'knowledge.block.created',
+    {
+      blockId: b.id,
+      type: b.type,
+      sessionId: b.sessionId,
+      title: b.title,
+      status: b.status,
+      createdBy: b.createdBy,
+      ownerKind: b.ownerKind,
+      ownerId: b.ownerId,
+      teamId: b.teamId,
+    },
+    deps,
+  );
 
 export async function createBlock(deps: BlockDeps, principal: Principal, input: CreateBlockInput): Promise<BlockRecord> {
   const [block] = await createBlocks(deps, principal, [input]);
@@ -84,7 +89,11 @@ export async function createBlocks(deps: BlockDeps, principal: Principal, inputs
   const now = deps.clock().toISOString();
   const scope = await scopeOf(deps.teams, principal);
   const blocks = inputs.map((i) => newBlock(deps, principal, i, now, ownershipFor(principal, scope, i.teamId)));
-  return insertBlocks(deps.graph, blocks, blocks.map((b) => createdEvent(deps, b)));
+  return insertBlocks(
+    deps.graph,
+    blocks,
+    blocks.map((b) => createdEvent(deps, b)),
+  );
 }
 
 /** A block the caller may see; NOT_FOUND when it does not exist or belongs to someone else. */
@@ -97,7 +106,10 @@ export async function getBlock(deps: BlockDeps, principal: Principal, id: string
 /** Optimistic concurrency: the caller says which version it read; anything else is a CONFLICT. */
 function assertVersion(current: BlockRecord, expected: number | undefined): void {
   if (expected !== undefined && current.version !== expected) {
-    throw conflict(`block ${current.id} is at version ${current.version}, not ${expected}`, { currentVersion: current.version, expectedVersion: expected });
+    throw conflict(`block ${current.id} is at version ${current.version}, not ${expected}`, {
+      currentVersion: current.version,
+      expectedVersion: expected,
+    });
   }
 }
 
@@ -138,26 +150,40 @@ export async function updateBlock(deps: BlockDeps, principal: Principal, input: 
   const updated = await updateBlockTx(deps.graph, await scopeOf(deps.teams, principal), input.id, (current) => {
     assertVersion(current, input.expectedVersion);
     assertOpen(current, 'updated');
-    const event = createEnvelope('knowledge', 'knowledge.block.updated', {
-      blockId: current.id,
-      type: current.type,
-      version: current.version + 1,
-      changed: Object.keys(patch).sort(),
-      status: patch.status ?? current.status,
-      updatedBy: principal.id,
-    }, deps);
+    const event = createEnvelope(
+      'knowledge',
+      'knowledge.block.updated',
+      {
+        blockId: current.id,
+        type: current.type,
+        version: current.version + 1,
+        changed: Object.keys(patch).sort(),
+        status: patch.status ?? current.status,
+        updatedBy: principal.id,
+      },
+      deps,
+    );
     return { patch, now, event };
   });
   if (!updated) throw notFound('block', input.id);
   return updated;
 }
 
-export async function archiveBlock(deps: BlockDeps, principal: Principal, input: { id: string; expectedVersion?: number | undefined }): Promise<BlockRecord> {
+export async function archiveBlock(
+  deps: BlockDeps,
+  principal: Principal,
+  input: { id: string; expectedVersion?: number | undefined },
+): Promise<BlockRecord> {
   const now = deps.clock().toISOString();
   const archived = await archiveBlockTx(deps.graph, await scopeOf(deps.teams, principal), input.id, (current) => {
     assertVersion(current, input.expectedVersion);
     if (current.status === 'archived') throw conflict(`block ${current.id} is already archived`, { status: current.status });
-    const event = createEnvelope('knowledge', 'knowledge.block.archived', { blockId: current.id, version: current.version + 1, archivedBy: principal.id }, deps);
+    const event = createEnvelope(
+      'knowledge',
+      'knowledge.block.archived',
+      { blockId: current.id, version: current.version + 1, archivedBy: principal.id },
+      deps,
+    );
     return { now, event };
   });
   if (!archived) throw notFound('block', input.id);
@@ -177,28 +203,46 @@ export interface SupersedeInput {
  * unless another team is named, so a team's knowledge stays the team's when a member revises it.
  */
 
-export async function supersedeBlock(deps: BlockDeps, principal: Principal, input: SupersedeInput): Promise<{ old: BlockRecord; replacement: BlockRecord }> {
+export async function supersedeBlock(
+  deps: BlockDeps,
+  principal: Principal,
+  input: SupersedeInput,
+): Promise<{ old: BlockRecord; replacement: BlockRecord }> {
   const now = deps.clock().toISOString();
   const scope = await scopeOf(deps.teams, principal);
   const result = await supersedeBlockTx(deps.graph, scope, input.id, (current) => {
     assertVersion(current, input.expectedVersion);
     assertOpen(current, 'superseded');
     // The old block's team needs no membership check: the caller sees the block, so it may keep it there.
-    const owner = input.replacement.teamId !== undefined ? ownershipFor(principal, scope, input.replacement.teamId) : { ownerKind: principal.kind, ownerId: principal.id, teamId: current.teamId };
-    const replacement = newBlock(deps, principal, {
-      ...input.replacement,
-      type: input.replacement.type ?? current.type,
-      sessionId: current.sessionId,
-      ideaId: input.replacement.ideaId ?? current.ideaId ?? undefined,
-      validFrom: now,
-    }, now, owner);
-    const superseded = createEnvelope('knowledge', 'knowledge.block.superseded', {
-      blockId: current.id,
-      replacedBy: replacement.id,
-      sessionId: current.sessionId,
-      validTo: now,
-      supersededBy: principal.id,
-    }, deps);
+    const owner =
+      input.replacement.teamId !== undefined
+        ? ownershipFor(principal, scope, input.replacement.teamId)
+        : { ownerKind: principal.kind, ownerId: principal.id, teamId: current.teamId };
+    const replacement = newBlock(
+      deps,
+      principal,
+      {
+        ...input.replacement,
+        type: input.replacement.type ?? current.type,
+        sessionId: current.sessionId,
+        ideaId: input.replacement.ideaId ?? current.ideaId ?? undefined,
+        validFrom: now,
+      },
+      now,
+      owner,
+    );
+    const superseded = createEnvelope(
+      'knowledge',
+      'knowledge.block.superseded',
+      {
+        blockId: current.id,
+        replacedBy: replacement.id,
+        sessionId: current.sessionId,
+        validTo: now,
+        supersededBy: principal.id,
+      },
+      deps,
+    );
     return { replacement, reason: input.reason ?? null, now, events: [createdEvent(deps, replacement), superseded] };
   });
   if (!result) throw notFound('block', input.id);
@@ -217,7 +261,11 @@ export interface ListBlocksInput {
 
 /** One page in (createdAt, id) order; `nextCursor` is null on the last page. */
 /** Only blocks the caller may see: another user's never appear, on any page. */
-export async function listBlockPage(deps: BlockDeps, principal: Principal, input: ListBlocksInput): Promise<{ items: BlockRecord[]; nextCursor: string | null }> {
+export async function listBlockPage(
+  deps: BlockDeps,
+  principal: Principal,
+  input: ListBlocksInput,
+): Promise<{ items: BlockRecord[]; nextCursor: string | null }> {
   const after = input.cursor ? decodeCursor(input.cursor) : undefined;
   const rows = await listBlocks(deps.graph, await scopeOf(deps.teams, principal), { ...input, after, limit: input.limit + 1 });
   const items = rows.slice(0, input.limit);

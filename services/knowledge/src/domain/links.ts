@@ -15,7 +15,8 @@ import type { BlockDeps } from './blocks.js';
 import { getBlock } from './blocks.js';
 
 /** No type filter means every allow-listed relationship type (never "any relationship at all"). */
-const typesOrAll = (types: RelationshipType[] | undefined): RelationshipType[] => (types && types.length ? [...new Set(types)] : [...RelationshipType.options]);
+const typesOrAll = (types: RelationshipType[] | undefined): RelationshipType[] =>
+  types && types.length ? [...new Set(types)] : [...RelationshipType.options];
 
 export interface CreateLinkInput {
   sourceId: string;
@@ -32,25 +33,42 @@ export async function createLink(deps: BlockDeps, principal: Principal, input: C
   if (input.sourceId === input.targetId) throw badRequest('a block cannot link to itself', { blockId: input.sourceId });
   const scope = await scopeOf(deps.teams, principal);
   const owner = ownershipFor(principal, scope, input.teamId);
-  const event = createEnvelope('knowledge', 'knowledge.link.created', { sourceId: input.sourceId, targetId: input.targetId, type: input.type, by: principal.id }, deps);
-  const result = await createLinkTx(deps.graph, scope, {
-    sourceId: input.sourceId,
-    targetId: input.targetId,
-    type: input.type,
-    confidence: input.confidence,
-    reason: input.reason ?? null,
-    createdBy: principal.id,
-    now: deps.clock().toISOString(),
-    ...owner,
-  }, event);
+  const event = createEnvelope(
+    'knowledge',
+    'knowledge.link.created',
+    { sourceId: input.sourceId, targetId: input.targetId, type: input.type, by: principal.id },
+    deps,
+  );
+  const result = await createLinkTx(
+    deps.graph,
+    scope,
+    {
+      sourceId: input.sourceId,
+      targetId: input.targetId,
+      type: input.type,
+      confidence: input.confidence,
+      reason: input.reason ?? null,
+      createdBy: principal.id,
+      now: deps.clock().toISOString(),
+      ...owner,
+    },
+    event,
+  );
   if (result.ok) return result.link;
   if ('missing' in result) throw notFound('block', result.missing.join(', '));
   // At most one link per (source, type, target): an existing one the caller may not see is still
   // a CONFLICT, but its details are not given.
-  throw conflict(`${input.type} link from ${input.sourceId} to ${input.targetId} already exists`, result.exists ? { link: result.exists } : undefined);
+  throw conflict(
+    `${input.type} link from ${input.sourceId} to ${input.targetId} already exists`,
+    result.exists ? { link: result.exists } : undefined,
+  );
 }
 
-export async function removeLink(deps: BlockDeps, principal: Principal, input: { sourceId: string; targetId: string; type: RelationshipType }): Promise<LinkRecord> {
+export async function removeLink(
+  deps: BlockDeps,
+  principal: Principal,
+  input: { sourceId: string; targetId: string; type: RelationshipType },
+): Promise<LinkRecord> {
   const event = createEnvelope('knowledge', 'knowledge.link.removed', { ...input, by: principal.id }, deps);
   const removed = await removeLinkTx(deps.graph, await scopeOf(deps.teams, principal), input, event);
   if (!removed) throw notFound('link', `${input.sourceId} -${input.type}-> ${input.targetId}`);

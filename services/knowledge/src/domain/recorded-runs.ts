@@ -83,9 +83,20 @@ export interface RecordPlan {
   nodes: NodeObservation[];
 }
 
-type SagaSubject = 'operations.saga.started' | 'operations.saga.compensating' | 'operations.saga.completed' | 'operations.saga.compensated' | 'operations.saga.failed';
+type SagaSubject =
+  | 'operations.saga.started'
+  | 'operations.saga.compensating'
+  | 'operations.saga.completed'
+  | 'operations.saga.compensated'
+  | 'operations.saga.failed';
 type TaskSubject = 'operations.task.created' | 'operations.task.updated' | 'operations.task.completed' | 'operations.task.deleted';
-type JobSubject = 'coordination.job.queued' | 'coordination.job.started' | 'coordination.job.succeeded' | 'coordination.job.failed' | 'coordination.job.cancelled' | 'coordination.job.dead';
+type JobSubject =
+  | 'coordination.job.queued'
+  | 'coordination.job.started'
+  | 'coordination.job.succeeded'
+  | 'coordination.job.failed'
+  | 'coordination.job.cancelled'
+  | 'coordination.job.dead';
 
 export const RECORDED_OPERATIONS_SUBJECTS = [
   'operations.saga.started',
@@ -117,10 +128,27 @@ function sagaRun(d: { sagaId: string; sagaType: string; startedBy: string }, at:
 }
 
 function sagaRootPlaceholder(d: { sagaId: string; sagaType: string; startedBy: string }, at: string): NodeObservation {
-  return { stepId: recordedIds.sagaRoot(d.sagaId), parentStepId: null, run: sagaRun(d, at), name: d.sagaType, placeholder: true, status: 'running', input: null, output: null, order: 0, ownsRun: false };
+  return {
+    stepId: recordedIds.sagaRoot(d.sagaId),
+    parentStepId: null,
+    run: sagaRun(d, at),
+    name: d.sagaType,
+    placeholder: true,
+    status: 'running',
+    input: null,
+    output: null,
+    order: 0,
+    ownsRun: false,
+  };
 }
 
-const SAGA_STATUS: Record<string, RunStepStatus> = { started: 'running', compensating: 'running', completed: 'succeeded', compensated: 'failed', failed: 'failed' };
+const SAGA_STATUS: Record<string, RunStepStatus> = {
+  started: 'running',
+  compensating: 'running',
+  completed: 'succeeded',
+  compensated: 'failed',
+  failed: 'failed',
+};
 
 /** Saga events older than `version` (written before it existed) order by nothing better than 1. */
 const orderOf = (version: number | undefined) => version ?? 1;
@@ -146,23 +174,71 @@ function sagaStepPlan(e: TypedEnvelope<'operations.saga.step.changed'>): RecordP
   const d = e.data;
   const root = sagaRootPlaceholder(d, e.occurredAt);
   const stepId = recordedIds.sagaStep(d.sagaId, d.index);
-  const output: Json = { phase: d.phase, stepStatus: d.status, attempt: d.attempt, ...(d.output !== undefined ? { output: d.output } : {}), ...(d.error !== null ? { error: d.error } : {}) };
-  const observed = { placeholder: false, status: STEP_STATUS[d.status]!, input: { sagaId: d.sagaId, index: d.index, step: d.name }, output, order: d.version, run: null, ownsRun: false };
+  const output: Json = {
+    phase: d.phase,
+    stepStatus: d.status,
+    attempt: d.attempt,
+    ...(d.output !== undefined ? { output: d.output } : {}),
+    ...(d.error !== null ? { error: d.error } : {}),
+  };
+  const observed = {
+    placeholder: false,
+    status: STEP_STATUS[d.status]!,
+    input: { sagaId: d.sagaId, index: d.index, step: d.name },
+    output,
+    order: d.version,
+    run: null,
+    ownsRun: false,
+  };
   // Siblings are ordered by when they were added: the steps before this one are named first (as
   // placeholders, filled in by their own events), so a saga's steps stay in definition order
   // whatever order their events arrive in.
   const earlier: NodeObservation[] = Array.from({ length: d.index }, (_, i) => ({
-    stepId: recordedIds.sagaStep(d.sagaId, i), parentStepId: root.stepId, run: null, name: `step ${i}`, placeholder: true, status: 'pending', input: null, output: null, order: 0, ownsRun: false,
+    stepId: recordedIds.sagaStep(d.sagaId, i),
+    parentStepId: root.stepId,
+    run: null,
+    name: `step ${i}`,
+    placeholder: true,
+    status: 'pending',
+    input: null,
+    output: null,
+    order: 0,
+    ownsRun: false,
   }));
   if (d.phase === 'action') {
     return { by: e.source, nodes: [root, ...earlier, { stepId, parentStepId: root.stepId, name: d.name, ...observed }] };
   }
   // A compensation hangs under the step it undoes (a placeholder until that step's own event is recorded).
-  const undone: NodeObservation = { stepId, parentStepId: root.stepId, run: null, name: d.name, placeholder: true, status: 'pending', input: null, output: null, order: 0, ownsRun: false };
-  return { by: e.source, nodes: [root, ...earlier, undone, { stepId: recordedIds.sagaCompensation(d.sagaId, d.index), parentStepId: stepId, name: `compensate ${d.name}`, ...observed }] };
+  const undone: NodeObservation = {
+    stepId,
+    parentStepId: root.stepId,
+    run: null,
+    name: d.name,
+    placeholder: true,
+    status: 'pending',
+    input: null,
+    output: null,
+    order: 0,
+    ownsRun: false,
+  };
+  return {
+    by: e.source,
+    nodes: [
+      root,
+      ...earlier,
+      undone,
+      { stepId: recordedIds.sagaCompensation(d.sagaId, d.index), parentStepId: stepId, name: `compensate ${d.name}`, ...observed },
+    ],
+  };
 }
 
-const TASK_STATUS: Record<TaskStatus, RunStepStatus> = { todo: 'pending', blocked: 'pending', in_progress: 'running', done: 'succeeded', cancelled: 'cancelled' };
+const TASK_STATUS: Record<TaskStatus, RunStepStatus> = {
+  todo: 'pending',
+  blocked: 'pending',
+  in_progress: 'running',
+  done: 'succeeded',
+  cancelled: 'cancelled',
+};
 
 const taskName = (taskId: string) => `task ${taskId}`;
 
@@ -172,7 +248,18 @@ function taskRun(taskId: string, owner: Ownership, at: string): RunSpec {
 
 /** A task named before its own event (a subtask's parent, a job's target): it roots its own run until it says otherwise. */
 function taskPlaceholder(taskId: string, owner: Ownership, at: string): NodeObservation {
-  return { stepId: recordedIds.taskStep(taskId), parentStepId: null, run: taskRun(taskId, owner, at), name: taskName(taskId), placeholder: true, status: 'pending', input: null, output: null, order: 0, ownsRun: false };
+  return {
+    stepId: recordedIds.taskStep(taskId),
+    parentStepId: null,
+    run: taskRun(taskId, owner, at),
+    name: taskName(taskId),
+    placeholder: true,
+    status: 'pending',
+    input: null,
+    output: null,
+    order: 0,
+    ownsRun: false,
+  };
 }
 
 function taskPlan(e: TypedEnvelope<TaskSubject>): RecordPlan {
@@ -194,19 +281,30 @@ function taskPlan(e: TypedEnvelope<TaskSubject>): RecordPlan {
   return { by: e.source, nodes: d.parentId ? [taskPlaceholder(d.parentId, owner, e.occurredAt), task] : [task] };
 }
 
-const JOB_STATUS: Record<string, RunStepStatus> = { queued: 'pending', running: 'running', succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled', dead: 'failed' };
+const JOB_STATUS: Record<string, RunStepStatus> = {
+  queued: 'pending',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  dead: 'failed',
+};
 const JOB_RANK: Record<string, number> = { queued: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2, dead: 3 };
 
 function jobPlan(e: TypedEnvelope<JobSubject>): RecordPlan {
   const d = e.data;
   // A job without an owner (written before jobs had owners) is the platform's: services and admins see it.
-  const owner: Ownership = d.owner ? { ownerKind: d.owner.kind, ownerId: d.owner.id, teamId: null } : { ownerKind: 'service', ownerId: 'coordination', teamId: null };
+  const owner: Ownership = d.owner
+    ? { ownerKind: d.owner.kind, ownerId: d.owner.id, teamId: null }
+    : { ownerKind: 'service', ownerId: 'coordination', teamId: null };
   const forTask = d.targetKind === 'task' && d.targetId !== null;
   const stepId = recordedIds.jobStep(d.jobId);
   const job: NodeObservation = {
     stepId,
     parentStepId: forTask ? recordedIds.taskStep(d.targetId!) : null,
-    run: forTask ? null : { id: recordedIds.jobRun(d.jobId), kind: 'job', name: `${d.jobType} job`, sourceId: d.jobId, owner, at: e.occurredAt },
+    run: forTask
+      ? null
+      : { id: recordedIds.jobRun(d.jobId), kind: 'job', name: `${d.jobType} job`, sourceId: d.jobId, owner, at: e.occurredAt },
     name: `${d.jobType} job`,
     placeholder: false,
     status: JOB_STATUS[d.status]!,

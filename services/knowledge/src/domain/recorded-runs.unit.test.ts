@@ -10,7 +10,17 @@ describe('recorded run ids', () => {
   it('name the same node for the same source id, and different nodes for different roles', () => {
     const id = '0b9f5a6e-5d0c-4a57-9a43-6f1f3c1e2a10';
     expect(recordedIds.sagaStep(id, 1)).toBe(recordedIds.sagaStep(id, 1));
-    const all = [recordedIds.sagaRun(id), recordedIds.sagaRoot(id), recordedIds.sagaStep(id, 0), recordedIds.sagaStep(id, 1), recordedIds.sagaCompensation(id, 1), recordedIds.taskRun(id), recordedIds.taskStep(id), recordedIds.jobRun(id), recordedIds.jobStep(id)];
+    const all = [
+      recordedIds.sagaRun(id),
+      recordedIds.sagaRoot(id),
+      recordedIds.sagaStep(id, 0),
+      recordedIds.sagaStep(id, 1),
+      recordedIds.sagaCompensation(id, 1),
+      recordedIds.taskRun(id),
+      recordedIds.taskStep(id),
+      recordedIds.jobRun(id),
+      recordedIds.jobStep(id),
+    ];
     expect(new Set(all).size).toBe(all.length);
   });
 });
@@ -18,7 +28,18 @@ describe('recorded run ids', () => {
 describe('planFor', () => {
   const sagaId = '0b9f5a6e-5d0c-4a57-9a43-6f1f3c1e2a10';
   it('puts a compensation under the step it undoes, naming that step as a placeholder', () => {
-    const e = createEnvelope('operations', 'operations.saga.step.changed', { sagaId, sagaType: 'checkout', startedBy: 'alice', version: 6, index: 1, name: 'charge', phase: 'compensation', status: 'succeeded', attempt: 1, error: null });
+    const e = createEnvelope('operations', 'operations.saga.step.changed', {
+      sagaId,
+      sagaType: 'checkout',
+      startedBy: 'alice',
+      version: 6,
+      index: 1,
+      name: 'charge',
+      phase: 'compensation',
+      status: 'succeeded',
+      attempt: 1,
+      error: null,
+    });
     const plan = planFor(e);
     // The root, the earlier step (so siblings keep definition order), the undone step, the compensation.
     expect(plan.nodes.map((n) => [n.stepId, n.parentStepId, n.placeholder])).toEqual([
@@ -33,7 +54,18 @@ describe('planFor', () => {
 
   it('orders job events by version, or by attempt and status for events written before version existed', () => {
     const job = (status: 'queued' | 'running' | 'failed', attempt: number, version?: number) =>
-      planFor(createEnvelope('coordination', `coordination.job.${status === 'running' ? 'started' : status}`, { jobId: sagaId, jobType: 'build', status, targetKind: 'none', targetId: null, attempt, agent: null, ...(version ? { version } : {}) })).nodes[0]!.order;
+      planFor(
+        createEnvelope('coordination', `coordination.job.${status === 'running' ? 'started' : status}`, {
+          jobId: sagaId,
+          jobType: 'build',
+          status,
+          targetKind: 'none',
+          targetId: null,
+          attempt,
+          agent: null,
+          ...(version ? { version } : {}),
+        }),
+      ).nodes[0]!.order;
     expect(job('running', 1, 7)).toBe(7);
     expect([job('queued', 0), job('running', 1), job('failed', 1), job('queued', 2), job('running', 2)]).toEqual([0, 11, 12, 20, 21]);
   });

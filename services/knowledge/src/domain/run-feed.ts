@@ -86,7 +86,13 @@ const hubOf = (graph: Graph) => {
  * from the same read ("changes with seq > last sent"), repeated whenever the run moves.
  * Who may replay the run may follow it; anyone else gets NOT_FOUND, as from runs.replay.
  */
-export async function runChangeStream(deps: Pick<BlockDeps, 'graph' | 'teams'>, principal: Principal, runId: string, after: number, signal: AbortSignal | undefined) {
+export async function runChangeStream(
+  deps: Pick<BlockDeps, 'graph' | 'teams'>,
+  principal: Principal,
+  runId: string,
+  after: number,
+  signal: AbortSignal | undefined,
+) {
   const run = await findRun(deps.graph, await scopeOf(deps.teams, principal), runId);
   if (!run) throw notFound('run', runId);
   const hub = hubOf(deps.graph);

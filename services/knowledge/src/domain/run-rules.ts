@@ -30,7 +30,11 @@ export interface BatchStep {
  * a duplicate or already-used id, a parent that exists nowhere, a parent in another run, or
  * parent references inside the batch that loop (A under B under A) and so never reach the run.
  */
-export function orderStepBatch<T extends BatchStep>(runId: string, batch: T[], existing: ReadonlyMap<string, Pick<StepRecord, 'id' | 'runId'>>): T[] {
+export function orderStepBatch<T extends BatchStep>(
+  runId: string,
+  batch: T[],
+  existing: ReadonlyMap<string, Pick<StepRecord, 'id' | 'runId'>>,
+): T[] {
   const byId = new Map<string, T>();
   for (const s of batch) {
     if (byId.has(s.id)) throw badRequest(`step id ${s.id} appears twice in the batch`, { stepId: s.id });
@@ -40,7 +44,8 @@ export function orderStepBatch<T extends BatchStep>(runId: string, batch: T[], e
   for (const s of batch) {
     if (s.parentId === s.id) throw badRequest(`step ${s.id} cannot be its own parent (cycle)`, { stepId: s.id });
     const parent = existing.get(s.parentId);
-    if (parent && parent.runId !== runId) throw badRequest(`parent ${s.parentId} belongs to another run`, { parentId: s.parentId, runId: parent.runId });
+    if (parent && parent.runId !== runId)
+      throw badRequest(`parent ${s.parentId} belongs to another run`, { parentId: s.parentId, runId: parent.runId });
     if (!parent && !byId.has(s.parentId)) throw notFound('step', s.parentId);
   }
   const ordered: T[] = [];
@@ -63,7 +68,10 @@ export interface TreeStep extends StepRecord {
 }
 
 /** Depth-first pre-order from the root (siblings in the order they were added), with depths. */
-export function treeOrder<S extends { id: string; parentId: string | null; addedSeq: number }>(steps: S[], rootId: string): Array<S & { depth: number }> {
+export function treeOrder<S extends { id: string; parentId: string | null; addedSeq: number }>(
+  steps: S[],
+  rootId: string,
+): Array<S & { depth: number }> {
   const children = new Map<string | null, S[]>();
   for (const s of steps) children.set(s.parentId, [...(children.get(s.parentId) ?? []), s]);
   for (const list of children.values()) list.sort((a, b) => a.addedSeq - b.addedSeq);

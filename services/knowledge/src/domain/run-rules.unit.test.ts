@@ -9,17 +9,42 @@ const existing = new Map([
 
 describe('orderStepBatch', () => {
   it('puts parents before children whatever the input order', () => {
-    const out = orderStepBatch('r1', [{ id: 'c', parentId: 'b' }, { id: 'b', parentId: 'a' }, { id: 'a', parentId: 'root' }, { id: 'd', parentId: 'root' }], existing);
+    const out = orderStepBatch(
+      'r1',
+      [
+        { id: 'c', parentId: 'b' },
+        { id: 'b', parentId: 'a' },
+        { id: 'a', parentId: 'root' },
+        { id: 'd', parentId: 'root' },
+      ],
+      existing,
+    );
     expect(out.map((s) => s.id)).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it.each([
-    ['a cycle inside the batch', [{ id: 'a', parentId: 'b' }, { id: 'b', parentId: 'a' }], 'BAD_REQUEST', /cycle/],
+    [
+      'a cycle inside the batch',
+      [
+        { id: 'a', parentId: 'b' },
+        { id: 'b', parentId: 'a' },
+      ],
+      'BAD_REQUEST',
+      /cycle/,
+    ],
     ['a step under itself', [{ id: 'a', parentId: 'a' }], 'BAD_REQUEST', /cycle/],
     ['a parent in another run', [{ id: 'a', parentId: 'other' }], 'BAD_REQUEST', /another run/],
     ['a parent that exists nowhere', [{ id: 'a', parentId: 'ghost' }], 'NOT_FOUND', /ghost/],
     ['a reused id', [{ id: 'root', parentId: 'root' }], 'CONFLICT', /exists/],
-    ['a duplicate id in the batch', [{ id: 'a', parentId: 'root' }, { id: 'a', parentId: 'root' }], 'BAD_REQUEST', /twice/],
+    [
+      'a duplicate id in the batch',
+      [
+        { id: 'a', parentId: 'root' },
+        { id: 'a', parentId: 'root' },
+      ],
+      'BAD_REQUEST',
+      /twice/,
+    ],
   ])('refuses %s', (_what, batch, code, message) => {
     expect(() => orderStepBatch('r1', batch, existing)).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
   });
@@ -27,10 +52,21 @@ describe('orderStepBatch', () => {
 
 describe('assertTransition', () => {
   it('allows the lifecycle and a retry after failure, refuses leaving a final status', () => {
-    for (const [from, to] of [['pending', 'running'], ['running', 'succeeded'], ['running', 'failed'], ['failed', 'running'], ['succeeded', 'succeeded']] as const) {
+    for (const [from, to] of [
+      ['pending', 'running'],
+      ['running', 'succeeded'],
+      ['running', 'failed'],
+      ['failed', 'running'],
+      ['succeeded', 'succeeded'],
+    ] as const) {
       expect(() => assertTransition('s', from, to)).not.toThrow();
     }
-    for (const [from, to] of [['succeeded', 'running'], ['cancelled', 'pending'], ['running', 'pending'], ['skipped', 'failed']] as const) {
+    for (const [from, to] of [
+      ['succeeded', 'running'],
+      ['cancelled', 'pending'],
+      ['running', 'pending'],
+      ['skipped', 'failed'],
+    ] as const) {
       expect(() => assertTransition('s', from, to)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
     }
   });
@@ -44,14 +80,41 @@ describe('tree order and replay', () => {
       { id: 'a', parentId: 'root', addedSeq: 2 },
       { id: 'a1', parentId: 'a', addedSeq: 4 },
     ];
-    expect(treeOrder(steps, 'root').map((s) => [s.id, s.depth])).toEqual([['root', 0], ['a', 1], ['a1', 2], ['b', 1]]);
+    expect(treeOrder(steps, 'root').map((s) => [s.id, s.depth])).toEqual([
+      ['root', 0],
+      ['a', 1],
+      ['a1', 2],
+      ['b', 1],
+    ]);
   });
 
   it('rebuilds each step from its last change', () => {
-    const c = (seq: number, stepId: string, parentId: string | null, status: StepChangeRecord['status'], kind: StepChangeRecord['kind'] = 'added'): StepChangeRecord => ({
-      runId: 'r', seq, stepId, kind, parentId, name: stepId, status, previousStatus: null, output: null, at: new Date(seq * 1000).toISOString(), by: 'u',
+    const c = (
+      seq: number,
+      stepId: string,
+      parentId: string | null,
+      status: StepChangeRecord['status'],
+      kind: StepChangeRecord['kind'] = 'added',
+    ): StepChangeRecord => ({
+      runId: 'r',
+      seq,
+      stepId,
+      kind,
+      parentId,
+      name: stepId,
+      status,
+      previousStatus: null,
+      output: null,
+      at: new Date(seq * 1000).toISOString(),
+      by: 'u',
     });
-    const changes = [c(1, 'root', null, 'pending'), c(2, 'a', 'root', 'pending'), c(3, 'b', 'root', 'pending'), c(4, 'a', 'root', 'running', 'status'), c(5, 'b', 'a', 'pending', 'moved')];
+    const changes = [
+      c(1, 'root', null, 'pending'),
+      c(2, 'a', 'root', 'pending'),
+      c(3, 'b', 'root', 'pending'),
+      c(4, 'a', 'root', 'running', 'status'),
+      c(5, 'b', 'a', 'pending', 'moved'),
+    ];
     expect(replaySteps(changes, 'root').map((s) => [s.id, s.parentId, s.status, s.depth, s.addedSeq, s.lastSeq])).toEqual([
       ['root', null, 'pending', 0, 1, 1],
       ['a', 'root', 'running', 1, 2, 4],
@@ -66,7 +129,17 @@ describe('tree order and replay', () => {
 
   it('drops a removed step from the replay from its removal on (a recorded task that left for another tree)', () => {
     const c = (seq: number, stepId: string, parentId: string | null, kind: StepChangeRecord['kind'] = 'added'): StepChangeRecord => ({
-      runId: 'r', seq, stepId, kind, parentId, name: stepId, status: 'pending', previousStatus: null, output: null, at: new Date(seq * 1000).toISOString(), by: 'u',
+      runId: 'r',
+      seq,
+      stepId,
+      kind,
+      parentId,
+      name: stepId,
+      status: 'pending',
+      previousStatus: null,
+      output: null,
+      at: new Date(seq * 1000).toISOString(),
+      by: 'u',
     });
     const changes = [c(1, 'root', null), c(2, 'a', 'root'), c(3, 'a1', 'a'), c(4, 'a1', 'a', 'removed'), c(5, 'a', 'root', 'removed')];
     expect(replaySteps(changes.slice(0, 3), 'root').map((s) => s.id)).toEqual(['root', 'a', 'a1']);

@@ -33,7 +33,14 @@ const json = (v: Json | null | undefined) => (v === undefined || v === null ? nu
 function change(
   deps: BlockDeps,
   principal: Principal,
-  c: { runId: string; seq: number; kind: RunStepChangeKind; step: { id: string; parentId: string | null; name: string; status: RunStepStatus; output: string | null }; previousStatus: RunStepStatus | null; at: string },
+  c: {
+    runId: string;
+    seq: number;
+    kind: RunStepChangeKind;
+    step: { id: string; parentId: string | null; name: string; status: RunStepStatus; output: string | null };
+    previousStatus: RunStepStatus | null;
+    at: string;
+  },
 ) {
   const record: NewChange = {
     runId: c.runId,
@@ -48,16 +55,21 @@ function change(
     at: c.at,
     by: principal.id,
   };
-  const event = createEnvelope('knowledge', 'knowledge.run.step.changed', {
-    runId: c.runId,
-    stepId: c.step.id,
-    seq: c.seq,
-    change: c.kind,
-    parentId: c.step.parentId,
-    status: c.step.status,
-    previousStatus: c.previousStatus,
-    by: principal.id,
-  }, deps);
+  const event = createEnvelope(
+    'knowledge',
+    'knowledge.run.step.changed',
+    {
+      runId: c.runId,
+      stepId: c.step.id,
+      seq: c.seq,
+      change: c.kind,
+      parentId: c.step.parentId,
+      status: c.step.status,
+      previousStatus: c.previousStatus,
+      by: principal.id,
+    },
+    deps,
+  );
   return { record, event };
 }
 
@@ -71,17 +83,49 @@ export interface CreateRunInput {
 
 /** A recorded run (a saga's, task's or job's) changes only through its source's events, never through the API. */
 function assertManual(run: RunRecord): void {
-  if (run.kind !== 'manual') throw badRequest(`run ${run.id} is recorded from the platform's ${run.kind} events and cannot be changed through the API`, { runId: run.id, kind: run.kind });
+  if (run.kind !== 'manual')
+    throw badRequest(`run ${run.id} is recorded from the platform's ${run.kind} events and cannot be changed through the API`, {
+      runId: run.id,
+      kind: run.kind,
+    });
 }
 
 /** A run starts with its root step (change seq 1); every other step hangs below it. */
-export async function createRun(deps: BlockDeps, principal: Principal, input: CreateRunInput): Promise<{ run: RunRecord; root: StepRecord }> {
+export async function createRun(
+  deps: BlockDeps,
+  principal: Principal,
+  input: CreateRunInput,
+): Promise<{ run: RunRecord; root: StepRecord }> {
   const owner = ownershipFor(principal, await scopeOf(deps.teams, principal), input.teamId);
   const now = deps.clock().toISOString();
   const runId = deps.newId();
-  const root: NewStep = { id: deps.newId(), runId, parentId: null, name: input.root.name ?? input.name, status: 'pending', input: json(input.root.input), output: null, addedSeq: 1, now };
+  const root: NewStep = {
+    id: deps.newId(),
+    runId,
+    parentId: null,
+    name: input.root.name ?? input.name,
+    status: 'pending',
+    input: json(input.root.input),
+    output: null,
+    addedSeq: 1,
+    now,
+  };
   const c = change(deps, principal, { runId, seq: 1, kind: 'added', step: root, previousStatus: null, at: now });
-  return createRunTx(deps.graph, { id: runId, name: input.name, sessionId: input.sessionId ?? null, rootStepId: root.id, createdAt: now, createdBy: principal.id, ...owner }, root, c.record, c.event);
+  return createRunTx(
+    deps.graph,
+    {
+      id: runId,
+      name: input.name,
+      sessionId: input.sessionId ?? null,
+      rootStepId: root.id,
+      createdAt: now,
+      createdBy: principal.id,
+      ...owner,
+    },
+    root,
+    c.record,
+    c.event,
+  );
 }
 
 export interface AddStepInput {
@@ -93,7 +137,11 @@ export interface AddStepInput {
 }
 
 /** Adds a batch of steps (a whole subtree if ids are given) in one transaction, parents first. */
-export async function addSteps(deps: BlockDeps, principal: Principal, input: { runId: string; steps: AddStepInput[] }): Promise<StepRecord[]> {
+export async function addSteps(
+  deps: BlockDeps,
+  principal: Principal,
+  input: { runId: string; steps: AddStepInput[] },
+): Promise<StepRecord[]> {
   const now = deps.clock().toISOString();
   const batch = input.steps.map((s) => ({ ...s, id: s.id ?? deps.newId() }));
   const referenced = [...new Set(batch.flatMap((s) => [s.id, s.parentId]))];
@@ -114,7 +162,9 @@ export async function addSteps(deps: BlockDeps, principal: Principal, input: { r
       addedSeq: run.seq + i + 1,
       now,
     }));
-    const changes = newSteps.map((s) => change(deps, principal, { runId: run.id, seq: s.addedSeq, kind: 'added', step: s, previousStatus: null, at: now }));
+    const changes = newSteps.map((s) =>
+      change(deps, principal, { runId: run.id, seq: s.addedSeq, kind: 'added', step: s, previousStatus: null, at: now }),
+    );
     return { steps: newSteps, changes: changes.map((c) => c.record), events: changes.map((c) => c.event) };
   });
   if (!steps) throw notFound('run', input.runId);
@@ -150,22 +200,29 @@ export async function updateStep(
 /** Re-parents a step inside its run; refuses anything that would turn the tree into a cycle. */
 export async function moveStep(deps: BlockDeps, principal: Principal, input: { stepId: string; parentId: string }): Promise<StepRecord> {
   const now = deps.clock().toISOString();
-  const moved = await moveStepTx(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.parentId, ({ run, step, newParent, wouldCycle }) => {
-    assertManual(run);
-    if (!newParent) throw notFound('step', input.parentId);
-    if (newParent.runId !== run.id) throw badRequest(`parent ${newParent.id} belongs to another run`, { parentId: newParent.id });
-    if (wouldCycle) throw badRequest(`moving step ${step.id} under ${newParent.id} would create a cycle`, { stepId: step.id, parentId: newParent.id });
-    if (step.parentId === null) throw badRequest('the root step of a run cannot be moved', { stepId: step.id });
-    const c = change(deps, principal, {
-      runId: run.id,
-      seq: run.seq + 1,
-      kind: 'moved',
-      step: { id: step.id, parentId: newParent.id, name: step.name, status: step.status, output: json(step.output) },
-      previousStatus: step.status,
-      at: now,
-    });
-    return { change: c.record, event: c.event };
-  });
+  const moved = await moveStepTx(
+    deps.graph,
+    await scopeOf(deps.teams, principal),
+    input.stepId,
+    input.parentId,
+    ({ run, step, newParent, wouldCycle }) => {
+      assertManual(run);
+      if (!newParent) throw notFound('step', input.parentId);
+      if (newParent.runId !== run.id) throw badRequest(`parent ${newParent.id} belongs to another run`, { parentId: newParent.id });
+      if (wouldCycle)
+        throw badRequest(`moving step ${step.id} under ${newParent.id} would create a cycle`, { stepId: step.id, parentId: newParent.id });
+      if (step.parentId === null) throw badRequest('the root step of a run cannot be moved', { stepId: step.id });
+      const c = change(deps, principal, {
+        runId: run.id,
+        seq: run.seq + 1,
+        kind: 'moved',
+        step: { id: step.id, parentId: newParent.id, name: step.name, status: step.status, output: json(step.output) },
+        previousStatus: step.status,
+        at: now,
+      });
+      return { change: c.record, event: c.event };
+    },
+  );
   if (!moved) throw notFound('step', input.stepId);
   return moved;
 }
@@ -203,13 +260,24 @@ export async function stepRelatives(
   principal: Principal,
   input: { stepId: string; direction: 'ancestors' | 'descendants'; maxDepth?: number | undefined; limit: number },
 ): Promise<{ items: StepAtDepth[]; truncated: boolean }> {
-  const rows = await relatives(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.direction, input.maxDepth ?? MAX_TREE_DEPTH, input.limit + 1);
+  const rows = await relatives(
+    deps.graph,
+    await scopeOf(deps.teams, principal),
+    input.stepId,
+    input.direction,
+    input.maxDepth ?? MAX_TREE_DEPTH,
+    input.limit + 1,
+  );
   if (!rows) throw notFound('step', input.stepId);
   return cut(rows, input.limit);
 }
 
 /** The step and everything below it, in tree order, depth relative to the step (at most `limit` steps). */
-export async function subtree(deps: BlockDeps, principal: Principal, input: { stepId: string; limit: number }): Promise<{ steps: Array<StepRecord & { depth: number }>; truncated: boolean }> {
+export async function subtree(
+  deps: BlockDeps,
+  principal: Principal,
+  input: { stepId: string; limit: number },
+): Promise<{ steps: Array<StepRecord & { depth: number }>; truncated: boolean }> {
   const rows = await findSubtree(deps.graph, await scopeOf(deps.teams, principal), input.stepId, input.limit + 1);
   if (!rows) throw notFound('step', input.stepId);
   const { items, truncated } = cut(rows, input.limit);
@@ -238,7 +306,10 @@ export async function replayRun(
   // The history is read only once the run is known to be visible (ownership never changes).
   const run = await findRun(deps.graph, await scopeOf(deps.teams, principal), input.runId);
   if (!run) throw notFound('run', input.runId);
-  const { items: changes, truncated } = cut(await listChanges(deps.graph, run.id, { seq: input.untilSeq, at: input.at }, input.limit + 1), input.limit);
+  const { items: changes, truncated } = cut(
+    await listChanges(deps.graph, run.id, { seq: input.untilSeq, at: input.at }, input.limit + 1),
+    input.limit,
+  );
   return { run, changes, steps: replaySteps(changes, run.rootStepId), truncated };
 }
 

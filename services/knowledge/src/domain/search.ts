@@ -26,7 +26,12 @@ export interface SearchFilterInput {
 }
 
 const CURRENT: BlockStatus[] = ['active', 'draft', 'validated'];
-const toFilter = (scope: Scope, f: SearchFilterInput): SearchFilter => ({ scope, types: f.types, sessionId: f.sessionId, statuses: f.statuses?.length ? f.statuses : CURRENT });
+const toFilter = (scope: Scope, f: SearchFilterInput): SearchFilter => ({
+  scope,
+  types: f.types,
+  sessionId: f.sessionId,
+  statuses: f.statuses?.length ? f.statuses : CURRENT,
+});
 
 const hit = (b: ScoredBlock, channel: 'fullText' | 'vector'): SearchHit => ({
   block: b.block,
@@ -36,14 +41,26 @@ const hit = (b: ScoredBlock, channel: 'fullText' | 'vector'): SearchHit => ({
   via: null,
 });
 
-export async function searchFullText(deps: BlockDeps, principal: Principal, input: SearchFilterInput & { query: string; limit: number }): Promise<SearchHit[]> {
+export async function searchFullText(
+  deps: BlockDeps,
+  principal: Principal,
+  input: SearchFilterInput & { query: string; limit: number },
+): Promise<SearchHit[]> {
   const lucene = toLuceneQuery(input.query);
   if (!lucene) return [];
-  return (await fullTextSearch(deps.graph, lucene, toFilter(await scopeOf(deps.teams, principal), input), input.limit)).map((b) => hit(b, 'fullText'));
+  return (await fullTextSearch(deps.graph, lucene, toFilter(await scopeOf(deps.teams, principal), input), input.limit)).map((b) =>
+    hit(b, 'fullText'),
+  );
 }
 
-export async function searchVector(deps: BlockDeps, principal: Principal, input: SearchFilterInput & { embedding: number[]; limit: number }): Promise<SearchHit[]> {
-  return (await vectorSearch(deps.graph, input.embedding, toFilter(await scopeOf(deps.teams, principal), input), input.limit)).map((b) => hit(b, 'vector'));
+export async function searchVector(
+  deps: BlockDeps,
+  principal: Principal,
+  input: SearchFilterInput & { embedding: number[]; limit: number },
+): Promise<SearchHit[]> {
+  return (await vectorSearch(deps.graph, input.embedding, toFilter(await scopeOf(deps.teams, principal), input), input.limit)).map((b) =>
+    hit(b, 'vector'),
+  );
 }
 
 export interface Weights {
@@ -94,7 +111,8 @@ export function addExpansions(direct: SearchHit[], expansions: Expansion[], w: W
   }
   for (const [id, { score, e }] of best) {
     let h = byId.get(id);
-    if (!h) byId.set(id, (h = { block: e.block, score: 0, scores: { fullText: null, vector: null, graph: null }, matchedBy: [], via: null }));
+    if (!h)
+      byId.set(id, (h = { block: e.block, score: 0, scores: { fullText: null, vector: null, graph: null }, matchedBy: [], via: null }));
     h.scores.graph = score;
     h.matchedBy.push('graph');
     h.score += w.graph * score;
@@ -125,6 +143,12 @@ export async function searchHybrid(deps: BlockDeps, principal: Principal, input:
   ]);
   const direct = rank(mergeDirect(ft, vec, input.weights), input.limit);
   if (!input.expand || direct.length === 0 || input.weights.graph === 0) return direct;
-  const expansions = await expandOneHop(deps.graph, direct.map((h) => h.block.id), [...RelationshipType.options], filter, 3);
+  const expansions = await expandOneHop(
+    deps.graph,
+    direct.map((h) => h.block.id),
+    [...RelationshipType.options],
+    filter,
+    3,
+  );
   return rank(addExpansions(direct, expansions, input.weights), input.limit);
 }

@@ -7,7 +7,20 @@ const w = { fullText: 0.5, vector: 0.5, graph: 0.3 };
 
 describe('hybrid merge', () => {
   it('normalises full-text by the best score and adds the weighted vector score', () => {
-    const hits = rank(mergeDirect([{ block: block('a'), score: 8 }, { block: block('b'), score: 2 }], [{ block: block('b'), score: 0.9 }, { block: block('c'), score: 0.6 }], w), 10);
+    const hits = rank(
+      mergeDirect(
+        [
+          { block: block('a'), score: 8 },
+          { block: block('b'), score: 2 },
+        ],
+        [
+          { block: block('b'), score: 0.9 },
+          { block: block('c'), score: 0.6 },
+        ],
+        w,
+      ),
+      10,
+    );
     expect(hits.map((h) => [h.block.id, h.score, h.matchedBy])).toEqual([
       ['b', 0.5 * 0.25 + 0.5 * 0.9, ['fullText', 'vector']],
       ['a', 0.5, ['fullText']],
@@ -17,7 +30,14 @@ describe('hybrid merge', () => {
   });
 
   it('scores neighbours by their best seed times link confidence, keeping direct scores', () => {
-    const direct = mergeDirect([{ block: block('a'), score: 4 }, { block: block('b'), score: 2 }], [], w);
+    const direct = mergeDirect(
+      [
+        { block: block('a'), score: 4 },
+        { block: block('b'), score: 2 },
+      ],
+      [],
+      w,
+    );
     const hits = rank(
       addExpansions(
         direct,
@@ -31,7 +51,11 @@ describe('hybrid merge', () => {
       10,
     );
     const x = hits.find((h) => h.block.id === 'x')!;
-    expect(x).toMatchObject({ matchedBy: ['graph'], scores: { fullText: null, vector: null, graph: 0.25 }, via: { blockId: 'a', type: 'SUPPORTS', direction: 'out' } });
+    expect(x).toMatchObject({
+      matchedBy: ['graph'],
+      scores: { fullText: null, vector: null, graph: 0.25 },
+      via: { blockId: 'a', type: 'SUPPORTS', direction: 'out' },
+    });
     expect(x.score).toBeCloseTo(0.3 * 0.25);
     const b = hits.find((h) => h.block.id === 'b')!;
     expect(b.matchedBy).toEqual(['fullText', 'graph']);
@@ -39,7 +63,18 @@ describe('hybrid merge', () => {
   });
 
   it('ranks ties by id and cuts at the limit', () => {
-    const hits = rank(mergeDirect([], [{ block: block('z'), score: 0.5 }, { block: block('a'), score: 0.5 }, { block: block('m'), score: 0.1 }], w), 2);
+    const hits = rank(
+      mergeDirect(
+        [],
+        [
+          { block: block('z'), score: 0.5 },
+          { block: block('a'), score: 0.5 },
+          { block: block('m'), score: 0.1 },
+        ],
+        w,
+      ),
+      2,
+    );
     expect(hits.map((h) => h.block.id)).toEqual(['a', 'z']);
   });
 });

@@ -1,5 +1,13 @@
 import { DURABLES, EVENT_STREAMS, type TypedEnvelope } from '@platform/contracts';
-import { consumeEvents, startInBackground, type Logger, type NatsConnection, type RunningConsumer, type StreamLimits, type StreamReplicas } from '@platform/kit';
+import {
+  consumeEvents,
+  startInBackground,
+  type Logger,
+  type NatsConnection,
+  type RunningConsumer,
+  type StreamLimits,
+  type StreamReplicas,
+} from '@platform/kit';
 import { planFor, RECORDED_COORDINATION_SUBJECTS, RECORDED_OPERATIONS_SUBJECTS, type RecordedSubject } from '../domain/recorded-runs.js';
 import { recordPlan, type RecordDeps } from '../store/recorded-runs.js';
 
@@ -25,7 +33,13 @@ export async function recordEvent(deps: RecordDeps, event: TypedEnvelope<Recorde
  * and created by its service, so each consumer waits for its stream in the background, with backoff:
  * the services start in any order. Redelivery is harmless (recordPlan is idempotent).
  */
-export function startRunRecorder(nc: NatsConnection, deps: RecordDeps, log: Logger, deadLetterLimits?: StreamLimits, replicas?: StreamReplicas): RunRecorder {
+export function startRunRecorder(
+  nc: NatsConnection,
+  deps: RecordDeps,
+  log: Logger,
+  deadLetterLimits?: StreamLimits,
+  replicas?: StreamReplicas,
+): RunRecorder {
   const handler = async (event: TypedEnvelope<RecordedSubject>) => {
     // The outbox rows of a recorded change reach the relay by themselves (writeTx rings graph.outboxWritten).
     const changes = await recordEvent(deps, event);

@@ -7,13 +7,17 @@ describe('Batcher', () => {
     const batches: number[][] = [];
     let running = 0;
     let maxRunning = 0;
-    const b = new Batcher<number>(3, async (rows) => {
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      await new Promise((r) => setTimeout(r, 5));
-      batches.push(rows);
-      running--;
-    }, 2);
+    const b = new Batcher<number>(
+      3,
+      async (rows) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((r) => setTimeout(r, 5));
+        batches.push(rows);
+        running--;
+      },
+      2,
+    );
     for (let i = 1; i <= 10; i++) await b.push(i);
     await b.flush();
     expect(batches.flat().sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);

@@ -1,5 +1,14 @@
 import { BlockStatus, type BlockType } from '@platform/contracts';
-import { DERIVED_TITLE_CHARS, LONG_CONTENT_CHARS, TYPE_MAP, type BlockFlag, type BlockRejectReason, type CleanBlock, type CleanContext, type LegacyBlockRow } from './clean-types.js';
+import {
+  DERIVED_TITLE_CHARS,
+  LONG_CONTENT_CHARS,
+  TYPE_MAP,
+  type BlockFlag,
+  type BlockRejectReason,
+  type CleanBlock,
+  type CleanContext,
+  type LegacyBlockRow,
+} from './clean-types.js';
 import { confidenceOf, nonBlank, text } from './clean-values.js';
 import { blockIdFor } from './legacy-ids.js';
 import { parseLegacyTimestamp, type TimestampFormat } from './timestamps.js';
@@ -16,7 +25,10 @@ const HOSTILE = /<\s*\/?\s*script|\bdrop\s+table\b|\bdetach\s+delete\b|\bdelete\
 
 /** First non-empty line of the content, cut at a code point boundary. */
 function deriveTitle(content: string): string | null {
-  const line = content.split(/\r?\n/).map((l) => l.trim()).find((l) => l.length > 0);
+  const line = content
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => l.length > 0);
   if (!line) return null;
   const chars = [...line];
   return chars.length > DERIVED_TITLE_CHARS ? `${chars.slice(0, DERIVED_TITLE_CHARS - 1).join('')}…` : line;
@@ -38,7 +50,6 @@ function propertiesOf(v: unknown, flags: BlockFlag[]): { properties: string; pro
   }
   return { properties: JSON.stringify(parsed), propertiesRaw: null };
 }
-
 
 /** The legacy type mapped to a BlockType; unmapped (or missing) types become Knowledge, flagged. */
 function typeOf(v: unknown, flags: BlockFlag[]): { type: BlockType; originalType: string; migratedFrom: string | null } {
@@ -88,7 +99,13 @@ function statusOf(v: unknown, flags: BlockFlag[]): BlockStatus {
 }
 
 /** createdAt: its own value, else updated_at, else the session's start, else the snapshot time. */
-function createdAtOf(row: LegacyBlockRow, updatedIso: string | null, createdIso: string | null, ctx: CleanContext, flags: BlockFlag[]): string {
+function createdAtOf(
+  row: LegacyBlockRow,
+  updatedIso: string | null,
+  createdIso: string | null,
+  ctx: CleanContext,
+  flags: BlockFlag[],
+): string {
   if (createdIso !== null) return createdIso;
   if (updatedIso !== null) {
     flags.push('created_at_from_updated_at');
@@ -122,10 +139,17 @@ function timestampsOf(row: LegacyBlockRow, ctx: CleanContext, flags: BlockFlag[]
   if (created.format === 'invalid') flags.push('created_at_invalid');
   if (updated.format === 'invalid') flags.push('updated_at_invalid');
   const createdAt = createdAtOf(row, updated.iso, created.iso, ctx, flags);
-  return { createdAt, updatedAt: updatedAtOf(updated, createdAt, flags), formats: { createdAt: created.format, updatedAt: updated.format } };
+  return {
+    createdAt,
+    updatedAt: updatedAtOf(updated, createdAt, flags),
+    formats: { createdAt: created.format, updatedAt: updated.format },
+  };
 }
 
-export function cleanBlock(row: LegacyBlockRow, ctx: CleanContext): { ok: true; block: CleanBlock } | { ok: false; legacyId: string | null; reason: BlockRejectReason } {
+export function cleanBlock(
+  row: LegacyBlockRow,
+  ctx: CleanContext,
+): { ok: true; block: CleanBlock } | { ok: false; legacyId: string | null; reason: BlockRejectReason } {
   const legacyId = nonBlank(row.id);
   if (legacyId === null) return { ok: false, legacyId: text(row.id), reason: 'missing_id' };
   const flags: BlockFlag[] = [];
@@ -134,7 +158,11 @@ export function cleanBlock(row: LegacyBlockRow, ctx: CleanContext): { ok: true; 
   const sessionId = sessionOf(row, ctx, flags);
   const { title, content } = textsOf(row, flags);
   const props = propertiesOf(row.properties, flags);
-  const confidence = confidenceOf(row.confidence, flags, { defaulted: 'confidence_defaulted', clamped: 'confidence_clamped', invalid: 'confidence_invalid' });
+  const confidence = confidenceOf(row.confidence, flags, {
+    defaulted: 'confidence_defaulted',
+    clamped: 'confidence_clamped',
+    invalid: 'confidence_invalid',
+  });
   const status = statusOf(row.status, flags);
   const { createdAt, updatedAt, formats } = timestampsOf(row, ctx, flags);
   if (HOSTILE.test(title) || HOSTILE.test(content)) flags.push('hostile_looking');

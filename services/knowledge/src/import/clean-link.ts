@@ -7,15 +7,17 @@ import { parseLegacyTimestamp } from './timestamps.js';
 /** Legacy link types in any case and with spaces or dashes: `Supports`, `depends-on`, `part of`. */
 export function normalizeLinkType(v: unknown): { type: RelationshipType | null; original: string; normalized: boolean } {
   const original = text(v) ?? '';
-  const parsed = RelationshipType.safeParse(original.trim().replace(/[\s-]+/g, '_').toUpperCase());
+  const parsed = RelationshipType.safeParse(
+    original
+      .trim()
+      .replace(/[\s-]+/g, '_')
+      .toUpperCase(),
+  );
   // The legacy writer's own form is lower_snake_case; anything else was normalized.
   return { type: parsed.success ? parsed.data : null, original, normalized: parsed.success && original !== parsed.data.toLowerCase() };
 }
 
-export function cleanLink(
-  row: LegacyLinkRow,
-  ctx: LinkContext,
-): { ok: true; link: CleanLink } | { ok: false; reason: LinkRejectReason } {
+export function cleanLink(row: LegacyLinkRow, ctx: LinkContext): { ok: true; link: CleanLink } | { ok: false; reason: LinkRejectReason } {
   const source = nonBlank(row.source_block_id);
   const target = nonBlank(row.target_block_id);
   if (source === null || target === null) return { ok: false, reason: 'missing_endpoint_id' };
@@ -28,7 +30,11 @@ export function cleanLink(
 
   const flags: LinkFlag[] = [];
   if (t.normalized) flags.push('type_normalized');
-  const confidence = confidenceOf(row.confidence, flags, { defaulted: 'confidence_defaulted', clamped: 'confidence_clamped', invalid: 'confidence_invalid' });
+  const confidence = confidenceOf(row.confidence, flags, {
+    defaulted: 'confidence_defaulted',
+    clamped: 'confidence_clamped',
+    invalid: 'confidence_invalid',
+  });
   const created = parseLegacyTimestamp(row.created_at);
   if (created.format === 'missing') flags.push('created_at_missing');
   if (created.format === 'invalid') flags.push('created_at_invalid');

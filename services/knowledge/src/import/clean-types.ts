@@ -53,10 +53,12 @@ export type BlockFlag =
   | 'updated_at_before_created'
   | 'hostile_looking';
 
-export type LinkFlag = 'confidence_defaulted' | 'confidence_clamped' | 'confidence_invalid' | 'type_normalized' | 'created_at_missing' | 'created_at_invalid';
+export type LinkFlag =
+  'confidence_defaulted' | 'confidence_clamped' | 'confidence_invalid' | 'type_normalized' | 'created_at_missing' | 'created_at_invalid';
 
 export type BlockRejectReason = 'missing_id';
-export type LinkRejectReason = 'missing_endpoint_id' | 'self_link' | 'unknown_link_type' | 'dangling_source' | 'dangling_target' | 'endpoint_rejected';
+export type LinkRejectReason =
+  'missing_endpoint_id' | 'self_link' | 'unknown_link_type' | 'dangling_source' | 'dangling_target' | 'endpoint_rejected';
 
 /** A memory_blocks row joined with its session (columns as SQLite returns them). */
 export interface LegacyBlockRow {
@@ -146,4 +148,3 @@ export interface CleanLink {
   createdAt: string;
   importFlags: LinkFlag[];
 }
-

@@ -67,16 +67,33 @@ describe('cleanBlock', () => {
   });
 
   it.each([
-    ['content', 'Knowledge'], ['pattern', 'Knowledge'], ['insight', 'Knowledge'], ['fact', 'Knowledge'],
-    ['decision', 'Decision'], ['option', 'Decision'], ['assumption', 'Assumption'], ['action', 'Task'], ['task', 'Task'],
-    ['external', 'Evidence'], ['evidence', 'Evidence'], ['proposal', 'Proposal'], ['question', 'Question'], ['risk', 'Risk'],
-    ['requirement', 'Requirement'], ['constraint', 'Requirement'], ['Decision', 'Decision'],
+    ['content', 'Knowledge'],
+    ['pattern', 'Knowledge'],
+    ['insight', 'Knowledge'],
+    ['fact', 'Knowledge'],
+    ['decision', 'Decision'],
+    ['option', 'Decision'],
+    ['assumption', 'Assumption'],
+    ['action', 'Task'],
+    ['task', 'Task'],
+    ['external', 'Evidence'],
+    ['evidence', 'Evidence'],
+    ['proposal', 'Proposal'],
+    ['question', 'Question'],
+    ['risk', 'Risk'],
+    ['requirement', 'Requirement'],
+    ['constraint', 'Requirement'],
+    ['Decision', 'Decision'],
   ])('maps type %s to %s', (legacy, type) => {
     expect(clean({ type: legacy })).toMatchObject({ type, originalType: legacy, migratedFrom: null });
   });
 
   it('maps unknown and empty types to Knowledge with migratedFrom', () => {
-    expect(clean({ type: 'LEGACY_NOTE' })).toMatchObject({ type: 'Knowledge', migratedFrom: 'LEGACY_NOTE', importFlags: ['type_unmapped'] });
+    expect(clean({ type: 'LEGACY_NOTE' })).toMatchObject({
+      type: 'Knowledge',
+      migratedFrom: 'LEGACY_NOTE',
+      importFlags: ['type_unmapped'],
+    });
     expect(clean({ type: '' })).toMatchObject({ type: 'Knowledge', migratedFrom: '', importFlags: ['type_missing'] });
     for (const inherited of ['constructor', '__proto__', 'toString']) {
       expect(clean({ type: inherited })).toMatchObject({ type: 'Knowledge', migratedFrom: inherited, importFlags: ['type_unmapped'] });
@@ -93,12 +110,19 @@ describe('cleanBlock', () => {
   it('keeps malformed properties as raw text with a flag', () => {
     const raw = '{"tags": ["x"], "source": "impor';
     expect(clean({ properties: raw })).toMatchObject({ properties: '{}', propertiesRaw: raw, importFlags: ['properties_malformed'] });
-    expect(clean({ properties: '[1,2]' })).toMatchObject({ properties: '{}', propertiesRaw: '[1,2]', importFlags: ['properties_not_object'] });
+    expect(clean({ properties: '[1,2]' })).toMatchObject({
+      properties: '{}',
+      propertiesRaw: '[1,2]',
+      importFlags: ['properties_not_object'],
+    });
     expect(clean({ properties: null })).toMatchObject({ properties: '{}', propertiesRaw: null, importFlags: [] });
   });
 
   it('fills missing timestamps from updated_at, the session, then the snapshot time', () => {
-    expect(clean({ created_at: null })).toMatchObject({ createdAt: '2025-03-21T01:43:27.000Z', importFlags: ['created_at_from_updated_at'] });
+    expect(clean({ created_at: null })).toMatchObject({
+      createdAt: '2025-03-21T01:43:27.000Z',
+      importFlags: ['created_at_from_updated_at'],
+    });
     expect(clean({ created_at: null, updated_at: null })).toMatchObject({
       createdAt: '2024-01-01T00:00:00.000Z',
       updatedAt: '2024-01-01T00:00:00.000Z',
@@ -116,7 +140,10 @@ describe('cleanBlock', () => {
   it('defaults a missing session, derives a missing title, flags empty, long and hostile content', () => {
     expect(clean({ session_id: null })).toMatchObject({ sessionId: 'legacy-default', importFlags: ['session_defaulted'] });
     expect(clean({ session_known: 0 }).importFlags).toEqual(['session_unknown']);
-    expect(clean({ title: null, content: '\n  First line here\nsecond' })).toMatchObject({ title: 'First line here', importFlags: ['title_derived'] });
+    expect(clean({ title: null, content: '\n  First line here\nsecond' })).toMatchObject({
+      title: 'First line here',
+      importFlags: ['title_derived'],
+    });
     expect(clean({ title: '  ', content: '' })).toMatchObject({ title: '(untitled)', importFlags: ['content_empty', 'title_derived'] });
     const long = 'x'.repeat(130_000);
     expect(clean({ content: long })).toMatchObject({ content: long, importFlags: ['content_long'] });
@@ -138,20 +165,50 @@ describe('cleanBlock', () => {
   it('never throws and always yields a valid block or a reason, whatever the row holds', () => {
     const anyValue = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.boolean());
     fc.assert(
-      fc.property(fc.record({ id: anyValue, type: anyValue, title: anyValue, content: anyValue, properties: anyValue, confidence: anyValue, status: anyValue, created_at: anyValue, updated_at: anyValue }), (r) => {
-        const out = cleanBlock(row(r as Partial<LegacyBlockRow>), ctx);
-        if (!out.ok) return out.reason === 'missing_id';
-        const b = out.block;
-        return b.confidence >= 0 && b.confidence <= 1 && b.title.trim().length > 0 && !Number.isNaN(Date.parse(b.createdAt)) && b.updatedAt >= b.createdAt;
-      }),
+      fc.property(
+        fc.record({
+          id: anyValue,
+          type: anyValue,
+          title: anyValue,
+          content: anyValue,
+          properties: anyValue,
+          confidence: anyValue,
+          status: anyValue,
+          created_at: anyValue,
+          updated_at: anyValue,
+        }),
+        (r) => {
+          const out = cleanBlock(row(r as Partial<LegacyBlockRow>), ctx);
+          if (!out.ok) return out.reason === 'missing_id';
+          const b = out.block;
+          return (
+            b.confidence >= 0 &&
+            b.confidence <= 1 &&
+            b.title.trim().length > 0 &&
+            !Number.isNaN(Date.parse(b.createdAt)) &&
+            b.updatedAt >= b.createdAt
+          );
+        },
+      ),
     );
   });
 });
 
 describe('links', () => {
   const link = (over: Partial<LegacyLinkRow> = {}): LegacyLinkRow => ({
-    id: 'l1', session_id: 's1', source_block_id: 'a', target_block_id: 'b', link_type: 'supports', degree: 'full',
-    confidence: 0.7, reason: 'r', status: 'active', created_at: 1728268226000, source_exists: 1, target_exists: 1, ...over,
+    id: 'l1',
+    session_id: 's1',
+    source_block_id: 'a',
+    target_block_id: 'b',
+    link_type: 'supports',
+    degree: 'full',
+    confidence: 0.7,
+    reason: 'r',
+    status: 'active',
+    created_at: 1728268226000,
+    source_exists: 1,
+    target_exists: 1,
+    ...over,
   });
   const lctx = { ...ctx, isRejectedBlock: (id: string) => id === 'rejected' };
 
@@ -164,7 +221,16 @@ describe('links', () => {
 
   it('cleans a link and maps its endpoints to block ids', () => {
     const r = cleanLink(link({ link_type: 'Supports', confidence: null }), lctx);
-    expect(r).toEqual({ ok: true, link: expect.objectContaining({ type: 'SUPPORTS', sourceId: blockIdFor('a').id, targetId: blockIdFor('b').id, confidence: 0.5, importFlags: ['type_normalized', 'confidence_defaulted'] }) });
+    expect(r).toEqual({
+      ok: true,
+      link: expect.objectContaining({
+        type: 'SUPPORTS',
+        sourceId: blockIdFor('a').id,
+        targetId: blockIdFor('b').id,
+        confidence: 0.5,
+        importFlags: ['type_normalized', 'confidence_defaulted'],
+      }),
+    });
   });
 
   it.each([

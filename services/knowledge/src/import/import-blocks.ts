@@ -21,16 +21,27 @@ export interface BlocksPhase {
  * Phase 1: stream the legacy blocks, clean each, count what cleaning did and write the accepted
  * ones in batches (`blockWriters` in flight: ids are disjoint, so they never wait on each other).
  */
-export async function importBlocks(graph: Graph, source: LegacySource, ctx: CleanContext, opts: ResolvedOptions, runId: string, random: () => number): Promise<BlocksPhase> {
+export async function importBlocks(
+  graph: Graph,
+  source: LegacySource,
+  ctx: CleanContext,
+  opts: ResolvedOptions,
+  runId: string,
+  random: () => number,
+): Promise<BlocksPhase> {
   const tally = emptyBlockTally();
   const rejected = new Set<string>();
   const sample = reservoir<string>(opts.spotCheck, random);
-  const writer = new Batcher<ImportBlockRow>(opts.batchSize, async (rows) => {
-    const { created } = await mergeBlockBatch(graph, rows, runId);
-    tally.created += created;
-    tally.alreadyPresent += rows.length - created;
-    opts.progress.advance(rows.length);
-  }, opts.blockWriters);
+  const writer = new Batcher<ImportBlockRow>(
+    opts.batchSize,
+    async (rows) => {
+      const { created } = await mergeBlockBatch(graph, rows, runId);
+      tally.created += created;
+      tally.alreadyPresent += rows.length - created;
+      opts.progress.advance(rows.length);
+    },
+    opts.blockWriters,
+  );
   const t0 = performance.now();
   opts.progress.start('blocks', source.counts.blocks);
   for (const row of source.blocks()) {

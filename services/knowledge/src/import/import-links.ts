@@ -12,7 +12,13 @@ import { countAcceptedLink, countRejectedLink, emptyLinkTally, type LinkTally } 
  * rejected as blocks reject the link) and write the valid ones in batches. The store's answer per
  * batch tells apart links created now, duplicates within this run and links an earlier run made.
  */
-export async function importLinks(graph: Graph, source: LegacySource, ctx: LinkContext, opts: ResolvedOptions, runId: string): Promise<{ tally: LinkTally; seconds: number }> {
+export async function importLinks(
+  graph: Graph,
+  source: LegacySource,
+  ctx: LinkContext,
+  opts: ResolvedOptions,
+  runId: string,
+): Promise<{ tally: LinkTally; seconds: number }> {
   const tally = emptyLinkTally();
   const writer = new Batcher<ImportLinkRow>(opts.batchSize, async (rows) => {
     const r = await mergeLinkBatch(graph, rows, runId);
@@ -28,7 +34,13 @@ export async function importLinks(graph: Graph, source: LegacySource, ctx: LinkC
     tally.read++;
     const r = cleanLink(row, ctx);
     if (!r.ok) {
-      const reject = { legacyId: text(row.id), source: text(row.source_block_id), target: text(row.target_block_id), type: text(row.link_type), reason: r.reason };
+      const reject = {
+        legacyId: text(row.id),
+        source: text(row.source_block_id),
+        target: text(row.target_block_id),
+        type: text(row.link_type),
+        reason: r.reason,
+      };
       countRejectedLink(tally, reject, opts.maxListedRejects);
       opts.progress.advance(1);
       continue;

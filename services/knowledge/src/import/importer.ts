@@ -35,7 +35,14 @@ export async function importLegacy(graph: Graph, options: ImportOptions): Promis
     const links = await importLinks(graph, source, linkCtx, opts, runId);
 
     const t0 = performance.now();
-    const validation = await validateImport(graph, source, { ctx, linkCtx, batchSize: opts.batchSize, sample: blocks.sample, progress: opts.progress, owner: opts.owner });
+    const validation = await validateImport(graph, source, {
+      ctx,
+      linkCtx,
+      batchSize: opts.batchSize,
+      sample: blocks.sample,
+      progress: opts.progress,
+      owner: opts.owner,
+    });
     const problems = reconcile(blocks.tally, links.tally, validation, source.counts);
     const validationSeconds = (performance.now() - t0) / 1000;
 

@@ -25,10 +25,17 @@ export interface ImportOptions {
   now?: () => Date;
 }
 
-export const IMPORT_DEFAULTS = { batchSize: 2_000, spotCheck: 25, defaultSessionId: 'legacy-default-session', blockWriters: 2, maxListedRejects: 1_000 };
+export const IMPORT_DEFAULTS = {
+  batchSize: 2_000,
+  spotCheck: 25,
+  defaultSessionId: 'legacy-default-session',
+  blockWriters: 2,
+  maxListedRejects: 1_000,
+};
 
 /** The options with every default filled in, as the phases of the import read them. */
-export type ResolvedOptions = typeof IMPORT_DEFAULTS & Omit<ImportOptions, keyof typeof IMPORT_DEFAULTS | 'progress' | 'now'> & { progress: ProgressSink; now: () => Date };
+export type ResolvedOptions = typeof IMPORT_DEFAULTS &
+  Omit<ImportOptions, keyof typeof IMPORT_DEFAULTS | 'progress' | 'now'> & { progress: ProgressSink; now: () => Date };
 
 export function resolveOptions(options: ImportOptions): ResolvedOptions {
   if (!options.owner?.id) throw new Error('importLegacy needs an owner for the imported records');

@@ -11,7 +11,12 @@ export const silentProgress: ProgressSink = { start: () => undefined, advance: (
 
 export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): ProgressSink {
   const bar = new cliProgress.SingleBar(
-    { stream, format: '{phase} [{bar}] {percentage}% | {value}/{total} | {rate}/s | eta {eta_formatted}', hideCursor: true, clearOnComplete: false },
+    {
+      stream,
+      format: '{phase} [{bar}] {percentage}% | {value}/{total} | {rate}/s | eta {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   let startedAt = 0;
@@ -40,7 +45,9 @@ export function lineProgress(write: (line: string) => void = (l) => process.stde
   let lastPct = -1;
   const line = () => {
     const secs = (performance.now() - startedAt) / 1000;
-    write(`${phase}: ${value}/${total} (${total ? Math.floor((value / total) * 100) : 100}%) ${Math.round(value / Math.max(secs, 0.001))}/s`);
+    write(
+      `${phase}: ${value}/${total} (${total ? Math.floor((value / total) * 100) : 100}%) ${Math.round(value / Math.max(secs, 0.001))}/s`,
+    );
   };
   return {
     start(p, t) {
@@ -60,4 +67,5 @@ export function lineProgress(write: (line: string) => void = (l) => process.stde
   };
 }
 
-export const progressFor = (stream: NodeJS.WriteStream = process.stderr): ProgressSink => (stream.isTTY ? terminalProgress(stream) : lineProgress());
+export const progressFor = (stream: NodeJS.WriteStream = process.stderr): ProgressSink =>
+  stream.isTTY ? terminalProgress(stream) : lineProgress();

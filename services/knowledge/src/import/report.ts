@@ -9,7 +9,15 @@ export interface ImportReport {
   summary: string;
   source: { file: string; sizeBytes: number; modifiedAt: string; sessions: number; blocks: number; links: number };
   options: { batchSize: number; spotCheck: number; defaultSessionId: string; owner: { kind: string; id: string; teamId: string | null } };
-  timing: { startedAt: string; finishedAt: string; blocksSeconds: number; linksSeconds: number; validationSeconds: number; blocksPerSecond: number; linksPerSecond: number };
+  timing: {
+    startedAt: string;
+    finishedAt: string;
+    blocksSeconds: number;
+    linksSeconds: number;
+    validationSeconds: number;
+    blocksPerSecond: number;
+    linksPerSecond: number;
+  };
   blocks: {
     read: number;
     accepted: number;
@@ -40,7 +48,11 @@ export interface ImportReport {
   };
   /** Rejects are all counted; only the first `rejectsListed` are listed, to bound the report. */
   rejectsListed: number;
-  spotCheck: { sampled: number; matched: number; mismatches: Array<{ legacyId: string; id: string; field: string; expected: unknown; actual: unknown }> };
+  spotCheck: {
+    sampled: number;
+    matched: number;
+    mismatches: Array<{ legacyId: string; id: string; field: string; expected: unknown; actual: unknown }>;
+  };
   reconciliation: { ok: boolean; problems: string[] };
 }
 

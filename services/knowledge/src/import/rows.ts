@@ -41,6 +41,16 @@ export function toImportLinkRow(l: CleanLink, owner: ImportOwner): ImportLinkRow
     targetId: l.targetId,
     type: l.type,
     createdAt: l.createdAt,
-    props: { legacyId: l.legacyId, confidence: l.confidence, reason: l.reason, degree: l.degree, legacyStatus: l.legacyStatus, originalType: l.originalType, importFlags: l.importFlags, createdBy: IMPORTED_BY, ...ownerProps(owner) },
+    props: {
+      legacyId: l.legacyId,
+      confidence: l.confidence,
+      reason: l.reason,
+      degree: l.degree,
+      legacyStatus: l.legacyStatus,
+      originalType: l.originalType,
+      importFlags: l.importFlags,
+      createdBy: IMPORTED_BY,
+      ...ownerProps(owner),
+    },
   };
 }

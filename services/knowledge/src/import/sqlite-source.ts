@@ -9,7 +9,21 @@ import type { LegacyBlockRow, LegacyLinkRow } from './clean.js';
 
 const REQUIRED: Record<string, string[]> = {
   ideation_sessions: ['id', 'created_at'],
-  memory_blocks: ['id', 'session_id', 'idea_id', 'type', 'title', 'content', 'properties', 'status', 'confidence', 'abstraction_level', 'extracted_from_message_id', 'created_at', 'updated_at'],
+  memory_blocks: [
+    'id',
+    'session_id',
+    'idea_id',
+    'type',
+    'title',
+    'content',
+    'properties',
+    'status',
+    'confidence',
+    'abstraction_level',
+    'extracted_from_message_id',
+    'created_at',
+    'updated_at',
+  ],
   memory_links: ['id', 'source_block_id', 'target_block_id', 'link_type', 'degree', 'confidence', 'reason', 'status', 'created_at'],
 };
 
@@ -68,7 +82,8 @@ export function openLegacySource(file: string): LegacySource {
           EXISTS (SELECT 1 FROM memory_blocks b WHERE b.id = l.source_block_id) AS source_exists,
           EXISTS (SELECT 1 FROM memory_blocks b WHERE b.id = l.target_block_id) AS target_exists
         FROM memory_links l`),
-    blocksByLegacyId: (ids) => (ids.length ? (db.all(`${BLOCKS_SQL} WHERE b.id IN (${ids.map(() => '?').join(', ')})`, ids) as unknown as LegacyBlockRow[]) : []),
+    blocksByLegacyId: (ids) =>
+      ids.length ? (db.all(`${BLOCKS_SQL} WHERE b.id IN (${ids.map(() => '?').join(', ')})`, ids) as unknown as LegacyBlockRow[]) : [],
     close: () => {
       for (const s of open) if (!s.isFinalized) s.finalize();
       db.close();

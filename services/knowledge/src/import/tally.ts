@@ -16,15 +16,37 @@ const inc = (m: Record<string, number>, k: string, n = 1) => {
 
 export function emptyBlockTally(): BlockTally {
   return {
-    read: 0, accepted: 0, rejected: 0, created: 0, alreadyPresent: 0, idsDerived: 0,
+    read: 0,
+    accepted: 0,
+    rejected: 0,
+    created: 0,
+    alreadyPresent: 0,
+    idsDerived: 0,
     // A null-prototype object, so even a legacy type `__proto__` is just a key.
-    byType: {}, byOriginalType: Object.create(null) as BlockTally['byOriginalType'], timestampFormats: { createdAt: {}, updatedAt: {} },
-    flags: {}, flagExamples: {}, rejects: [], rejectsByReason: {},
+    byType: {},
+    byOriginalType: Object.create(null) as BlockTally['byOriginalType'],
+    timestampFormats: { createdAt: {}, updatedAt: {} },
+    flags: {},
+    flagExamples: {},
+    rejects: [],
+    rejectsByReason: {},
   };
 }
 
 export function emptyLinkTally(): LinkTally {
-  return { read: 0, accepted: 0, rejected: 0, created: 0, alreadyPresent: 0, duplicatesCollapsed: 0, endpointsMissingInGraph: 0, byType: {}, flags: {}, rejects: [], rejectsByReason: {} };
+  return {
+    read: 0,
+    accepted: 0,
+    rejected: 0,
+    created: 0,
+    alreadyPresent: 0,
+    duplicatesCollapsed: 0,
+    endpointsMissingInGraph: 0,
+    byType: {},
+    flags: {},
+    rejects: [],
+    rejectsByReason: {},
+  };
 }
 
 export function countRejectedBlock(t: BlockTally, legacyId: string | null, reason: string, maxListed: number): void {
@@ -37,7 +59,10 @@ export function countAcceptedBlock(t: BlockTally, c: CleanBlock): void {
   t.accepted++;
   if (c.idDerived) t.idsDerived++;
   (t.byType[c.type] ??= { source: 0, graph: 0 }).source++;
-  const typeKey = Object.hasOwn(t.byOriginalType, c.originalType) || Object.keys(t.byOriginalType).length < MAX_ORIGINAL_TYPES ? c.originalType : '(other types)';
+  const typeKey =
+    Object.hasOwn(t.byOriginalType, c.originalType) || Object.keys(t.byOriginalType).length < MAX_ORIGINAL_TYPES
+      ? c.originalType
+      : '(other types)';
   (t.byOriginalType[typeKey] ??= { count: 0, mappedTo: c.type }).count++;
   inc(t.timestampFormats.createdAt, c.formats.createdAt);
   inc(t.timestampFormats.updatedAt, c.formats.updatedAt);

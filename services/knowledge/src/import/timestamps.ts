@@ -10,7 +10,9 @@ const MS_THRESHOLD = 1e11;
 function fromEpoch(n: number): { iso: string | null; format: TimestampFormat } {
   const ms = Math.abs(n) >= MS_THRESHOLD ? n : n * 1000;
   const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? { iso: null, format: 'invalid' } : { iso: d.toISOString(), format: Math.abs(n) >= MS_THRESHOLD ? 'epoch_ms' : 'epoch_s' };
+  return Number.isNaN(d.getTime())
+    ? { iso: null, format: 'invalid' }
+    : { iso: d.toISOString(), format: Math.abs(n) >= MS_THRESHOLD ? 'epoch_ms' : 'epoch_s' };
 }
 
 /**
@@ -29,7 +31,15 @@ export function parseLegacyTimestamp(v: unknown): { iso: string | null; format: 
   const sql = SQL_DATETIME.exec(s);
   if (sql) {
     const [, y, mo, d, h, mi, sec, frac] = sql;
-    const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec ?? 0), Math.round(Number(frac ?? 0) * 1000));
+    const ms = Date.UTC(
+      Number(y),
+      Number(mo) - 1,
+      Number(d),
+      Number(h),
+      Number(mi),
+      Number(sec ?? 0),
+      Math.round(Number(frac ?? 0) * 1000),
+    );
     const date = new Date(ms);
     // Date.UTC silently rolls over (Feb 30 → Mar 2): such a value is invalid, not a date.
     if (date.getUTCDate() !== Number(d) || date.getUTCMonth() !== Number(mo) - 1) return { iso: null, format: 'invalid' };

@@ -55,11 +55,16 @@ function* acceptedLinks(source: LegacySource, ctx: ValidateOptions['linkCtx']) {
   }
 }
 
-const sameInstant = (a: unknown, b: unknown) => (a == null && b == null) || (typeof a === 'string' && typeof b === 'string' && Date.parse(a) === Date.parse(b));
+const sameInstant = (a: unknown, b: unknown) =>
+  (a == null && b == null) || (typeof a === 'string' && typeof b === 'string' && Date.parse(a) === Date.parse(b));
 const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** Every field the importer writes, expected (from the source row, cleaned again) against the graph. */
-export function compareBlock(expected: CleanBlock, owner: ImportOwner, actual: Record<string, unknown>): Array<{ field: string; expected: unknown; actual: unknown }> {
+export function compareBlock(
+  expected: CleanBlock,
+  owner: ImportOwner,
+  actual: Record<string, unknown>,
+): Array<{ field: string; expected: unknown; actual: unknown }> {
   const want: Record<string, unknown> = {
     type: expected.type,
     legacyId: expected.legacyId,
@@ -123,7 +128,10 @@ export async function validateImport(graph: Graph, source: LegacySource, o: Vali
     const r = cleanBlock(row, o.ctx);
     return r.ok ? [r.block] : [];
   });
-  const actual = await blocksForSpotCheck(graph, expected.map((e) => e.id));
+  const actual = await blocksForSpotCheck(
+    graph,
+    expected.map((e) => e.id),
+  );
   for (const e of expected) {
     spotCheck.sampled++;
     const a = actual.get(e.id);
@@ -131,6 +139,7 @@ export async function validateImport(graph: Graph, source: LegacySource, o: Vali
     if (diffs.length === 0) spotCheck.matched++;
     for (const d of diffs) spotCheck.mismatches.push({ legacyId: e.legacyId, id: e.id, ...d });
   }
-  if (spotCheck.matched !== spotCheck.sampled) problems.push(`spot check: ${spotCheck.sampled - spotCheck.matched} of ${spotCheck.sampled} sampled blocks differ from the source`);
+  if (spotCheck.matched !== spotCheck.sampled)
+    problems.push(`spot check: ${spotCheck.sampled - spotCheck.matched} of ${spotCheck.sampled} sampled blocks differ from the source`);
   return { blocksInGraph, linksInGraph, spotCheck, problems };
 }

@@ -65,7 +65,11 @@ export function blocksRouter(deps: BlocksRouterDeps) {
           id: BlockId,
           expectedVersion: z.number().int().min(1).optional(),
           reason: z.string().max(2_000).optional(),
-          replacement: z.strictObject({ type: BlockType.optional(), status: EditableBlockStatus.default('active'), ...blockFields(deps.embeddingDimensions) }),
+          replacement: z.strictObject({
+            type: BlockType.optional(),
+            status: EditableBlockStatus.default('active'),
+            ...blockFields(deps.embeddingDimensions),
+          }),
         }),
       )
       .output(z.object({ old: Block, replacement: Block }))

@@ -28,7 +28,14 @@ export function linksRouter(deps: BlockDeps) {
       .mutation(({ ctx, input }) => removeLink(deps, ctx.principal, input)),
     list: authedProcedure
       .meta(meta('POST', '/links/list', "List a block's links by direction and types"))
-      .input(z.strictObject({ blockId: BlockId, direction: LinkDirection.default('both'), types: Types, limit: z.number().int().min(1).max(1_000).default(200) }))
+      .input(
+        z.strictObject({
+          blockId: BlockId,
+          direction: LinkDirection.default('both'),
+          types: Types,
+          limit: z.number().int().min(1).max(1_000).default(200),
+        }),
+      )
       .output(z.object({ links: z.array(Link) }))
       .query(async ({ ctx, input }) => ({ links: await linksOf(deps, ctx.principal, input) })),
     neighbours: authedProcedure

@@ -16,14 +16,26 @@ const router = createKnowledgeRouter({
 
 describe('knowledge OpenAPI surface', () => {
   it('has openapi meta on every query and mutation (subscriptions are tRPC-only SSE) and generates a document', () => {
-    const procedures = Object.entries(router._def.procedures as unknown as Record<string, { _def: { type: string; meta?: { openapi?: { path: string; protect: boolean } } } }>);
+    const procedures = Object.entries(
+      router._def.procedures as unknown as Record<
+        string,
+        { _def: { type: string; meta?: { openapi?: { path: string; protect: boolean } } } }
+      >,
+    );
     expect(procedures.length).toBeGreaterThanOrEqual(25);
     const subscriptions = procedures.filter(([, p]) => p._def.type === 'subscription');
     expect(subscriptions.map(([name]) => name)).toEqual(['runs.onChange']);
     expect(subscriptions.filter(([, p]) => p._def.meta?.openapi)).toEqual([]);
     const missing = procedures.filter(([, p]) => p._def.type !== 'subscription' && !p._def.meta?.openapi?.protect).map(([name]) => name);
     expect(missing).toEqual([]);
-    const doc = generateOpenApiDocument(router as unknown as OpenApiRouter, { title: 'k', version: '0', baseUrl: 'http://x/api', openApiVersion: '3.1.0' });
-    expect(Object.keys(doc.paths ?? {})).toEqual(expect.arrayContaining(['/blocks/create', '/links/shortest-path', '/search/hybrid', '/runs/replay']));
+    const doc = generateOpenApiDocument(router as unknown as OpenApiRouter, {
+      title: 'k',
+      version: '0',
+      baseUrl: 'http://x/api',
+      openApiVersion: '3.1.0',
+    });
+    expect(Object.keys(doc.paths ?? {})).toEqual(
+      expect.arrayContaining(['/blocks/create', '/links/shortest-path', '/search/hybrid', '/runs/replay']),
+    );
   });
 });

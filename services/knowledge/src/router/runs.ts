@@ -2,7 +2,19 @@ import { openApiMeta } from '@platform/kit';
 import { IsoDateTime, SessionId, Uuid, RunStepChangeKind, RunStepStatus } from '@platform/contracts';
 import { z } from 'zod';
 import type { BlockDeps } from '../domain/blocks.js';
-import { addSteps, createRun, listRunPage, moveStep, replayRun, runTree, stepPathToRoot, stepRelatives, subtree, TREE_LIMIT, updateStep } from '../domain/runs.js';
+import {
+  addSteps,
+  createRun,
+  listRunPage,
+  moveStep,
+  replayRun,
+  runTree,
+  stepPathToRoot,
+  stepRelatives,
+  subtree,
+  TREE_LIMIT,
+  updateStep,
+} from '../domain/runs.js';
 import { MAX_TREE_DEPTH } from '../store/runs.js';
 import { authedProcedure, router } from '../trpc.js';
 import { JsonObject, ownerFields, TeamId } from './wire.js';
@@ -95,11 +107,24 @@ export function runsRouter(deps: BlockDeps) {
   return router({
     create: authedProcedure
       .meta(meta('POST', '/runs/create', 'Start a run (with its root step)'))
-      .input(z.strictObject({ name: Name, sessionId: SessionId.optional(), teamId: TeamId.optional(), root: z.strictObject({ name: Name.optional(), input: JsonObject.optional() }).prefault({}) }))
+      .input(
+        z.strictObject({
+          name: Name,
+          sessionId: SessionId.optional(),
+          teamId: TeamId.optional(),
+          root: z.strictObject({ name: Name.optional(), input: JsonObject.optional() }).prefault({}),
+        }),
+      )
       .output(z.object({ run: Run, root: Step }))
       .mutation(({ ctx, input }) => createRun(deps, ctx.principal, input)),
     list: authedProcedure
-      .meta(meta('GET', '/runs/list', 'Runs the caller sees, newest first, by status (the root step’s), name or name prefix, session, team, owner or start time, paged by cursor'))
+      .meta(
+        meta(
+          'GET',
+          '/runs/list',
+          'Runs the caller sees, newest first, by status (the root step’s), name or name prefix, session, team, owner or start time, paged by cursor',
+        ),
+      )
       .input(ListRunsInput)
       .output(z.object({ items: z.array(RunSummary), nextCursor: z.string().nullable() }))
       .query(({ ctx, input }) => listRunPage(deps, ctx.principal, input)),
@@ -108,7 +133,18 @@ export function runsRouter(deps: BlockDeps) {
       .input(
         z.strictObject({
           runId: Uuid,
-          steps: z.array(z.strictObject({ id: Uuid.optional(), parentId: Uuid, name: Name, status: RunStepStatus.optional(), input: JsonObject.optional() })).min(1).max(500),
+          steps: z
+            .array(
+              z.strictObject({
+                id: Uuid.optional(),
+                parentId: Uuid,
+                name: Name,
+                status: RunStepStatus.optional(),
+                input: JsonObject.optional(),
+              }),
+            )
+            .min(1)
+            .max(500),
         }),
       )
       .output(z.object({ steps: z.array(Step) }))
@@ -118,7 +154,10 @@ export function runsRouter(deps: BlockDeps) {
       .input(
         z
           .strictObject({ stepId: Uuid, status: RunStepStatus.optional(), output: JsonObject.nullable().optional() })
-          .refine((i) => i.status !== undefined || i.output !== undefined, { message: 'give a status, an output or both', path: ['status'] }),
+          .refine((i) => i.status !== undefined || i.output !== undefined, {
+            message: 'give a status, an output or both',
+            path: ['status'],
+          }),
       )
       .output(Step)
       .mutation(({ ctx, input }) => updateStep(deps, ctx.principal, input)),
@@ -128,7 +167,13 @@ export function runsRouter(deps: BlockDeps) {
       .output(Step)
       .mutation(({ ctx, input }) => moveStep(deps, ctx.principal, input)),
     tree: authedProcedure
-      .meta(meta('GET', '/runs/tree', 'A run and its steps in tree order with depths: the first `limit` (default 1,000, max 5,000); `truncated` when there are more'))
+      .meta(
+        meta(
+          'GET',
+          '/runs/tree',
+          'A run and its steps in tree order with depths: the first `limit` (default 1,000, max 5,000); `truncated` when there are more',
+        ),
+      )
       .input(z.strictObject({ runId: Uuid, limit: TreeLimit }))
       .output(z.object({ run: Run, steps: z.array(TreeStep), truncated: Truncated }))
       .query(({ ctx, input }) => runTree(deps, ctx.principal, input)),
@@ -138,12 +183,24 @@ export function runsRouter(deps: BlockDeps) {
       .output(z.object({ steps: z.array(Step) }))
       .query(async ({ ctx, input }) => ({ steps: await stepPathToRoot(deps, ctx.principal, input.stepId) })),
     subtree: authedProcedure
-      .meta(meta('GET', '/runs/subtree', 'A step and everything below it, in tree order: the first `limit` (default 1,000, max 5,000); `truncated` when there are more'))
+      .meta(
+        meta(
+          'GET',
+          '/runs/subtree',
+          'A step and everything below it, in tree order: the first `limit` (default 1,000, max 5,000); `truncated` when there are more',
+        ),
+      )
       .input(z.strictObject({ stepId: Uuid, limit: TreeLimit }))
       .output(z.object({ steps: z.array(TreeStep), truncated: Truncated }))
       .query(({ ctx, input }) => subtree(deps, ctx.principal, input)),
     ancestors: authedProcedure
-      .meta(meta('GET', '/runs/ancestors', 'Ancestors of a step with their distance (1 = parent), nearest first: at most `limit` (default 1,000, max 5,000); `truncated` when there are more'))
+      .meta(
+        meta(
+          'GET',
+          '/runs/ancestors',
+          'Ancestors of a step with their distance (1 = parent), nearest first: at most `limit` (default 1,000, max 5,000); `truncated` when there are more',
+        ),
+      )
       .input(z.strictObject({ stepId: Uuid, maxDepth: Depth, limit: TreeLimit }))
       .output(z.object({ ancestors: z.array(StepAtDepth), truncated: Truncated }))
       .query(async ({ ctx, input }) => {
@@ -151,7 +208,13 @@ export function runsRouter(deps: BlockDeps) {
         return { ancestors: items, truncated };
       }),
     descendants: authedProcedure
-      .meta(meta('GET', '/runs/descendants', 'Descendants of a step with their depth (1 = children), nearest first: at most `limit` (default 1,000, max 5,000); `truncated` when there are more'))
+      .meta(
+        meta(
+          'GET',
+          '/runs/descendants',
+          'Descendants of a step with their depth (1 = children), nearest first: at most `limit` (default 1,000, max 5,000); `truncated` when there are more',
+        ),
+      )
       .input(z.strictObject({ stepId: Uuid, maxDepth: Depth, limit: TreeLimit }))
       .output(z.object({ descendants: z.array(StepAtDepth), truncated: Truncated }))
       .query(async ({ ctx, input }) => {
@@ -159,7 +222,13 @@ export function runsRouter(deps: BlockDeps) {
         return { descendants: items, truncated };
       }),
     replay: authedProcedure
-      .meta(meta('GET', '/runs/replay', 'Ordered history of a run, and the run rebuilt as it was at a seq or instant: at most `limit` changes (default 1,000, max 5,000); when `truncated`, the run as it was after the last one'))
+      .meta(
+        meta(
+          'GET',
+          '/runs/replay',
+          'Ordered history of a run, and the run rebuilt as it was at a seq or instant: at most `limit` changes (default 1,000, max 5,000); when `truncated`, the run as it was after the last one',
+        ),
+      )
       .input(z.strictObject({ runId: Uuid, untilSeq: z.number().int().min(0).optional(), at: IsoDateTime.optional(), limit: TreeLimit }))
       .output(z.object({ run: Run, changes: z.array(Change), steps: z.array(ReplayedStep), truncated: Truncated }))
       .query(({ ctx, input }) => replayRun(deps, ctx.principal, input)),

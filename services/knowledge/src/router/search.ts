@@ -51,11 +51,16 @@ export function searchRouter(deps: BlockDeps & { embeddingDimensions: number }) 
           .strictObject({
             query: Query.optional(),
             embedding: Embedding.optional(),
-            weights: z.strictObject({ fullText: Weight.default(0.5), vector: Weight.default(0.5), graph: Weight.default(0.3) }).prefault({}),
+            weights: z
+              .strictObject({ fullText: Weight.default(0.5), vector: Weight.default(0.5), graph: Weight.default(0.3) })
+              .prefault({}),
             expand: z.boolean().default(true),
             ...Filter,
           })
-          .refine((i) => i.query !== undefined || i.embedding !== undefined, { message: 'give a query, an embedding or both', path: ['query'] }),
+          .refine((i) => i.query !== undefined || i.embedding !== undefined, {
+            message: 'give a query, an embedding or both',
+            path: ['query'],
+          }),
       )
       .output(Hits)
       .mutation(async ({ ctx, input }) => ({ hits: await searchHybrid(deps, ctx.principal, input) })),

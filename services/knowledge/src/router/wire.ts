@@ -1,4 +1,15 @@
-import { BlockId, BlockStatus, BlockType, Confidence, IsoDateTime, PrincipalId, PrincipalKind, RelationshipType, SessionId, Uuid } from '@platform/contracts';
+import {
+  BlockId,
+  BlockStatus,
+  BlockType,
+  Confidence,
+  IsoDateTime,
+  PrincipalId,
+  PrincipalKind,
+  RelationshipType,
+  SessionId,
+  Uuid,
+} from '@platform/contracts';
 import { z } from 'zod';
 
 /** Output and input shapes shared by several routers. */

@@ -46,7 +46,10 @@ export const blockProjection = (v: string) => `${v} { .id, .sessionId, .ideaId, 
 
 export const RETURN_BLOCK = `RETURN ${blockProjection('b')} AS block`;
 
-type RawBlock = Omit<BlockRecord, 'properties' | 'legacy' | 'ideaId' | 'abstractionLevel' | 'validTo' | 'createdBy' | 'owner' | 'teamId'> & {
+type RawBlock = Omit<
+  BlockRecord,
+  'properties' | 'legacy' | 'ideaId' | 'abstractionLevel' | 'validTo' | 'createdBy' | 'owner' | 'teamId'
+> & {
   ownerKind?: string | null;
   ownerId?: string | null;
   teamId?: string | null;

@@ -78,7 +78,10 @@ export function findBlock(g: Graph, scope: Scope, id: string): Promise<BlockReco
  * the scope may not see is neither locked nor returned: the caller answers NOT_FOUND.
  */
 async function lockBlock(tx: ManagedTransaction, scope: Scope, id: string): Promise<BlockRecord | null> {
-  const res = await tx.run(`MATCH (b:Block {id: $id}) WHERE ${visible('b')} SET b._lock = true REMOVE b._lock ${RETURN_BLOCK}`, { id, ...scopeParams(scope) });
+  const res = await tx.run(`MATCH (b:Block {id: $id}) WHERE ${visible('b')} SET b._lock = true REMOVE b._lock ${RETURN_BLOCK}`, {
+    id,
+    ...scopeParams(scope),
+  });
   const raw: unknown = res.records[0]?.get('block');
   return raw ? toBlockRecord(raw) : null;
 }
@@ -101,7 +104,12 @@ export interface BlockPatch {
  */
 export type Plan<T> = (current: BlockRecord) => T;
 
-export function updateBlockTx(g: Graph, scope: Scope, id: string, plan: Plan<{ patch: BlockPatch; now: string; event: Envelope }>): Promise<BlockRecord | null> {
+export function updateBlockTx(
+  g: Graph,
+  scope: Scope,
+  id: string,
+  plan: Plan<{ patch: BlockPatch; now: string; event: Envelope }>,
+): Promise<BlockRecord | null> {
   return writeTx(g, 'blocks.update', async (tx) => {
     const current = await lockBlock(tx, scope, id);
     if (!current) return null;
@@ -117,7 +125,12 @@ export function updateBlockTx(g: Graph, scope: Scope, id: string, plan: Plan<{ p
   });
 }
 
-export function archiveBlockTx(g: Graph, scope: Scope, id: string, plan: Plan<{ now: string; event: Envelope }>): Promise<BlockRecord | null> {
+export function archiveBlockTx(
+  g: Graph,
+  scope: Scope,
+  id: string,
+  plan: Plan<{ now: string; event: Envelope }>,
+): Promise<BlockRecord | null> {
   return writeTx(g, 'blocks.archive', async (tx) => {
     const current = await lockBlock(tx, scope, id);
     if (!current) return null;
@@ -144,7 +157,12 @@ export interface SupersedePlan {
  * Creates the replacement, links it (new)-[:REPLACES]->(old) and closes the old block's validity
  * (status superseded, validTo = now). Nothing is deleted: the history stays queryable by validAt.
  */
-export function supersedeBlockTx(g: Graph, scope: Scope, id: string, plan: Plan<SupersedePlan>): Promise<{ old: BlockRecord; replacement: BlockRecord } | null> {
+export function supersedeBlockTx(
+  g: Graph,
+  scope: Scope,
+  id: string,
+  plan: Plan<SupersedePlan>,
+): Promise<{ old: BlockRecord; replacement: BlockRecord } | null> {
   return writeTx(g, 'blocks.supersede', async (tx) => {
     const current = await lockBlock(tx, scope, id);
     if (!current) return null;
@@ -156,7 +174,15 @@ export function supersedeBlockTx(g: Graph, scope: Scope, id: string, plan: Plan<
          ownerKind: $ownerKind, ownerId: $by, teamId: $teamId}]->(old)
        SET old.status = 'superseded', old.validTo = datetime($now), old.version = old.version + 1, old.updatedAt = datetime($now)
        RETURN ${blockProjection('old')} AS block`,
-      { id, newId: p.replacement.id, reason: p.reason, now: p.now, by: p.replacement.ownerId, ownerKind: p.replacement.ownerKind, teamId: p.replacement.teamId },
+      {
+        id,
+        newId: p.replacement.id,
+        reason: p.reason,
+        now: p.now,
+        by: p.replacement.ownerId,
+        ownerKind: p.replacement.ownerKind,
+        teamId: p.replacement.teamId,
+      },
     );
     await appendOutboxMany(tx, p.events);
     return { old: toBlockRecord(res.records[0]!.get('block')), replacement: replacement! };

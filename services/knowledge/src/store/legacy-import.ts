@@ -54,7 +54,8 @@ function groupBy<T, K extends string>(rows: T[], key: (r: T) => K, allowed: read
  * unique-index seek), from values checked against the allow-list first.
  */
 export function mergeBlockBatch(g: Graph, rows: ImportBlockRow[], importRun: string): Promise<{ created: number }> {
-  for (const r of rows) if (!BlockType.options.includes(r.type)) throw new Error(`refusing label ${JSON.stringify(r.type)}: not in the allow-list`);
+  for (const r of rows)
+    if (!BlockType.options.includes(r.type)) throw new Error(`refusing label ${JSON.stringify(r.type)}: not in the allow-list`);
   return writeTx(g, 'import.blocks', async (tx) => {
     const res = await tx.run(
       `${KEEP_PLAN}
@@ -85,7 +86,11 @@ export function mergeBlockBatch(g: Graph, rows: ImportBlockRow[], importRun: str
  * `inRun` is asked for afterwards, and only for the types where some row met an existing
  * relationship (where every matched row created one, `inRun` is `created`). README, import section.
  */
-export function mergeLinkBatch(g: Graph, rows: ImportLinkRow[], importRun: string): Promise<{ created: number; matched: number; inRun: number }> {
+export function mergeLinkBatch(
+  g: Graph,
+  rows: ImportLinkRow[],
+  importRun: string,
+): Promise<{ created: number; matched: number; inRun: number }> {
   const byType = groupBy(rows, (r) => r.type, RelationshipType.options, 'relationship type');
   return writeTx(g, 'import.links', async (tx) => {
     const merged = await Promise.all(
@@ -126,7 +131,10 @@ async function linksOfRun(tx: ManagedTransaction, type: RelationshipType, rows: 
 }
 
 /** For each expected (id, type): the type label the graph holds, or null when the block is absent. */
-export function blockLabels(g: Graph, rows: Array<{ id: string; type: BlockType }>): Promise<Array<{ expected: BlockType; actual: BlockType | null; n: number }>> {
+export function blockLabels(
+  g: Graph,
+  rows: Array<{ id: string; type: BlockType }>,
+): Promise<Array<{ expected: BlockType; actual: BlockType | null; n: number }>> {
   return readGraph(g, 'import.checkBlocks', async (tx) => {
     const res = await tx.run(
       `UNWIND $rows AS r
@@ -135,12 +143,19 @@ export function blockLabels(g: Graph, rows: Array<{ id: string; type: BlockType 
        RETURN expected, actual, count(*) AS n`,
       { rows, types: BlockType.options },
     );
-    return res.records.map((r) => ({ expected: r.get('expected') as BlockType, actual: (r.get('actual') as BlockType | null) ?? null, n: r.get('n') as number }));
+    return res.records.map((r) => ({
+      expected: r.get('expected') as BlockType,
+      actual: (r.get('actual') as BlockType | null) ?? null,
+      n: r.get('n') as number,
+    }));
   });
 }
 
 /** How many of the given link rows have their relationship in the graph, per type. */
-export function linksPresent(g: Graph, rows: Array<{ sourceId: string; targetId: string; type: RelationshipType }>): Promise<Array<{ type: RelationshipType; present: number }>> {
+export function linksPresent(
+  g: Graph,
+  rows: Array<{ sourceId: string; targetId: string; type: RelationshipType }>,
+): Promise<Array<{ type: RelationshipType; present: number }>> {
   return readGraph(g, 'import.checkLinks', async (tx) => {
     const res = await tx.run(
       `UNWIND $rows AS r
@@ -164,9 +179,11 @@ export function blocksForSpotCheck(g: Graph, ids: string[]): Promise<Map<string,
          validTo: toString(b.validTo), type: [l IN labels(b) WHERE l IN $types][0]} AS block`,
       { ids, types: BlockType.options },
     );
-    return new Map(res.records.map((r) => {
-      const b = r.get('block') as Record<string, unknown>;
-      return [b['id'] as string, b];
-    }));
+    return new Map(
+      res.records.map((r) => {
+        const b = r.get('block') as Record<string, unknown>;
+        return [b['id'] as string, b];
+      }),
+    );
   });
 }

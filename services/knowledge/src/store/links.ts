@@ -93,14 +93,20 @@ export function createLinkTx(g: Graph, scope: Scope, l: NewLink, event: Envelope
       { ...l, ...scopeParams(scope) },
     );
     const link = toLink(res.records[0]!.get('link'));
-    if (res.summary.counters.updates().relationshipsCreated === 0) return { ok: false, exists: res.records[0]!.get('visible') ? link : null };
+    if (res.summary.counters.updates().relationshipsCreated === 0)
+      return { ok: false, exists: res.records[0]!.get('visible') ? link : null };
     await appendOutboxMany(tx, [event]);
     return { ok: true, link };
   });
 }
 
 /** Removes a link the scope sees (the link and both endpoints); null when there is none such. */
-export function removeLinkTx(g: Graph, scope: Scope, l: { sourceId: string; targetId: string; type: RelationshipType }, event: Envelope): Promise<LinkRecord | null> {
+export function removeLinkTx(
+  g: Graph,
+  scope: Scope,
+  l: { sourceId: string; targetId: string; type: RelationshipType },
+  event: Envelope,
+): Promise<LinkRecord | null> {
   return writeTx(g, 'links.remove', async (tx) => {
     const res = await tx.run(
       `MATCH (a:Block {id: $sourceId})-[r:${l.type}]->(b:Block {id: $targetId})
@@ -123,7 +129,11 @@ export async function blockVisible(tx: Reader, scope: Scope, id: string): Promis
 }
 
 /** Links of a block the scope sees (to blocks it sees), or null when the block is not visible. */
-export function listLinks(g: Graph, scope: Scope, q: { blockId: string; direction: LinkDirection; types: RelationshipType[]; limit: number }): Promise<LinkRecord[] | null> {
+export function listLinks(
+  g: Graph,
+  scope: Scope,
+  q: { blockId: string; direction: LinkDirection; types: RelationshipType[]; limit: number },
+): Promise<LinkRecord[] | null> {
   const p = relPattern(q.types, q.direction);
   return readGraph(g, 'links.list', async (tx) => {
     if (!(await blockVisible(tx, scope, q.blockId))) return null;

@@ -13,7 +13,10 @@ let observed = false;
 
 /** Runs `work` as one store operation (a constant name from the store code: bounded labels). */
 export async function measuredOperation<T>(mode: 'read' | 'write', operation: string, work: () => Promise<T>): Promise<T> {
-  duration ??= latencyHistogram('platform_neo4j_operation_duration_seconds', 'Neo4j store operation time (acquire, run, retries, close), by mode, operation and outcome');
+  duration ??= latencyHistogram(
+    'platform_neo4j_operation_duration_seconds',
+    'Neo4j store operation time (acquire, run, retries, close), by mode, operation and outcome',
+  );
   const started = performance.now();
   active++;
   let outcome = 'error';
@@ -35,6 +38,12 @@ export function observeNeo4jPool(poolMax: number = NEO4J_DRIVER_POOL_MAX): void 
   if (observed) return;
   observed = true;
   const meter = platformMeter();
-  meter.createObservableGauge('platform_neo4j_operations_active', { description: 'Neo4j store operations running now (each holds at most one pooled connection)' }).addCallback((r) => r.observe(active));
-  meter.createObservableGauge('platform_neo4j_pool_max', { description: 'Neo4j driver connection pool size (maxConnectionPoolSize)' }).addCallback((r) => r.observe(poolMax));
+  meter
+    .createObservableGauge('platform_neo4j_operations_active', {
+      description: 'Neo4j store operations running now (each holds at most one pooled connection)',
+    })
+    .addCallback((r) => r.observe(active));
+  meter
+    .createObservableGauge('platform_neo4j_pool_max', { description: 'Neo4j driver connection pool size (maxConnectionPoolSize)' })
+    .addCallback((r) => r.observe(poolMax));
 }

@@ -64,23 +64,25 @@ export function markOutboxWrite(tx: ManagedTransaction): void {
  * committed counts: a retried attempt's work runs again on a new transaction).
  */
 export function writeTx<T>(g: Graph, name: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
-  return withSpan(`neo4j write ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () => measuredOperation('write', name, async () => {
-    const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.WRITE });
-    let rings = false;
-    try {
-      const result = await session.executeWrite(async (tx) => {
-        const r = await work(tx);
-        rings = wroteOutbox.has(tx);
-        return r;
-      });
-      if (rings) g.outboxWritten.written();
-      return result;
-    } catch (err) {
-      throw unavailable(err);
-    } finally {
-      await session.close();
-    }
-  }));
+  return withSpan(`neo4j write ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () =>
+    measuredOperation('write', name, async () => {
+      const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.WRITE });
+      let rings = false;
+      try {
+        const result = await session.executeWrite(async (tx) => {
+          const r = await work(tx);
+          rings = wroteOutbox.has(tx);
+          return r;
+        });
+        if (rings) g.outboxWritten.written();
+        return result;
+      } catch (err) {
+        throw unavailable(err);
+      } finally {
+        await session.close();
+      }
+    }),
+  );
 }
 
 /** What a read needs: a statement runner (a session's auto-commit `run`, or a transaction's). */
@@ -93,21 +95,23 @@ export type Reader = Pick<ManagedTransaction, 'run'>;
  * per statement inside a transaction too. Transient failures are retried with backoff, as executeRead would.
  */
 export function readGraph<T>(g: Graph, name: string, work: (q: Reader) => Promise<T>): Promise<T> {
-  return withSpan(`neo4j read ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () => measuredOperation('read', name, async () => {
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.READ });
-      try {
-        return await work(session);
-      } catch (err) {
-        const delay = Math.min(100 * 2 ** (attempt - 1), 2_000);
-        if (!isRetryableError(err) || Date.now() - started + delay > READ_RETRY_MS) throw unavailable(err);
-        await new Promise((r) => setTimeout(r, delay));
-      } finally {
-        await session.close();
+  return withSpan(`neo4j read ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () =>
+    measuredOperation('read', name, async () => {
+      const started = Date.now();
+      for (let attempt = 1; ; attempt++) {
+        const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.READ });
+        try {
+          return await work(session);
+        } catch (err) {
+          const delay = Math.min(100 * 2 ** (attempt - 1), 2_000);
+          if (!isRetryableError(err) || Date.now() - started + delay > READ_RETRY_MS) throw unavailable(err);
+          await new Promise((r) => setTimeout(r, delay));
+        } finally {
+          await session.close();
+        }
       }
-    }
-  }));
+    }),
+  );
 }
 
 /** How long a read keeps retrying transient errors (the driver's default for managed transactions is 30 s; ours is 10 s). */

@@ -42,7 +42,9 @@ export function pendingOutbox(g: Graph, limit: number): Promise<PendingEvent[]> 
     // Another replica's relay may delete a node between this MATCH and the property read (read
     // committed): its envelope reads as null. That node was sent already; skip it instead of failing
     // the whole pass (which, with two replicas, happened on most passes under load).
-    return res.records.map((r) => ({ id: r.get('id') as string | null, json: r.get('json') as string | null })).filter((r): r is PendingEvent => r.id !== null && r.json !== null);
+    return res.records
+      .map((r) => ({ id: r.get('id') as string | null, json: r.get('json') as string | null }))
+      .filter((r): r is PendingEvent => r.id !== null && r.json !== null);
   });
 }
 

@@ -82,12 +82,28 @@ class Recorder {
        CREATE (:StepChange {runId: r.id, seq: r.seq, stepId: $stepId, kind: $kind, parentId: $parentId, name: $name, status: $status,
          previousStatus: $previousStatus, output: $output, at: datetime($now), by: $by})
        RETURN r.seq AS seq`,
-      { runId, stepId: step.id, kind, parentId: step.parentId, name: step.name, status: step.status, previousStatus, output: step.output, now: this.now, by: this.by },
+      {
+        runId,
+        stepId: step.id,
+        kind,
+        parentId: step.parentId,
+        name: step.name,
+        status: step.status,
+        previousStatus,
+        output: step.output,
+        now: this.now,
+        by: this.by,
+      },
     );
     const seq = Number(res.records[0]!.get('seq'));
     await appendOutbox(
       this.tx,
-      createEnvelope('knowledge', 'knowledge.run.step.changed', { runId, stepId: step.id, seq, change: kind, parentId: step.parentId, status: step.status, previousStatus, by: this.by }, this.deps),
+      createEnvelope(
+        'knowledge',
+        'knowledge.run.step.changed',
+        { runId, stepId: step.id, seq, change: kind, parentId: step.parentId, status: step.status, previousStatus, by: this.by },
+        this.deps,
+      ),
     );
     this.changes++;
     return seq;
@@ -97,7 +113,17 @@ class Recorder {
     await this.tx.run(
       `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: null, rootStepId: $rootStepId, seq: 0, createdAt: datetime($at), createdBy: $by,
          ownerKind: $ownerKind, ownerId: $ownerId, teamId: $teamId, kind: $kind, sourceId: $sourceId, srcOrder: $srcOrder})`,
-      { id: run.id, name: run.name, rootStepId: node.stepId, at: run.at, by: this.by, ...run.owner, kind: run.kind, sourceId: run.sourceId, srcOrder: node.ownsRun ? node.order : -1 },
+      {
+        id: run.id,
+        name: run.name,
+        rootStepId: node.stepId,
+        at: run.at,
+        by: this.by,
+        ...run.owner,
+        kind: run.kind,
+        sourceId: run.sourceId,
+        srcOrder: node.ownsRun ? node.order : -1,
+      },
     );
     await this.createStep(run.id, null, node);
   }
@@ -111,8 +137,17 @@ class Recorder {
        WITH s OPTIONAL MATCH (p:WorkflowStep {id: $parentId})
        FOREACH (_ IN CASE WHEN p IS NULL THEN [] ELSE [1] END | CREATE (s)-[:CHILD_OF]->(p))`,
       {
-        id: node.stepId, runId, name: node.name, status: node.status, input: json(node.input), output: snap.output, seq, now: this.now,
-        srcOrder: node.placeholder ? -1 : node.order, placeholder: node.placeholder, parentId,
+        id: node.stepId,
+        runId,
+        name: node.name,
+        status: node.status,
+        input: json(node.input),
+        output: snap.output,
+        seq,
+        now: this.now,
+        srcOrder: node.placeholder ? -1 : node.order,
+        placeholder: node.placeholder,
+        parentId,
       },
     );
   }
@@ -130,7 +165,12 @@ class Recorder {
        CREATE (s)-[:CHILD_OF]->(p) SET s.updatedAt = datetime($now)`,
       { stepId: step.id, parentId: parent.id, now: this.now },
     );
-    await this.change(step.runId, 'moved', { id: step.id, parentId: parent.id, name: step.name, status: step.status, output: step.output }, step.status);
+    await this.change(
+      step.runId,
+      'moved',
+      { id: step.id, parentId: parent.id, name: step.name, status: step.status, output: step.output },
+      step.status,
+    );
     return true;
   }
 
@@ -146,7 +186,14 @@ class Recorder {
       { from: root.runId },
     );
     const steps = res.records.map((r) => {
-      const s = r.get('step') as { id: string; name: string; status: RunStepStatus; output: string | null; addedSeq: unknown; parentId?: string | null };
+      const s = r.get('step') as {
+        id: string;
+        name: string;
+        status: RunStepStatus;
+        output: string | null;
+        addedSeq: unknown;
+        parentId?: string | null;
+      };
       return { ...s, addedSeq: Number(s.addedSeq), parentId: s.parentId ?? null };
     });
     await this.tx.run(
@@ -156,7 +203,12 @@ class Recorder {
       { from: root.runId, to: parent.runId, rootId: root.id, parentId: parent.id, now: this.now },
     );
     for (const s of treeOrder(steps, root.id)) {
-      const seq = await this.change(parent.runId, 'added', { id: s.id, parentId: s.id === root.id ? parent.id : s.parentId, name: s.name, status: s.status, output: s.output }, null);
+      const seq = await this.change(
+        parent.runId,
+        'added',
+        { id: s.id, parentId: s.id === root.id ? parent.id : s.parentId, name: s.name, status: s.status, output: s.output },
+        null,
+      );
       await this.tx.run('MATCH (s:WorkflowStep {id: $id}) SET s.addedSeq = toInteger($seq)', { id: s.id, seq });
     }
     // `seq IS NOT NULL` lets the planner use the (runId, seq) unique index; on runId alone it scans every StepChange.
@@ -165,7 +217,9 @@ class Recorder {
   }
 
   /** The step and every step below it in its run, in tree order. */
-  private async subtreeOf(step: Existing): Promise<Array<{ id: string; name: string; status: RunStepStatus; output: string | null; addedSeq: number; parentId: string | null }>> {
+  private async subtreeOf(
+    step: Existing,
+  ): Promise<Array<{ id: string; name: string; status: RunStepStatus; output: string | null; addedSeq: number; parentId: string | null }>> {
     const res = await this.tx.run(
       `MATCH (top:WorkflowStep {id: $id})
        MATCH p = (s:WorkflowStep)-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(top) WHERE all(x IN nodes(p) WHERE x.runId = top.runId)
@@ -173,11 +227,21 @@ class Recorder {
       { id: step.id },
     );
     const rows = res.records.map((r) => {
-      const s = r.get('step') as { id: string; name: string; status: RunStepStatus; output: string | null; addedSeq: unknown; parentId?: string | null };
+      const s = r.get('step') as {
+        id: string;
+        name: string;
+        status: RunStepStatus;
+        output: string | null;
+        addedSeq: unknown;
+        parentId?: string | null;
+      };
       return { ...s, addedSeq: Number(s.addedSeq), parentId: s.parentId ?? null };
     });
     // treeOrder starts at a root: the moving step is one for this walk.
-    return treeOrder(rows.map((s) => (s.id === step.id ? { ...s, parentId: null } : s)), step.id).map((s) => (s.id === step.id ? { ...s, parentId: step.parentId } : s));
+    return treeOrder(
+      rows.map((s) => (s.id === step.id ? { ...s, parentId: null } : s)),
+      step.id,
+    ).map((s) => (s.id === step.id ? { ...s, parentId: step.parentId } : s));
   }
 
   /**
@@ -188,7 +252,12 @@ class Recorder {
   async transplant(step: Existing, parent: Existing | null, ownRun: RunSpec | null): Promise<void> {
     const moving = await this.subtreeOf(step);
     for (const s of [...moving].reverse()) {
-      await this.change(step.runId, 'removed', { id: s.id, parentId: s.parentId, name: s.name, status: s.status, output: s.output }, s.status);
+      await this.change(
+        step.runId,
+        'removed',
+        { id: s.id, parentId: s.parentId, name: s.name, status: s.status, output: s.output },
+        s.status,
+      );
     }
     let to: string;
     if (parent) {
@@ -199,7 +268,16 @@ class Recorder {
       await this.tx.run(
         `CREATE (:WorkflowRun {id: $id, name: $name, sessionId: null, rootStepId: $rootStepId, seq: 0, createdAt: datetime($at), createdBy: $by,
            ownerKind: $ownerKind, ownerId: $ownerId, teamId: $teamId, kind: $kind, sourceId: $sourceId, srcOrder: -1})`,
-        { id: ownRun.id, name: ownRun.name, rootStepId: step.id, at: ownRun.at, by: this.by, ...ownRun.owner, kind: ownRun.kind, sourceId: ownRun.sourceId },
+        {
+          id: ownRun.id,
+          name: ownRun.name,
+          rootStepId: step.id,
+          at: ownRun.at,
+          by: this.by,
+          ...ownRun.owner,
+          kind: ownRun.kind,
+          sourceId: ownRun.sourceId,
+        },
       );
     }
     await this.tx.run(
@@ -212,7 +290,12 @@ class Recorder {
       { ids: moving.map((s) => s.id), to, id: step.id, parentId: parent?.id ?? null, now: this.now },
     );
     for (const s of moving) {
-      const seq = await this.change(to, 'added', { id: s.id, parentId: s.id === step.id ? (parent?.id ?? null) : s.parentId, name: s.name, status: s.status, output: s.output }, null);
+      const seq = await this.change(
+        to,
+        'added',
+        { id: s.id, parentId: s.id === step.id ? (parent?.id ?? null) : s.parentId, name: s.name, status: s.status, output: s.output },
+        null,
+      );
       await this.tx.run('MATCH (s:WorkflowStep {id: $id}) SET s.addedSeq = toInteger($seq)', { id: s.id, seq });
     }
   }
@@ -229,7 +312,12 @@ class Recorder {
     );
     if (step.name !== node.name || step.status !== node.status || step.output !== output) {
       const kind: RunStepChangeKind = step.status !== node.status ? 'status' : 'output';
-      await this.change(step.runId, kind, { id: step.id, parentId: step.parentId, name: node.name, status: node.status, output }, step.status);
+      await this.change(
+        step.runId,
+        kind,
+        { id: step.id, parentId: step.parentId, name: node.name, status: node.status, output },
+        step.status,
+      );
     }
     if (node.ownsRun && node.run && step.parentId === null) {
       // The run follows its root's own event: its name and owner (a placeholder's were a guess).
@@ -252,7 +340,8 @@ export function recordPlan(deps: RecordDeps, plan: RecordPlan): Promise<number> 
     for (const node of plan.nodes) {
       let step = await findStep(tx, node.stepId);
       const parent = node.parentStepId === null ? null : await findStep(tx, node.parentStepId);
-      if (node.parentStepId !== null && !parent) throw new Error(`parent step ${node.parentStepId} of ${node.stepId} was not written first`);
+      if (node.parentStepId !== null && !parent)
+        throw new Error(`parent step ${node.parentStepId} of ${node.stepId} was not written first`);
       if (!step) {
         if (parent) await r.createStep(parent.runId, parent.id, node);
         else if (node.run) await r.createRun(node.run, node);
@@ -263,7 +352,8 @@ export function recordPlan(deps: RecordDeps, plan: RecordPlan): Promise<number> 
       if (node.placeholder || node.order <= step.srcOrder) continue;
       if (parent && step.parentId !== parent.id) {
         if (step.runId === parent.runId) {
-          if (!(await r.move(step, parent))) deps.log.warn({ stepId: step.id, parentId: parent.id }, 'recorded step not moved: its new parent lies below it');
+          if (!(await r.move(step, parent)))
+            deps.log.warn({ stepId: step.id, parentId: parent.id }, 'recorded step not moved: its new parent lies below it');
         } else if (step.parentId === null) {
           await r.adopt(step, parent);
         } else {

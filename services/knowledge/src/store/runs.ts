@@ -85,19 +85,32 @@ export type NewChange = Omit<StepChangeRecord, 'output'> & { output: string | nu
 
 const parse = (s: string | null | undefined): Json | null => (s ? (JSON.parse(s) as Json) : null);
 
-const RUN = (v: string) => `${v} { .id, kind: coalesce(${v}.kind, 'manual'), .name, .sessionId, .rootStepId, .seq, .createdBy, ${ownerProjection(v)}, createdAt: toString(${v}.createdAt) }`;
+const RUN = (v: string) =>
+  `${v} { .id, kind: coalesce(${v}.kind, 'manual'), .name, .sessionId, .rootStepId, .seq, .createdBy, ${ownerProjection(v)}, createdAt: toString(${v}.createdAt) }`;
 const STEP = (v: string) => `${v} { .id, .runId, .name, .status, .input, .output, .addedSeq,
   createdAt: toString(${v}.createdAt), updatedAt: toString(${v}.updatedAt),
   parentId: [(${v})-[:CHILD_OF]->(parent) | parent.id][0] }`;
-const CHANGE = (v: string) => `${v} { .runId, .seq, .stepId, .kind, .parentId, .name, .status, .previousStatus, .output, .by, at: toString(${v}.at) }`;
+const CHANGE = (v: string) =>
+  `${v} { .runId, .seq, .stepId, .kind, .parentId, .name, .status, .previousStatus, .output, .by, at: toString(${v}.at) }`;
 
 const toRun = (raw: unknown): RunRecord => {
-  const { ownerKind, ownerId, teamId, ...r } = raw as Omit<RunRecord, 'owner' | 'teamId'> & { ownerKind?: string | null; ownerId?: string | null; teamId?: string | null };
+  const { ownerKind, ownerId, teamId, ...r } = raw as Omit<RunRecord, 'owner' | 'teamId'> & {
+    ownerKind?: string | null;
+    ownerId?: string | null;
+    teamId?: string | null;
+  };
   return { ...r, sessionId: r.sessionId ?? null, createdAt: isoOf(r.createdAt), ...toOwnerView({ ownerKind, ownerId, teamId }) };
 };
 const toStep = (raw: unknown): StepRecord => {
   const s = raw as Omit<StepRecord, 'input' | 'output'> & { input?: string | null; output?: string | null };
-  return { ...s, parentId: s.parentId ?? null, input: parse(s.input), output: parse(s.output), createdAt: isoOf(s.createdAt), updatedAt: isoOf(s.updatedAt) };
+  return {
+    ...s,
+    parentId: s.parentId ?? null,
+    input: parse(s.input),
+    output: parse(s.output),
+    createdAt: isoOf(s.createdAt),
+    updatedAt: isoOf(s.updatedAt),
+  };
 };
 const toChange = (raw: unknown): StepChangeRecord => {
   const c = raw as Omit<StepChangeRecord, 'output'> & { output?: string | null };
@@ -106,10 +119,13 @@ const toChange = (raw: unknown): StepChangeRecord => {
 
 /** Locks a run the scope sees; null (nothing locked) when it is missing or hidden. */
 async function lockRun(tx: ManagedTransaction, scope: Scope, runId: string): Promise<RunRecord | null> {
-  const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')} SET r._lock = true REMOVE r._lock RETURN ${RUN('r')} AS run`, {
-    runId,
-    ...scopeParams(scope),
-  });
+  const res = await tx.run(
+    `MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')} SET r._lock = true REMOVE r._lock RETURN ${RUN('r')} AS run`,
+    {
+      runId,
+      ...scopeParams(scope),
+    },
+  );
   const raw: unknown = res.records[0]?.get('run');
   return raw ? toRun(raw) : null;
 }
@@ -172,10 +188,12 @@ async function stepsByIds(tx: Reader, scope: Scope, ids: string[]): Promise<Map<
      RETURN ${STEP('s')} AS step`,
     { ids, ...scopeParams(scope) },
   );
-  return new Map(res.records.map((r) => {
-    const s = toStep(r.get('step'));
-    return [s.id, s];
-  }));
+  return new Map(
+    res.records.map((r) => {
+      const s = toStep(r.get('step'));
+      return [s.id, s];
+    }),
+  );
 }
 
 export interface StepBatchPlan {
@@ -203,7 +221,11 @@ export function addStepsTx(
     const p = plan(run, await stepsByIds(tx, scope, referencedIds), await takenStepIds(tx, referencedIds));
     await writeSteps(tx, p.steps);
     await writeChanges(tx, runId, p.changes, p.events);
-    const created = await stepsByIds(tx, scope, p.steps.map((s) => s.id));
+    const created = await stepsByIds(
+      tx,
+      scope,
+      p.steps.map((s) => s.id),
+    );
     return p.steps.map((s) => created.get(s.id)!);
   });
 }
@@ -219,14 +241,23 @@ export interface StepChangePlan {
   event: Envelope;
 }
 
-export function updateStepTx(g: Graph, scope: Scope, stepId: string, plan: (run: RunRecord, step: StepRecord) => StepChangePlan): Promise<StepRecord | null> {
+export function updateStepTx(
+  g: Graph,
+  scope: Scope,
+  stepId: string,
+  plan: (run: RunRecord, step: StepRecord) => StepChangePlan,
+): Promise<StepRecord | null> {
   return writeTx(g, 'runs.updateStep', async (tx) => {
     const runId = await runIdOfStep(tx, stepId);
     const run = runId ? await lockRun(tx, scope, runId) : null;
     if (!run) return null;
     const step = (await stepsByIds(tx, scope, [stepId])).get(stepId)!;
     const p = plan(run, step);
-    await tx.run('MATCH (s:WorkflowStep {id: $stepId}) SET s += $set, s.updatedAt = datetime($now)', { stepId, set: p.set, now: p.change.at });
+    await tx.run('MATCH (s:WorkflowStep {id: $stepId}) SET s += $set, s.updatedAt = datetime($now)', {
+      stepId,
+      set: p.set,
+      now: p.change.at,
+    });
     await writeChanges(tx, run.id, [p.change], [p.event]);
     return (await stepsByIds(tx, scope, [stepId])).get(stepId)!;
   });
@@ -257,7 +288,12 @@ export function moveStepTx(
       `RETURN EXISTS { MATCH (:WorkflowStep {id: $newParentId})-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(:WorkflowStep {id: $stepId}) } AS cycle`,
       { stepId, newParentId },
     );
-    const p = plan({ run, step: found.get(stepId)!, newParent: found.get(newParentId) ?? null, wouldCycle: cycle.records[0]!.get('cycle') as boolean });
+    const p = plan({
+      run,
+      step: found.get(stepId)!,
+      newParent: found.get(newParentId) ?? null,
+      wouldCycle: cycle.records[0]!.get('cycle') as boolean,
+    });
     await tx.run(
       `MATCH (s:WorkflowStep {id: $stepId}), (np:WorkflowStep {id: $newParentId})
        OPTIONAL MATCH (s)-[old:CHILD_OF]->()
@@ -293,7 +329,12 @@ const toRows = (raw: unknown): Array<StepRecord & { depth: number }> =>
  * when the run is missing or hidden. Callers ask for one more than they answer to learn whether
  * the tree was cut.
  */
-export function findRunTree(g: Graph, scope: Scope, runId: string, max: number): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }> } | null> {
+export function findRunTree(
+  g: Graph,
+  scope: Scope,
+  runId: string,
+  max: number,
+): Promise<{ run: RunRecord; steps: Array<StepRecord & { depth: number }> } | null> {
   return readGraph(g, 'runs.tree', async (tx) => {
     const res = await tx.run(
       `MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')}
@@ -366,7 +407,8 @@ export function relatives(
   max: number,
 ): Promise<StepAtDepth[] | null> {
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_TREE_DEPTH) throw new Error('maxDepth out of range');
-  const pattern = direction === 'ancestors' ? `(s)-[:CHILD_OF*1..${maxDepth}]->(n:WorkflowStep)` : `(n:WorkflowStep)-[:CHILD_OF*1..${maxDepth}]->(s)`;
+  const pattern =
+    direction === 'ancestors' ? `(s)-[:CHILD_OF*1..${maxDepth}]->(n:WorkflowStep)` : `(n:WorkflowStep)-[:CHILD_OF*1..${maxDepth}]->(s)`;
   return readGraph(g, `runs.${direction}`, async (tx) => {
     const res = await tx.run(
       `MATCH (s:WorkflowStep {id: $stepId})
@@ -386,24 +428,35 @@ export function relatives(
 }
 
 /** The ordered history of a run, optionally up to a seq or an instant: its first `max` changes. */
-export function listChanges(g: Graph, runId: string, until: { seq?: number | undefined; at?: string | undefined }, max: number): Promise<StepChangeRecord[]> {
+export function listChanges(
+  g: Graph,
+  runId: string,
+  until: { seq?: number | undefined; at?: string | undefined },
+  max: number,
+): Promise<StepChangeRecord[]> {
   const where = ['c.runId = $runId'];
   if (until.seq !== undefined) where.push('c.seq <= $seq');
   if (until.at !== undefined) where.push('c.at <= datetime($at)');
   return readGraph(g, 'runs.changes', async (tx) => {
-    const res = await tx.run(`MATCH (c:StepChange) WHERE ${where.join(' AND ')} WITH c ORDER BY c.seq LIMIT $max RETURN ${CHANGE('c')} AS change`, {
-      runId,
-      seq: until.seq ?? null,
-      at: until.at ?? null,
-      max: neo4j.int(max),
-    });
+    const res = await tx.run(
+      `MATCH (c:StepChange) WHERE ${where.join(' AND ')} WITH c ORDER BY c.seq LIMIT $max RETURN ${CHANGE('c')} AS change`,
+      {
+        runId,
+        seq: until.seq ?? null,
+        at: until.at ?? null,
+        max: neo4j.int(max),
+      },
+    );
     return res.records.map((r) => toChange(r.get('change')));
   });
 }
 
 export function findRun(g: Graph, scope: Scope, runId: string): Promise<RunRecord | null> {
   return readGraph(g, 'runs.run', async (tx) => {
-    const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')} RETURN ${RUN('r')} AS run`, { runId, ...scopeParams(scope) });
+    const res = await tx.run(`MATCH (r:WorkflowRun {id: $runId}) WHERE ${visible('r')} RETURN ${RUN('r')} AS run`, {
+      runId,
+      ...scopeParams(scope),
+    });
     const raw: unknown = res.records[0]?.get('run');
     return raw ? toRun(raw) : null;
   });

@@ -45,7 +45,8 @@ const range = (name: string, label: string, props: string[]): SchemaObject => ({
 });
 
 export function expectedSchema(opts: SchemaOptions): SchemaObject[] {
-  if (!Number.isInteger(opts.embeddingDimensions) || opts.embeddingDimensions < 1) throw new Error('embeddingDimensions must be a positive integer');
+  if (!Number.isInteger(opts.embeddingDimensions) || opts.embeddingDimensions < 1)
+    throw new Error('embeddingDimensions must be a positive integer');
   return [
     unique('block_id_unique', 'Block', ['id']),
     range('block_session', 'Block', ['sessionId']),
@@ -76,7 +77,13 @@ export function expectedSchema(opts: SchemaOptions): SchemaObject[] {
     },
     // Block type labels (Decision, Risk, …) are served by the node label lookup index Neo4j
     // creates by default; it is listed so a dropped one is noticed and recreated.
-    { name: 'node_label_lookup', kind: 'LOOKUP', label: null, properties: [], cypher: 'CREATE LOOKUP INDEX node_label_lookup IF NOT EXISTS FOR (n) ON EACH labels(n)' },
+    {
+      name: 'node_label_lookup',
+      kind: 'LOOKUP',
+      label: null,
+      properties: [],
+      cypher: 'CREATE LOOKUP INDEX node_label_lookup IF NOT EXISTS FOR (n) ON EACH labels(n)',
+    },
     unique('workflow_run_id_unique', 'WorkflowRun', ['id']),
     unique('workflow_step_id_unique', 'WorkflowStep', ['id']),
     range('workflow_step_run', 'WorkflowStep', ['runId']),
@@ -112,7 +119,11 @@ function alreadyExists(err: unknown): boolean {
 }
 
 export async function recordedVersion(g: Graph): Promise<number> {
-  const res = await g.driver.executeQuery("MATCH (v:SchemaVersion {name: 'knowledge'}) RETURN v.version AS version", {}, { database: g.database });
+  const res = await g.driver.executeQuery(
+    "MATCH (v:SchemaVersion {name: 'knowledge'}) RETURN v.version AS version",
+    {},
+    { database: g.database },
+  );
   return (res.records[0]?.get('version') as number | undefined) ?? 0;
 }
 
@@ -120,7 +131,9 @@ export async function bootstrapSchema(g: Graph, opts: SchemaOptions): Promise<{ 
   const previous = await recordedVersion(g);
   if (previous > SCHEMA_VERSION) {
     // Retrying cannot fix this (the graph is fine, this code is old): StartRefused makes the service exit.
-    throw new StartRefused(`graph schema version ${previous} is newer than this code's ${SCHEMA_VERSION}: deploy the newer knowledge service`);
+    throw new StartRefused(
+      `graph schema version ${previous} is newer than this code's ${SCHEMA_VERSION}: deploy the newer knowledge service`,
+    );
   }
   for (const s of expectedSchema(opts)) {
     try {
@@ -183,9 +196,15 @@ export async function schemaStatus(g: Graph, opts: SchemaOptions): Promise<Schem
     {},
     { database: g.database },
   );
-  const cons = await g.driver.executeQuery('SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties, ownedIndex', {}, { database: g.database });
+  const cons = await g.driver.executeQuery(
+    'SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties, ownedIndex',
+    {},
+    { database: g.database },
+  );
   const indexes = idx.records.map((r) => r.toObject() as ExistingIndex);
-  const constraints = cons.records.map((r) => r.toObject() as { name: string; type: string; labelsOrTypes: string[]; properties: string[]; ownedIndex: string | null });
+  const constraints = cons.records.map(
+    (r) => r.toObject() as { name: string; type: string; labelsOrTypes: string[]; properties: string[]; ownedIndex: string | null },
+  );
   const rows: SchemaStatusRow[] = [];
   const seen = new Set<string>();
 
@@ -198,19 +217,43 @@ export async function schemaStatus(g: Graph, opts: SchemaOptions): Promise<Schem
       const backing = indexes.find((i) => i.name === c?.ownedIndex);
       const actual = c ? describe(c.type, c.labelsOrTypes[0] ?? null, c.properties) : '-';
       const same = c && c.type === 'UNIQUENESS' && c.labelsOrTypes[0] === e.label && c.properties.join() === e.properties.join();
-      rows.push({ name: e.name, kind: e.kind, expected, actual, status: !c ? 'missing' : !same ? 'different' : backing && backing.state !== 'ONLINE' ? 'not online' : 'ok' });
+      rows.push({
+        name: e.name,
+        kind: e.kind,
+        expected,
+        actual,
+        status: !c ? 'missing' : !same ? 'different' : backing && backing.state !== 'ONLINE' ? 'not online' : 'ok',
+      });
       continue;
     }
-    const i = e.kind === 'LOOKUP' ? indexes.find((x) => x.type === 'LOOKUP' && x.entityType === 'NODE') : indexes.find((x) => x.name === e.name);
+    const i =
+      e.kind === 'LOOKUP' ? indexes.find((x) => x.type === 'LOOKUP' && x.entityType === 'NODE') : indexes.find((x) => x.name === e.name);
     if (i) seen.add(i.name);
     const dims = i?.options.indexConfig?.['vector.dimensions'] as number | undefined;
     const actual = i ? describe(i.type, i.labelsOrTypes?.[0] ?? null, i.properties ?? [], dims) : '-';
-    const same = i && i.type === e.kind && (i.labelsOrTypes?.[0] ?? null) === e.label && (i.properties ?? []).join() === e.properties.join() && (e.dimensions === undefined || dims === e.dimensions);
-    rows.push({ name: e.name, kind: e.kind, expected, actual, status: !i ? 'missing' : !same ? 'different' : i.state !== 'ONLINE' ? 'not online' : 'ok' });
+    const same =
+      i &&
+      i.type === e.kind &&
+      (i.labelsOrTypes?.[0] ?? null) === e.label &&
+      (i.properties ?? []).join() === e.properties.join() &&
+      (e.dimensions === undefined || dims === e.dimensions);
+    rows.push({
+      name: e.name,
+      kind: e.kind,
+      expected,
+      actual,
+      status: !i ? 'missing' : !same ? 'different' : i.state !== 'ONLINE' ? 'not online' : 'ok',
+    });
   }
   for (const i of indexes) {
     if (seen.has(i.name) || i.owningConstraint || !i.labelsOrTypes?.some((l) => OWNED_LABELS.includes(l))) continue;
-    rows.push({ name: i.name, kind: i.type, expected: '-', actual: describe(i.type, i.labelsOrTypes[0] ?? null, i.properties ?? []), status: 'unexpected' });
+    rows.push({
+      name: i.name,
+      kind: i.type,
+      expected: '-',
+      actual: describe(i.type, i.labelsOrTypes[0] ?? null, i.properties ?? []),
+      status: 'unexpected',
+    });
   }
   const version = await recordedVersion(g);
   return {

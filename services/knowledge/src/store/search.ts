@@ -30,7 +30,12 @@ function filterExpr(f: SearchFilter, v = 'b'): string {
 }
 const filterClause = (f: SearchFilter) => `WHERE ${filterExpr(f)}`;
 
-const filterParams = (f: SearchFilter) => ({ statuses: f.statuses, types: f.types ?? [], sessionId: f.sessionId ?? null, ...scopeParams(f.scope) });
+const filterParams = (f: SearchFilter) => ({
+  statuses: f.statuses,
+  types: f.types ?? [],
+  sessionId: f.sessionId ?? null,
+  ...scopeParams(f.scope),
+});
 
 /**
  * `luceneQuery` must already be escaped (see domain/search-query.ts): it is parsed by Lucene.
@@ -53,7 +58,9 @@ export function fullTextSearch(g: Graph, luceneQuery: string, f: SearchFilter, l
         { query: luceneQuery, luceneLimit: neo4j.int(luceneLimit ?? 0), ...filterParams(f), limit: neo4j.int(limit) },
       );
       const total = (res.records[0]?.get('total') as number | undefined) ?? 0;
-      const hits = res.records.filter((r) => r.get('block') !== null).map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
+      const hits = res.records
+        .filter((r) => r.get('block') !== null)
+        .map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
       return { total, hits };
     };
     const firstRound = Math.max(100, limit * 10);
@@ -85,7 +92,9 @@ export function vectorSearch(g: Graph, embedding: number[], f: SearchFilter, lim
       params,
     );
     const total = neo4j.integer.toNumber((indexed.records[0]?.get('total') as number | undefined) ?? 0);
-    const hits = indexed.records.filter((r) => r.get('block') !== null).map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
+    const hits = indexed.records
+      .filter((r) => r.get('block') !== null)
+      .map((r) => ({ block: toBlockRecord(r.get('block')), score: r.get('score') as number }));
     if (hits.length >= limit || total < k) return hits;
     const exact = await tx.run(
       `MATCH (b:Block) WHERE b.embedding IS NOT NULL AND ${filterExpr(f)}
@@ -108,7 +117,13 @@ export interface Expansion {
 }
 
 /** One hop out from the seeds along allow-listed relationships the caller sees, to blocks passing the filter. */
-export function expandOneHop(g: Graph, seedIds: string[], types: RelationshipType[], f: SearchFilter, perSeed: number): Promise<Expansion[]> {
+export function expandOneHop(
+  g: Graph,
+  seedIds: string[],
+  types: RelationshipType[],
+  f: SearchFilter,
+  perSeed: number,
+): Promise<Expansion[]> {
   return readGraph(g, 'search.expand', async (tx) => {
     const res = await tx.run(
       `UNWIND $seeds AS sid

@@ -1,5 +1,14 @@
 import type { Principal } from '@platform/contracts';
-import { connectNats, createLogger, staticTeamDirectory, systemClock, uuid, type NatsConnection, type OutboxRelay, type TeamDirectory } from '@platform/kit';
+import {
+  connectNats,
+  createLogger,
+  staticTeamDirectory,
+  systemClock,
+  uuid,
+  type NatsConnection,
+  type OutboxRelay,
+  type TeamDirectory,
+} from '@platform/kit';
 import { randomBytes } from 'node:crypto';
 import { storeEnv } from '@platform/testkit';
 import { graphSettings, loadGraphConfig, type GraphConfig } from '../../src/config.js';
@@ -45,7 +54,8 @@ export function testGraphConfig(): GraphConfig {
   return loadGraphConfig(env);
 }
 
-const pick = (env: NodeJS.ProcessEnv, keys: string[]) => Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
+const pick = (env: NodeJS.ProcessEnv, keys: string[]) =>
+  Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
 
 export async function openTestGraph(): Promise<{ graph: Graph; config: GraphConfig }> {
   const config = testGraphConfig();
@@ -59,10 +69,23 @@ export async function startHarness(prefix: string, opts: { teams?: TeamDirectory
   const { graph, config } = await openTestGraph();
   const stores = storeEnv();
   if (!stores['NATS_URL']) throw new Error('NATS_URL not set: run `bash scripts/infra.sh up` or export the store URLs');
-  const nc = await connectNats({ url: stores['NATS_URL'], user: stores['NATS_USER'], password: stores['NATS_PASSWORD'], name: `knowledge-test-${prefix}`, log, attempts: 2 });
+  const nc = await connectNats({
+    url: stores['NATS_URL'],
+    user: stores['NATS_USER'],
+    password: stores['NATS_PASSWORD'],
+    name: `knowledge-test-${prefix}`,
+    log,
+    attempts: 2,
+  });
   await ensureKnowledgeStream(nc);
   const relay = startKnowledgeOutbox(graph, nc.jetstream(), log, 200);
-  const deps: KnowledgeDeps = { graph, clock: systemClock, newId: uuid, embeddingDimensions: config.EMBEDDING_DIMENSIONS, teams: opts.teams ?? staticTeamDirectory() };
+  const deps: KnowledgeDeps = {
+    graph,
+    clock: systemClock,
+    newId: uuid,
+    embeddingDimensions: config.EMBEDDING_DIMENSIONS,
+    teams: opts.teams ?? staticTeamDirectory(),
+  };
   const factory = callerFactory(deps);
   const tag = uniqueTag(prefix);
   return {

@@ -21,12 +21,16 @@ export function namespacedCopy(source = FIXTURE): { file: string; prefix: string
   const file = join(dir, 'legacy.sqlite');
   copyFileSync(source, file);
   const db = new sqlite.Database(file);
-  const ns = (col: string) => `CASE WHEN ${col} GLOB '????????-????-????-????-????????????' THEN :p || substr(${col}, 9) ELSE ${col} || '-' || :p END`;
+  const ns = (col: string) =>
+    `CASE WHEN ${col} GLOB '????????-????-????-????-????????????' THEN :p || substr(${col}, 9) ELSE ${col} || '-' || :p END`;
   try {
     db.exec('BEGIN');
     db.run(`UPDATE ideation_sessions SET id = ${ns('id')}`, { ':p': prefix });
     db.run(`UPDATE memory_blocks SET id = ${ns('id')}, session_id = ${ns('session_id')}`, { ':p': prefix });
-    db.run(`UPDATE memory_links SET id = ${ns('id')}, session_id = ${ns('session_id')}, source_block_id = ${ns('source_block_id')}, target_block_id = ${ns('target_block_id')}`, { ':p': prefix });
+    db.run(
+      `UPDATE memory_links SET id = ${ns('id')}, session_id = ${ns('session_id')}, source_block_id = ${ns('source_block_id')}, target_block_id = ${ns('target_block_id')}`,
+      { ':p': prefix },
+    );
     db.exec('COMMIT');
   } finally {
     db.close();

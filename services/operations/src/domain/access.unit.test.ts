@@ -3,7 +3,13 @@ import { mayAssignRole, teamMay } from './access.js';
 
 describe('team roles', () => {
   it('orders what roles allow: viewer reads, member changes, admin manages', () => {
-    expect([teamMay.read('viewer'), teamMay.change('viewer'), teamMay.change('member'), teamMay.manage('member'), teamMay.manage('admin')]).toEqual([true, false, true, false, true]);
+    expect([
+      teamMay.read('viewer'),
+      teamMay.change('viewer'),
+      teamMay.change('member'),
+      teamMay.manage('member'),
+      teamMay.manage('admin'),
+    ]).toEqual([true, false, true, false, true]);
     expect(teamMay.read(null)).toBe(false);
   });
 

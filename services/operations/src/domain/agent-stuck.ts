@@ -21,7 +21,10 @@ export interface AgentStuckDeps extends CoreDeps {
  * escalation for the same subject is pending a new report joins it instead of opening another.
  * Runs as the `agent-stuck` system actor, whose only write permission is opening such escalations.
  */
-export async function onAgentStuck(deps: AgentStuckDeps, event: TypedEnvelope<'coordination.agent.stuck'>): Promise<'escalated' | 'already_escalated' | 'duplicate'> {
+export async function onAgentStuck(
+  deps: AgentStuckDeps,
+  event: TypedEnvelope<'coordination.agent.stuck'>,
+): Promise<'escalated' | 'already_escalated' | 'duplicate'> {
   const { agent, jobId, reason, reportedAt } = event.data;
   const subjectId = jobId ?? agent;
   return asSystem(deps.db, 'agent-stuck', async (s) => {
@@ -34,7 +37,10 @@ export async function onAgentStuck(deps: AgentStuckDeps, event: TypedEnvelope<'c
       reason,
       context: { agent, jobId, reportedAt, eventId: event.id },
     });
-    await appendOutbox(s.tx, createEnvelope('operations', 'operations.approval.requested', approvalEventData(escalation), { ...deps, causationId: event.id }));
+    await appendOutbox(
+      s.tx,
+      createEnvelope('operations', 'operations.approval.requested', approvalEventData(escalation), { ...deps, causationId: event.id }),
+    );
     return 'escalated';
   });
 }

@@ -1,7 +1,14 @@
 import type { Principal } from '@platform/contracts';
 import { notFound } from '@platform/kit';
 import { z } from 'zod';
-import { findAgent, insertAgent, listAgents as listAgentRows, updateAgent as updateAgentRow, type AgentRow, type AgentStatusName } from '../store/agents.js';
+import {
+  findAgent,
+  insertAgent,
+  listAgents as listAgentRows,
+  updateAgent as updateAgentRow,
+  type AgentRow,
+  type AgentStatusName,
+} from '../store/agents.js';
 import type { Page } from '../store/pagination.js';
 import { asUser } from '../store/scope.js';
 import { requireAdmin } from './access.js';
@@ -20,7 +27,11 @@ export const AgentConfig = z.strictObject({
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
 /** Registers an agent (platform admins). Its name is the principal id of its token; a taken name is a CONFLICT. */
-export function createAgent(deps: CoreDeps, principal: Principal, input: { name: string; config: AgentConfig; description?: string | undefined }): Promise<AgentRow> {
+export function createAgent(
+  deps: CoreDeps,
+  principal: Principal,
+  input: { name: string; config: AgentConfig; description?: string | undefined },
+): Promise<AgentRow> {
   requireAdmin(principal, 'registering an agent');
   return asUser(deps.db, principal, (s) => insertAgent(s, input), { write: true });
 }
@@ -33,7 +44,11 @@ export function getAgent(deps: CoreDeps, principal: Principal, where: { id: stri
   });
 }
 
-export function listAgents(deps: CoreDeps, principal: Principal, q: { status?: AgentStatusName | undefined; namePrefix?: string | undefined; cursor?: string | undefined; limit: number }): Promise<Page<AgentRow>> {
+export function listAgents(
+  deps: CoreDeps,
+  principal: Principal,
+  q: { status?: AgentStatusName | undefined; namePrefix?: string | undefined; cursor?: string | undefined; limit: number },
+): Promise<Page<AgentRow>> {
   return asUser(deps.db, principal, (s) => listAgentRows(s, q));
 }
 

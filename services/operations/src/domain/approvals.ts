@@ -1,7 +1,14 @@
 import type { Principal } from '@platform/contracts';
 import { badRequest, conflict, createEnvelope, notFound, withSpan } from '@platform/kit';
 import type { KnowledgePort } from '../clients/knowledge.js';
-import { decideApproval as decideRow, findApproval, insertApproval, listApprovals as listApprovalRows, type ApprovalRow, type ApprovalStatusName } from '../store/approvals.js';
+import {
+  decideApproval as decideRow,
+  findApproval,
+  insertApproval,
+  listApprovals as listApprovalRows,
+  type ApprovalRow,
+  type ApprovalStatusName,
+} from '../store/approvals.js';
 import { appendOutbox } from '../store/outbox.js';
 import type { Page } from '../store/pagination.js';
 import { asUser } from '../store/scope.js';
@@ -41,7 +48,9 @@ export async function requestApproval(
   input: { subjectKind: RequestableSubjectKind; subjectId: string; teamId?: string | undefined; reason?: string | undefined },
 ): Promise<ApprovalRow> {
   if (input.subjectKind === 'knowledge_block') {
-    const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.subjectId } }, () => deps.knowledge.blockExists(input.subjectId, principal));
+    const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.subjectId } }, () =>
+      deps.knowledge.blockExists(input.subjectId, principal),
+    );
     if (!exists) throw badRequest(`block ${input.subjectId} does not exist`, { blockId: input.subjectId });
   }
   return asUser(
@@ -49,7 +58,8 @@ export async function requestApproval(
     principal,
     async (s) => {
       if (input.subjectKind === 'task' && !(await findTaskTree(s, input.subjectId))) throw notFound('task', input.subjectId);
-      if (input.teamId !== undefined && !teamMay.read(await myRole(s, input.teamId))) throw forbidden(`not a member of team ${input.teamId}`);
+      if (input.teamId !== undefined && !teamMay.read(await myRole(s, input.teamId)))
+        throw forbidden(`not a member of team ${input.teamId}`);
       const approval = await insertApproval(s, input);
       await appendOutbox(s.tx, createEnvelope('operations', 'operations.approval.requested', approvalEventData(approval), deps));
       return approval;
@@ -63,7 +73,11 @@ export async function requestApproval(
  * admins (the only deciders of requests without a team) — never the requester. A second decision, or
  * losing a race with another decider, is a CONFLICT.
  */
-export function decideApproval(deps: CoreDeps, principal: Principal, input: { id: string; decision: 'approved' | 'rejected'; note?: string | undefined }): Promise<ApprovalRow> {
+export function decideApproval(
+  deps: CoreDeps,
+  principal: Principal,
+  input: { id: string; decision: 'approved' | 'rejected'; note?: string | undefined },
+): Promise<ApprovalRow> {
   const admin = isAdmin(principal);
   return asUser(
     deps.db,
@@ -74,7 +88,8 @@ export function decideApproval(deps: CoreDeps, principal: Principal, input: { id
       const permitted = admin || (approval.teamId !== null && teamMay.manage(await myRole(s, approval.teamId)));
       if (!permitted) throw forbidden('only team owners or admins (or platform admins) may decide this request');
       if (approval.requestedBy === principal.id) throw forbidden('a request cannot be decided by its requester');
-      if (approval.status !== 'pending') throw conflict(`approval request ${input.id} is already ${approval.status}`, { status: approval.status });
+      if (approval.status !== 'pending')
+        throw conflict(`approval request ${input.id} is already ${approval.status}`, { status: approval.status });
       const decided = await decideRow(s, input.id, input.decision, input.note, deps.clock());
       if (!decided) throw conflict(`approval request ${input.id} was decided concurrently`);
       await appendOutbox(s.tx, createEnvelope('operations', 'operations.approval.decided', approvalEventData(decided), deps));
@@ -95,7 +110,13 @@ export function getApproval(deps: CoreDeps, principal: Principal, id: string): P
 export function listApprovals(
   deps: CoreDeps,
   principal: Principal,
-  f: { status?: ApprovalStatusName | undefined; subjectKind?: string | undefined; teamId?: string | undefined; cursor?: string | undefined; limit: number },
+  f: {
+    status?: ApprovalStatusName | undefined;
+    subjectKind?: string | undefined;
+    teamId?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  },
 ): Promise<Page<ApprovalRow>> {
   return asUser(deps.db, principal, (s) => listApprovalRows(s, isAdmin(principal), f));
 }

@@ -19,7 +19,11 @@ import { asUser } from '../store/scope.js';
 import { findSession } from '../store/sessions.js';
 import type { CoreDeps } from './deps.js';
 
-export function createConversation(deps: CoreDeps, principal: Principal, input: { title?: string | undefined; sessionId?: string | undefined }): Promise<ConversationRow> {
+export function createConversation(
+  deps: CoreDeps,
+  principal: Principal,
+  input: { title?: string | undefined; sessionId?: string | undefined },
+): Promise<ConversationRow> {
   return asUser(
     deps.db,
     principal,
@@ -39,7 +43,11 @@ export function getConversation(deps: CoreDeps, principal: Principal, id: string
   });
 }
 
-export function listConversations(deps: CoreDeps, principal: Principal, f: { status?: ConversationStatusName | undefined; cursor?: string | undefined; limit: number }): Promise<Page<ConversationRow>> {
+export function listConversations(
+  deps: CoreDeps,
+  principal: Principal,
+  f: { status?: ConversationStatusName | undefined; cursor?: string | undefined; limit: number },
+): Promise<Page<ConversationRow>> {
   return asUser(deps.db, principal, (s) => listConversationRows(s, f));
 }
 
@@ -75,19 +83,32 @@ export function appendMessage(
       const c = await lockConversation(s, input.conversationId);
       if (!c) throw notFound('conversation', input.conversationId);
       if (c.status !== 'active') throw conflict(`conversation ${c.id} is ${c.status}`, { status: c.status });
-      return insertMessage(s, { conversationId: c.id, role: input.role, content: input.content, tokenCount: input.tokenCount ?? estimateTokens(input.content) });
+      return insertMessage(s, {
+        conversationId: c.id,
+        role: input.role,
+        content: input.content,
+        tokenCount: input.tokenCount ?? estimateTokens(input.content),
+      });
     },
     { write: true },
   );
 }
 
-export function listMessages(deps: CoreDeps, principal: Principal, f: { conversationId: string; cursor?: string | undefined; limit: number }): Promise<Page<MessageRow>> {
+export function listMessages(
+  deps: CoreDeps,
+  principal: Principal,
+  f: { conversationId: string; cursor?: string | undefined; limit: number },
+): Promise<Page<MessageRow>> {
   return asUser(deps.db, principal, async (s) => {
     if (!(await findConversation(s, f.conversationId))) throw notFound('conversation', f.conversationId);
     return listMessageRows(s, f);
   });
 }
 
-export function searchMessages(deps: CoreDeps, principal: Principal, f: { query: string; conversationId?: string | undefined; limit: number }) {
+export function searchMessages(
+  deps: CoreDeps,
+  principal: Principal,
+  f: { query: string; conversationId?: string | undefined; limit: number },
+) {
   return asUser(deps.db, principal, (s) => searchMessageRows(s, f));
 }

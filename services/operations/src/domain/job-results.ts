@@ -6,7 +6,6 @@ import { asUser } from '../store/scope.js';
 import type { CoreDeps } from './deps.js';
 import { changeTaskStatus } from './tasks.js';
 
-
 export interface JobResultDeps extends CoreDeps {
   log: Logger;
 }
@@ -29,7 +28,10 @@ export async function onJobSucceeded(deps: JobResultDeps, event: TypedEnvelope<'
   const { targetKind, targetId, jobId, owner } = event.data;
   if (targetKind !== 'task' || !targetId || !TaskId.safeParse(targetId).success) return 'ignored';
   if (!owner) {
-    deps.log.warn({ eventId: event.id, jobId, taskId: targetId }, 'job result without an owner (an event from before jobs had owners): not applied to the task');
+    deps.log.warn(
+      { eventId: event.id, jobId, taskId: targetId },
+      'job result without an owner (an event from before jobs had owners): not applied to the task',
+    );
     return 'refused';
   }
   // Roles are not in the event: they only matter for what operations grants platform admins, and
@@ -44,7 +46,10 @@ export async function onJobSucceeded(deps: JobResultDeps, event: TypedEnvelope<'
     } catch (err) {
       // Thrown by the rules before any write, so the transaction (and the processed-event row) stands.
       if (!(err instanceof DomainError && REFUSALS.has(err.code))) throw err;
-      deps.log.warn({ eventId: event.id, jobId, taskId: targetId, owner, reason: err.message }, 'job result not applied: its owner may not make the task done');
+      deps.log.warn(
+        { eventId: event.id, jobId, taskId: targetId, owner, reason: err.message },
+        'job result not applied: its owner may not make the task done',
+      );
       return 'refused';
     }
   });

@@ -43,7 +43,10 @@ function snapshot(m: MemoryWithTags): Prisma.InputJsonObject {
 }
 
 /** Only the fields that differ, before and after (a readable diff in the log). */
-function diff(before: Prisma.InputJsonObject, after: Prisma.InputJsonObject): { before: Prisma.InputJsonObject; after: Prisma.InputJsonObject } {
+function diff(
+  before: Prisma.InputJsonObject,
+  after: Prisma.InputJsonObject,
+): { before: Prisma.InputJsonObject; after: Prisma.InputJsonObject } {
   const b: Record<string, Prisma.InputJsonValue | null> = {};
   const a: Record<string, Prisma.InputJsonValue | null> = {};
   for (const k of Object.keys(after)) {
@@ -55,13 +58,41 @@ function diff(before: Prisma.InputJsonObject, after: Prisma.InputJsonObject): { 
   return { before: b, after: a };
 }
 
-const subjectFor = { created: 'operations.memory.created', updated: 'operations.memory.updated', tagged: 'operations.memory.updated', untagged: 'operations.memory.updated', expired: 'operations.memory.expired' } as const;
+const subjectFor = {
+  created: 'operations.memory.created',
+  updated: 'operations.memory.updated',
+  tagged: 'operations.memory.updated',
+  untagged: 'operations.memory.updated',
+  expired: 'operations.memory.expired',
+} as const;
 
 /** Log entry + outbox row for one change, in the caller's transaction: the change, its audit and its event commit together. */
-async function recordChange(deps: CoreDeps, s: UserScope, change: MemoryChangeName, before: MemoryWithTags | null, after: MemoryWithTags): Promise<void> {
+async function recordChange(
+  deps: CoreDeps,
+  s: UserScope,
+  change: MemoryChangeName,
+  before: MemoryWithTags | null,
+  after: MemoryWithTags,
+): Promise<void> {
   const d = before ? diff(snapshot(before), snapshot(after)) : { before: null, after: snapshot(after) };
-  await insertMemoryLog(s, { memoryId: after.id, ownerUserId: after.ownerUserId, agentId: after.agentId, change, before: d.before, after: d.after });
-  const data = { memoryId: after.id, ownerUserId: after.ownerUserId, agentId: after.agentId, type: after.type, tier: after.tier, status: after.status, version: after.version, change };
+  await insertMemoryLog(s, {
+    memoryId: after.id,
+    ownerUserId: after.ownerUserId,
+    agentId: after.agentId,
+    change,
+    before: d.before,
+    after: d.after,
+  });
+  const data = {
+    memoryId: after.id,
+    ownerUserId: after.ownerUserId,
+    agentId: after.agentId,
+    type: after.type,
+    tier: after.tier,
+    status: after.status,
+    version: after.version,
+    change,
+  };
   await appendOutbox(s.tx, createEnvelope('operations', subjectFor[change], data, deps));
 }
 
@@ -107,7 +138,13 @@ async function lockVisible(s: UserScope, id: string, admin: boolean, expectedVer
 }
 
 /** Updates a memory (optionally only at `expectedVersion`) with its MemoryLog entry in the same transaction. */
-export function updateMemory(deps: CoreDeps, principal: Principal, id: string, patch: MemoryPatch, expectedVersion?: number): Promise<MemoryWithTags> {
+export function updateMemory(
+  deps: CoreDeps,
+  principal: Principal,
+  id: string,
+  patch: MemoryPatch,
+  expectedVersion?: number,
+): Promise<MemoryWithTags> {
   const admin = isAdmin(principal);
   return asUser(
     deps.db,
@@ -123,14 +160,22 @@ export function updateMemory(deps: CoreDeps, principal: Principal, id: string, p
 }
 
 /** Adds and removes tags (a no-op change writes nothing). */
-export function tagMemory(deps: CoreDeps, principal: Principal, input: { id: string; add: string[]; remove: string[]; expectedVersion?: number | undefined }): Promise<MemoryWithTags> {
+export function tagMemory(
+  deps: CoreDeps,
+  principal: Principal,
+  input: { id: string; add: string[]; remove: string[]; expectedVersion?: number | undefined },
+): Promise<MemoryWithTags> {
   const admin = isAdmin(principal);
   return asUser(
     deps.db,
     principal,
     async (s) => {
       const before = await lockVisible(s, input.id, admin, input.expectedVersion);
-      const removed = await removeTags(s, input.id, input.remove.filter((t) => !input.add.includes(t)));
+      const removed = await removeTags(
+        s,
+        input.id,
+        input.remove.filter((t) => !input.add.includes(t)),
+      );
       const added = await addTags(s, input.id, input.add);
       if (added.length === 0 && removed.length === 0) return before;
       const after = await updateMemoryRow(s, input.id, {});
@@ -157,18 +202,26 @@ export function searchMemories(
  * Expires one memory now, or (without an id) every visible active memory whose expiresAt has passed,
  * up to `limit`. Each expiry gets its log entry and event in the same transaction.
  */
-export function expireMemories(deps: CoreDeps, principal: Principal, input: { id?: string | undefined; limit: number }): Promise<MemoryWithTags[]> {
+export function expireMemories(
+  deps: CoreDeps,
+  principal: Principal,
+  input: { id?: string | undefined; limit: number },
+): Promise<MemoryWithTags[]> {
   const admin = isAdmin(principal);
   const now = deps.clock();
   return asUser(
     deps.db,
     principal,
     async (s) => {
-      const due = input.id !== undefined ? [await lockVisible(s, input.id, admin, undefined)] : await lockDueForExpiry(s, admin, now, input.limit);
+      const due =
+        input.id !== undefined ? [await lockVisible(s, input.id, admin, undefined)] : await lockDueForExpiry(s, admin, now, input.limit);
       const expired: MemoryWithTags[] = [];
       for (const before of due) {
         if (before.status === 'expired') continue;
-        const after = await updateMemoryRow(s, before.id, { status: 'expired', expiresAt: before.expiresAt && before.expiresAt <= now ? before.expiresAt : now });
+        const after = await updateMemoryRow(s, before.id, {
+          status: 'expired',
+          expiresAt: before.expiresAt && before.expiresAt <= now ? before.expiresAt : now,
+        });
         await recordChange(deps, s, 'expired', before, after);
         expired.push(after);
       }

@@ -48,7 +48,11 @@ export function outboxCutoff(now: Date, s: Pick<RetentionSettings, 'outboxRetent
  * configured retention, each consumed stream's max age, and its duplicate window. A stream that
  * keeps messages forever (max age 0), or horizons that cannot be read, mean no marker is deleted.
  */
-export function markerCutoff(now: Date, s: Pick<RetentionSettings, 'processedRetentionMs'>, horizons: readonly StreamHorizon[] | null): Date | null {
+export function markerCutoff(
+  now: Date,
+  s: Pick<RetentionSettings, 'processedRetentionMs'>,
+  horizons: readonly StreamHorizon[] | null,
+): Date | null {
   if (s.processedRetentionMs <= 0 || horizons === null || horizons.some((h) => h.maxAgeMs <= 0)) return null;
   const keepMs = Math.max(s.processedRetentionMs, ...horizons.flatMap((h) => [h.maxAgeMs, h.duplicateWindowMs]));
   return new Date(now.getTime() - keepMs);
@@ -82,10 +86,17 @@ export async function pruneOnce(deps: RetentionDeps, s: RetentionSettings): Prom
     try {
       horizons = await deps.horizons();
     } catch (err) {
-      deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'stream limits unknown; processed-event markers kept this pass');
+      deps.log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'stream limits unknown; processed-event markers kept this pass',
+      );
     }
     const forever = horizons?.filter((h) => h.maxAgeMs <= 0).map((h) => h.stream) ?? [];
-    if (forever.length > 0) deps.log.warn({ streams: forever }, 'a consumed stream has no age limit, so processed-event markers are kept (they guard against its redeliveries)');
+    if (forever.length > 0)
+      deps.log.warn(
+        { streams: forever },
+        'a consumed stream has no age limit, so processed-event markers are kept (they guard against its redeliveries)',
+      );
   }
   const outbox = outboxCutoff(now, s);
   const markers = markerCutoff(now, s, horizons);
@@ -111,7 +122,9 @@ export function startRetentionLoop(deps: RetentionDeps, s: RetentionSettings, in
       .then((r) => {
         if (r.outboxDeleted + r.markersDeleted > 0) deps.log.info(r, 'retention: pruned sent outbox rows and processed-event markers');
       })
-      .catch((err: unknown) => deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'retention pass failed; next pass retries'))
+      .catch((err: unknown) =>
+        deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'retention pass failed; next pass retries'),
+      )
       .finally(() => {
         running = null;
         if (!stopped) timer = setTimeout(pass, intervalMs);

@@ -19,7 +19,8 @@ export function roleProblems(facts: RoleFacts): string[] {
   if (facts.superuser) problems.push('is a superuser (row-level security never applies to superusers)');
   if (facts.bypassRls) problems.push('has BYPASSRLS (row-level security does not apply to it)');
   if (facts.ownedTables.length > 0) {
-    const shown = facts.ownedTables.slice(0, 5).join(', ') + (facts.ownedTables.length > 5 ? ` and ${facts.ownedTables.length - 5} more` : '');
+    const shown =
+      facts.ownedTables.slice(0, 5).join(', ') + (facts.ownedTables.length > 5 ? ` and ${facts.ownedTables.length - 5} more` : '');
     problems.push(`owns the tables (${shown}), so it can switch their row-level security off`);
   }
   return problems;

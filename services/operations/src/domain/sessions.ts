@@ -2,10 +2,21 @@ import type { Principal } from '@platform/contracts';
 import { conflict, notFound } from '@platform/kit';
 import type { Page } from '../store/pagination.js';
 import { asUser } from '../store/scope.js';
-import { endSession as endSessionRow, findSession, insertSession, listSessions as listSessionRows, type SessionKindName, type SessionRow } from '../store/sessions.js';
+import {
+  endSession as endSessionRow,
+  findSession,
+  insertSession,
+  listSessions as listSessionRows,
+  type SessionKindName,
+  type SessionRow,
+} from '../store/sessions.js';
 import type { CoreDeps } from './deps.js';
 
-export function createSession(deps: CoreDeps, principal: Principal, input: { channel: string; kind: SessionKindName; title?: string | undefined }): Promise<SessionRow> {
+export function createSession(
+  deps: CoreDeps,
+  principal: Principal,
+  input: { channel: string; kind: SessionKindName; title?: string | undefined },
+): Promise<SessionRow> {
   return asUser(deps.db, principal, (s) => insertSession(s, input), { write: true });
 }
 
@@ -17,7 +28,11 @@ export function getSession(deps: CoreDeps, principal: Principal, id: string): Pr
   });
 }
 
-export function listSessions(deps: CoreDeps, principal: Principal, q: { open?: boolean | undefined; cursor?: string | undefined; limit: number }): Promise<Page<SessionRow>> {
+export function listSessions(
+  deps: CoreDeps,
+  principal: Principal,
+  q: { open?: boolean | undefined; cursor?: string | undefined; limit: number },
+): Promise<Page<SessionRow>> {
   return asUser(deps.db, principal, (s) => listSessionRows(s, q));
 }
 

@@ -50,14 +50,17 @@ export const taskEventData = (t: TaskRow) => ({
  */
 export async function createTask(deps: TaskDeps, principal: Principal, input: NewTask): Promise<TaskTree> {
   if (input.blockId !== undefined) {
-    const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.blockId } }, () => deps.knowledge.blockExists(input.blockId!, principal));
+    const exists = await withSpan('knowledge.blocks.get', { attributes: { 'block.id': input.blockId } }, () =>
+      deps.knowledge.blockExists(input.blockId!, principal),
+    );
     if (!exists) throw badRequest(`block ${input.blockId} does not exist`, { blockId: input.blockId });
   }
   return asUser(
     deps.db,
     principal,
     async (s) => {
-      if (input.teamId !== undefined && !teamMay.change(await myRole(s, input.teamId))) throw forbidden(`not allowed to add tasks to team ${input.teamId}`);
+      if (input.teamId !== undefined && !teamMay.change(await myRole(s, input.teamId)))
+        throw forbidden(`not allowed to add tasks to team ${input.teamId}`);
       if (input.sessionId !== undefined && !(await findSession(s, input.sessionId))) throw notFound('session', input.sessionId);
       const task = await insertTaskTree(s, input);
       for (const t of [task, ...task.subtasks]) {
@@ -86,7 +89,8 @@ export function listTasks(deps: CoreDeps, principal: Principal, filter: TaskFilt
 }
 
 /** Who may change a visible task: its owner, or a member/admin/owner of its team. */
-const mayChange = async (s: UserScope, task: TaskRow) => task.ownerId === s.userId || (task.teamId !== null && teamMay.change(await myRole(s, task.teamId)));
+const mayChange = async (s: UserScope, task: TaskRow) =>
+  task.ownerId === s.userId || (task.teamId !== null && teamMay.change(await myRole(s, task.teamId)));
 
 /** The task, locked, if the caller may change it. */
 async function lockForChange(s: UserScope, id: string): Promise<TaskRow> {
@@ -111,11 +115,20 @@ export function updateTaskStatus(deps: CoreDeps, principal: Principal, id: strin
  * the event it handles in the same transaction): the same rules, as the scope's principal.
  * NOT_FOUND / FORBIDDEN / CONFLICT as updateTaskStatus; `changed` is false when already there.
  */
-export async function changeTaskStatus(deps: CoreDeps, s: UserScope, id: string, status: TaskStatus): Promise<{ task: TaskRow; changed: boolean }> {
+export async function changeTaskStatus(
+  deps: CoreDeps,
+  s: UserScope,
+  id: string,
+  status: TaskStatus,
+): Promise<{ task: TaskRow; changed: boolean }> {
   const task = await lockForChange(s, id);
   if (task.status === status) return { task, changed: false };
   if (!canTransition(task.status, status)) {
-    throw conflict(`a ${task.status} task cannot become ${status}`, { from: task.status, to: status, allowed: TASK_TRANSITIONS[task.status] });
+    throw conflict(`a ${task.status} task cannot become ${status}`, {
+      from: task.status,
+      to: status,
+      allowed: TASK_TRANSITIONS[task.status],
+    });
   }
   const updated = await setTaskStatus(s, id, status, status === 'done' ? deps.clock() : null);
   const data = { ...taskEventData(updated), change: 'status' as const, previousStatus: task.status };
@@ -140,10 +153,17 @@ export function moveTask(deps: CoreDeps, principal: Principal, id: string, paren
       if (parentId !== null) {
         const parent = await findTaskTree(s, parentId);
         if (!parent) throw notFound('task', parentId);
-        if (parent.teamId !== task.teamId) throw badRequest('a task can only move under a task of the same team (or both personal)', { teamId: task.teamId, parentTeamId: parent.teamId });
+        if (parent.teamId !== task.teamId)
+          throw badRequest('a task can only move under a task of the same team (or both personal)', {
+            teamId: task.teamId,
+            parentTeamId: parent.teamId,
+          });
       }
       const moved = await setTaskParent(s, id, parentId);
-      await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.updated', { ...taskEventData(moved), change: 'parent' as const }, deps));
+      await appendOutbox(
+        s.tx,
+        createEnvelope('operations', 'operations.task.updated', { ...taskEventData(moved), change: 'parent' as const }, deps),
+      );
       return (await findTaskTree(s, id))!;
     },
     { write: true },
@@ -177,7 +197,10 @@ export function editTask(deps: CoreDeps, principal: Principal, id: string, edit:
       if (changed.length === 0) return task;
       const only = Object.fromEntries(changed.map((f) => [f, edit[f]])) as TaskDetails;
       const updated = await setTaskDetails(s, id, only);
-      await appendOutbox(s.tx, createEnvelope('operations', 'operations.task.updated', { ...taskEventData(updated), change: 'details' as const, changed }, deps));
+      await appendOutbox(
+        s.tx,
+        createEnvelope('operations', 'operations.task.updated', { ...taskEventData(updated), change: 'details' as const, changed }, deps),
+      );
       return updated;
     },
     { write: true },
@@ -204,7 +227,10 @@ export function deleteTask(deps: CoreDeps, principal: Principal, id: string): Pr
       if (!(await lockTask(s, id))) throw notFound('task', id); // deleted by a concurrent call
       const foreign = await foreignDescendants(s, id);
       if (foreign === null) throw notFound('task', id);
-      if (foreign > 0) throw conflict(`task ${id} has ${foreign} subtask(s) owned by someone else: they move or delete theirs first`, { foreignSubtasks: foreign });
+      if (foreign > 0)
+        throw conflict(`task ${id} has ${foreign} subtask(s) owned by someone else: they move or delete theirs first`, {
+          foreignSubtasks: foreign,
+        });
       const tree = await lockSubtree(s, id);
       if (!(await deleteTaskRow(s, id))) throw notFound('task', id);
       for (const t of tree) {

@@ -43,7 +43,13 @@ export function listTeams(deps: CoreDeps, principal: Principal): Promise<TeamWit
  * Adds a user (by principal id) to a team. Owners may grant any role, admins member or viewer.
  * The user must exist (have used the platform); a second invite is a CONFLICT.
  */
-export function inviteMember(deps: CoreDeps, principal: Principal, teamId: string, userId: string, role: TeamRoleName): Promise<MembershipRow> {
+export function inviteMember(
+  deps: CoreDeps,
+  principal: Principal,
+  teamId: string,
+  userId: string,
+  role: TeamRoleName,
+): Promise<MembershipRow> {
   return asUser(
     deps.db,
     principal,
@@ -64,7 +70,13 @@ export function inviteMember(deps: CoreDeps, principal: Principal, teamId: strin
 }
 
 /** Changes a member's role. A team always keeps at least one owner. */
-export function setMemberRole(deps: CoreDeps, principal: Principal, teamId: string, userId: string, role: TeamRoleName): Promise<MembershipRow> {
+export function setMemberRole(
+  deps: CoreDeps,
+  principal: Principal,
+  teamId: string,
+  userId: string,
+  role: TeamRoleName,
+): Promise<MembershipRow> {
   return asUser(
     deps.db,
     principal,

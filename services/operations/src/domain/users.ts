@@ -26,6 +26,10 @@ export function registerUser(deps: CoreDeps, principal: Principal, input: { emai
   );
 }
 
-export function updateUser(deps: CoreDeps, principal: Principal, input: { email?: string | undefined; name?: string | undefined }): Promise<UserRow> {
+export function updateUser(
+  deps: CoreDeps,
+  principal: Principal,
+  input: { email?: string | undefined; name?: string | undefined },
+): Promise<UserRow> {
   return asUser(deps.db, principal, (s) => updateSelf(s, input), { write: true });
 }

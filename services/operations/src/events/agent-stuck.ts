@@ -7,7 +7,13 @@ import { DURABLES } from '@platform/contracts';
  * Escalates stuck agents: a durable consumer of `coordination.agent.stuck`, so a report sent while
  * operations is down is handled when it comes back (coordination does not call us; it publishes).
  */
-export function startAgentStuckConsumer(nc: NatsConnection, deps: AgentStuckDeps, log: Logger, deadLetterLimits?: StreamLimits, replicas?: StreamReplicas): Promise<RunningConsumer> {
+export function startAgentStuckConsumer(
+  nc: NatsConnection,
+  deps: AgentStuckDeps,
+  log: Logger,
+  deadLetterLimits?: StreamLimits,
+  replicas?: StreamReplicas,
+): Promise<RunningConsumer> {
   return consumeCoordinationEvents({
     nc,
     durable: DURABLES.operationsAgentStuck,

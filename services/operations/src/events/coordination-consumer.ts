@@ -12,6 +12,7 @@ export function consumeCoordinationEvents<S extends EventSubject>(opts: Omit<Con
     retries: 60,
     minTimeout: 500,
     maxTimeout: 5_000,
-    onFailedAttempt: ({ error }) => opts.log.warn({ consumer: opts.durable, err: error.message }, 'consumer not ready (coordination stream missing?); retrying'),
+    onFailedAttempt: ({ error }) =>
+      opts.log.warn({ consumer: opts.durable, err: error.message }, 'consumer not ready (coordination stream missing?); retrying'),
   });
 }

@@ -4,7 +4,13 @@ import { consumeCoordinationEvents } from './coordination-consumer.js';
 import { DURABLES } from '@platform/contracts';
 
 /** Marks tasks done when their jobs succeed (`coordination.job.succeeded`). */
-export function startJobResultsConsumer(nc: NatsConnection, deps: JobResultDeps, log: Logger, deadLetterLimits?: StreamLimits, replicas?: StreamReplicas): Promise<RunningConsumer> {
+export function startJobResultsConsumer(
+  nc: NatsConnection,
+  deps: JobResultDeps,
+  log: Logger,
+  deadLetterLimits?: StreamLimits,
+  replicas?: StreamReplicas,
+): Promise<RunningConsumer> {
   return consumeCoordinationEvents({
     nc,
     durable: DURABLES.operationsJobResults,

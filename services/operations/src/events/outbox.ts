@@ -7,7 +7,13 @@ import type { Db } from '../store/prisma.js';
  * (`outboxWritten`, rung by the write listener from the outbox trigger's NOTIFY: see
  * store/write-listener.ts), and every `intervalMs` as a safety net.
  */
-export function startOperationsOutbox(db: Db, outboxWritten: OutboxSignal, js: JetStreamClient, log: Logger, intervalMs: number): OutboxRelay {
+export function startOperationsOutbox(
+  db: Db,
+  outboxWritten: OutboxSignal,
+  js: JetStreamClient,
+  log: Logger,
+  intervalMs: number,
+): OutboxRelay {
   return startOutboxRelay({
     source: { pending: (limit) => pendingOutbox(db, limit), markPublished: (ids) => markPublished(db, ids) },
     signal: outboxWritten,

@@ -20,7 +20,10 @@ export async function streamHorizons(nc: NatsConnection, streams: readonly strin
   );
 }
 
-type RetentionConfig = Pick<OperationsConfig, 'OUTBOX_SENT_RETENTION_S' | 'PROCESSED_EVENTS_RETENTION_S' | 'RETENTION_PRUNE_BATCH' | 'RETENTION_PRUNE_INTERVAL_S'>;
+type RetentionConfig = Pick<
+  OperationsConfig,
+  'OUTBOX_SENT_RETENTION_S' | 'PROCESSED_EVENTS_RETENTION_S' | 'RETENTION_PRUNE_BATCH' | 'RETENTION_PRUNE_INTERVAL_S'
+>;
 
 export const retentionSettings = (c: RetentionConfig): RetentionSettings => ({
   outboxRetentionMs: c.OUTBOX_SENT_RETENTION_S * 1000,
@@ -31,9 +34,19 @@ export const retentionSettings = (c: RetentionConfig): RetentionSettings => ({
 });
 
 /** Prunes sent outbox rows and processed-event markers in the background (see domain/retention.ts). */
-export function startOperationsRetention(opts: { sql: SqlRunner; nc: NatsConnection; log: Logger; config: RetentionConfig }): RetentionLoop {
+export function startOperationsRetention(opts: {
+  sql: SqlRunner;
+  nc: NatsConnection;
+  log: Logger;
+  config: RetentionConfig;
+}): RetentionLoop {
   return startRetentionLoop(
-    { sql: opts.sql, clock: systemClock, log: opts.log.child({ component: 'retention' }), horizons: () => streamHorizons(opts.nc, CONSUMED_STREAMS) },
+    {
+      sql: opts.sql,
+      clock: systemClock,
+      log: opts.log.child({ component: 'retention' }),
+      horizons: () => streamHorizons(opts.nc, CONSUMED_STREAMS),
+    },
     retentionSettings(opts.config),
     opts.config.RETENTION_PRUNE_INTERVAL_S * 1000,
   );

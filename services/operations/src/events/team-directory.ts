@@ -1,5 +1,13 @@
 import { TEAM_MEMBERSHIP_BUCKET, TeamMembershipEntry, teamMembershipKey, userIdOfTeamMembershipKey } from '@platform/contracts';
-import { ensureKvBucket, startDrainLoop, type KV, type Logger, type NatsConnection, type OutboxSignal, type StreamReplicas } from '@platform/kit';
+import {
+  ensureKvBucket,
+  startDrainLoop,
+  type KV,
+  type Logger,
+  type NatsConnection,
+  type OutboxSignal,
+  type StreamReplicas,
+} from '@platform/kit';
 import { drainDirectoryChanges, markAllForResync, type DirectoryEntry } from '../store/team-directory.js';
 import type { SqlPool } from '../store/sql.js';
 

@@ -35,7 +35,13 @@ const toApproval = (a: ApprovalRow): z.infer<typeof Approval> => ({
 export function approvalsRouter(deps: ApprovalDeps) {
   return router({
     request: authedProcedure
-      .meta(meta('POST', '/approvals/request', 'Ask for a decision about a subject (one pending request per subject in the team, or per requester without a team)'))
+      .meta(
+        meta(
+          'POST',
+          '/approvals/request',
+          'Ask for a decision about a subject (one pending request per subject in the team, or per requester without a team)',
+        ),
+      )
       .input(
         z.strictObject({
           subjectKind: z.enum(['knowledge_block', 'task', 'workflow', 'other']),
@@ -58,7 +64,15 @@ export function approvalsRouter(deps: ApprovalDeps) {
       .query(async ({ ctx, input }) => toApproval(await getApproval(deps, ctx.principal, input.id))),
     list: authedProcedure
       .meta(meta('GET', '/approvals/list', 'Visible approval requests, newest first'))
-      .input(z.strictObject({ status: ApprovalStatus.optional(), subjectKind: z.string().min(1).max(50).optional(), teamId: Id.optional(), cursor: Cursor, limit: Limit }))
+      .input(
+        z.strictObject({
+          status: ApprovalStatus.optional(),
+          subjectKind: z.string().min(1).max(50).optional(),
+          teamId: Id.optional(),
+          cursor: Cursor,
+          limit: Limit,
+        }),
+      )
       .output(pageOf(Approval))
       .query(async ({ ctx, input }) => toPage(await listApprovals(deps, ctx.principal, input), toApproval)),
   });

@@ -1,6 +1,14 @@
 import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
-import { appendMessage, createConversation, getConversation, listConversations, listMessages, searchMessages, setStatus } from '../domain/conversations.js';
+import {
+  appendMessage,
+  createConversation,
+  getConversation,
+  listConversations,
+  listMessages,
+  searchMessages,
+  setStatus,
+} from '../domain/conversations.js';
 import type { CoreDeps } from '../domain/deps.js';
 import type { ConversationRow, MessageRow } from '../store/conversations.js';
 import { authedProcedure, router } from '../trpc.js';
@@ -22,9 +30,20 @@ export const Conversation = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
-export const Message = z.object({ id: z.uuid(), conversationId: z.uuid(), role: MessageRole, content: z.string(), tokenCount: z.number().int(), createdAt: z.string() });
+export const Message = z.object({
+  id: z.uuid(),
+  conversationId: z.uuid(),
+  role: MessageRole,
+  content: z.string(),
+  tokenCount: z.number().int(),
+  createdAt: z.string(),
+});
 
-const toConversation = (c: ConversationRow): z.infer<typeof Conversation> => ({ ...c, createdAt: iso(c.createdAt), updatedAt: iso(c.updatedAt) });
+const toConversation = (c: ConversationRow): z.infer<typeof Conversation> => ({
+  ...c,
+  createdAt: iso(c.createdAt),
+  updatedAt: iso(c.updatedAt),
+});
 const toMessage = (m: MessageRow): z.infer<typeof Message> => ({ ...m, createdAt: iso(m.createdAt) });
 
 export function conversationsRouter(deps: CoreDeps) {
@@ -56,7 +75,14 @@ export function messagesRouter(deps: CoreDeps) {
   return router({
     append: authedProcedure
       .meta(messagesMeta('POST', '/messages/append', 'Add a message to an active conversation'))
-      .input(z.strictObject({ conversationId: Id, role: MessageRole, content: z.string().min(1).max(200_000), tokenCount: z.number().int().min(0).max(10_000_000).optional() }))
+      .input(
+        z.strictObject({
+          conversationId: Id,
+          role: MessageRole,
+          content: z.string().min(1).max(200_000),
+          tokenCount: z.number().int().min(0).max(10_000_000).optional(),
+        }),
+      )
       .output(Message)
       .mutation(async ({ ctx, input }) => toMessage(await appendMessage(deps, ctx.principal, input))),
     list: authedProcedure
@@ -66,7 +92,13 @@ export function messagesRouter(deps: CoreDeps) {
       .query(async ({ ctx, input }) => toPage(await listMessages(deps, ctx.principal, input), toMessage)),
     search: authedProcedure
       .meta(messagesMeta('GET', '/messages/search', 'Full-text search over the caller’s messages'))
-      .input(z.strictObject({ query: z.string().trim().min(1).max(500), conversationId: Id.optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }))
+      .input(
+        z.strictObject({
+          query: z.string().trim().min(1).max(500),
+          conversationId: Id.optional(),
+          limit: z.coerce.number().int().min(1).max(100).default(20),
+        }),
+      )
       .output(z.array(Message.extend({ rank: z.number() })))
       .query(async ({ ctx, input }) => (await searchMessages(deps, ctx.principal, input)).map((m) => ({ ...toMessage(m), rank: m.rank }))),
   });

@@ -38,21 +38,45 @@ export function eventsRouter(deps: CoreDeps) {
           aggregateType: z.string().trim().min(1).max(100),
           expectedVersion: ExpectedVersion,
           events: z
-            .array(z.strictObject({ id: z.uuid().optional(), type: z.string().trim().min(1).max(100), data: z.unknown(), metadata: JsonObject.optional() }))
+            .array(
+              z.strictObject({
+                id: z.uuid().optional(),
+                type: z.string().trim().min(1).max(100),
+                data: z.unknown(),
+                metadata: JsonObject.optional(),
+              }),
+            )
             .min(1)
             .max(100),
         }),
       )
-      .output(z.object({ nextExpectedVersion: z.number().int(), duplicate: z.boolean(), events: z.array(z.object({ eventId: z.uuid(), position: z.number().int(), version: z.number().int() })) }))
+      .output(
+        z.object({
+          nextExpectedVersion: z.number().int(),
+          duplicate: z.boolean(),
+          events: z.array(z.object({ eventId: z.uuid(), position: z.number().int(), version: z.number().int() })),
+        }),
+      )
       .mutation(({ ctx, input }) => appendEvents(deps, ctx.principal, input)),
     readStream: authedProcedure
       .meta(meta('GET', '/events/read-stream', 'A stream’s events from a version, in version order'))
-      .input(z.strictObject({ aggregateId: Name, fromVersion: z.coerce.number().int().min(1).max(MAX_VERSION).default(1), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
+      .input(
+        z.strictObject({
+          aggregateId: Name,
+          fromVersion: z.coerce.number().int().min(1).max(MAX_VERSION).default(1),
+          limit: z.coerce.number().int().min(1).max(1_000).default(500),
+        }),
+      )
       .output(z.array(StoredEventOut))
       .query(async ({ ctx, input }) => (await readEventStream(deps, ctx.principal, input)).map(toEvent)),
     readAll: authedProcedure
       .meta(meta('GET', '/events/read-all', 'All events after a global position, in global order, never skipping in-flight appends'))
-      .input(z.strictObject({ fromPosition: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0), limit: z.coerce.number().int().min(1).max(1_000).default(500) }))
+      .input(
+        z.strictObject({
+          fromPosition: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+          limit: z.coerce.number().int().min(1).max(1_000).default(500),
+        }),
+      )
       .output(z.object({ events: z.array(StoredEventOut), nextPosition: z.number().int(), complete: z.boolean() }))
       .query(async ({ ctx, input }) => {
         const r = await readAllEvents(deps, ctx.principal, input);

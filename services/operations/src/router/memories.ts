@@ -1,7 +1,16 @@
 import { openApiMeta } from '@platform/kit';
 import { z } from 'zod';
 import type { CoreDeps } from '../domain/deps.js';
-import { createMemory, expireMemories, getMemory, listMemories, memoryHistory, searchMemories, tagMemory, updateMemory } from '../domain/memories.js';
+import {
+  createMemory,
+  expireMemories,
+  getMemory,
+  listMemories,
+  memoryHistory,
+  searchMemories,
+  tagMemory,
+  updateMemory,
+} from '../domain/memories.js';
 import type { MemoryWithTags } from '../store/memories.js';
 import { authedProcedure, router } from '../trpc.js';
 import { Cursor, DateTime, Id, iso, isoOrNull, JsonObject, Limit, pageOf, toPage } from './wire.js';
@@ -43,7 +52,13 @@ export const MemoryLogEntry = z.object({
 
 const Content = z.string().trim().min(1).max(50_000);
 const Importance = z.number().min(0).max(1);
-const Tag = z.string().trim().toLowerCase().min(1).max(64).regex(/^[\p{L}\p{N}_:.-]+$/u, 'letters, digits, _ : . - only');
+const Tag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(64)
+  .regex(/^[\p{L}\p{N}_:.-]+$/u, 'letters, digits, _ : . - only');
 const Tags = z.array(Tag).max(50);
 const Metadata = JsonObject.refine((m) => JSON.stringify(m).length <= 20_000, 'metadata is larger than 20 kB');
 
@@ -106,14 +121,22 @@ export function memoriesRouter(deps: CoreDeps) {
       .output(Memory)
       .mutation(async ({ ctx, input }) => {
         const { id, expectedVersion, expiresAt, metadata, ...rest } = input;
-        const patch = { ...rest, ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}), ...(metadata !== undefined ? { metadata: metadata as object } : {}) };
+        const patch = {
+          ...rest,
+          ...(expiresAt !== undefined ? { expiresAt: expiresAt === null ? null : new Date(expiresAt) } : {}),
+          ...(metadata !== undefined ? { metadata: metadata as object } : {}),
+        };
         return toMemory(await updateMemory(deps, ctx.principal, id, patch, expectedVersion));
       }),
     tag: authedProcedure
       .meta(meta('POST', '/memories/tag', 'Add and remove tags'))
-      .input(z.strictObject({ id: Id, add: Tags.default([]), remove: Tags.default([]), expectedVersion: z.number().int().min(1).optional() }))
+      .input(
+        z.strictObject({ id: Id, add: Tags.default([]), remove: Tags.default([]), expectedVersion: z.number().int().min(1).optional() }),
+      )
       .output(Memory)
-      .mutation(async ({ ctx, input }) => toMemory(await tagMemory(deps, ctx.principal, { ...input, add: [...new Set(input.add)], remove: [...new Set(input.remove)] }))),
+      .mutation(async ({ ctx, input }) =>
+        toMemory(await tagMemory(deps, ctx.principal, { ...input, add: [...new Set(input.add)], remove: [...new Set(input.remove)] })),
+      ),
     search: authedProcedure
       .meta(meta('GET', '/memories/search', 'Full-text search over visible memories'))
       .input(
@@ -132,7 +155,17 @@ export function memoriesRouter(deps: CoreDeps) {
       }),
     list: authedProcedure
       .meta(meta('GET', '/memories/list', 'Visible memories by type, tier, status, agent or tag, newest first'))
-      .input(z.strictObject({ type: MemoryType.optional(), tier: MemoryTier.optional(), status: MemoryStatus.optional(), agentId: Id.optional(), tag: Tag.optional(), cursor: Cursor, limit: Limit }))
+      .input(
+        z.strictObject({
+          type: MemoryType.optional(),
+          tier: MemoryTier.optional(),
+          status: MemoryStatus.optional(),
+          agentId: Id.optional(),
+          tag: Tag.optional(),
+          cursor: Cursor,
+          limit: Limit,
+        }),
+      )
       .output(pageOf(Memory))
       .query(async ({ ctx, input }) => toPage(await listMemories(deps, ctx.principal, input), toMemory)),
     expire: authedProcedure

@@ -44,7 +44,13 @@ export function sagasRouter(deps: SagaDeps) {
   return router({
     start: authedProcedure
       .meta(meta('POST', '/sagas/start', 'Start a saga; an idempotency key makes a repeated start return the first one'))
-      .input(z.strictObject({ sagaType: z.string().trim().min(1).max(100), payload: z.unknown(), idempotencyKey: z.string().trim().min(1).max(200).optional() }))
+      .input(
+        z.strictObject({
+          sagaType: z.string().trim().min(1).max(100),
+          payload: z.unknown(),
+          idempotencyKey: z.string().trim().min(1).max(200).optional(),
+        }),
+      )
       .output(Saga.extend({ created: z.boolean() }))
       .mutation(async ({ ctx, input }) => {
         const saga = await startSaga(deps, ctx.principal, input);
@@ -57,8 +63,15 @@ export function sagasRouter(deps: SagaDeps) {
       .query(async ({ ctx, input }) => toSaga(await getSaga(deps, ctx.principal, input.id))),
     list: authedProcedure
       .meta(meta('GET', '/sagas/list', 'Sagas the caller started, newest first'))
-      .input(z.strictObject({ sagaType: z.string().min(1).max(100).optional(), status: SagaStatus.optional(), cursor: Cursor, limit: Limit }))
+      .input(
+        z.strictObject({ sagaType: z.string().min(1).max(100).optional(), status: SagaStatus.optional(), cursor: Cursor, limit: Limit }),
+      )
       .output(pageOf(Saga))
-      .query(async ({ ctx, input }) => toPage(await listSagaPage(deps, ctx.principal, { type: input.sagaType, status: input.status, cursor: input.cursor, limit: input.limit }), toSaga)),
+      .query(async ({ ctx, input }) =>
+        toPage(
+          await listSagaPage(deps, ctx.principal, { type: input.sagaType, status: input.status, cursor: input.cursor, limit: input.limit }),
+          toSaga,
+        ),
+      ),
   });
 }

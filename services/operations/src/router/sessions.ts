@@ -20,13 +20,24 @@ export const Session = z.object({
   updatedAt: z.string(),
 });
 
-const toSession = (s: SessionRow): z.infer<typeof Session> => ({ ...s, endedAt: isoOrNull(s.endedAt), createdAt: iso(s.createdAt), updatedAt: iso(s.updatedAt) });
+const toSession = (s: SessionRow): z.infer<typeof Session> => ({
+  ...s,
+  endedAt: isoOrNull(s.endedAt),
+  createdAt: iso(s.createdAt),
+  updatedAt: iso(s.updatedAt),
+});
 
 export function sessionsRouter(deps: CoreDeps) {
   return router({
     create: authedProcedure
       .meta(meta('POST', '/sessions/create', 'Start a session'))
-      .input(z.strictObject({ channel: z.string().trim().min(1).max(50), kind: SessionKind.default('interactive'), title: z.string().trim().min(1).max(500).optional() }))
+      .input(
+        z.strictObject({
+          channel: z.string().trim().min(1).max(50),
+          kind: SessionKind.default('interactive'),
+          title: z.string().trim().min(1).max(500).optional(),
+        }),
+      )
       .output(Session)
       .mutation(async ({ ctx, input }) => toSession(await createSession(deps, ctx.principal, input))),
     get: authedProcedure

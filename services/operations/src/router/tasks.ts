@@ -44,7 +44,10 @@ export const CreateTaskInput = z.strictObject({
   blockId: BlockId.optional(),
   /** When the task should be done (ISO 8601 with offset). */
   dueAt: DateTime.optional(),
-  subtasks: z.array(z.strictObject({ title: Title, description: Description, priority: TaskPriority.default('P2') })).max(100).default([]),
+  subtasks: z
+    .array(z.strictObject({ title: Title, description: Description, priority: TaskPriority.default('P2') }))
+    .max(100)
+    .default([]),
 });
 
 /** tasks.edit: the fields to change (at least one); null clears the description or the due date. */
@@ -88,7 +91,9 @@ export function tasksRouter(deps: TaskDeps) {
       .meta(meta('POST', '/tasks/create', 'Create a task with nested subtasks'))
       .input(CreateTaskInput)
       .output(TaskWithSubtasks)
-      .mutation(async ({ ctx, input }) => toTree(await createTask(deps, ctx.principal, { ...input, dueAt: input.dueAt === undefined ? undefined : new Date(input.dueAt) }))),
+      .mutation(async ({ ctx, input }) =>
+        toTree(await createTask(deps, ctx.principal, { ...input, dueAt: input.dueAt === undefined ? undefined : new Date(input.dueAt) })),
+      ),
     get: authedProcedure
       .meta(meta('GET', '/tasks/get', 'Get a task and its subtasks, and whether the caller may change it'))
       .input(z.strictObject({ id: TaskId }))
@@ -127,10 +132,21 @@ export function tasksRouter(deps: TaskDeps) {
       .output(Task)
       .mutation(async ({ ctx, input }) => {
         const { id, dueAt, ...rest } = input;
-        return toTask(await editTask(deps, ctx.principal, id, { ...rest, dueAt: dueAt === undefined ? undefined : dueAt === null ? null : new Date(dueAt) }));
+        return toTask(
+          await editTask(deps, ctx.principal, id, {
+            ...rest,
+            dueAt: dueAt === undefined ? undefined : dueAt === null ? null : new Date(dueAt),
+          }),
+        );
       }),
     delete: authedProcedure
-      .meta(meta('POST', '/tasks/delete', 'Delete a task with all its subtasks (its owner only; refused while the tree holds someone else’s task)'))
+      .meta(
+        meta(
+          'POST',
+          '/tasks/delete',
+          'Delete a task with all its subtasks (its owner only; refused while the tree holds someone else’s task)',
+        ),
+      )
       .input(z.strictObject({ id: TaskId }))
       .output(DeletedTasks)
       .mutation(({ ctx, input }) => deleteTask(deps, ctx.principal, input.id)),

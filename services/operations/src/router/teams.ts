@@ -10,7 +10,14 @@ const meta = openApiMeta('teams');
 
 export const TeamRole = z.enum(['owner', 'admin', 'member', 'viewer']);
 export const Membership = z.object({ teamId: z.uuid(), userId: z.string(), role: TeamRole, createdAt: z.string(), updatedAt: z.string() });
-export const Team = z.object({ id: z.uuid(), name: z.string(), createdBy: z.string().nullable(), createdAt: z.string(), updatedAt: z.string(), members: z.array(Membership) });
+export const Team = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  members: z.array(Membership),
+});
 
 const UserId = z.string().min(1).max(200);
 

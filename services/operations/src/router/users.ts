@@ -18,7 +18,10 @@ export const User = z.object({
   updatedAt: z.string(),
 });
 
-const Email = z.email().max(320).transform((e) => e.toLowerCase());
+const Email = z
+  .email()
+  .max(320)
+  .transform((e) => e.toLowerCase());
 const Name = z.string().trim().min(1).max(200);
 
 const toUser = (u: UserRow): z.infer<typeof User> => ({ ...u, createdAt: iso(u.createdAt), updatedAt: iso(u.updatedAt) });

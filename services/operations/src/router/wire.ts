@@ -16,4 +16,7 @@ export const JsonObject = z.record(z.string(), z.unknown());
 
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
-export const toPage = <R, W>(page: { items: R[]; nextCursor: string | null }, map: (r: R) => W) => ({ items: page.items.map(map), nextCursor: page.nextCursor });
+export const toPage = <R, W>(page: { items: R[]; nextCursor: string | null }, map: (r: R) => W) => ({
+  items: page.items.map(map),
+  nextCursor: page.nextCursor,
+});

@@ -15,7 +15,10 @@ export interface AgentRow {
   updatedAt: Date;
 }
 
-export function insertAgent(s: UserScope, a: { name: string; config: Prisma.InputJsonValue; description?: string | undefined }): Promise<AgentRow> {
+export function insertAgent(
+  s: UserScope,
+  a: { name: string; config: Prisma.InputJsonValue; description?: string | undefined },
+): Promise<AgentRow> {
   return s.tx.agent.create({ data: { name: a.name, config: a.config, description: a.description ?? null } });
 }
 
@@ -30,12 +33,22 @@ const likeLiteral = (text: string) => text.replace(/[\\%_]/g, '\\$&');
  * Agents by name, a page at a time: keyset on the (unique) name, so the cursor is the last name
  * answered (base64url JSON, opaque to callers); `limit + 1` rows are read to know if more follow.
  */
-export async function listAgents(s: UserScope, q: { status?: AgentStatusName | undefined; namePrefix?: string | undefined; cursor?: string | undefined; limit: number }): Promise<Page<AgentRow>> {
+export async function listAgents(
+  s: UserScope,
+  q: { status?: AgentStatusName | undefined; namePrefix?: string | undefined; cursor?: string | undefined; limit: number },
+): Promise<Page<AgentRow>> {
   const after = q.cursor === undefined ? null : decodeNameCursor(q.cursor);
   const rows = await s.tx.agent.findMany({
     where: {
       ...(q.status ? { status: q.status } : {}),
-      ...(after !== null || q.namePrefix !== undefined ? { name: { ...(after !== null ? { gt: after } : {}), ...(q.namePrefix !== undefined ? { startsWith: likeLiteral(q.namePrefix) } : {}) } } : {}),
+      ...(after !== null || q.namePrefix !== undefined
+        ? {
+            name: {
+              ...(after !== null ? { gt: after } : {}),
+              ...(q.namePrefix !== undefined ? { startsWith: likeLiteral(q.namePrefix) } : {}),
+            },
+          }
+        : {}),
     },
     orderBy: { name: 'asc' },
     take: q.limit + 1,

@@ -34,14 +34,27 @@ const visibleTo = (userId: string, admin: boolean): Prisma.ApprovalRequestWhereI
 
 export function insertApproval(s: UserScope, a: NewApproval): Promise<ApprovalRow> {
   return s.tx.approvalRequest.create({
-    data: { subjectKind: a.subjectKind, subjectId: a.subjectId, teamId: a.teamId ?? null, reason: a.reason ?? null, requestedBy: s.userId, context: a.context ?? {} },
+    data: {
+      subjectKind: a.subjectKind,
+      subjectId: a.subjectId,
+      teamId: a.teamId ?? null,
+      reason: a.reason ?? null,
+      requestedBy: s.userId,
+      context: a.context ?? {},
+    },
   });
 }
 
 /** An escalation opened by a system consumer on behalf of `requestedBy` (an agent). */
 export function insertEscalation(s: SystemScope, a: NewApproval & { requestedBy: string }): Promise<ApprovalRow> {
   return s.tx.approvalRequest.create({
-    data: { subjectKind: a.subjectKind, subjectId: a.subjectId, reason: a.reason ?? null, requestedBy: a.requestedBy, context: a.context ?? {} },
+    data: {
+      subjectKind: a.subjectKind,
+      subjectId: a.subjectId,
+      reason: a.reason ?? null,
+      requestedBy: a.requestedBy,
+      context: a.context ?? {},
+    },
   });
 }
 
@@ -56,13 +69,23 @@ export function findApproval(s: UserScope, id: string, admin: boolean): Promise<
 export async function listApprovals(
   s: UserScope,
   admin: boolean,
-  f: { status?: ApprovalStatusName | undefined; subjectKind?: string | undefined; teamId?: string | undefined; cursor?: string | undefined; limit: number },
+  f: {
+    status?: ApprovalStatusName | undefined;
+    subjectKind?: string | undefined;
+    teamId?: string | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  },
 ): Promise<Page<ApprovalRow>> {
   const rows = await s.tx.approvalRequest.findMany({
     where: {
       AND: [
         visibleTo(s.userId, admin),
-        { ...(f.status ? { status: f.status } : {}), ...(f.subjectKind ? { subjectKind: f.subjectKind } : {}), ...(f.teamId ? { teamId: f.teamId } : {}) },
+        {
+          ...(f.status ? { status: f.status } : {}),
+          ...(f.subjectKind ? { subjectKind: f.subjectKind } : {}),
+          ...(f.teamId ? { teamId: f.teamId } : {}),
+        },
         afterCursor(f.cursor),
       ],
     },
@@ -76,7 +99,13 @@ export async function listApprovals(
  * Decides a pending request: a conditional update, so of two concurrent deciders exactly one wins
  * (the other sees count 0). RLS additionally requires the decider's role and forbids deciding one's own.
  */
-export async function decideApproval(s: UserScope, id: string, status: 'approved' | 'rejected', note: string | undefined, at: Date): Promise<ApprovalRow | null> {
+export async function decideApproval(
+  s: UserScope,
+  id: string,
+  status: 'approved' | 'rejected',
+  note: string | undefined,
+  at: Date,
+): Promise<ApprovalRow | null> {
   const r = await s.tx.approvalRequest.updateMany({
     where: { id, status: 'pending' },
     data: { status, decidedBy: s.userId, decidedAt: at, decisionNote: note ?? null },

@@ -19,7 +19,8 @@ export function pgFailure(err: unknown): PgFailure | null {
   }
   const cause = (err as { meta?: { driverAdapterError?: { cause?: Record<string, unknown> } } } | null)?.meta?.driverAdapterError?.cause;
   if (!cause) return null;
-  const sqlState = typeof cause['originalCode'] === 'string' ? cause['originalCode'] : typeof cause['code'] === 'string' ? cause['code'] : null;
+  const sqlState =
+    typeof cause['originalCode'] === 'string' ? cause['originalCode'] : typeof cause['code'] === 'string' ? cause['code'] : null;
   if (!sqlState) return null;
   const index = (cause['constraint'] as { index?: unknown } | undefined)?.index;
   return {
@@ -44,7 +45,9 @@ export function toDomainError(err: unknown): unknown {
     case '23505': // unique_violation (Prisma P2002 for model queries, P2010 for raw ones)
       return conflict(`already exists${pg.constraint ? ` (${pg.constraint})` : ''}`, { constraint: pg.constraint ?? null });
     case '23503': // foreign_key_violation: the referenced row does not exist (or is not visible)
-      return badRequest(`references something that does not exist${pg.constraint ? ` (${pg.constraint})` : ''}`, { constraint: pg.constraint ?? null });
+      return badRequest(`references something that does not exist${pg.constraint ? ` (${pg.constraint})` : ''}`, {
+        constraint: pg.constraint ?? null,
+      });
     case '23514': // check_violation, also raised by our validation triggers with a readable message
     case '22P02': // invalid_text_representation
     case '22021': // character_not_in_repertoire (e.g. a NUL byte in text)

@@ -141,7 +141,11 @@ export async function appendToStream(
       if (pg?.sqlState !== '23505') throw toDomainError(err);
       if (pg.constraint === 'event_store_event_id_key' || pg.constraint === 'outbox_pkey') {
         // A concurrent (or earlier) append of the same event ids: answer like a retried append.
-        const existing = await existingAppend(reader, aggregateId, withIds.map((e) => e.id));
+        const existing = await existingAppend(
+          reader,
+          aggregateId,
+          withIds.map((e) => e.id),
+        );
         if (existing) return existing;
         throw badRequest('event ids are already used by other events', { eventIds: withIds.map((e) => e.id) });
       }
@@ -158,7 +162,11 @@ export async function appendToStream(
     }
     // Nothing inserted: the stream is not at the expected version — unless this is a retry of an
     // append that already succeeded (same event ids), which is answered with its original result.
-    const existing = await existingAppend(conn, aggregateId, withIds.map((e) => e.id));
+    const existing = await existingAppend(
+      conn,
+      aggregateId,
+      withIds.map((e) => e.id),
+    );
     if (existing) return existing;
     throw new ConcurrencyError(aggregateId, expectedVersion, await streamVersion(conn, aggregateId));
   }
@@ -206,8 +214,20 @@ const APPEND_SQL = `
 
 /** Runs APPEND_SQL for `appends` (distinct streams); the inserted rows of each, in its input order. */
 async function insertBatch(conn: SqlRunner, appends: readonly PendingAppend[]): Promise<InsertedRow[][]> {
-  const input = appends.map((a) => ({ a: a.aggregateId, t: a.aggregateType, x: a.expected, o: a.occurredAt, c: a.correlationId, k: a.causationId, e: a.events }));
-  const rows = await conn.query<InsertedRow & { aggregate_id: string }>(APPEND_SQL, [JSON.stringify(input), APPENDED_SUBJECT], 'event_store_append');
+  const input = appends.map((a) => ({
+    a: a.aggregateId,
+    t: a.aggregateType,
+    x: a.expected,
+    o: a.occurredAt,
+    c: a.correlationId,
+    k: a.causationId,
+    e: a.events,
+  }));
+  const rows = await conn.query<InsertedRow & { aggregate_id: string }>(
+    APPEND_SQL,
+    [JSON.stringify(input), APPENDED_SUBJECT],
+    'event_store_append',
+  );
   if (appends.length === 1) return [rows];
   const byStream = new Map<string, InsertedRow[]>(appends.map((a) => [a.aggregateId, []]));
   for (const r of rows) byStream.get(r.aggregate_id)!.push(r);
@@ -264,7 +284,7 @@ class AppendBatcher {
     while (this.inFlight < this.settings.maxInFlight && this.queue.length > 0) {
       const batch: Queued[] = [];
       const streams = new Set<string>();
-      for (let i = 0; i < this.queue.length && batch.length < this.settings.maxBatch; ) {
+      for (let i = 0; i < this.queue.length && batch.length < this.settings.maxBatch;) {
         const q = this.queue[i]!;
         if (streams.has(q.append.aggregateId)) {
           i++; // waits for the next statement, behind the append to its stream in this one
@@ -284,7 +304,10 @@ class AppendBatcher {
 
   private async run(batch: Queued[]): Promise<void> {
     try {
-      const rows = await insertBatch(this.conn, batch.map((q) => q.append));
+      const rows = await insertBatch(
+        this.conn,
+        batch.map((q) => q.append),
+      );
       batch.forEach((q, i) => q.resolve(rows[i]!));
     } catch (err) {
       if (batch.length === 1) return batch[0]!.reject(err);
@@ -330,7 +353,11 @@ async function existingAppend(conn: SqlRunner, aggregateId: string, eventIds: st
 }
 
 export async function streamVersion(conn: SqlRunner, aggregateId: string): Promise<number> {
-  const [row] = await conn.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM event_store WHERE aggregate_id = $1`, [aggregateId], 'event_store_version');
+  const [row] = await conn.query<{ v: number }>(
+    `SELECT coalesce(max(version), 0)::int AS v FROM event_store WHERE aggregate_id = $1`,
+    [aggregateId],
+    'event_store_version',
+  );
   return row?.v ?? 0;
 }
 
@@ -437,7 +464,10 @@ export async function readAll(conn: SqlRunner, fromPosition: number, limit: numb
   );
   const snapshot = rows[0]!.snapshot;
   const events = rows.filter((r) => r.position !== null && r.position !== undefined).map((r) => toEvent(r as EventRow));
-  const gaps = gapsIn(fromPosition, events.map((e) => e.position));
+  const gaps = gapsIn(
+    fromPosition,
+    events.map((e) => e.position),
+  );
   const xip = inProgressXids(snapshot);
   if (gaps.length === 0 || xip.length === 0) return page(fromPosition, events, true);
 
@@ -450,7 +480,11 @@ export async function readAll(conn: SqlRunner, fromPosition: number, limit: numb
     }
     if (Date.now() >= deadline) {
       const firstGap = gaps[0]!;
-      return page(fromPosition, events.filter((e) => e.position < firstGap), false);
+      return page(
+        fromPosition,
+        events.filter((e) => e.position < firstGap),
+        false,
+      );
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 3));
   }

@@ -10,14 +10,18 @@ describe('readAll helpers', () => {
 
   it('finds exactly the positions missing between the checkpoint and the last visible position', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1_000 }), fc.uniqueArray(fc.integer({ min: 1, max: 200 }), { maxLength: 60 }), (from, offsets) => {
-        const visible = offsets.map((o) => from + o).sort((a, b) => a - b);
-        const gaps = gapsIn(from, visible);
-        const last = visible.at(-1) ?? from;
-        const expected = [];
-        for (let p = from + 1; p < last; p++) if (!visible.includes(p)) expected.push(p);
-        expect(gaps).toEqual(expected);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 1_000 }),
+        fc.uniqueArray(fc.integer({ min: 1, max: 200 }), { maxLength: 60 }),
+        (from, offsets) => {
+          const visible = offsets.map((o) => from + o).sort((a, b) => a - b);
+          const gaps = gapsIn(from, visible);
+          const last = visible.at(-1) ?? from;
+          const expected = [];
+          for (let p = from + 1; p < last; p++) if (!visible.includes(p)) expected.push(p);
+          expect(gaps).toEqual(expected);
+        },
+      ),
     );
   });
 });

@@ -52,8 +52,22 @@ export interface MemoryPatch {
 
 // Scalar columns only: the generated search_vector is never read back.
 const fields = {
-  id: true, ownerUserId: true, agentId: true, type: true, status: true, tier: true, source: true, content: true, importance: true,
-  accessCount: true, lastAccessedAt: true, expiresAt: true, metadata: true, version: true, createdAt: true, updatedAt: true,
+  id: true,
+  ownerUserId: true,
+  agentId: true,
+  type: true,
+  status: true,
+  tier: true,
+  source: true,
+  content: true,
+  importance: true,
+  accessCount: true,
+  lastAccessedAt: true,
+  expiresAt: true,
+  metadata: true,
+  version: true,
+  createdAt: true,
+  updatedAt: true,
 } as const satisfies Prisma.MemorySelect;
 const withTags = { ...fields, tags: { select: { tag: true }, orderBy: { tag: 'asc' } } } as const satisfies Prisma.MemorySelect;
 

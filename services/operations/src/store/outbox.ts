@@ -9,12 +9,21 @@ export async function appendOutbox(tx: Tx, envelope: TypedEnvelope<EventSubject>
 
 /** appendOutbox for code running in a SqlPool transaction. */
 export async function appendOutboxSql(sql: SqlRunner, envelope: TypedEnvelope<EventSubject>): Promise<void> {
-  await sql.query(`INSERT INTO outbox (id, subject, envelope) VALUES ($1, $2, $3)`, [envelope.id, envelope.subject, JSON.stringify(envelope)], 'outbox_insert');
+  await sql.query(
+    `INSERT INTO outbox (id, subject, envelope) VALUES ($1, $2, $3)`,
+    [envelope.id, envelope.subject, JSON.stringify(envelope)],
+    'outbox_insert',
+  );
 }
 
 /** Oldest first; within one transaction (same created_at) in the order the rows were written. */
 export async function pendingOutbox(db: Db, limit: number): Promise<Array<{ id: string; json: string }>> {
-  const rows = await db.outbox.findMany({ where: { publishedAt: null }, orderBy: [{ createdAt: 'asc' }, { seq: 'asc' }], take: limit, select: { id: true, envelope: true } });
+  const rows = await db.outbox.findMany({
+    where: { publishedAt: null },
+    orderBy: [{ createdAt: 'asc' }, { seq: 'asc' }],
+    take: limit,
+    select: { id: true, envelope: true },
+  });
   return rows.map((r) => ({ id: r.id, json: JSON.stringify(r.envelope) }));
 }
 

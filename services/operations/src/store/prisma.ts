@@ -10,7 +10,10 @@ export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 export function createDb(connectionString: string, opts: { max?: number; onPoolError?: (err: Error) => void } = {}): Db {
   return new PrismaClient({
     // onPoolError: a dropped idle connection must not crash the process (see createPool).
-    adapter: new PrismaPg({ connectionString, max: opts.max ?? 20, connectionTimeoutMillis: 3_000 }, { onPoolError: (err) => opts.onPoolError?.(err) }),
+    adapter: new PrismaPg(
+      { connectionString, max: opts.max ?? 20, connectionTimeoutMillis: 3_000 },
+      { onPoolError: (err) => opts.onPoolError?.(err) },
+    ),
   });
 }
 

@@ -37,8 +37,13 @@ export interface SagaRow {
   finishedAt: Date | null;
 }
 
-export function insertSaga(s: UserScope, data: { type: string; payload: Prisma.InputJsonValue; idempotencyKey?: string | undefined }): Promise<SagaRow> {
-  return s.tx.sagaInstance.create({ data: { type: data.type, payload: data.payload, idempotencyKey: data.idempotencyKey ?? null, startedBy: s.userId, version: 1 } });
+export function insertSaga(
+  s: UserScope,
+  data: { type: string; payload: Prisma.InputJsonValue; idempotencyKey?: string | undefined },
+): Promise<SagaRow> {
+  return s.tx.sagaInstance.create({
+    data: { type: data.type, payload: data.payload, idempotencyKey: data.idempotencyKey ?? null, startedBy: s.userId, version: 1 },
+  });
 }
 
 export function findSagaByKey(s: UserScope, idempotencyKey: string): Promise<SagaRow | null> {
@@ -49,9 +54,17 @@ export function findSaga(s: UserScope, id: string): Promise<SagaRow | null> {
   return s.tx.sagaInstance.findFirst({ where: { id, startedBy: s.userId } });
 }
 
-export async function listSagas(s: UserScope, f: { type?: string | undefined; status?: SagaStatusName | undefined; cursor?: string | undefined; limit: number }): Promise<Page<SagaRow>> {
+export async function listSagas(
+  s: UserScope,
+  f: { type?: string | undefined; status?: SagaStatusName | undefined; cursor?: string | undefined; limit: number },
+): Promise<Page<SagaRow>> {
   const rows = await s.tx.sagaInstance.findMany({
-    where: { startedBy: s.userId, ...(f.type ? { type: f.type } : {}), ...(f.status ? { status: f.status } : {}), ...afterCursor(f.cursor) },
+    where: {
+      startedBy: s.userId,
+      ...(f.type ? { type: f.type } : {}),
+      ...(f.status ? { status: f.status } : {}),
+      ...afterCursor(f.cursor),
+    },
     orderBy: [...keysetOrder()],
     take: f.limit + 1,
   });
@@ -106,7 +119,13 @@ const fromDb = (r: SagaDbRow): SagaRow => ({
  * oldest first. SKIP LOCKED lets replicas claim concurrently without waiting on each other, and the
  * conditional UPDATE means each saga goes to exactly one of them.
  */
-export async function claimRunnable(sql: SqlRunner, owner: string, leaseMs: number, limit: number, types: readonly string[]): Promise<SagaRow[]> {
+export async function claimRunnable(
+  sql: SqlRunner,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+  types: readonly string[],
+): Promise<SagaRow[]> {
   if (limit <= 0 || types.length === 0) return [];
   const rows = await sql.query<SagaDbRow>(
     `UPDATE saga_instances SET lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2)
@@ -141,7 +160,14 @@ export interface Progress {
  * saga is at `expectedVersion` (fencing: a replica that lost its lease cannot overwrite the new
  * owner's progress). Returns false when that is no longer so.
  */
-export async function persistProgress(sql: SqlRunner, id: string, owner: string, expectedVersion: number, p: Progress, leaseMs: number): Promise<boolean> {
+export async function persistProgress(
+  sql: SqlRunner,
+  id: string,
+  owner: string,
+  expectedVersion: number,
+  p: Progress,
+  leaseMs: number,
+): Promise<boolean> {
   const rows = await sql.query<{ id: string }>(
     `UPDATE saga_instances SET
        status = $4::"SagaStatus",
@@ -155,7 +181,20 @@ export async function persistProgress(sql: SqlRunner, id: string, owner: string,
        lease_expires_at = CASE WHEN $11::boolean THEN NULL ELSE now() + make_interval(secs => $12) END
      WHERE id = $1::uuid AND lease_owner = $2 AND version = $3
      RETURNING id`,
-    [id, owner, expectedVersion, p.status, p.currentStep, JSON.stringify(p.outputs ?? {}), JSON.stringify(p.log), p.error !== undefined, p.error ?? null, p.version, p.finished === true, leaseMs / 1000],
+    [
+      id,
+      owner,
+      expectedVersion,
+      p.status,
+      p.currentStep,
+      JSON.stringify(p.outputs ?? {}),
+      JSON.stringify(p.log),
+      p.error !== undefined,
+      p.error ?? null,
+      p.version,
+      p.finished === true,
+      leaseMs / 1000,
+    ],
     'saga_persist',
   );
   return rows.length === 1;
@@ -174,5 +213,8 @@ export async function renewLease(sql: SqlRunner, id: string, owner: string, leas
 
 /** Gives a lease back (graceful shutdown), so another replica can resume without waiting it out. */
 export async function releaseLease(sql: SqlRunner, id: string, owner: string): Promise<void> {
-  await sql.query(`UPDATE saga_instances SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1::uuid AND lease_owner = $2`, [id, owner]);
+  await sql.query(`UPDATE saga_instances SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1::uuid AND lease_owner = $2`, [
+    id,
+    owner,
+  ]);
 }

@@ -14,7 +14,10 @@ export interface SessionRow {
   updatedAt: Date;
 }
 
-export function insertSession(s: UserScope, data: { channel: string; kind: SessionKindName; title?: string | undefined }): Promise<SessionRow> {
+export function insertSession(
+  s: UserScope,
+  data: { channel: string; kind: SessionKindName; title?: string | undefined },
+): Promise<SessionRow> {
   return s.tx.session.create({ data: { userId: s.userId, channel: data.channel, kind: data.kind, title: data.title ?? null } });
 }
 
@@ -22,9 +25,16 @@ export function findSession(s: UserScope, id: string): Promise<SessionRow | null
   return s.tx.session.findFirst({ where: { id, userId: s.userId } });
 }
 
-export async function listSessions(s: UserScope, q: { open?: boolean | undefined; cursor?: string | undefined; limit: number }): Promise<Page<SessionRow>> {
+export async function listSessions(
+  s: UserScope,
+  q: { open?: boolean | undefined; cursor?: string | undefined; limit: number },
+): Promise<Page<SessionRow>> {
   const rows = await s.tx.session.findMany({
-    where: { userId: s.userId, ...(q.open === undefined ? {} : q.open ? { endedAt: null } : { endedAt: { not: null } }), ...afterCursor(q.cursor) },
+    where: {
+      userId: s.userId,
+      ...(q.open === undefined ? {} : q.open ? { endedAt: null } : { endedAt: { not: null } }),
+      ...afterCursor(q.cursor),
+    },
     orderBy: [...keysetOrder()],
     take: q.limit + 1,
   });

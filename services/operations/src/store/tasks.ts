@@ -43,7 +43,9 @@ export interface NewTask {
 }
 
 /** Subtasks in sibling order, one more than the limit (so a cut is known without counting). */
-const subtasksInOrder = { subtasks: { orderBy: [{ siblingOrder: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }], take: SUBTASK_LIMIT + 1 } } satisfies Prisma.TaskInclude;
+const subtasksInOrder = {
+  subtasks: { orderBy: [{ siblingOrder: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }], take: SUBTASK_LIMIT + 1 },
+} satisfies Prisma.TaskInclude;
 
 const capSubtasks = <T extends { subtasks: TaskRow[] }>(t: T): T & { subtasksTruncated: boolean } => ({
   ...t,

@@ -43,7 +43,11 @@ export function markAllForResync(pool: SqlPool, alsoUserIds: readonly string[]):
  * the next pass: the bucket ends at the latest membership, never an older read. Returns how many
  * users were published.
  */
-export function drainDirectoryChanges(pool: SqlPool, limit: number, publish: (entries: DirectoryEntry[]) => Promise<void>): Promise<number> {
+export function drainDirectoryChanges(
+  pool: SqlPool,
+  limit: number,
+  publish: (entries: DirectoryEntry[]) => Promise<void>,
+): Promise<number> {
   return asSystemSql(pool, 'team-directory', async (tx) => {
     const pending = await tx.query<{ user_id: string; seq: string }>(
       `SELECT user_id, seq::text AS seq FROM team_directory_changes ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,

@@ -31,12 +31,19 @@ export interface WriteListener {
  * committed while nobody listened sent their notifications to no one. Meanwhile the relays' own polls
  * are the safety net. TCP keep-alive notices a peer that vanished without closing the socket.
  */
-export function startWriteListener(opts: { connectionString: string; log: Logger; minDelayMs?: number; maxDelayMs?: number }): WriteListener {
+export function startWriteListener(opts: {
+  connectionString: string;
+  log: Logger;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}): WriteListener {
   const log = opts.log.child({ component: 'write-listener' });
   const minDelay = opts.minDelayMs ?? 100;
   const maxDelay = opts.maxDelayMs ?? 5_000;
   const signals = { outboxWritten: outboxSignal(), teamDirectoryWritten: outboxSignal() };
-  const byChannel = new Map<string, OutboxSignal>(Object.entries(WRITE_CHANNELS).map(([k, ch]) => [ch, signals[k as keyof typeof WRITE_CHANNELS]]));
+  const byChannel = new Map<string, OutboxSignal>(
+    Object.entries(WRITE_CHANNELS).map(([k, ch]) => [ch, signals[k as keyof typeof WRITE_CHANNELS]]),
+  );
   const ringAll = () => Object.values(signals).forEach((s) => s.written());
 
   let client: pg.Client | null = null;
@@ -56,7 +63,13 @@ export function startWriteListener(opts: { connectionString: string; log: Logger
   };
 
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: opts.connectionString, application_name: WRITE_LISTENER_APP_NAME, keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: 3_000 });
+    const c = new pg.Client({
+      connectionString: opts.connectionString,
+      application_name: WRITE_LISTENER_APP_NAME,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: 3_000,
+    });
     let lost = false;
     const onLost = (err?: Error) => {
       if (lost) return;
@@ -80,7 +93,11 @@ export function startWriteListener(opts: { connectionString: string; log: Logger
         return;
       }
       client = c;
-      await c.query(Object.values(WRITE_CHANNELS).map((ch) => `LISTEN ${ch}`).join('; '));
+      await c.query(
+        Object.values(WRITE_CHANNELS)
+          .map((ch) => `LISTEN ${ch}`)
+          .join('; '),
+      );
       if (lost) return;
       up = true;
       delay = minDelay;

@@ -14,7 +14,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export function requireStores(...keys: string[]): Record<string, string> {
   const env = storeEnv();
   const missing = keys.filter((k) => !env[k]);
-  if (missing.length > 0) throw new Error(`${missing.join(', ')} not set: run \`bash scripts/infra.sh up\` (or eval "$(bash scripts/infra.sh env)")`);
+  if (missing.length > 0)
+    throw new Error(`${missing.join(', ')} not set: run \`bash scripts/infra.sh up\` (or eval "$(bash scripts/infra.sh env)")`);
   return env;
 }
 
@@ -49,7 +50,10 @@ export async function migratedScratchDb(tag: string, opts: { poolMax?: number } 
   const env = requireStores('DATABASE_URL', 'DATABASE_ADMIN_URL');
   const scratch = await createScratchDatabase(env['DATABASE_ADMIN_URL']!, `ops_${tag}`);
   try {
-    await deploy({ paths: { schema: path.join(ROOT, 'prisma', 'schema.prisma'), migrationsDir: path.join(ROOT, 'prisma', 'migrations') }, databaseUrl: scratch.url });
+    await deploy({
+      paths: { schema: path.join(ROOT, 'prisma', 'schema.prisma'), migrationsDir: path.join(ROOT, 'prisma', 'migrations') },
+      databaseUrl: scratch.url,
+    });
   } catch (err) {
     await scratch.drop();
     throw err;
@@ -106,7 +110,10 @@ async function endOwnBackends(appUrl: string, database: string): Promise<void> {
   const c = new pg.Client({ connectionString: appUrl });
   await c.connect();
   try {
-    await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()`, [database]);
+    await c.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()`,
+      [database],
+    );
   } finally {
     await c.end();
   }

@@ -22,5 +22,12 @@ export const bearerIdentity =
 export function startTestServer<TRouter extends AnyRouter>(
   opts: Pick<ServiceServerOptions<TRouter>, 'name' | 'router' | 'createContext' | 'log'> & Partial<ServiceServerOptions<TRouter>>,
 ): Promise<ServiceServer> {
-  return startServiceServer({ readiness: {}, host: '127.0.0.1', port: 0, readinessTimeoutMs: 500, openapi: { title: opts.name, version: '0' }, ...opts });
+  return startServiceServer({
+    readiness: {},
+    host: '127.0.0.1',
+    port: 0,
+    readinessTimeoutMs: 500,
+    openapi: { title: opts.name, version: '0' },
+    ...opts,
+  });
 }

@@ -14,4 +14,5 @@ export function uuidFromKey(key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-export const stepKey = (sagaId: string, index: number, step: string, phase: 'action' | 'compensation') => `${sagaId}:${index}:${step}:${phase}`;
+export const stepKey = (sagaId: string, index: number, step: string, phase: 'action' | 'compensation') =>
+  `${sagaId}:${index}:${step}:${phase}`;

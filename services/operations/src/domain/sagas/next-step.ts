@@ -71,7 +71,11 @@ export function nextCompensable(def: SagaDefinition<unknown>, from: number): Ste
  */
 export function nextSagaStep(def: SagaDefinition<unknown>, state: SagaPosition): SagaStart;
 export function nextSagaStep(def: SagaDefinition<unknown>, state: SagaPosition, last: Extract<StepOutcome, { ok: true }>): SagaAfter;
-export function nextSagaStep(def: SagaDefinition<unknown>, state: SagaPosition, last: StepOutcome): SagaAfter | Extract<SagaNext, { kind: 'retry' }>;
+export function nextSagaStep(
+  def: SagaDefinition<unknown>,
+  state: SagaPosition,
+  last: StepOutcome,
+): SagaAfter | Extract<SagaNext, { kind: 'retry' }>;
 export function nextSagaStep(def: SagaDefinition<unknown>, state: SagaPosition, last?: StepOutcome): SagaNext {
   if (!last) {
     if (state.status === 'running') return { kind: 'run', phase: 'action', index: state.currentStep };
@@ -82,7 +86,9 @@ export function nextSagaStep(def: SagaDefinition<unknown>, state: SagaPosition, 
   const { phase, index } = last;
   if (!last.ok && !last.permanent && last.attempt < last.maxAttempts) return { kind: 'retry', phase, index, attempt: last.attempt + 1 };
   if (phase === 'action' && last.ok) {
-    return index >= def.steps.length - 1 ? { kind: 'finish', status: 'completed', currentStep: index + 1 } : { kind: 'run', phase: 'action', index: index + 1 };
+    return index >= def.steps.length - 1
+      ? { kind: 'finish', status: 'completed', currentStep: index + 1 }
+      : { kind: 'run', phase: 'action', index: index + 1 };
   }
   // An action that gave up, or a compensation done: undo what lies below.
   if (phase === 'action' || last.ok) return { kind: 'compensate', currentStep: index - 1, next: nextCompensable(def, index - 1) };

@@ -10,7 +10,14 @@ const final = (name: string) => ({ name, action: async () => null });
 const saga = defineSaga({ type: 'four', payload: z.object({}), steps: [undoable('a'), final('b'), undoable('c'), undoable('d')] });
 
 const ok = (phase: Phase, index: number): StepOutcome => ({ phase, index, ok: true });
-const failed = (phase: Phase, index: number, attempt: number, maxAttempts = 3, permanent = false): StepOutcome => ({ phase, index, ok: false, attempt, maxAttempts, permanent });
+const failed = (phase: Phase, index: number, attempt: number, maxAttempts = 3, permanent = false): StepOutcome => ({
+  phase,
+  index,
+  ok: false,
+  attempt,
+  maxAttempts,
+  permanent,
+});
 const running = (currentStep: number) => ({ status: 'running' as const, currentStep });
 const compensating = (currentStep: number) => ({ status: 'compensating' as const, currentStep });
 
@@ -51,14 +58,30 @@ describe('nextSagaStep after a step', () => {
   });
 
   it('an action that used up its attempts: compensates from the step below, naming the first to undo', () => {
-    expect(nextSagaStep(saga, running(3), failed('action', 3, 3))).toEqual({ kind: 'compensate', currentStep: 2, next: { index: 2, name: 'c' } });
+    expect(nextSagaStep(saga, running(3), failed('action', 3, 3))).toEqual({
+      kind: 'compensate',
+      currentStep: 2,
+      next: { index: 2, name: 'c' },
+    });
     // b has no compensation: compensation reaches a first
-    expect(nextSagaStep(saga, running(2), failed('action', 2, 3))).toEqual({ kind: 'compensate', currentStep: 1, next: { index: 0, name: 'a' } });
+    expect(nextSagaStep(saga, running(2), failed('action', 2, 3))).toEqual({
+      kind: 'compensate',
+      currentStep: 1,
+      next: { index: 0, name: 'a' },
+    });
   });
 
   it('a permanent failure gives up at once', () => {
-    expect(nextSagaStep(saga, running(2), failed('action', 2, 1, 3, true))).toEqual({ kind: 'compensate', currentStep: 1, next: { index: 0, name: 'a' } });
-    expect(nextSagaStep(saga, compensating(2), failed('compensation', 2, 1, 6, true))).toEqual({ kind: 'finish', status: 'failed', currentStep: 2 });
+    expect(nextSagaStep(saga, running(2), failed('action', 2, 1, 3, true))).toEqual({
+      kind: 'compensate',
+      currentStep: 1,
+      next: { index: 0, name: 'a' },
+    });
+    expect(nextSagaStep(saga, compensating(2), failed('compensation', 2, 1, 6, true))).toEqual({
+      kind: 'finish',
+      status: 'failed',
+      currentStep: 2,
+    });
   });
 
   it('the first action failing: compensation with nothing to undo', () => {
@@ -66,13 +89,25 @@ describe('nextSagaStep after a step', () => {
   });
 
   it('a compensation that succeeded: goes on with the next one down, or with none', () => {
-    expect(nextSagaStep(saga, compensating(3), ok('compensation', 3))).toEqual({ kind: 'compensate', currentStep: 2, next: { index: 2, name: 'c' } });
-    expect(nextSagaStep(saga, compensating(2), ok('compensation', 2))).toEqual({ kind: 'compensate', currentStep: 1, next: { index: 0, name: 'a' } });
+    expect(nextSagaStep(saga, compensating(3), ok('compensation', 3))).toEqual({
+      kind: 'compensate',
+      currentStep: 2,
+      next: { index: 2, name: 'c' },
+    });
+    expect(nextSagaStep(saga, compensating(2), ok('compensation', 2))).toEqual({
+      kind: 'compensate',
+      currentStep: 1,
+      next: { index: 0, name: 'a' },
+    });
     expect(nextSagaStep(saga, compensating(0), ok('compensation', 0))).toEqual({ kind: 'compensate', currentStep: -1, next: null });
   });
 
   it('a compensation that used up its attempts: the saga fails where it stands', () => {
-    expect(nextSagaStep(saga, compensating(2), failed('compensation', 2, 6, 6))).toEqual({ kind: 'finish', status: 'failed', currentStep: 2 });
+    expect(nextSagaStep(saga, compensating(2), failed('compensation', 2, 6, 6))).toEqual({
+      kind: 'finish',
+      status: 'failed',
+      currentStep: 2,
+    });
   });
 });
 
@@ -111,7 +146,14 @@ describe('a whole run, driven by nextSagaStep alone', () => {
   });
 
   it('ends failed when a compensation gives up, without undoing further', () => {
-    expect(play((phase, i) => (phase === 'action' && i === 3) || (phase === 'compensation' && i === 2))).toEqual(['do a', 'do b', 'do c', 'do d', 'undo c', 'failed']);
+    expect(play((phase, i) => (phase === 'action' && i === 3) || (phase === 'compensation' && i === 2))).toEqual([
+      'do a',
+      'do b',
+      'do c',
+      'do d',
+      'undo c',
+      'failed',
+    ]);
   });
 });
 

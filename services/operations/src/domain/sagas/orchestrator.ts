@@ -53,7 +53,9 @@ export class SagaOrchestrator {
     }
     this.ticking = true;
     this.tick()
-      .catch((err: unknown) => this.opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'saga claim failed; will retry'))
+      .catch((err: unknown) =>
+        this.opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'saga claim failed; will retry'),
+      )
       .finally(() => {
         this.ticking = false;
         if (this.again) {
@@ -71,16 +73,22 @@ export class SagaOrchestrator {
   private async tick(): Promise<void> {
     const free = this.opts.maxConcurrent - this.active.size;
     if (free <= 0) return;
-    const claimed = await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) => claimRunnable(tx, this.opts.owner, this.opts.leaseMs, free, this.opts.registry.types));
+    const claimed = await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) =>
+      claimRunnable(tx, this.opts.owner, this.opts.leaseMs, free, this.opts.registry.types),
+    );
     for (const row of claimed) {
       const run = runSaga({ ...this.opts, isStopping: () => this.stopping }, row)
         .then(async (outcome) => {
-          if (outcome === 'released') await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) => releaseLease(tx, row.id, this.opts.owner));
+          if (outcome === 'released')
+            await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) => releaseLease(tx, row.id, this.opts.owner));
           if (outcome !== 'finished') this.opts.log.info({ sagaId: row.id, outcome }, 'saga handed over');
         })
         .catch((err: unknown) => {
           // Left leased: after the lease expires any replica resumes it from its last persisted step.
-          this.opts.log.error({ sagaId: row.id, err: err instanceof Error ? err.message : String(err) }, 'saga run failed; it resumes after its lease expires');
+          this.opts.log.error(
+            { sagaId: row.id, err: err instanceof Error ? err.message : String(err) },
+            'saga run failed; it resumes after its lease expires',
+          );
         })
         .finally(() => {
           this.active.delete(row.id);

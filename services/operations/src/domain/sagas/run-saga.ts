@@ -82,7 +82,8 @@ export function outputSummary(value: unknown): unknown {
   return json.length <= OUTPUT_SUMMARY_CHARS ? (value ?? null) : { truncated: true, preview: json.slice(0, OUTPUT_SUMMARY_CHARS) };
 }
 
-type Attempt = { ok: true; value: unknown; entry: StepLogEntry; ms: number } | { ok: false; error: string; entry: StepLogEntry; ms: number };
+type Attempt =
+  { ok: true; value: unknown; entry: StepLogEntry; ms: number } | { ok: false; error: string; entry: StepLogEntry; ms: number };
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,11 +107,17 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
   };
   const lease = heartbeat(deps, row.id);
 
-  const persist = async (p: Omit<Progress, 'version'>, events: NewEvent[], notify?: Exclude<SagaStatusName, 'running'>, steps: StepNotice[] = []): Promise<number> => {
+  const persist = async (
+    p: Omit<Progress, 'version'>,
+    events: NewEvent[],
+    notify?: Exclude<SagaStatusName, 'running'>,
+    steps: StepNotice[] = [],
+  ): Promise<number> => {
     const t0 = performance.now();
     const version = state.version + events.length;
     await asSystemSql(deps.sql, 'saga-orchestrator', async (tx) => {
-      if (!(await persistProgress(tx, row.id, deps.owner, state.version, { ...p, version }, deps.leaseMs))) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
+      if (!(await persistProgress(tx, row.id, deps.owner, state.version, { ...p, version }, deps.leaseMs)))
+        throw new LeaseLostError(`lost the lease of saga ${row.id}`);
       await appendToStream({ tx, reader: deps.sql }, row.id, SAGA_AGGREGATE, events, state.version, { now: deps.clock() });
       // Step events first, then the saga's: a consumer applying them in order sees the step end before the saga does.
       for (const n of steps) {
@@ -118,7 +125,15 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
         await appendOutboxSql(tx, createEnvelope('operations', 'operations.saga.step.changed', data, deps));
       }
       if (notify) {
-        const data = { sagaId: row.id, sagaType: row.type, status: p.status, currentStep: p.currentStep, startedBy: row.startedBy, error: p.error ?? null, version };
+        const data = {
+          sagaId: row.id,
+          sagaType: row.type,
+          status: p.status,
+          currentStep: p.currentStep,
+          startedBy: row.startedBy,
+          error: p.error ?? null,
+          version,
+        };
         await appendOutboxSql(tx, createEnvelope('operations', `operations.saga.${notify}`, data, deps));
       }
     });
@@ -137,7 +152,11 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
       if (deps.isStopping()) return 'released';
       if (next.kind === 'finish') {
         // Compensating with nothing (left) to undo.
-        await persist({ status: 'compensated', currentStep: -1, log: [], finished: true }, [{ type: 'SagaCompensated', data: {} }], 'compensated');
+        await persist(
+          { status: 'compensated', currentStep: -1, log: [], finished: true },
+          [{ type: 'SagaCompensated', data: {} }],
+          'compensated',
+        );
         continue;
       }
       const { phase, index } = next;
@@ -147,18 +166,48 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
       const { attempt: a, then } = await attempts(deps, def, row, state, step, index, phase, lease, persist);
       if (phase === 'action' && a.ok) {
         const last = then.kind === 'finish';
-        const events: NewEvent[] = [{ type: 'StepSucceeded', data: { step: step.name, index, attempt: a.entry.attempt, output: a.value ?? null } }];
+        const events: NewEvent[] = [
+          { type: 'StepSucceeded', data: { step: step.name, index, attempt: a.entry.attempt, output: a.value ?? null } },
+        ];
         if (last) events.push({ type: 'SagaCompleted', data: {} });
-        const notices: StepNotice[] = [{ index, name: step.name, phase: 'action', status: 'succeeded', attempt: a.entry.attempt, output: outputSummary(a.value) }];
-        if (then.kind === 'run') notices.push({ index: then.index, name: def.steps[then.index]!.name, phase: 'action', status: 'running', attempt: 0 });
-        const ms = await persist({ status: last ? 'completed' : 'running', currentStep: index + 1, outputs: { [step.name]: a.value ?? null }, log: [a.entry], finished: last }, events, last ? 'completed' : undefined, notices);
+        const notices: StepNotice[] = [
+          { index, name: step.name, phase: 'action', status: 'succeeded', attempt: a.entry.attempt, output: outputSummary(a.value) },
+        ];
+        if (then.kind === 'run')
+          notices.push({ index: then.index, name: def.steps[then.index]!.name, phase: 'action', status: 'running', attempt: 0 });
+        const ms = await persist(
+          {
+            status: last ? 'completed' : 'running',
+            currentStep: index + 1,
+            outputs: { [step.name]: a.value ?? null },
+            log: [a.entry],
+            finished: last,
+          },
+          events,
+          last ? 'completed' : undefined,
+          notices,
+        );
         report(step, 'action', a, ms);
       } else if (then.kind === 'compensate') {
         // An action gave up (the saga turns to compensating), or a compensation is done (it goes on).
-        const notices: StepNotice[] = [{ index, name: step.name, phase, status: a.ok ? 'succeeded' : 'failed', attempt: a.entry.attempt, ...(a.ok ? {} : { error: a.error }) }];
+        const notices: StepNotice[] = [
+          {
+            index,
+            name: step.name,
+            phase,
+            status: a.ok ? 'succeeded' : 'failed',
+            attempt: a.entry.attempt,
+            ...(a.ok ? {} : { error: a.error }),
+          },
+        ];
         if (then.next) notices.push({ ...then.next, phase: 'compensation', status: 'running', attempt: 0 });
         const ms = a.ok
-          ? await persist({ status: 'compensating', currentStep: then.currentStep, log: [a.entry] }, [{ type: 'StepCompensated', data: { step: step.name, index, attempt: a.entry.attempt } }], undefined, notices)
+          ? await persist(
+              { status: 'compensating', currentStep: then.currentStep, log: [a.entry] },
+              [{ type: 'StepCompensated', data: { step: step.name, index, attempt: a.entry.attempt } }],
+              undefined,
+              notices,
+            )
           : await persist(
               { status: 'compensating', currentStep: then.currentStep, log: [a.entry], error: `${step.name}: ${a.error}` },
               [{ type: 'StepFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }],
@@ -168,9 +217,25 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
         report(step, phase, a, ms);
       } else if (then.kind === 'finish' && !a.ok) {
         // A compensation that keeps failing needs a human: the saga stops here, marked failed.
-        const events: NewEvent[] = [{ type: 'CompensationFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } }, { type: 'SagaFailed', data: {} }];
-        const notices: StepNotice[] = [{ index, name: step.name, phase: 'compensation', status: 'failed', attempt: a.entry.attempt, error: a.error }];
-        const ms = await persist({ status: 'failed', currentStep: then.currentStep, log: [a.entry], error: `compensating ${step.name}: ${a.error}`, finished: true }, events, 'failed', notices);
+        const events: NewEvent[] = [
+          { type: 'CompensationFailed', data: { step: step.name, index, attempt: a.entry.attempt, error: a.error } },
+          { type: 'SagaFailed', data: {} },
+        ];
+        const notices: StepNotice[] = [
+          { index, name: step.name, phase: 'compensation', status: 'failed', attempt: a.entry.attempt, error: a.error },
+        ];
+        const ms = await persist(
+          {
+            status: 'failed',
+            currentStep: then.currentStep,
+            log: [a.entry],
+            error: `compensating ${step.name}: ${a.error}`,
+            finished: true,
+          },
+          events,
+          'failed',
+          notices,
+        );
         report(step, 'compensation', a, ms);
       }
     }
@@ -198,7 +263,8 @@ async function attempts(
   lease: Lease,
   persist: (p: Omit<Progress, 'version'>, events: NewEvent[], notify?: undefined, steps?: StepNotice[]) => Promise<number>,
 ): Promise<{ attempt: Attempt; then: SagaAfter }> {
-  const policy: RetryPolicy = phase === 'action' ? retryPolicy(DEFAULT_ACTION_RETRY, step.retry) : retryPolicy(DEFAULT_COMPENSATION_RETRY, step.compensationRetry);
+  const policy: RetryPolicy =
+    phase === 'action' ? retryPolicy(DEFAULT_ACTION_RETRY, step.retry) : retryPolicy(DEFAULT_COMPENSATION_RETRY, step.compensationRetry);
   const timeoutMs = step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const run = phase === 'action' ? step.action : step.compensate!;
   for (let attempt = 1; ; attempt++) {
@@ -206,13 +272,37 @@ async function attempts(
     const t0 = performance.now();
     const at = deps.clock().toISOString();
     const entry = (outcome: StepLogEntry['outcome'], ms: number, error?: string): StepLogEntry => ({
-      step: step.name, index, phase, outcome, attempt, at, ms: Math.round(ms), owner: deps.owner, ...(error !== undefined ? { error } : {}),
+      step: step.name,
+      index,
+      phase,
+      outcome,
+      attempt,
+      at,
+      ms: Math.round(ms),
+      owner: deps.owner,
+      ...(error !== undefined ? { error } : {}),
     });
-    const attributes = { 'saga.id': row.id, 'saga.type': def.type, 'saga.step': step.name, 'saga.step.index': index, 'saga.phase': phase, 'saga.attempt': attempt };
+    const attributes = {
+      'saga.id': row.id,
+      'saga.type': def.type,
+      'saga.step': step.name,
+      'saga.step.index': index,
+      'saga.phase': phase,
+      'saga.attempt': attempt,
+    };
     try {
       const value = await withSpan(`saga.${phase} ${def.type}.${step.name}`, { attributes }, () =>
         withTimeout(timeoutMs, lease.signal, (signal) =>
-          run({ sagaId: row.id, sagaType: def.type, startedBy: row.startedBy, payload: row.payload, outputs: state.outputs, idempotencyKey: stepKey(row.id, index, step.name, phase), attempt, signal }),
+          run({
+            sagaId: row.id,
+            sagaType: def.type,
+            startedBy: row.startedBy,
+            payload: row.payload,
+            outputs: state.outputs,
+            idempotencyKey: stepKey(row.id, index, step.name, phase),
+            attempt,
+            signal,
+          }),
         ),
       );
       const ms = performance.now() - t0;
@@ -222,7 +312,14 @@ async function attempts(
       const ms = performance.now() - t0;
       if (lease.lost()) throw new LeaseLostError(`lost the lease of saga ${row.id}`);
       const error = message(err);
-      const then = nextSagaStep(def, state, { phase, index, ok: false, attempt, maxAttempts: policy.maxAttempts, permanent: err instanceof PermanentStepError });
+      const then = nextSagaStep(def, state, {
+        phase,
+        index,
+        ok: false,
+        attempt,
+        maxAttempts: policy.maxAttempts,
+        permanent: err instanceof PermanentStepError,
+      });
       if (then.kind !== 'retry') return { attempt: { ok: false, error, entry: entry('gave_up', ms, error), ms }, then };
       deps.log.warn({ sagaId: row.id, step: step.name, phase, attempt, err: error }, 'saga step attempt failed; retrying');
       await persist(
@@ -271,16 +368,19 @@ interface Lease {
 function heartbeat(deps: RunnerDeps, sagaId: string): Lease {
   const controller = new AbortController();
   let lost = false;
-  const timer = setInterval(() => {
-    asSystemSql(deps.sql, 'saga-orchestrator', (tx) => renewLease(tx, sagaId, deps.owner, deps.leaseMs))
-      .then((held) => {
-        if (!held && !lost) {
-          lost = true;
-          controller.abort(new LeaseLostError(`lost the lease of saga ${sagaId}`));
-        }
-      })
-      .catch((err: unknown) => deps.log.warn({ sagaId, err: message(err) }, 'saga lease renewal failed'));
-  }, Math.max(50, Math.floor(deps.leaseMs / 3)));
+  const timer = setInterval(
+    () => {
+      asSystemSql(deps.sql, 'saga-orchestrator', (tx) => renewLease(tx, sagaId, deps.owner, deps.leaseMs))
+        .then((held) => {
+          if (!held && !lost) {
+            lost = true;
+            controller.abort(new LeaseLostError(`lost the lease of saga ${sagaId}`));
+          }
+        })
+        .catch((err: unknown) => deps.log.warn({ sagaId, err: message(err) }, 'saga lease renewal failed'));
+    },
+    Math.max(50, Math.floor(deps.leaseMs / 3)),
+  );
   timer.unref();
   return { signal: controller.signal, lost: () => lost, stop: () => clearInterval(timer) };
 }

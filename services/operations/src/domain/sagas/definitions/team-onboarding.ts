@@ -10,8 +10,13 @@ import { uuidFromKey } from '../idempotency.js';
 
 export const TeamOnboardingPayload = z.strictObject({
   teamName: z.string().trim().min(1).max(200),
-  members: z.array(z.strictObject({ userId: z.string().min(1).max(200), role: z.enum(['admin', 'member', 'viewer']).default('member') })).max(50).default([]),
-  kickoffTask: z.strictObject({ title: z.string().trim().min(1).max(500), subtasks: z.array(z.string().trim().min(1).max(500)).max(20).default([]) }).optional(),
+  members: z
+    .array(z.strictObject({ userId: z.string().min(1).max(200), role: z.enum(['admin', 'member', 'viewer']).default('member') }))
+    .max(50)
+    .default([]),
+  kickoffTask: z
+    .strictObject({ title: z.string().trim().min(1).max(500), subtasks: z.array(z.string().trim().min(1).max(500)).max(20).default([]) })
+    .optional(),
 });
 export type TeamOnboardingPayload = z.infer<typeof TeamOnboardingPayload>;
 
