@@ -3,11 +3,26 @@ import type { AgentRuntime } from './runtime.js';
 import type { Job, Outcome } from './types.js';
 import { codeOf, messageOf, sleep } from './util.js';
 
+/** Answers that settle a report for good: the job is not this agent's to report any more, or the report is wrong. */
+const FINAL_CODES = new Set([
+  'CONFLICT',
+  'NOT_FOUND',
+  'BAD_REQUEST',
+  'FORBIDDEN',
+  'UNAUTHORIZED',
+  'PRECONDITION_FAILED',
+  'PAYLOAD_TOO_LARGE',
+]);
+/** How long a finished job's report is retried through transient failures before it is left to the service's sweeps. */
+export const REPORT_RETRY_MS = 60_000;
+
 /**
  * Reports the outcome and, unless stopping, claims the next job in the same request (one
- * request per job in steady state). A report that fails for a transient reason is sent once
- * more, without the claim; a claim whose answer was lost is found orphaned by the service.
- * Answers the next job, if the request brought one.
+ * request per job in steady state). A report that fails for a transient reason (the service or
+ * its store briefly away: a NATS leader election takes 5–10 s) is sent again, without the claim,
+ * with backoff, for up to REPORT_RETRY_MS: meanwhile the job stays in this agent's heartbeats, so
+ * the service does not take it for lost and run it a second time. A claim whose answer was lost
+ * is found orphaned by the service. Answers the next job, if the request brought one.
  */
 export async function report(rt: AgentRuntime, job: Job, outcome: Outcome | null, jobLog: Logger): Promise<Job | null> {
   if (!outcome) {
@@ -15,6 +30,7 @@ export async function report(rt: AgentRuntime, job: Job, outcome: Outcome | null
     return null;
   }
   let seq = rt.stopping.aborted ? null : rt.claims.open();
+  const giveUpAt = Date.now() + REPORT_RETRY_MS;
   for (let attempt = 1; ; attempt++) {
     const next = seq === null ? undefined : { capabilities: rt.capabilities, waitMs: rt.claimWaitMs, session: rt.claims.session, seq };
     try {
@@ -32,13 +48,15 @@ export async function report(rt: AgentRuntime, job: Job, outcome: Outcome | null
       if (seq !== null) rt.claims.settle(seq, null);
       seq = null;
       // CONFLICT: cancelled while we finished; NOT_FOUND: taken back and given to another agent.
-      // Anything else: once more, then left to the service's sweeps.
-      if (codeOf(err) === 'CONFLICT' || codeOf(err) === 'NOT_FOUND' || attempt >= 2) {
-        jobLog.warn({ err: messageOf(err), code: codeOf(err) }, 'could not report the job');
+      // Anything else is transient: again, with backoff, until REPORT_RETRY_MS has passed.
+      const code = codeOf(err);
+      if ((code !== undefined && FINAL_CODES.has(code)) || Date.now() >= giveUpAt) {
+        jobLog.warn({ err: messageOf(err), code, attempts: attempt }, 'could not report the job');
         rt.inFlight.delete(job.jobId);
         return null;
       }
-      await sleep(250);
+      jobLog.info({ err: messageOf(err), code, attempt }, 'report failed; retrying');
+      await sleep(Math.min(250 * 2 ** (attempt - 1), 5_000));
     }
   }
 }
