@@ -9,6 +9,7 @@ export * from './trpc-client.js';
 export * from './trpc.js';
 export * from './openapi-meta.js';
 export * from './deferred.js';
+export * from './event-stream.js';
 export * from './events.js';
 export * from './asyncapi.js';
 export * from './outbox-relay.js';

@@ -1,24 +1,5 @@
-import {
-  DEFAULT_EVENT_STREAM_LIMITS,
-  ensureStream,
-  limitsRetention,
-  SINGLE_REPLICA,
-  type NatsConnection,
-  type StreamLimits,
-  type StreamReplicas,
-} from '@platform/kit';
-import { EVENT_STREAMS } from '@platform/contracts';
+import { ensureEventStream, type NatsConnection, type StreamLimits, type StreamReplicas } from '@platform/kit';
 
-/** Creates the stream, or brings an existing one to `limits` (EVENT_STREAM_MAX_AGE_S / _MAX_BYTES) and `replicas` (NATS_STREAM_REPLICAS). */
-export function ensureOperationsStream(
-  nc: NatsConnection,
-  limits: StreamLimits = DEFAULT_EVENT_STREAM_LIMITS,
-  replicas: StreamReplicas = SINGLE_REPLICA,
-) {
-  return ensureStream(nc, {
-    name: EVENT_STREAMS.operations,
-    subjects: ['operations.>'],
-    ...limitsRetention(limits),
-    num_replicas: replicas(EVENT_STREAMS.operations),
-  });
-}
+/** Creates this service's event stream, or brings an existing one to `limits` and `replicas` (the kit's ensureEventStream). */
+export const ensureOperationsStream = (nc: NatsConnection, limits?: StreamLimits, replicas?: StreamReplicas) =>
+  ensureEventStream(nc, 'operations', limits, replicas);
