@@ -150,13 +150,13 @@ try {
   // 2. Coordination: 10 SDK agents whose handlers return at once.
   const startedAt = new Map<string, number>();
   let duplicateRuns = 0;
-  const startAgents = async (slots: number) => {
+  const startAgents = async (slots: number, urls: string[] = [coordination.url]) => {
     for (let i = 0; i < AGENTS; i++) {
-      const name = `bench-agent-${slots}-${i}`;
+      const name = `bench-agent-${slots}-${urls.length}-${i}`;
       const token = await devToken({ kind: 'agent', id: name, roles: ['agent'] });
       agents.push(
         await startAgent({
-          coordinationUrl: coordination.url,
+          coordinationUrl: urls[i % urls.length]!,
           name,
           getToken: async () => token,
           capabilities: {
@@ -239,27 +239,48 @@ try {
    * Triggers BURST jobs 50 at a time and answers how long until the last one started, and the CPU
    * (% of one core) of coordination, nats-server and this process (triggers + agents) meanwhile.
    */
-  const burst = async (via = batchClient) => {
+  const burst = async (via: (typeof batchClient)[] = [batchClient], pids: number[] = [pid]) => {
     const burstAt = new Map<string, number>();
     const ids: string[] = [];
     const own0 = process.cpuUsage();
-    const [c0, n0] = [cpuMs(pid), cpuMs(nats.pid)];
+    const [c0, n0] = [pids.map(cpuMs), cpuMs(nats.pid)];
     const start = performance.now();
     for (let i = 0; i < BURST; i += 50)
-      ids.push(...(await Promise.all(Array.from({ length: Math.min(50, BURST - i) }, () => trigger(burstAt, via)))));
+      ids.push(...(await Promise.all(Array.from({ length: Math.min(50, BURST - i) }, (_, k) => trigger(burstAt, via[k % via.length])))));
     await waitStarted(ids);
     const elapsed = performance.now() - start;
     const own = process.cpuUsage(own0);
+    const coordinationMs = pids.reduce((sum, p, i) => sum + cpuMs(p) - c0[i]!, 0);
     const cpu = {
-      coordination: (100 * (cpuMs(pid) - c0)) / elapsed,
+      coordination: (100 * coordinationMs) / elapsed,
       nats: (100 * (cpuMs(nats.pid) - n0)) / elapsed,
       bench: (100 * (own.user + own.system)) / 1000 / elapsed,
     };
-    return { seconds: (Math.max(...ids.map((id) => startedAt.get(id)!)) - start) / 1000, cpu };
+    // CPU each job costs the service (all replicas), the figure that sizes replicas: the burst keeps
+    // the service busy throughout, so this is its cost per job at capacity.
+    return { seconds: (Math.max(...ids.map((id) => startedAt.get(id)!)) - start) / 1000, cpu, msPerJob: coordinationMs / BURST };
   };
   const burstSlots = await burst();
-  const burstUnbatched = await burst(client);
+  const burstUnbatched = await burst([client]);
   const processedSlots = await stopAgents();
+  // Two replicas on the same NATS (one replica per core is the way past one core's ceiling): half
+  // the agents and half the triggers on each; they share the work queues and the job records.
+  const second = spawnService('coordination', { ...env, PORT: '4510' }, 'bench-coordination-2');
+  let burstTwo: Awaited<ReturnType<typeof burst>>;
+  try {
+    await waitForHttp(`${second.url}/readyz`, 90_000, second);
+    await startAgents(SLOTS, [coordination.url, second.url]);
+    const secondClient = createServiceClient<CoordinationRouter>({
+      baseUrl: second.url,
+      getToken: async () => userToken,
+      timeoutMs: 30_000,
+      batch: { maxItems: 20 },
+    });
+    burstTwo = await burst([batchClient, secondClient], [pid, second.child.pid!]);
+    await stopAgents();
+  } finally {
+    await second.stop();
+  }
   await startAgents(1);
   const burstSingle = await burst();
   // NATS messages per job: everything published on the server while ROUND_TRIP_JOBS jobs run
@@ -349,6 +370,15 @@ try {
         '',
       ],
       [
+        `the same through 2 coordination replicas (${AGENTS / 2} agents and half the triggers on each)`,
+        BURST,
+        round(burstTwo.seconds, 2),
+        Math.round(BURST / burstTwo.seconds),
+        round(ratio(burstTwo.seconds), 3),
+        '',
+        '',
+      ],
+      [
         `coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`,
         BURST,
         round(burstSingle.seconds, 2),
@@ -361,6 +391,7 @@ try {
     ],
     notes: [
       `Raw bursts (s): ${rawBursts.map((b) => round(b, 3)).join(', ')}. CPU (% of one core) during the ${SLOTS}-slot burst: ${cpuNote(burstSlots.cpu)}; unbatched triggers: ${cpuNote(burstUnbatched.cpu)}; 1-slot burst: ${cpuNote(burstSingle.cpu)} (2 cores in all).`,
+      `Coordination CPU per job at capacity (all replicas): ${round(burstSlots.msPerJob, 3)} ms in the ${SLOTS}-slot burst, ${round(burstTwo.msPerJob, 3)} ms with 2 replicas (CPU ${cpuNote(burstTwo.cpu)}). At ${round(burstSlots.msPerJob, 3)} ms a job, one core dispatches at most ${Math.round(1000 / burstSlots.msPerJob)} jobs/s; ${THROUGHPUT_TARGET * 100} % of this run's raw rate (${Math.round(rawRate * THROUGHPUT_TARGET)} jobs/s) needs ${round((rawRate * THROUGHPUT_TARGET * burstSlots.msPerJob) / 1000, 1)} cores of coordination replicas, besides nats-server's and the agents'.`,
       `Triggers retried after a network error (same idempotency key): ${retriedTriggers}. Jobs whose handler ran more than once: ${duplicateRuns}.`,
       `Jobs per agent (incl. the paced run), ${SLOTS} slots: ${processedSlots.join(', ')}; 1 slot: ${processedSingle.join(', ')}.`,
       'Each agent slot reports a job and claims the next in one request (jobs.complete with `next`), so one slot costs one HTTP round trip per job plus the service’s NATS round trips.',
