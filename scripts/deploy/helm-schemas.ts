@@ -272,6 +272,7 @@ const schemas: Record<string, Schema> = {
       passwordKey: secretKey,
     }),
     outboxPollMs: int(50, 60_000),
+    runRecorderConcurrency: int(1, 64),
     console: obj({ coordinationUrl: str({ pattern: '^$|^https?://[^\\s]+$' }) }),
   }),
   operations: chartSchema('operations chart values', {

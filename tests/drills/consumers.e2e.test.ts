@@ -19,7 +19,7 @@ const log = createLogger('drill-consumers', 'silent');
 let nats: PrivateNats;
 let nc: NatsConnection;
 
-const jobEvent = (status: 'succeeded' | 'failed' = 'succeeded') =>
+const jobEvent = (status: 'succeeded' | 'failed' | 'cancelled' = 'succeeded') =>
   createEnvelope('coordination', `coordination.job.${status}`, {
     jobId: randomUUID(),
     jobType: 'build',
@@ -86,6 +86,71 @@ describe('consumer drills', () => {
     expect(poisonAttempts).toBe(3);
     expect(letter).toMatchObject({ reason: 'cannot apply this one', delivery: 3, envelope: { id: poison.id } });
   });
+
+  it(
+    'with concurrency: at most N handled at once, one key in stream order, every message once, a failure retried',
+    { timeout: 60_000 },
+    async () => {
+      const js = nc.jetstream();
+      const CONCURRENCY = 6;
+      const KEYS = 20;
+      // 20 jobs × 10 events each, interleaved; the handler of one job's events must see them in order.
+      const events = Array.from({ length: 10 }, () => Array.from({ length: KEYS }, () => jobEvent('cancelled'))).flat();
+      const keyOf = (i: number) => `job-${i % KEYS}`;
+      const keyById = new Map(events.map((e, i) => [e.id, keyOf(i)]));
+      const expectedOrder = new Map<string, string[]>();
+      events.forEach((e, i) => expectedOrder.set(keyOf(i), [...(expectedOrder.get(keyOf(i)) ?? []), e.id]));
+      const seen = new Map<string, string[]>();
+      let running = 0;
+      let maxRunning = 0;
+      let failedOnce = false;
+      const handledIds = new Set<string>();
+      let handledTwice = 0;
+      const flaky = events[45]!.id;
+      const consumer = await consumeEvents({
+        nc,
+        stream: 'COORDINATION_EVENTS',
+        durable: 'drill-concurrent',
+        subjects: ['coordination.job.cancelled'],
+        log,
+        retryDelayMs: 50,
+        concurrency: CONCURRENCY,
+        keyOf: (e) => keyById.get(e.id)!,
+        handler: async (e) => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          try {
+            await new Promise((r) => setTimeout(r, 5 + (e.id.charCodeAt(0) % 10)));
+            if (e.id === flaky && !failedOnce) {
+              failedOnce = true;
+              throw new Error('transient');
+            }
+            if (handledIds.has(e.id)) handledTwice++;
+            handledIds.add(e.id);
+            const key = keyById.get(e.id)!;
+            seen.set(key, [...(seen.get(key) ?? []), e.id]);
+          } finally {
+            running--;
+          }
+        },
+      });
+      for (const e of events) await publishEnvelope(js, e);
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && handledIds.size < events.length) await new Promise((r) => setTimeout(r, 50));
+      await consumer.stop();
+      expect(handledIds.size).toBe(events.length);
+      expect(handledTwice).toBe(0);
+      expect(failedOnce).toBe(true);
+      expect(maxRunning).toBeLessThanOrEqual(CONCURRENCY);
+      expect(maxRunning).toBeGreaterThan(1);
+      // A failed message is retried later, so its key's order holds for every key but that one.
+      const flakyKey = keyById.get(flaky)!;
+      for (const [key, ids] of expectedOrder) {
+        if (key === flakyKey) expect([...(seen.get(key) ?? [])].sort()).toEqual([...ids].sort());
+        else expect(seen.get(key)).toEqual(ids);
+      }
+    },
+  );
 
   it('keeps memory bounded and does not redeliver under a slow consumer', { timeout: 120_000 }, async () => {
     const js = nc.jetstream();

@@ -17,6 +17,7 @@ import { bareLoad } from './bare-load.js';
 import { generateLegacyStore, VOCABULARY, type GeneratedStore } from './generate.js';
 import { naiveImport } from './naive-import.js';
 import { measureTextProfile } from './text-profile.js';
+import { benchRecorder } from './recorder.js';
 
 /*
  * Knowledge benchmark: legacy import throughput (batched importer next to the naive one-CREATE-
@@ -25,7 +26,7 @@ import { measureTextProfile } from './text-profile.js';
  * store shaped like the sample), then read latencies on the 100k store. Everything it writes lives
  * under session ids starting with a fresh prefix (or, for the bare load, a scratch label) and is
  * deleted at the end, also on failure.
- *   npx tsx --conditions=@platform/source services/knowledge/bench/run.ts [--blocks 100000] [--text-blocks 40000] [--naive-blocks 5000]
+ *   npx tsx --conditions=@platform/source services/knowledge/bench/run.ts [--blocks 100000] [--text-blocks 40000] [--naive-blocks 5000] [--recorder-jobs 1000] [--only-recorder]
  */
 
 const arg = (name: string, fallback: number) => {
@@ -35,6 +36,7 @@ const arg = (name: string, fallback: number) => {
 const BLOCKS = arg('blocks', 100_000);
 const NAIVE_BLOCKS = arg('naive-blocks', 5_000);
 const TEXT_BLOCKS = arg('text-blocks', 40_000);
+const RECORDER_JOBS = arg('recorder-jobs', 1_000);
 const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 const config = loadGraphConfig({ ...storeEnv(), ...process.env });
@@ -362,7 +364,10 @@ async function cleanup(g: Graph): Promise<void> {
 }
 
 try {
-  const tables = await main();
+  // `--only-recorder`: the run recorder's table alone (iterating on it).
+  const tables = process.argv.includes('--only-recorder') ? [] : await main();
+  say(`run recorder: ${RECORDER_JOBS} jobs' events, one at a time, then at the default concurrency`);
+  tables.push(await benchRecorder(graph, log, RECORDER_JOBS));
   writeBenchResult('knowledge', tables);
 } finally {
   await cleanup(graph);

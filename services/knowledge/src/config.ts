@@ -23,6 +23,12 @@ export const knowledgeEnv = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4101),
   OUTBOX_POLL_MS: z.coerce.number().int().positive().default(500),
   /**
+   * Events each run-recorder consumer records at once (events naming the same top node still go
+   * one after another). One graph transaction per event takes several round trips, so one at a
+   * time leaves Neo4j idle between them (see the knowledge bench's recorder table).
+   */
+  RUN_RECORDER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /**
    * Coordination's base URL as a browser reaches it (the console's agents and queues view calls it
    * directly; coordination's CORS_ORIGINS must list knowledge's origin). Unset: that view says so.
    */

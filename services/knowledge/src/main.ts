@@ -82,7 +82,14 @@ void Promise.all([neo4j.ready, nats.ready]).then(
 let recorder: RunRecorder | undefined;
 void Promise.all([neo4j.ready, nats.ready]).then(
   ([, { nc }]) =>
-    (recorder = startRunRecorder(nc, { graph, clock: systemClock, newId: uuid, log }, log, deadLetterLimits(config), replicas)),
+    (recorder = startRunRecorder(
+      nc,
+      { graph, clock: systemClock, newId: uuid, log },
+      log,
+      deadLetterLimits(config),
+      replicas,
+      config.RUN_RECORDER_CONCURRENCY,
+    )),
   () => undefined,
 );
 

@@ -230,6 +230,17 @@ export interface ConsumeOptions<S extends EventSubject> {
   /** Replicas of the dead-letter stream (NATS_STREAM_REPLICAS); default one. */
   replicas?: StreamReplicas;
   retryDelayMs?: number;
+  /**
+   * Messages handled at once (default 1: one after another). Handlers then finish out of stream
+   * order, as they do across replicas sharing the durable, so only handlers that already tolerate
+   * that (idempotent, order-insensitive or locking what they change) should raise it.
+   */
+  concurrency?: number;
+  /**
+   * With concurrency > 1: messages with the same key are handled one after another, in stream
+   * order (e.g. the events of one record, which would otherwise contend for the same rows).
+   */
+  keyOf?: (envelope: TypedEnvelope<S>) => string;
 }
 
 export interface RunningConsumer {
@@ -264,20 +275,25 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
   });
   const js = opts.nc.jetstream();
   const consumer = await js.consumers.get(opts.stream, opts.durable);
-  const messages = await consumer.consume({ max_messages: 64 });
+  const concurrency = Math.max(1, opts.concurrency ?? 1);
+  // Enough prefetched to keep every slot busy, but no more than acks can follow within ack_wait.
+  const messages = await consumer.consume({ max_messages: Math.max(64, concurrency * 4) });
 
-  const handle = async (msg: JsMsg) => {
+  /** The envelope to handle, or null when the message was terminated here (invalid or refused). */
+  const admit = async (msg: JsMsg): Promise<TypedEnvelope<S> | null> => {
     let raw: unknown;
     try {
       raw = msg.json();
     } catch {
       log.warn({ subject: msg.subject, seq: msg.seq, reason: 'body is not JSON' }, 'terminating invalid message');
-      return msg.term('body is not JSON');
+      msg.term('body is not JSON');
+      return null;
     }
     const parsed = parseEnvelope(raw, opts.subjects);
     if (!parsed.ok) {
       log.warn({ subject: msg.subject, seq: msg.seq, reason: parsed.reason }, 'terminating invalid message');
-      return msg.term(parsed.reason.slice(0, 500));
+      msg.term(parsed.reason.slice(0, 500));
+      return null;
     }
     const envelope = parsed.envelope;
     const refusal = envelopeRefusal(envelope, { stream: opts.stream, owner, subject: msg.subject });
@@ -294,8 +310,13 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
           { msgID: `dl-${opts.durable}-${opts.stream}-${msg.seq}` },
         )
         .catch((e: unknown) => log.error({ err: e }, 'dead-letter publish failed'));
-      return msg.term(refusal.slice(0, 500));
+      msg.term(refusal.slice(0, 500));
+      return null;
     }
+    return envelope;
+  };
+
+  const handle = async (msg: JsMsg, envelope: TypedEnvelope<S>) => {
     const parent = contextFromHeaders((k) => msg.headers?.get(k) || undefined);
     try {
       await withSpan(
@@ -325,8 +346,29 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
     }
   };
 
+  const inFlight = new Set<Promise<void>>();
+  /** Per key, the last handling queued: the next message with that key starts after it. */
+  const tails = new Map<string, Promise<void>>();
   const done = (async () => {
-    for await (const msg of messages) await handle(msg);
+    for await (const msg of messages) {
+      const envelope = await admit(msg);
+      if (!envelope) continue;
+      if (concurrency === 1) {
+        await handle(msg, envelope);
+        continue;
+      }
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      const key = opts.keyOf?.(envelope);
+      const before = key === undefined ? undefined : tails.get(key);
+      // handle() never rejects (a failure is nak'ed or dead-lettered inside it).
+      const running = (before ? before.then(() => handle(msg, envelope)) : handle(msg, envelope)).finally(() => {
+        inFlight.delete(running);
+        if (key !== undefined && tails.get(key) === running) tails.delete(key);
+      });
+      inFlight.add(running);
+      if (key !== undefined) tails.set(key, running);
+    }
+    await Promise.all(inFlight);
   })();
   return {
     done,

@@ -8,6 +8,7 @@ import {
   type StreamLimits,
   type StreamReplicas,
 } from '@platform/kit';
+import { Neo4jError } from 'neo4j-driver';
 import { planFor, RECORDED_COORDINATION_SUBJECTS, RECORDED_OPERATIONS_SUBJECTS, type RecordedSubject } from '../domain/recorded-runs.js';
 import { recordPlan, type RecordDeps } from '../store/recorded-runs.js';
 
@@ -27,6 +28,31 @@ export async function recordEvent(deps: RecordDeps, event: TypedEnvelope<Recorde
 }
 
 /**
+ * Records an event, again at once when its transaction lost a race to create a node another
+ * transaction (a concurrent event here or on another replica) created first: the retry finds the
+ * node and goes on from it. Anything else, or a fourth loss, fails the delivery (redelivered later).
+ */
+export async function recordRetryingRaces(deps: RecordDeps, event: TypedEnvelope<RecordedSubject>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await recordEvent(deps, event);
+    } catch (err) {
+      if (attempt >= 4 || !(err instanceof Neo4jError && err.code === 'Neo.ClientError.Schema.ConstraintValidationFailed')) throw err;
+    }
+  }
+}
+
+/**
+ * The node an event names first (its top-most: nodes come parents first): events sharing it are
+ * recorded one after another, so the events of one saga, task tree or job do not race to create
+ * or change the same nodes. Events of different runs are recorded at once; should two still meet
+ * (a task moved into another tree), the step locks and a redelivery settle it, as across replicas.
+ */
+export function recordingKey(event: TypedEnvelope<RecordedSubject>): string {
+  return planFor(event).nodes[0]?.stepId ?? event.id;
+}
+
+/**
  * Records the platform's sagas, tasks and jobs as runs: durable consumers on operations' and
  * coordination's event streams (consumeEvents: validated envelopes, source checked against the
  * stream's owner, retried with delay, dead-lettered after the last delivery). Each stream is owned
@@ -39,10 +65,11 @@ export function startRunRecorder(
   log: Logger,
   deadLetterLimits?: StreamLimits,
   replicas?: StreamReplicas,
+  concurrency = 1,
 ): RunRecorder {
   const handler = async (event: TypedEnvelope<RecordedSubject>) => {
     // The outbox rows of a recorded change reach the relay by themselves (writeTx rings graph.outboxWritten).
-    const changes = await recordEvent(deps, event);
+    const changes = await recordRetryingRaces(deps, event);
     log.debug({ eventId: event.id, subject: event.subject, changes }, 'run recorded');
   };
   const start = (name: keyof typeof RUN_RECORDER_DURABLES, subjects: readonly RecordedSubject[]) =>
@@ -57,6 +84,8 @@ export function startRunRecorder(
           subjects,
           log,
           handler,
+          concurrency,
+          keyOf: recordingKey,
           ...(deadLetterLimits ? { deadLetterLimits } : {}),
           ...(replicas ? { replicas } : {}),
         }),

@@ -10,6 +10,7 @@ NEO4J_URI: {{ required "neo4j.uri is required: the Bolt URI of Neo4j 5.26, e.g. 
 NEO4J_USER: {{ .Values.neo4j.user | quote }}
 NEO4J_DATABASE: {{ .Values.neo4j.database | quote }}
 OUTBOX_POLL_MS: {{ .Values.outboxPollMs | quote }}
+RUN_RECORDER_CONCURRENCY: {{ .Values.runRecorderConcurrency | quote }}
 {{- with .Values.console.coordinationUrl }}
 CONSOLE_COORDINATION_URL: {{ . | quote }}
 {{- end }}
