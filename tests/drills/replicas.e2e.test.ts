@@ -368,7 +368,7 @@ function recordedByReplica(): number[] {
  * of it once), and lease renewals that failed, from their logs since the drill started. Reported, not
  * asserted on: the assertions are on what the stores hold.
  */
-function leaseTrouble(): { lost: number; renewalsFailed: number } {
+function leaseTrouble(): { lost: number; notRenewedInTime: number; renewalsFailed: number } {
   const lines = system.replicas.operations.flatMap((r) =>
     readFileSync(r.process.logFile, 'utf8')
       .slice(logOffsets.get(r.process.logFile) ?? 0)
@@ -376,6 +376,8 @@ function leaseTrouble(): { lost: number; renewalsFailed: number } {
   );
   return {
     lost: lines.filter((l) => l.includes('"outcome":"lease_lost"')).length,
+    // Of those, given up by the replica itself before they could expire (the others were taken).
+    notRenewedInTime: lines.filter((l) => l.includes('not renewed in time')).length,
     renewalsFailed: lines.filter((l) => l.includes('saga lease renewal failed')).length,
   };
 }

@@ -14,7 +14,7 @@ import { EFFECTS_DDL, effectsSaga, type LogEntry } from './support/test-sagas.js
 // Saga leases under load (issue 16 item 6, "no saga step run twice"): one replica keeps every lease
 // it holds with one statement per tick, on a connection that does not queue behind step work, so a
 // pool saturated by slow steps does not let leases expire under sagas that are still running (which
-// would let the saga be claimed again and a step's side effect run twice).
+// would let another replica claim the saga and a step's side effect run twice).
 const SAGAS = 60;
 const LEASE_MS = 1_000;
 const HOG_MS = 200;
@@ -116,20 +116,39 @@ describe('saga leases under load', () => {
       }).start();
       running.push(o);
       const t0 = Date.now();
+      for (let i = 0; i < 500 && o.running < SAGAS; i++) await sleep(10);
+      expect(o.running).toBe(SAGAS);
+      // A second replica with a pool of its own: it takes any saga whose lease expires.
+      running.push(
+        new SagaOrchestrator({
+          db: s.db,
+          sql: s.sql,
+          registry,
+          owner: 'replica-idle',
+          leaseMs: LEASE_MS,
+          pollMs: 50,
+          maxConcurrent: SAGAS,
+          log: silentLog,
+          clock: () => new Date(),
+          newId: () => crypto.randomUUID(),
+        }).start(),
+      );
       const rows = await allSettled(ids, 100_000);
       const ms = Date.now() - t0;
       const effects = (
         await s.admin.query<{ attempts: number }>(`SELECT attempts FROM saga_effects WHERE saga_id = ANY($1::uuid[])`, [ids])
       ).rows;
       const ranTwice = effects.filter((e) => e.attempts !== 1).length;
+      const taken = rows.filter((r) => r.step_log.some((e) => e.owner !== 'replica-busy')).length;
       console.log(
-        `saga leases: ${SAGAS} sagas × 2 steps of ${HOG_MS} ms on a 3-connection pool took ${ms} ms (${Math.round(ms / LEASE_MS)} leases long); steps run more than once: ${ranTwice}`,
+        `saga leases: ${SAGAS} sagas × 2 steps of ${HOG_MS} ms on a 3-connection pool took ${ms} ms (${Math.round(ms / LEASE_MS)} leases long); sagas the other replica took over: ${taken}; steps run more than once: ${ranTwice}`,
       );
       expect(rows.map((r) => r.status)).toEqual(ids.map(() => 'completed'));
       // The pool was saturated for many lease lengths: the point of the test.
       expect(ms).toBeGreaterThan(3 * LEASE_MS);
       expect(effects).toHaveLength(SAGAS * 2);
       expect(ranTwice).toBe(0);
+      expect(taken).toBe(0);
       for (const r of rows)
         expect(r.step_log.map((e) => `${e.step}:${e.outcome}:${e.attempt}`)).toEqual(['first:succeeded:1', 'second:succeeded:1']);
     },
@@ -153,10 +172,8 @@ describe('saga leases under load', () => {
     expect((await s.admin.query(`SELECT lease_owner FROM saga_instances WHERE id = $1`, [taken])).rows[0].lease_owner).toBe('replica-b');
   });
 
-  it('a saga whose lease another replica took stops before its next step', { timeout: 30_000 }, async () => {
-    const registry = new SagaRegistry([effectsSaga(s.admin, { type: 'effects_stolen', timeoutMs: 20_000 })]);
-    const deps = testDeps(s, { registry });
-    const saga = await startSaga(deps, user('alice'), { sagaType: 'effects_stolen', payload: { stepMs: 5_000 } });
+  const stealable = (type: string) => {
+    const registry = new SagaRegistry([effectsSaga(s.admin, { type, timeoutMs: 20_000 })]);
     const o = new SagaOrchestrator({
       db: s.db,
       sql: s.sql,
@@ -168,24 +185,52 @@ describe('saga leases under load', () => {
       log: silentLog,
       clock: () => new Date(),
       newId: () => crypto.randomUUID(),
-    }).start();
+    });
     running.push(o);
-    const effects = async () =>
-      (await s.admin.query<{ step: string }>(`SELECT step FROM saga_effects WHERE saga_id = $1 ORDER BY at`, [saga.id])).rows.map(
-        (r) => r.step,
-      );
-    for (let i = 0; i < 300 && (await effects()).length === 0; i++) await sleep(10);
-    // Taken behind the replica's back mid-step (as if its lease had expired and another replica claimed it).
-    await s.admin.query(
-      `UPDATE saga_instances SET lease_owner = 'replica-thief', lease_expires_at = now() + interval '1 hour' WHERE id = $1`,
-      [saga.id],
+    return { o, deps: testDeps(s, { registry }) };
+  };
+  const effectsOf = async (sagaId: string) =>
+    (await s.admin.query<{ step: string }>(`SELECT step FROM saga_effects WHERE saga_id = $1 ORDER BY at`, [sagaId])).rows.map(
+      (r) => r.step,
     );
-    // The next renewal (within leaseMs / 5) reports the loss and aborts the 5 s step; the saga leaves the replica.
-    for (let i = 0; i < 200 && o.running > 0; i++) await sleep(10);
-    expect(o.running).toBe(0);
+  /** Hands the saga to another owner behind the replica's back (as if its lease had expired and another replica claimed it). */
+  const steal = (sagaId: string) =>
+    s.admin.query(`UPDATE saga_instances SET lease_owner = 'replica-thief', lease_expires_at = now() + interval '1 hour' WHERE id = $1`, [
+      sagaId,
+    ]);
+  const untilIdle = async (o: SagaOrchestrator, ms: number) => {
+    for (const end = Date.now() + ms; o.running > 0 && Date.now() < end;) await sleep(10);
+    return o.running;
+  };
+
+  it('a saga whose lease another replica took stops before its next step', { timeout: 30_000 }, async () => {
+    const { o, deps } = stealable('effects_stolen');
+    const saga = await startSaga(deps, user('alice'), { sagaType: 'effects_stolen', payload: { stepMs: 1_500 } });
+    o.start();
+    for (let i = 0; i < 300 && (await effectsOf(saga.id)).length === 0; i++) await sleep(10);
+    await steal(saga.id);
+    // The step (which does not heed its signal) ends; its outcome is not persisted (fenced) and no next step starts.
+    expect(await untilIdle(o, 10_000)).toBe(0);
     await sleep(500);
-    expect(await effects()).toEqual(['reserve']);
+    expect(await effectsOf(saga.id)).toEqual(['reserve']);
     const row = (await s.admin.query(`SELECT current_step, step_log, lease_owner FROM saga_instances WHERE id = $1`, [saga.id])).rows[0];
     expect(row).toMatchObject({ current_step: 0, step_log: [], lease_owner: 'replica-thief' });
+  });
+
+  it('the next batched renewal aborts the running step of a saga whose lease was taken', { timeout: 30_000 }, async () => {
+    const { o, deps } = stealable('effects_hung');
+    // Its first attempt waits 60 s unless its signal aborts.
+    const saga = await startSaga(deps, user('alice'), { sagaType: 'effects_hung', payload: { hangOnceAt: 0 } });
+    o.start();
+    for (let i = 0; i < 300 && o.running === 0; i++) await sleep(10);
+    await sleep(200);
+    await steal(saga.id);
+    const t0 = Date.now();
+    expect(await untilIdle(o, 10_000)).toBe(0);
+    // Within a renewal tick (leaseMs / 5) or so, not after the step's 20 s timeout.
+    expect(Date.now() - t0).toBeLessThan(LEASE_MS);
+    await sleep(300);
+    expect(await effectsOf(saga.id)).toEqual([]);
+    expect((await s.admin.query(`SELECT step_log FROM saga_instances WHERE id = $1`, [saga.id])).rows[0].step_log).toEqual([]);
   });
 });
