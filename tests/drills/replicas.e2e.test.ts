@@ -77,6 +77,8 @@ beforeAll(async () => {
         ...fast,
         LOG_LEVEL: 'info',
         SAGA_LEASE_MS: '2000',
+        // The Helm chart's poolMax (helm/operations/values.yaml): the pod's pools, not the dev default of 20.
+        DATABASE_POOL_MAX: process.env['REPLICA_DRILL_POOL_MAX'] ?? '3',
         SAGA_POLL_MS: '250',
         NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MIB}`,
       },
