@@ -379,7 +379,7 @@ function leaseTrouble(): { lost: number; notRenewedInTime: number; renewalsFaile
   return {
     lost: lines.filter((l) => l.includes('"outcome":"lease_lost"')).length,
     // Of those, given up by the replica itself before they could expire (the others were taken).
-    notRenewedInTime: lines.filter((l) => l.includes('not renewed in time')).length,
+    notRenewedInTime: lines.filter((l) => l.includes('saga lease not renewed in time')).length,
     renewalsFailed: lines.filter((l) => l.includes('saga lease renewal failed')).length,
   };
 }

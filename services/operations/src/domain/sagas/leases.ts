@@ -112,7 +112,7 @@ export class LeaseKeeper {
         // A saga that finished (or was handed back) while the statement ran is not returned: not a loss.
         if (this.held.get(id) !== entry) continue;
         if (kept.has(id)) entry.confirmedAt = Math.max(entry.confirmedAt, sentAt);
-        else this.lose(id, entry, 'another replica holds it, or the saga is no longer running');
+        else this.lose(id, entry, 'taken');
       }
     } catch (err) {
       this.opts.log.warn({ sagas: asked.length, err: err instanceof Error ? err.message : String(err) }, 'saga lease renewal failed');
@@ -124,12 +124,16 @@ export class LeaseKeeper {
   }
 
   private checkExpiry(sagaId: string, entry: Held, now: number): void {
-    if (now > entry.confirmedAt + this.opts.leaseMs - this.everyMs) this.lose(sagaId, entry, 'not renewed in time');
+    if (now > entry.confirmedAt + this.opts.leaseMs - this.everyMs) this.lose(sagaId, entry, 'expired');
   }
 
-  private lose(sagaId: string, entry: Held, why: string): void {
+  private lose(sagaId: string, entry: Held, why: 'taken' | 'expired'): void {
     if (entry.controller.signal.aborted) return;
-    this.opts.log.warn({ sagaId, why }, 'saga lease lost');
-    entry.controller.abort(new LeaseLostError(`lost the lease of saga ${sagaId}: ${why}`));
+    // Renewals that keep failing are worth a warning here. A lease taken is warned of by the
+    // orchestrator once the saga stops ("outcome":"lease_lost"): a saga whose last step committed
+    // while the renewal waited on its row is not returned either, and it finished fine.
+    if (why === 'expired') this.opts.log.warn({ sagaId }, 'saga lease not renewed in time; giving it up');
+    else this.opts.log.debug({ sagaId }, 'saga lease not renewed: taken by another replica, or the saga finished');
+    entry.controller.abort(new LeaseLostError(`lost the lease of saga ${sagaId} (${why})`));
   }
 }

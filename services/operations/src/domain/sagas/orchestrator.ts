@@ -98,7 +98,9 @@ export class SagaOrchestrator {
         .then(async (outcome) => {
           if (outcome === 'released')
             await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) => releaseLease(tx, row.id, this.opts.owner));
-          if (outcome !== 'finished') this.opts.log.info({ sagaId: row.id, outcome }, 'saga handed over');
+          // A lost lease means another replica may have resumed the saga while its step ran here.
+          if (outcome === 'lease_lost') this.opts.log.warn({ sagaId: row.id, outcome }, 'saga lease lost; another replica resumes it');
+          else if (outcome !== 'finished') this.opts.log.info({ sagaId: row.id, outcome }, 'saga handed over');
         })
         .catch((err: unknown) => {
           // Left leased: after the lease expires any replica resumes it from its last persisted step.
