@@ -50,6 +50,8 @@ try {
         // info: a saga handed over with its lease lost is logged at info ("outcome":"lease_lost"), counted below.
         LOG_LEVEL: 'info',
         SAGA_LEASE_MS: LEASE_MS,
+        // BENCH_POOL_MAX=3: the Helm chart's poolMax instead of the service's default of 20.
+        ...(process.env['BENCH_POOL_MAX'] ? { DATABASE_POOL_MAX: process.env['BENCH_POOL_MAX'] } : {}),
         ...(MAX_HEAP_MIB > 0 ? { NODE_OPTIONS: `--max-old-space-size=${MAX_HEAP_MIB}` } : {}),
       },
     },
@@ -107,13 +109,14 @@ try {
   const steps = owners.reduce((s, o) => s + o.n, 0);
   // Sagas a replica stopped running because its lease was lost (taken by the other replica, or given up
   // before it could expire): the step it was running may have had its side effect twice.
-  const leasesLost = sys.replicas.operations.map(
-    (r) =>
-      readFileSync(r.process.logFile, 'utf8')
-        .slice(logStart.get(r.process.logFile) ?? 0)
-        .split('\n')
-        .filter((l) => l.includes('"outcome":"lease_lost"')).length,
+  const logLines = sys.replicas.operations.map((r) =>
+    readFileSync(r.process.logFile, 'utf8')
+      .slice(logStart.get(r.process.logFile) ?? 0)
+      .split('\n'),
   );
+  const leasesLost = logLines.map((lines) => lines.filter((l) => l.includes('"outcome":"lease_lost"')).length);
+  // Renewal statements that failed (e.g. timed out waiting for a pool connection): a lease near its end.
+  const renewalsFailed = logLines.map((lines) => lines.filter((l) => l.includes('saga lease renewal failed')).length);
 
   writeBenchResult('replicas', [
     {
@@ -127,6 +130,7 @@ try {
         'steps per replica',
         'steps persisted ≠ once',
         `saga leases lost per replica (lease ${LEASE_MS} ms)`,
+        'lease renewals failed per replica',
       ],
       rows: [
         [
@@ -138,6 +142,7 @@ try {
           owners.map((o) => o.n).join(' / '),
           notOnce,
           leasesLost.join(' / '),
+          renewalsFailed.join(' / '),
         ],
       ],
     },
