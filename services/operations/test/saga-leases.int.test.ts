@@ -7,6 +7,7 @@ import { startSaga } from '../src/domain/saga-instances.js';
 import { claimRunnable, renewLeases } from '../src/store/sagas.js';
 import { asSystemSql } from '../src/store/scope.js';
 import { poolRunner, sessionRunner, type SqlPool } from '../src/store/sql.js';
+import { startWriteListener, WRITE_LISTENER_APP_NAME } from '../src/store/write-listener.js';
 import { silentLog, testDeps, user } from './support/callers.js';
 import { migratedScratchDb, type ScratchDb } from './support/scratch.js';
 import { EFFECTS_DDL, effectsSaga, type LogEntry } from './support/test-sagas.js';
@@ -232,5 +233,27 @@ describe('saga leases under load', () => {
     await sleep(300);
     expect(await effectsOf(saga.id)).toEqual([]);
     expect((await s.admin.query(`SELECT step_log FROM saga_instances WHERE id = $1`, [saga.id])).rows[0].step_log).toEqual([]);
+  });
+
+  it("renewals run on the write listener's session (as main.ts wires them), and it still hears committed writes", async () => {
+    const listener = startWriteListener({ connectionString: s.appUrl, log: silentLog });
+    try {
+      for (let i = 0; i < 300 && !listener.listening(); i++) await sleep(10);
+      const session = listener.session();
+      expect(session).toBeDefined();
+      const app = await asSystemSql(session!, 'saga-orchestrator', async (tx) => {
+        await renewLeases(tx, [crypto.randomUUID()], 'replica-a', LEASE_MS);
+        return (await tx.query<{ name: string }>(`SELECT application_name AS name FROM pg_stat_activity WHERE pid = pg_backend_pid()`))[0]!
+          .name;
+      });
+      expect(app).toBe(WRITE_LISTENER_APP_NAME);
+      const heard = new Promise<void>((resolve) => listener.outboxWritten.listen(resolve));
+      await s.admin.query(`NOTIFY outbox_written`);
+      await expect(Promise.race([heard.then(() => 'heard'), sleep(5_000).then(() => 'not heard')])).resolves.toBe('heard');
+    } finally {
+      await listener.stop();
+    }
+    // Down: no session to offer (the keeper falls back to the saga pool).
+    expect(listener.session()).toBeUndefined();
   });
 });
