@@ -3,6 +3,7 @@
 // replica's RSS and heap sampled (tests/lib/memory-probe.ts) from idle to peak. The drill
 // tests/drills/replicas.e2e.test.ts runs the same at 1,000 in `npm test`; this is the full count.
 //   npx tsx --conditions=@platform/source scripts/bench/replicas.ts   (REPLICA_BENCH_SAGAS=10000)
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { OperationsRouter } from '@platform/operations/router';
@@ -20,6 +21,8 @@ const STARTERS = 32;
 // figures of GC laziness, not of what a replica needs. BENCH_HEAP_CAP_MIB=0 runs uncapped.
 const MAX_HEAP_MIB = Number(process.env['BENCH_HEAP_CAP_MIB'] ?? 256);
 const MAX_RSS_MIB = 512;
+// The saga lease (BENCH_SAGA_LEASE_MS=2000 is the drill's, where lost leases showed first).
+const LEASE_MS = process.env['BENCH_SAGA_LEASE_MS'] ?? '15000';
 const mib = (b: number) => Math.round(b / 2 ** 20);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,13 +47,17 @@ try {
     logPrefix: 'bench-replicas',
     env: {
       operations: {
-        LOG_LEVEL: 'warn',
-        SAGA_LEASE_MS: '15000',
+        // info: a saga handed over with its lease lost is logged at info ("outcome":"lease_lost"), counted below.
+        LOG_LEVEL: 'info',
+        SAGA_LEASE_MS: LEASE_MS,
+        // BENCH_POOL_MAX=3: the Helm chart's poolMax instead of the service's default of 20.
+        ...(process.env['BENCH_POOL_MAX'] ? { DATABASE_POOL_MAX: process.env['BENCH_POOL_MAX'] } : {}),
         ...(MAX_HEAP_MIB > 0 ? { NODE_OPTIONS: `--max-old-space-size=${MAX_HEAP_MIB}` } : {}),
       },
     },
   });
   const sys = system;
+  const logStart = new Map(sys.replicas.operations.map((r) => [r.process.logFile, statSync(r.process.logFile).size]));
   await sleep(2_000);
   const idle = [0, 1].map((i) => sys.memory('operations', i));
   const token = await devToken({ kind: 'user', id: `bench-replicas-${Date.now().toString(36)}`, roles: [] }, 3_600);
@@ -100,11 +107,31 @@ try {
     )
   ).rows[0]!.n;
   const steps = owners.reduce((s, o) => s + o.n, 0);
+  // Sagas a replica stopped running because its lease was lost (taken by the other replica, or given up
+  // before it could expire): the step it was running may have had its side effect twice.
+  const logLines = sys.replicas.operations.map((r) =>
+    readFileSync(r.process.logFile, 'utf8')
+      .slice(logStart.get(r.process.logFile) ?? 0)
+      .split('\n'),
+  );
+  const leasesLost = logLines.map((lines) => lines.filter((l) => l.includes('"outcome":"lease_lost"')).length);
+  // Renewal statements that failed (e.g. timed out waiting for a pool connection): a lease near its end.
+  const renewalsFailed = logLines.map((lines) => lines.filter((l) => l.includes('saga lease renewal failed')).length);
 
   writeBenchResult('replicas', [
     {
       title: `${SAGAS.toLocaleString('en')} sagas in flight across two operations replicas (team_onboarding, 3 steps each; started through one address)`,
-      columns: ['sagas', 'all started s', 'all completed s', 'sagas/s', 'peak in flight', 'steps per replica', 'steps persisted ≠ once'],
+      columns: [
+        'sagas',
+        'all started s',
+        'all completed s',
+        'sagas/s',
+        'peak in flight',
+        'steps per replica',
+        'steps persisted ≠ once',
+        `saga leases lost per replica (lease ${LEASE_MS} ms)`,
+        'lease renewals failed per replica',
+      ],
       rows: [
         [
           SAGAS,
@@ -114,6 +141,8 @@ try {
           peakInFlight,
           owners.map((o) => o.n).join(' / '),
           notOnce,
+          leasesLost.join(' / '),
+          renewalsFailed.join(' / '),
         ],
       ],
     },

@@ -90,6 +90,9 @@ const sagas = new SagaOrchestrator({
   registry,
   owner: config.INSTANCE_ID,
   leaseMs: config.SAGA_LEASE_MS,
+  // Renewals on the write listener's session (no step work queues there; no extra connection), the
+  // event pool while it is down.
+  leaseSql: () => writes?.session(),
   pollMs: config.SAGA_POLL_MS,
   maxConcurrent: config.SAGA_CONCURRENCY,
   log: log.child({ component: 'sagas' }),

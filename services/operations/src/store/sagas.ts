@@ -200,15 +200,19 @@ export async function persistProgress(
   return rows.length === 1;
 }
 
-/** Extends the lease while a long step runs; false when another replica has taken it. */
-export async function renewLease(sql: SqlRunner, id: string, owner: string, leaseMs: number): Promise<boolean> {
+/**
+ * Extends the leases `owner` holds among `ids` (every saga one replica runs) in one statement; returns
+ * the ids it still holds. An id left out was taken by another replica or is no longer running.
+ */
+export async function renewLeases(sql: SqlRunner, ids: readonly string[], owner: string, leaseMs: number): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
   const rows = await sql.query<{ id: string }>(
     `UPDATE saga_instances SET lease_expires_at = now() + make_interval(secs => $3)
-     WHERE id = $1::uuid AND lease_owner = $2 AND status IN ('running', 'compensating') RETURNING id`,
-    [id, owner, leaseMs / 1000],
-    'saga_renew_lease',
+     WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status IN ('running', 'compensating') RETURNING id::text`,
+    [[...ids], owner, leaseMs / 1000],
+    'saga_renew_leases',
   );
-  return rows.length === 1;
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Gives a lease back (graceful shutdown), so another replica can resume without waiting it out. */

@@ -34,7 +34,7 @@ export function createPool(connectionString: string, opts: { max?: number; onErr
   return pool;
 }
 
-const runnerOf = (c: pg.Pool | pg.PoolClient): SqlRunner => ({
+const runnerOf = (c: pg.Pool | pg.PoolClient | pg.Client): SqlRunner => ({
   query: async <T extends object>(text: string, params: readonly unknown[] = [], name?: string) =>
     (await c.query<T & pg.QueryResultRow>({ text, values: [...params], ...(name ? { name } : {}) })).rows as T[],
 });
@@ -62,6 +62,29 @@ export function poolRunner(pool: pg.Pool): SqlPool {
       } finally {
         client.off('error', onError);
         client.release(broken); // a connection that broke or could not even roll back is discarded
+      }
+    },
+  };
+}
+
+/**
+ * A pool-shaped runner over one session connection the caller owns. Statements queue on it in order,
+ * so the caller runs one transaction at a time (the saga lease keeper does: a tick waits for the last).
+ */
+export function sessionRunner(client: pg.Client): SqlPool {
+  const run = runnerOf(client);
+  return {
+    ...run,
+    async transaction<T>(fn: (tx: SqlRunner) => Promise<T>, opening?: string): Promise<T> {
+      await client.query(opening ? `BEGIN; ${opening}` : 'BEGIN');
+      try {
+        const result = await fn(run);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        // A connection that cannot even roll back is broken: its owner sees it end and replaces it.
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
       }
     },
   };

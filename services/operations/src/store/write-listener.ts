@@ -1,5 +1,6 @@
 import { outboxSignal, type Logger, type OutboxSignal } from '@platform/kit';
 import pg from 'pg';
+import { sessionRunner, type SqlPool } from './sql.js';
 
 /**
  * Channels the *_outbox_notify migration's triggers NOTIFY on, once per writing statement, delivered
@@ -17,6 +18,12 @@ export interface WriteListener {
   teamDirectoryWritten: OutboxSignal;
   /** Whether the LISTEN connection is up now. */
   listening(): boolean;
+  /**
+   * The LISTEN session as a runner while it is up (undefined otherwise): a connection that never
+   * carries step or request work, for the saga lease renewals (one short UPDATE per tick), so they
+   * do not queue behind the pools. One transaction at a time; notifications wait while one runs.
+   */
+  session(): SqlPool | undefined;
   stop(): Promise<void>;
 }
 
@@ -47,6 +54,7 @@ export function startWriteListener(opts: {
   const ringAll = () => Object.values(signals).forEach((s) => s.written());
 
   let client: pg.Client | null = null;
+  let runner: { client: pg.Client; sql: SqlPool } | null = null;
   let up = false;
   let stopped = false;
   let delay = minDelay;
@@ -113,6 +121,11 @@ export function startWriteListener(opts: {
   return {
     ...signals,
     listening: () => up,
+    session: () => {
+      if (!up || !client) return undefined;
+      if (runner?.client !== client) runner = { client, sql: sessionRunner(client) };
+      return runner.sql;
+    },
     async stop() {
       stopped = true;
       if (retry) clearTimeout(retry);

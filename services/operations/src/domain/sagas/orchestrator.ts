@@ -4,6 +4,7 @@ import type { SqlPool } from '../../store/sql.js';
 import { claimRunnable, releaseLease } from '../../store/sagas.js';
 import { asSystemSql } from '../../store/scope.js';
 import type { SagaRegistry } from './definition.js';
+import { LeaseKeeper } from './leases.js';
 import { runSaga, type StepTiming } from './run-saga.js';
 
 export interface OrchestratorOptions {
@@ -13,6 +14,11 @@ export interface OrchestratorOptions {
   /** Unique per replica (lease owner). */
   owner: string;
   leaseMs: number;
+  /**
+   * Where lease renewals run when it returns one: a connection that does not queue behind step work
+   * (main.ts: the write listener's session). Otherwise `sql`.
+   */
+  leaseSql?: () => SqlPool | undefined;
   /** How often to look for sagas nobody runs (new ones, or ones whose owner died). */
   pollMs: number;
   /** Sagas this replica runs at once. */
@@ -25,8 +31,9 @@ export interface OrchestratorOptions {
 
 /**
  * Runs sagas on this replica. Any number of replicas may run: each claims unleased (or expired)
- * sagas with SKIP LOCKED, keeps their leases alive while it works, and fences every write with the
- * lease, so one saga has one owner at a time. A replica killed with SIGKILL simply stops renewing;
+ * sagas with SKIP LOCKED, keeps their leases alive while it works (one UPDATE for all of them every
+ * leaseMs / RENEWALS_PER_LEASE, see LeaseKeeper), and fences every write with the lease, so one saga
+ * has one owner at a time. A replica killed with SIGKILL simply stops renewing;
  * when its leases expire the others (or its successor) resume the sagas from their last persisted step.
  */
 export class SagaOrchestrator {
@@ -35,8 +42,16 @@ export class SagaOrchestrator {
   private ticking = false;
   private again = false;
   private stopping = false;
+  private readonly leases: LeaseKeeper;
 
-  constructor(private readonly opts: OrchestratorOptions) {}
+  constructor(private readonly opts: OrchestratorOptions) {
+    this.leases = new LeaseKeeper({
+      sql: () => opts.leaseSql?.() ?? opts.sql,
+      owner: opts.owner,
+      leaseMs: opts.leaseMs,
+      log: opts.log,
+    });
+  }
 
   start(): this {
     this.timer = setInterval(() => this.poke(), this.opts.pollMs);
@@ -73,15 +88,19 @@ export class SagaOrchestrator {
   private async tick(): Promise<void> {
     const free = this.opts.maxConcurrent - this.active.size;
     if (free <= 0) return;
+    const claimedAt = performance.now();
     const claimed = await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) =>
       claimRunnable(tx, this.opts.owner, this.opts.leaseMs, free, this.opts.registry.types),
     );
     for (const row of claimed) {
-      const run = runSaga({ ...this.opts, isStopping: () => this.stopping }, row)
+      const lease = this.leases.hold(row.id, claimedAt);
+      const run = runSaga({ ...this.opts, isStopping: () => this.stopping }, row, lease)
         .then(async (outcome) => {
           if (outcome === 'released')
             await asSystemSql(this.opts.sql, 'saga-orchestrator', (tx) => releaseLease(tx, row.id, this.opts.owner));
-          if (outcome !== 'finished') this.opts.log.info({ sagaId: row.id, outcome }, 'saga handed over');
+          // A lost lease means another replica may have resumed the saga while its step ran here.
+          if (outcome === 'lease_lost') this.opts.log.warn({ sagaId: row.id, outcome }, 'saga lease lost; another replica resumes it');
+          else if (outcome !== 'finished') this.opts.log.info({ sagaId: row.id, outcome }, 'saga handed over');
         })
         .catch((err: unknown) => {
           // Left leased: after the lease expires any replica resumes it from its last persisted step.
@@ -91,6 +110,7 @@ export class SagaOrchestrator {
           );
         })
         .finally(() => {
+          lease.release();
           this.active.delete(row.id);
           this.poke();
         });

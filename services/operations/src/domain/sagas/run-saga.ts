@@ -3,7 +3,7 @@ import { appendToStream, type NewEvent } from '../../store/event-store.js';
 import { appendOutboxSql } from '../../store/outbox.js';
 import type { Db } from '../../store/prisma.js';
 import type { SqlPool } from '../../store/sql.js';
-import { persistProgress, renewLease, type Progress, type SagaRow, type SagaStatusName, type StepLogEntry } from '../../store/sagas.js';
+import { persistProgress, type Progress, type SagaRow, type SagaStatusName, type StepLogEntry } from '../../store/sagas.js';
 import { asSystemSql } from '../../store/scope.js';
 import {
   backoffDelay,
@@ -18,6 +18,7 @@ import {
   type SagaStep,
 } from './definition.js';
 import { stepKey } from './idempotency.js';
+import { LeaseLostError, type Lease } from './leases.js';
 import { nextSagaStep, type Phase, type SagaAfter } from './next-step.js';
 
 /** Timing of one persisted step outcome (the bench's "step overhead" is persistMs). */
@@ -47,11 +48,6 @@ export interface RunnerDeps {
 }
 
 export type RunOutcome = 'finished' | 'released' | 'lease_lost';
-
-/** Another replica owns the saga now (our lease expired and was taken): stop without writing. */
-export class LeaseLostError extends Error {
-  override name = 'LeaseLostError';
-}
 
 const SAGA_AGGREGATE = 'saga';
 
@@ -96,7 +92,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * stream + (on status changes) an outbox row — in one transaction fenced by lease owner and version,
  * so a process killed at any point resumes from the last persisted step on any replica.
  */
-export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcome> {
+export async function runSaga(deps: RunnerDeps, row: SagaRow, lease: Lease): Promise<RunOutcome> {
   const def = deps.registry.get(row.type);
   if (!def) throw new Error(`no definition for saga type ${row.type}`);
   let state: State = {
@@ -105,7 +101,6 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
     outputs: { ...((row.outputs as Record<string, unknown> | null) ?? {}) },
     version: row.version,
   };
-  const lease = heartbeat(deps, row.id);
 
   const persist = async (
     p: Omit<Progress, 'version'>,
@@ -137,6 +132,8 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
         await appendOutboxSql(tx, createEnvelope('operations', `operations.saga.${notify}`, data, deps));
       }
     });
+    // The fenced UPDATE extended the lease too (from the database's now(), after t0).
+    lease.confirmed(t0);
     state = { status: p.status, currentStep: p.currentStep, outputs: { ...state.outputs, ...p.outputs }, version };
     return performance.now() - t0;
   };
@@ -244,7 +241,7 @@ export async function runSaga(deps: RunnerDeps, row: SagaRow): Promise<RunOutcom
     if (err instanceof LeaseLostError) return 'lease_lost';
     throw err;
   } finally {
-    lease.stop();
+    lease.release();
   }
 }
 
@@ -356,31 +353,4 @@ async function withTimeout<T>(ms: number, outer: AbortSignal, fn: (signal: Abort
     clearTimeout(timer);
     outer.removeEventListener('abort', onOuter);
   }
-}
-
-interface Lease {
-  signal: AbortSignal;
-  lost(): boolean;
-  stop(): void;
-}
-
-/** Renews the lease every third of its length while the saga runs; aborts the step when it is lost. */
-function heartbeat(deps: RunnerDeps, sagaId: string): Lease {
-  const controller = new AbortController();
-  let lost = false;
-  const timer = setInterval(
-    () => {
-      asSystemSql(deps.sql, 'saga-orchestrator', (tx) => renewLease(tx, sagaId, deps.owner, deps.leaseMs))
-        .then((held) => {
-          if (!held && !lost) {
-            lost = true;
-            controller.abort(new LeaseLostError(`lost the lease of saga ${sagaId}`));
-          }
-        })
-        .catch((err: unknown) => deps.log.warn({ sagaId, err: message(err) }, 'saga lease renewal failed'));
-    },
-    Math.max(50, Math.floor(deps.leaseMs / 3)),
-  );
-  timer.unref();
-  return { signal: controller.signal, lost: () => lost, stop: () => clearInterval(timer) };
 }
