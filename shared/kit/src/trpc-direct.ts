@@ -1,6 +1,6 @@
 import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCError, type AnyProcedure, type AnyRouter } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { middlewareMarker } from '@trpc/server/unstable-core-do-not-import';
+import { defaultTransformer, middlewareMarker } from '@trpc/server/unstable-core-do-not-import';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallInfo } from './subscriptions.js';
 
@@ -110,6 +110,9 @@ export function createDirectCaller(opts: DirectCallOptions) {
   const config = opts.router._def._config;
   const procedures = opts.router._def.procedures as Record<string, AnyProcedure | undefined>;
   const vary = opts.extraVary ? `trpc-accept, accept, ${opts.extraVary}` : 'trpc-accept, accept';
+  // Without a transformer (our routers use none) tRPC's transformTRPCResponse copies the answer into
+  // an equal object: serialise it as it is then.
+  const plainJson = config.transformer === defaultTransformer;
 
   /** True when it answered the call; false when the adapter must (nothing was done yet). */
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -151,7 +154,7 @@ export function createDirectCaller(opts: DirectCallOptions) {
           message: 'Cannot use stream-like response in non-streaming request - use httpBatchStreamLink',
         });
       }
-      body = JSON.stringify(transformTRPCResponse(config, { result: { data } }));
+      body = JSON.stringify(plainJson ? { result: { data } } : transformTRPCResponse(config, { result: { data } }));
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       status = getHTTPStatusCodeFromError(error);
