@@ -68,6 +68,12 @@ export function createCorsHandler(settings: CorsSettings): (req: IncomingMessage
     optionsSuccessStatus: 204,
   });
   return (req, res) => {
+    // No Origin header: not a browser's cross-origin call, and the package would add nothing (its
+    // origin callback refuses undefined). Most calls are service to service: skip it.
+    if (req.headers.origin === undefined) {
+      if (allowed.size > 0) res.setHeader('vary', 'Origin');
+      return Promise.resolve(false);
+    }
     const isPreflight =
       req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
     // Answers differ by Origin wherever an origin may be allowed: caches must key on it.

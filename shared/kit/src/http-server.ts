@@ -226,13 +226,33 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
     return ctx;
   };
 
+  const tooDeep = (req: IncomingMessage, res: ServerResponse) =>
+    sendLimitProblem(
+      res,
+      400,
+      `The input nests objects or arrays deeper than ${limits.maxJsonDepth} levels (MAX_JSON_DEPTH)`,
+      { maxJsonDepth: limits.maxJsonDepth },
+      hasBody(req),
+    );
+  const tooLarge = (res: ServerResponse, received: string) =>
+    sendLimitProblem(
+      res,
+      413,
+      `Request body ${received} exceeds the limit of ${limits.maxBodyBytes} bytes (MAX_BODY_BYTES)`,
+      { maxBodyBytes: limits.maxBodyBytes },
+      true,
+    );
+
   /**
    * Checks the batch size, then reads the body within the size limit (Content-Length first, then
    * counting while it streams) and hands it to the adapter as `req.body`. False when it answered.
    */
   const admit = async (req: IncomingMessage, res: ServerResponse, surface: 'trpc' | 'rest'): Promise<boolean> => {
+    // Most calls have no query string (a mutation, a query without input): nothing to parse then.
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
     if (surface === 'trpc') {
-      const calls = trpcCallCount(req.url ?? '');
+      const calls = q === -1 ? 1 : trpcCallCount(url);
       if (calls > limits.maxBatchCalls) {
         sendLimitProblem(
           res,
@@ -245,43 +265,27 @@ export async function startServiceServer<TRouter extends AnyRouter>(opts: Servic
       }
       callCounts.set(req, calls);
     }
-    const tooDeep = () =>
-      sendLimitProblem(
-        res,
-        400,
-        `The input nests objects or arrays deeper than ${limits.maxJsonDepth} levels (MAX_JSON_DEPTH)`,
-        { maxJsonDepth: limits.maxJsonDepth },
-        hasBody(req),
-      );
     // A query's input travels in the URL (`?input=` on /trpc; REST query parameters are flat).
-    const queryInput = new URLSearchParams((req.url ?? '').split('?', 2)[1] ?? '').get('input');
+    const queryInput = q === -1 ? null : new URLSearchParams(url.slice(q + 1)).get('input');
     if (queryInput !== null && jsonNestsDeeperThan(queryInput, limits.maxJsonDepth)) {
-      tooDeep();
+      tooDeep(req, res);
       return false;
     }
     if (!hasBody(req)) return true;
-    const tooLarge = (received: string) =>
-      sendLimitProblem(
-        res,
-        413,
-        `Request body ${received} exceeds the limit of ${limits.maxBodyBytes} bytes (MAX_BODY_BYTES)`,
-        { maxBodyBytes: limits.maxBodyBytes },
-        true,
-      );
     const declared = declaredLength(req);
     if (declared !== undefined && declared > limits.maxBodyBytes) {
-      tooLarge(`of ${declared} bytes`);
+      tooLarge(res, `of ${declared} bytes`);
       return false;
     }
     const read = await readBodyWithin(req, limits.maxBodyBytes);
     if (read.kind === 'aborted') return false;
     if (read.kind === 'too-large') {
-      tooLarge(`of more than ${read.received - 1} bytes`);
+      tooLarge(res, `of more than ${read.received - 1} bytes`);
       return false;
     }
     const text = read.body.toString('utf8');
     if (jsonNestsDeeperThan(text, limits.maxJsonDepth)) {
-      tooDeep();
+      tooDeep(req, res);
       return false;
     }
     // tRPC takes a string body as the raw text; trpc-to-openapi takes `req.body` as parsed input.

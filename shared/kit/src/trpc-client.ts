@@ -1,5 +1,17 @@
-import { createTRPCClient, httpBatchStreamLink, httpLink, type TRPCClient, type TRPCLink } from '@trpc/client';
+import {
+  createTRPCClient,
+  createTRPCClientProxy,
+  httpBatchStreamLink,
+  httpLink,
+  TRPCClientError,
+  TRPCUntypedClient,
+  type TRPCClient,
+  type TRPCLink,
+  type TRPCRequestOptions,
+} from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
+import { transformResult } from '@trpc/server/unstable-core-do-not-import';
+import { context, propagation } from '@opentelemetry/api';
 import { traceHeaders } from './telemetry.js';
 import { Principal } from '@platform/contracts';
 import type { ServiceTokens } from './token-issuer.js';
@@ -22,10 +34,6 @@ export interface ServiceClientOptions {
   batch?: { maxItems: number };
 }
 
-/**
- * Typed client for another service's router. Each call carries a bearer token, the W3C
- * traceparent of the active span and a timeout, so no outbound call can hang forever.
- */
 /** The call context that makes a client built with `tokensFor` call as `principal` (see ServiceTokens.onBehalfOf). */
 export const asPrincipal = (principal: Principal) => ({ context: { asPrincipal: principal } });
 
@@ -37,19 +45,96 @@ export function tokensFor(tokens: ServiceTokens): ServiceClientOptions['getToken
   };
 }
 
+/** Our routers use no transformer: what tRPC's client uses then (getTransformer(undefined).output). */
+const noTransformer = { serialize: (data: unknown) => data, deserialize: (data: unknown) => data };
+
+const timeoutError = (timeoutMs: number) => new DOMException(`The call timed out after ${timeoutMs} ms`, 'TimeoutError');
+
+/**
+ * One query or mutation in its own HTTP request, as tRPC's httpLink sends it and as
+ * `client.x.query()`/`.mutate()` hands it back, without the link chain around it.
+ *
+ * Through createTRPCClient every call goes through an observable chain (createChain, share,
+ * observableToPromise), the link's option objects and two AbortControllers raced together, and
+ * observableToPromise aborts a controller at the end of every successful call, which builds a
+ * DOMException each time: a measured share of a small call's CPU (shared/kit/README.md). Here the
+ * request is the same on the wire (GET `/trpc/<path>?input=<JSON>` or POST `/trpc/<path>` with the
+ * JSON body and `content-type: application/json`, the bearer token and the trace headers), the
+ * answer goes through tRPC's own `transformResult`, and every failure is the TRPCClientError tRPC's
+ * link would throw (`TRPCClientError.from(cause, { meta })`: `data`, `shape` and `meta.response`
+ * as before). One AbortController serves the caller's signal and the timeout; the timeout covers
+ * reading the body too and is cleared when the call ends.
+ */
+class SingleCallClient extends TRPCUntypedClient<AnyRouter> {
+  constructor(
+    links: TRPCLink<AnyRouter>[],
+    private readonly url: string,
+    private readonly getToken: ServiceClientOptions['getToken'],
+    private readonly timeoutMs: number,
+  ) {
+    super({ links });
+  }
+
+  override query(path: string, input?: unknown, opts?: TRPCRequestOptions): Promise<unknown> {
+    return this.call('GET', path, input, opts);
+  }
+
+  override mutation(path: string, input?: unknown, opts?: TRPCRequestOptions): Promise<unknown> {
+    return this.call('POST', path, input, opts);
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, input: unknown, opts: TRPCRequestOptions | undefined): Promise<unknown> {
+    const outer = opts?.signal ?? undefined;
+    let meta: { response: Response; responseJSON: unknown } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const controller = new AbortController();
+    // The caller's abort ends the call as tRPC's link ends it: an AbortError without the caller's reason.
+    const onAbort = () => controller.abort();
+    try {
+      if (outer) {
+        if (outer.aborted) controller.abort();
+        else outer.addEventListener('abort', onAbort, { once: true });
+      }
+      controller.signal.throwIfAborted();
+      const json = input === undefined ? undefined : JSON.stringify(input);
+      const headers: Record<string, string> =
+        method === 'POST'
+          ? { 'content-type': 'application/json', authorization: `Bearer ${await this.getToken(opts?.context ?? {})}` }
+          : { authorization: `Bearer ${await this.getToken(opts?.context ?? {})}` };
+      propagation.inject(context.active(), headers); // traceparent/tracestate of the active span, if any
+      const url = method === 'GET' && json !== undefined ? `${this.url}/${path}?input=${encodeURIComponent(json)}` : `${this.url}/${path}`;
+      const timeoutMs = this.timeoutMs;
+      timer = setTimeout(() => controller.abort(timeoutError(timeoutMs)), timeoutMs);
+      timer.unref();
+      const response = await fetch(url, { method, headers, body: method === 'POST' ? json : undefined, signal: controller.signal });
+      const body: unknown = await response.json();
+      // As with httpLink, an error carries `meta` only once the answer was read as JSON.
+      meta = { response, responseJSON: body };
+      const transformed = transformResult(body as Parameters<typeof transformResult>[0], noTransformer);
+      if (!transformed.ok) throw TRPCClientError.from(transformed.error, { meta });
+      return transformed.result.data;
+    } catch (cause) {
+      throw TRPCClientError.from(cause as Error, meta ? { meta } : {});
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/**
+ * Typed client for another service's router. Each call carries a bearer token, the W3C
+ * traceparent of the active span and a timeout, so no outbound call can hang forever.
+ */
 export function createServiceClient<TRouter extends AnyRouter>(opts: ServiceClientOptions): TRPCClient<TRouter> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   // Built for AnyRouter (no transformer) and narrowed: our routers use none, so the options are the same.
   const url = `${opts.baseUrl.replace(/\/$/, '')}/trpc`;
-  // One controller for the link's own signal (tRPC aborts it when the call ends or is cancelled)
-  // and the timeout: AbortSignal.any + AbortSignal.timeout cost a measurable share of a small call
-  // (shared/kit/README.md). The timeout covers reading the body too; the call's end clears it.
+  // For the links (batches, and anything asked of the untyped client's $request): one controller for
+  // the link's own signal and the timeout, as in SingleCallClient.
   const fetchWithTimeout = (input: string | URL | Request, init?: RequestInit) => {
     const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new DOMException(`The call timed out after ${timeoutMs} ms`, 'TimeoutError')),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => controller.abort(timeoutError(timeoutMs)), timeoutMs);
     timer.unref();
     const outer = init?.signal;
     if (outer) {
@@ -62,17 +147,19 @@ export function createServiceClient<TRouter extends AnyRouter>(opts: ServiceClie
     }
     return fetch(input, { ...init, signal: controller.signal } as RequestInit);
   };
-  const link = (opts.batch
-    ? httpBatchStreamLink<AnyRouter>({
-        url,
-        maxItems: opts.batch.maxItems,
-        headers: async ({ opList }) => ({ authorization: `Bearer ${await opts.getToken(opList[0]?.context ?? {})}`, ...traceHeaders() }),
-        fetch: fetchWithTimeout,
-      })
-    : httpLink<AnyRouter>({
-        url,
-        headers: async ({ op }) => ({ authorization: `Bearer ${await opts.getToken(op.context)}`, ...traceHeaders() }),
-        fetch: fetchWithTimeout,
-      })) as unknown as TRPCLink<TRouter>;
-  return createTRPCClient<TRouter>({ links: [link] });
+  if (opts.batch) {
+    const link = httpBatchStreamLink<AnyRouter>({
+      url,
+      maxItems: opts.batch.maxItems,
+      headers: async ({ opList }) => ({ authorization: `Bearer ${await opts.getToken(opList[0]?.context ?? {})}`, ...traceHeaders() }),
+      fetch: fetchWithTimeout,
+    }) as unknown as TRPCLink<TRouter>;
+    return createTRPCClient<TRouter>({ links: [link] });
+  }
+  const link = httpLink<AnyRouter>({
+    url,
+    headers: async ({ op }) => ({ authorization: `Bearer ${await opts.getToken(op.context)}`, ...traceHeaders() }),
+    fetch: fetchWithTimeout,
+  });
+  return createTRPCClientProxy(new SingleCallClient([link], url, opts.getToken, timeoutMs) as unknown as TRPCUntypedClient<TRouter>);
 }

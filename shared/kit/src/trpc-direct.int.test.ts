@@ -12,8 +12,19 @@ import { bearerIdentity, startTestServer } from '../test/support/test-server.js'
 // the adapter — must get the same status, content type, Vary, Retry-After and body from both.
 
 const log = createLogger('direct-test', 'silent');
-const { router, publicProcedure, authedProcedure } = createTrpc();
+const { router, publicProcedure, authedProcedure, middleware } = createTrpc();
 let sideEffects = 0;
+// A service's own middlewares run in the direct path's chain (trpc-direct.ts `step`) as in tRPC's:
+// one adds to the context and replaces the input, one throws, one forgets to return next().
+const stamped = authedProcedure.use(
+  middleware(({ next, ctx }) => next({ ctx: { stamp: `${ctx.principal?.id}!` }, input: { title: 'replaced', tags: ['mw'] } })),
+);
+const refusing = authedProcedure.use(
+  middleware(() => {
+    throw conflict('refused by a middleware', { why: 'test' });
+  }),
+);
+const forgetful = authedProcedure.use(middleware((async () => undefined) as unknown as Parameters<typeof middleware>[0]));
 const appRouter = router({
   tasks: router({
     get: authedProcedure
@@ -39,6 +50,11 @@ const appRouter = router({
       throw new Error('boom');
     }),
     nothing: authedProcedure.mutation(() => undefined),
+    stamped: stamped
+      .input(z.object({ title: z.string(), tags: z.array(z.string()) }))
+      .mutation(({ input, ctx }) => ({ input, stamp: ctx.stamp, by: ctx.principal.id })),
+    refused: refusing.mutation(() => ({ ran: true })),
+    forgot: forgetful.mutation(() => ({ ran: true })),
   }),
   ping: publicProcedure.query(() => ({ ok: true })),
 });
@@ -108,6 +124,15 @@ const calls: Call[] = [
   { name: 'missing input', method: 'POST', path: '/trpc/tasks.create', body: '' },
   { name: 'output refused by its schema', method: 'GET', path: '/trpc/tasks.broken' },
   { name: 'unexpected error', method: 'POST', path: '/trpc/tasks.crash', body: '{}' },
+  {
+    name: 'middleware adding to the context and replacing the input',
+    method: 'POST',
+    path: '/trpc/tasks.stamped',
+    body: '{"title":"x","tags":[]}',
+    user: 'mw-parity',
+  },
+  { name: 'middleware throwing a domain error', method: 'POST', path: '/trpc/tasks.refused', body: '{}' },
+  { name: 'middleware not returning next()', method: 'POST', path: '/trpc/tasks.forgot', body: '{}' },
   { name: 'malformed JSON body (adapter)', method: 'POST', path: '/trpc/tasks.create', body: '{"title":' },
   { name: 'malformed ?input= (adapter)', method: 'GET', path: '/trpc/tasks.get?input=%7B' },
   { name: 'query sent as POST (adapter)', method: 'POST', path: '/trpc/tasks.get', body: JSON.stringify({ id: ID }) },
@@ -132,6 +157,21 @@ describe('direct tRPC calls answer as the adapter does', () => {
   it.each(calls.map((c) => [c.name, c] as const))('%s', async (_name, call) => {
     const [a, b] = [await send(direct, call), await send(adapter, call)];
     expect(a).toEqual(b);
+  });
+
+  it("the service's middlewares run on the direct path: context added, input merged, errors kept", async () => {
+    const ok = await send(direct, {
+      name: 'stamped',
+      method: 'POST',
+      path: '/trpc/tasks.stamped',
+      body: '{"title":"x","tags":[]}',
+      user: 'mw',
+    });
+    expect(ok).toMatchObject({ status: 200, body: { result: { data: { input: { title: 'x', tags: [] }, stamp: 'mw!', by: 'mw' } } } });
+    const refused = await send(direct, { name: 'refused', method: 'POST', path: '/trpc/tasks.refused', body: '{}' });
+    expect(refused).toMatchObject({ status: 409, body: { error: { data: { code: 'CONFLICT', details: { why: 'test' } } } } });
+    const forgot = await send(direct, { name: 'forgot', method: 'POST', path: '/trpc/tasks.forgot', body: '{}' });
+    expect(forgot).toMatchObject({ status: 500, body: { error: { data: { code: 'INTERNAL_SERVER_ERROR' } } } });
   });
 
   it('anonymous callers are refused the same way', async () => {

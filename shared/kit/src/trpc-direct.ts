@@ -1,5 +1,6 @@
 import { getErrorShape, getTRPCErrorFromUnknown, transformTRPCResponse, TRPCError, type AnyProcedure, type AnyRouter } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { defaultTransformer, middlewareMarker } from '@trpc/server/unstable-core-do-not-import';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CallInfo } from './subscriptions.js';
 
@@ -47,10 +48,71 @@ function rawInput(req: IncomingMessage & { body?: unknown }, query: string): { o
   }
 }
 
+interface StepResult {
+  ok: boolean;
+  data?: unknown;
+  error?: unknown;
+  marker?: unknown;
+}
+type Step = (opts: Record<string, unknown>) => Promise<StepResult | undefined>;
+interface ChainOptions {
+  ctx: unknown;
+  input?: unknown;
+  getRawInput: () => Promise<unknown>;
+  [key: string]: unknown;
+}
+interface NextOptions {
+  ctx?: Record<string, unknown>;
+  input?: unknown;
+  getRawInput?: () => Promise<unknown>;
+}
+
+/**
+ * One step of a procedure's middleware chain, exactly as tRPC's own `callRecursive` (initTRPC) runs
+ * it: the middleware gets the call's options with `meta`, `input` and `next`; `next(opts)` runs the
+ * following step with `ctx` merged, `input` or `getRawInput` replaced when given; a throw becomes an
+ * error result. The only difference is the copy of the options at each step: tRPC's published build
+ * makes it with a Babel helper (ownKeys, then defineProperty key by key), a measured share of a
+ * small call's CPU (shared/kit/README.md); here it is the engine's own object spread.
+ */
+async function step(index: number, middlewares: readonly Step[], meta: unknown, opts: ChainOptions): Promise<StepResult | undefined> {
+  try {
+    return await middlewares[index]!({
+      ...opts,
+      meta,
+      input: opts.input,
+      next(nextOpts?: NextOptions) {
+        return step(index + 1, middlewares, meta, {
+          ...opts,
+          ctx: nextOpts?.ctx ? { ...(opts.ctx as Record<string, unknown>), ...nextOpts.ctx } : opts.ctx,
+          input: nextOpts && 'input' in nextOpts ? nextOpts.input : opts.input,
+          getRawInput: nextOpts?.getRawInput ?? opts.getRawInput,
+        });
+      },
+    });
+  } catch (cause) {
+    return { ok: false, error: getTRPCErrorFromUnknown(cause), marker: middlewareMarker };
+  }
+}
+
+/** Calls a procedure as `proc(opts)` does (createProcedureCaller); one with its own caller (experimental_caller) is called as it is. */
+async function callProcedure(proc: AnyProcedure, opts: Parameters<AnyProcedure>[0]): Promise<unknown> {
+  const def = proc._def as { middlewares?: unknown; meta?: unknown; caller?: unknown; experimental_caller?: unknown };
+  if (!Array.isArray(def.middlewares) || def.caller || def.experimental_caller) return proc(opts);
+  const result = await step(0, def.middlewares as Step[], def.meta, opts as unknown as ChainOptions);
+  if (!result)
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'No result from middlewares - did you forget to `return next()`?' });
+  if (!result.ok) throw result.error;
+  return result.data;
+}
+
 export function createDirectCaller(opts: DirectCallOptions) {
   const config = opts.router._def._config;
   const procedures = opts.router._def.procedures as Record<string, AnyProcedure | undefined>;
   const vary = opts.extraVary ? `trpc-accept, accept, ${opts.extraVary}` : 'trpc-accept, accept';
+  // Without a transformer (our routers use none) tRPC's transformTRPCResponse copies the answer into
+  // an equal object: serialise it as it is then.
+  const plainJson = config.transformer === defaultTransformer;
 
   /** True when it answered the call; false when the adapter must (nothing was done yet). */
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -85,14 +147,14 @@ export function createDirectCaller(opts: DirectCallOptions) {
     let status = 200;
     try {
       ctx = await opts.createContext({ req, res, info });
-      const data: unknown = await proc({ path, getRawInput, ctx, type, signal: controller.signal, batchIndex: 0 });
+      const data: unknown = await callProcedure(proc, { path, getRawInput, ctx, type, signal: controller.signal, batchIndex: 0 });
       if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || data instanceof ReadableStream)) {
         throw new TRPCError({
           code: 'UNSUPPORTED_MEDIA_TYPE',
           message: 'Cannot use stream-like response in non-streaming request - use httpBatchStreamLink',
         });
       }
-      body = JSON.stringify(transformTRPCResponse(config, { result: { data } }));
+      body = JSON.stringify(plainJson ? { result: { data } } : transformTRPCResponse(config, { result: { data } }));
     } catch (cause) {
       const error = getTRPCErrorFromUnknown(cause);
       status = getHTTPStatusCodeFromError(error);
