@@ -1,7 +1,7 @@
 import { staticTeamDirectory, systemClock, uuid } from '@platform/kit';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { type BenchTable, percentile, round, storeEnv, writeBenchResult } from '@platform/testkit';
+import { type BenchTable, percentile, printTable, round, storeEnv, writeBenchResult } from '@platform/testkit';
 import { graphSettings, loadGraphConfig } from '../src/config.js';
 import { IMPORT_DEFAULTS, importLegacy, type ImportOptions } from '../src/import/importer.js';
 import { lineProgress } from '../src/import/progress.js';
@@ -26,6 +26,8 @@ import { measureTextProfile } from './text-profile.js';
  * under session ids starting with a fresh prefix (or, for the bare load, a scratch label) and is
  * deleted at the end, also on failure.
  *   npx tsx --conditions=@platform/source services/knowledge/bench/run.ts [--blocks 100000] [--text-blocks 40000] [--naive-blocks 5000]
+ * `--only-bare`: the table against the bare load alone, printed and not written to .data/bench (a
+ * store given 0 blocks is left out: `--only-bare --blocks 0` runs the text-heavy store only).
  */
 
 const arg = (name: string, fallback: number) => {
@@ -35,6 +37,7 @@ const arg = (name: string, fallback: number) => {
 const BLOCKS = arg('blocks', 100_000);
 const NAIVE_BLOCKS = arg('naive-blocks', 5_000);
 const TEXT_BLOCKS = arg('text-blocks', 40_000);
+const ONLY_BARE = process.argv.includes('--only-bare');
 const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 const config = loadGraphConfig({ ...storeEnv(), ...process.env });
@@ -162,9 +165,32 @@ async function warmUp(): Promise<void> {
   }
 }
 
+/** `--only-bare`: the importer against the bare load on the stores given a size, nothing else. */
+async function bareOnly(): Promise<BenchTable> {
+  const runs: BareRun[] = [];
+  const profile = measureTextProfile(FIXTURE);
+  // The same stores as main() builds (the generated one with the generator's default seed).
+  const stores = [
+    { name: `generated (${BLOCKS.toLocaleString('en')} blocks, small vocabulary)`, blocks: BLOCKS, opts: {} },
+    {
+      name: `text-heavy (${TEXT_BLOCKS.toLocaleString('en')} blocks, sample-shaped)`,
+      blocks: TEXT_BLOCKS,
+      opts: { seed: 5, text: profile },
+    },
+  ];
+  for (const s of stores.filter((x) => x.blocks > 0)) {
+    const prefix = newPrefix();
+    const store = generateLegacyStore({ blocks: s.blocks, prefix, ...s.opts });
+    tempDirs.push(() => rmSync(store.dir, { recursive: true, force: true }));
+    runs.push(await againstBare(s.name, store, prefix));
+  }
+  return againstBareTable(runs, profile);
+}
+
 async function main(): Promise<BenchTable[]> {
   say('warm-up (not timed)');
   await warmUp();
+  if (ONLY_BARE) return [await bareOnly()];
   // ---- the sample store: batched importer and naive baseline, each into its own namespace
   const sample = namespacedCopy();
   tempDirs.push(sample.remove);
@@ -363,7 +389,8 @@ async function cleanup(g: Graph): Promise<void> {
 
 try {
   const tables = await main();
-  writeBenchResult('knowledge', tables);
+  if (ONLY_BARE) tables.forEach(printTable);
+  else writeBenchResult('knowledge', tables);
 } finally {
   await cleanup(graph);
   await graph.driver.close();

@@ -1,34 +1,40 @@
 /**
  * Collects rows into batches and writes them with at most `inFlight` writes running, so reading
- * and cleaning the next batch overlaps with Neo4j committing the previous one. Memory holds at
- * most (inFlight + 1) batches.
+ * and cleaning the next batch overlaps with Neo4j committing the previous one. With `keyOf`, rows
+ * are batched per key (each batch holds one key's rows): the link writer's batches are one
+ * relationship type each, one statement per transaction. Memory holds at most (inFlight + number
+ * of keys) batches.
  */
 export class Batcher<T> {
-  private buffer: T[] = [];
+  private buffers = new Map<string, T[]>();
   private running: Array<Promise<void>> = [];
 
   constructor(
     private readonly size: number,
     private readonly write: (rows: T[]) => Promise<void>,
     private readonly inFlight = 1,
+    private readonly keyOf: (row: T) => string = () => '',
   ) {
     if (size < 1 || inFlight < 1) throw new Error('batch size and inFlight must be at least 1');
   }
 
   async push(row: T): Promise<void> {
-    this.buffer.push(row);
-    if (this.buffer.length >= this.size) await this.dispatch();
+    const key = this.keyOf(row);
+    const buffer = this.buffers.get(key);
+    if (buffer) buffer.push(row);
+    else this.buffers.set(key, [row]);
+    if ((buffer?.length ?? 1) >= this.size) await this.dispatch(key);
   }
 
   async flush(): Promise<void> {
-    if (this.buffer.length) await this.dispatch();
+    for (const key of [...this.buffers.keys()]) await this.dispatch(key);
     await Promise.all(this.running);
     this.running = [];
   }
 
-  private async dispatch(): Promise<void> {
-    const rows = this.buffer;
-    this.buffer = [];
+  private async dispatch(key: string): Promise<void> {
+    const rows = this.buffers.get(key) ?? [];
+    this.buffers.delete(key);
     while (this.running.length >= this.inFlight) await this.running.shift();
     const p = this.write(rows);
     // Awaited later (in dispatch or flush); the no-op handler only keeps Node from calling the

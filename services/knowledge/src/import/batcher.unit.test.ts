@@ -25,6 +25,25 @@ describe('Batcher', () => {
     expect(maxRunning).toBe(2);
   });
 
+  it('with a key, fills one batch per key and writes each when full, the rest on flush', async () => {
+    const batches: string[][] = [];
+    const b = new Batcher<string>(
+      2,
+      async (rows) => {
+        batches.push(rows);
+      },
+      1,
+      (row) => row[0]!,
+    );
+    for (const row of ['a1', 'b1', 'a2', 'c1', 'b2', 'a3', 'b3']) await b.push(row);
+    expect(batches).toEqual([
+      ['a1', 'a2'],
+      ['b1', 'b2'],
+    ]);
+    await b.flush();
+    expect(batches.slice(2).sort()).toEqual([['a3'], ['b3'], ['c1']]);
+  });
+
   it('surfaces a failed write', async () => {
     const b = new Batcher<number>(1, async () => {
       throw new Error('neo4j down');
