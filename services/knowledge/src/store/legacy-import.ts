@@ -76,15 +76,15 @@ export function mergeBlockBatch(g: Graph, rows: ImportBlockRow[], importRun: str
  * within the run and `matched - inRun` relationships that an earlier run had created.
  *
  * One statement per relationship type: with the type static the MERGE is planned as an expand
- * between the two bound nodes (a dynamic `$(r.type)`, FOREACH/CASE or a chain of CALL subqueries
- * over all types in one statement measured slower). The importer batches links per type
- * (import-links.ts), so a batch is one statement; rows of several types still work, pipelined in
- * the one transaction. The MERGE returns only its row count: reading `l.importRun` after setting
- * it makes Neo4j buffer every row first (an Eager); without it the statements ran 1.0–1.2× as fast
- * on a quiet machine and 1.5–2× under load (interleaved, same batches). So `inRun` is asked for
- * afterwards, and only for the types where some row met an existing relationship (where every
- * matched row created one, `inRun` is `created`). The rows go out lean (sharedProps): sending a
- * batch's parameters is a good part of a link statement's cost. README, import section.
+ * between the two bound nodes (FOREACH/CASE over all types in one statement, like dynamic types,
+ * let the planner scan every relationship per row while the graph holds few of them; a
+ * CALL { … UNION … } with one branch per type measured slower than separate statements). The
+ * statements of a batch are sent together, pipelined in the one transaction, rather than each
+ * after the previous one's answer. The MERGE returns only its row count: reading `l.importRun`
+ * after setting it makes Neo4j buffer every row first (an Eager); without it the statements ran
+ * 1.0–1.2× as fast on a quiet machine and 1.5–2× under load (interleaved, same batches). So
+ * `inRun` is asked for afterwards, and only for the types where some row met an existing
+ * relationship (where every matched row created one, `inRun` is `created`). README, import section.
  */
 export function mergeLinkBatch(
   g: Graph,
@@ -95,16 +95,15 @@ export function mergeLinkBatch(
   return writeTx(g, 'import.links', async (tx) => {
     const merged = await Promise.all(
       [...byType].map(async ([type, group]) => {
-        const { shared, perRow } = sharedProps(group.map((r) => r.props));
         const res = await tx.run(
           `${KEEP_PLAN}
            UNWIND $rows AS r
-           MATCH (a:Block {id: r.s})
-           MATCH (b:Block {id: r.t})
+           MATCH (a:Block {id: r.sourceId})
+           MATCH (b:Block {id: r.targetId})
            MERGE (a)-[l:${type}]->(b)
-           ON CREATE SET l += r.p, l += $shared, l.importRun = $importRun, l.createdAt = datetime(r.c)
+           ON CREATE SET l += r.props, l.importRun = $importRun, l.createdAt = datetime(r.createdAt)
            RETURN count(*) AS matched`,
-          { rows: group.map((r, i) => ({ s: r.sourceId, t: r.targetId, c: r.createdAt, p: perRow[i] })), shared, importRun },
+          { rows: group, importRun },
         );
         const matched = (res.records[0]?.get('matched') as number | undefined) ?? 0;
         return { type, group, matched, created: res.summary.counters.updates().relationshipsCreated };
@@ -117,26 +116,6 @@ export function mergeLinkBatch(
       inRun: inRun.reduce((n, i) => n + i, 0),
     };
   });
-}
-
-/**
- * Splits property maps for sending: the entries with one primitive value in every map (owner,
- * createdBy: the same for a whole import) go once, the rest per map without its nulls. Set with
- * `+=` on a relationship being created that is the same as every map in full (a null sets nothing),
- * and the parameters shrink by more than half: the driver encodes every key of every row.
- */
-export function sharedProps(maps: Array<Record<string, unknown>>): {
-  shared: Record<string, unknown>;
-  perRow: Array<Record<string, unknown>>;
-} {
-  const first = maps[0] ?? {};
-  const shared = Object.fromEntries(
-    Object.entries(first).filter(([k, v]) => v !== null && typeof v !== 'object' && maps.every((m) => Object.hasOwn(m, k) && m[k] === v)),
-  );
-  const perRow = maps.map((m) =>
-    Object.fromEntries(Object.entries(m).filter(([k, v]) => v !== null && v !== undefined && !Object.hasOwn(shared, k))),
-  );
-  return { shared, perRow };
 }
 
 /** How many of the rows resolve to a relationship of `type` that this run created (now or in an earlier batch). */
