@@ -26,8 +26,17 @@ export class Batcher<T> {
     if ((buffer?.length ?? 1) >= this.size) await this.dispatch(key);
   }
 
+  /**
+   * Writes what is left. With keys, the remainders go out together in batches of up to `size`
+   * (keys mixed): a dozen part-filled batches at the end would each cost a transaction.
+   */
   async flush(): Promise<void> {
-    for (const key of [...this.buffers.keys()]) await this.dispatch(key);
+    const rest = [...this.buffers.values()].flat();
+    this.buffers.clear();
+    for (let i = 0; i < rest.length; i += this.size) {
+      this.buffers.set('', rest.slice(i, i + this.size));
+      await this.dispatch('');
+    }
     await Promise.all(this.running);
     this.running = [];
   }
