@@ -2,20 +2,26 @@
  * Collects rows into batches and writes them with at most `inFlight` writes running, so reading
  * and cleaning the next batch overlaps with Neo4j committing the previous one. With `keyOf`, rows
  * are batched per key (each batch holds one key's rows): the link writer's batches are one
- * relationship type each, one statement per transaction. Memory holds at most (inFlight + number
- * of keys) batches.
+ * relationship type each, one statement per transaction. Keyed batches fill at about the same
+ * time, so they come in bursts: `queued` more batches may wait behind the running ones (each
+ * starts when an earlier one finished), and reading goes on meanwhile instead of waiting for each
+ * write of the burst in turn. Memory holds at most (inFlight + queued + number of keys) batches.
  */
 export class Batcher<T> {
   private buffers = new Map<string, T[]>();
   private running: Array<Promise<void>> = [];
+  private readonly keyOf: (row: T) => string;
+  private readonly queued: number;
 
   constructor(
     private readonly size: number,
     private readonly write: (rows: T[]) => Promise<void>,
     private readonly inFlight = 1,
-    private readonly keyOf: (row: T) => string = () => '',
+    opts: { keyOf?: (row: T) => string; queued?: number } = {},
   ) {
-    if (size < 1 || inFlight < 1) throw new Error('batch size and inFlight must be at least 1');
+    this.keyOf = opts.keyOf ?? (() => '');
+    this.queued = opts.queued ?? 0;
+    if (size < 1 || inFlight < 1 || this.queued < 0) throw new Error('batch size and inFlight must be at least 1, queued at least 0');
   }
 
   async push(row: T): Promise<void> {
@@ -44,8 +50,11 @@ export class Batcher<T> {
   private async dispatch(key: string): Promise<void> {
     const rows = this.buffers.get(key) ?? [];
     this.buffers.delete(key);
-    while (this.running.length >= this.inFlight) await this.running.shift();
-    const p = this.write(rows);
+    while (this.running.length >= this.inFlight + this.queued) await this.running.shift();
+    // Past `inFlight` dispatched writes, this one starts when the one `inFlight` places before it
+    // has settled (a failure surfaces from that one's promise).
+    const before = this.running.length >= this.inFlight ? this.running[this.running.length - this.inFlight] : undefined;
+    const p = before ? before.catch(() => undefined).then(() => this.write(rows)) : this.write(rows);
     // Awaited later (in dispatch or flush); the no-op handler only keeps Node from calling the
     // rejection unhandled in the meantime.
     p.catch(() => undefined);

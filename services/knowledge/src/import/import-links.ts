@@ -7,6 +7,9 @@ import { toImportLinkRow } from './rows.js';
 import type { LegacySource } from './sqlite-source.js';
 import { countAcceptedLink, countRejectedLink, emptyLinkTally, type LinkTally } from './tally.js';
 
+/** Link batches that may wait behind the one being written (Batcher: keyed batches come in bursts). */
+const LINK_BATCHES_QUEUED = 4;
+
 /**
  * Phase 2, after every block is written: stream the legacy links, clean each (endpoints that were
  * rejected as blocks reject the link) and write the valid ones in batches, one relationship type
@@ -34,7 +37,7 @@ export async function importLinks(
       opts.progress.advance(rows.length);
     },
     1,
-    (row) => row.type,
+    { keyOf: (row) => row.type, queued: LINK_BATCHES_QUEUED },
   );
   const t0 = performance.now();
   opts.progress.start('links', source.counts.links);
