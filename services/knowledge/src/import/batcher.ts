@@ -1,36 +1,60 @@
 /**
  * Collects rows into batches and writes them with at most `inFlight` writes running, so reading
- * and cleaning the next batch overlaps with Neo4j committing the previous one. Memory holds at
- * most (inFlight + 1) batches.
+ * and cleaning the next batch overlaps with Neo4j committing the previous one. With `keyOf`, rows
+ * are batched per key (each batch holds one key's rows): the link writer's batches are one
+ * relationship type each, one statement per transaction. Keyed batches fill at about the same
+ * time, so they come in bursts: `queued` more batches may wait behind the running ones (each
+ * starts when an earlier one finished), and reading goes on meanwhile instead of waiting for each
+ * write of the burst in turn. Memory holds at most (inFlight + queued + number of keys) batches.
  */
 export class Batcher<T> {
-  private buffer: T[] = [];
+  private buffers = new Map<string, T[]>();
   private running: Array<Promise<void>> = [];
+  private readonly keyOf: (row: T) => string;
+  private readonly queued: number;
 
   constructor(
     private readonly size: number,
     private readonly write: (rows: T[]) => Promise<void>,
     private readonly inFlight = 1,
+    opts: { keyOf?: (row: T) => string; queued?: number } = {},
   ) {
-    if (size < 1 || inFlight < 1) throw new Error('batch size and inFlight must be at least 1');
+    this.keyOf = opts.keyOf ?? (() => '');
+    this.queued = opts.queued ?? 0;
+    if (size < 1 || inFlight < 1 || this.queued < 0) throw new Error('batch size and inFlight must be at least 1, queued at least 0');
   }
 
   async push(row: T): Promise<void> {
-    this.buffer.push(row);
-    if (this.buffer.length >= this.size) await this.dispatch();
+    const key = this.keyOf(row);
+    const buffer = this.buffers.get(key);
+    if (buffer) buffer.push(row);
+    else this.buffers.set(key, [row]);
+    if ((buffer?.length ?? 1) >= this.size) await this.dispatch(key);
   }
 
+  /**
+   * Writes what is left. With keys, the remainders go out together in batches of up to `size`
+   * (keys mixed): a dozen part-filled batches at the end would each cost a transaction.
+   */
   async flush(): Promise<void> {
-    if (this.buffer.length) await this.dispatch();
+    const rest = [...this.buffers.values()].flat();
+    this.buffers.clear();
+    for (let i = 0; i < rest.length; i += this.size) {
+      this.buffers.set('', rest.slice(i, i + this.size));
+      await this.dispatch('');
+    }
     await Promise.all(this.running);
     this.running = [];
   }
 
-  private async dispatch(): Promise<void> {
-    const rows = this.buffer;
-    this.buffer = [];
-    while (this.running.length >= this.inFlight) await this.running.shift();
-    const p = this.write(rows);
+  private async dispatch(key: string): Promise<void> {
+    const rows = this.buffers.get(key) ?? [];
+    this.buffers.delete(key);
+    while (this.running.length >= this.inFlight + this.queued) await this.running.shift();
+    // Past `inFlight` dispatched writes, this one starts when the one `inFlight` places before it
+    // has settled (a failure surfaces from that one's promise).
+    const before = this.running.length >= this.inFlight ? this.running[this.running.length - this.inFlight] : undefined;
+    const p = before ? before.catch(() => undefined).then(() => this.write(rows)) : this.write(rows);
     // Awaited later (in dispatch or flush); the no-op handler only keeps Node from calling the
     // rejection unhandled in the meantime.
     p.catch(() => undefined);

@@ -25,6 +25,53 @@ describe('Batcher', () => {
     expect(maxRunning).toBe(2);
   });
 
+  it('with a key, fills one batch per key and writes each when full, the remainders together on flush', async () => {
+    const batches: string[][] = [];
+    const b = new Batcher<string>(
+      2,
+      async (rows) => {
+        batches.push(rows);
+      },
+      1,
+      { keyOf: (row) => row[0]! },
+    );
+    for (const row of ['a1', 'b1', 'a2', 'c1', 'b2', 'a3', 'b3']) await b.push(row);
+    expect(batches).toEqual([
+      ['a1', 'a2'],
+      ['b1', 'b2'],
+    ]);
+    await b.flush();
+    // The remainders go out together, up to the batch size, keys mixed.
+    expect(batches.slice(2).flat().sort()).toEqual(['a3', 'b3', 'c1']);
+    expect(batches.slice(2).map((x) => x.length)).toEqual([2, 1]);
+  });
+
+  it('with queued, lets batches wait behind the running one while reading goes on, still one write at a time', async () => {
+    const log: string[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const b = new Batcher<number>(
+      1,
+      async (rows) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        log.push(`start ${rows[0]}`);
+        await new Promise((r) => setTimeout(r, 5));
+        log.push(`end ${rows[0]}`);
+        running--;
+      },
+      1,
+      { queued: 2 },
+    );
+    for (let i = 1; i <= 3; i++) await b.push(i);
+    // Three pushes returned with only the first write started: two wait behind it.
+    expect(log).toEqual(['start 1']);
+    await b.push(4);
+    await b.flush();
+    expect(maxRunning).toBe(1);
+    expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3', 'start 4', 'end 4']);
+  });
+
   it('surfaces a failed write', async () => {
     const b = new Batcher<number>(1, async () => {
       throw new Error('neo4j down');

@@ -7,10 +7,13 @@ import { toImportLinkRow } from './rows.js';
 import type { LegacySource } from './sqlite-source.js';
 import { countAcceptedLink, countRejectedLink, emptyLinkTally, type LinkTally } from './tally.js';
 
+/** Link batches that may wait behind the one being written (Batcher: keyed batches come in bursts). */
+const LINK_BATCHES_QUEUED = 4;
+
 /**
  * Phase 2, after every block is written: stream the legacy links, clean each (endpoints that were
- * rejected as blocks reject the link) and write the valid ones in batches. The store's answer per
- * batch tells apart links created now, duplicates within this run and links an earlier run made.
+ * rejected as blocks reject the link) and write the valid ones in batches, one relationship type
+ * per batch. The store's answer per batch tells apart links created now, duplicates within this run and links an earlier run made.
  */
 export async function importLinks(
   graph: Graph,
@@ -20,14 +23,22 @@ export async function importLinks(
   runId: string,
 ): Promise<{ tally: LinkTally; seconds: number }> {
   const tally = emptyLinkTally();
-  const writer = new Batcher<ImportLinkRow>(opts.batchSize, async (rows) => {
-    const r = await mergeLinkBatch(graph, rows, runId);
-    tally.created += r.created;
-    tally.duplicatesCollapsed += r.inRun - r.created;
-    tally.alreadyPresent += r.matched - r.inRun;
-    tally.endpointsMissingInGraph += rows.length - r.matched;
-    opts.progress.advance(rows.length);
-  });
+  // Batched per relationship type: each transaction is then one statement (the type has to be
+  // static in the MERGE), where batches of mixed types took one statement per type and ran at
+  // about half the rate of a single statement over the same rows (README, import section).
+  const writer = new Batcher<ImportLinkRow>(
+    opts.batchSize,
+    async (rows) => {
+      const r = await mergeLinkBatch(graph, rows, runId);
+      tally.created += r.created;
+      tally.duplicatesCollapsed += r.inRun - r.created;
+      tally.alreadyPresent += r.matched - r.inRun;
+      tally.endpointsMissingInGraph += rows.length - r.matched;
+      opts.progress.advance(rows.length);
+    },
+    1,
+    { keyOf: (row) => row.type, queued: LINK_BATCHES_QUEUED },
+  );
   const t0 = performance.now();
   opts.progress.start('links', source.counts.links);
   for (const row of source.links()) {
