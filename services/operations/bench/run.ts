@@ -243,8 +243,8 @@ async function appendBench(appUrl: string, ownerUrl: string): Promise<BenchTable
       round(tps, 0),
       round(ourRun.ops / ourRun.seconds, 0),
       share(ourRun),
-      '≥ 0.6',
-      share(ourRun) >= 0.6 ? 'met' : 'not met',
+      // The issue sets the target at 16 and 64 writers; one writer is shown for the shape only.
+      ...(writers >= 16 ? ['≥ 0.6', share(ourRun) >= 0.6 ? 'met' : 'not met'] : ['—', '']),
     ]);
   }
   const target: BenchTable = {
