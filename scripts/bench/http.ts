@@ -1,70 +1,27 @@
 // tRPC request overhead next to a plain node:http server, both on loopback in the same run:
 // what the kit (its client, and its server: auth, zod in/out, error mapping, limits) costs per call.
-import { authEnv, createLogger, createServiceClient, createTrpc, contextFactory, startServiceServer, verifierFromEnv } from '@platform/kit';
+import { authEnv, createServiceClient, verifierFromEnv } from '@platform/kit';
 import { createTRPCClient, httpLink } from '@trpc/client';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
 import { percentile, round, writeBenchResult } from '@platform/testkit';
 import { devToken, DEV_AUTH } from '@platform/testkit';
+import { startEchoService, startPlainEcho, type EchoRouter } from './echo-contenders.js';
 
 const N = Number(process.env['BENCH_HTTP_REQUESTS'] ?? 6_000);
 const CONCURRENCY = 8;
 
-const { router, authedProcedure } = createTrpc();
-const echoRouter = router({
-  echo: authedProcedure
-    .meta({ openapi: { method: 'POST', path: '/echo', protect: true } })
-    .input(z.object({ text: z.string().max(100) }))
-    .output(z.object({ text: z.string(), by: z.string() }))
-    .mutation(({ input, ctx }) => ({ text: input.text, by: ctx.principal.id })),
-});
-const log = createLogger('bench-http', 'silent');
-const trpcServer = await startServiceServer({
-  name: 'bench',
-  router: echoRouter,
-  createContext: contextFactory(DEV_AUTH.verifier, log),
-  readiness: {},
-  openapi: { title: 'bench', version: '0' },
-  log,
-  host: '127.0.0.1',
-  port: 0,
-  readinessTimeoutMs: 1_000,
-});
-
+const trpcServer = await startEchoService('bench');
 // The same server as the kit served it before issue 16: every call through tRPC's Fetch adapter and
 // every token's signature checked (for the in-run comparison only).
 const uncachedVerifier = verifierFromEnv(authEnv.parse({ ...DEV_AUTH.verifyEnv(), AUTH_VERIFIED_TOKEN_CACHE: '0' }));
-const adapterServer = await startServiceServer({
-  name: 'bench-adapter',
-  router: echoRouter,
-  createContext: contextFactory(uncachedVerifier, log),
-  readiness: {},
-  openapi: { title: 'bench', version: '0' },
-  log,
-  host: '127.0.0.1',
-  port: 0,
-  readinessTimeoutMs: 1_000,
-  directCalls: false,
-});
-
-const plain = createServer((req, res) => {
-  let body = '';
-  req.on('data', (c: Buffer) => (body += c));
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(body);
-  });
-});
-await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
-const plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`;
+const adapterServer = await startEchoService('bench-adapter', { verifier: uncachedVerifier, directCalls: false });
+const { server: plain, url: plainUrl } = await startPlainEcho();
 
 // A service caller (services are never rate limited; a user would hit RATE_LIMIT_REQUESTS within the run).
 const token = await devToken({ kind: 'service', id: 'knowledge', roles: [] });
-const client = createServiceClient<typeof echoRouter>({ baseUrl: trpcServer.url, getToken: async () => token });
+const client = createServiceClient<EchoRouter>({ baseUrl: trpcServer.url, getToken: async () => token });
 // The client as the kit had it before issue 16: tRPC's own client with httpLink (link chain,
 // observables) and a composite abort signal per call for the timeout.
-const adapterClient = createTRPCClient<typeof echoRouter>({
+const adapterClient = createTRPCClient<EchoRouter>({
   links: [
     httpLink({
       url: `${adapterServer.url}/trpc`,
