@@ -26,8 +26,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const claimWaitMs = opts.claimWaitMs ?? 5_000;
   // The slots' calls made in the same tick (reports with the next claim, claims) share one HTTP
   // request, each answer streamed back as it is ready: under load the slots finish together and
-  // the agent costs coordination one request per batch instead of one per job. A batch carries the
-  // trace of its first call.
+  // the agent costs coordination one request per batch instead of one per job. Only calls made
+  // under the same span share a request (one traceparent per request: a job's report keeps its trace).
   const client = createServiceClient<CoordinationRouter>({
     baseUrl: opts.coordinationUrl,
     getToken: opts.getToken,

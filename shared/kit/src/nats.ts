@@ -346,6 +346,15 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
     }
   };
 
+  /** The message's ordering key; none (handled at once) when keyOf cannot name one. */
+  const keyFor = (envelope: TypedEnvelope<S>): string | undefined => {
+    try {
+      return opts.keyOf?.(envelope);
+    } catch (err) {
+      log.warn({ eventId: envelope.id, err }, 'no ordering key for this event; handling it unordered');
+      return undefined;
+    }
+  };
   const inFlight = new Set<Promise<void>>();
   /** Per key, the last handling queued: the next message with that key starts after it. */
   const tails = new Map<string, Promise<void>>();
@@ -358,10 +367,13 @@ export async function consumeEvents<S extends EventSubject>(opts: ConsumeOptions
         continue;
       }
       while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      const key = opts.keyOf?.(envelope);
+      const key = keyFor(envelope);
       const before = key === undefined ? undefined : tails.get(key);
-      // handle() never rejects (a failure is nak'ed or dead-lettered inside it).
-      const running = (before ? before.then(() => handle(msg, envelope)) : handle(msg, envelope)).finally(() => {
+      // A handler's failure is nak'ed or dead-lettered inside handle(); what is left (a settle call on
+      // a closed connection) is logged here: the message is redelivered after its ack wait.
+      const settled = () =>
+        handle(msg, envelope).catch((err: unknown) => log.error({ eventId: envelope.id, err }, 'settling a message failed'));
+      const running = (before ? before.then(settled) : settled()).finally(() => {
         inFlight.delete(running);
         if (key !== undefined && tails.get(key) === running) tails.delete(key);
       });

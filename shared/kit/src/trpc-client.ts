@@ -6,6 +6,7 @@ import {
   TRPCClientError,
   TRPCUntypedClient,
   type TRPCClient,
+  type OperationLink,
   type TRPCLink,
   type TRPCRequestOptions,
 } from '@trpc/client';
@@ -44,6 +45,9 @@ export function tokensFor(tokens: ServiceTokens): ServiceClientOptions['getToken
     return p.success ? tokens.onBehalfOf(p.data) : tokens.own();
   };
 }
+
+/** Batch links kept per client, one per trace with calls in flight or recently made. */
+const MAX_TRACE_BATCHERS = 256;
 
 /** Our routers use no transformer: what tRPC's client uses then (getTransformer(undefined).output). */
 const noTransformer = { serialize: (data: unknown) => data, deserialize: (data: unknown) => data };
@@ -148,13 +152,32 @@ export function createServiceClient<TRouter extends AnyRouter>(opts: ServiceClie
     return fetch(input, { ...init, signal: controller.signal } as RequestInit);
   };
   if (opts.batch) {
-    const link = httpBatchStreamLink<AnyRouter>({
-      url,
-      maxItems: opts.batch.maxItems,
-      headers: async ({ opList }) => ({ authorization: `Bearer ${await opts.getToken(opList[0]?.context ?? {})}`, ...traceHeaders() }),
-      fetch: fetchWithTimeout,
-    }) as unknown as TRPCLink<TRouter>;
-    return createTRPCClient<TRouter>({ links: [link] });
+    const { maxItems } = opts.batch;
+    // A batch is one HTTP request with one traceparent header, so calls of different traces must
+    // not share one: each would be recorded in the trace of whichever call opened the batch (an
+    // agent's job report riding in a claim's request lost its job's trace). Calls are batched per
+    // trace: one batch link per traceparent, taken when the call is made (in the caller's context),
+    // the least recently used dropped beyond MAX_TRACE_BATCHERS (a dropped one still sends what it holds).
+    const byTrace: TRPCLink<AnyRouter> = (runtime) => {
+      const batchers = new Map<string, OperationLink<AnyRouter>>();
+      const batcherFor = (trace: Record<string, string>) => {
+        const key = trace['traceparent'] ?? '';
+        let batcher = batchers.get(key);
+        if (batcher) batchers.delete(key);
+        else
+          batcher = httpBatchStreamLink<AnyRouter>({
+            url,
+            maxItems,
+            headers: async ({ opList }) => ({ authorization: `Bearer ${await opts.getToken(opList[0]?.context ?? {})}`, ...trace }),
+            fetch: fetchWithTimeout,
+          })(runtime);
+        batchers.set(key, batcher);
+        if (batchers.size > MAX_TRACE_BATCHERS) batchers.delete(batchers.keys().next().value as string);
+        return batcher;
+      };
+      return (call) => batcherFor(traceHeaders())(call);
+    };
+    return createTRPCClient<TRouter>({ links: [byTrace as unknown as TRPCLink<TRouter>] });
   }
   const link = httpLink<AnyRouter>({
     url,
