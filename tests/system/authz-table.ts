@@ -496,6 +496,24 @@ const heldJob = async (w: World) => {
   }
 };
 /** For agentProcedure rows: a held job when the caller is that agent; otherwise any job (refused before it matters). */
+/** A job held by the agent, read by its id: its owner, the agent, services and admins see it; nobody else. */
+const heldByAgentJobRule = () =>
+  rule(
+    'held by agent',
+    base({
+      user: 'ok',
+      otherUser: 'NOT_FOUND',
+      teamMember: 'NOT_FOUND',
+      agent: 'ok',
+      otherAgent: 'NOT_FOUND',
+      service: 'ok',
+      platformAdmin: 'ok',
+    }),
+    async (w) => {
+      const jobId = await heldJob(w);
+      return { input: { jobId }, secret: jobId };
+    },
+  );
 const runningJob = async (w: World, c: Caller) => (c === 'agent' ? heldJob(w) : (await trigger(w, 'gap_analysis')).jobId);
 /** A dead job of `user`'s (proposal: two attempts, each taken and failed by `agent`), for jobs.retry. */
 const deadJob = async (w: World, team: boolean) => {
@@ -599,22 +617,7 @@ const coordination: Record<string, Entry> = {
         const j = await ownedJob(w, team);
         return { input: { jobId: j.jobId }, secret: j.jobId };
       }),
-      rule(
-        'held by agent',
-        base({
-          user: 'ok',
-          otherUser: 'NOT_FOUND',
-          teamMember: 'NOT_FOUND',
-          agent: 'ok',
-          otherAgent: 'NOT_FOUND',
-          service: 'ok',
-          platformAdmin: 'ok',
-        }),
-        async (w) => {
-          const jobId = await heldJob(w);
-          return { input: { jobId }, secret: jobId };
-        },
-      ),
+      heldByAgentJobRule(),
     ],
   },
   // A job's status transitions: whoever jobs.get answers (the first event names the job).
@@ -624,22 +627,7 @@ const coordination: Record<string, Entry> = {
         const j = await ownedJob(w, team);
         return { input: { jobId: j.jobId }, secret: j.jobId };
       }),
-      rule(
-        'held by agent',
-        base({
-          user: 'ok',
-          otherUser: 'NOT_FOUND',
-          teamMember: 'NOT_FOUND',
-          agent: 'ok',
-          otherAgent: 'NOT_FOUND',
-          service: 'ok',
-          platformAdmin: 'ok',
-        }),
-        async (w) => {
-          const jobId = await heldJob(w);
-          return { input: { jobId }, secret: jobId };
-        },
-      ),
+      heldByAgentJobRule(),
     ],
   },
   'jobs.list': {
