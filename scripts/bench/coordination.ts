@@ -23,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { type BenchTable, devToken, percentile, round, startPrivateNats, writeBenchResult } from '@platform/testkit';
 import { runHeartbeats, startAgent, TRPC_PING_EVERY, type RunningAgent } from '@platform/agent-sdk';
 import { serviceEnv, spawnService, waitForHttp } from '../lib/processes.js';
+import { measureJobPathFloor } from './job-path-floor.js';
 
 /**
  * The paced load, as a share of the raw JetStream burst rate measured in the same run (absolute
@@ -46,7 +47,7 @@ const PING_EVERY_MS = 5_000;
 const PING_SECONDS = 30;
 /** `COORDINATION_BENCH_ONLY=dispatch`: the raw baseline and dispatch only (profiling, iterating). */
 const DISPATCH_ONLY = process.env['COORDINATION_BENCH_ONLY'] === 'dispatch';
-/** `COORDINATION_CPU_PROF=<dir>`: coordination writes a V8 CPU profile there when it stops. */
+/** `COORDINATION_CPU_PROF=<dir>`: coordination writes a V8 CPU profile there when it stops. `COORDINATION_NODE_OPTIONS`: Node options for coordination alone. */
 const CPU_PROF_DIR = process.env['COORDINATION_CPU_PROF'];
 
 const log = createLogger('bench', 'warn');
@@ -96,7 +97,13 @@ const env = {
   // One bench user triggers thousands of jobs a minute: the per-principal limit stays on (its cost is
   // part of every call) but far above the load.
   RATE_LIMIT_REQUESTS: '1000000',
-  ...(CPU_PROF_DIR ? { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}`.trim() } : {}),
+  NODE_OPTIONS: [
+    process.env['NODE_OPTIONS'] ?? '',
+    process.env['COORDINATION_NODE_OPTIONS'] ?? '',
+    CPU_PROF_DIR ? `--cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}` : '',
+  ]
+    .join(' ')
+    .trim(),
 };
 const coordination = spawnService('coordination', env, 'bench-coordination');
 const agents: RunningAgent[] = [];
@@ -307,6 +314,10 @@ try {
   await sleep(1_000); // completions, their events and lease removals
   spy.unsubscribe();
   const processedSingle = await stopAgents();
+  // The floor: the job path's NATS work alone (job-path-floor.ts), as fast as it goes on this machine.
+  const floorNats0 = cpuMs(nats.pid);
+  const floor = await measureJobPathFloor({ url: nats.url, user: nats.adminUser, password: nats.adminPassword }, BURST * 2, AGENTS * SLOTS);
+  const floorNatsMsPerJob = (cpuMs(nats.pid) - floorNats0) / floor.jobs;
   const perJob = [...seen].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, round(n / ROUND_TRIP_JOBS, 2)] as const);
   const cpuNote = (c: { coordination: number; nats: number; bench: number }) =>
     `coordination ${round(c.coordination, 0)} %, nats-server ${round(c.nats, 0)} %, bench ${round(c.bench, 0)} %`;
@@ -369,11 +380,21 @@ try {
       burstRow(`the same, each trigger its own HTTP request`, burstUnbatched),
       burstRow(`the same through 2 coordination replicas (${AGENTS / 2} agents and half the triggers on each)`, burstTwo),
       burstRow(`coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`, burstSingle),
+      [
+        `floor: the job path's NATS work alone (3 record writes, 3 events, lease put and remove, agent exchange as a NATS request; no HTTP, no domain), ${AGENTS * SLOTS} at a time`,
+        floor.jobs,
+        round(floor.seconds, 2),
+        Math.round(floor.jobsPerSecond),
+        round(floor.jobsPerSecond / rawRate, 3),
+        '',
+        '',
+      ],
       ['jobs whose handler ran more than once (all runs above)', duplicateRuns, '', '', '', '0', met(duplicateRuns === 0)],
     ],
     notes: [
       `Raw bursts (s): ${rawBursts.map((b) => round(b, 3)).join(', ')}. CPU (% of one core) during the ${SLOTS}-slot burst: ${cpuNote(burstSlots.cpu)}; unbatched triggers: ${cpuNote(burstUnbatched.cpu)}; 1-slot burst: ${cpuNote(burstSingle.cpu)} (2 cores in all).`,
       `Coordination CPU per job at capacity (all replicas): ${round(burstSlots.msPerJob, 3)} ms in the ${SLOTS}-slot burst, ${round(burstTwo.msPerJob, 3)} ms with 2 replicas (CPU ${cpuNote(burstTwo.cpu)}). At ${round(burstSlots.msPerJob, 3)} ms a job, one core dispatches at most ${Math.round(1000 / burstSlots.msPerJob)} jobs/s; ${THROUGHPUT_TARGET * 100} % of this run's raw rate (${Math.round(rawRate * THROUGHPUT_TARGET)} jobs/s) needs ${round((rawRate * THROUGHPUT_TARGET * burstSlots.msPerJob) / 1000, 1)} cores of coordination replicas, besides nats-server's and the agents'.`,
+      `Floor: ${round(floor.processMsPerJob, 3)} ms of CPU per job in its one process (dispatcher and agents together), nats-server ${round(floorNatsMsPerJob, 3)} ms; what any dispatcher keeping these writes durable costs here before its own work. Coordination's path adds the HTTP hop per job (trigger, report with the next claim), tRPC and zod, the outbox markers, and its rules.`,
       `Triggers retried after a network error (same idempotency key): ${retriedTriggers}. Jobs whose handler ran more than once: ${duplicateRuns}.`,
       `Jobs per agent (incl. the paced run), ${SLOTS} slots: ${processedSlots.join(', ')}; 1 slot: ${processedSingle.join(', ')}.`,
       'Each agent slot reports a job and claims the next in one request (jobs.complete with `next`), so one slot costs one HTTP round trip per job plus the service’s NATS round trips.',
