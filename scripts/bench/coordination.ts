@@ -315,14 +315,32 @@ try {
   spy.unsubscribe();
   const processedSingle = await stopAgents();
   // The floor: the job path's NATS work alone (job-path-floor.ts), as fast as it goes on this machine.
-  const floorNats0 = cpuMs(nats.pid);
-  const floor = await measureJobPathFloor({ url: nats.url, user: nats.adminUser, password: nats.adminPassword }, BURST * 2, AGENTS * SLOTS);
-  const floorNatsMsPerJob = (cpuMs(nats.pid) - floorNats0) / floor.jobs;
+  const floorOf = async (exchange: 'nats' | 'http') => {
+    const nats0 = cpuMs(nats.pid);
+    const run = await measureJobPathFloor(
+      { url: nats.url, user: nats.adminUser, password: nats.adminPassword },
+      BURST * 2,
+      AGENTS * SLOTS,
+      exchange,
+    );
+    return { ...run, natsMsPerJob: (cpuMs(nats.pid) - nats0) / run.jobs };
+  };
+  const floor = await floorOf('nats');
+  const floorHttp = await floorOf('http');
   const perJob = [...seen].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, round(n / ROUND_TRIP_JOBS, 2)] as const);
   const cpuNote = (c: { coordination: number; nats: number; bench: number }) =>
     `coordination ${round(c.coordination, 0)} %, nats-server ${round(c.nats, 0)} %, bench ${round(c.bench, 0)} %`;
   const ratio = (seconds: number) => BURST / seconds / rawRate;
   const met = (ok: boolean) => (ok ? 'met' : 'not met');
+  const floorRow = (label: string, f: { jobs: number; seconds: number; jobsPerSecond: number }) => [
+    label,
+    f.jobs,
+    round(f.seconds, 2),
+    Math.round(f.jobsPerSecond),
+    round(f.jobsPerSecond / rawRate, 3),
+    '',
+    '',
+  ];
   /** A burst's row in the throughput table; only the target burst carries the target. */
   const burstRow = (label: string, b: { seconds: number }, target = false) => [
     label,
@@ -380,21 +398,20 @@ try {
       burstRow(`the same, each trigger its own HTTP request`, burstUnbatched),
       burstRow(`the same through 2 coordination replicas (${AGENTS / 2} agents and half the triggers on each)`, burstTwo),
       burstRow(`coordination jobs dispatched to ${AGENTS} agents × 1 slot (trigger → handler started)`, burstSingle),
-      [
-        `floor: the job path's NATS work alone (3 record writes, 3 events, lease put and remove, agent exchange as a NATS request; no HTTP, no domain), ${AGENTS * SLOTS} at a time`,
-        floor.jobs,
-        round(floor.seconds, 2),
-        Math.round(floor.jobsPerSecond),
-        round(floor.jobsPerSecond / rawRate, 3),
-        '',
-        '',
-      ],
+      floorRow(
+        `floor: the job path's NATS work alone (3 record writes, 3 events, lease put and remove; no tRPC, no domain), the agent's exchange a NATS request`,
+        floor,
+      ),
+      floorRow(
+        `floor: the same, the agent's exchange an HTTP POST to a bare node:http server (the hop coordination's agents use)`,
+        floorHttp,
+      ),
       ['jobs whose handler ran more than once (all runs above)', duplicateRuns, '', '', '', '0', met(duplicateRuns === 0)],
     ],
     notes: [
       `Raw bursts (s): ${rawBursts.map((b) => round(b, 3)).join(', ')}. CPU (% of one core) during the ${SLOTS}-slot burst: ${cpuNote(burstSlots.cpu)}; unbatched triggers: ${cpuNote(burstUnbatched.cpu)}; 1-slot burst: ${cpuNote(burstSingle.cpu)} (2 cores in all).`,
       `Coordination CPU per job at capacity (all replicas): ${round(burstSlots.msPerJob, 3)} ms in the ${SLOTS}-slot burst, ${round(burstTwo.msPerJob, 3)} ms with 2 replicas (CPU ${cpuNote(burstTwo.cpu)}). At ${round(burstSlots.msPerJob, 3)} ms a job, one core dispatches at most ${Math.round(1000 / burstSlots.msPerJob)} jobs/s; ${THROUGHPUT_TARGET * 100} % of this run's raw rate (${Math.round(rawRate * THROUGHPUT_TARGET)} jobs/s) needs ${round((rawRate * THROUGHPUT_TARGET * burstSlots.msPerJob) / 1000, 1)} cores of coordination replicas, besides nats-server's and the agents'.`,
-      `Floor: ${round(floor.processMsPerJob, 3)} ms of CPU per job in its one process (dispatcher and agents together), nats-server ${round(floorNatsMsPerJob, 3)} ms; what any dispatcher keeping these writes durable costs here before its own work. Coordination's path adds the HTTP hop per job (trigger, report with the next claim), tRPC and zod, the outbox markers, and its rules.`,
+      `Floors (${AGENTS * SLOTS} jobs in flight; scripts/bench/job-path-floor.ts): CPU per job of the floor's one process (dispatcher and agents together) ${round(floor.processMsPerJob, 3)} ms over NATS, ${round(floorHttp.processMsPerJob, 3)} ms over HTTP; nats-server ${round(floor.natsMsPerJob, 3)} and ${round(floorHttp.natsMsPerJob, 3)} ms. That is what any dispatcher keeping these writes durable costs here before its own work; coordination adds tRPC and zod, the outbox markers, its rules, and the triggers' HTTP.`,
       `Triggers retried after a network error (same idempotency key): ${retriedTriggers}. Jobs whose handler ran more than once: ${duplicateRuns}.`,
       `Jobs per agent (incl. the paced run), ${SLOTS} slots: ${processedSlots.join(', ')}; 1 slot: ${processedSingle.join(', ')}.`,
       'Each agent slot reports a job and claims the next in one request (jobs.complete with `next`), so one slot costs one HTTP round trip per job plus the service’s NATS round trips.',

@@ -6,9 +6,13 @@
 // put and removed; and the agent's one exchange with the dispatcher per job (its report with the
 // next claim) as a core NATS request and reply instead of an HTTP request. No tRPC, no HTTP, no
 // validation, no outbox markers, no domain: a dispatcher written any other way can only add to it.
-// `SLOTS` jobs are in flight at once, like the bench's 40 agent slots.
+// `SLOTS` jobs are in flight at once, like the bench's 40 agent slots. With `exchange: 'http'` the
+// agent's exchange is a POST to a bare node:http server instead (fetch on the agents' side, as the
+// SDK's): the same floor with the HTTP hop coordination's agents use today.
 import { connectNats, ensureStream, RetentionPolicy, type NatsConnection } from '@platform/kit';
 import { createLogger } from '@platform/kit';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const log = createLogger('bench-floor', 'warn');
 
@@ -37,6 +41,7 @@ export async function measureJobPathFloor(
   opts: { url: string; user: string; password: string },
   jobs: number,
   slots: number,
+  exchange: 'nats' | 'http' = 'nats',
 ): Promise<FloorResult> {
   const nc: NatsConnection = await connectNats({ url: opts.url, user: opts.user, password: opts.password, name: 'bench-floor', log });
   const agentSide: NatsConnection = await connectNats({
@@ -58,9 +63,10 @@ export async function measureJobPathFloor(
 
     // The dispatcher: each request is an agent's report of its last job plus its next claim.
     let next = 0;
+    const run = `floor-${exchange}-${process.pid}-${Date.now()}`; // fresh keys for each run
     const runOne = async (): Promise<string | null> => {
       if (next >= jobs) return null;
-      const id = `floor-${process.pid}-${next++}`;
+      const id = `${run}-${next++}`;
       const created = await records.create(id, record(id, 'queued'));
       const [, leaseRevision] = await Promise.all([event(id, 'queued'), leases.put(`agent.${id}`, JSON.stringify({ jobId: id }))]);
       const started = await records.update(id, record(id, 'running'), created);
@@ -72,31 +78,50 @@ export async function measureJobPathFloor(
       await records.update(id, record(id, 'succeeded'), Number(started));
       await Promise.all([event(id, 'succeeded'), leases.delete(`agent.${id}`, { previousSeq: Number(leaseRevision) })]);
     };
-    const sub = nc.subscribe('bench.floor-rpc');
+    // The dispatcher's side of one exchange: the report of the last job, then the next claim.
     let failure: unknown = null;
-    const serving = (async () => {
-      for await (const m of sub) {
-        const done = m.string();
-        void (async () => {
-          try {
-            if (done) await finish(done);
-            m.respond((await runOne()) ?? '');
-          } catch (err) {
-            failure ??= err; // the slots stop at an empty answer; the run then fails with it
-            m.respond('');
-          }
-        })();
+    const serve = async (done: string): Promise<string> => {
+      try {
+        if (done) await finish(done);
+        return (await runOne()) ?? '';
+      } catch (err) {
+        failure ??= err; // the slots stop at an empty answer; the run then fails with it
+        return '';
       }
-    })();
+    };
+    let ask: (held: string) => Promise<string>;
+    let stop: () => Promise<void>;
+    if (exchange === 'nats') {
+      const sub = nc.subscribe('bench.floor-rpc');
+      const serving = (async () => {
+        for await (const m of sub) void serve(m.string()).then((answer) => m.respond(answer));
+      })();
+      await nc.flush(); // the subscription is on the server before the first request
+      ask = async (held) => (await agentSide.request('bench.floor-rpc', held, { timeout: 10_000 })).string();
+      stop = async () => {
+        sub.unsubscribe();
+        await serving;
+      };
+    } else {
+      const server = createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (chunk: string) => (body += chunk));
+        req.on('end', () => void serve(body).then((answer) => res.end(answer)));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      ask = async (held) => (await fetch(url, { method: 'POST', body: held })).text();
+      stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    }
 
-    await nc.flush(); // the subscription is on the server before the first request
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: slots }, async () => {
         let held = '';
         for (;;) {
-          const answer = (await agentSide.request('bench.floor-rpc', held, { timeout: 10_000 })).string();
+          const answer = await ask(held);
           if (!answer) return;
           held = answer;
         }
@@ -105,8 +130,7 @@ export async function measureJobPathFloor(
     // The last report of each slot went with a request that found no more work: all finished.
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    sub.unsubscribe();
-    await serving;
+    await stop();
     if (failure) throw failure;
     return { jobs, seconds, jobsPerSecond: jobs / seconds, processMsPerJob: (cpu.user + cpu.system) / 1000 / jobs };
   } finally {
