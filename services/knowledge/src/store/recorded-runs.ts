@@ -48,6 +48,21 @@ interface Snapshot {
 
 const json = (v: Record<string, unknown> | null) => (v === null ? null : JSON.stringify(v));
 
+/** A step as moved between runs: read with STEP_ROW (the step node bound to `s`), parsed by stepRow. */
+interface StepRow {
+  id: string;
+  name: string;
+  status: RunStepStatus;
+  output: string | null;
+  addedSeq: number;
+  parentId: string | null;
+}
+const STEP_ROW = 's { .id, .name, .status, .output, addedSeq: toInteger(s.addedSeq), parentId: [(s)-[:CHILD_OF]->(q) | q.id][0] }';
+function stepRow(r: { get(key: 'step'): unknown }): StepRow {
+  const s = r.get('step') as Omit<StepRow, 'addedSeq' | 'parentId'> & { addedSeq: unknown; parentId?: string | null };
+  return { ...s, addedSeq: Number(s.addedSeq), parentId: s.parentId ?? null };
+}
+
 /**
  * A step as it is now, write-locked for the rest of the transaction: another replica recording an
  * event about the same step waits, then reads what this one wrote (so an older observation can
@@ -180,22 +195,8 @@ class Recorder {
    * (so its replay shows them from then on) and the emptied run is removed with its history.
    */
   async adopt(root: Existing, parent: Existing): Promise<void> {
-    const res = await this.tx.run(
-      `MATCH (s:WorkflowStep {runId: $from})
-       RETURN s { .id, .name, .status, .output, addedSeq: toInteger(s.addedSeq), parentId: [(s)-[:CHILD_OF]->(p) | p.id][0] } AS step`,
-      { from: root.runId },
-    );
-    const steps = res.records.map((r) => {
-      const s = r.get('step') as {
-        id: string;
-        name: string;
-        status: RunStepStatus;
-        output: string | null;
-        addedSeq: unknown;
-        parentId?: string | null;
-      };
-      return { ...s, addedSeq: Number(s.addedSeq), parentId: s.parentId ?? null };
-    });
+    const res = await this.tx.run(`MATCH (s:WorkflowStep {runId: $from}) RETURN ${STEP_ROW} AS step`, { from: root.runId });
+    const steps = res.records.map(stepRow);
     await this.tx.run(
       `MATCH (s:WorkflowStep {runId: $from}) SET s.runId = $to
        WITH count(s) AS moved
@@ -217,26 +218,14 @@ class Recorder {
   }
 
   /** The step and every step below it in its run, in tree order. */
-  private async subtreeOf(
-    step: Existing,
-  ): Promise<Array<{ id: string; name: string; status: RunStepStatus; output: string | null; addedSeq: number; parentId: string | null }>> {
+  private async subtreeOf(step: Existing): Promise<StepRow[]> {
     const res = await this.tx.run(
       `MATCH (top:WorkflowStep {id: $id})
        MATCH p = (s:WorkflowStep)-[:CHILD_OF*0..${MAX_TREE_DEPTH}]->(top) WHERE all(x IN nodes(p) WHERE x.runId = top.runId)
-       RETURN s { .id, .name, .status, .output, addedSeq: toInteger(s.addedSeq), parentId: [(s)-[:CHILD_OF]->(q) | q.id][0] } AS step`,
+       RETURN ${STEP_ROW} AS step`,
       { id: step.id },
     );
-    const rows = res.records.map((r) => {
-      const s = r.get('step') as {
-        id: string;
-        name: string;
-        status: RunStepStatus;
-        output: string | null;
-        addedSeq: unknown;
-        parentId?: string | null;
-      };
-      return { ...s, addedSeq: Number(s.addedSeq), parentId: s.parentId ?? null };
-    });
+    const rows = res.records.map(stepRow);
     // treeOrder starts at a root: the moving step is one for this walk.
     return treeOrder(
       rows.map((s) => (s.id === step.id ? { ...s, parentId: null } : s)),
