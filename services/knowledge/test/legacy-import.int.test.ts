@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Principal } from '@platform/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, storeEnv } from '@platform/testkit';
+import sqlite from 'node-sqlite3-wasm';
 import { blockIdFor } from '../src/import/legacy-ids.js';
 import { importLegacy } from '../src/import/importer.js';
 import { lineProgress } from '../src/import/progress.js';
@@ -154,10 +155,59 @@ describe('legacy import of the sample store', () => {
     expect(second.blocks.byType).toEqual(first.blocks.byType);
   });
 
+  it('holds each (source, type, target) once after both runs (link batches of one type are never written at once)', async () => {
+    expect(await linkTriples(copy.prefix)).toEqual({ links: 4726, triples: 4726 });
+  });
+
   it('reported progress as plain lines', () => {
     expect(progressLines[0]).toBe('blocks: starting, 3000 rows');
     expect(progressLines).toContain('links: starting, 4846 rows');
     expect(progressLines.some((l) => /^blocks: 3000\/3000 \(100%\)/.test(l))).toBe(true);
+  });
+});
+
+/** Relationships between the namespace's blocks, and how many distinct (source, type, target) they form. */
+async function linkTriples(prefix: string): Promise<{ links: number; triples: number }> {
+  const res = await h.graph.driver.executeQuery(
+    'MATCH (a:Block)-[l]->(b:Block) WHERE a.sessionId STARTS WITH $p RETURN count(l) AS links, count(DISTINCT [a.id, type(l), b.id]) AS triples',
+    { p: prefix },
+    { database: h.graph.database },
+  );
+  return res.records[0]!.toObject() as { links: number; triples: number };
+}
+
+describe('links when some blocks were there before the run', () => {
+  // An earlier, partial import (every other block, the links among those) already made some links.
+  let full: ReturnType<typeof namespacedCopy>;
+  let partial: ImportReport;
+  let rest: ImportReport;
+  beforeAll(async () => {
+    full = namespacedCopy();
+    const partialFile = join(full.file, '..', 'partial.sqlite');
+    copyFileSync(full.file, partialFile);
+    const db = new sqlite.Database(partialFile);
+    try {
+      db.run('DELETE FROM memory_blocks WHERE rowid % 2 = 0');
+    } finally {
+      db.close();
+    }
+    const opts = { owner, defaultSessionId: full.defaultSessionId, seed: 7, batchSize: 500 };
+    partial = await importLegacy(h.graph, { ...opts, file: partialFile });
+    rest = await importLegacy(h.graph, { ...opts, file: full.file });
+  }, 240_000);
+  afterAll(async () => {
+    if (full) await deleteTagged(h.graph, full.prefix);
+    full?.remove();
+  }, 120_000);
+
+  it('merges every link, creating only the missing ones and never one twice', async () => {
+    expect(partial.ok && rest.ok).toBe(true);
+    expect(partial.blocks.created).toBe(1500);
+    expect(rest.blocks).toMatchObject({ created: 1500, alreadyPresent: 1500 });
+    expect(partial.links.created).toBeGreaterThan(0);
+    expect(rest.links.created).toBe(4726 - partial.links.created);
+    expect(rest.links.created + rest.links.alreadyPresent + rest.links.duplicatesCollapsed).toBe(4772);
+    expect(await linkTriples(full.prefix)).toEqual({ links: 4726, triples: 4726 });
   });
 });
 

@@ -25,6 +25,32 @@ describe('Batcher', () => {
     expect(maxRunning).toBe(2);
   });
 
+  it('with oneWritePerKey, overlaps batches of different keys, never two of one key, and runs the mixed flush batches alone', async () => {
+    const running: string[] = [];
+    const overlaps = new Set<string>();
+    const order: string[] = [];
+    const b = new Batcher<string>(
+      2,
+      async (rows) => {
+        const key = new Set(rows.map((r) => r[0])).size > 1 ? 'mixed' : rows[0]![0]!;
+        for (const other of running) overlaps.add([key, other].sort().join('+'));
+        running.push(key);
+        order.push(rows.join(','));
+        await new Promise((r) => setTimeout(r, 5));
+        running.splice(running.indexOf(key), 1);
+      },
+      2,
+      { keyOf: (row) => row[0]!, queued: 4, oneWritePerKey: true },
+    );
+    for (const row of ['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'a5', 'a6', 'b3', 'c1']) await b.push(row);
+    await b.flush();
+    // a and b overlap; a never with a, nothing with a mixed batch.
+    expect([...overlaps].sort()).toEqual(['a+b']);
+    // One key's batches in the order they filled.
+    expect(order.filter((o) => o.startsWith('a'))).toEqual(['a1,a2', 'a3,a4', 'a5,a6']);
+    expect(order.at(-1)!.split(',').sort()).toEqual(['b3', 'c1']);
+  });
+
   it('with a key, fills one batch per key and writes each when full, the remainders together on flush', async () => {
     const batches: string[][] = [];
     const b = new Batcher<string>(

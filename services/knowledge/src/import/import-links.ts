@@ -7,8 +7,17 @@ import { toImportLinkRow } from './rows.js';
 import type { LegacySource } from './sqlite-source.js';
 import { countAcceptedLink, countRejectedLink, emptyLinkTally, type LinkTally } from './tally.js';
 
-/** Link batches that may wait behind the one being written (Batcher: keyed batches come in bursts). */
+/** Link batches that may wait behind the ones being written (Batcher: keyed batches come in bursts). */
 const LINK_BATCHES_QUEUED = 4;
+/**
+ * Link writes at once, never two of one relationship type (`oneWritePerKey`). Two batches of
+ * different types hold different triples, so no repeat of a triple races its first MERGE; they may
+ * lock shared endpoint nodes in different orders, and a deadlock is a transient error the driver
+ * retries (the MERGE makes the retry create nothing twice). Measured in one process on fresh
+ * 30,000-block stores, interleaved pairs: 16,582–19,020 links/s against 11,688–13,230 with one
+ * write at a time (README, import section).
+ */
+const LINK_WRITERS = 2;
 
 /**
  * Phase 2, after every block is written: stream the legacy links, clean each (endpoints that were
@@ -36,8 +45,8 @@ export async function importLinks(
       tally.endpointsMissingInGraph += rows.length - r.matched;
       opts.progress.advance(rows.length);
     },
-    1,
-    { keyOf: (row) => row.type, queued: LINK_BATCHES_QUEUED },
+    LINK_WRITERS,
+    { keyOf: (row) => row.type, queued: LINK_BATCHES_QUEUED, oneWritePerKey: true },
   );
   const t0 = performance.now();
   opts.progress.start('links', source.counts.links);
@@ -57,6 +66,8 @@ export async function importLinks(
       continue;
     }
     countAcceptedLink(tally, r.link);
+    // Rows of one triple share a type, so they share a batch or follow in a later one: the first
+    // is written before any repeat (batches of one type are written in order, one at a time).
     await writer.push(toImportLinkRow(r.link, opts.owner));
   }
   await writer.flush();

@@ -18,7 +18,7 @@ export interface ImportOptions {
   defaultSessionId?: string;
   /** Seeds the spot-check sample, for a reproducible report. */
   seed?: number;
-  /** Block batches written concurrently (disjoint ids: no lock contention). Links go one at a time. */
+  /** Block batches written concurrently (disjoint ids: no lock contention). Links: two writes at once, never two of one relationship type (import-links.ts). */
   blockWriters?: number;
   maxListedRejects?: number;
   progress?: ProgressSink;
