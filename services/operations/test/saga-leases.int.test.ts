@@ -102,38 +102,27 @@ describe('saga leases under load', () => {
         Array.from({ length: SAGAS }, async () => (await startSaga(deps, user('alice'), { sagaType: 'pool_hog', payload: {} })).id),
       );
       const leaseSession = sessionRunner(session);
-      const o = new SagaOrchestrator({
-        db: s.db,
-        sql: smallSql,
-        leaseSql: () => leaseSession,
-        registry,
-        owner: 'replica-busy',
-        leaseMs: LEASE_MS,
-        pollMs: 50,
-        maxConcurrent: SAGAS,
-        log: silentLog,
-        clock: () => new Date(),
-        newId: () => crypto.randomUUID(),
-      }).start();
-      running.push(o);
-      const t0 = Date.now();
-      for (let i = 0; i < 500 && o.running < SAGAS; i++) await sleep(10);
-      expect(o.running).toBe(SAGAS);
-      // A second replica with a pool of its own: it takes any saga whose lease expires.
-      running.push(
+      /** A replica on the test's store, leases of LEASE_MS, up to SAGAS at once. */
+      const replica = (owner: string, pools: { sql: typeof s.sql; leaseSql?: () => typeof leaseSession }) =>
         new SagaOrchestrator({
           db: s.db,
-          sql: s.sql,
+          ...pools,
           registry,
-          owner: 'replica-idle',
+          owner,
           leaseMs: LEASE_MS,
           pollMs: 50,
           maxConcurrent: SAGAS,
           log: silentLog,
           clock: () => new Date(),
           newId: () => crypto.randomUUID(),
-        }).start(),
-      );
+        }).start();
+      const o = replica('replica-busy', { sql: smallSql, leaseSql: () => leaseSession });
+      running.push(o);
+      const t0 = Date.now();
+      for (let i = 0; i < 500 && o.running < SAGAS; i++) await sleep(10);
+      expect(o.running).toBe(SAGAS);
+      // A second replica with a pool of its own: it takes any saga whose lease expires.
+      running.push(replica('replica-idle', { sql: s.sql }));
       const rows = await allSettled(ids, 100_000);
       const ms = Date.now() - t0;
       const effects = (
