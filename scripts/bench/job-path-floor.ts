@@ -9,8 +9,7 @@
 // `SLOTS` jobs are in flight at once, like the bench's 40 agent slots. With `exchange: 'http'` the
 // agent's exchange is a POST to a bare node:http server instead (fetch on the agents' side, as the
 // SDK's): the same floor with the HTTP hop coordination's agents use today.
-import { connectNats, ensureStream, RetentionPolicy, type NatsConnection } from '@platform/kit';
-import { createLogger } from '@platform/kit';
+import { connectNats, createLogger, ensureStream, RetentionPolicy, type NatsConnection } from '@platform/kit';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -43,14 +42,9 @@ export async function measureJobPathFloor(
   slots: number,
   exchange: 'nats' | 'http' = 'nats',
 ): Promise<FloorResult> {
-  const nc: NatsConnection = await connectNats({ url: opts.url, user: opts.user, password: opts.password, name: 'bench-floor', log });
-  const agentSide: NatsConnection = await connectNats({
-    url: opts.url,
-    user: opts.user,
-    password: opts.password,
-    name: 'bench-floor-agents',
-    log,
-  });
+  const connect = (name: string) => connectNats({ url: opts.url, user: opts.user, password: opts.password, name, log });
+  const nc: NatsConnection = await connect('bench-floor');
+  const agentSide: NatsConnection = await connect('bench-floor-agents');
   try {
     const js = nc.jetstream();
     const records = await js.views.kv('BENCH_FLOOR_JOBS', { history: 1 });
