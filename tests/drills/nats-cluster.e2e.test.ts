@@ -235,11 +235,12 @@ describe('three-node NATS cluster, replicas 3', () => {
       })();
 
       const jobIds: string[] = [];
+      const jobOfTask = new Map<string, string>();
       const started = Date.now();
       await pool(taskIds, 8, async (taskId) => {
-        jobIds.push(
-          (await alice.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: taskId, params: { target: runTag } })).jobId,
-        );
+        const { jobId } = await alice.coordination.jobs.trigger.mutate({ jobType: 'build', targetId: taskId, params: { target: runTag } });
+        jobIds.push(jobId);
+        jobOfTask.set(taskId, jobId);
       });
       await eventually(
         async () => succeededAt.length,
@@ -261,7 +262,23 @@ describe('three-node NATS cluster, replicas 3', () => {
           (await db.admin.query(`SELECT count(*)::int AS n FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'done'`, [taskIds])).rows[0]
             .n,
         );
-      await eventually(tasksDone, (n) => n >= JOBS, 180_000, `${JOBS} tasks done by their jobs`);
+      try {
+        await eventually(tasksDone, (n) => n >= JOBS, 180_000, `${JOBS} tasks done by their jobs`);
+      } catch (err) {
+        // Say where each missing task's job stopped, so a failure in CI can be read from its log alone.
+        const notDone = (
+          await db.admin.query(`SELECT id, status FROM tasks WHERE id = ANY($1::uuid[]) AND status <> 'done'`, [taskIds])
+        ).rows as Array<{ id: string; status: string }>;
+        const nc = await cluster.connectAs('platform');
+        const events = await readStream(nc, EVENT_STREAMS.coordination, 'coordination.job.>');
+        for (const task of notDone) {
+          const jobId = jobOfTask.get(task.id)!;
+          const record = await alice.coordination.jobs.get.query({ jobId }).catch((e: unknown) => String(e));
+          const subjects = events.filter((e) => (e.data['data'] as { jobId: string }).jobId === jobId).map((e) => e.subject);
+          console.log(`drill cluster dispatch: task ${task.id} ${task.status}, job ${jobId}: record ${JSON.stringify(record)}; events ${subjects.join(', ')}`);
+        }
+        throw err;
+      }
       const allDoneMs = Date.now() - started;
       await restart;
       // Dispatch stalled for the longest gap between two job starts after the kill (the kill itself

@@ -225,6 +225,46 @@ describe('liveness', () => {
     const again = (await as(name).jobs.claim({ capabilities: ['gap_analysis'], waitMs: 1_000, session: 'process-2', seq: 2 })).job!;
     await as(name).jobs.complete({ jobId: again.jobId });
   });
+
+  it('takes back a job whose claim write landed but whose answer from NATS was lost: its lease stays for the sweep', async () => {
+    const name = 'unanswered';
+    await as(name).agents.register({ name, version: '1', capabilities: ['proposal'], session: 'process-1', runningJobIds: [] });
+    const { jobId } = await operator().jobs.trigger({ jobType: 'proposal' });
+    await settled();
+    // The claim's compare-and-set reaches the server, but its answer does not come back (as when
+    // the KV stream's leader dies between the two): the claim fails, and nobody knows it ran.
+    const jobs = coord.deps.stores.jobs;
+    const update = jobs.update.bind(jobs);
+    jobs.update = async (key, record, revision, marker) => {
+      const written = await update(key, record, revision, marker);
+      if (key === jobId && record.status === 'running') throw new Error('TIMEOUT');
+      return written;
+    };
+    try {
+      await rejection(as(name).jobs.claim({ capabilities: ['proposal'], waitMs: 1_000, session: 'process-1', seq: 1 }));
+    } finally {
+      jobs.update = update;
+    }
+    await settled();
+    expect(await operator().jobs.get({ jobId })).toMatchObject({ status: 'running', agent: name });
+    const leases = (await coord.deps.stores.leases.scan()).filter((l) => l.record.jobId === jobId);
+    expect(leases.map((l) => l.record.agent)).toEqual([name]);
+    // The agent's next heartbeat: claim #1 settled (it failed), no job listed. The job goes back.
+    await as(name).agents.ping({ name, session: 'process-1', claimsSettled: 1, runningJobIds: [] });
+    const back = await waitFor(
+      'unanswered claim requeued',
+      async () => {
+        const j = await operator().jobs.get({ jobId });
+        return j.status === 'queued' ? j : undefined;
+      },
+      3_000,
+    );
+    expect(back.history.at(-1)?.note).toMatch(/no longer lists the job/);
+    const again = (await as(name).jobs.claim({ capabilities: ['proposal'], waitMs: 1_000, session: 'process-1', seq: 2 })).job!;
+    expect(again.jobId).toBe(jobId);
+    await as(name).jobs.complete({ jobId });
+    expect((await operator().jobs.get({ jobId })).status).toBe('succeeded');
+  });
 });
 
 describe('heartbeats over NATS', () => {

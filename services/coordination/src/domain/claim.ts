@@ -136,7 +136,7 @@ export type StartOutcome = { started: JobRecord } | { gone: true } | { laterMs: 
  * durable before the job turns running, so a running job always has one), then the
  * compare-and-set from `queued` (with the outbox marker for the started event written up front).
  * `gone`: cancelled, already running or finished; `laterMs`: a retry still in its backoff. The
- * lease is dropped again whenever the job is not started.
+ * lease is dropped again whenever the job is known not to have started.
  */
 async function startJob(
   deps: CoordinationDeps,
@@ -198,9 +198,14 @@ async function startJob(
     );
     return { started: record };
   } catch (err) {
-    dropLease();
-    if (err instanceof NotClaimable) return { gone: true };
-    if (err instanceof NotYet) return { laterMs: err.laterMs };
+    if (err instanceof NotClaimable || err instanceof NotYet) {
+      dropLease();
+      return err instanceof NotYet ? { laterMs: err.laterMs } : { gone: true };
+    }
+    // Any other failure may have come after the write landed (its answer lost in a NATS leader
+    // election, say): the job may now run under this lease for an agent that never hears of it.
+    // So the lease stays, and the lease sweep settles it: it requeues the job once the agent's
+    // heartbeats show it never got it, or removes the lease if the job never turned running.
     throw err;
   }
 }
