@@ -26,6 +26,30 @@ export interface BareLoad {
   drop(): Promise<void>;
 }
 
+/**
+ * Drops what an interrupted run left: every `BareBlock_*` label's nodes and every `bare_*` index or
+ * constraint (a scratch label's full-text index would otherwise stay in the store for good).
+ */
+export async function dropLeftoverBareLoads(graph: Graph): Promise<string[]> {
+  const q = (cypher: string) => graph.driver.executeQuery(cypher, {}, { database: graph.database });
+  const labels = (await q('CALL db.labels() YIELD label RETURN label')).records
+    .map((r) => r.get('label') as string)
+    .filter((l) => /^BareBlock_[0-9a-f]{8}$/.test(l));
+  for (const label of labels) {
+    const session = graph.driver.session({ database: graph.database });
+    try {
+      await session.run(`MATCH (n:${label}) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS`);
+    } finally {
+      await session.close();
+    }
+  }
+  const constraints = (await q('SHOW CONSTRAINTS YIELD name RETURN name')).records.map((r) => r.get('name') as string);
+  for (const name of constraints.filter((n) => /^bare_[0-9a-f]{8}_/.test(n))) await q(`DROP CONSTRAINT ${name} IF EXISTS`);
+  const indexes = (await q('SHOW INDEXES YIELD name RETURN name')).records.map((r) => r.get('name') as string);
+  for (const name of indexes.filter((n) => /^bare_[0-9a-f]{8}_/.test(n))) await q(`DROP INDEX ${name} IF EXISTS`);
+  return labels;
+}
+
 /** `fulltext: false` leaves the full-text index out: only to measure what the index costs. */
 export async function bareLoad(graph: Graph, opts: { fulltext?: boolean } = {}): Promise<BareLoad> {
   const tag = randomBytes(4).toString('hex');

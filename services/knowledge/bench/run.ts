@@ -13,7 +13,7 @@ import { createCallerFactory } from '../src/trpc.js';
 import { deleteTagged } from '../test/support/cleanup.js';
 import { alice, log } from '../test/support/harness.js';
 import { FIXTURE, namespacedCopy } from '../test/support/legacy-copy.js';
-import { bareLoad } from './bare-load.js';
+import { bareLoad, dropLeftoverBareLoads } from './bare-load.js';
 import { generateLegacyStore, VOCABULARY, type GeneratedStore } from './generate.js';
 import { naiveImport } from './naive-import.js';
 import { measureTextProfile } from './text-profile.js';
@@ -192,6 +192,7 @@ async function bareOnly(): Promise<BenchTable> {
 }
 
 async function main(): Promise<BenchTable[]> {
+  for (const label of await dropLeftoverBareLoads(graph)) say(`dropped ${label}, left by an interrupted run`);
   say('warm-up (not timed)');
   await warmUp();
   if (ONLY_BARE) return [await bareOnly()];
