@@ -266,16 +266,17 @@ describe('three-node NATS cluster, replicas 3', () => {
         await eventually(tasksDone, (n) => n >= JOBS, 180_000, `${JOBS} tasks done by their jobs`);
       } catch (err) {
         // Say where each missing task's job stopped, so a failure in CI can be read from its log alone.
-        const notDone = (
-          await db.admin.query(`SELECT id, status FROM tasks WHERE id = ANY($1::uuid[]) AND status <> 'done'`, [taskIds])
-        ).rows as Array<{ id: string; status: string }>;
+        const notDone = (await db.admin.query(`SELECT id, status FROM tasks WHERE id = ANY($1::uuid[]) AND status <> 'done'`, [taskIds]))
+          .rows as Array<{ id: string; status: string }>;
         const nc = await cluster.connectAs('platform');
         const events = await readStream(nc, EVENT_STREAMS.coordination, 'coordination.job.>');
         for (const task of notDone) {
           const jobId = jobOfTask.get(task.id)!;
           const record = await alice.coordination.jobs.get.query({ jobId }).catch((e: unknown) => String(e));
           const subjects = events.filter((e) => (e.data['data'] as { jobId: string }).jobId === jobId).map((e) => e.subject);
-          console.log(`drill cluster dispatch: task ${task.id} ${task.status}, job ${jobId}: record ${JSON.stringify(record)}; events ${subjects.join(', ')}`);
+          console.log(
+            `drill cluster dispatch: task ${task.id} ${task.status}, job ${jobId}: record ${JSON.stringify(record)}; events ${subjects.join(', ')}`,
+          );
         }
         throw err;
       }
