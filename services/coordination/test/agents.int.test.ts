@@ -19,6 +19,17 @@ const ALL = ['gap_analysis', 'build', 'proposal'] as const;
 /** Outbox sends run in the background: wait for them before looking at the streams. */
 const settled = () => coord.deps.background.idle();
 
+/** The job once it is queued again (taken back from its agent), within `timeoutMs`. */
+const queuedAgain = (jobId: string, what: string, timeoutMs: number) =>
+  waitFor(
+    what,
+    async () => {
+      const job = await operator().jobs.get({ jobId });
+      return job.status === 'queued' ? job : undefined;
+    },
+    timeoutMs,
+  );
+
 /** Pings every heartbeat interval (like the SDK) until stopped. */
 function keepAlive(name: string, runningJobIds: () => string[] = () => []) {
   const timer = setInterval(
@@ -150,14 +161,7 @@ describe('liveness', () => {
       const { jobId } = await operator().jobs.trigger({ jobType: 'build', params: { target: 'orphan' } });
       expect((await as('doomed').jobs.claim({ capabilities: ['build'], waitMs: 1_000 })).job?.jobId).toBe(jobId);
       // doomed never pings again
-      const requeued = await waitFor(
-        'job requeued',
-        async () => {
-          const job = await operator().jobs.get({ jobId });
-          return job.status === 'queued' ? job : undefined;
-        },
-        6_000,
-      );
+      const requeued = await queuedAgain(jobId, 'job requeued', 6_000);
       expect(requeued.failures).toBe(1);
       expect(requeued.history.at(-1)?.note).toMatch(/doomed went offline/);
       expect((await operator().agents.get({ name: 'doomed' })).status).toBe('offline');
@@ -192,14 +196,7 @@ describe('liveness', () => {
     // The process restarts under the same name: the new one registers with a new session and no jobs.
     await new Promise((r) => setTimeout(r, 5));
     await as(name).agents.register({ name, version: '1', capabilities: ['gap_analysis'], session: 'process-2', runningJobIds: [] });
-    const requeued = await waitFor(
-      'job of the old process requeued',
-      async () => {
-        const j = await operator().jobs.get({ jobId: first.jobId });
-        return j.status === 'queued' ? j : undefined;
-      },
-      3_000,
-    );
+    const requeued = await queuedAgain(first.jobId, 'job of the old process requeued', 3_000);
     expect(requeued.history.at(-1)?.note).toMatch(/restarted without the job/);
 
     // process-2 claims it as claim #1; a heartbeat sent while that claim is unanswered (settled: 0) keeps it...
@@ -211,14 +208,7 @@ describe('liveness', () => {
     expect((await operator().jobs.get({ jobId: first.jobId })).status).toBe('running');
     // ...one sent after the claim settled without listing it (the answer was lost) gives it back.
     await as(name).agents.ping({ name, session: 'process-2', claimsSettled: 1, runningJobIds: [] });
-    const lost = await waitFor(
-      'lost claim requeued',
-      async () => {
-        const j = await operator().jobs.get({ jobId: first.jobId });
-        return j.status === 'queued' ? j : undefined;
-      },
-      3_000,
-    );
+    const lost = await queuedAgain(first.jobId, 'lost claim requeued', 3_000);
     expect(lost.history.at(-1)?.note).toMatch(/no longer lists the job/);
     expect((await operator().agents.get({ name })).status).toBe('online');
 
@@ -251,14 +241,7 @@ describe('liveness', () => {
     expect(leases.map((l) => l.record.agent)).toEqual([name]);
     // The agent's next heartbeat: claim #1 settled (it failed), no job listed. The job goes back.
     await as(name).agents.ping({ name, session: 'process-1', claimsSettled: 1, runningJobIds: [] });
-    const back = await waitFor(
-      'unanswered claim requeued',
-      async () => {
-        const j = await operator().jobs.get({ jobId });
-        return j.status === 'queued' ? j : undefined;
-      },
-      3_000,
-    );
+    const back = await queuedAgain(jobId, 'unanswered claim requeued', 3_000);
     expect(back.history.at(-1)?.note).toMatch(/no longer lists the job/);
     const again = (await as(name).jobs.claim({ capabilities: ['proposal'], waitMs: 1_000, session: 'process-1', seq: 2 })).job!;
     expect(again.jobId).toBe(jobId);
@@ -418,14 +401,7 @@ describe('agents.reportStuck', () => {
       await new Promise((r) => setTimeout(r, 400));
       expect((await operator().jobs.get({ jobId })).status).toBe('running');
       // ...then released for another agent.
-      const released = await waitFor(
-        'stuck job released',
-        async () => {
-          const j = await operator().jobs.get({ jobId });
-          return j.status === 'queued' ? j : undefined;
-        },
-        4_000,
-      );
+      const released = await queuedAgain(jobId, 'stuck job released', 4_000);
       expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(report.releaseAt!));
       expect(released.history.at(-1)?.note).toMatch(/reported stuck/);
       expect((await as('stuckie').agents.ping({ name: 'stuckie', runningJobIds: [jobId] })).lostJobIds).toEqual([jobId]);
