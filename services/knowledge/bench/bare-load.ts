@@ -26,6 +26,17 @@ export interface BareLoad {
   drop(): Promise<void>;
 }
 
+/** Deletes every node of a scratch label, 5,000 per transaction. */
+async function deleteNodes(graph: Graph, label: string): Promise<void> {
+  const session = graph.driver.session({ database: graph.database });
+  try {
+    // CALL { … } IN TRANSACTIONS needs an auto-commit statement: session.run, not a managed transaction.
+    await session.run(`MATCH (n:${label}) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS`);
+  } finally {
+    await session.close();
+  }
+}
+
 /**
  * Drops what an interrupted run left: every `BareBlock_*` label's nodes and every `bare_*` index or
  * constraint (a scratch label's full-text index would otherwise stay in the store for good).
@@ -35,14 +46,7 @@ export async function dropLeftoverBareLoads(graph: Graph): Promise<string[]> {
   const labels = (await q('CALL db.labels() YIELD label RETURN label')).records
     .map((r) => r.get('label') as string)
     .filter((l) => /^BareBlock_[0-9a-f]{8}$/.test(l));
-  for (const label of labels) {
-    const session = graph.driver.session({ database: graph.database });
-    try {
-      await session.run(`MATCH (n:${label}) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS`);
-    } finally {
-      await session.close();
-    }
-  }
+  for (const label of labels) await deleteNodes(graph, label);
   const constraints = (await q('SHOW CONSTRAINTS YIELD name RETURN name')).records.map((r) => r.get('name') as string);
   for (const name of constraints.filter((n) => /^bare_[0-9a-f]{8}_/.test(n))) await q(`DROP CONSTRAINT ${name} IF EXISTS`);
   const indexes = (await q('SHOW INDEXES YIELD name RETURN name')).records.map((r) => r.get('name') as string);
@@ -122,13 +126,7 @@ export async function bareLoad(graph: Graph, opts: { fulltext?: boolean } = {}):
       }
     },
     async drop() {
-      const session = graph.driver.session({ database: graph.database });
-      try {
-        // CALL { … } IN TRANSACTIONS needs an auto-commit statement: session.run, not a managed transaction.
-        await session.run(`MATCH (n:${label}) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS`);
-      } finally {
-        await session.close();
-      }
+      await deleteNodes(graph, label);
       for (const name of [names.fulltext, ...names.ranges.map(([n]) => n), names.unique])
         await q(`DROP ${name === names.unique ? 'CONSTRAINT' : 'INDEX'} ${name} IF EXISTS`);
     },

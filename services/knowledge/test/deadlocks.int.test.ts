@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTxRetryingDeadlocks, type Graph } from '../src/store/neo4j.js';
+import { writeTx, type Graph } from '../src/store/neo4j.js';
 import { openTestGraph, uniqueTag } from './support/harness.js';
 
 // The rule: two writers that lock the same nodes in opposite orders (the importer's two link
@@ -18,7 +18,7 @@ afterAll(async () => {
   await graph?.driver.close();
 });
 
-describe('writeTxRetryingDeadlocks', () => {
+describe('writeTx', () => {
   it('runs a deadlock victim again until it commits: each of two crossed writers applied exactly once', async () => {
     // Each writer locks its first node, waits until the other holds its own, then asks for the other's.
     let holding = 0;
@@ -29,7 +29,7 @@ describe('writeTxRetryingDeadlocks', () => {
     const attempts = { forward: 0, backward: 0 };
     const startedAt: number[] = [];
     const writer = (name: keyof typeof attempts, order: [number, number]) =>
-      writeTxRetryingDeadlocks(graph, `test.deadlock.${name}`, async (tx) => {
+      writeTx(graph, `test.deadlock.${name}`, async (tx) => {
         attempts[name]++;
         startedAt.push(Date.now());
         const bump = (i: number) =>

@@ -1,7 +1,7 @@
 import { BlockType, RelationshipType } from '@platform/contracts';
 import type { ManagedTransaction } from 'neo4j-driver';
 import type { Graph } from './neo4j.js';
-import { readGraph, writeTx, writeTxRetryingDeadlocks } from './neo4j.js';
+import { readGraph, writeTx } from './neo4j.js';
 
 /*
  * Bulk writes and checks of the legacy importer: one transaction per batch, UNWIND, MERGE on the
@@ -93,7 +93,7 @@ export function mergeLinkBatch(
   importRun: string,
 ): Promise<{ created: number; matched: number; inRun: number }> {
   const byType = groupBy(rows, (r) => r.type, RelationshipType.options, 'relationship type');
-  return writeTxRetryingDeadlocks(g, 'import.links', async (tx) => {
+  return writeTx(g, 'import.links', async (tx) => {
     const merged = await Promise.all(
       [...byType].map(async ([type, group]) => {
         const res = await tx.run(

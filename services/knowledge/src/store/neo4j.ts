@@ -58,33 +58,6 @@ export function markOutboxWrite(tx: ManagedTransaction): void {
   wroteOutbox.add(tx);
 }
 
-/**
- * A managed write transaction (retried by the driver on transient errors) inside a span. Once it
- * committed, if it wrote outbox nodes, the graph's outboxWritten signal rings (only the attempt that
- * committed counts: a retried attempt's work runs again on a new transaction).
- */
-export function writeTx<T>(g: Graph, name: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
-  return withSpan(`neo4j write ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () =>
-    measuredOperation('write', name, async () => {
-      const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.WRITE });
-      let rings = false;
-      try {
-        const result = await session.executeWrite(async (tx) => {
-          const r = await work(tx);
-          rings = wroteOutbox.has(tx);
-          return r;
-        });
-        if (rings) g.outboxWritten.written();
-        return result;
-      } catch (err) {
-        throw unavailable(err);
-      } finally {
-        await session.close();
-      }
-    }),
-  );
-}
-
 const DEADLOCK = 'Neo.TransientError.Transaction.DeadlockDetected';
 /** Deadlocks retried at once (after a few ms) before the driver's own back-off takes over. */
 const QUICK_DEADLOCK_RETRIES = 8;
@@ -92,27 +65,47 @@ const QUICK_DEADLOCK_RETRIES = 8;
 class Deadlocked extends Error {}
 
 /**
- * writeTx for writers that deadlock now and then by design (the importer's two link writers lock
- * shared endpoint blocks in different orders): a deadlock is retried after 5–50 ms instead of the
- * driver's back-off (1 s, then 2 s, …, with nothing to wait for: Neo4j has already aborted this
- * transaction and the other one goes on). Measured: one deadlock cost ~1 s of a 6 s link phase.
- * Every other error, and a deadlock after QUICK_DEADLOCK_RETRIES, is handled as by writeTx.
+ * A managed write transaction (retried by the driver on transient errors) inside a span. Once it
+ * committed, if it wrote outbox nodes, the graph's outboxWritten signal rings (only the attempt that
+ * committed counts: a retried attempt's work runs again on a new transaction).
+ *
+ * A deadlock victim is run again after 5–50 ms instead of the driver's back-off (1 s, then 2 s, …):
+ * Neo4j has already aborted it and the other transaction goes on, so waiting gains nothing. Writers
+ * that lock shared nodes in different orders meet this by design (the importer's two link writers
+ * on shared endpoint blocks: one deadlock cost ~1 s of a 6 s link phase). After
+ * QUICK_DEADLOCK_RETRIES, the driver's back-off takes over.
  */
-export async function writeTxRetryingDeadlocks<T>(g: Graph, name: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await writeTx(g, name, async (tx) => {
+export function writeTx<T>(g: Graph, name: string, work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
+  return withSpan(`neo4j write ${name}`, { attributes: { 'db.system.name': 'neo4j', 'db.operation.name': name } }, () =>
+    measuredOperation('write', name, async () => {
+      for (let attempt = 1; ; attempt++) {
         try {
-          return await work(tx);
+          return await writeOnce(g, work, attempt <= QUICK_DEADLOCK_RETRIES);
         } catch (err) {
-          if (err instanceof Neo4jError && err.code === DEADLOCK && attempt <= QUICK_DEADLOCK_RETRIES) throw new Deadlocked();
-          throw err;
+          if (!(err instanceof Deadlocked)) throw unavailable(err);
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 45));
         }
+      }
+    }),
+  );
+}
+
+/** One executeWrite; a deadlock is thrown out as Deadlocked when `quickDeadlockRetry` (see writeTx). */
+async function writeOnce<T>(g: Graph, work: (tx: ManagedTransaction) => Promise<T>, quickDeadlockRetry: boolean): Promise<T> {
+  const session = g.driver.session({ database: g.database, defaultAccessMode: neo4j.session.WRITE });
+  let rings = false;
+  try {
+    const result = await session.executeWrite(async (tx) => {
+      const r = await work(tx).catch((err: unknown) => {
+        throw quickDeadlockRetry && err instanceof Neo4jError && err.code === DEADLOCK ? new Deadlocked() : err;
       });
-    } catch (err) {
-      if (!(err instanceof Deadlocked)) throw err;
-      await new Promise((r) => setTimeout(r, 5 + Math.random() * 45));
-    }
+      rings = wroteOutbox.has(tx);
+      return r;
+    });
+    if (rings) g.outboxWritten.written();
+    return result;
+  } finally {
+    await session.close();
   }
 }
 
